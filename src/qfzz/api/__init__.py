@@ -1,0 +1,36 @@
+"""HTTP frontends: REST v1 (and later Subsonic, streams, metrics). Thin by design:
+parse, call the station, render."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from qfzz.api._errors import install_error_handlers
+from qfzz.api.routes import datasets, health, listeners, tracks
+from qfzz.station import QFZZStation
+
+__all__ = ["create_api"]
+
+
+def create_api(station: QFZZStation, *, manage_lifecycle: bool = True) -> FastAPI:
+    """The ASGI app around a station; starts and stops it with the server if asked."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if manage_lifecycle:
+            station.start()
+        try:
+            yield
+        finally:
+            if manage_lifecycle:
+                station.stop()
+
+    app = FastAPI(title="QFZZ", version="0.1.0", lifespan=lifespan)
+    app.state.station = station
+    install_error_handlers(app)
+    for module in (health, listeners, tracks, datasets):
+        app.include_router(module.router, prefix="/api/v1")
+    return app

@@ -1,0 +1,150 @@
+"""Wire types of REST v1, separate from the domain models so either can change alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from qfzz.models import PlaylistItem, QualityReport, Track
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PreferencesIn(_In):
+    genres: list[str] | dict[str, float] = Field(default_factory=list)
+    artists: list[str] | dict[str, float] = Field(default_factory=list)
+    moods: list[str] | dict[str, float] = Field(default_factory=list)
+    discovery_factor: float = Field(default=0.2, ge=0.0, le=1.0)
+    energy_level: float = Field(default=0.5, ge=0.0, le=1.0)
+    tempo_preference: str = "varied"
+
+
+class ListenerIn(_In):
+    user_id: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=4, max_length=1024)
+    preferences: PreferencesIn = Field(default_factory=PreferencesIn)
+
+
+class ListenerOut(BaseModel):
+    user_id: str
+    token: str
+
+
+class InteractionIn(_In):
+    track_id: StrictInt
+    type: str
+    rating: float | None = None
+
+
+class InteractionOut(BaseModel):
+    user_id: str
+    track_id: int
+    type: str
+    rating: float | None
+    created_at: float
+
+
+class TrackOut(BaseModel):
+    track_id: int
+    title: str
+    artist: str
+    album: str | None
+    genre: str | None
+    mood: str | None
+    year: int | None
+    duration: float | None
+    energy: float | None
+    tempo: float | None
+    playable: bool
+
+    @classmethod
+    def of(cls, track: Track) -> TrackOut:
+        meta = track.meta
+        return cls(
+            track_id=track.track_id,
+            title=meta.title,
+            artist=meta.artist,
+            album=meta.album,
+            genre=meta.genre,
+            mood=meta.mood,
+            year=meta.year,
+            duration=meta.duration,
+            energy=meta.energy,
+            tempo=meta.tempo,
+            playable=track.playable,
+        )
+
+
+class PlaylistTrackOut(BaseModel):
+    track_id: int
+    title: str
+    artist: str
+    album: str | None
+    genre: str | None
+    mood: str | None
+    duration: float | None
+    score: float
+    reasons: list[str]
+
+    @classmethod
+    def of(cls, item: PlaylistItem) -> PlaylistTrackOut:
+        meta = item.track.meta
+        return cls(
+            track_id=item.track.track_id,
+            title=meta.title,
+            artist=meta.artist,
+            album=meta.album,
+            genre=meta.genre,
+            mood=meta.mood,
+            duration=meta.duration,
+            score=item.score,
+            reasons=list(item.reasons),
+        )
+
+
+class PlaylistOut(BaseModel):
+    user_id: str
+    tracks: list[PlaylistTrackOut]
+
+
+class TrackPageOut(BaseModel):
+    total: int
+    tracks: list[TrackOut]
+
+
+class DatasetIn(_In):
+    name: str = Field(min_length=1, max_length=200)
+    license: str = Field(min_length=1, max_length=100)
+    tracks: list[dict[str, Any]]
+    min_quality: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class DatasetOut(BaseModel):
+    dataset_id: int
+    name: str
+    license: str
+    quality_score: float
+    components: dict[str, float]
+    track_count: int
+    track_ids: list[int]
+
+    @classmethod
+    def of(cls, dataset_id: int, name: str, report: QualityReport, ids: list[int]) -> DatasetOut:
+        return cls(
+            dataset_id=dataset_id,
+            name=name,
+            license=report.license_id,
+            quality_score=report.score,
+            components=report.components,
+            track_count=len(ids),
+            track_ids=ids,
+        )
+
+
+class HealthOut(BaseModel):
+    status: str
+    running: bool
+    tracks: int

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from qfzz.api._deps import StationDep
+from qfzz.api._schemas import DatasetIn, DatasetOut
+
+router = APIRouter(prefix="/datasets", tags=["catalog"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=DatasetOut)
+def import_dataset(body: DatasetIn, station: StationDep) -> DatasetOut:
+    result = station.import_dataset(
+        body.name, body.tracks, body.license, min_quality=body.min_quality
+    )
+    return DatasetOut.of(
+        result.dataset.dataset_id, result.dataset.name, result.report, result.track_ids
+    )

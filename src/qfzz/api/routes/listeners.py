@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from qfzz.api._deps import StationDep
+from qfzz.api._schemas import (
+    InteractionIn,
+    InteractionOut,
+    ListenerIn,
+    ListenerOut,
+    PlaylistOut,
+    PlaylistTrackOut,
+)
+
+router = APIRouter(prefix="/listeners", tags=["listeners"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ListenerOut)
+def register(body: ListenerIn, station: StationDep) -> ListenerOut:
+    registration = station.register_listener(
+        body.user_id, body.preferences.model_dump(), password=body.password
+    )
+    return ListenerOut(user_id=registration.user_id, token=registration.token)
+
+
+@router.get("/{user_id}/playlist", response_model=PlaylistOut)
+def playlist(
+    user_id: str,
+    station: StationDep,
+    size: Annotated[int | None, Query(ge=1, le=1000)] = None,
+    include_unplayable: bool = False,
+) -> PlaylistOut:
+    generated = station.generate_playlist(user_id, size, include_unplayable=include_unplayable)
+    return PlaylistOut(
+        user_id=generated.user_id, tracks=[PlaylistTrackOut.of(i) for i in generated.items]
+    )
+
+
+@router.post(
+    "/{user_id}/interactions", status_code=status.HTTP_201_CREATED, response_model=InteractionOut
+)
+def interact(user_id: str, body: InteractionIn, station: StationDep) -> InteractionOut:
+    done = station.record_interaction(user_id, body.track_id, body.type, body.rating)
+    return InteractionOut(
+        user_id=done.user_id,
+        track_id=done.track_id,
+        type=done.type.value,
+        rating=done.rating,
+        created_at=done.created_at,
+    )

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from qfzz.api._deps import StationDep
+from qfzz.api._schemas import TrackOut, TrackPageOut
+
+router = APIRouter(prefix="/tracks", tags=["catalog"])
+
+
+@router.get("", response_model=TrackPageOut)
+def search(
+    station: StationDep,
+    q: str | None = None,
+    genre: str | None = None,
+    artist: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> TrackPageOut:
+    total, found = station.search_tracks(
+        q=q, genre=genre, artist=artist, limit=limit, offset=offset
+    )
+    return TrackPageOut(total=total, tracks=[TrackOut.of(t) for t in found])
+
+
+@router.get("/{track_id}", response_model=TrackOut)
+def get_track(track_id: int, station: StationDep) -> TrackOut:
+    return TrackOut.of(station.track(track_id))

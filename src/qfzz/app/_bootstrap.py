@@ -1,0 +1,46 @@
+"""First-start library set-up: scan the configured folders, or make and scan a demo."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from qfzz.catalog.demo import generate_demo_library
+from qfzz.catalog.scanner import ScanReport
+from qfzz.settings import Settings
+from qfzz.station import QFZZStation
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], Callable[[int, int, str], None]]
+
+
+def prepare_library(
+    station: QFZZStation, settings: Settings, progress: Progress | None = None
+) -> list[ScanReport]:
+    """Scan each library folder; with none configured, create the demo library first.
+
+    Scans are incremental, so a restart costs a ``stat`` per file.
+    """
+    folders = list(settings.library)
+    if not folders and settings.demo_library:
+        demo = settings.demo_library_dir
+        step = progress("creating demo library") if progress else None
+        generate_demo_library(
+            demo, on_progress=(lambda done, total: step(done, total, "")) if step else None
+        )
+        folders = [demo]
+    reports = []
+    for folder in folders:
+        step = progress(f"scanning {folder}") if progress else None
+        report = station.scan(folder, step)
+        log.info(
+            "scanned %s: %d added, %d updated, %d removed, %d unreadable",
+            folder,
+            report.added,
+            report.updated,
+            report.removed,
+            len(report.errors),
+        )
+        reports.append(report)
+    return reports

@@ -1,0 +1,82 @@
+"""The ``qfzz`` command: one small module per command group (beets-style).
+
+The CLI does not know how a server is assembled; ``qfzz.app`` passes ``serve`` in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from qfzz.cli import datasets, listener
+from qfzz.cli._common import (
+    DataDir,
+    cli_errors,
+    console,
+    make_settings,
+    progress_bar,
+    progress_callback,
+)
+from qfzz.cli.interact import interact
+from qfzz.cli.playlist import playlist
+from qfzz.cli.scan import scan
+from qfzz.settings import Settings
+from qfzz.station import QFZZStation
+
+__all__ = ["LibraryProgress", "Wiring", "build_cli"]
+
+LibraryProgress = Callable[[str], Callable[[int, int, str], None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Wiring:
+    """How to assemble a server; given by ``qfzz.app`` so the CLI stays thin."""
+
+    prepare: Callable[[Settings, LibraryProgress | None], QFZZStation]
+    run: Callable[[QFZZStation, Settings], None]
+
+
+def build_cli(wiring: Wiring) -> typer.Typer:
+    app = typer.Typer(
+        name="qfzz",
+        help="QFZZ: a self-hosted personalized radio station.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+    )
+
+    @app.command()
+    def serve(
+        data_dir: DataDir = None,
+        host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+        port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+        library: Annotated[
+            list[Path] | None, typer.Option("--library", help="Music folder (repeatable).")
+        ] = None,
+        demo: Annotated[
+            bool, typer.Option("--demo/--no-demo", help="Demo library when none is set.")
+        ] = True,
+    ) -> None:
+        """Run the station: REST API on http://HOST:PORT, with a demo library if needed."""
+        with cli_errors():
+            settings = make_settings(
+                data_dir,
+                host=host,
+                port=port,
+                library=library or None,
+                demo_library=None if demo else False,
+            )
+            with progress_bar("starting") as progress:
+                station = wiring.prepare(settings, lambda what: progress_callback(progress, what))
+            console.print(f"QFZZ on http://{settings.host}:{settings.port}  (Ctrl-C stops)")
+        wiring.run(station, settings)
+
+    app.command()(scan)
+    app.command()(playlist)
+    app.command()(interact)
+    app.add_typer(datasets.app, name="datasets")
+    app.add_typer(listener.app, name="listener")
+    return app

@@ -1,0 +1,77 @@
+"""What every command shares: the data-dir option, opening the station, error exits."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from qfzz.errors import QfzzError
+from qfzz.settings import Settings
+from qfzz.station import QFZZStation
+
+console = Console()
+err_console = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        envvar="QFZZ_DATA_DIR",
+        help="Where QFZZ keeps its database and demo library (default ./qfzz-data).",
+    ),
+]
+
+
+def make_settings(data_dir: Path | None, **overrides: object) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if data_dir is not None:
+        values["data_dir"] = data_dir
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@contextmanager
+def running_station(data_dir: Path | None) -> Iterator[QFZZStation]:
+    """A started station on the data dir; QFZZ errors become a message and exit code 1."""
+    with cli_errors():
+        station = QFZZStation(make_settings(data_dir))
+        try:
+            station.start()
+            yield station
+        finally:
+            station.close()
+
+
+@contextmanager
+def cli_errors() -> Iterator[None]:
+    try:
+        yield
+    except QfzzError as exc:
+        err_console.print(f"[bold red]error:[/] {exc.detail}")
+        sys.exit(1)
+
+
+def progress_bar(description: str) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+    )
+
+
+def progress_callback(progress: Progress, description: str) -> Callable[[int, int, str], None]:
+    task = progress.add_task(description, total=None)
+
+    def update(done: int, total: int, _item: str = "") -> None:
+        progress.update(task, completed=done, total=total)
+
+    return update

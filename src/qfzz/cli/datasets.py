@@ -1,0 +1,57 @@
+"""``qfzz datasets import FILE``: score a catalog dataset and add it when it passes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from qfzz.catalog.dataset_file import read_dataset_file
+from qfzz.cli._common import DataDir, cli_errors, console, running_station
+
+app = typer.Typer(help="Import and list catalog datasets.", no_args_is_help=True)
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="JSON list of tracks or CSV with a header.")],
+    license_id: Annotated[str, typer.Option("--license", help="SPDX-style license id.")],
+    min_quality: Annotated[
+        float | None, typer.Option("--min-quality", min=0.0, max=1.0, help="Reject below.")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Dataset name (default: file name).")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Validate the license, score the quality, add all tracks in one transaction."""
+    with cli_errors():
+        records = read_dataset_file(file)
+    with running_station(data_dir) as station:
+        result = station.import_dataset(
+            name or file.stem, records, license_id, min_quality=min_quality
+        )
+        table = Table(title=f"dataset {result.dataset.name!r} (id {result.dataset.dataset_id})")
+        table.add_column("component")
+        table.add_column("score", justify="right")
+        for component, value in result.report.components.items():
+            table.add_row(component, f"{value:.4f}")
+        table.add_row("[bold]quality", f"[bold]{result.report.score:.4f}")
+        console.print(table)
+        console.print(f"license {result.report.license_id}: added {len(result.track_ids)} tracks")
+
+
+@app.command("list")
+def list_(data_dir: DataDir = None) -> None:
+    """Show imported datasets with their quality scores."""
+    with running_station(data_dir) as station:
+        table = Table("id", "name", "license", "quality", "tracks")
+        for d in station.store.datasets.all():
+            table.add_row(
+                str(d.dataset_id),
+                d.name,
+                d.license_id,
+                f"{d.quality_score:.4f}",
+                str(d.track_count),
+            )
+        console.print(table)

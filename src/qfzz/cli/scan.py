@@ -1,0 +1,34 @@
+"""``qfzz scan PATH``: index a music folder incrementally."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from qfzz.cli._common import (
+    DataDir,
+    console,
+    err_console,
+    progress_bar,
+    progress_callback,
+    running_station,
+)
+
+
+def scan(
+    path: Annotated[Path, typer.Argument(help="Folder of audio files to index.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Index a folder of audio files (mp3, flac, ogg, opus, m4a, wav)."""
+    with running_station(data_dir) as station:
+        with progress_bar("scanning") as progress:
+            report = station.scan(path, progress_callback(progress, "scanning"))
+        for file, reason in report.errors:
+            err_console.print(f"[yellow]skipped[/] {file}: {reason}")
+        console.print(
+            f"scanned {report.seen} files: {report.added} added, {report.updated} updated, "
+            f"{report.unchanged} unchanged, {report.removed} removed, "
+            f"{len(report.errors)} unreadable"
+        )

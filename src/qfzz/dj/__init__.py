@@ -1,0 +1,36 @@
+"""The personalized DJ: a numpy scoring index of the catalog and listener profiles.
+
+Pure Python and numpy; it never touches the database. The station hands it the catalog's
+columns and the listeners' stored state.
+"""
+
+from qfzz.dj._dj import PersonalizedDJ, Recommendation, TrustFilter
+from qfzz.dj._genres import normalise_genre, related_genres
+from qfzz.dj._index import CatalogIndex, TrackFeatures
+from qfzz.dj._profile import (
+    KINDS,
+    STATED_WEIGHT,
+    TEMPO_PREFERENCES,
+    ListenerProfile,
+    initial_weights,
+)
+from qfzz.dj._scoring import Scorer, project
+from qfzz.dj._select import top_rows
+
+__all__ = [
+    "KINDS",
+    "STATED_WEIGHT",
+    "TEMPO_PREFERENCES",
+    "CatalogIndex",
+    "ListenerProfile",
+    "PersonalizedDJ",
+    "Recommendation",
+    "Scorer",
+    "TrackFeatures",
+    "TrustFilter",
+    "initial_weights",
+    "normalise_genre",
+    "project",
+    "related_genres",
+    "top_rows",
+]

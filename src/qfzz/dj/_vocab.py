@@ -1,0 +1,36 @@
+"""String ↔ small-integer codes, so the scoring index holds numbers, not strings."""
+
+from __future__ import annotations
+
+import sys
+
+
+class Vocabulary:
+    """Assigns codes in first-seen order; code 0 is reserved for "unknown"."""
+
+    def __init__(self) -> None:
+        self._codes: dict[str, int] = {"": 0}
+        self.display: list[str] = [""]
+
+    def __len__(self) -> int:
+        return len(self.display)
+
+    def code(self, key: str, display: str | None = None) -> int:
+        found = self._codes.get(key)
+        if found is None:
+            found = len(self.display)
+            self._codes[key] = found
+            self.display.append(display if display is not None else key)
+        return found
+
+    def get(self, key: str) -> int | None:
+        return self._codes.get(key)
+
+    def nbytes(self) -> int:
+        """Approximate memory held, for the bytes-per-track budget."""
+        return (
+            sys.getsizeof(self._codes)
+            + sys.getsizeof(self.display)
+            + sum(sys.getsizeof(k) for k in self._codes)
+            + sum(sys.getsizeof(d) for d in self.display)
+        )

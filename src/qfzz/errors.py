@@ -1,0 +1,88 @@
+"""One root exception for all of QFZZ, with a subclass per layer.
+
+The API maps these to HTTP answers in one place (``qfzz.api._errors``) and the CLI to a
+message and a non-zero exit, so every error carries a stable machine-readable ``code``.
+
+::
+
+    QfzzError
+    ├── StationError
+    │   ├── StationNotRunning
+    │   ├── UnknownListener
+    │   ├── ListenerExists
+    │   └── UnknownTrack
+    ├── InvalidInput
+    │   └── InvalidInteraction
+    ├── CatalogError
+    │   ├── UnreadableFile
+    │   └── InvalidDataset
+    │       ├── LicenseRejected
+    │       └── QualityTooLow
+    └── StoreError
+"""
+
+from __future__ import annotations
+
+
+class QfzzError(Exception):
+    """Root of every error QFZZ raises on purpose."""
+
+    code = "qfzz_error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class StationError(QfzzError):
+    code = "station_error"
+
+
+class StationNotRunning(StationError):
+    code = "station_not_running"
+
+
+class UnknownListener(StationError):
+    code = "unknown_listener"
+
+
+class ListenerExists(StationError):
+    code = "listener_exists"
+
+
+class UnknownTrack(StationError):
+    code = "unknown_track"
+
+
+class InvalidInput(QfzzError):
+    """Input that breaks a documented rule; nothing is stored when it is raised."""
+
+    code = "invalid_input"
+
+
+class InvalidInteraction(InvalidInput):
+    code = "invalid_interaction"
+
+
+class CatalogError(QfzzError):
+    code = "catalog_error"
+
+
+class UnreadableFile(CatalogError):
+    code = "unreadable_file"
+
+
+class InvalidDataset(CatalogError):
+    code = "invalid_dataset"
+
+
+class LicenseRejected(InvalidDataset):
+    code = "license_rejected"
+
+
+class QualityTooLow(InvalidDataset):
+    code = "quality_too_low"
+
+
+class StoreError(QfzzError):
+    code = "store_error"

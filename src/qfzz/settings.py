@@ -1,0 +1,82 @@
+"""One settings object, read from ``QFZZ_*`` environment variables or passed explicitly.
+
+Only ``qfzz.app`` turns settings into running parts; every other layer receives the values
+it needs as constructor arguments, so nothing deep inside reads a global configuration.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_ALLOWED_LICENSE_FAMILIES: tuple[str, ...] = (
+    "CC0",
+    "PD",
+    "CC-BY",
+    "CC-BY-SA",
+    "CC-BY-NC",
+    "CC-BY-NC-SA",
+    "CC-BY-ND",
+    "CC-BY-NC-ND",
+    "ODC-BY",
+    "ODBL",
+    "PDDL",
+)
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure; the defaults run a station on a laptop."""
+
+    model_config = SettingsConfigDict(env_prefix="QFZZ_", extra="ignore", frozen=True)
+
+    data_dir: Path = Path("qfzz-data")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite in WAL mode in data_dir"
+    )
+    library: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list, description="music folders to scan"
+    )
+    demo_library: bool = Field(
+        default=True, description="create and scan a demo library when no library is set"
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+
+    max_playlist_size: int = Field(default=20, ge=1, le=1000)
+    discovery_factor: float = Field(default=0.2, ge=0.0, le=1.0)
+    seed: int = 0
+    recent_plays_window: int = Field(default=50, ge=0)
+
+    allowed_licenses: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_ALLOWED_LICENSE_FAMILIES)
+    )
+    min_quality: float = Field(default=0.0, ge=0.0, le=1.0)
+
+    enable_blockchain: bool = True
+    trust_threshold: float = Field(default=0.3, ge=0.0, le=1.0)
+
+    log_level: str = "INFO"
+
+    @field_validator("library", "allowed_licenses", mode="before")
+    @classmethod
+    def _split_comma_list(cls, value: object) -> object:
+        """Accept ``QFZZ_LIBRARY=/a,/b`` as well as a JSON list."""
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'qfzz.db').resolve()}"
+
+    @property
+    def demo_library_dir(self) -> Path:
+        return self.data_dir / "demo-library"

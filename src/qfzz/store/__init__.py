@@ -1,0 +1,59 @@
+"""Persistence: the only package that knows SQL.
+
+Domain services receive these repositories as constructor arguments; ``Store`` bundles
+them for the wiring in ``qfzz.app``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from qfzz.store._database import Database
+from qfzz.store.datasets import DatasetRecord, DatasetRepository
+from qfzz.store.interactions import FeedbackWrite, InteractionRepository
+from qfzz.store.listeners import ListenerRecord, ListenerRepository, StoredPlaylist
+from qfzz.store.tracks import FeatureColumns, FileState, TrackRepository
+
+__all__ = [
+    "Database",
+    "DatasetRecord",
+    "DatasetRepository",
+    "FeatureColumns",
+    "FeedbackWrite",
+    "FileState",
+    "InteractionRepository",
+    "ListenerRecord",
+    "ListenerRepository",
+    "Store",
+    "StoredPlaylist",
+    "TrackRepository",
+    "open_store",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Store:
+    db: Database
+    tracks: TrackRepository
+    listeners: ListenerRepository
+    interactions: InteractionRepository
+    datasets: DatasetRepository
+
+    def close(self) -> None:
+        self.interactions.stop()
+        self.db.dispose()
+
+
+def open_store(url: str, *, upgrade: bool = True) -> Store:
+    """Open the database at ``url``, migrating its schema to the newest revision."""
+    db = Database(url)
+    if upgrade:
+        db.upgrade()
+    tracks = TrackRepository(db)
+    return Store(
+        db=db,
+        tracks=tracks,
+        listeners=ListenerRepository(db),
+        interactions=InteractionRepository(db),
+        datasets=DatasetRepository(db, tracks),
+    )

@@ -1,0 +1,55 @@
+"""Conversions between table rows and the plain models, shared by the repositories."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from qfzz.models import Track, TrackMeta
+from qfzz.store._schema import tracks
+
+TRACK_META_COLUMNS = (
+    "title",
+    "artist",
+    "album",
+    "genre",
+    "year",
+    "mood",
+    "energy",
+    "tempo",
+    "duration",
+    "bitrate",
+    "musicbrainz_id",
+    "format",
+)
+
+
+def meta_values(meta: TrackMeta) -> dict[str, Any]:
+    return {name: getattr(meta, name) for name in TRACK_META_COLUMNS}
+
+
+def row_to_track(row: Mapping[str, Any]) -> Track:
+    meta = TrackMeta(**{name: row[name] for name in TRACK_META_COLUMNS})
+    return Track(
+        track_id=row["id"],
+        meta=meta,
+        path=row["path"],
+        playable=bool(row["playable"]),
+        content_id=row["content_id"],
+        creator_id=row["creator_id"],
+        dataset_id=row["dataset_id"],
+    )
+
+
+TRACK_COLUMNS = tuple(
+    tracks.c[name]
+    for name in (
+        "id",
+        "path",
+        "playable",
+        "content_id",
+        "creator_id",
+        "dataset_id",
+        *TRACK_META_COLUMNS,
+    )
+)

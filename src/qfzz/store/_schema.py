@@ -1,0 +1,117 @@
+"""The relational schema, as SQLAlchemy Core tables.
+
+Alembic migrations (``migrations/versions``) create exactly this schema; a test compares
+the two so they cannot drift. Times are float seconds since the epoch, taken from the
+injected clock, so tests control them and both SQLite and PostgreSQL store them alike.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("license_id", String(64), nullable=False),
+    Column("quality_score", Float, nullable=False),
+    Column("components", JSON, nullable=False),
+    Column("track_count", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+tracks = Table(
+    "tracks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("path", Text, nullable=True, unique=True),
+    Column("size", Integer, nullable=True),
+    Column("mtime", Float, nullable=True),
+    Column("title", String(500), nullable=False),
+    Column("artist", String(500), nullable=False),
+    Column("album", String(500), nullable=True),
+    Column("genre", String(200), nullable=True),
+    Column("year", Integer, nullable=True),
+    Column("mood", String(100), nullable=True),
+    Column("energy", Float, nullable=True),
+    Column("tempo", Float, nullable=True),
+    Column("duration", Float, nullable=True),
+    Column("bitrate", Integer, nullable=True),
+    Column("format", String(16), nullable=True),
+    Column("musicbrainz_id", String(64), nullable=True),
+    Column("content_id", String(64), nullable=True),
+    Column("creator_id", String(500), nullable=True),
+    Column("dataset_id", Integer, ForeignKey("datasets.id"), nullable=True),
+    Column("playable", Boolean, nullable=False, default=False),
+    Column("removed", Boolean, nullable=False, default=False),
+    Column("added_at", Float, nullable=False),
+    Index("ix_tracks_artist", "artist"),
+    Index("ix_tracks_genre", "genre"),
+    Index("ix_tracks_content_id", "content_id"),
+)
+
+listeners = Table(
+    "listeners",
+    metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("password_hash", String(255), nullable=True),
+    Column("preferences", JSON, nullable=False),
+    Column("discovery_factor", Float, nullable=False),
+    Column("energy_level", Float, nullable=False),
+    Column("tempo_preference", String(16), nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("user_id", String(64), ForeignKey("listeners.user_id"), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=True),
+)
+
+profile_weights = Table(
+    "profile_weights",
+    metadata,
+    Column("user_id", String(64), ForeignKey("listeners.user_id"), primary_key=True),
+    Column("kind", String(8), primary_key=True),
+    Column("key", String(500), primary_key=True),
+    Column("weight", Float, nullable=False),
+)
+
+interactions = Table(
+    "interactions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", String(64), ForeignKey("listeners.user_id"), nullable=False),
+    Column("track_id", Integer, ForeignKey("tracks.id"), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("rating", Float, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Index("ix_interactions_user", "user_id", "id"),
+    Index("ix_interactions_track", "track_id"),
+)
+
+playlists = Table(
+    "playlists",
+    metadata,
+    Column("user_id", String(64), ForeignKey("listeners.user_id"), primary_key=True),
+    Column("generated_at", Float, nullable=False),
+    Column("items", JSON, nullable=False),
+)

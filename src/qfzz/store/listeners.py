@@ -1,0 +1,162 @@
+"""Listeners, their login tokens, learned profile weights and current playlists."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from qfzz.errors import ListenerExists
+from qfzz.store._database import Database
+from qfzz.store._schema import listeners, playlists, profile_weights, tokens
+from qfzz.store._upsert import upsert
+
+
+@dataclass(frozen=True, slots=True)
+class ListenerRecord:
+    user_id: str
+    preferences: dict[str, Any]
+    discovery_factor: float
+    energy_level: float
+    tempo_preference: str
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPlaylist:
+    user_id: str
+    generated_at: float
+    items: list[dict[str, Any]]
+
+
+class ListenerRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def create(
+        self,
+        record: ListenerRecord,
+        *,
+        password_hash: str | None,
+        token_digest: str | None,
+        weights: Mapping[str, Mapping[str, float]],
+    ) -> None:
+        """Create a listener with its first token and initial weights, all or nothing."""
+        try:
+            with self._db.write() as conn:
+                conn.execute(
+                    listeners.insert().values(
+                        user_id=record.user_id,
+                        password_hash=password_hash,
+                        preferences=record.preferences,
+                        discovery_factor=record.discovery_factor,
+                        energy_level=record.energy_level,
+                        tempo_preference=record.tempo_preference,
+                        created_at=record.created_at,
+                    )
+                )
+                if token_digest:
+                    conn.execute(
+                        tokens.insert().values(
+                            digest=token_digest,
+                            user_id=record.user_id,
+                            created_at=record.created_at,
+                            expires_at=None,
+                        )
+                    )
+                rows = [
+                    {"user_id": record.user_id, "kind": kind, "key": key, "weight": weight}
+                    for kind, table in weights.items()
+                    for key, weight in table.items()
+                ]
+                if rows:
+                    conn.execute(profile_weights.insert(), rows)
+        except IntegrityError as exc:
+            raise ListenerExists(f"listener {record.user_id!r} already exists") from exc
+
+    def get(self, user_id: str) -> ListenerRecord | None:
+        with self._db.read() as conn:
+            row = (
+                conn.execute(select(listeners).where(listeners.c.user_id == user_id))
+                .mappings()
+                .first()
+            )
+        if row is None:
+            return None
+        return ListenerRecord(
+            user_id=row["user_id"],
+            preferences=dict(row["preferences"]),
+            discovery_factor=row["discovery_factor"],
+            energy_level=row["energy_level"],
+            tempo_preference=row["tempo_preference"],
+            created_at=row["created_at"],
+        )
+
+    def user_ids(self) -> list[str]:
+        with self._db.read() as conn:
+            return list(conn.scalars(select(listeners.c.user_id).order_by(listeners.c.user_id)))
+
+    def weights(self, user_id: str) -> dict[str, dict[str, float]]:
+        with self._db.read() as conn:
+            rows = conn.execute(
+                select(
+                    profile_weights.c.kind, profile_weights.c.key, profile_weights.c.weight
+                ).where(profile_weights.c.user_id == user_id)
+            ).all()
+        result: dict[str, dict[str, float]] = {}
+        for kind, key, weight in rows:
+            result.setdefault(kind, {})[key] = weight
+        return result
+
+    def replace_weights(
+        self, user_id: str, weights: Mapping[str, Mapping[str, float]], energy_level: float
+    ) -> None:
+        """Overwrite the learned state, e.g. after rebuilding it from interactions."""
+        with self._db.write() as conn:
+            conn.execute(delete(profile_weights).where(profile_weights.c.user_id == user_id))
+            rows = [
+                {"user_id": user_id, "kind": kind, "key": key, "weight": weight}
+                for kind, table in weights.items()
+                for key, weight in table.items()
+            ]
+            if rows:
+                conn.execute(profile_weights.insert(), rows)
+            conn.execute(
+                listeners.update()
+                .where(listeners.c.user_id == user_id)
+                .values(energy_level=energy_level)
+            )
+
+    def user_for_token(self, digest: str) -> str | None:
+        with self._db.read() as conn:
+            return conn.scalar(select(tokens.c.user_id).where(tokens.c.digest == digest))
+
+    def save_playlist(self, playlist: StoredPlaylist) -> None:
+        with self._db.write() as conn:
+            upsert(
+                conn,
+                playlists,
+                [
+                    {
+                        "user_id": playlist.user_id,
+                        "generated_at": playlist.generated_at,
+                        "items": playlist.items,
+                    }
+                ],
+                keys=["user_id"],
+                update=["generated_at", "items"],
+            )
+
+    def playlist(self, user_id: str) -> StoredPlaylist | None:
+        with self._db.read() as conn:
+            row = (
+                conn.execute(select(playlists).where(playlists.c.user_id == user_id))
+                .mappings()
+                .first()
+            )
+        if row is None:
+            return None
+        return StoredPlaylist(row["user_id"], row["generated_at"], list(row["items"]))

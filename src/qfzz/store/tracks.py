@@ -1,0 +1,222 @@
+"""The catalog's tracks: scanned files and dataset records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, or_, select, update
+
+from qfzz.models import ScannedFile, Track, TrackMeta, normalise_creator
+from qfzz.store._database import Database
+from qfzz.store._rows import TRACK_COLUMNS, meta_values, row_to_track
+from qfzz.store._schema import tracks
+
+
+@dataclass(frozen=True, slots=True)
+class FileState:
+    """What the scanner needs to decide whether a file changed since the last scan."""
+
+    track_id: int
+    size: int | None
+    mtime: float | None
+    removed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureColumns:
+    """The catalog as columns, for the DJ's scoring index (one query, no per-row objects)."""
+
+    track_id: list[int]
+    artist: list[str]
+    genre: list[str | None]
+    mood: list[str | None]
+    energy: list[float | None]
+    tempo: list[float | None]
+    playable: list[bool]
+
+
+class TrackRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def file_states(self) -> dict[str, FileState]:
+        query = select(tracks.c.id, tracks.c.path, tracks.c.size, tracks.c.mtime, tracks.c.removed)
+        with self._db.read() as conn:
+            rows = conn.execute(query.where(tracks.c.path.is_not(None))).all()
+        return {row.path: FileState(row.id, row.size, row.mtime, bool(row.removed)) for row in rows}
+
+    def upsert_files(self, files: Sequence[ScannedFile], *, now: float) -> list[int]:
+        """Insert new files and refresh changed ones, in one transaction."""
+        if not files:
+            return []
+        with self._db.write() as conn:
+            existing = dict(
+                conn.execute(
+                    select(tracks.c.path, tracks.c.id).where(
+                        tracks.c.path.in_([f.path for f in files])
+                    )
+                ).all()
+            )
+            ids: list[int] = []
+            for scanned in files:
+                values = _file_values(scanned)
+                if scanned.path in existing:
+                    track_id = existing[scanned.path]
+                    conn.execute(update(tracks).where(tracks.c.id == track_id).values(**values))
+                else:
+                    result = conn.execute(tracks.insert().values(added_at=now, **values))
+                    track_id = int(result.inserted_primary_key[0])
+                ids.append(track_id)
+        return ids
+
+    def mark_removed(self, paths: Iterable[str]) -> list[int]:
+        """Take files that disappeared out of the catalog; their interactions stay."""
+        paths = list(paths)
+        if not paths:
+            return []
+        with self._db.write() as conn:
+            ids = list(conn.scalars(select(tracks.c.id).where(tracks.c.path.in_(paths))))
+            conn.execute(
+                update(tracks).where(tracks.c.id.in_(ids)).values(removed=True, playable=False)
+            )
+        return ids
+
+    def insert_metadata_tracks(
+        self,
+        conn: Connection,
+        metas: Sequence[TrackMeta],
+        content_ids: Sequence[str],
+        *,
+        dataset_id: int,
+        now: float,
+    ) -> list[int]:
+        """Add dataset records (no audio yet) inside the caller's transaction."""
+        rows = [
+            {
+                **meta_values(meta),
+                "path": None,
+                "size": None,
+                "mtime": None,
+                "content_id": content_id,
+                "creator_id": normalise_creator(meta.artist),
+                "dataset_id": dataset_id,
+                "playable": False,
+                "removed": False,
+                "added_at": now,
+            }
+            for meta, content_id in zip(metas, content_ids, strict=True)
+        ]
+        result = conn.execute(
+            tracks.insert().returning(tracks.c.id, sort_by_parameter_order=True), rows
+        )
+        ids = [int(track_id) for track_id in result.scalars()]
+        return ids
+
+    def get(self, track_id: int) -> Track | None:
+        with self._db.read() as conn:
+            row = (
+                conn.execute(
+                    select(*TRACK_COLUMNS).where(
+                        tracks.c.id == track_id, tracks.c.removed.is_(False)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        return row_to_track(row) if row else None
+
+    def get_many(self, track_ids: Sequence[int]) -> dict[int, Track]:
+        if not track_ids:
+            return {}
+        with self._db.read() as conn:
+            rows = conn.execute(
+                select(*TRACK_COLUMNS).where(tracks.c.id.in_(list(track_ids)))
+            ).mappings()
+            return {row["id"]: row_to_track(row) for row in rows}
+
+    def count(self) -> int:
+        with self._db.read() as conn:
+            query = select(func.count()).select_from(tracks).where(tracks.c.removed.is_(False))
+            return int(conn.execute(query).scalar_one())
+
+    def search(
+        self,
+        *,
+        q: str | None = None,
+        genre: str | None = None,
+        artist: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[int, list[Track]]:
+        conditions: list[Any] = [tracks.c.removed.is_(False)]
+        if q:
+            pattern = f"%{_escape_like(q.strip().lower())}%"
+            conditions.append(
+                or_(
+                    *(
+                        func.lower(column).like(pattern, escape="\\")
+                        for column in (tracks.c.title, tracks.c.artist, tracks.c.album)
+                    )
+                )
+            )
+        if genre:
+            conditions.append(func.lower(tracks.c.genre) == genre.strip().lower())
+        if artist:
+            conditions.append(func.lower(tracks.c.artist) == artist.strip().lower())
+        with self._db.read() as conn:
+            total = conn.execute(
+                select(func.count()).select_from(tracks).where(*conditions)
+            ).scalar_one()
+            rows = conn.execute(
+                select(*TRACK_COLUMNS)
+                .where(*conditions)
+                .order_by(tracks.c.artist, tracks.c.album, tracks.c.title, tracks.c.id)
+                .limit(limit)
+                .offset(offset)
+            ).mappings()
+            return int(total), [row_to_track(row) for row in rows]
+
+    def feature_columns(self) -> FeatureColumns:
+        query = (
+            select(
+                tracks.c.id,
+                tracks.c.artist,
+                tracks.c.genre,
+                tracks.c.mood,
+                tracks.c.energy,
+                tracks.c.tempo,
+                tracks.c.playable,
+            )
+            .where(tracks.c.removed.is_(False))
+            .order_by(tracks.c.id)
+        )
+        with self._db.read() as conn:
+            rows = conn.execute(query).all()
+        if not rows:
+            return FeatureColumns([], [], [], [], [], [], [])
+        ids, artists, genres, moods, energies, tempos, playables = map(
+            list, zip(*rows, strict=True)
+        )
+        return FeatureColumns(
+            ids, artists, genres, moods, energies, tempos, [bool(p) for p in playables]
+        )
+
+
+def _file_values(scanned: ScannedFile) -> dict[str, Any]:
+    return {
+        **meta_values(scanned.meta),
+        "path": scanned.path,
+        "size": scanned.size,
+        "mtime": scanned.mtime,
+        "content_id": scanned.content_id,
+        "creator_id": normalise_creator(scanned.meta.artist),
+        "dataset_id": None,
+        "playable": True,
+        "removed": False,
+    }
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

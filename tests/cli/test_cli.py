@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from qfzz.app import prepare_station, run_http
+from qfzz.cli import Wiring, build_cli
+from qfzz.settings import Settings
+from qfzz.store import open_store
+from qfzz.testing import SIX_GENRES, add_synthetic_tracks
+
+cli = build_cli(Wiring(prepare=prepare_station, run=run_http))
+runner = CliRunner()
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    data = tmp_path / "data"
+    store = open_store(Settings(data_dir=data).resolved_database_url)
+    add_synthetic_tracks(store, SIX_GENRES)
+    store.close()
+    return data
+
+
+def qfzz(*args: str):
+    return runner.invoke(cli, [str(a) for a in args])
+
+
+def test_listener_playlist_interact_round_trip(data_dir):
+    added = qfzz(
+        "listener",
+        "add",
+        "ann",
+        "--genre",
+        "jazz",
+        "--mood",
+        "calm",
+        "--discovery",
+        "0",
+        "--data-dir",
+        data_dir,
+    )
+    assert added.exit_code == 0, added.output
+    assert "token" in added.output
+    shown = qfzz("playlist", "ann", "--size", "5", "--json", "--data-dir", data_dir)
+    assert shown.exit_code == 0, shown.output
+    body = json.loads(shown.output)
+    assert len(body["tracks"]) == 5 and all(t["genre"] == "jazz" for t in body["tracks"])
+    track = body["tracks"][0]["track_id"]
+    liked = qfzz("interact", "ann", track, "rate", "--rating", "1.0", "--data-dir", data_dir)
+    assert liked.exit_code == 0, liked.output
+    assert "jazz 0.90" in liked.output
+    table = qfzz("playlist", "ann", "--data-dir", data_dir)
+    assert table.exit_code == 0 and "playlist for ann" in table.output
+
+
+def test_bad_input_exits_non_zero_and_stores_nothing(data_dir):
+    qfzz("listener", "add", "ann", "--data-dir", data_dir)
+    for args in [
+        ("interact", "ann", "1", "hug"),
+        ("interact", "ann", "1", "rate", "--rating", "3"),
+        ("interact", "zed", "1", "like"),
+        ("playlist", "nobody"),
+        ("listener", "add", "ann"),
+        ("listener", "add", "bob", "--discovery", "5"),
+    ]:
+        result = qfzz(*args, "--data-dir", data_dir)
+        assert result.exit_code != 0, (args, result.output)
+    store = open_store(Settings(data_dir=data_dir).resolved_database_url)
+    assert store.interactions.count() == 0
+    assert store.listeners.user_ids() == ["ann"]
+    store.close()
+
+
+def test_dataset_import_shows_components_and_rejections(data_dir, tmp_path):
+    records = [
+        {
+            "title": f"T{i}",
+            "artist": f"A{i % 9}",
+            "genre": f"g{i % 12}",
+            "duration": 100 + i,
+            "album": "X",
+            "year": 2000,
+            "mood": "calm",
+            "energy": 0.0,
+            "tempo": 100,
+        }
+        for i in range(120)
+    ]
+    path = tmp_path / "set.json"
+    path.write_text(json.dumps(records))
+    ok = qfzz("datasets", "import", path, "--license", "CC-BY-NC-4.0", "--data-dir", data_dir)
+    assert ok.exit_code == 0, ok.output
+    for component in ("metadata", "consistency", "size", "diversity", "license", "quality"):
+        assert component in ok.output
+    assert "added 120 tracks" in ok.output
+    csv_path = tmp_path / "set.csv"
+    csv_path.write_text("title,artist,genre,duration\nA,B,pop,100\n")
+    rejected = qfzz(
+        "datasets",
+        "import",
+        csv_path,
+        "--license",
+        "CC-BY-4.0",
+        "--min-quality",
+        "0.9",
+        "--data-dir",
+        data_dir,
+    )
+    assert rejected.exit_code == 1 and "quality" in rejected.output
+    bad_license = qfzz(
+        "datasets", "import", csv_path, "--license", "WTFPL-ish", "--data-dir", data_dir
+    )
+    assert bad_license.exit_code == 1
+    missing = qfzz(
+        "datasets", "import", tmp_path / "none.json", "--license", "CC0", "--data-dir", data_dir
+    )
+    assert missing.exit_code == 1
+    listing = qfzz("datasets", "list", "--data-dir", data_dir)
+    assert listing.output.count("set") == 1
+
+
+def test_scan_command_reports_unreadable_files(data_dir, tmp_path):
+    folder = tmp_path / "music"
+    folder.mkdir()
+    (folder / "bad.flac").write_bytes(b"nope")
+    result = qfzz("scan", folder, "--data-dir", data_dir)
+    assert result.exit_code == 0, result.output
+    assert "1 unreadable" in result.output and "bad.flac" in result.output
+    missing = qfzz("scan", tmp_path / "missing", "--data-dir", data_dir)
+    assert missing.exit_code == 1

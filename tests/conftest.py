@@ -1,0 +1,96 @@
+"""Shared fixtures: a fake clock, stores on SQLite and PostgreSQL, a started station."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from qfzz.settings import Settings
+from qfzz.station import QFZZStation
+from qfzz.store import Store, open_store
+from qfzz.testing import SIX_GENRES, FakeClock, add_synthetic_tracks
+
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _postgres_reachable() -> str | None:
+    try:
+        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 2})
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:
+        return f"PostgreSQL on 127.0.0.1:5432 (database test) not reachable: {exc}"
+
+
+_PG_SKIP: str | bool | None = False
+
+
+def postgres_skip_reason() -> str | None:
+    global _PG_SKIP
+    if _PG_SKIP is False:
+        _PG_SKIP = _postgres_reachable()
+    return _PG_SKIP  # type: ignore[return-value]
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'qfzz.db'}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh schema in the real PostgreSQL, dropped afterwards."""
+    reason = postgres_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    schema = f"qfzz_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request) -> str:
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+@pytest.fixture
+def store(store_url) -> Iterator[Store]:
+    opened = open_store(store_url)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", demo_library=False)
+
+
+@pytest.fixture
+def station(settings, clock) -> Iterator[QFZZStation]:
+    """A started station on SQLite with 72 synthetic playable tracks over 6 genres."""
+    st = QFZZStation(settings, clock=clock)
+    add_synthetic_tracks(st.store, SIX_GENRES, now=clock())
+    st.start()
+    try:
+        yield st
+    finally:
+        st.close()

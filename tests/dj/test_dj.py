@@ -1,0 +1,207 @@
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from qfzz.dj import CatalogIndex, ListenerProfile, PersonalizedDJ, Scorer, project
+from qfzz.models import Interaction, InteractionType, ListenerPreferences
+
+GENRES = ["jazz", "rock", "pop", "metal", "blues", "folk"]
+MOODS = ["calm", "happy", "dark"]
+
+
+def make_index(n: int = 600, seed: int = 1, playable: bool = True) -> CatalogIndex:
+    rng = np.random.default_rng(seed)
+    index = CatalogIndex()
+    index.extend(
+        list(range(1, n + 1)),
+        [f"artist {i}" for i in rng.integers(0, max(2, n // 6), n)],
+        [GENRES[i] for i in rng.integers(0, len(GENRES), n)],
+        [MOODS[i] for i in rng.integers(0, len(MOODS), n)],
+        rng.random(n).round(3).tolist(),
+        (60 + rng.random(n) * 120).round(1).tolist(),
+        [playable] * n,
+    )
+    return index
+
+
+def profile(**prefs) -> ListenerProfile:
+    return ListenerProfile.from_preferences("ann", ListenerPreferences(**prefs))
+
+
+def naive_score(index: CatalogIndex, p: ListenerProfile, row: int) -> float:
+    """The QFZZ design's per-track formula, written the slow, obvious way."""
+    f = index.features(row)
+    related = {
+        "jazz": {"blues"},
+        "blues": {"jazz", "rock"},
+        "rock": {"blues", "metal"},
+        "metal": {"rock"},
+        "pop": set(),
+        "folk": set(),
+    }
+    genre_w = p.weight("genre", f.genre)
+    for g in related[f.genre]:
+        genre_w = max(genre_w, 0.5 * p.weight("genre", g))
+    score = 0.30 * genre_w + 0.25 * p.weight("artist", f.artist) + 0.10 * p.weight("mood", f.mood)
+    score += 0.20 * (1 - abs(f.energy - p.energy_level))
+    target = {"slow": 75.0, "medium": 110.0, "fast": 150.0}.get(p.tempo_preference)
+    if target is None:
+        score += 0.15
+    elif f.tempo is not None:
+        score += 0.15 * (1 - min(1.0, abs(f.tempo - target) / 60))
+    return score + index.popularity(row)
+
+
+def test_vectorised_scores_equal_the_naive_formula():
+    index = make_index()
+    p = profile(
+        genres={"jazz": 0.9, "rock": 0.4},
+        artists={"artist 3": 0.7},
+        moods={"calm": 0.6},
+        energy_level=0.3,
+        tempo_preference="slow",
+    )
+    for row in (0, 5, 17):
+        index.add_play(row)
+    scores = Scorer().score(index, p, project(p, index), include_unplayable=False, now=0.0)
+    expected = np.array([naive_score(index, p, r) for r in range(len(index))])
+    np.testing.assert_allclose(scores + Scorer.constant(), expected, atol=1e-5)
+
+
+def test_related_genre_earns_half():
+    index = make_index()
+    p = profile(genres={"jazz": 0.8})
+    vectors = project(p, index)
+    assert vectors.genre[index.genres.get("jazz")] == pytest.approx(0.8)
+    assert vectors.genre[index.genres.get("blues")] == pytest.approx(0.4)
+    assert vectors.genre[index.genres.get("pop")] == 0.0
+
+
+def test_playlist_prefers_stated_taste_and_explains_it():
+    index = make_index()
+    dj = PersonalizedDJ(index)
+    p = profile(genres={"metal": 0.9}, discovery_factor=0.0)
+    picks = dj.recommend(p, 10, now=0.0)
+    assert len(picks) == 10
+    assert all(index.features(index.row_of(r.track_id)).genre == "metal" for r in picks)
+    assert all(any(reason.startswith("genre metal") for reason in r.reasons) for r in picks)
+
+
+def test_no_repeat_of_the_last_50_plays_when_the_catalog_allows():
+    index = make_index(n=600)
+    dj = PersonalizedDJ(index)
+    p = profile(genres={"jazz": 1.0}, discovery_factor=0.0)
+    first = dj.recommend(p, 20, now=0.0)
+    for r in first:
+        p.remember(Interaction("ann", r.track_id, InteractionType.PLAY, None, 0.0))
+    second = dj.recommend(p, 20, now=0.0)
+    assert not {r.track_id for r in first} & {r.track_id for r in second}
+
+
+def test_recent_plays_come_back_only_when_nothing_else_is_left():
+    index = make_index(n=12)
+    dj = PersonalizedDJ(index)
+    p = profile(discovery_factor=0.0)
+    for track_id in range(1, 9):
+        p.remember(Interaction("ann", track_id, InteractionType.PLAY, None, 0.0))
+    picks = [r.track_id for r in dj.recommend(p, 12, now=0.0)]
+    assert len(picks) == 12
+    fresh = [t for t in picks if t > 8]
+    assert sorted(picks[: len(fresh)]) == sorted(fresh)  # the 4 unplayed ones first
+    assert any(
+        "played recently" in reason for r in dj.recommend(p, 12, now=0.0) for reason in r.reasons
+    )
+
+
+def test_no_artist_twice_in_a_row():
+    index = CatalogIndex()
+    n = 40
+    index.extend(
+        list(range(1, n + 1)),
+        ["A" if i < 30 else f"B{i}" for i in range(n)],
+        ["jazz"] * n,
+        ["calm"] * n,
+        [0.5] * n,
+        [100.0] * n,
+        [True] * n,
+    )
+    dj = PersonalizedDJ(index)
+    p = profile(artists={"A": 1.0}, discovery_factor=0.0)
+    picks = dj.recommend(p, 20, now=0.0)
+    artists = [index.features(index.row_of(r.track_id)).artist for r in picks]
+    assert len(picks) == 20
+    assert all(a != b for a, b in itertools.pairwise(artists))
+
+
+def test_skipped_track_is_penalised_with_a_reason():
+    index = make_index()
+    dj = PersonalizedDJ(index)
+    p = profile(genres={"jazz": 1.0}, discovery_factor=0.0)
+    best = dj.recommend(p, 1, now=0.0)[0]
+    p.remember(Interaction("ann", best.track_id, InteractionType.SKIP, None, 0.0))
+    after = dj.recommend(p, 300, now=2 * 86400.0)
+    skipped = next(r for r in after if r.track_id == best.track_id)
+    assert skipped.score < best.score
+    assert any(reason.startswith("penalty: skipped 2 days ago") for reason in skipped.reasons)
+    assert after[0].track_id != best.track_id
+
+
+def test_discovery_share_is_outside_top_preferences_and_reproducible():
+    index = make_index(n=3000)
+    p = profile(genres={"jazz": 1.0}, discovery_factor=0.25)
+    a = PersonalizedDJ(index, seed=42).recommend(p, 20, now=0.0)
+    p.generated = 0
+    b = PersonalizedDJ(index, seed=42).recommend(p, 20, now=0.0)
+    assert [r.track_id for r in a] == [r.track_id for r in b]
+    found = [r for r in a if "discovery" in r.reasons]
+    assert len(found) == 5
+    assert all(index.features(index.row_of(r.track_id)).genre != "jazz" for r in found)
+
+
+def test_trust_filter_runs_before_the_size_limit():
+    index = make_index()
+    dj = PersonalizedDJ(index)
+    p = profile(genres={"jazz": 1.0}, discovery_factor=0.2)
+    unfiltered = dj.recommend(p, 20, now=0.0)
+    banned = {r.track_id for r in unfiltered[:10]}
+    filtered = dj.recommend(p, 20, now=0.0, trust_filter=lambda ids: ~np.isin(ids, list(banned)))
+    assert len(filtered) == 20
+    assert not banned & {r.track_id for r in filtered}
+
+
+def test_unplayable_tracks_only_on_request():
+    index = make_index(n=50, playable=False)
+    dj = PersonalizedDJ(index)
+    assert dj.recommend(profile(), 10, now=0.0) == []
+    assert len(dj.recommend(profile(), 10, now=0.0, include_unplayable=True)) == 10
+
+
+def test_feedback_moves_weights_by_the_design_strengths():
+    index = make_index()
+    p = profile(genres={"jazz": 0.5})
+    row = int(np.flatnonzero(index.genre == index.genres.get("jazz"))[0])
+    f = index.features(row)
+    steps = [
+        ("play", None, 0.05),
+        ("skip", None, -0.05),
+        ("like", None, 0.1),
+        ("dislike", None, -0.1),
+        ("favorite", None, 0.2),
+        ("rate", 0.9, 0.08),
+        ("rate", 0.0, -0.1),
+    ]
+    expected = 0.5
+    for kind, rating, delta in steps:
+        p.apply(Interaction("ann", f.track_id, InteractionType(kind), rating, 0.0), f)
+        expected = min(1.0, max(0.0, expected + delta))
+        assert p.weight("genre", "jazz") == pytest.approx(expected)
+    for _ in range(20):
+        p.apply(Interaction("ann", f.track_id, InteractionType.FAVORITE, None, 0.0), f)
+    assert p.weight("genre", "jazz") == 1.0
+    assert p.weight("artist", f.artist) == 1.0
+    for _ in range(30):
+        p.apply(Interaction("ann", f.track_id, InteractionType.DISLIKE, None, 0.0), f)
+    assert p.weight("mood", f.mood) == 0.0

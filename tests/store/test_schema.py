@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+
+from qfzz.store import open_store
+from qfzz.store._schema import metadata
+
+
+def test_migrations_create_exactly_the_declared_schema(store):
+    with store.db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+
+
+def test_upgrade_is_idempotent(store_url):
+    first = open_store(store_url)
+    first.close()
+    second = open_store(store_url)  # a second start must not fail or change anything
+    assert second.tracks.count() == 0
+    second.close()
+
+
+def test_sqlite_runs_in_wal_mode(sqlite_url):
+    opened = open_store(sqlite_url)
+    with opened.db.read() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    opened.close()
