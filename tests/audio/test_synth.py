@@ -15,10 +15,26 @@ from qfzz import audio
 from qfzz.audio import PieceSpec, encode_audio_file, synthesize_piece
 
 SR = 22050
-CALM = PieceSpec(seconds=6, tempo_bpm=66, root_midi=57, mode="minor", energy=0.1,
-                 timbre="sine", seed=1, drums=False)  # fmt: skip
-LOUD = PieceSpec(seconds=6, tempo_bpm=176, root_midi=45, mode="minor", energy=0.95,
-                 timbre="bright", seed=1, drums=True)  # fmt: skip
+CALM = PieceSpec(
+    seconds=6,
+    tempo_bpm=66,
+    root_midi=57,
+    mode="minor",
+    energy=0.1,
+    timbre="sine",
+    seed=1,
+    drums=False,
+)
+LOUD = PieceSpec(
+    seconds=6,
+    tempo_bpm=176,
+    root_midi=45,
+    mode="minor",
+    energy=0.95,
+    timbre="bright",
+    seed=1,
+    drums=True,
+)
 PEAK_LIMIT = 10 ** (-1 / 20)
 
 
@@ -149,12 +165,22 @@ def test_mono_input_is_accepted(tmp_path):
         (np.zeros((2, 100), np.float32), "x.aiff"),
         (np.zeros((2, 0), np.float32), "x.wav"),
         (np.zeros((3, 100), np.float32), "x.wav"),
+        (np.full((2, 100), np.nan, np.float32), "x.flac"),
+        (np.zeros((2, 100), np.float32), "x.mp3"),  # with bitrate 0
     ],
 )
 def test_bad_input_creates_no_file(tmp_path, samples, name):
     with pytest.raises(ValueError):
-        encode_audio_file(samples, SR, tmp_path / name)
+        encode_audio_file(samples, SR, tmp_path / name, bitrate_kbps=0 if ".mp3" in name else 128)
     assert os.listdir(tmp_path) == []
+
+
+def test_files_get_the_umask_mode_not_a_private_one(tmp_path):
+    umask = os.umask(0o022)
+    os.umask(umask)
+    path = tmp_path / "calm.wav"
+    encode_audio_file(synthesize_piece(CALM, SR), SR, path)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_failed_write_leaves_neither_final_nor_temporary_file(tmp_path, monkeypatch):

@@ -64,8 +64,7 @@ def test_vectorised_scores_equal_the_naive_formula():
         energy_level=0.3,
         tempo_preference="slow",
     )
-    for row in (0, 5, 17):
-        index.add_play(row)
+    index.add_plays([0, 5, 17, 5])
     scores = Scorer().score(index, p, project(p, index), include_unplayable=False, now=0.0)
     expected = np.array([naive_score(index, p, r) for r in range(len(index))])
     np.testing.assert_allclose(scores + Scorer.constant(), expected, atol=1e-5)

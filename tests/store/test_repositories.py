@@ -6,7 +6,7 @@ import pytest
 
 from qfzz.errors import ListenerExists
 from qfzz.models import Interaction, InteractionType, QualityReport, TrackMeta
-from qfzz.store import FeedbackWrite, ListenerRecord
+from qfzz.store import ListenerRecord
 from qfzz.testing import SyntheticTrack, add_synthetic_tracks
 
 TRACKS = [
@@ -73,33 +73,30 @@ def test_duplicate_listener_is_rejected(store):
     assert store.listeners.weights("ann") == {"genre": {"jazz": 0.8}}
 
 
-def test_feedback_batch_stores_interactions_and_latest_weights(store):
+def test_interaction_log_and_profile_snapshots(store):
     ids = add_synthetic_tracks(store, TRACKS)
     _listener(store)
-    writes = [
-        FeedbackWrite(
+    store.interactions.write_batch(
+        [
             Interaction("ann", ids[0], InteractionType.PLAY, None, 1.0),
-            [("genre", "jazz", 0.85)],
-            0.5,
-        ),
-        FeedbackWrite(
-            Interaction("ann", ids[0], InteractionType.LIKE, None, 2.0),
-            [("genre", "jazz", 0.95), ("artist", "miles", 0.1)],
-            0.4,
-        ),
-        FeedbackWrite(Interaction("ann", ids[2], InteractionType.PLAY, None, 3.0)),
-    ]
-    store.interactions.write_batch(writes)
+            Interaction("ann", ids[0], InteractionType.RATE, 0.75, 2.0),
+            Interaction("ann", ids[2], InteractionType.PLAY, None, 3.0),
+        ]
+    )
     history = store.interactions.for_listener("ann")
     assert [i.type for i in history] == [
         InteractionType.PLAY,
-        InteractionType.LIKE,
+        InteractionType.RATE,
         InteractionType.PLAY,
     ]
-    assert store.listeners.weights("ann") == {"genre": {"jazz": 0.95}, "artist": {"miles": 0.1}}
-    assert store.listeners.get("ann").energy_level == 0.4
+    assert history[1].rating == 0.75
     assert store.interactions.play_counts() == {ids[0]: 1, ids[2]: 1}
     assert [i.created_at for i in store.interactions.for_listener("ann", limit=2)] == [2.0, 3.0]
+    assert store.listeners.get("ann").profile_interactions == 0
+    store.listeners.save_profile("ann", {"genre": {"jazz": 0.95}, "artist": {"miles": 0.1}}, 0.4, 3)
+    assert store.listeners.weights("ann") == {"genre": {"jazz": 0.95}, "artist": {"miles": 0.1}}
+    record = store.listeners.get("ann")
+    assert (record.energy_level, record.profile_interactions) == (0.4, 3)
 
 
 def test_group_commit_acknowledges_every_concurrent_writer(store):
@@ -111,7 +108,7 @@ def test_group_commit_acknowledges_every_concurrent_writer(store):
         def worker(n: int) -> None:
             for k in range(25):
                 interaction = Interaction("ann", ids[k % 3], InteractionType.PLAY, None, n + k)
-                store.interactions.append(FeedbackWrite(interaction))
+                store.interactions.append(interaction)
 
         threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
         for t in threads:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import tempfile
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +70,8 @@ def _check_samples(samples: npt.NDArray[np.floating], sample_rate: int) -> np.nd
         raise ValueError(f"samples must have shape (channels<=2, n), got {samples.shape}")
     if samples.shape[1] == 0:
         raise ValueError("samples are empty")
+    if not np.isfinite(samples).all():
+        raise ValueError("samples contain NaN or infinity")
     if not 8000 <= sample_rate <= 192000:
         raise ValueError(f"sample_rate must be in [8000, 192000], got {sample_rate}")
     return np.ascontiguousarray(np.clip(samples, -1.0, 1.0), dtype=np.float32)
@@ -93,6 +95,8 @@ def encode_audio(
     target = _TARGETS.get(extension.lower())
     if target is None:
         raise ValueError(f"cannot encode {extension!r}; use one of {sorted(_TARGETS)}")
+    if not 8 <= bitrate_kbps <= 640:
+        raise ValueError(f"bitrate_kbps must be in [8, 640], got {bitrate_kbps}")
     pcm = _check_samples(samples, sample_rate)
     codec = _pick_codec(target.codecs)
     rate = sample_rate
@@ -127,12 +131,20 @@ def encode_audio(
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to a hidden sibling of ``path``, then move it into place."""
+    """Write ``data`` to a hidden sibling of ``path``, then move it into place.
+
+    The ``.part`` suffix keeps library scanners away from the temporary file; the file is
+    created with the usual umask-derived mode (not ``mkstemp``'s 0600) so other users of
+    the music folder can read it.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -47,7 +47,8 @@ _ENVELOPES: dict[str, tuple[float, float, float, float]] = {
     "bright": (0.008, 0.15, 0.65, 0.06),
     "buzz": (0.005, 0.1, 0.6, 0.04),
 }
-_TABLE_SIZE = 2048
+_TABLE_SIZE = 2048  # a power of two, so wrapping the phase index is a bit mask
+_TABLE_MASK = _TABLE_SIZE - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,14 +106,19 @@ def _cycle(timbre: str, harmonics: int) -> FloatArray:
     return table
 
 
+@lru_cache(maxsize=256)
 def _envelope(n: int, timbre: str, sample_rate: int) -> FloatArray:
-    """Attack / decay / sustain, then a release ramp to zero at the note's end (no clicks)."""
+    """Attack / decay / sustain, then a release ramp to zero at the note's end (no clicks).
+
+    Cached: most notes of a piece share a handful of lengths.
+    """
     attack, decay, sustain, release = _ENVELOPES[timbre]
     t = np.arange(n) / sample_rate
     env = np.minimum(t / attack, 1.0)
     env *= sustain + (1.0 - sustain) * np.exp(-np.maximum(t - attack, 0.0) / decay)
     rel = max(min(int(release * sample_rate), n // 2), 1)
     env[n - rel :] *= np.linspace(1.0, 0.0, rel)
+    env.flags.writeable = False
     return env
 
 
@@ -131,13 +137,14 @@ class _Voice:
         if n < 32 or amp <= 0.0:
             return
         freq = _midi_hz(midi)
-        idx = (np.arange(n) * (freq * _TABLE_SIZE / self.sr)).astype(np.int64) % _TABLE_SIZE
+        idx = (np.arange(n) * (freq * _TABLE_SIZE / self.sr)).astype(np.int64) & _TABLE_MASK
         wave = _wavetable(self.timbre, freq, self.sr)[idx]
         self.buf[start : start + n] += amp * wave * _envelope(n, self.timbre, self.sr)
 
-    def stereo(self) -> FloatArray:
+    def mix_into(self, out: FloatArray) -> None:
         angle = (self.pan + 1.0) * np.pi / 4.0  # equal-power pan, -1 left .. +1 right
-        return np.stack([self.buf * np.cos(angle), self.buf * np.sin(angle)])
+        out[0] += np.cos(angle) * self.buf
+        out[1] += np.sin(angle) * self.buf
 
 
 def _drum_sounds(rng: np.random.Generator, sample_rate: int) -> dict[str, FloatArray]:
@@ -226,7 +233,10 @@ def _compose(spec: PieceSpec, rng: np.random.Generator, sr: int, n: int) -> Floa
             if rng.random() > 0.25 * (1.0 - e):  # calmer pieces breathe with rests
                 melody.note(t, length * 0.95, pitch(degree), 0.22 + 0.08 * rng.random())
             t += length
-    return chords.stereo() + bass.stereo() + melody.stereo()
+    out = np.zeros((2, n))
+    for voice in (chords, bass, melody):
+        voice.mix_into(out)
+    return out
 
 
 def _echo(x: FloatArray, delay_s: float, feedback: float, sr: int) -> FloatArray:
@@ -263,6 +273,6 @@ def synthesize_piece(spec: PieceSpec, sample_rate: int = 44100) -> npt.NDArray[n
     if peak == 0.0:
         return out.astype(np.float32)
     drive = 1.0 + 3.0 * spec.energy**2  # energetic pieces are denser, as if compressed
-    out = np.tanh(out * (drive / peak)) / np.tanh(drive)
+    out = np.tanh(out * (drive / peak)) / float(np.tanh(drive))
     out *= 10.0 ** (-1.0 / 20.0) * (0.45 + 0.55 * spec.energy) / float(np.abs(out).max())
     return out.astype(np.float32)

@@ -2,41 +2,35 @@
 
 The library is planned deterministically from a seed (artists, albums, genres, moods,
 tempo, energy), then each track is synthesised and encoded in a process pool because
-encoding is CPU-bound. Every file appears under its final name only once fully encoded
-and tagged, so a file that exists is complete: a rerun skips it, and a rerun with the
-same arguments after a finished run only reads ``manifest.json`` (written last).
+encoding is CPU-bound. A file appears under its final name only once encoded and tagged,
+and carries a fingerprint tag of the plan and settings it came from: a rerun keeps every
+file whose fingerprint matches and regenerates the rest. After a finished run with the
+same arguments, ``manifest.json`` (written last) lets a rerun return at once.
 """
 
 from __future__ import annotations
 
-import io
+import hashlib
 import json
 import multiprocessing
 import os
 import random
 import re
-from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
-from mutagen.flac import FLAC
-from mutagen.id3 import Frames
-from mutagen.mp3 import MP3
+import mutagen
 
 from qfzz.audio import PieceSpec, Timbre, encode_audio, synthesize_piece, write_atomically
+from qfzz.catalog.tags import tag_audio_bytes
 
 __all__ = ["MANIFEST_NAME", "DemoTrack", "generate_demo_library", "plan_demo_library"]
 
 MANIFEST_NAME = "manifest.json"
 _MANIFEST_VERSION = 1
-# mutagen is not fully annotated; calling it through ``Any`` keeps strict mypy meaningful
-# everywhere else. Keys without a frame here go to TXXX:<KEY> (MOOD, ENERGY).
-_MP3: Any = MP3
-_FLAC: Any = FLAC
-_ID3_FRAMES = {"TITLE": "TIT2", "ARTIST": "TPE1", "ALBUM": "TALB", "GENRE": "TCON",
-               "DATE": "TDRC", "TRACKNUMBER": "TRCK", "BPM": "TBPM"}  # fmt: skip
+_FINGERPRINT = "QFZZ_DEMO_FINGERPRINT"  # a tag naming the plan and settings of the file
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,32 +188,19 @@ def plan_demo_library(
     return plan
 
 
-def _tagged_bytes(track: DemoTrack, audio: bytes) -> bytes:
-    """Write the tags into the encoded bytes in memory, so the file lands tagged."""
-    values = {
-        "TITLE": track.title, "ARTIST": track.artist, "ALBUM": track.album,
-        "GENRE": track.genre, "DATE": str(track.year), "TRACKNUMBER": str(track.track_number),
-        "BPM": str(track.tempo_bpm), "MOOD": track.mood, "ENERGY": f"{track.energy:.2f}",
-    }  # fmt: skip
-    buf = io.BytesIO(audio)
-    if track.format == "mp3":
-        mp3 = _MP3(buf)
-        if mp3.tags is None:  # FFmpeg's muxer usually writes an ID3v2 header already
-            mp3.add_tags()
-        for key, value in values.items():
-            frame_id = _ID3_FRAMES.get(key)
-            if frame_id is None:
-                mp3.tags.add(Frames["TXXX"](encoding=3, desc=key, text=value))
-            else:
-                mp3.tags.add(Frames[frame_id](encoding=3, text=value))
-        buf.seek(0)
-        mp3.save(buf)
-    else:
-        flac = _FLAC(buf)
-        flac.update(values)
-        buf.seek(0)
-        flac.save(buf)
-    return buf.getvalue()
+def _fingerprint(track: DemoTrack, sample_rate: int, bitrate_kbps: int) -> str:
+    """Identifies what a file was generated from, so a stale file is never mistaken as done."""
+    blob = json.dumps([_MANIFEST_VERSION, asdict(track), sample_rate, bitrate_kbps], sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def _is_done(path: Path, fingerprint: str) -> bool:
+    """A file is done when it exists and was generated from the same plan and settings."""
+    try:
+        tags = mutagen.File(path).tags
+        return fingerprint in str(tags.get(f"TXXX:{_FINGERPRINT}") or tags.get(_FINGERPRINT))
+    except Exception:  # missing, unreadable or foreign: generate it
+        return False
 
 
 def _render(track: DemoTrack, dest: str, sample_rate: int, bitrate_kbps: int) -> str:
@@ -228,7 +209,13 @@ def _render(track: DemoTrack, dest: str, sample_rate: int, bitrate_kbps: int) ->
     audio = encode_audio(
         samples, sample_rate, f".{track.format}", bitrate_kbps=bitrate_kbps, fast=True
     )
-    write_atomically(Path(dest) / track.relative_path, _tagged_bytes(track, audio))
+    values = {
+        "TITLE": track.title, "ARTIST": track.artist, "ALBUM": track.album,
+        "GENRE": track.genre, "DATE": str(track.year), "TRACKNUMBER": str(track.track_number),
+        "BPM": str(track.tempo_bpm), "MOOD": track.mood, "ENERGY": f"{track.energy:.2f}",
+        _FINGERPRINT: _fingerprint(track, sample_rate, bitrate_kbps),
+    }  # fmt: skip
+    write_atomically(Path(dest) / track.relative_path, tag_audio_bytes(audio, values))
     return track.relative_path
 
 
@@ -247,8 +234,9 @@ def generate_demo_library(
     """Create (or complete) the demo library under ``dest`` and return every track's path.
 
     Layout is ``dest/<Artist>/<Album>/<NN - Title>.<mp3|flac>``; about a third is FLAC.
-    Files already present are kept (they are complete by construction); ``on_progress``
-    is called in this process with ``(done, total)``.
+    A file already present from the same plan and settings is kept (files only appear
+    complete). ``on_progress(done, total)`` is called in this process. Workers are
+    spawned, so a script calling this needs the ``if __name__ == "__main__"`` guard.
     """
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
@@ -260,42 +248,41 @@ def generate_demo_library(
         max_seconds=max_seconds, sample_rate=sample_rate, bitrate_kbps=bitrate_kbps,
     )  # fmt: skip
     paths = [dest / t.relative_path for t in plan]
-    manifest = dest / MANIFEST_NAME
-    pending = [t for t, p in zip(plan, paths, strict=True) if not p.exists()]
-    total = len(plan)
-    if not pending and _manifest_matches(manifest, args):
-        if on_progress is not None:
-            on_progress(total, total)
+    report = on_progress or (lambda done, total: None)
+    if _manifest_matches(dest / MANIFEST_NAME, args) and all(p.exists() for p in paths):
+        report(len(plan), len(plan))
         return paths
-    done = total - len(pending)
-    if on_progress is not None:
-        on_progress(done, total)
-    jobs = min(workers if workers is not None else (os.cpu_count() or 1), len(pending))
+    pending = [t for t, p in zip(plan, paths, strict=True)
+               if not _is_done(p, _fingerprint(t, sample_rate, bitrate_kbps))]  # fmt: skip
+    done = len(plan) - len(pending)
+    report(done, len(plan))
+    for _ in _render_all(pending, dest, workers or os.cpu_count() or 1, sample_rate, bitrate_kbps):
+        done += 1
+        report(done, len(plan))
+    body = {"args": args, "tracks": [asdict(t) for t in plan]}
+    write_atomically(dest / MANIFEST_NAME, json.dumps(body, indent=1).encode())
+    return paths
+
+
+def _render_all(
+    pending: list[DemoTrack], dest: Path, workers: int, sample_rate: int, bitrate_kbps: int
+) -> Iterator[str]:
+    """Render tracks, yielding each one's path as it completes; inline for one worker."""
+    jobs = min(workers, len(pending))
     if jobs <= 1:
         for track in pending:
-            _render(track, str(dest), sample_rate, bitrate_kbps)
-            done += 1
-            if on_progress is not None:
-                on_progress(done, total)
-    elif pending:
-        # spawn, not fork: the caller may be a threaded server, and fork copies locks.
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-            futures = {
-                pool.submit(_render, t, str(dest), sample_rate, bitrate_kbps) for t in pending
-            }
-            while futures:
-                finished, futures = wait(futures, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    if future.exception() is not None:
-                        pool.shutdown(cancel_futures=True)
-                    future.result()
-                    done += 1
-                    if on_progress is not None:
-                        on_progress(done, total)
-    body = {"args": args, "tracks": [{**asdict(t), "spec": asdict(t.spec)} for t in plan]}
-    write_atomically(manifest, json.dumps(body, indent=1).encode())
-    return paths
+            yield _render(track, str(dest), sample_rate, bitrate_kbps)
+        return
+    # Longest jobs first keeps both cores busy to the end. Spawn, not fork: the caller may
+    # be a threaded server, and a forked child inherits locks held by other threads.
+    ordered = sorted(pending, key=lambda t: (t.format == "mp3", t.spec.seconds), reverse=True)
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(_render, t, str(dest), sample_rate, bitrate_kbps) for t in ordered}
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        finally:
+            pool.shutdown(cancel_futures=True)
 
 
 def _manifest_matches(manifest: Path, args: dict[str, object]) -> bool:

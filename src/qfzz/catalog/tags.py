@@ -6,31 +6,42 @@ small function that returns the same plain mapping of field names to strings, so
 parsing of years, tempo and energy happens once. Whatever goes wrong inside mutagen
 surfaces as :class:`~qfzz.errors.UnreadableFile` naming the file, because the scanner
 must skip a bad file and carry on, never crash on an exception type it did not expect.
+
+:func:`tag_audio_bytes` is the writing side, used by the demo library: it writes the keys
+this reader looks for, so the two cannot drift apart.
 """
 
 from __future__ import annotations
 
+import io
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import mutagen
-from mutagen.id3 import ID3
+from mutagen.flac import FLAC
+from mutagen.id3 import ID3, Frames
+from mutagen.mp3 import MP3
 from mutagen.mp4 import MP4Tags
 
 from qfzz.errors import UnreadableFile
 from qfzz.models import TrackMeta
 
-__all__ = ["SUPPORTED_EXTENSIONS", "read_track_file"]
+__all__ = ["SUPPORTED_EXTENSIONS", "read_track_file", "tag_audio_bytes"]
 
 SUPPORTED_EXTENSIONS = frozenset({".mp3", ".flac", ".ogg", ".opus", ".m4a", ".wav"})
 
 _Fields = dict[str, str]
 # mutagen is not fully annotated; one ``Any`` alias keeps strict mypy meaningful elsewhere.
 _open_file: Callable[..., Any] = mutagen.File
+_MP3: Any = MP3
+_FLAC: Any = FLAC
 
+# Vorbis-comment names of the fields written as standard ID3 frames; others go to TXXX.
+_ID3_WRITE = {"TITLE": "TIT2", "ARTIST": "TPE1", "ALBUM": "TALB", "GENRE": "TCON",
+              "DATE": "TDRC", "TRACKNUMBER": "TRCK", "BPM": "TBPM"}  # fmt: skip
 _ID3_TEXT = {"TIT2": "title", "TPE1": "artist", "TALB": "album", "TBPM": "tempo"}
 _ID3_DATES = ("TDRC", "TYER", "TDOR", "TORY")
 _ID3_TXXX = {
@@ -183,3 +194,28 @@ def read_track_file(path: Path) -> TrackMeta:
         raise
     except Exception as exc:  # a tag structure mutagen parsed but we cannot interpret
         raise UnreadableFile(f"{path}: unreadable tags ({exc})") from exc
+
+
+def tag_audio_bytes(audio: bytes, values: Mapping[str, str]) -> bytes:
+    """Tag a whole encoded MP3 or FLAC file held in memory; return the tagged bytes.
+
+    ``values`` use Vorbis-comment names (``TITLE``, ``ARTIST``, ``DATE``, ``BPM``…). For
+    MP3 the standard ones become their ID3 frames and any other key ``K`` becomes
+    ``TXXX:K``, which is where :func:`read_track_file` looks for ``MOOD`` and ``ENERGY``.
+    Tagging in memory lets a writer place a file only once it is complete.
+    """
+    buf = io.BytesIO(audio)
+    is_flac = audio[:4] == b"fLaC"  # the FLAC stream marker; anything else is read as MP3
+    tagged = _FLAC(buf) if is_flac else _MP3(buf)
+    if not is_flac:
+        if tagged.tags is None:  # FFmpeg's muxer usually writes an ID3v2 header already
+            tagged.add_tags()
+        for key, value in values.items():
+            frame_id = _ID3_WRITE.get(key.upper())
+            extra = {} if frame_id else {"desc": key}
+            tagged.tags.add(Frames[frame_id or "TXXX"](encoding=3, text=value, **extra))
+    else:
+        tagged.update(values)
+    buf.seek(0)
+    tagged.save(buf)
+    return buf.getvalue()

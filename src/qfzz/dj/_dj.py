@@ -21,18 +21,13 @@ from qfzz.dj._index import CatalogIndex
 from qfzz.dj._profile import TEMPO_TARGETS, ListenerProfile
 from qfzz.dj._scoring import (
     RECENT_PENALTY,
-    TEMPO_TOLERANCE_BPM,
-    W_ARTIST,
-    W_ENERGY,
-    W_GENRE,
-    W_MOOD,
-    W_TEMPO,
     ProfileVectors,
     Scorer,
     project,
     skip_penalty,
 )
 from qfzz.dj._select import top_rows
+from qfzz.dj._weights import TEMPO_TOLERANCE_BPM, W_ARTIST, W_ENERGY, W_GENRE, W_MOOD, W_TEMPO
 
 #: Given the ids of candidate tracks, which may be played (the trust ledger's hook).
 TrustFilter = Callable[[npt.NDArray[np.int64]], npt.NDArray[np.bool_]]

@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from qfzz.dj._genres import normalise_genre
 from qfzz.dj._vocab import Vocabulary
+from qfzz.dj._weights import TEMPO_SCALE, W_ENERGY
 from qfzz.models import normalise_creator
 
 #: Energy of a track whose energy is unknown: the middle, so it neither wins nor loses.
@@ -62,6 +63,8 @@ class CatalogIndex:
         self._artist_order = np.zeros(0, dtype=np.int32)
         self._artist_starts = np.zeros(1, dtype=np.int64)
         self._artist_dirty = True
+        self.energy_scaled: F32 = np.zeros(0, dtype=np.float32)
+        self.tempo_scaled: F32 = np.zeros(0, dtype=np.float32)
         self.base_playable: F32 = np.zeros(0, dtype=np.float32)
         self.base_all: F32 = np.zeros(0, dtype=np.float32)
 
@@ -120,6 +123,9 @@ class CatalogIndex:
             self._row_of_id = grown
         self._row_of_id[ids] = np.arange(first_row, first_row + n, dtype=np.int32)
         self._artist_dirty = True
+        # Pre-scaled copies save the scorer one pass over the catalog each (see _scoring).
+        self.energy_scaled = (self.energy * np.float32(W_ENERGY)).astype(np.float32)
+        self.tempo_scaled = (self.tempo * np.float32(TEMPO_SCALE)).astype(np.float32)
         self._rebuild_base()
 
     def remove(self, track_ids: Sequence[int]) -> None:
@@ -145,10 +151,10 @@ class CatalogIndex:
         return TrackFeatures(
             row=row,
             track_id=int(self.track_ids[row]),
-            genre=normalise_genre(self.genres.display[int(self.genre[row])]),
-            artist=normalise_creator(self.artists.display[artist_code]),
+            genre=self.genres.keys[int(self.genre[row])],
+            artist=self.artists.keys[artist_code],
             artist_display=self.artists.display[artist_code],
-            mood=self.moods.display[int(self.mood[row])],
+            mood=self.moods.keys[int(self.mood[row])],
             energy=float(self.energy[row]),
             tempo=None if np.isnan(tempo) else tempo,
             playable=bool(self.playable[row]),
@@ -166,14 +172,14 @@ class CatalogIndex:
         start, stop = self._artist_starts[artist_code], self._artist_starts[artist_code + 1]
         return self._artist_order[start:stop]
 
-    def add_play(self, row: int) -> None:
-        """Count one play; the popularity term of that row changes in O(1)."""
-        self.plays[row] += 1
-        term = _popularity(self.plays[row : row + 1])[0]
-        if self.active[row]:
-            self.base_all[row] = term
-            if self.playable[row]:
-                self.base_playable[row] = term
+    def add_plays(self, rows: Sequence[int]) -> None:
+        """Count plays; only the popularity terms of those rows change."""
+        at = np.asarray(rows, dtype=np.int64)
+        np.add.at(self.plays, at, 1)
+        term = _popularity(self.plays[at])
+        live = self.active[at]
+        self.base_all[at] = np.where(live, term, -np.inf)
+        self.base_playable[at] = np.where(live & self.playable[at], term, -np.inf)
 
     def popularity(self, row: int) -> float:
         return float(_popularity(self.plays[row : row + 1])[0])

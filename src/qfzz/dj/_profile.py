@@ -61,6 +61,10 @@ class ListenerProfile:
     skipped_at: dict[int, float] = field(default_factory=dict)
     affinity: dict[int, float] = field(default_factory=dict)
     generated: int = 0
+    #: Interactions folded into ``weights`` (in the store's order) and how many of those a
+    #: stored snapshot holds; the difference is replayed from the log after a restart.
+    applied: int = 0
+    snapshotted: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
@@ -92,12 +96,16 @@ class ListenerProfile:
         """Learn from one interaction; returns the (kind, key, weight) rows it changed."""
         strength = feedback_strength(interaction.type, interaction.rating)
         changed: list[tuple[str, str, float]] = []
+        weights = self.weights
         for kind, key in (("genre", track.genre), ("artist", track.artist), ("mood", track.mood)):
-            if not key:
-                continue
-            table = self.weights.setdefault(kind, {})
-            table[key] = clamp(table.get(key, 0.0) + strength)
-            changed.append((kind, key, table[key]))
+            if key:
+                table = weights.get(kind)
+                if table is None:
+                    table = weights[kind] = {}
+                value = table.get(key, 0.0) + strength
+                value = 0.0 if value < 0.0 else 1.0 if value > 1.0 else value
+                table[key] = value
+                changed.append((kind, key, value))
         if strength > 0:
             # Drift towards the energy of what the listener enjoys.
             self.energy_level = clamp(

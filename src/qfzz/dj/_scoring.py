@@ -18,10 +18,16 @@ import numpy.typing as npt
 from qfzz.dj._genres import related_genres
 from qfzz.dj._index import CatalogIndex
 from qfzz.dj._profile import ListenerProfile
+from qfzz.dj._weights import (
+    TEMPO_SCALE,
+    W_ARTIST,
+    W_ENERGY,
+    W_GENRE,
+    W_MOOD,
+    W_TEMPO,
+)
 
-W_GENRE, W_ARTIST, W_ENERGY, W_TEMPO, W_MOOD = 0.30, 0.25, 0.20, 0.15, 0.10
 RELATED_SHARE = 0.5
-TEMPO_TOLERANCE_BPM = 60.0
 RECENT_PENALTY = 10.0
 SKIP_PENALTY = 0.3
 SKIP_HALF_LIFE_S = 7 * 86400.0
@@ -69,7 +75,7 @@ class Scorer:
     def __init__(self) -> None:
         self._score = np.zeros(0, dtype=np.float32)
         self._tmp = np.zeros(0, dtype=np.float32)
-        self._table_codes = np.zeros(0, dtype=np.int32)
+        self._table_codes: npt.NDArray[np.integer] = np.zeros(0, dtype=np.int32)
         self._table_shape = (0, 0)
         self._index_version = -1
 
@@ -93,45 +99,65 @@ class Scorer:
             self._score = np.empty(n, dtype=np.float32)
             self._tmp = np.empty(n, dtype=np.float32)
         score, tmp = self._score, self._tmp
-        np.copyto(score, index.base_all if include_unplayable else index.base_playable)
-
-        # Genre and mood through one combined lookup table.
+        # Genre and mood through one combined lookup table, written straight into the
+        # score buffer; then the base (popularity, -inf for what may not be picked).
         codes = self._combined_codes(index)
         table = W_GENRE * vectors.genre[:, None] + W_MOOD * vectors.mood[None, :]
-        np.take(table.ravel(), codes, out=tmp)
-        score += tmp
+        np.take(table.ravel(), codes, out=score)
+        score += index.base_all if include_unplayable else index.base_playable
 
-        # Energy closeness: -0.2·|e - target|.
-        np.subtract(index.energy, np.float32(profile.energy_level), out=tmp)
+        # Energy closeness: -0.2·|e - target|, on energy pre-scaled by 0.2.
+        np.subtract(index.energy_scaled, np.float32(W_ENERGY * profile.energy_level), out=tmp)
         np.abs(tmp, out=tmp)
-        tmp *= np.float32(W_ENERGY)
         score -= tmp
 
         # Tempo match: -0.15·min(1, |t - target| / tolerance); unknown tempo earns nothing.
         # A "varied" listener takes any tempo, so every track keeps the full 0.15.
         target = profile.tempo_target
         if target is not None:
-            np.subtract(index.tempo, np.float32(target), out=tmp)
+            np.subtract(index.tempo_scaled, np.float32(target * TEMPO_SCALE), out=tmp)
             np.abs(tmp, out=tmp)
-            tmp *= np.float32(W_TEMPO / TEMPO_TOLERANCE_BPM)
             np.fmin(tmp, np.float32(W_TEMPO), out=tmp)
             score -= tmp
 
-        # Artists: scatter onto the rows of the listener's artists only.
-        for code, weight in vectors.artist.items():
-            score[index.rows_of_artist(code)] += np.float32(W_ARTIST * weight)
+        # Artists: scatter onto the rows of the listener's artists when they are few,
+        # otherwise one gather through a per-artist weight table is cheaper.
+        self._add_artists(score, tmp, index, vectors.artist)
 
         self._apply_history(score, index, profile, now)
         return score
 
     @staticmethod
+    def _add_artists(
+        score: npt.NDArray[np.float32],
+        tmp: npt.NDArray[np.float32],
+        index: CatalogIndex,
+        artists: dict[int, float],
+    ) -> None:
+        if not artists:
+            return
+        groups = [(index.rows_of_artist(code), weight) for code, weight in artists.items()]
+        if sum(rows.shape[0] for rows, _ in groups) < len(index) // 16:
+            for rows, weight in groups:
+                score[rows] += np.float32(W_ARTIST * weight)
+            return
+        table = np.zeros(len(index.artists), dtype=np.float32)
+        for code, weight in artists.items():
+            table[code] = W_ARTIST * weight
+        np.take(table, index.artist, out=tmp)
+        score += tmp
+
+    @staticmethod
     def constant() -> float:
         return W_ENERGY + W_TEMPO
 
-    def _combined_codes(self, index: CatalogIndex) -> npt.NDArray[np.int32]:
+    def _combined_codes(self, index: CatalogIndex) -> npt.NDArray[np.integer]:
         shape = (len(index.genres), len(index.moods))
         if self._table_shape != shape or self._table_codes.shape[0] != len(index):
-            self._table_codes = (index.genre * np.int32(shape[1]) + index.mood).astype(np.int32)
+            codes = index.genre * np.int32(shape[1]) + index.mood
+            # Half the memory traffic of the biggest gather when the table is small.
+            dtype = np.int16 if shape[0] * shape[1] < 2**15 else np.int32
+            self._table_codes = codes.astype(dtype)
             self._table_shape = shape
         return self._table_codes
 

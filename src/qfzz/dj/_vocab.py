@@ -10,6 +10,7 @@ class Vocabulary:
 
     def __init__(self) -> None:
         self._codes: dict[str, int] = {"": 0}
+        self.keys: list[str] = [""]
         self.display: list[str] = [""]
 
     def __len__(self) -> int:
@@ -20,6 +21,7 @@ class Vocabulary:
         if found is None:
             found = len(self.display)
             self._codes[key] = found
+            self.keys.append(key)
             self.display.append(display if display is not None else key)
         return found
 
@@ -31,6 +33,7 @@ class Vocabulary:
         return (
             sys.getsizeof(self._codes)
             + sys.getsizeof(self.display)
+            + sys.getsizeof(self.keys)
             + sum(sys.getsizeof(k) for k in self._codes)
             + sum(sys.getsizeof(d) for d in self.display)
         )

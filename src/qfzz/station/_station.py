@@ -39,7 +39,6 @@ from qfzz.station._accounts import hash_password, new_token, token_digest, valid
 from qfzz.station._preferences import parse_preferences
 from qfzz.store import (
     DatasetRecord,
-    FeedbackWrite,
     ListenerRecord,
     Store,
     StoredPlaylist,
@@ -49,6 +48,9 @@ from qfzz.store import (
 log = logging.getLogger(__name__)
 
 InteractionHook = Callable[[Interaction, TrackFeatures], None]
+_TYPES: dict[str, InteractionType] = {t.value: t for t in InteractionType}
+#: A listener's weights are snapshotted after this many new interactions (and on stop).
+SNAPSHOT_EVERY = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,7 @@ class QFZZStation:
             return
         self._running = False
         self.store.interactions.stop()
+        self.snapshot_profiles()
         log.info("station stopped")
 
     def close(self) -> None:
@@ -257,6 +260,7 @@ class QFZZStation:
             return found
 
     def _load_profile(self, user_id: str) -> ListenerProfile:
+        """Stored snapshot + the interactions after it, replayed in log order."""
         record = self.store.listeners.get(user_id)
         if record is None:
             raise UnknownListener(f"no listener {user_id!r}")
@@ -265,9 +269,26 @@ class QFZZStation:
         )
         profile.weights = self.store.listeners.weights(user_id)
         profile.energy_level = record.energy_level
-        for interaction in self.store.interactions.for_listener(user_id):
+        history = self.store.interactions.for_listener(user_id)
+        folded = min(record.profile_interactions, len(history))
+        for interaction in history[:folded]:
             profile.remember(interaction)
+        self._replay(profile, history[folded:])
+        profile.applied = len(history)
+        profile.snapshotted = folded
         return profile
+
+    def _replay(self, profile: ListenerProfile, history: Sequence[Interaction]) -> None:
+        rows = self.index.rows_of([i.track_id for i in history])
+        missing = sorted({i.track_id for i, row in zip(history, rows, strict=True) if row < 0})
+        outside = self.store.tracks.get_many(missing) if missing else {}
+        for interaction, row in zip(history, rows, strict=True):
+            if row >= 0:
+                profile.apply(interaction, self.index.features(int(row)))
+            elif interaction.track_id in outside:  # removed from the catalog since
+                profile.apply(interaction, _features_of(outside[interaction.track_id]))
+            else:
+                profile.remember(interaction)
 
     def rebuild_profile(self, user_id: str, *, save: bool = True) -> ListenerProfile:
         """Recompute a profile from its stated preferences and every stored interaction."""
@@ -278,15 +299,10 @@ class QFZZStation:
             user_id, _stored_preferences(record), recent_window=self.settings.recent_plays_window
         )
         history = self.store.interactions.for_listener(user_id)
-        tracks = self.store.tracks.get_many(sorted({i.track_id for i in history}))
-        for interaction in history:
-            track = tracks.get(interaction.track_id)
-            if track is None:
-                profile.remember(interaction)
-                continue
-            profile.apply(interaction, _features_of(track))
+        self._replay(profile, history)
+        profile.applied = len(history)
         if save:
-            self.store.listeners.replace_weights(user_id, profile.weights, profile.energy_level)
+            self._snapshot(profile)
             with self._profiles_lock:
                 self._profiles[user_id] = profile
         return profile
@@ -339,82 +355,92 @@ class QFZZStation:
         rating: float | None = None,
     ) -> Interaction:
         """Validate, store durably, learn. Returns once the interaction is committed."""
-        self._require_running()
-        interaction, row = self._validated(user_id, track_id, type, rating)
-        profile = self.profile(user_id)
-        features = self.index.features(row)
-        with profile.lock:
-            changed = profile.apply(interaction, features)
-            future = self.store.interactions.submit(
-                FeedbackWrite(interaction, changed, profile.energy_level)
-            )
-        try:
-            future.result()
-        except Exception as exc:
-            with self._profiles_lock:  # memory ran ahead of the store: reload from truth
-                self._profiles.pop(user_id, None)
-            raise StoreError(f"could not store the interaction: {exc}") from exc
-        self._after_interaction(interaction, row, features)
-        return interaction
+        return self.record_interactions([(user_id, track_id, type, rating)])[0]
 
     def record_interactions(
         self, batch: Sequence[tuple[str, int, str | InteractionType, float | None]]
     ) -> list[Interaction]:
-        """Many interactions in one transaction (imports, offline clients)."""
+        """Validate all, then learn and store each; returns once all are committed.
+
+        The whole batch is rejected before anything is stored if one item is invalid.
+        The batch is applied to its profiles and queued for the group commit under their
+        locks, so the log's order is the order the profiles learned in.
+        """
         self._require_running()
         validated = [self._validated(*item) for item in batch]
-        writes: list[FeedbackWrite] = []
-        for interaction, row in validated:
-            profile = self.profile(interaction.user_id)
-            with profile.lock:
-                changed = profile.apply(interaction, self.index.features(row))
-                writes.append(FeedbackWrite(interaction, changed, profile.energy_level))
+        done = [(i, row, self.index.features(row)) for i, row, _ in validated]
+        profiles = {p.user_id: p for _, _, p in validated}
+        locks = [profiles[user].lock for user in sorted(profiles)]  # one global order
+        for lock in locks:
+            lock.acquire()
         try:
-            self.store.interactions.write_batch(writes)
-        except Exception as exc:
+            for (interaction, _, profile), (_, _, features) in zip(validated, done, strict=True):
+                profile.apply(interaction, features)
+                profile.applied += 1
+            future = self.store.interactions.submit([i for i, _, _ in done])
+        finally:
+            for lock in reversed(locks):
+                lock.release()
+        try:
+            future.result()
+        except Exception as exc:  # memory ran ahead of the store: reload from truth
             with self._profiles_lock:
-                for interaction, _ in validated:
-                    self._profiles.pop(interaction.user_id, None)
+                for user in profiles:
+                    self._profiles.pop(user, None)
             raise StoreError(f"could not store the interactions: {exc}") from exc
-        for interaction, row in validated:
-            self._after_interaction(interaction, row, self.index.features(row))
-        return [interaction for interaction, _ in validated]
+        self._after_interactions(done)
+        return [interaction for interaction, _, _ in done]
 
     def _validated(
         self, user_id: str, track_id: int, type: str | InteractionType, rating: float | None
-    ) -> tuple[Interaction, int]:
-        try:
-            kind = InteractionType(type)
-        except ValueError:
+    ) -> tuple[Interaction, int, ListenerProfile]:
+        kind = _TYPES.get(type) if isinstance(type, str) else None
+        if kind is None:
             allowed = ", ".join(t.value for t in InteractionType)
-            raise InvalidInteraction(
-                f"unknown interaction type {type!r}; use one of {allowed}"
-            ) from None
+            raise InvalidInteraction(f"unknown interaction type {type!r}; use one of {allowed}")
         if kind is InteractionType.RATE:
             if rating is None or isinstance(rating, bool) or not 0.0 <= float(rating) <= 1.0:
                 raise InvalidInteraction("a rate interaction needs a rating in [0, 1]")
             rating = float(rating)
         elif rating is not None:
             raise InvalidInteraction(f"only 'rate' takes a rating, not {kind.value!r}")
-        self.profile(user_id)  # raises UnknownListener
+        profile = self.profile(user_id)  # raises UnknownListener
         if isinstance(track_id, bool) or not isinstance(track_id, int):
             raise InvalidInteraction("track_id must be an integer")
         row = self.index.row_of(track_id)
         if row < 0:
             raise UnknownTrack(f"no track with id {track_id}")
-        return Interaction(user_id, track_id, kind, rating, self.clock()), row
+        return Interaction(user_id, track_id, kind, rating, self.clock()), row, profile
 
-    def _after_interaction(
-        self, interaction: Interaction, row: int, features: TrackFeatures
-    ) -> None:
-        if interaction.type is InteractionType.PLAY:
+    def _after_interactions(self, done: Sequence[tuple[Interaction, int, TrackFeatures]]) -> None:
+        plays = [row for interaction, row, _ in done if interaction.type is InteractionType.PLAY]
+        if plays:
             with self._index_lock:
-                self.index.add_play(row)
+                self.index.add_plays(plays)
+        for user_id in {interaction.user_id for interaction, _, _ in done}:
+            profile = self._profiles.get(user_id)
+            if profile is not None and profile.applied - profile.snapshotted >= SNAPSHOT_EVERY:
+                self._snapshot(profile)
         for hook in self.interaction_hooks:
-            try:
-                hook(interaction, features)
-            except Exception:  # a faulty hook must not undo a stored interaction
-                log.exception("interaction hook %r failed", hook)
+            for interaction, _, features in done:
+                try:
+                    hook(interaction, features)
+                except Exception:  # a faulty hook must not undo a stored interaction
+                    log.exception("interaction hook %r failed", hook)
+
+    def _snapshot(self, profile: ListenerProfile) -> None:
+        """Store the learned weights so a restart replays only what came after."""
+        with profile.lock:
+            if profile.applied == profile.snapshotted:
+                return
+            self.store.listeners.save_profile(
+                profile.user_id, profile.weights, profile.energy_level, profile.applied
+            )
+            profile.snapshotted = profile.applied
+
+    def snapshot_profiles(self) -> None:
+        for profile in list(self._profiles.values()):
+            self._snapshot(profile)
 
 
 def _stored_preferences(record: ListenerRecord) -> ListenerPreferences:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from qfzz.store._database import Database
 from qfzz.store.datasets import DatasetRecord, DatasetRepository
-from qfzz.store.interactions import FeedbackWrite, InteractionRepository
+from qfzz.store.interactions import InteractionRepository
 from qfzz.store.listeners import ListenerRecord, ListenerRepository, StoredPlaylist
 from qfzz.store.tracks import FeatureColumns, FileState, TrackRepository
 
@@ -19,7 +19,6 @@ __all__ = [
     "DatasetRecord",
     "DatasetRepository",
     "FeatureColumns",
-    "FeedbackWrite",
     "FileState",
     "InteractionRepository",
     "ListenerRecord",

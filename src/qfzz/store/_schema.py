@@ -74,6 +74,9 @@ listeners = Table(
     Column("discovery_factor", Float, nullable=False),
     Column("energy_level", Float, nullable=False),
     Column("tempo_preference", String(16), nullable=False),
+    # How many of the listener's interactions the stored weights already include; the
+    # rest are replayed on load (interactions are the source of truth).
+    Column("profile_interactions", Integer, nullable=False, default=0),
     Column("created_at", Float, nullable=False),
 )
 

@@ -23,6 +23,7 @@ class ListenerRecord:
     energy_level: float
     tempo_preference: str
     created_at: float
+    profile_interactions: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,7 @@ class ListenerRepository:
                         discovery_factor=record.discovery_factor,
                         energy_level=record.energy_level,
                         tempo_preference=record.tempo_preference,
+                        profile_interactions=0,
                         created_at=record.created_at,
                     )
                 )
@@ -93,6 +95,7 @@ class ListenerRepository:
             energy_level=row["energy_level"],
             tempo_preference=row["tempo_preference"],
             created_at=row["created_at"],
+            profile_interactions=row["profile_interactions"],
         )
 
     def user_ids(self) -> list[str]:
@@ -111,10 +114,14 @@ class ListenerRepository:
             result.setdefault(kind, {})[key] = weight
         return result
 
-    def replace_weights(
-        self, user_id: str, weights: Mapping[str, Mapping[str, float]], energy_level: float
+    def save_profile(
+        self,
+        user_id: str,
+        weights: Mapping[str, Mapping[str, float]],
+        energy_level: float,
+        interactions: int,
     ) -> None:
-        """Overwrite the learned state, e.g. after rebuilding it from interactions."""
+        """Store a snapshot of the learned state that includes the first ``interactions``."""
         with self._db.write() as conn:
             conn.execute(delete(profile_weights).where(profile_weights.c.user_id == user_id))
             rows = [
@@ -127,7 +134,7 @@ class ListenerRepository:
             conn.execute(
                 listeners.update()
                 .where(listeners.c.user_id == user_id)
-                .values(energy_level=energy_level)
+                .values(energy_level=energy_level, profile_interactions=interactions)
             )
 
     def user_for_token(self, digest: str) -> str | None:

@@ -62,6 +62,7 @@ def upgrade() -> None:
         sa.Column("discovery_factor", sa.Float, nullable=False),
         sa.Column("energy_level", sa.Float, nullable=False),
         sa.Column("tempo_preference", sa.String(16), nullable=False),
+        sa.Column("profile_interactions", sa.Integer, nullable=False),
         sa.Column("created_at", sa.Float, nullable=False),
     )
     op.create_table(
