@@ -5,7 +5,7 @@ It creates ``.venv`` beside this file on first use and (re)installs QFZZ with it
 extras whenever ``pyproject.toml`` changes, so a fresh clone needs nothing but Python 3.11+.
 
     python3 run.py station [qfzz serve options]   run the station on http://127.0.0.1:8000
-    python3 run.py test [pytest options]          lint, import contracts, the whole test suite
+    python3 run.py test [pytest options]          lint, import contracts, mypy, all tests
     python3 run.py qfzz ARGS...                   any other qfzz command
     python3 run.py bench NAME                     a benchmark from bench/ (e.g. playlist)
 """
@@ -51,6 +51,7 @@ def test(extra: list[str]) -> int:
             "import contracts",
             ["-c", "from importlinter.cli import lint_imports_command; lint_imports_command()"],
         ),
+        ("mypy", ["-m", "mypy"]),
     ]
     for name, args in checks:
         print(f"== {name}", flush=True)

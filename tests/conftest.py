@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, text
 
+from qfzz.catalog.demo import generate_demo_library
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
 from qfzz.store import Store, open_store
@@ -35,6 +36,20 @@ def postgres_skip_reason() -> str | None:
     if _PG_SKIP is False:
         _PG_SKIP = _postgres_reachable()
     return _PG_SKIP  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="session")
+def demo_library(tmp_path_factory):
+    """The full default demo library, generated once per session (about 30 s on 2 cores).
+
+    Returns ``(folder, paths, progress calls)``; tests must not modify the folder.
+    """
+    dest = tmp_path_factory.mktemp("demo")
+    progress: list[tuple[int, int]] = []
+    paths = generate_demo_library(
+        dest, on_progress=lambda done, total: progress.append((done, total))
+    )
+    return dest, paths, progress
 
 
 @pytest.fixture

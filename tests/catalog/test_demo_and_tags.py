@@ -23,15 +23,9 @@ from qfzz.models import TrackMeta
 SHORT = {"min_seconds": 2.5, "max_seconds": 3.5}
 
 
-@pytest.fixture(scope="session")
-def library(tmp_path_factory):
-    """The full default library, generated once per session (about 30 s on two cores)."""
-    dest = tmp_path_factory.mktemp("demo")
-    progress: list[tuple[int, int]] = []
-    paths = generate_demo_library(
-        dest, on_progress=lambda done, total: progress.append((done, total))
-    )
-    return dest, paths, progress
+@pytest.fixture
+def library(demo_library):
+    return demo_library
 
 
 def test_default_library_is_big_mixed_and_well_laid_out(library):

@@ -25,15 +25,18 @@ def prepare_library(
     folders = list(settings.library)
     if not folders and settings.demo_library:
         demo = settings.demo_library_dir
-        step = progress("creating demo library") if progress else None
-        generate_demo_library(
-            demo, on_progress=(lambda done, total: step(done, total, "")) if step else None
-        )
+        on_progress = None
+        if progress is not None:
+            step = progress("creating demo library")
+
+            def on_progress(done: int, total: int) -> None:
+                step(done, total, "")
+
+        generate_demo_library(demo, on_progress=on_progress)
         folders = [demo]
     reports = []
     for folder in folders:
-        step = progress(f"scanning {folder}") if progress else None
-        report = station.scan(folder, step)
+        report = station.scan(folder, progress(f"scanning {folder}") if progress else None)
         log.info(
             "scanned %s: %d added, %d updated, %d removed, %d unreadable",
             folder,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -38,7 +38,7 @@ class _FileState(Protocol):
 
 
 class ScanRepository(Protocol):
-    def file_states(self) -> dict[str, _FileState]: ...
+    def file_states(self) -> Mapping[str, _FileState]: ...
     def upsert_files(self, files: Sequence[ScannedFile], *, now: float) -> list[int]: ...
     def mark_removed(self, paths: Sequence[str]) -> list[int]: ...
 

@@ -184,4 +184,4 @@ class Scorer:
 
 
 def skip_penalty(skipped_at: float, now: float) -> float:
-    return SKIP_PENALTY * 0.5 ** (max(0.0, now - skipped_at) / SKIP_HALF_LIFE_S)
+    return float(SKIP_PENALTY * 0.5 ** (max(0.0, now - skipped_at) / SKIP_HALF_LIFE_S))

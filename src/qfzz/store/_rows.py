@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
+
+from sqlalchemy import RowMapping
 
 from qfzz.models import Track, TrackMeta
 from qfzz.store._schema import tracks
@@ -28,7 +29,7 @@ def meta_values(meta: TrackMeta) -> dict[str, Any]:
     return {name: getattr(meta, name) for name in TRACK_META_COLUMNS}
 
 
-def row_to_track(row: Mapping[str, Any]) -> Track:
+def row_to_track(row: RowMapping) -> Track:
     meta = TrackMeta(**{name: row[name] for name in TRACK_META_COLUMNS})
     return Track(
         track_id=row["id"],

@@ -42,7 +42,8 @@ class DatasetRepository:
         with self._db.write() as conn:
             dataset_id = int(
                 conn.execute(
-                    datasets.insert().values(
+                    datasets.insert()
+                    .values(
                         name=name,
                         license_id=report.license_id,
                         quality_score=report.score,
@@ -50,7 +51,8 @@ class DatasetRepository:
                         track_count=len(metas),
                         created_at=now,
                     )
-                ).inserted_primary_key[0]
+                    .returning(datasets.c.id)
+                ).scalar_one()
             )
             ids = self._tracks.insert_metadata_tracks(
                 conn, metas, content_ids, dataset_id=dataset_id, now=now

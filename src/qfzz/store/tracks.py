@@ -66,8 +66,11 @@ class TrackRepository:
                     track_id = existing[scanned.path]
                     conn.execute(update(tracks).where(tracks.c.id == track_id).values(**values))
                 else:
-                    result = conn.execute(tracks.insert().values(added_at=now, **values))
-                    track_id = int(result.inserted_primary_key[0])
+                    track_id = int(
+                        conn.execute(
+                            tracks.insert().values(added_at=now, **values).returning(tracks.c.id)
+                        ).scalar_one()
+                    )
                 ids.append(track_id)
         return ids
 

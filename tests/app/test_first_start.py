@@ -1,0 +1,37 @@
+"""The first start on an empty data directory: demo library created, scanned, playable."""
+
+from __future__ import annotations
+
+import shutil
+
+from qfzz.app import prepare_station
+from qfzz.settings import Settings
+
+
+def test_first_start_makes_and_scans_a_demo_library(tmp_path, demo_library):
+    folder, paths, _ = demo_library
+    settings = Settings(data_dir=tmp_path / "data")
+    # Seed the data dir with the session's library so this test does not encode it again;
+    # the generator still runs and must find every file complete.
+    shutil.copytree(folder, settings.demo_library_dir)
+    steps: list[str] = []
+    station = prepare_station(settings, lambda what: steps.append(what) or (lambda *a: None))
+    try:
+        assert steps[0] == "creating demo library" and steps[1].startswith("scanning")
+        assert station.health() == {"status": "ok", "running": True, "tracks": len(paths)}
+        assert len(paths) >= 60
+        _, tracks = station.search_tracks(limit=500)
+        assert len({t.meta.genre for t in tracks}) >= 6
+        assert len({t.artist for t in tracks}) >= 12
+        assert {t.meta.format for t in tracks} == {"mp3", "flac"}
+        assert all(t.playable and 20 <= t.meta.duration <= 40 for t in tracks)
+        station.register_listener("ann", {"genres": ["jazz"]})
+        playlist = station.generate_playlist("ann")
+        assert len(playlist.items) == 20
+    finally:
+        station.close()
+    again = prepare_station(settings)  # a restart rescans incrementally: nothing changes
+    try:
+        assert again.health()["tracks"] == len(paths)
+    finally:
+        again.close()
