@@ -74,6 +74,7 @@ def test_playlist_flow_is_stored_with_reasons(station):
     assert [i["track_id"] for i in stored.items] == [i.track.track_id for i in playlist.items]
     with pytest.raises(InvalidInput):
         station.generate_playlist("ann", size=0)
+    assert len(station.generate_playlist("ann", size=500).items) == 20  # max_playlist_size
 
 
 def test_invalid_interactions_change_nothing(station):

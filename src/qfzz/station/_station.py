@@ -313,9 +313,10 @@ class QFZZStation:
         self, user_id: str, size: int | None = None, *, include_unplayable: bool = False
     ) -> Playlist:
         self._require_running()
-        size = self.settings.max_playlist_size if size is None else size
-        if not 1 <= size <= self.settings.max_playlist_size:
-            raise InvalidInput(f"size must be in 1..{self.settings.max_playlist_size}")
+        limit = self.settings.max_playlist_size
+        if size is not None and (isinstance(size, bool) or size < 1):
+            raise InvalidInput("size must be at least 1")
+        size = limit if size is None else min(size, limit)  # the station's size limit
         profile = self.profile(user_id)
         now = self.clock()
         trust = self.trust_filter if self.settings.enable_blockchain else None
