@@ -13,6 +13,8 @@ message and a non-zero exit, so every error carries a stable machine-readable ``
     │   └── UnknownTrack
     ├── InvalidInput
     │   └── InvalidInteraction
+    ├── TrustError
+    │   └── ChainInvalid
     ├── CatalogError
     │   ├── UnreadableFile
     │   └── InvalidDataset
@@ -62,6 +64,16 @@ class InvalidInput(QfzzError):
 
 class InvalidInteraction(InvalidInput):
     code = "invalid_interaction"
+
+
+class TrustError(QfzzError):
+    code = "trust_error"
+
+
+class ChainInvalid(TrustError):
+    """The stored ledger fails validation; mining stops until it is repaired."""
+
+    code = "chain_invalid"
 
 
 class CatalogError(QfzzError):

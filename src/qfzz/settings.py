@@ -58,6 +58,9 @@ class Settings(BaseSettings):
 
     enable_blockchain: bool = True
     trust_threshold: float = Field(default=0.3, ge=0.0, le=1.0)
+    difficulty: int = Field(default=3, ge=0, le=6, description="proof-of-work hex zeros")
+    mine_every_records: int = Field(default=100, ge=1)
+    mine_every_seconds: float = Field(default=30.0, gt=0)
 
     log_level: str = "INFO"
 

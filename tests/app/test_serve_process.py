@@ -119,5 +119,10 @@ def test_acknowledged_interaction_survives_sigkill(tmp_path):
         playlist = httpx.get(f"{again.url}/api/v1/listeners/ann/playlist").json()
         assert len(playlist["tracks"]) == 3
         assert httpx.get(f"{again.url}/api/v1/health").json()["tracks"] == 3
+        # the favorite was a trust vote, acknowledged but never mined before the kill
+        content, creator = tracks[0]["content_id"], tracks[0]["creator_id"]
+        trust = httpx.get(f"{again.url}/api/v1/trust/{content}/{creator}").json()
+        assert (trust["verifications"], trust["reports"], trust["score"]) == (1, 0, 1.0)
+        assert httpx.get(f"{again.url}/api/v1/ledger/verify").json()["valid"] is True
     finally:
         again.kill()

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qfzz.errors import (
+    ChainInvalid,
     InvalidDataset,
     InvalidInput,
     ListenerExists,
@@ -24,6 +25,7 @@ _STATUS: tuple[tuple[type[QfzzError], int], ...] = (
     (StationNotRunning, 503),
     (InvalidInput, 422),
     (InvalidDataset, 422),
+    (ChainInvalid, 409),
 )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from qfzz.models import PlaylistItem, QualityReport, Track
+from qfzz.trust import Block
 
 
 class _In(BaseModel):
@@ -59,6 +60,8 @@ class TrackOut(BaseModel):
     energy: float | None
     tempo: float | None
     playable: bool
+    content_id: str | None
+    creator_id: str | None
 
     @classmethod
     def of(cls, track: Track) -> TrackOut:
@@ -75,6 +78,8 @@ class TrackOut(BaseModel):
             energy=meta.energy,
             tempo=meta.tempo,
             playable=track.playable,
+            content_id=track.content_id,
+            creator_id=track.creator_id,
         )
 
 
@@ -148,3 +153,49 @@ class HealthOut(BaseModel):
     status: str
     running: bool
     tracks: int
+
+
+class TrustOut(BaseModel):
+    content_id: str
+    creator_id: str
+    verifications: int
+    reports: int
+    score: float
+    first_update: float | None
+    last_update: float | None
+
+
+class BlockOut(BaseModel):
+    index: int
+    timestamp_us: int
+    through: int
+    difficulty: int
+    previous_hash: str
+    nonce: int
+    hash: str
+    changes: list[tuple[str, int, int, int]]
+
+    @classmethod
+    def of(cls, block: Block) -> BlockOut:
+        return cls(
+            index=block.index,
+            timestamp_us=block.timestamp_us,
+            through=block.through,
+            difficulty=block.difficulty,
+            previous_hash=block.previous_hash,
+            nonce=block.nonce,
+            hash=block.hash,
+            changes=block.decoded_changes(),
+        )
+
+
+class LedgerPageOut(BaseModel):
+    height: int
+    pending: int
+    blocks: list[BlockOut]
+
+
+class ChainStatusOut(BaseModel):
+    valid: bool
+    height: int
+    first_bad_block: int | None

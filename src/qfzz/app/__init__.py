@@ -35,6 +35,7 @@ def prepare_station(settings: Settings, progress: LibraryProgress | None = None)
     station.start()
     try:
         prepare_library(station, settings, progress)
+        station.start_miner()
     except BaseException:
         station.close()
         raise

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from qfzz.catalog.importer import DatasetImporter
 from qfzz.catalog.scanner import LibraryScanner, ScanProgress, ScanReport
 from qfzz.dj import CatalogIndex, ListenerProfile, PersonalizedDJ, TrackFeatures, TrustFilter
@@ -44,6 +47,7 @@ from qfzz.store import (
     StoredPlaylist,
     open_store,
 )
+from qfzz.trust import ChainStatus, Miner, RepairReport, TrustLedger, TrustRecord, trust_key
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +85,20 @@ class QFZZStation:
         self.clock = clock
         self.index = CatalogIndex()
         self.dj = PersonalizedDJ(self.index, seed=self.settings.seed)
+        self.ledger = TrustLedger(
+            self.store.ledger,
+            self.store.interactions,
+            self.store.tracks.trust_identities,
+            clock=clock,
+            difficulty=self.settings.difficulty,
+            mine_every_records=self.settings.mine_every_records,
+            mine_every_seconds=self.settings.mine_every_seconds,
+        )
+        self.miner = Miner(self.ledger)
         self.trust_filter: TrustFilter | None = None
+        if self.settings.enable_blockchain:
+            self.store.interactions.on_committed = self.ledger.apply_committed
+            self.trust_filter = self._trusted
         self.interaction_hooks: list[InteractionHook] = []
         self._profiles: dict[str, ListenerProfile] = {}
         self._profiles_lock = threading.Lock()
@@ -95,6 +112,14 @@ class QFZZStation:
         if self._running:
             return
         self._load_index()
+        if self.settings.enable_blockchain:
+            status = self.ledger.load()
+            log.info(
+                "trust ledger: height %d, %s, %d changes pending",
+                status.height,
+                "valid" if status.valid else "INVALID",
+                self.ledger.pending_count,
+            )
         self.store.interactions.start()
         self._running = True
         self._started_at = self.clock()
@@ -104,6 +129,7 @@ class QFZZStation:
         if not self._running:
             return
         self._running = False
+        self.miner.stop()
         self.store.interactions.stop()
         self.snapshot_profiles()
         log.info("station stopped")
@@ -118,6 +144,11 @@ class QFZZStation:
     @property
     def uptime(self) -> float:
         return 0.0 if self._started_at is None else self.clock() - self._started_at
+
+    def start_miner(self) -> None:
+        """Mine in a background thread (``serve`` does this; short CLI runs do not)."""
+        if self.settings.enable_blockchain:
+            self.miner.start()
 
     def _require_running(self) -> None:
         if not self._running:
@@ -204,6 +235,25 @@ class QFZZStation:
 
     def health(self) -> dict[str, Any]:
         return {"status": "ok", "running": self._running, "tracks": self.index.active_count}
+
+    # -- trust ---------------------------------------------------------------------------
+
+    def _trusted(self, track_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        scores = self.ledger.track_scores(track_ids.tolist())
+        return np.asarray(scores >= self.settings.trust_threshold)
+
+    def trust(self, content_id: str, creator_id: str) -> TrustRecord:
+        """The trust record of a content item (neutral when nobody voted yet)."""
+        found = self.ledger.record(content_id, creator_id)
+        if found is None:
+            return TrustRecord(trust_key(content_id, creator_id), 0, 0, 0.5, 0.0, 0.0)
+        return found
+
+    def verify_ledger(self) -> ChainStatus:
+        return self.ledger.is_chain_valid()
+
+    def repair_ledger(self) -> RepairReport:
+        return self.ledger.repair_chain()
 
     # -- listeners ---------------------------------------------------------------------
 

@@ -10,17 +10,21 @@ from dataclasses import dataclass
 
 from qfzz.store._database import Database
 from qfzz.store.datasets import DatasetRecord, DatasetRepository
-from qfzz.store.interactions import InteractionRepository
+from qfzz.store.interactions import CommitListener, InteractionRepository
+from qfzz.store.ledger import BlockRow, LedgerRepository
 from qfzz.store.listeners import ListenerRecord, ListenerRepository, StoredPlaylist
 from qfzz.store.tracks import FeatureColumns, FileState, TrackRepository
 
 __all__ = [
+    "BlockRow",
+    "CommitListener",
     "Database",
     "DatasetRecord",
     "DatasetRepository",
     "FeatureColumns",
     "FileState",
     "InteractionRepository",
+    "LedgerRepository",
     "ListenerRecord",
     "ListenerRepository",
     "Store",
@@ -37,6 +41,7 @@ class Store:
     listeners: ListenerRepository
     interactions: InteractionRepository
     datasets: DatasetRepository
+    ledger: LedgerRepository
 
     def close(self) -> None:
         self.interactions.stop()
@@ -55,4 +60,5 @@ def open_store(url: str, *, upgrade: bool = True) -> Store:
         listeners=ListenerRepository(db),
         interactions=InteractionRepository(db),
         datasets=DatasetRepository(db, tracks),
+        ledger=LedgerRepository(db),
     )

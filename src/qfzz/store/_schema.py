@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -117,4 +118,19 @@ playlists = Table(
     Column("user_id", String(64), ForeignKey("listeners.user_id"), primary_key=True),
     Column("generated_at", Float, nullable=False),
     Column("items", JSON, nullable=False),
+)
+
+#: Append-only: blocks are only ever added, or removed from a bad block onwards by an
+#: explicit repair. Validation never trusts these rows; it recomputes every hash.
+ledger_blocks = Table(
+    "ledger_blocks",
+    metadata,
+    Column("height", Integer, primary_key=True, autoincrement=False),
+    Column("timestamp_us", BigInteger, nullable=False),
+    Column("through_interaction", BigInteger, nullable=False),
+    Column("difficulty", Integer, nullable=False),
+    Column("previous_hash", String(64), nullable=False),
+    Column("nonce", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("changes", Text, nullable=False),
 )

@@ -6,23 +6,31 @@ hot path only appends; a crash can never leave a profile that disagrees with its
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from qfzz.models import Interaction, InteractionType
 from qfzz.store._database import Database
 from qfzz.store._group_commit import GroupCommitter
 from qfzz.store._schema import interactions
 
+log = logging.getLogger(__name__)
+
+
+#: Told about every committed interaction with its id, in commit (= id) order, on the
+#: committing thread before the writers are acknowledged.
+CommitListener = Callable[[Sequence[tuple[int, Interaction]]], None]
+
 
 class InteractionRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._committer: GroupCommitter[Sequence[Interaction]] = GroupCommitter(
-            lambda chunks: self.write_batch([i for chunk in chunks for i in chunk])
-        )
+        self._committer: GroupCommitter[Sequence[Interaction]] = GroupCommitter(self._commit)
+        self.on_committed: CommitListener | None = None
 
     def start(self) -> None:
         self._committer.start()
@@ -38,10 +46,19 @@ class InteractionRepository:
         """Store one interaction; returns once it is committed (group-committed)."""
         self.submit([interaction]).result()
 
-    def write_batch(self, batch: Sequence[Interaction]) -> None:
-        """Append many interactions in one transaction."""
+    def _commit(self, chunks: Sequence[Sequence[Interaction]]) -> None:
+        batch = [i for chunk in chunks for i in chunk]
+        ids = self.write_batch(batch)
+        if self.on_committed is not None:
+            try:
+                self.on_committed(list(zip(ids, batch, strict=True)))
+            except Exception:  # committed is committed; derived state catches up on start
+                log.exception("commit listener failed")
+
+    def write_batch(self, batch: Sequence[Interaction]) -> list[int]:
+        """Append many interactions in one transaction; returns their ids in order."""
         if not batch:
-            return
+            return []
         rows = [
             {
                 "user_id": i.user_id,
@@ -52,8 +69,9 @@ class InteractionRepository:
             }
             for i in batch
         ]
+        statement = interactions.insert().returning(interactions.c.id, sort_by_parameter_order=True)
         with self._db.write() as conn:
-            conn.execute(interactions.insert(), rows)
+            return [int(i) for i in conn.execute(statement, rows).scalars()]
 
     def for_listener(self, user_id: str, *, limit: int | None = None) -> list[Interaction]:
         """A listener's interactions, oldest first (the newest ``limit`` when given)."""
@@ -77,6 +95,46 @@ class InteractionRepository:
         if limit is not None:
             result.reverse()
         return result
+
+    def latest_per_track(self, through: int) -> list[tuple[int, Interaction]]:
+        """Each listener's newest interaction with each track, among ids ≤ ``through``."""
+        newest = (
+            select(func.max(interactions.c.id))
+            .where(interactions.c.id <= through)
+            .group_by(interactions.c.user_id, interactions.c.track_id)
+        )
+        query = (
+            select(interactions).where(interactions.c.id.in_(newest)).order_by(interactions.c.id)
+        )
+        return self._with_ids(query)
+
+    def after(self, after_id: int) -> list[tuple[int, Interaction]]:
+        """Every interaction with an id above ``after_id``, in log order."""
+        query = select(interactions).where(interactions.c.id > after_id).order_by(interactions.c.id)
+        return self._with_ids(query)
+
+    def last_id(self) -> int:
+        with self._db.read() as conn:
+            return int(
+                conn.execute(select(func.coalesce(func.max(interactions.c.id), 0))).scalar_one()
+            )
+
+    def _with_ids(self, query: Select[Any]) -> list[tuple[int, Interaction]]:
+        with self._db.read() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [
+            (
+                int(row["id"]),
+                Interaction(
+                    user_id=row["user_id"],
+                    track_id=row["track_id"],
+                    type=InteractionType(row["type"]),
+                    rating=row["rating"],
+                    created_at=row["created_at"],
+                ),
+            )
+            for row in rows
+        ]
 
     def count(self) -> int:
         with self._db.read() as conn:

@@ -181,6 +181,16 @@ class TrackRepository:
             ).mappings()
             return int(total), [row_to_track(row) for row in rows]
 
+    def trust_identities(
+        self, track_ids: Sequence[int] | None = None
+    ) -> list[tuple[int, str | None, str | None]]:
+        """``(track_id, content_id, creator_id)`` of the given tracks (removed ones too)."""
+        query = select(tracks.c.id, tracks.c.content_id, tracks.c.creator_id)
+        if track_ids is not None:
+            query = query.where(tracks.c.id.in_(list(track_ids)))
+        with self._db.read() as conn:
+            return [(int(i), c, a) for i, c, a in conn.execute(query.order_by(tracks.c.id))]
+
     def feature_columns(self) -> FeatureColumns:
         query = (
             select(

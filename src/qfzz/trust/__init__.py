@@ -1,4 +1,28 @@
-"""Content trust. For now only the filter's shape (``qfzz.dj.TrustFilter``); the trust
-ledger fills it, and the station applies it when ``enable_blockchain`` is on."""
+"""Content trust: votes from listeners, a tamper-evident proof-of-work ledger, and the
+O(1) trust index the playlist filter reads.
 
-__all__: list[str] = []
+Plain Python, numpy and hashlib; the station hands it the store's repositories.
+"""
+
+from qfzz.trust._blocks import GENESIS, MAX_DIFFICULTY, Block, block_hash, first_bad_block, mine
+from qfzz.trust._ledger import ChainStatus, RepairReport, TrustLedger, vote_of
+from qfzz.trust._miner import Miner
+from qfzz.trust._records import TrustIndex, TrustRecord, trust_key, trust_score
+
+__all__ = [
+    "GENESIS",
+    "MAX_DIFFICULTY",
+    "Block",
+    "ChainStatus",
+    "Miner",
+    "RepairReport",
+    "TrustIndex",
+    "TrustLedger",
+    "TrustRecord",
+    "block_hash",
+    "first_bad_block",
+    "mine",
+    "trust_key",
+    "trust_score",
+    "vote_of",
+]

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from qfzz.api._deps import StationDep
+from qfzz.api._schemas import BlockOut, ChainStatusOut, LedgerPageOut, TrustOut
+
+router = APIRouter(tags=["trust"])
+
+
+@router.get("/trust/{content_id}/{creator_id}", response_model=TrustOut)
+def trust(content_id: str, creator_id: str, station: StationDep) -> TrustOut:
+    record = station.trust(content_id, creator_id)
+    return TrustOut(
+        content_id=content_id,
+        creator_id=creator_id,
+        verifications=record.verifications,
+        reports=record.reports,
+        score=record.score,
+        first_update=record.first_update or None,
+        last_update=record.last_update or None,
+    )
+
+
+@router.get("/ledger", response_model=LedgerPageOut)
+def ledger(
+    station: StationDep,
+    start: Annotated[int, Query(alias="from", ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> LedgerPageOut:
+    blocks = station.ledger.blocks(start=start, limit=limit)
+    return LedgerPageOut(
+        height=station.ledger.height,
+        pending=station.ledger.pending_count,
+        blocks=[BlockOut.of(b) for b in blocks],
+    )
+
+
+@router.get("/ledger/verify", response_model=ChainStatusOut)
+def verify(station: StationDep) -> ChainStatusOut:
+    status = station.verify_ledger()
+    return ChainStatusOut(
+        valid=status.valid, height=status.height, first_bad_block=status.first_bad_block
+    )
