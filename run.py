@@ -35,7 +35,7 @@ def ensure_environment() -> None:
         print("installing QFZZ and its dependencies into .venv …", flush=True)
         pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
         subprocess.run([*pip, "--upgrade", "pip"], check=True)
-        subprocess.run([*pip, "-e", f"{ROOT}[test]"], check=True)
+        subprocess.run([*pip, "-e", f"{ROOT}[test,bench]"], check=True)
         STAMP.write_text(wanted)
 
 

@@ -43,8 +43,9 @@ def build_chain(blocks: int, per_block: int) -> list:
         for _ in range(per_block):
             changes.append((key(n), n % 7, n % 3, 1_700_000_000_000_000 + n))
             n += 1
-        chain.append(mine(height, 1_700_000_000_000_000 + height, height, 0,
-                          chain[-1].hash, changes))
+        chain.append(
+            mine(height, 1_700_000_000_000_000 + height, height, 0, chain[-1].hash, changes)
+        )
     return chain
 
 
@@ -67,9 +68,11 @@ def bench_lookup(station: QFZZStation, records: int) -> None:
         for content, creator in batch:
             station.ledger.score(content, creator)
         ledger_calls.append((time.perf_counter() - t0) / len(batch))
-    print(f"lookup, {len(index):,} records: TrustIndex.score median "
-          f"{statistics.median(per_call) * 1e6:.2f} µs, TrustLedger.score(content, creator) "
-          f"{statistics.median(ledger_calls) * 1e6:.2f} µs (target ≤ 2 µs)")
+    print(
+        f"lookup, {len(index):,} records: TrustIndex.score median "
+        f"{statistics.median(per_call) * 1e6:.2f} µs, TrustLedger.score(content, creator) "
+        f"{statistics.median(ledger_calls) * 1e6:.2f} µs (target ≤ 2 µs)"
+    )
 
 
 def bench_mining() -> None:
@@ -83,8 +86,10 @@ def bench_mining() -> None:
     for nonce in range(tries):
         hashlib.sha256(prefix + str(nonce).encode()).hexdigest()
     raw = time.perf_counter() - t0
-    print(f"mining loop: {tries / ours:,.0f} hashes/s; raw hashlib.sha256 over the same "
-          f"bytes: {tries / raw:,.0f} hashes/s; ratio {raw / ours:.2f} (target ≥ 0.7)")
+    print(
+        f"mining loop: {tries / ours:,.0f} hashes/s; raw hashlib.sha256 over the same "
+        f"bytes: {tries / raw:,.0f} hashes/s; ratio {raw / ours:.2f} (target ≥ 0.7)"
+    )
     print(f"{'difficulty':>10} {'mean tries':>11} {'mean ms':>9}   QFZZ design")
     for difficulty in range(1, 6):
         runs = 40 if difficulty < 4 else (12 if difficulty == 4 else 4)
@@ -94,8 +99,10 @@ def bench_mining() -> None:
             mined = mine(n + 1, 1_700_000_000_000_000 + n, n, difficulty, GENESIS.hash, changes)
             times.append(time.perf_counter() - t0)
             tries_.append(mined.nonce + 1)
-        print(f"{difficulty:>10} {statistics.mean(tries_):>11,.0f} "
-              f"{statistics.mean(times) * 1e3:>9.2f}   {DESIGN[difficulty]}")
+        print(
+            f"{difficulty:>10} {statistics.mean(tries_):>11,.0f} "
+            f"{statistics.mean(times) * 1e3:>9.2f}   {DESIGN[difficulty]}"
+        )
 
 
 def main() -> None:
@@ -107,8 +114,10 @@ def main() -> None:
     t0 = time.perf_counter()
     chain = build_chain(args.blocks, args.per_block)
     records = (args.blocks - 1) * args.per_block
-    print(f"built a {len(chain):,}-block chain with {records:,} record changes in "
-          f"{time.perf_counter() - t0:.1f} s")
+    print(
+        f"built a {len(chain):,}-block chain with {records:,} record changes in "
+        f"{time.perf_counter() - t0:.1f} s"
+    )
     t0 = time.perf_counter()
     assert first_bad_block(chain) is None
     print(f"validation in memory: {time.perf_counter() - t0:.2f} s (target ≤ 2 s)")
@@ -118,12 +127,16 @@ def main() -> None:
             station.store.ledger.append(chain[start : start + 1000])
         t0 = time.perf_counter()
         status = station.verify_ledger()
-        print(f"validation read from SQLite: {time.perf_counter() - t0:.2f} s "
-              f"(valid={status.valid}, height={status.height}) (target ≤ 2 s)")
+        print(
+            f"validation read from SQLite: {time.perf_counter() - t0:.2f} s "
+            f"(valid={status.valid}, height={status.height}) (target ≤ 2 s)"
+        )
         t0 = time.perf_counter()
         station.start()  # loads and validates the chain, rebuilds the trust index
-        print(f"start-up rebuild of the trust index: {time.perf_counter() - t0:.2f} s "
-              f"for {len(station.ledger.index):,} records (target ≤ 3 s)")
+        print(
+            f"start-up rebuild of the trust index: {time.perf_counter() - t0:.2f} s "
+            f"for {len(station.ledger.index):,} records (target ≤ 3 s)"
+        )
         bench_lookup(station, records)
         station.close()
 

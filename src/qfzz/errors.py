@@ -10,7 +10,8 @@ message and a non-zero exit, so every error carries a stable machine-readable ``
     │   ├── StationNotRunning
     │   ├── UnknownListener
     │   ├── ListenerExists
-    │   └── UnknownTrack
+    │   ├── UnknownTrack
+    │   └── UnknownMount
     ├── InvalidInput
     │   └── InvalidInteraction
     ├── TrustError
@@ -54,6 +55,10 @@ class ListenerExists(StationError):
 
 class UnknownTrack(StationError):
     code = "unknown_track"
+
+
+class UnknownMount(StationError):
+    code = "unknown_mount"
 
 
 class InvalidInput(QfzzError):

@@ -62,9 +62,18 @@ class Settings(BaseSettings):
     mine_every_records: int = Field(default=100, ge=1)
     mine_every_seconds: float = Field(default=30.0, gt=0)
 
+    mounts: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["main"])
+    crossfade_seconds: float = Field(default=3.0, ge=0.0, le=10.0)
+    burst_seconds: float = Field(default=4.0, ge=0.0, le=30.0)
+    encoder_idle_seconds: float = Field(default=10.0, ge=0.0)
+    stream_buffer_seconds: float = Field(default=30.0, ge=1.0, le=600.0)
+    stream_speed: float = Field(
+        default=1.0, gt=0.0, le=100.0, description="pace multiplier (tests run faster)"
+    )
+
     log_level: str = "INFO"
 
-    @field_validator("library", "allowed_licenses", mode="before")
+    @field_validator("library", "allowed_licenses", "mounts", mode="before")
     @classmethod
     def _split_comma_list(cls, value: object) -> object:
         """Accept ``QFZZ_LIBRARY=/a,/b`` as well as a JSON list."""

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
+
+from qfzz.audio import SAMPLE_RATE, encode_audio_file
 from qfzz.models import ScannedFile, TrackMeta
 from qfzz.store import Store
 
-__all__ = ["SIX_GENRES", "FakeClock", "SyntheticTrack", "add_synthetic_tracks"]
+__all__ = ["SIX_GENRES", "FakeClock", "SyntheticTrack", "add_synthetic_tracks", "write_tone"]
 
 
 class FakeClock:
@@ -83,3 +87,20 @@ def add_synthetic_tracks(
         for i, t in enumerate(tracks)
     ]
     return store.tracks.upsert_files(files, now=now)
+
+
+def write_tone(
+    path: Path, freq: float, seconds: float, amp: float, tags: dict[str, str] | None = None
+) -> None:
+    """A short real audio file (a sine tone), tagged when it is an MP3 or FLAC."""
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    wave = (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+    encode_audio_file(np.stack([wave, wave]), SAMPLE_RATE, path, bitrate_kbps=96)
+    if tags and path.suffix in (".mp3", ".flac"):
+        import mutagen
+
+        audio = mutagen.File(path, easy=True)
+        if audio.tags is None:
+            audio.add_tags()
+        audio.update(tags)
+        audio.save()

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from qfzz.api._errors import install_error_handlers
-from qfzz.api.routes import datasets, health, listeners, tracks, trust
+from qfzz.api.routes import datasets, devices, health, listeners, streams, tracks, trust
 from qfzz.station import QFZZStation
 
 __all__ = ["create_api"]
@@ -31,6 +31,7 @@ def create_api(station: QFZZStation, *, manage_lifecycle: bool = True) -> FastAP
     app = FastAPI(title="QFZZ", version="0.1.0", lifespan=lifespan)
     app.state.station = station
     install_error_handlers(app)
-    for module in (health, listeners, tracks, datasets, trust):
+    for module in (health, listeners, tracks, datasets, trust, devices):
         app.include_router(module.router, prefix="/api/v1")
+    app.include_router(streams.router)
     return app

@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from qfzz.edge import UnknownDevice
 from qfzz.errors import (
     ChainInvalid,
     InvalidDataset,
@@ -15,12 +16,15 @@ from qfzz.errors import (
     QfzzError,
     StationNotRunning,
     UnknownListener,
+    UnknownMount,
     UnknownTrack,
 )
 
 _STATUS: tuple[tuple[type[QfzzError], int], ...] = (
     (UnknownListener, 404),
     (UnknownTrack, 404),
+    (UnknownMount, 404),
+    (UnknownDevice, 404),
     (ListenerExists, 409),
     (StationNotRunning, 503),
     (InvalidInput, 422),

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from qfzz.broadcast import QueuedTrack
 from qfzz.models import PlaylistItem, QualityReport, Track
 from qfzz.trust import Block
 
@@ -199,3 +200,42 @@ class ChainStatusOut(BaseModel):
     valid: bool
     height: int
     first_bad_block: int | None
+
+
+class StreamTrackOut(BaseModel):
+    track_id: int
+    title: str
+    artist: str
+    album: str | None
+    duration: float | None
+
+    @classmethod
+    def of(cls, track: QueuedTrack) -> StreamTrackOut:
+        return cls(
+            track_id=track.track_id,
+            title=track.title,
+            artist=track.artist,
+            album=track.album,
+            duration=track.duration,
+        )
+
+
+class NowOut(BaseModel):
+    track: StreamTrackOut | None
+    started_at: float
+    position: float
+
+
+class HistoryItemOut(BaseModel):
+    track: StreamTrackOut
+    started_at: float
+    ended_at: float
+
+
+class HistoryOut(BaseModel):
+    mount: str
+    tracks: list[HistoryItemOut]
+
+
+class SkipOut(BaseModel):
+    skipped: StreamTrackOut | None

@@ -172,6 +172,14 @@ class CatalogIndex:
         start, stop = self._artist_starts[artist_code], self._artist_starts[artist_code + 1]
         return self._artist_order[start:stop]
 
+    def set_playable(self, row: int, playable: bool) -> None:
+        if row < 0:
+            return
+        self.playable[row] = playable
+        term = _popularity(self.plays[row : row + 1])[0]
+        live = bool(self.active[row])
+        self.base_playable[row] = term if live and playable else -np.inf
+
     def add_plays(self, rows: Sequence[int]) -> None:
         """Count plays; only the popularity terms of those rows change."""
         at = np.asarray(rows, dtype=np.int64)

@@ -20,9 +20,11 @@ import numpy.typing as npt
 from qfzz.catalog.importer import DatasetImporter
 from qfzz.catalog.scanner import LibraryScanner, ScanProgress, ScanReport
 from qfzz.dj import CatalogIndex, ListenerProfile, PersonalizedDJ, TrackFeatures, TrustFilter
+from qfzz.edge import DeviceRegistry, EdgeDeviceConfig, StreamingParams
 from qfzz.errors import (
     InvalidInput,
     InvalidInteraction,
+    QfzzError,
     StationNotRunning,
     StoreError,
     UnknownListener,
@@ -40,8 +42,10 @@ from qfzz.models import (
 from qfzz.settings import Settings
 from qfzz.station._accounts import hash_password, new_token, token_digest, validate_user_id
 from qfzz.station._preferences import parse_preferences
+from qfzz.station._radio import Radio
 from qfzz.store import (
     DatasetRecord,
+    DeviceRecord,
     ListenerRecord,
     Store,
     StoredPlaylist,
@@ -100,6 +104,8 @@ class QFZZStation:
             self.store.interactions.on_committed = self.ledger.apply_committed
             self.trust_filter = self._trusted
         self.interaction_hooks: list[InteractionHook] = []
+        self.radio = Radio(self)
+        self.devices = DeviceRegistry(clock)
         self._profiles: dict[str, ListenerProfile] = {}
         self._profiles_lock = threading.Lock()
         self._index_lock = threading.Lock()
@@ -112,6 +118,7 @@ class QFZZStation:
         if self._running:
             return
         self._load_index()
+        self._load_devices()
         if self.settings.enable_blockchain:
             status = self.ledger.load()
             log.info(
@@ -129,6 +136,7 @@ class QFZZStation:
         if not self._running:
             return
         self._running = False
+        self.radio.close()
         self.miner.stop()
         self.store.interactions.stop()
         self.snapshot_profiles()
@@ -149,6 +157,9 @@ class QFZZStation:
         """Mine in a background thread (``serve`` does this; short CLI runs do not)."""
         if self.settings.enable_blockchain:
             self.miner.start()
+
+    def require_running(self) -> None:
+        self._require_running()
 
     def _require_running(self) -> None:
         if not self._running:
@@ -213,6 +224,74 @@ class QFZZStation:
         )
         self._reindex(ids, [])
         return DatasetImport(dataset, ids, report)
+
+    def mark_unplayable(self, track_id: int, reason: str) -> None:
+        """A file that failed to decode stays in the catalog but goes off air."""
+        log.warning("track %d taken off air: %s", track_id, reason)
+        self.store.tracks.set_playable(track_id, False)
+        with self._index_lock:
+            self.index.set_playable(self.index.row_of(track_id), False)
+
+    # -- devices ---------------------------------------------------------------------------
+
+    def register_device(
+        self,
+        config: Mapping[str, object],
+        *,
+        user_id: str | None = None,
+        preferences: Mapping[str, object] | None = None,
+    ) -> StreamingParams:
+        """Register (or re-register) a device; its parameters are computed and stored."""
+        device = EdgeDeviceConfig.from_dict(config)
+        if user_id is not None:
+            self.profile(user_id)  # raises UnknownListener
+        params = self.devices.register(device, user_id, preferences=preferences)
+        self._save_device(device.device_id)
+        return params
+
+    def update_device(self, device_id: str, **changes: Any) -> StreamingParams:
+        """A network or battery change: re-optimize (running streams follow at a boundary)."""
+        params = self.devices.update(device_id, **changes)
+        self._save_device(device_id)
+        return params
+
+    def device_params(self, device_id: str) -> StreamingParams:
+        return self.devices.params(device_id)
+
+    def _save_device(self, device_id: str) -> None:
+        device = self.devices.get(device_id)
+        self.store.devices.save(
+            DeviceRecord(
+                device_id,
+                device.user_id,
+                device.config.to_dict(),
+                device.preferences.to_dict(),
+                device.updated_at,
+            )
+        )
+
+    def _load_devices(self) -> None:
+        for record in self.store.devices.all():
+            try:
+                self.devices.register(
+                    EdgeDeviceConfig.from_dict(record.config),
+                    record.user_id,
+                    preferences=record.preferences,
+                )
+            except QfzzError as exc:
+                log.warning("ignoring stored device %s: %s", record.device_id, exc)
+
+    def blended_weights(self) -> dict[str, dict[str, float]]:
+        """The station's taste: the mean of its listeners' learned weights."""
+        users = self.store.listeners.user_ids()
+        totals: dict[str, dict[str, float]] = {}
+        for user in users:
+            for kind, table in self.profile(user).weights.items():
+                target = totals.setdefault(kind, {})
+                for key, weight in table.items():
+                    target[key] = target.get(key, 0.0) + weight
+        count = max(1, len(users))
+        return {k: {key: w / count for key, w in t.items()} for k, t in totals.items()}
 
     def track(self, track_id: int) -> Track:
         found = self.store.tracks.get(track_id)

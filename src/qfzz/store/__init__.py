@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from qfzz.store._database import Database
 from qfzz.store.datasets import DatasetRecord, DatasetRepository
+from qfzz.store.devices import DeviceRecord, DeviceRepository
 from qfzz.store.interactions import CommitListener, InteractionRepository
 from qfzz.store.ledger import BlockRow, LedgerRepository
 from qfzz.store.listeners import ListenerRecord, ListenerRepository, StoredPlaylist
@@ -21,6 +22,8 @@ __all__ = [
     "Database",
     "DatasetRecord",
     "DatasetRepository",
+    "DeviceRecord",
+    "DeviceRepository",
     "FeatureColumns",
     "FileState",
     "InteractionRepository",
@@ -42,6 +45,7 @@ class Store:
     interactions: InteractionRepository
     datasets: DatasetRepository
     ledger: LedgerRepository
+    devices: DeviceRepository
 
     def close(self) -> None:
         self.interactions.stop()
@@ -61,4 +65,5 @@ def open_store(url: str, *, upgrade: bool = True) -> Store:
         interactions=InteractionRepository(db),
         datasets=DatasetRepository(db, tracks),
         ledger=LedgerRepository(db),
+        devices=DeviceRepository(db),
     )

@@ -134,3 +134,13 @@ ledger_blocks = Table(
     Column("hash", String(64), nullable=False),
     Column("changes", Text, nullable=False),
 )
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("device_id", String(128), primary_key=True),
+    Column("user_id", String(64), ForeignKey("listeners.user_id"), nullable=True),
+    Column("config", JSON, nullable=False),
+    Column("preferences", JSON, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)

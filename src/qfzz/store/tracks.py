@@ -86,6 +86,10 @@ class TrackRepository:
             )
         return ids
 
+    def set_playable(self, track_id: int, playable: bool) -> None:
+        with self._db.write() as conn:
+            conn.execute(update(tracks).where(tracks.c.id == track_id).values(playable=playable))
+
     def insert_metadata_tracks(
         self,
         conn: Connection,

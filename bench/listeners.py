@@ -1,0 +1,280 @@
+"""Many concurrent HTTP listeners on one mount: QFZZ next to Icecast 2, in one run.
+
+For N = 100, 500 and 1000 listeners (asyncio clients in a separate process) on one mount
+at 128 kbps MP3 for 30 s, this prints the server's CPU seconds per listener-minute,
+bytes delivered against the real-time expectation, underruns (a listener that received
+less than real time over any 5 s window after its first second) and time to first audio
+byte. Icecast 2 (Debian ``icecast2``), fed the same MP3 by ffmpeg, gets the same clients;
+without ``icecast2`` installed that column is skipped. Also prints the time from a skip to
+the next track's title arriving on a personal stream.
+
+    python3 run.py bench listeners [--sizes 100,500,1000] [--seconds 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import imageio_ffmpeg
+
+HERE = Path(__file__).resolve().parent
+BYTES_PER_SECOND = 128_000 // 8
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+
+
+def wait_http(url: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def run_clients(port: int, path: str, n: int, seconds: float, server_pid: int) -> dict:
+    before = cpu_seconds(server_pid)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(HERE / "_listen_clients.py"),
+            "127.0.0.1",
+            str(port),
+            path,
+            str(n),
+            str(seconds),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 120,
+    )
+    used = cpu_seconds(server_pid) - before
+    out = json.loads(done.stdout)
+    underruns = 0
+    delivered = 0
+    for buckets in out["buckets"]:
+        series = [int(buckets.get(str(s), 0)) for s in range(int(seconds))]
+        delivered += sum(series)
+        for start in range(1, len(series) - 5):
+            if sum(series[start : start + 5]) < 5 * BYTES_PER_SECOND * 0.97:
+                underruns += 1
+                break
+    ttfb = [t for t in out["ttfb"] if t is not None]
+    return {
+        "cpu_per_listener_minute": used / (n * seconds / 60),
+        "delivered_ratio": delivered / (n * seconds * BYTES_PER_SECOND),
+        "underruns": underruns,
+        "errors": len(out["errors"]),
+        "ttfb_p50_ms": statistics.median(ttfb) * 1e3 if ttfb else float("nan"),
+        "ttfb_p99_ms": sorted(ttfb)[int(len(ttfb) * 0.99) - 1] * 1e3 if ttfb else float("nan"),
+    }
+
+
+def start_qfzz(tmp: Path, port: int) -> subprocess.Popen:
+    env = {**os.environ, "QFZZ_LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "qfzz",
+            "serve",
+            "--data-dir",
+            str(tmp / "qfzz"),
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_http(f"http://127.0.0.1:{port}/api/v1/health")
+    return proc
+
+
+def start_icecast(tmp: Path, port: int, mp3: Path) -> tuple[subprocess.Popen, subprocess.Popen]:
+    conf = tmp / "icecast.xml"
+    logdir = tmp / "icelog"
+    logdir.mkdir()
+    tmp.chmod(0o755)  # icecast2 drops root and runs as its own user: it must reach its logs
+    logdir.chmod(0o777)
+    conf.write_text(f"""<icecast>
+  <limits><clients>5000</clients><sources>2</sources><queue-size>524288</queue-size>
+    <burst-size>65535</burst-size></limits>
+  <authentication><source-password>hackme</source-password>
+    <admin-user>admin</admin-user><admin-password>hackme</admin-password></authentication>
+  <hostname>127.0.0.1</hostname>
+  <listen-socket><port>{port}</port><bind-address>127.0.0.1</bind-address></listen-socket>
+  <paths><basedir>/usr/share/icecast2</basedir><logdir>{logdir}</logdir>
+    <webroot>/usr/share/icecast2/web</webroot><adminroot>/usr/share/icecast2/admin</adminroot>
+  </paths>
+  <logging><loglevel>1</loglevel></logging>
+  <security><chroot>0</chroot><changeowner><user>icecast2</user><group>icecast</group>
+  </changeowner></security>
+</icecast>""")
+    server = subprocess.Popen(
+        ["icecast2", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    wait_http(f"http://127.0.0.1:{port}/")
+    feeder = subprocess.Popen(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-nostdin",
+            "-re",
+            "-stream_loop",
+            "-1",
+            "-i",
+            str(mp3),
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            "128k",
+            "-ar",
+            "44100",
+            "-content_type",
+            "audio/mpeg",
+            "-f",
+            "mp3",
+            f"icecast://source:hackme@127.0.0.1:{port}/main",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(5)
+    return server, feeder
+
+
+def skip_latency(port: int) -> float:
+    base = f"http://127.0.0.1:{port}"
+    httpx.post(
+        f"{base}/api/v1/listeners",
+        json={"user_id": "bench", "password": "pw-1234", "preferences": {}},
+    )
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    sock.sendall(
+        b"GET /api/v1/listeners/bench/stream HTTP/1.1\r\nHost: x\r\n"
+        b"Icy-MetaData: 1\r\nConnection: close\r\n\r\n"
+    )
+    stream = sock.makefile("rb")
+    stream.readline()  # status line
+    headers = {}
+    while line := stream.readline().strip():
+        name, _, value = line.decode().partition(":")
+        headers[name.lower()] = value.strip()
+    metaint = int(headers["icy-metaint"])
+
+    body = _Dechunk(stream)
+
+    def next_title() -> str | None:
+        body.read(metaint)
+        length = body.read(1)[0] * 16
+        return body.read(length).rstrip(b"\0").decode() if length else None
+
+    first = None
+    while first is None:
+        first = next_title()
+    time.sleep(2)
+    started = time.monotonic()
+    httpx.post(f"{base}/api/v1/listeners/bench/skip")
+    while True:
+        title = next_title()
+        if title and title != first:
+            return time.monotonic() - started
+
+
+class _Dechunk:
+    def __init__(self, stream):
+        self._stream, self._left = stream, 0
+
+    def read(self, n: int) -> bytes:
+        out = bytearray()
+        while len(out) < n:
+            if self._left == 0:
+                self._left = int(self._stream.readline().strip(), 16)
+            piece = self._stream.read(min(self._left, n - len(out)))
+            out += piece
+            self._left -= len(piece)
+            if self._left == 0:
+                self._stream.readline()
+        return bytes(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="100,500,1000")
+    parser.add_argument("--seconds", type=float, default=30)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        port = free_port()
+        qfzz = start_qfzz(tmp, port)
+        results = {}
+        try:
+            for n in sizes:
+                results[("qfzz", n)] = run_clients(
+                    port, "/stream/main?bitrate=128", n, args.seconds, qfzz.pid
+                )
+            skip = skip_latency(port)
+        finally:
+            qfzz.terminate()
+            qfzz.wait(30)
+        mp3 = next((tmp / "qfzz" / "demo-library").rglob("*.mp3"))
+        if shutil.which("icecast2"):
+            ice_port = free_port()
+            server, feeder = start_icecast(tmp, ice_port, mp3)
+            try:
+                for n in sizes:
+                    results[("icecast", n)] = run_clients(
+                        ice_port, "/main", n, args.seconds, server.pid
+                    )
+            finally:
+                feeder.terminate()
+                server.terminate()
+                server.wait(30)
+        else:
+            print("icecast2 is not installed (apt-get install icecast2): no side-by-side run")
+    print(
+        f"{'server':>8} {'N':>5} {'CPU s/listener-min':>19} {'delivered':>10} "
+        f"{'underruns':>10} {'errors':>7} {'TTFB p50 ms':>12} {'p99 ms':>8}"
+    )
+    for (server_name, n), r in sorted(results.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        print(
+            f"{server_name:>8} {n:>5} {r['cpu_per_listener_minute']:>19.4f} "
+            f"{r['delivered_ratio']:>10.3f} {r['underruns']:>10} {r['errors']:>7} "
+            f"{r['ttfb_p50_ms']:>12.1f} {r['ttfb_p99_ms']:>8.1f}"
+        )
+    for n in sizes:
+        if ("icecast", n) in results:
+            ratio = results[("qfzz", n)]["cpu_per_listener_minute"] / max(
+                1e-9, results[("icecast", n)]["cpu_per_listener_minute"]
+            )
+            print(f"N={n}: QFZZ CPU per listener = {ratio:.2f}x Icecast's (target <= 2x)")
+    print(f"skip → next track's title on the wire (personal stream): {skip * 1e3:.0f} ms")
+    print("targets: 1000 listeners with zero underruns; TTFB <= 200 ms")
+
+
+if __name__ == "__main__":
+    main()

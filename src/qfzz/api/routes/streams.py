@@ -1,0 +1,221 @@
+"""Audio over HTTP: the shared mounts, personal streams, ICY metadata, now/history.
+
+A listener is a ``qfzz.streams`` reader on the mount's encoded packets. Its response is
+an async generator, so the server's backpressure reaches the reader: a slow client falls
+behind in the ring, and when its position is dropped it is moved to the live edge
+(disconnected if it keeps falling out), never blocking the encoder or other listeners.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import StreamingResponse
+
+from qfzz.api._deps import StationDep
+from qfzz.api._schemas import HistoryItemOut, HistoryOut, NowOut, SkipOut, StreamTrackOut
+from qfzz.broadcast import METAINT, IcyWriter, Mount
+from qfzz.errors import InvalidInput, QfzzError, UnknownMount
+from qfzz.station import QFZZStation
+from qfzz.streams import EndOfStream, IndexDropped
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["streams"])
+
+Format = Literal["mp3", "opus"]
+BITRATES = (96, 128, 256, 320)
+MAX_EVICTIONS = 3
+#: A listener collects what arrived during this long, then writes it in one go: 5 wake-ups
+#: and writes a second instead of one per MP3 frame (40) keeps the CPU per listener low.
+LISTENER_TICK_SECONDS = 0.2
+_CONTENT_TYPE = {"mp3": "audio/mpeg", "opus": "audio/ogg"}
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    fmt: Format
+    bitrate: int
+    device_id: str | None  # set when the device decides the bitrate (it may change)
+
+
+def _choose(
+    station: QFZZStation, bitrate: int | None, fmt: Format | None, device_id: str | None
+) -> Choice:
+    if bitrate is not None and bitrate not in BITRATES:
+        raise InvalidInput(f"bitrate must be one of {BITRATES}")
+    if device_id is not None and bitrate is None:
+        params = station.device_params(device_id)
+        chosen: Format = fmt or ("opus" if params.codec == "opus" else "mp3")
+        return Choice(chosen, params.stream_bitrate_kbps, device_id)
+    return Choice(fmt or "mp3", bitrate or 128, None)
+
+
+def _respond(
+    station: QFZZStation, mount: Mount, choice: Choice, icy: bool, request: Request
+) -> StreamingResponse:
+    fmt, bitrate = choice.fmt, choice.bitrate
+    headers = {
+        "icy-name": mount.description or mount.name,
+        "icy-br": str(bitrate),
+        "icy-genre": "Various",
+        "icy-description": "QFZZ personalized radio",
+        "icy-pub": "0",
+        "Cache-Control": "no-cache, no-store",
+    }
+    if icy:
+        headers["icy-metaint"] = str(METAINT)
+    return StreamingResponse(
+        _listen(station, mount, choice, icy, request),
+        media_type=_CONTENT_TYPE[fmt],
+        headers=headers,
+    )
+
+
+async def _listen(
+    station: QFZZStation, mount: Mount, choice: Choice, icy: bool, request: Request
+) -> AsyncIterator[bytes]:
+    fmt, bitrate = choice.fmt, choice.bitrate
+    reader, _ = mount.listen(fmt, bitrate)
+    writer = IcyWriter() if icy else None
+    evictions = 0
+    last_track: int | None = None
+    try:
+        await reader.__aenter__()
+        header_sent = False
+        while True:
+            try:
+                packets = await reader.aread_many(1024, block=True, timeout=5.0)
+            except IndexDropped:
+                evictions += 1
+                if evictions > MAX_EVICTIONS:
+                    log.info("dropping a listener of %s that cannot keep up", mount.name)
+                    return
+                reader.seek(mount.live_edge(fmt, bitrate))
+                continue
+            except EndOfStream:
+                return
+            if not packets:
+                if await request.is_disconnected():
+                    return
+                continue
+            chunk = bytearray()
+            if not header_sent:  # every listener starts with the stream's header
+                header = mount.header(fmt, bitrate)
+                chunk += writer.write(header, packets[0].title) if writer else header
+                header_sent = True
+            for packet in packets:
+                boundary = last_track is not None and packet.track_id != last_track
+                last_track = packet.track_id
+                wanted = _device_bitrate(station, choice, bitrate) if boundary else bitrate
+                if wanted != bitrate:
+                    # The device's network changed: move to its new encoder at this track
+                    # boundary, from the same point in the program.
+                    await reader.__aexit__(None, None, None)
+                    mount.leave(fmt, bitrate)
+                    bitrate = wanted
+                    reader, _ = mount.listen(fmt, bitrate)
+                    await reader.__aenter__()
+                    reader.seek(mount.index_at(fmt, bitrate, packet.at))
+                    yield bytes(chunk)
+                    chunk = bytearray()
+                    break
+                chunk += writer.write(packet.data, packet.title) if writer else packet.data
+            if chunk:
+                yield bytes(chunk)
+            await asyncio.sleep(LISTENER_TICK_SECONDS)
+    finally:
+        await reader.__aexit__(None, None, None)
+        mount.leave(fmt, bitrate)
+
+
+def _device_bitrate(station: QFZZStation, choice: Choice, current: int) -> int:
+    if choice.device_id is None:
+        return current
+    try:
+        return station.device_params(choice.device_id).stream_bitrate_kbps
+    except QfzzError:  # the device was removed: keep what is playing
+        return current
+
+
+@router.get("/stream/{mount}", response_class=StreamingResponse)
+def shared_stream(
+    mount: str,
+    request: Request,
+    station: StationDep,
+    bitrate: Annotated[int | None, Query()] = None,
+    format: Annotated[Format | None, Query()] = None,
+    device_id: Annotated[str | None, Query()] = None,
+    icy_metadata: Annotated[str | None, Header(alias="Icy-MetaData")] = None,
+) -> StreamingResponse:
+    found = _mount(station, mount)
+    choice = _choose(station, bitrate, format, device_id)
+    return _respond(station, found, choice, icy_metadata == "1", request)
+
+
+@router.get("/api/v1/listeners/{user_id}/stream", response_class=StreamingResponse)
+def personal_stream(
+    user_id: str,
+    request: Request,
+    station: StationDep,
+    bitrate: Annotated[int | None, Query()] = None,
+    format: Annotated[Format | None, Query()] = None,
+    device_id: Annotated[str | None, Query()] = None,
+    icy_metadata: Annotated[str | None, Header(alias="Icy-MetaData")] = None,
+) -> StreamingResponse:
+    station.require_running()
+    found = station.radio.personal(user_id)
+    choice = _choose(station, bitrate, format, device_id)
+    return _respond(station, found, choice, icy_metadata == "1", request)
+
+
+@router.post("/api/v1/listeners/{user_id}/skip", response_model=SkipOut)
+def skip(user_id: str, station: StationDep) -> SkipOut:
+    skipped = station.radio.skip(user_id)
+    return SkipOut(skipped=StreamTrackOut.of(skipped) if skipped else None)
+
+
+@router.get("/api/v1/stream/{mount}/now", response_model=NowOut)
+def now(mount: str, station: StationDep) -> NowOut:
+    playing = _mount(station, mount).now()
+    return NowOut(
+        track=StreamTrackOut.of(playing.track) if playing.track else None,
+        started_at=playing.started_at,
+        position=round(playing.position, 3),
+    )
+
+
+@router.get("/api/v1/stream/{mount}/history", response_model=HistoryOut)
+def history(
+    mount: str,
+    station: StationDep,
+    start: Annotated[float | None, Query(alias="from")] = None,
+    end: Annotated[float | None, Query(alias="to")] = None,
+) -> HistoryOut:
+    found = _mount(station, mount)
+    now_ = station.clock()
+    lo = now_ - 3600 if start is None else start
+    hi = now_ + 1 if end is None else end
+    if hi < lo:
+        raise InvalidInput("'to' must not be before 'from'")
+    items = found.recent(lo, hi)
+    return HistoryOut(
+        mount=mount,
+        tracks=[
+            HistoryItemOut(track=StreamTrackOut.of(track), started_at=bt, ended_at=tt)
+            for bt, tt, track in items
+        ],
+    )
+
+
+def _mount(station: QFZZStation, name: str) -> Mount:
+    station.require_running()
+    try:
+        return station.radio.mount(name)
+    except KeyError:
+        names = ", ".join(station.radio.mount_names)
+        raise UnknownMount(f"no mount {name!r}; mounts: {names}") from None

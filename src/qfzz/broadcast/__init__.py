@@ -1,0 +1,19 @@
+"""Broadcast: real audio on air. Programs of decoded, level-matched, crossfaded tracks,
+encoded once per (codec, bitrate) into ``qfzz.streams`` buffers that listeners read."""
+
+from qfzz.broadcast._icy import METAINT, IcyWriter, metadata_block
+from qfzz.broadcast._mount import Mount, NowPlaying, Packet
+from qfzz.broadcast._program import PcmBlock, Program, QueuedTrack, TrackProvider
+
+__all__ = [
+    "METAINT",
+    "IcyWriter",
+    "Mount",
+    "NowPlaying",
+    "Packet",
+    "PcmBlock",
+    "Program",
+    "QueuedTrack",
+    "TrackProvider",
+    "metadata_block",
+]

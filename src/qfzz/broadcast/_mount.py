@@ -1,0 +1,305 @@
+"""A mount: one program, decoded once, encoded once per (codec, bitrate), heard by many.
+
+    Program ──PcmSource (real-time pace)──▶ PCM StreamBuffer
+        └─ EncoderSource(mp3, 128) reads PCM ──▶ packet StreamBuffer ──▶ listeners (readers)
+        └─ EncoderSource(opus, 96)  reads PCM ──▶ packet StreamBuffer ──▶ listeners
+
+Every stage is a ``qfzz.streams`` buffer: a listener is a reader with its own cursor, so
+a slow one never blocks the encoder or the others, and one that falls out of the ring is
+told (``IndexDropped``) and moved to the live edge. The PCM stage runs while any encoder
+runs; an encoder runs while it has listeners, plus a grace period.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from qfzz.audio import SAMPLE_RATE, Codec, LiveEncoder
+from qfzz.broadcast._program import PcmBlock, Program, QueuedTrack
+from qfzz.streams import BufferReader, IndexedBuffer, Intervals, SourceReader, StreamBuffer
+
+log = logging.getLogger(__name__)
+
+BLOCK_SECONDS = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class Packet:
+    """Encoded audio that starts ``at`` seconds into the mount's program."""
+
+    at: float
+    data: bytes
+    title: str
+    track_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class NowPlaying:
+    track: QueuedTrack | None
+    started_at: float  # wall-clock seconds when the track went on air
+    position: float  # seconds into the track
+
+
+class Pacer:
+    """Keeps a producer ``lead`` seconds ahead of real time (``speed`` > 1 for tests)."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        *,
+        lead: float = 0.5,
+        speed: float = 1.0,
+    ) -> None:
+        self._clock = clock
+        self._lead = lead
+        self._speed = speed
+        self._wake = threading.Event()
+        self._origin = 0.0
+
+    def start(self) -> None:
+        self._origin = self._clock()
+        self._wake.clear()
+
+    def interrupt(self) -> None:
+        self._wake.set()
+
+    def wall_time(self, program_seconds: float) -> float:
+        return self._origin + program_seconds / self._speed
+
+    def wait_until(self, program_seconds: float) -> None:
+        delay = self.wall_time(program_seconds - self._lead) - self._clock()
+        if delay > 0:
+            self._wake.wait(delay)
+
+
+class PcmSource(SourceReader[PcmBlock]):
+    """The program, paced to real time, as a stream source."""
+
+    def __init__(self, mount: Mount) -> None:
+        self._mount = mount
+
+    def open(self) -> None:
+        self._mount._pacer.start()
+        self._first = True
+
+    def read(self) -> PcmBlock | None:
+        mount = self._mount
+        block = mount.program.next_block()
+        if self._first:  # pacing counts from the first block after (re)starting
+            mount._offset, self._first = block.start, False
+        mount._observe(block)
+        mount._pacer.wait_until((block.start - mount._offset) / SAMPLE_RATE)
+        return block
+
+    def close(self) -> None:
+        pass
+
+    def key(self, item: PcmBlock) -> int:
+        return item.start
+
+    def interrupt(self) -> None:
+        self._mount._pacer.interrupt()
+
+
+class EncoderSource(SourceReader[Packet]):
+    """Reads the mount's PCM and encodes it at one codec and bitrate."""
+
+    def __init__(self, mount: Mount, codec: Codec, bitrate_kbps: int) -> None:
+        self._mount = mount
+        self.codec = codec
+        self.bitrate_kbps = bitrate_kbps
+        self._reader: BufferReader[PcmBlock] | None = None
+        self._encoder: LiveEncoder | None = None
+        self._queue: deque[Packet] = deque()
+        self._stopping = threading.Event()
+        self.header = b""
+
+    def open(self) -> None:
+        self._stopping.clear()
+        self._encoder = LiveEncoder(self.codec, self.bitrate_kbps)
+        self._reader = self._mount.pcm.mk_reader(start="newest", on_dropped="skip")
+        self._reader.enter()
+
+    def read(self) -> Packet | None:
+        assert self._reader is not None and self._encoder is not None
+        while not self._queue:
+            block = self._reader.read(block=True, timeout=0.25)
+            if not isinstance(block, PcmBlock):
+                if self._stopping.is_set():
+                    return None
+                continue
+            chunks = self._encoder.encode(block.samples)
+            self.header = self._encoder.header
+            title = block.track.stream_title if block.track else self._mount.name
+            track_id = block.track.track_id if block.track else None
+            at = block.start / SAMPLE_RATE
+            self._queue.extend(Packet(at, chunk, title, track_id) for chunk in chunks)
+        return self._queue.popleft()
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.exit()
+        self._reader = None
+
+    def key(self, item: Packet) -> float:
+        return item.at
+
+    def interrupt(self) -> None:
+        self._stopping.set()
+
+
+class Mount:
+    """One program on air; ``listen(codec, bitrate)`` gives a reader of its packets."""
+
+    def __init__(
+        self,
+        name: str,
+        program: Program,
+        *,
+        clock: Callable[[], float] = time.time,
+        burst_seconds: float = 4.0,
+        buffer_seconds: float = 30.0,
+        idle_grace_seconds: float = 10.0,
+        speed: float = 1.0,
+        description: str = "",
+    ) -> None:
+        self.name = name
+        self.description = description
+        self.program = program
+        self.burst_seconds = burst_seconds
+        self.idle_grace_seconds = idle_grace_seconds
+        self._clock = clock
+        self._pacer = Pacer(clock, speed=speed)
+        self._offset = 0
+        self._buffer_seconds = buffer_seconds
+        self.pcm: StreamBuffer[PcmBlock] = StreamBuffer(
+            PcmSource(self), maxlen=max(20, int(5 / BLOCK_SECONDS))
+        )
+        self._encoders: dict[tuple[str, int], StreamBuffer[Packet]] = {}
+        self._sources: dict[tuple[str, int], EncoderSource] = {}
+        self._listeners: dict[tuple[str, int], int] = {}
+        self._idle_since: dict[tuple[str, int], float] = {}
+        self._lock = threading.Lock()
+        self.history: IndexedBuffer[tuple[float, float, QueuedTrack]] = IndexedBuffer(
+            10_000, bounds=Intervals()
+        )
+        self._current: tuple[QueuedTrack | None, float] = (None, clock())
+        self._listeners_total = 0
+
+    # -- listening ----------------------------------------------------------------------
+
+    def listen(self, codec: Codec, bitrate_kbps: int) -> tuple[BufferReader[Packet], bytes]:
+        """A reader placed ``burst_seconds`` back from the live edge, and the stream header.
+
+        The caller must ``enter()`` (or ``async with``) the reader and call ``leave``.
+        """
+        key = (codec, bitrate_kbps)
+        with self._lock:
+            buffer = self._encoders.get(key)
+            if buffer is None:
+                source = EncoderSource(self, codec, bitrate_kbps)
+                packets_per_second = 40 if codec == "mp3" else 1 / 0.2 + 1
+                maxlen = int(self._buffer_seconds * packets_per_second)
+                buffer = StreamBuffer(source, maxlen=maxlen, allow_equal_keys=True)
+                buffer.__enter__()  # the mount's own hold: released after the grace period
+                self._encoders[key], self._sources[key] = buffer, source
+            self._listeners[key] = self._listeners.get(key, 0) + 1
+            self._listeners_total += 1
+            self._idle_since.pop(key, None)
+        reader = buffer.mk_reader(start=self._burst_start(buffer), on_dropped="raise")
+        return reader, self._sources[key].header
+
+    def header(self, codec: Codec, bitrate_kbps: int) -> bytes:
+        source = self._sources.get((codec, bitrate_kbps))
+        return source.header if source else b""
+
+    def _burst_start(self, buffer: StreamBuffer[Packet]) -> int:
+        newest = buffer.number_of_items_inserted
+        if newest == 0:
+            return 0
+        live_edge = buffer[newest - 1].at
+        index = buffer.key_to_index(live_edge - self.burst_seconds)
+        return buffer.oldest_index if index is None else max(index, buffer.oldest_index)
+
+    def index_at(self, codec: Codec, bitrate_kbps: int, at: float) -> int:
+        """The first packet at or after program time ``at`` (the live edge if none yet)."""
+        buffer = self._encoders[(codec, bitrate_kbps)]
+        found = buffer.key_to_index(at)
+        if found is None:
+            return buffer.number_of_items_inserted
+        return max(found, buffer.oldest_index)
+
+    def live_edge(self, codec: Codec, bitrate_kbps: int) -> int:
+        buffer = self._encoders[(codec, bitrate_kbps)]
+        return buffer.number_of_items_inserted
+
+    def leave(self, codec: Codec, bitrate_kbps: int) -> None:
+        key = (codec, bitrate_kbps)
+        with self._lock:
+            remaining = self._listeners.get(key, 1) - 1
+            self._listeners[key] = remaining
+            if remaining <= 0:
+                self._idle_since[key] = self._clock()
+        self.reap()
+
+    def reap(self) -> None:
+        """Stop encoders that have had no listener for the grace period."""
+        now = self._clock()
+        stopping = []
+        with self._lock:
+            for key, since in list(self._idle_since.items()):
+                if now - since >= self.idle_grace_seconds and self._listeners.get(key, 0) <= 0:
+                    stopping.append(self._encoders.pop(key))
+                    self._sources.pop(key, None)
+                    self._idle_since.pop(key)
+                    self._listeners.pop(key, None)
+        for buffer in stopping:
+            buffer.__exit__(None, None, None)
+
+    def close(self) -> None:
+        with self._lock:
+            buffers = list(self._encoders.values())
+            self._encoders.clear()
+            self._sources.clear()
+            self._listeners.clear()
+            self._idle_since.clear()
+        for buffer in buffers:
+            buffer.__exit__(None, None, None)
+        self.program.close()
+
+    # -- what is on air -----------------------------------------------------------------
+
+    @property
+    def encoders(self) -> list[tuple[str, int]]:
+        with self._lock:
+            return list(self._encoders)
+
+    def listener_count(self) -> int:
+        with self._lock:
+            return sum(n for n in self._listeners.values() if n > 0)
+
+    def now(self) -> NowPlaying:
+        track, started = self._current
+        return NowPlaying(track, started, max(0.0, self._clock() - started))
+
+    def recent(self, start: float, end: float) -> list[tuple[float, float, QueuedTrack]]:
+        """Tracks on air during ``[start, end)`` (wall-clock seconds), by interval query."""
+        found = self.history.query(start, end, how="overlaps")
+        track, started = self._current
+        if track is not None and started < end:
+            found.append((started, max(started, self._clock()), track))
+        return found
+
+    def _observe(self, block: PcmBlock) -> None:
+        """Note track changes, as wall-clock times of when they are heard."""
+        track, started = self._current
+        if block.track is not track:
+            at = self._pacer.wall_time((block.start - self._offset) / SAMPLE_RATE)
+            if track is not None:
+                self.history.append((started, max(started, at), track))
+            self._current = (block.track, at)

@@ -1,0 +1,87 @@
+"""A real HTTP server over a small real audio library, for players that need a URL."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import imageio_ffmpeg
+import pytest
+import uvicorn
+
+from qfzz.api import create_api
+from qfzz.settings import Settings
+from qfzz.station import QFZZStation
+from qfzz.testing import write_tone
+
+FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
+
+
+@pytest.fixture(scope="session")
+def tone_library(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("tones")
+    for n in range(6):
+        write_tone(
+            root / f"{n}.mp3",
+            220 + 110 * n,
+            4.0,
+            0.05 if n % 2 else 0.6,
+            {"title": f"Tone {n}", "artist": f"Artist {n % 3}", "genre": ["jazz", "rock"][n % 2]},
+        )
+    return root
+
+
+@dataclass
+class LiveServer:
+    url: str
+    station: QFZZStation
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server_settings(tmp_path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        demo_library=False,
+        crossfade_seconds=0.5,
+        burst_seconds=1.0,
+        encoder_idle_seconds=0.0,
+        stream_speed=4.0,
+        stream_buffer_seconds=8.0,
+    )
+
+
+@pytest.fixture
+def live(server_settings, tone_library) -> Iterator[LiveServer]:
+    station = QFZZStation(server_settings)
+    station.start()
+    station.scan(tone_library)
+    port = _free_port()
+    config = uvicorn.Config(
+        create_api(station, manage_lifecycle=False),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", station)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        station.close()

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import threading
+
+import httpx
+import pytest
+from test_http_streams import _listen_in_background, _wait
+
+pytestmark = pytest.mark.slow
+
+DESKTOP = {
+    "device_id": "desk-1",
+    "device_type": "desktop",
+    "network_type": "ethernet",
+    "bandwidth_mbps": 50,
+    "codecs": ["mp3"],
+}
+
+
+def test_device_routes_register_update_and_optimize(live):
+    live.station.register_listener("ann", {})
+    created = httpx.post(f"{live.url}/api/v1/devices", json={**DESKTOP, "user_id": "ann"})
+    assert created.status_code == 201, created.text
+    params = created.json()["optimization"]
+    assert (params["profile"], params["quality"], params["bitrate_kbps"]) == (
+        "quality",
+        "lossless",
+        320,
+    )
+    patched = httpx.patch(
+        f"{live.url}/api/v1/devices/desk-1", json={"network_type": "3g", "bandwidth_mbps": 0.5}
+    )
+    params = patched.json()["optimization"]
+    assert params["profile"] == "bandwidth_save" and params["bitrate_kbps"] <= 96
+    assert params["buffer_seconds"] == 60 and params["cache_enabled"] is True
+    got = httpx.get(f"{live.url}/api/v1/devices/desk-1/optimization").json()
+    assert got["optimization"] == params
+    # bad input: clear 4xx JSON, nothing stored
+    bad = httpx.post(
+        f"{live.url}/api/v1/devices", json={**DESKTOP, "device_id": "x", "battery_level": 3}
+    )
+    assert bad.status_code == 422 and bad.json()["error"]
+    assert httpx.get(f"{live.url}/api/v1/devices/x/optimization").status_code == 404
+    assert (
+        httpx.patch(
+            f"{live.url}/api/v1/devices/desk-1", json={"network_type": "carrier-pigeon"}
+        ).status_code
+        == 422
+    )
+    assert (
+        httpx.post(f"{live.url}/api/v1/devices", json={**DESKTOP, "user_id": "nobody"}).status_code
+        == 404
+    )
+    # devices survive a restart
+    live.station.devices = type(live.station.devices)(live.station.clock)
+    live.station._load_devices()
+    assert live.station.device_params("desk-1").profile == "bandwidth_save"
+
+
+def test_a_running_stream_moves_to_the_new_bitrate_at_the_next_track(live):
+    httpx.post(f"{live.url}/api/v1/devices", json=DESKTOP)
+    mount = live.station.radio.mount("main")
+    stop = threading.Event()
+    thread = _listen_in_background(f"{live.url}/stream/main?device_id=desk-1", stop)
+    try:
+        assert _wait(lambda: mount.encoders == [("mp3", 320)])
+        httpx.patch(
+            f"{live.url}/api/v1/devices/desk-1", json={"network_type": "3g", "bandwidth_mbps": 0.5}
+        )
+        assert _wait(lambda: mount.encoders == [("mp3", 96)])  # after the track boundary
+        assert mount.listener_count() == 1
+    finally:
+        stop.set()
+        thread.join(10)

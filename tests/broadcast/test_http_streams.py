@@ -1,0 +1,190 @@
+"""Real clients against the real server: ffmpeg decodes, a raw socket reads ICY blocks."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import threading
+import time
+
+import httpx
+import pytest
+
+from conftest import FFMPEG
+
+pytestmark = pytest.mark.slow
+
+
+def ffmpeg_decode(url: str, seconds: float = 10.0) -> str:
+    result = subprocess.run(
+        [FFMPEG, "-hide_banner", "-nostdin", "-t", str(seconds), "-i", url, "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "error" not in result.stderr.lower() and "CRC mismatch" not in result.stderr
+    assert f"time=00:00:{int(seconds):02d}" in result.stderr
+    return result.stderr
+
+
+def test_ffmpeg_decodes_the_shared_mount_in_each_codec(live):
+    log = ffmpeg_decode(f"{live.url}/stream/main")
+    assert "Audio: mp3" in log and "128 kb/s" in log
+    log = ffmpeg_decode(f"{live.url}/stream/main?bitrate=256", 4)
+    assert "256 kb/s" in log
+    log = ffmpeg_decode(f"{live.url}/stream/main?format=opus&bitrate=96", 6)
+    assert "Audio: opus" in log
+
+
+def test_ffmpeg_decodes_a_personal_stream(live):
+    live.station.register_listener("ann", {"genres": ["jazz"]})
+    log = ffmpeg_decode(f"{live.url}/api/v1/listeners/ann/stream")
+    assert "Audio: mp3" in log
+
+
+def test_bad_stream_requests_are_json_errors(live):
+    assert httpx.get(f"{live.url}/stream/nope").json()["error"] == "unknown_mount"
+    assert httpx.get(f"{live.url}/stream/main?bitrate=100").status_code == 422
+    assert httpx.get(f"{live.url}/stream/main?format=wav").status_code == 422
+    assert httpx.get(f"{live.url}/api/v1/listeners/zed/stream").status_code == 404
+
+
+def read_icy_titles(url: str, wanted: int, timeout: float = 20.0) -> tuple[dict, list[str]]:
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=timeout)
+    sock.sendall(b"GET /stream/main HTTP/1.1\r\nHost: x\r\nIcy-MetaData: 1\r\n\r\n")
+    stream = sock.makefile("rb")
+    status = stream.readline()
+    assert status.startswith(b"HTTP/1.1 200")
+    headers = {}
+    while line := stream.readline().strip():
+        name, _, value = line.decode().partition(":")
+        headers[name.strip().lower()] = value.strip()
+    assert headers.get("transfer-encoding") == "chunked"
+    body = _Dechunk(stream)
+    metaint = int(headers["icy-metaint"])
+    titles: list[str] = []
+    deadline = time.monotonic() + timeout
+    while len(titles) < wanted and time.monotonic() < deadline:
+        audio = body.read(metaint)
+        assert len(audio) == metaint
+        length = body.read(1)[0] * 16
+        if length:
+            block = body.read(length).rstrip(b"\0").decode()
+            assert block.startswith("StreamTitle='") and block.endswith("';")
+            titles.append(block[len("StreamTitle='") : -2])
+    sock.close()
+    return headers, titles
+
+
+class _Dechunk:
+    def __init__(self, stream):
+        self._stream = stream
+        self._left = 0
+
+    def read(self, n: int) -> bytes:
+        out = bytearray()
+        while len(out) < n:
+            if self._left == 0:
+                size = int(self._stream.readline().strip(), 16)
+                self._left = size
+                if size == 0:
+                    break
+            piece = self._stream.read(min(self._left, n - len(out)))
+            out += piece
+            self._left -= len(piece)
+            if self._left == 0:
+                self._stream.readline()
+        return bytes(out)
+
+
+def test_icy_metadata_blocks_carry_the_title_and_change_with_the_track(live):
+    headers, titles = read_icy_titles(live.url, wanted=2)
+    assert headers["icy-metaint"] == "8192" and headers["icy-br"] == "128"
+    assert headers["icy-name"] and headers["content-type"] == "audio/mpeg"
+    assert len(titles) == 2 and titles[0] != titles[1]
+    assert all(" - Tone " in t for t in titles)
+
+
+def _listen_in_background(url: str, stop: threading.Event) -> threading.Thread:
+    def run() -> None:
+        with httpx.stream("GET", url, timeout=30) as response:
+            for _ in response.iter_bytes():
+                if stop.is_set():
+                    return
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def _wait(condition, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_personal_radio_records_plays_and_skips(live):
+    station = live.station
+    station.register_listener("ann", {"genres": ["jazz"]})
+    stop = threading.Event()
+    thread = _listen_in_background(f"{live.url}/api/v1/listeners/ann/stream", stop)
+    try:
+        history = station.store.interactions.for_listener
+        assert _wait(lambda: any(i.type.value == "play" for i in history("ann")))
+        mount = station.radio.personal("ann")
+        assert _wait(lambda: mount.now().track is not None)
+        playing = mount.now().track
+        assert _wait(lambda: mount.now().track is not playing)  # a track has just begun
+        started = time.monotonic()
+        skipped = httpx.post(f"{live.url}/api/v1/listeners/ann/skip").json()["skipped"]
+        assert _wait(lambda: mount.now().track.track_id != skipped["track_id"], timeout=5)
+        assert time.monotonic() - started < 1.0 + 0.5  # server side: next track within 1 s
+        assert _wait(
+            lambda: any(
+                i.type.value == "skip" and i.track_id == skipped["track_id"] for i in history("ann")
+            )
+        )
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def test_now_and_history_follow_the_program(live):
+    stop = threading.Event()
+    thread = _listen_in_background(f"{live.url}/stream/main", stop)
+    try:
+        assert _wait(
+            lambda: len(httpx.get(f"{live.url}/api/v1/stream/main/history").json()["tracks"]) >= 3
+        )
+        now = httpx.get(f"{live.url}/api/v1/stream/main/now").json()
+        assert now["track"]["title"].startswith("Tone") and now["position"] >= 0
+        tracks = httpx.get(f"{live.url}/api/v1/stream/main/history").json()["tracks"]
+        starts = [t["started_at"] for t in tracks]
+        assert starts == sorted(starts)
+        middle = tracks[1]
+        window = httpx.get(
+            f"{live.url}/api/v1/stream/main/history",
+            params={"from": middle["started_at"] + 0.01, "to": middle["ended_at"] - 0.01},
+        ).json()["tracks"]
+        assert [t["track"]["track_id"] for t in window] == [middle["track"]["track_id"]]
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def test_encoders_start_with_the_first_listener_and_stop_after_the_last(live):
+    mount = live.station.radio.mount("main")
+    assert mount.encoders == []
+    stop = threading.Event()
+    thread = _listen_in_background(f"{live.url}/stream/main?bitrate=96", stop)
+    assert _wait(lambda: mount.encoders == [("mp3", 96)])
+    assert mount.listener_count() == 1 and mount.pcm.is_running
+    stop.set()
+    thread.join(10)
+    assert _wait(lambda: mount.encoders == [])
+    assert _wait(lambda: not mount.pcm.is_running)

@@ -1,0 +1,83 @@
+"""Listener behaviour at the mount: burst on connect, slow listeners moved or dropped."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from qfzz.api.routes.streams import MAX_EVICTIONS, Choice, _listen
+from qfzz.settings import Settings
+from qfzz.station import QFZZStation
+
+
+@pytest.fixture
+def station(tmp_path, tone_library):
+    settings = Settings(
+        data_dir=tmp_path / "d",
+        demo_library=False,
+        crossfade_seconds=0.5,
+        burst_seconds=2.0,
+        encoder_idle_seconds=0.0,
+        stream_speed=20.0,
+        stream_buffer_seconds=3.0,
+    )
+    st = QFZZStation(settings)
+    st.start()
+    st.scan(tone_library)
+    yield st
+    st.close()
+
+
+def _wait(condition, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+class FakeRequest:
+    async def is_disconnected(self) -> bool:
+        return False
+
+
+def test_a_new_listener_starts_a_burst_behind_the_live_edge(station):
+    mount = station.radio.mount("main")
+    first, _ = mount.listen("mp3", 128)
+    with first:
+        buffer = mount._encoders[("mp3", 128)]
+        assert _wait(lambda: buffer.number_of_items_inserted > 200)  # > 5 s of audio
+        second, _ = mount.listen("mp3", 128)
+        newest = buffer[buffer.number_of_items_inserted - 1].at
+        with second:
+            start = second.read().at
+        mount.leave("mp3", 128)
+        assert 1.8 <= newest - start <= 2.2
+    mount.leave("mp3", 128)
+
+
+def test_a_listener_that_falls_out_of_the_buffer_is_moved_then_dropped(station):
+    mount = station.radio.mount("main")
+
+    async def scenario() -> tuple[int, bool]:
+        stream = _listen(station, mount, Choice("mp3", 128, None), False, FakeRequest())
+        chunks = 0
+        await stream.__anext__()
+        buffer = mount._encoders[("mp3", 128)]
+        for _ in range(MAX_EVICTIONS + 2):
+            behind = buffer.number_of_items_inserted + buffer.maxlen + 5
+            while buffer.number_of_items_inserted < behind:  # stop reading: fall behind
+                await asyncio.sleep(0.01)
+            try:
+                await stream.__anext__()
+                chunks += 1
+            except StopAsyncIteration:
+                return chunks, True
+        return chunks, False
+
+    chunks, dropped = asyncio.run(asyncio.wait_for(scenario(), 60))
+    assert dropped and chunks == MAX_EVICTIONS  # moved to the live edge 3 times, then cut
+    assert _wait(lambda: mount.encoders == [])  # and its encoder stopped
