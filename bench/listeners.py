@@ -225,6 +225,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="100,500,1000")
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--no-icecast", action="store_true", help="QFZZ only")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory() as name:
@@ -242,7 +243,9 @@ def main() -> None:
             qfzz.terminate()
             qfzz.wait(30)
         mp3 = next((tmp / "qfzz" / "demo-library").rglob("*.mp3"))
-        if shutil.which("icecast2"):
+        if args.no_icecast:
+            pass
+        elif shutil.which("icecast2"):
             ice_port = free_port()
             server, feeder = start_icecast(tmp, ice_port, mp3)
             try:

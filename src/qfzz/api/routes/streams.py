@@ -30,9 +30,9 @@ router = APIRouter(tags=["streams"])
 Format = Literal["mp3", "opus"]
 BITRATES = (96, 128, 256, 320)
 MAX_EVICTIONS = 3
-#: A listener collects what arrived during this long, then writes it in one go: 5 wake-ups
+#: A listener collects what arrived during this long, then writes it in one go: 2 wake-ups
 #: and writes a second instead of one per MP3 frame (40) keeps the CPU per listener low.
-LISTENER_TICK_SECONDS = 0.2
+LISTENER_TICK_SECONDS = 0.5
 _CONTENT_TYPE = {"mp3": "audio/mpeg", "opus": "audio/ogg"}
 
 
@@ -143,7 +143,7 @@ def _device_bitrate(station: QFZZStation, choice: Choice, current: int) -> int:
 
 
 @router.get("/stream/{mount}", response_class=StreamingResponse)
-def shared_stream(
+async def shared_stream(
     mount: str,
     request: Request,
     station: StationDep,
