@@ -12,6 +12,9 @@ message and a non-zero exit, so every error carries a stable machine-readable ``
     │   ├── ListenerExists
     │   ├── UnknownTrack
     │   └── UnknownMount
+    ├── AuthError
+    ├── Forbidden
+    ├── RateLimited
     ├── InvalidInput
     │   └── InvalidInteraction
     ├── TrustError
@@ -59,6 +62,28 @@ class UnknownTrack(StationError):
 
 class UnknownMount(StationError):
     code = "unknown_mount"
+
+
+class AuthError(QfzzError):
+    """Missing, wrong or expired credentials (HTTP 401)."""
+
+    code = "unauthorized"
+
+
+class Forbidden(QfzzError):
+    """Valid credentials, but not for this listener or this admin route (HTTP 403)."""
+
+    code = "forbidden"
+
+
+class RateLimited(QfzzError):
+    """Too many attempts (HTTP 429 with Retry-After)."""
+
+    code = "rate_limited"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class InvalidInput(QfzzError):

@@ -71,6 +71,17 @@ class Settings(BaseSettings):
         default=1.0, gt=0.0, le=100.0, description="pace multiplier (tests run faster)"
     )
 
+    secret_key: str | None = Field(
+        default=None, description="server key; default: a random key in data_dir/secret.key"
+    )
+    admin_password: str | None = Field(
+        default=None, description="on first start, creates the admin listener 'admin'"
+    )
+    token_ttl_seconds: float = Field(default=30 * 86400, gt=0)
+    stream_token_ttl_seconds: float = Field(default=3600, gt=0)
+    login_attempts_per_minute: int = Field(default=10, ge=1)
+    registrations_per_hour: int = Field(default=20, ge=1)
+
     log_level: str = "INFO"
 
     @field_validator("library", "allowed_licenses", "mounts", mode="before")

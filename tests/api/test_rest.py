@@ -13,8 +13,12 @@ def client(station):
 
 
 def _register(client, user="ann", **prefs):
+    """Register; a 201 also signs the client in as that listener."""
     body = {"user_id": user, "password": "pw-1234", "preferences": {"genres": ["jazz"], **prefs}}
-    return client.post("/api/v1/listeners", json=body)
+    response = client.post("/api/v1/listeners", json=body)
+    if response.status_code == 201:
+        client.headers["Authorization"] = f"Bearer {response.json()['token']}"
+    return response
 
 
 def _error(response, status, code=None):
@@ -25,7 +29,7 @@ def _error(response, status, code=None):
         assert body["error"] == code
 
 
-def test_health(client):
+def test_health_is_public(client):
     assert client.get("/api/v1/health").json() == {"status": "ok", "running": True, "tracks": 72}
 
 
@@ -47,14 +51,13 @@ def test_register_returns_a_token_and_duplicates_conflict(client, station):
 
 def test_playlist_shape(client):
     _register(client)
-    headers = {"Authorization": "Bearer whatever"}
-    response = client.get("/api/v1/listeners/ann/playlist?size=5", headers=headers)
+    response = client.get("/api/v1/listeners/ann/playlist?size=5")
     assert response.status_code == 200
     body = response.json()
     assert body["user_id"] == "ann" and len(body["tracks"]) == 5
     keys = {"track_id", "title", "artist", "album", "genre", "mood", "duration", "score", "reasons"}
     assert all(set(t) == keys and t["reasons"] for t in body["tracks"])
-    _error(client.get("/api/v1/listeners/nobody/playlist"), 404, "unknown_listener")
+    _error(client.get("/api/v1/listeners/nobody/playlist"), 403, "forbidden")
     _error(client.get("/api/v1/listeners/ann/playlist?size=0"), 422)
 
 
@@ -73,8 +76,8 @@ def test_interactions_and_errors(client, station):
         client.post(
             "/api/v1/listeners/zed/interactions", json={"track_id": track_id, "type": "like"}
         ),
-        404,
-        "unknown_listener",
+        403,
+        "forbidden",
     )
     assert station.store.interactions.count() == 1
 
@@ -87,6 +90,7 @@ def test_stopped_station_answers_503(client, station):
 
 
 def test_track_search_pages(client):
+    _register(client)
     first = client.get("/api/v1/tracks?limit=10&offset=0").json()
     second = client.get("/api/v1/tracks?limit=10&offset=10").json()
     assert first["total"] == second["total"] == 72
@@ -97,7 +101,9 @@ def test_track_search_pages(client):
     _error(client.get("/api/v1/nothing-here"), 404, "not_found")
 
 
-def test_datasets_accepted_and_rejected(client):
+def test_datasets_accepted_and_rejected(client, station):
+    _register(client, "boss")
+    station.accounts.make_admin("boss")
     tracks = [
         {
             "title": f"T{i}",

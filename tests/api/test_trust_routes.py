@@ -13,10 +13,13 @@ def client(station):
 
 
 def test_trust_record_ledger_pages_and_verification(client, station):
+    tokens = {}
     for user in ("ann", "bob"):
-        client.post(
+        created = client.post(
             "/api/v1/listeners", json={"user_id": user, "password": "pw-1234", "preferences": {}}
         )
+        tokens[user] = {"Authorization": f"Bearer {created.json()['token']}"}
+    client.headers.update(tokens["ann"])
     track = client.get("/api/v1/tracks?genre=jazz&limit=1").json()["tracks"][0]
     url = f"/api/v1/trust/{track['content_id']}/{track['creator_id']}"
     assert client.get(url).json() == {
@@ -32,7 +35,9 @@ def test_trust_record_ledger_pages_and_verification(client, station):
         "/api/v1/listeners/ann/interactions", json={"track_id": track["track_id"], "type": "like"}
     )
     client.post(
-        "/api/v1/listeners/bob/interactions", json={"track_id": track["track_id"], "type": "skip"}
+        "/api/v1/listeners/bob/interactions",
+        json={"track_id": track["track_id"], "type": "skip"},
+        headers=tokens["bob"],
     )
     record = client.get(url).json()
     assert (record["verifications"], record["reports"], record["score"]) == (1, 1, 0.5)

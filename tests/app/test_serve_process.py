@@ -92,10 +92,13 @@ def test_acknowledged_interaction_survives_sigkill(tmp_path):
             json={"user_id": "ann", "password": "pw-1234", "preferences": {"genres": ["rock"]}},
         )
         assert created.status_code == 201
-        tracks = httpx.get(f"{server.url}/api/v1/tracks?genre=jazz").json()["tracks"]
+        auth = {"Authorization": f"Bearer {created.json()['token']}"}
+        tracks = httpx.get(f"{server.url}/api/v1/tracks?genre=jazz", headers=auth).json()
+        tracks = tracks["tracks"]
         ack = httpx.post(
             f"{server.url}/api/v1/listeners/ann/interactions",
             json={"track_id": tracks[0]["track_id"], "type": "favorite"},
+            headers=auth,
         )
         assert ack.status_code == 201
     finally:
@@ -116,12 +119,12 @@ def test_acknowledged_interaction_survives_sigkill(tmp_path):
 
     again = Server(data, library)
     try:
-        playlist = httpx.get(f"{again.url}/api/v1/listeners/ann/playlist").json()
+        playlist = httpx.get(f"{again.url}/api/v1/listeners/ann/playlist", headers=auth).json()
         assert len(playlist["tracks"]) == 3
         assert httpx.get(f"{again.url}/api/v1/health").json()["tracks"] == 3
         # the favorite was a trust vote, acknowledged but never mined before the kill
         content, creator = tracks[0]["content_id"], tracks[0]["creator_id"]
-        trust = httpx.get(f"{again.url}/api/v1/trust/{content}/{creator}").json()
+        trust = httpx.get(f"{again.url}/api/v1/trust/{content}/{creator}", headers=auth).json()
         assert (trust["verifications"], trust["reports"], trust["score"]) == (1, 0, 1.0)
         assert httpx.get(f"{again.url}/api/v1/ledger/verify").json()["valid"] is True
     finally:

@@ -40,6 +40,13 @@ class LiveServer:
     url: str
     station: QFZZStation
 
+    def sign_in(self, user_id: str = "ann", **preferences: object) -> tuple[dict[str, str], str]:
+        """Register ``user_id`` if needed; returns bearer headers and a stream token."""
+        if self.station.store.listeners.get(user_id) is None:
+            self.station.register_listener(user_id, preferences, password="pw-1234")
+        token = self.station.accounts.issue_token(user_id)
+        return {"Authorization": f"Bearer {token}"}, self.station.accounts.stream_token(user_id)
+
 
 def _free_port() -> int:
     with socket.socket() as s:

@@ -18,8 +18,10 @@ DESKTOP = {
 
 
 def test_device_routes_register_update_and_optimize(live):
-    live.station.register_listener("ann", {})
-    created = httpx.post(f"{live.url}/api/v1/devices", json={**DESKTOP, "user_id": "ann"})
+    ann, _ = live.sign_in("ann")
+    bob, _ = live.sign_in("bob")
+    devices = f"{live.url}/api/v1/devices"
+    created = httpx.post(devices, json={**DESKTOP, "user_id": "ann"}, headers=ann)
     assert created.status_code == 201, created.text
     params = created.json()["optimization"]
     assert (params["profile"], params["quality"], params["bitrate_kbps"]) == (
@@ -27,30 +29,22 @@ def test_device_routes_register_update_and_optimize(live):
         "lossless",
         320,
     )
+    assert httpx.get(f"{devices}/desk-1/optimization", headers=bob).status_code == 403
     patched = httpx.patch(
-        f"{live.url}/api/v1/devices/desk-1", json={"network_type": "3g", "bandwidth_mbps": 0.5}
+        f"{devices}/desk-1", headers=ann, json={"network_type": "3g", "bandwidth_mbps": 0.5}
     )
     params = patched.json()["optimization"]
     assert params["profile"] == "bandwidth_save" and params["bitrate_kbps"] <= 96
     assert params["buffer_seconds"] == 60 and params["cache_enabled"] is True
-    got = httpx.get(f"{live.url}/api/v1/devices/desk-1/optimization").json()
+    got = httpx.get(f"{devices}/desk-1/optimization", headers=ann).json()
     assert got["optimization"] == params
-    # bad input: clear 4xx JSON, nothing stored
-    bad = httpx.post(
-        f"{live.url}/api/v1/devices", json={**DESKTOP, "device_id": "x", "battery_level": 3}
-    )
+    # bad input: a clear 4xx JSON answer, nothing stored
+    bad = httpx.post(devices, json={**DESKTOP, "device_id": "x", "battery_level": 3}, headers=ann)
     assert bad.status_code == 422 and bad.json()["error"]
-    assert httpx.get(f"{live.url}/api/v1/devices/x/optimization").status_code == 404
-    assert (
-        httpx.patch(
-            f"{live.url}/api/v1/devices/desk-1", json={"network_type": "carrier-pigeon"}
-        ).status_code
-        == 422
-    )
-    assert (
-        httpx.post(f"{live.url}/api/v1/devices", json={**DESKTOP, "user_id": "nobody"}).status_code
-        == 404
-    )
+    assert httpx.get(f"{devices}/x/optimization", headers=ann).status_code == 404
+    pigeon = httpx.patch(f"{devices}/desk-1", json={"network_type": "pigeon"}, headers=ann)
+    assert pigeon.status_code == 422
+    assert httpx.post(devices, json={**DESKTOP, "user_id": "bob"}, headers=ann).status_code == 403
     # devices survive a restart
     live.station.devices = type(live.station.devices)(live.station.clock)
     live.station._load_devices()
@@ -58,14 +52,17 @@ def test_device_routes_register_update_and_optimize(live):
 
 
 def test_a_running_stream_moves_to_the_new_bitrate_at_the_next_track(live):
-    httpx.post(f"{live.url}/api/v1/devices", json=DESKTOP)
+    ann, _ = live.sign_in("ann")
+    httpx.post(f"{live.url}/api/v1/devices", json=DESKTOP, headers=ann)
     mount = live.station.radio.mount("main")
     stop = threading.Event()
-    thread = _listen_in_background(f"{live.url}/stream/main?device_id=desk-1", stop)
+    thread = _listen_in_background(f"{live.url}/stream/main?device_id=desk-1", stop, ann)
     try:
         assert _wait(lambda: mount.encoders == [("mp3", 320)])
         httpx.patch(
-            f"{live.url}/api/v1/devices/desk-1", json={"network_type": "3g", "bandwidth_mbps": 0.5}
+            f"{live.url}/api/v1/devices/desk-1",
+            headers=ann,
+            json={"network_type": "3g", "bandwidth_mbps": 0.5},
         )
         assert _wait(lambda: mount.encoders == [("mp3", 96)])  # after the track boundary
         assert mount.listener_count() == 1

@@ -29,31 +29,39 @@ def ffmpeg_decode(url: str, seconds: float = 10.0) -> str:
 
 
 def test_ffmpeg_decodes_the_shared_mount_in_each_codec(live):
-    log = ffmpeg_decode(f"{live.url}/stream/main")
+    _, token = live.sign_in()
+    log = ffmpeg_decode(f"{live.url}/stream/main?token={token}")
     assert "Audio: mp3" in log and "128 kb/s" in log
-    log = ffmpeg_decode(f"{live.url}/stream/main?bitrate=256", 4)
+    log = ffmpeg_decode(f"{live.url}/stream/main?bitrate=256&token={token}", 4)
     assert "256 kb/s" in log
-    log = ffmpeg_decode(f"{live.url}/stream/main?format=opus&bitrate=96", 6)
+    log = ffmpeg_decode(f"{live.url}/stream/main?format=opus&bitrate=96&token={token}", 6)
     assert "Audio: opus" in log
 
 
 def test_ffmpeg_decodes_a_personal_stream(live):
-    live.station.register_listener("ann", {"genres": ["jazz"]})
-    log = ffmpeg_decode(f"{live.url}/api/v1/listeners/ann/stream")
+    _, token = live.sign_in("ann", genres=["jazz"])
+    log = ffmpeg_decode(f"{live.url}/api/v1/listeners/ann/stream?token={token}")
     assert "Audio: mp3" in log
 
 
 def test_bad_stream_requests_are_json_errors(live):
-    assert httpx.get(f"{live.url}/stream/nope").json()["error"] == "unknown_mount"
-    assert httpx.get(f"{live.url}/stream/main?bitrate=100").status_code == 422
-    assert httpx.get(f"{live.url}/stream/main?format=wav").status_code == 422
-    assert httpx.get(f"{live.url}/api/v1/listeners/zed/stream").status_code == 404
+    headers, _ = live.sign_in()
+    get = lambda path: httpx.get(f"{live.url}{path}", headers=headers)  # noqa: E731
+    assert get("/stream/nope").json()["error"] == "unknown_mount"
+    assert get("/stream/main?bitrate=100").status_code == 422
+    assert get("/stream/main?format=wav").status_code == 422
+    assert get("/api/v1/listeners/zed/stream").status_code == 403
+    assert httpx.get(f"{live.url}/stream/main").status_code == 401
+    assert httpx.get(f"{live.url}/stream/main?token=forged.1.abc").status_code == 401
 
 
-def read_icy_titles(url: str, wanted: int, timeout: float = 20.0) -> tuple[dict, list[str]]:
+def read_icy_titles(
+    url: str, token: str, wanted: int, timeout: float = 20.0
+) -> tuple[dict, list[str]]:
     host, port = url.removeprefix("http://").split(":")
     sock = socket.create_connection((host, int(port)), timeout=timeout)
-    sock.sendall(b"GET /stream/main HTTP/1.1\r\nHost: x\r\nIcy-MetaData: 1\r\n\r\n")
+    request = f"GET /stream/main?token={token} HTTP/1.1\r\nHost: x\r\nIcy-MetaData: 1\r\n\r\n"
+    sock.sendall(request.encode())
     stream = sock.makefile("rb")
     status = stream.readline()
     assert status.startswith(b"HTTP/1.1 200")
@@ -100,16 +108,20 @@ class _Dechunk:
 
 
 def test_icy_metadata_blocks_carry_the_title_and_change_with_the_track(live):
-    headers, titles = read_icy_titles(live.url, wanted=2)
+    _, token = live.sign_in()
+    headers, titles = read_icy_titles(live.url, token, wanted=2)
     assert headers["icy-metaint"] == "8192" and headers["icy-br"] == "128"
     assert headers["icy-name"] and headers["content-type"] == "audio/mpeg"
     assert len(titles) == 2 and titles[0] != titles[1]
     assert all(" - Tone " in t for t in titles)
 
 
-def _listen_in_background(url: str, stop: threading.Event) -> threading.Thread:
+def _listen_in_background(
+    url: str, stop: threading.Event, headers: dict[str, str] | None = None
+) -> threading.Thread:
     def run() -> None:
-        with httpx.stream("GET", url, timeout=30) as response:
+        with httpx.stream("GET", url, timeout=30, headers=headers) as response:
+            assert response.status_code == 200
             for _ in response.iter_bytes():
                 if stop.is_set():
                     return
@@ -130,9 +142,9 @@ def _wait(condition, timeout: float = 20.0) -> bool:
 
 def test_personal_radio_records_plays_and_skips(live):
     station = live.station
-    station.register_listener("ann", {"genres": ["jazz"]})
+    headers, _ = live.sign_in("ann", genres=["jazz"])
     stop = threading.Event()
-    thread = _listen_in_background(f"{live.url}/api/v1/listeners/ann/stream", stop)
+    thread = _listen_in_background(f"{live.url}/api/v1/listeners/ann/stream", stop, headers)
     try:
         history = station.store.interactions.for_listener
         assert _wait(lambda: any(i.type.value == "play" for i in history("ann")))
@@ -141,7 +153,9 @@ def test_personal_radio_records_plays_and_skips(live):
         playing = mount.now().track
         assert _wait(lambda: mount.now().track is not playing)  # a track has just begun
         started = time.monotonic()
-        skipped = httpx.post(f"{live.url}/api/v1/listeners/ann/skip").json()["skipped"]
+        skipped = httpx.post(f"{live.url}/api/v1/listeners/ann/skip", headers=headers).json()[
+            "skipped"
+        ]
         assert _wait(lambda: mount.now().track.track_id != skipped["track_id"], timeout=5)
         assert time.monotonic() - started < 1.0 + 0.5  # server side: next track within 1 s
         assert _wait(
@@ -155,20 +169,31 @@ def test_personal_radio_records_plays_and_skips(live):
 
 
 def test_now_and_history_follow_the_program(live):
+    headers, _ = live.sign_in()
     stop = threading.Event()
-    thread = _listen_in_background(f"{live.url}/stream/main", stop)
+    thread = _listen_in_background(f"{live.url}/stream/main", stop, headers)
     try:
         assert _wait(
-            lambda: len(httpx.get(f"{live.url}/api/v1/stream/main/history").json()["tracks"]) >= 3
+            lambda: (
+                len(
+                    httpx.get(f"{live.url}/api/v1/stream/main/history", headers=headers).json()[
+                        "tracks"
+                    ]
+                )
+                >= 3
+            )
         )
-        now = httpx.get(f"{live.url}/api/v1/stream/main/now").json()
+        now = httpx.get(f"{live.url}/api/v1/stream/main/now", headers=headers).json()
         assert now["track"]["title"].startswith("Tone") and now["position"] >= 0
-        tracks = httpx.get(f"{live.url}/api/v1/stream/main/history").json()["tracks"]
+        tracks = httpx.get(f"{live.url}/api/v1/stream/main/history", headers=headers).json()[
+            "tracks"
+        ]
         starts = [t["started_at"] for t in tracks]
         assert starts == sorted(starts)
         middle = tracks[1]
         window = httpx.get(
             f"{live.url}/api/v1/stream/main/history",
+            headers=headers,
             params={"from": middle["started_at"] + 0.01, "to": middle["ended_at"] - 0.01},
         ).json()["tracks"]
         assert [t["track"]["track_id"] for t in window] == [middle["track"]["track_id"]]
@@ -180,8 +205,9 @@ def test_now_and_history_follow_the_program(live):
 def test_encoders_start_with_the_first_listener_and_stop_after_the_last(live):
     mount = live.station.radio.mount("main")
     assert mount.encoders == []
+    _, token = live.sign_in()
     stop = threading.Event()
-    thread = _listen_in_background(f"{live.url}/stream/main?bitrate=96", stop)
+    thread = _listen_in_background(f"{live.url}/stream/main?bitrate=96&token={token}", stop)
     assert _wait(lambda: mount.encoders == [("mp3", 96)])
     assert mount.listener_count() == 1 and mount.pcm.is_running
     stop.set()

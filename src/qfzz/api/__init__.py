@@ -9,10 +9,21 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from qfzz.api._errors import install_error_handlers
-from qfzz.api.routes import datasets, devices, health, listeners, streams, tracks, trust
+from qfzz.api._observability import Metrics, ObservabilityMiddleware, request_id
+from qfzz.api.routes import (
+    auth,
+    datasets,
+    devices,
+    health,
+    listeners,
+    operations,
+    streams,
+    tracks,
+    trust,
+)
 from qfzz.station import QFZZStation
 
-__all__ = ["create_api"]
+__all__ = ["create_api", "request_id"]
 
 
 def create_api(station: QFZZStation, *, manage_lifecycle: bool = True) -> FastAPI:
@@ -31,7 +42,10 @@ def create_api(station: QFZZStation, *, manage_lifecycle: bool = True) -> FastAP
     app = FastAPI(title="QFZZ", version="0.1.0", lifespan=lifespan)
     app.state.station = station
     install_error_handlers(app)
-    for module in (health, listeners, tracks, datasets, trust, devices):
+    for module in (health, auth, listeners, tracks, datasets, trust, devices):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(streams.router)
+    app.include_router(operations.router)
+    app.state.metrics = Metrics(station)
+    app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
     return app

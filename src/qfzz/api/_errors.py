@@ -9,11 +9,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qfzz.edge import UnknownDevice
 from qfzz.errors import (
+    AuthError,
     ChainInvalid,
+    Forbidden,
     InvalidDataset,
     InvalidInput,
     ListenerExists,
     QfzzError,
+    RateLimited,
     StationNotRunning,
     UnknownListener,
     UnknownMount,
@@ -21,6 +24,9 @@ from qfzz.errors import (
 )
 
 _STATUS: tuple[tuple[type[QfzzError], int], ...] = (
+    (AuthError, 401),
+    (Forbidden, 403),
+    (RateLimited, 429),
     (UnknownListener, 404),
     (UnknownTrack, 404),
     (UnknownMount, 404),
@@ -47,7 +53,12 @@ def error_response(status: int, code: str, detail: str) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(QfzzError)
     async def _qfzz(_request: Request, exc: QfzzError) -> JSONResponse:
-        return error_response(status_of(exc), exc.code, exc.detail)
+        response = error_response(status_of(exc), exc.code, exc.detail)
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        elif isinstance(exc, AuthError):
+            response.headers["WWW-Authenticate"] = 'Bearer realm="qfzz"'
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

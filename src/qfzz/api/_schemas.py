@@ -239,3 +239,10 @@ class HistoryOut(BaseModel):
 
 class SkipOut(BaseModel):
     skipped: StreamTrackOut | None
+
+
+class RepairOut(BaseModel):
+    first_bad_block: int | None
+    removed_blocks: int
+    mined_blocks: int
+    changes: int

@@ -5,13 +5,12 @@
 
 from __future__ import annotations
 
-import logging
-
 import uvicorn
 from fastapi import FastAPI
 
 from qfzz.api import create_api
 from qfzz.app._bootstrap import prepare_library
+from qfzz.app._logging import configure_logging
 from qfzz.cli import LibraryProgress, Wiring, build_cli
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
@@ -27,10 +26,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
 
 def prepare_station(settings: Settings, progress: LibraryProgress | None = None) -> QFZZStation:
     """A started station whose library is scanned (or a demo created) and ready to play."""
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings.log_level)
     station = QFZZStation(settings)
     station.start()
     try:
@@ -46,7 +42,7 @@ def run_http(station: QFZZStation, settings: Settings) -> None:
     """Serve the API until interrupted, then close the station."""
     try:
         app = create_api(station, manage_lifecycle=False)
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+        uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
     finally:
         station.close()
 

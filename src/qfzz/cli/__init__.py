@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from qfzz.cli import datasets, ledger, listener
+from qfzz.cli import admin, datasets, ledger, listener
 from qfzz.cli._common import (
     DataDir,
     cli_errors,
@@ -80,5 +80,6 @@ def build_cli(wiring: Wiring) -> typer.Typer:
     app.add_typer(datasets.app, name="datasets")
     app.add_typer(listener.app, name="listener")
     app.add_typer(ledger.app, name="ledger")
+    app.add_typer(admin.app, name="admin")
     app.command()(ledger.trust)
     return app

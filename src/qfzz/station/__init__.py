@@ -1,6 +1,16 @@
 """The station facade every frontend talks to."""
 
 from qfzz.station._accounts import token_digest, verify_password
+from qfzz.station._auth import ADMIN, Accounts, Principal
 from qfzz.station._station import DatasetImport, QFZZStation, Registration
 
-__all__ = ["DatasetImport", "QFZZStation", "Registration", "token_digest", "verify_password"]
+__all__ = [
+    "ADMIN",
+    "Accounts",
+    "DatasetImport",
+    "Principal",
+    "QFZZStation",
+    "Registration",
+    "token_digest",
+    "verify_password",
+]

@@ -41,8 +41,10 @@ from qfzz.models import (
 )
 from qfzz.settings import Settings
 from qfzz.station._accounts import hash_password, new_token, token_digest, validate_user_id
+from qfzz.station._auth import Accounts, load_secret_key
 from qfzz.station._preferences import parse_preferences
 from qfzz.station._radio import Radio
+from qfzz.station._ratelimit import SlidingWindow
 from qfzz.store import (
     DatasetRecord,
     DeviceRecord,
@@ -104,7 +106,18 @@ class QFZZStation:
             self.store.interactions.on_committed = self.ledger.apply_committed
             self.trust_filter = self._trusted
         self.interaction_hooks: list[InteractionHook] = []
+        #: Told how long each playlist took to generate (seconds); /metrics listens.
+        self.playlist_timers: list[Callable[[float], None]] = []
         self.radio = Radio(self)
+        self.accounts = Accounts(
+            self.store.listeners,
+            secret_key=load_secret_key(self.settings.data_dir, self.settings.secret_key),
+            clock=clock,
+            token_ttl=self.settings.token_ttl_seconds,
+            stream_token_ttl=self.settings.stream_token_ttl_seconds,
+        )
+        self.login_limit = SlidingWindow(self.settings.login_attempts_per_minute, 60.0, clock)
+        self.register_limit = SlidingWindow(self.settings.registrations_per_hour, 3600.0, clock)
         self.devices = DeviceRegistry(clock)
         self._profiles: dict[str, ListenerProfile] = {}
         self._profiles_lock = threading.Lock()
@@ -119,6 +132,7 @@ class QFZZStation:
             return
         self._load_index()
         self._load_devices()
+        self._ensure_admin()
         if self.settings.enable_blockchain:
             status = self.ledger.load()
             log.info(
@@ -152,6 +166,17 @@ class QFZZStation:
     @property
     def uptime(self) -> float:
         return 0.0 if self._started_at is None else self.clock() - self._started_at
+
+    def _ensure_admin(self) -> None:
+        password = self.settings.admin_password
+        if password is None or self.accounts.has_admin():
+            return
+        if self.store.listeners.get("admin") is None:
+            self.register_listener("admin", {}, password=password)
+        else:
+            self.accounts.set_password("admin", password)
+        self.accounts.make_admin("admin")
+        log.info("created the admin listener 'admin' from QFZZ_ADMIN_PASSWORD")
 
     def start_miner(self) -> None:
         """Mine in a background thread (``serve`` does this; short CLI runs do not)."""
@@ -312,6 +337,30 @@ class QFZZStation:
             raise InvalidInput("limit must be in 1..500 and offset ≥ 0")
         return self.store.tracks.search(q=q, genre=genre, artist=artist, limit=limit, offset=offset)
 
+    def statistics(self) -> dict[str, Any]:
+        """Status and numbers for operators (GET /api/v1/station)."""
+        mounts = self.radio.all_mounts()
+        return {
+            "status": "running" if self._running else "stopped",
+            "uptime": round(self.uptime, 3),
+            "tracks": self.index.active_count,
+            "playable_tracks": int((self.index.active & self.index.playable).sum()),
+            "datasets": self.store.datasets.count(),
+            "listeners": len(self.store.listeners.user_ids()),
+            "listening": sum(m.listener_count() for m in mounts),
+            "interactions": self.store.interactions.count(),
+            "mounts": [
+                {"name": m.name, "listeners": m.listener_count(), "encoders": len(m.encoders)}
+                for m in mounts
+            ],
+            "ledger": {
+                "enabled": self.settings.enable_blockchain,
+                "height": self.ledger.height,
+                "valid": self.ledger.valid,
+                "pending": self.ledger.pending_count,
+            },
+        }
+
     def health(self) -> dict[str, Any]:
         return {"status": "ok", "running": self._running, "tracks": self.index.active_count}
 
@@ -348,6 +397,7 @@ class QFZZStation:
         prefs = parse_preferences(preferences, default_discovery=self.settings.discovery_factor)
         password_hash = hash_password(password) if password is not None else None
         token = new_token()
+        now = self.clock()
         profile = ListenerProfile.from_preferences(
             user_id, prefs, recent_window=self.settings.recent_plays_window
         )
@@ -371,6 +421,7 @@ class QFZZStation:
             password_hash=password_hash,
             token_digest=token_digest(token),
             weights=profile.weights,
+            token_expires_at=now + self.settings.token_ttl_seconds,
         )
         with self._profiles_lock:
             self._profiles[user_id] = profile
@@ -442,6 +493,7 @@ class QFZZStation:
         self, user_id: str, size: int | None = None, *, include_unplayable: bool = False
     ) -> Playlist:
         self._require_running()
+        started = time.perf_counter()
         limit = self.settings.max_playlist_size
         if size is not None and (isinstance(size, bool) or size < 1):
             raise InvalidInput("size must be at least 1")
@@ -469,6 +521,9 @@ class QFZZStation:
                 ],
             )
         )
+        elapsed = time.perf_counter() - started
+        for timer in self.playlist_timers:
+            timer(elapsed)
         return Playlist(user_id, items, now)
 
     def current_playlist(self, user_id: str) -> StoredPlaylist | None:

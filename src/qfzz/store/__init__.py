@@ -12,6 +12,7 @@ from qfzz.store._database import Database
 from qfzz.store.datasets import DatasetRecord, DatasetRepository
 from qfzz.store.devices import DeviceRecord, DeviceRepository
 from qfzz.store.interactions import CommitListener, InteractionRepository
+from qfzz.store.jobs import JobRecord, JobRepository
 from qfzz.store.ledger import BlockRow, LedgerRepository
 from qfzz.store.listeners import ListenerRecord, ListenerRepository, StoredPlaylist
 from qfzz.store.tracks import FeatureColumns, FileState, TrackRepository
@@ -27,6 +28,8 @@ __all__ = [
     "FeatureColumns",
     "FileState",
     "InteractionRepository",
+    "JobRecord",
+    "JobRepository",
     "LedgerRepository",
     "ListenerRecord",
     "ListenerRepository",
@@ -46,6 +49,7 @@ class Store:
     datasets: DatasetRepository
     ledger: LedgerRepository
     devices: DeviceRepository
+    jobs: JobRepository
 
     def close(self) -> None:
         self.interactions.stop()
@@ -66,4 +70,5 @@ def open_store(url: str, *, upgrade: bool = True) -> Store:
         datasets=DatasetRepository(db, tracks),
         ledger=LedgerRepository(db),
         devices=DeviceRepository(db),
+        jobs=JobRepository(db),
     )

@@ -79,6 +79,9 @@ listeners = Table(
     # rest are replayed on load (interactions are the source of truth).
     Column("profile_interactions", Integer, nullable=False, default=0),
     Column("created_at", Float, nullable=False),
+    Column("role", String(16), nullable=False, default="listener"),
+    # The Subsonic app password, encrypted with the server key (never the login password).
+    Column("app_password", Text, nullable=True),
 )
 
 tokens = Table(
@@ -88,6 +91,7 @@ tokens = Table(
     Column("user_id", String(64), ForeignKey("listeners.user_id"), nullable=False),
     Column("created_at", Float, nullable=False),
     Column("expires_at", Float, nullable=True),
+    Column("kind", String(16), nullable=False, default="session"),
 )
 
 profile_weights = Table(
@@ -143,4 +147,21 @@ devices = Table(
     Column("config", JSON, nullable=False),
     Column("preferences", JSON, nullable=False),
     Column("updated_at", Float, nullable=False),
+)
+
+#: The durable job queue (``store.jobs``): a job is ready when ``visible_at`` has passed;
+#: taking it pushes ``visible_at`` out by the visibility timeout, acking deletes the row.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),  # first in, first out
+    Column("job_id", String(64), nullable=False, unique=True),
+    Column("queue", String(100), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("visible_at", Float, nullable=False),
+    Column("dead", Boolean, nullable=False, default=False),
+    Column("error", Text, nullable=True),
+    Column("enqueued_at", Float, nullable=False),
+    Index("ix_jobs_queue_visible", "queue", "dead", "visible_at"),
 )

@@ -24,6 +24,7 @@ class ListenerRecord:
     tempo_preference: str
     created_at: float
     profile_interactions: int = 0
+    role: str = "listener"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,7 @@ class ListenerRepository:
         password_hash: str | None,
         token_digest: str | None,
         weights: Mapping[str, Mapping[str, float]],
+        token_expires_at: float | None = None,
     ) -> None:
         """Create a listener with its first token and initial weights, all or nothing."""
         try:
@@ -58,6 +60,7 @@ class ListenerRepository:
                         tempo_preference=record.tempo_preference,
                         profile_interactions=0,
                         created_at=record.created_at,
+                        role=record.role,
                     )
                 )
                 if token_digest:
@@ -66,7 +69,8 @@ class ListenerRepository:
                             digest=token_digest,
                             user_id=record.user_id,
                             created_at=record.created_at,
-                            expires_at=None,
+                            expires_at=token_expires_at,
+                            kind="session",
                         )
                     )
                 rows = [
@@ -96,6 +100,7 @@ class ListenerRepository:
             tempo_preference=row["tempo_preference"],
             created_at=row["created_at"],
             profile_interactions=row["profile_interactions"],
+            role=row["role"],
         )
 
     def user_ids(self) -> list[str]:
@@ -137,9 +142,78 @@ class ListenerRepository:
                 .values(energy_level=energy_level, profile_interactions=interactions)
             )
 
-    def user_for_token(self, digest: str) -> str | None:
+    def user_for_token(self, digest: str, *, now: float | None = None) -> str | None:
+        """The listener a live token (of any kind) belongs to."""
+        query = select(tokens.c.user_id).where(tokens.c.digest == digest)
+        if now is not None:
+            query = query.where((tokens.c.expires_at.is_(None)) | (tokens.c.expires_at > now))
         with self._db.read() as conn:
-            return conn.scalar(select(tokens.c.user_id).where(tokens.c.digest == digest))
+            return conn.scalar(query)
+
+    def add_token(
+        self, user_id: str, digest: str, *, kind: str, now: float, expires_at: float | None
+    ) -> None:
+        with self._db.write() as conn:
+            conn.execute(
+                tokens.insert().values(
+                    digest=digest,
+                    user_id=user_id,
+                    created_at=now,
+                    expires_at=expires_at,
+                    kind=kind,
+                )
+            )
+
+    def delete_tokens(
+        self, *, digest: str | None = None, user_id: str | None = None, kind: str | None = None
+    ) -> int:
+        conditions = []
+        if digest is not None:
+            conditions.append(tokens.c.digest == digest)
+        if user_id is not None:
+            conditions.append(tokens.c.user_id == user_id)
+        if kind is not None:
+            conditions.append(tokens.c.kind == kind)
+        with self._db.write() as conn:
+            return int(conn.execute(delete(tokens).where(*conditions)).rowcount or 0)
+
+    def password_hash(self, user_id: str) -> str | None:
+        with self._db.read() as conn:
+            return conn.scalar(
+                select(listeners.c.password_hash).where(listeners.c.user_id == user_id)
+            )
+
+    def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        with self._db.write() as conn:
+            conn.execute(
+                listeners.update()
+                .where(listeners.c.user_id == user_id)
+                .values(password_hash=password_hash)
+            )
+
+    def set_role(self, user_id: str, role: str) -> None:
+        with self._db.write() as conn:
+            conn.execute(listeners.update().where(listeners.c.user_id == user_id).values(role=role))
+
+    def admins(self) -> list[str]:
+        with self._db.read() as conn:
+            return list(
+                conn.scalars(select(listeners.c.user_id).where(listeners.c.role == "admin"))
+            )
+
+    def app_password(self, user_id: str) -> str | None:
+        with self._db.read() as conn:
+            return conn.scalar(
+                select(listeners.c.app_password).where(listeners.c.user_id == user_id)
+            )
+
+    def set_app_password(self, user_id: str, encrypted: str) -> None:
+        with self._db.write() as conn:
+            conn.execute(
+                listeners.update()
+                .where(listeners.c.user_id == user_id)
+                .values(app_password=encrypted)
+            )
 
     def save_playlist(self, playlist: StoredPlaylist) -> None:
         with self._db.write() as conn:

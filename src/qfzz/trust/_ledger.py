@@ -90,6 +90,8 @@ class TrustLedger:
         self._mining = threading.Lock()
         self._reset_state()
         self.wake_miner: Callable[[], None] = lambda: None
+        self.blocks_mined = 0
+        self.mining_seconds = 0.0  # total time spent in proof of work (for /metrics)
 
     def _reset_state(self) -> None:
         self.index = TrustIndex()

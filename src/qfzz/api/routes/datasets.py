@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
+from qfzz.api._auth import UserDep
 from qfzz.api._deps import StationDep
 from qfzz.api._schemas import DatasetIn, DatasetOut
 
@@ -9,7 +10,8 @@ router = APIRouter(prefix="/datasets", tags=["catalog"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DatasetOut)
-def import_dataset(body: DatasetIn, station: StationDep) -> DatasetOut:
+def import_dataset(body: DatasetIn, station: StationDep, user: UserDep) -> DatasetOut:
+    user.require_admin()
     result = station.import_dataset(
         body.name, body.tracks, body.license, min_quality=body.min_quality
     )

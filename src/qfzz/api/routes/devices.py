@@ -5,7 +5,9 @@ from typing import Any
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from qfzz.api._auth import UserDep
 from qfzz.api._deps import StationDep
+from qfzz.station import Principal, QFZZStation
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 
@@ -34,20 +36,32 @@ class OptimizationOut(BaseModel):
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=OptimizationOut)
-def register(body: DeviceIn, station: StationDep) -> OptimizationOut:
+def register(body: DeviceIn, station: StationDep, user: UserDep) -> OptimizationOut:
+    owner = body.user_id or user.user_id
+    user.require(owner)
     config = body.model_dump(exclude={"user_id", "preferences"}, exclude_none=True)
-    params = station.register_device(config, user_id=body.user_id, preferences=body.preferences)
+    params = station.register_device(config, user_id=owner, preferences=body.preferences)
     return OptimizationOut(device_id=body.device_id, optimization=params.to_dict())
 
 
 @router.patch("/{device_id}", response_model=OptimizationOut)
-def update(device_id: str, body: DeviceUpdateIn, station: StationDep) -> OptimizationOut:
+def update(
+    device_id: str, body: DeviceUpdateIn, station: StationDep, user: UserDep
+) -> OptimizationOut:
+    _owner_check(station, device_id, user)
     params = station.update_device(device_id, **body.model_dump(exclude_none=True))
     return OptimizationOut(device_id=device_id, optimization=params.to_dict())
 
 
 @router.get("/{device_id}/optimization", response_model=OptimizationOut)
-def optimization(device_id: str, station: StationDep) -> OptimizationOut:
+def optimization(device_id: str, station: StationDep, user: UserDep) -> OptimizationOut:
+    _owner_check(station, device_id, user)
     return OptimizationOut(
         device_id=device_id, optimization=station.device_params(device_id).to_dict()
     )
+
+
+def _owner_check(station: QFZZStation, device_id: str, user: Principal) -> None:
+    owner = station.devices.get(device_id).user_id
+    if owner is not None:
+        user.require(owner)

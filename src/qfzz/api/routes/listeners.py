@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 
+from qfzz.api._auth import UserDep, client_ip
 from qfzz.api._deps import StationDep
 from qfzz.api._schemas import (
     InteractionIn,
@@ -18,7 +19,8 @@ router = APIRouter(prefix="/listeners", tags=["listeners"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ListenerOut)
-def register(body: ListenerIn, station: StationDep) -> ListenerOut:
+def register(body: ListenerIn, request: Request, station: StationDep) -> ListenerOut:
+    station.register_limit.hit(f"ip:{client_ip(request)}")
     registration = station.register_listener(
         body.user_id, body.preferences.model_dump(), password=body.password
     )
@@ -29,9 +31,11 @@ def register(body: ListenerIn, station: StationDep) -> ListenerOut:
 def playlist(
     user_id: str,
     station: StationDep,
+    user: UserDep,
     size: Annotated[int | None, Query(ge=1, le=1000)] = None,
     include_unplayable: bool = False,
 ) -> PlaylistOut:
+    user.require(user_id)
     generated = station.generate_playlist(user_id, size, include_unplayable=include_unplayable)
     return PlaylistOut(
         user_id=generated.user_id, tracks=[PlaylistTrackOut.of(i) for i in generated.items]
@@ -41,7 +45,10 @@ def playlist(
 @router.post(
     "/{user_id}/interactions", status_code=status.HTTP_201_CREATED, response_model=InteractionOut
 )
-def interact(user_id: str, body: InteractionIn, station: StationDep) -> InteractionOut:
+def interact(
+    user_id: str, body: InteractionIn, station: StationDep, user: UserDep
+) -> InteractionOut:
+    user.require(user_id)
     done = station.record_interaction(user_id, body.track_id, body.type, body.rating)
     return InteractionOut(
         user_id=done.user_id,

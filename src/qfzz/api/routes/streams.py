@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
+from qfzz.api._auth import ListenerDep, UserDep
 from qfzz.api._deps import StationDep
 from qfzz.api._schemas import HistoryItemOut, HistoryOut, NowOut, SkipOut, StreamTrackOut
 from qfzz.broadcast import METAINT, IcyWriter, Mount
@@ -147,6 +148,7 @@ async def shared_stream(
     mount: str,
     request: Request,
     station: StationDep,
+    user: ListenerDep,
     bitrate: Annotated[int | None, Query()] = None,
     format: Annotated[Format | None, Query()] = None,
     device_id: Annotated[str | None, Query()] = None,
@@ -162,11 +164,13 @@ def personal_stream(
     user_id: str,
     request: Request,
     station: StationDep,
+    user: ListenerDep,
     bitrate: Annotated[int | None, Query()] = None,
     format: Annotated[Format | None, Query()] = None,
     device_id: Annotated[str | None, Query()] = None,
     icy_metadata: Annotated[str | None, Header(alias="Icy-MetaData")] = None,
 ) -> StreamingResponse:
+    user.require(user_id)
     station.require_running()
     found = station.radio.personal(user_id)
     choice = _choose(station, bitrate, format, device_id)
@@ -174,13 +178,14 @@ def personal_stream(
 
 
 @router.post("/api/v1/listeners/{user_id}/skip", response_model=SkipOut)
-def skip(user_id: str, station: StationDep) -> SkipOut:
+def skip(user_id: str, station: StationDep, user: UserDep) -> SkipOut:
+    user.require(user_id)
     skipped = station.radio.skip(user_id)
     return SkipOut(skipped=StreamTrackOut.of(skipped) if skipped else None)
 
 
 @router.get("/api/v1/stream/{mount}/now", response_model=NowOut)
-def now(mount: str, station: StationDep) -> NowOut:
+def now(mount: str, station: StationDep, user: UserDep) -> NowOut:
     playing = _mount(station, mount).now()
     return NowOut(
         track=StreamTrackOut.of(playing.track) if playing.track else None,
@@ -193,6 +198,7 @@ def now(mount: str, station: StationDep) -> NowOut:
 def history(
     mount: str,
     station: StationDep,
+    user: UserDep,
     start: Annotated[float | None, Query(alias="from")] = None,
     end: Annotated[float | None, Query(alias="to")] = None,
 ) -> HistoryOut:

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from qfzz.api._auth import UserDep
 from qfzz.api._deps import StationDep
 from qfzz.api._schemas import TrackOut, TrackPageOut
 
@@ -13,6 +14,7 @@ router = APIRouter(prefix="/tracks", tags=["catalog"])
 @router.get("", response_model=TrackPageOut)
 def search(
     station: StationDep,
+    user: UserDep,
     q: str | None = None,
     genre: str | None = None,
     artist: str | None = None,
@@ -26,5 +28,5 @@ def search(
 
 
 @router.get("/{track_id}", response_model=TrackOut)
-def get_track(track_id: int, station: StationDep) -> TrackOut:
+def get_track(track_id: int, station: StationDep, user: UserDep) -> TrackOut:
     return TrackOut.of(station.track(track_id))

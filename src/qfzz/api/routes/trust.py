@@ -4,14 +4,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from qfzz.api._auth import UserDep
 from qfzz.api._deps import StationDep
-from qfzz.api._schemas import BlockOut, ChainStatusOut, LedgerPageOut, TrustOut
+from qfzz.api._schemas import BlockOut, ChainStatusOut, LedgerPageOut, RepairOut, TrustOut
 
 router = APIRouter(tags=["trust"])
 
 
 @router.get("/trust/{content_id}/{creator_id}", response_model=TrustOut)
-def trust(content_id: str, creator_id: str, station: StationDep) -> TrustOut:
+def trust(content_id: str, creator_id: str, station: StationDep, user: UserDep) -> TrustOut:
     record = station.trust(content_id, creator_id)
     return TrustOut(
         content_id=content_id,
@@ -27,6 +28,7 @@ def trust(content_id: str, creator_id: str, station: StationDep) -> TrustOut:
 @router.get("/ledger", response_model=LedgerPageOut)
 def ledger(
     station: StationDep,
+    user: UserDep,
     start: Annotated[int, Query(alias="from", ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> LedgerPageOut:
@@ -43,4 +45,16 @@ def verify(station: StationDep) -> ChainStatusOut:
     status = station.verify_ledger()
     return ChainStatusOut(
         valid=status.valid, height=status.height, first_bad_block=status.first_bad_block
+    )
+
+
+@router.post("/ledger/repair", response_model=RepairOut)
+def repair(station: StationDep, user: UserDep) -> RepairOut:
+    user.require_admin()
+    report = station.repair_ledger()
+    return RepairOut(
+        first_bad_block=report.first_bad_block,
+        removed_blocks=report.removed_blocks,
+        mined_blocks=report.mined_blocks,
+        changes=report.changes,
     )

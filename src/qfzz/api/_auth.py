@@ -1,0 +1,50 @@
+"""Who is asking: a bearer token, or a signed ``?token=`` on stream URLs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Query, Request
+
+from qfzz.api._deps import StationDep
+from qfzz.errors import AuthError
+from qfzz.station import Principal
+
+
+def bearer(authorization: str | None) -> str | None:
+    if authorization is None:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise AuthError("use 'Authorization: Bearer <token>'")
+    return value.strip()
+
+
+def _principal(
+    station: StationDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Principal:
+    token = bearer(authorization)
+    if token is None:
+        raise AuthError("sign in first: send 'Authorization: Bearer <token>'")
+    return station.accounts.authenticate(token)
+
+
+def _listener_or_stream_token(
+    station: StationDep,
+    authorization: Annotated[str | None, Header()] = None,
+    token: Annotated[str | None, Query(description="signed stream token")] = None,
+) -> Principal:
+    if authorization is not None:
+        return _principal(station, authorization)
+    if token is not None:
+        return station.accounts.verify_stream_token(token)
+    raise AuthError("sign in first, or use a stream URL with ?token=")
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+UserDep = Annotated[Principal, Depends(_principal)]
+ListenerDep = Annotated[Principal, Depends(_listener_or_stream_token)]

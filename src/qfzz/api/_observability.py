@@ -1,0 +1,171 @@
+"""Request ids, structured request logs and Prometheus metrics for the HTTP API.
+
+A pure ASGI middleware (no per-request task, no body buffering, so streams are untouched)
+gives every request an id — the client's ``X-Request-ID`` or a new one — puts it in a
+context variable for the JSON log formatter, returns it as a header, and times the
+request under its route template. Streams are excluded from the latency histogram: their
+"duration" is how long someone listened.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from qfzz.models import Interaction
+from qfzz.station import QFZZStation
+
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+log = logging.getLogger("qfzz.http")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class Metrics:
+    """One registry per app, so several apps (tests) never share counters."""
+
+    def __init__(self, station: QFZZStation) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Histogram(
+            "qfzz_http_request_duration_seconds",
+            "HTTP request latency by route",
+            ["method", "route", "status"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+        )
+        self.playlists = Histogram(
+            "qfzz_playlist_generation_seconds",
+            "Time to generate a playlist",
+            registry=self.registry,
+            buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
+        )
+        self.interactions = Counter(
+            "qfzz_interactions",
+            "Interactions recorded, by type",
+            ["type"],
+            registry=self.registry,
+        )
+        self.registry.register(_StationCollector(station))
+        station.playlist_timers.append(self.playlists.observe)
+        station.interaction_hooks.append(self._count)
+
+    def _count(self, interaction: Interaction, _features: object) -> None:
+        self.interactions.labels(interaction.type.value).inc()
+
+
+class _StationCollector(Collector):
+    """Gauges read from the station at scrape time (nothing to keep in sync)."""
+
+    def __init__(self, station: QFZZStation) -> None:
+        self._station = station
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        station = self._station
+        listeners = GaugeMetricFamily("qfzz_listeners", "Listeners connected", labels=["mount"])
+        encoders = GaugeMetricFamily("qfzz_encoders", "Encoders running", labels=["mount"])
+        for mount in station.radio.all_mounts():
+            listeners.add_metric([mount.name], mount.listener_count())
+            encoders.add_metric([mount.name], len(mount.encoders))
+        yield listeners
+        yield encoders
+        yield GaugeMetricFamily(
+            "qfzz_tracks", "Tracks in the catalog", value=station.index.active_count
+        )
+        yield GaugeMetricFamily(
+            "qfzz_ledger_height", "Blocks in the trust ledger", value=station.ledger.height
+        )
+        yield GaugeMetricFamily(
+            "qfzz_trust_pending_changes",
+            "Trust changes not yet mined",
+            value=station.ledger.pending_count,
+        )
+        yield GaugeMetricFamily(
+            "qfzz_ledger_mining_seconds",
+            "Total proof-of-work time",
+            value=station.ledger.mining_seconds,
+        )
+        yield GaugeMetricFamily(
+            "qfzz_ledger_blocks_mined",
+            "Blocks mined since start",
+            value=station.ledger.blocks_mined,
+        )
+        cache = getattr(station, "cache", None)
+        if cache is not None:
+            ratio = GaugeMetricFamily("qfzz_cache_hit_ratio", "Cache hit ratio", labels=["cache"])
+            for name, stats in cache.stats().get("caches", {}).items():
+                lookups = stats.get("hits", 0) + stats.get("misses", 0)
+                ratio.add_metric([name], stats.get("hits", 0) / lookups if lookups else 0.0)
+            yield ratio
+
+
+def _template(scope: Scope) -> str:
+    """The matched route's full path template, e.g. ``/api/v1/listeners/{user_id}/playlist``.
+
+    Included routers keep their prefix apart from their routes, so the prefix is recovered
+    from the request path: it is what precedes the route's path with its parameters filled.
+    """
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    if path is None:
+        return "unmatched"
+    try:
+        rendered = path.format(**scope.get("path_params", {}))
+    except (KeyError, IndexError, ValueError):
+        return str(path)
+    full: str = scope["path"]
+    return full[: len(full) - len(rendered)] + path if full.endswith(rendered) else str(path)
+
+
+class ObservabilityMiddleware:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        rid = headers.get(b"x-request-id", b"").decode()[:64] or uuid.uuid4().hex
+        token = request_id.set(rid)
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            template = _template(scope)
+            if not template.startswith("/stream") and not template.endswith("/stream"):
+                self.metrics.requests.labels(scope["method"], template, str(status)).observe(
+                    elapsed
+                )
+                log.info(
+                    "%s %s %d %.1fms",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    elapsed * 1e3,
+                    extra={"route": template, "status": status, "ms": round(elapsed * 1e3, 2)},
+                )
+            request_id.reset(token)

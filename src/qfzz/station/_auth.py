@@ -1,0 +1,195 @@
+"""Accounts and access: logins, bearer tokens, signed stream URLs, Subsonic credentials.
+
+Only digests of tokens and argon2 hashes of passwords are stored. The one secret that
+must be readable — a listener's Subsonic *app password*, which token auth
+(``t = md5(password + salt)``) needs in clear — is a separate random password, stored
+encrypted with the server key (PyNaCl SecretBox), and never the login password.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import nacl.secret
+import nacl.utils
+
+from qfzz.errors import AuthError, Forbidden, InvalidInput, UnknownListener
+from qfzz.station._accounts import hash_password, new_token, token_digest, verify_password
+from qfzz.store import ListenerRepository
+
+log = logging.getLogger(__name__)
+
+ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    user_id: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN
+
+    def require(self, user_id: str) -> None:
+        """Only the listener themself (or an admin) may touch a listener's things."""
+        if self.user_id != user_id and not self.is_admin:
+            raise Forbidden(f"{self.user_id} may not act for {user_id}")
+
+    def require_admin(self) -> None:
+        if not self.is_admin:
+            raise Forbidden("this needs the admin role")
+
+
+def load_secret_key(data_dir: Path, configured: str | None) -> bytes:
+    """The server key: from settings, else a file made once with mode 0600."""
+    if configured:
+        return hashlib.sha256(configured.encode()).digest()
+    path = data_dir / "secret.key"
+    if path.exists():
+        return base64.b64decode(path.read_text().strip())
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = nacl.utils.random(nacl.secret.SecretBox.KEY_SIZE)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(base64.b64encode(key).decode())
+    return key
+
+
+class Accounts:
+    def __init__(
+        self,
+        listeners: ListenerRepository,
+        *,
+        secret_key: bytes,
+        clock: Callable[[], float],
+        token_ttl: float,
+        stream_token_ttl: float,
+    ) -> None:
+        self._listeners = listeners
+        self._box = nacl.secret.SecretBox(secret_key)
+        self._signing_key = hashlib.sha256(b"qfzz-stream-token" + secret_key).digest()
+        self._clock = clock
+        self.token_ttl = token_ttl
+        self.stream_token_ttl = stream_token_ttl
+
+    # -- sessions -----------------------------------------------------------------------
+
+    def issue_token(self, user_id: str) -> str:
+        token = new_token()
+        now = self._clock()
+        self._listeners.add_token(
+            user_id, token_digest(token), kind="session", now=now, expires_at=now + self.token_ttl
+        )
+        return token
+
+    def login(self, user_id: str, password: str) -> str:
+        stored = self._listeners.password_hash(user_id)
+        if stored is None or not verify_password(stored, password):
+            raise AuthError("wrong user id or password")
+        return self.issue_token(user_id)
+
+    def logout(self, token: str) -> None:
+        self._listeners.delete_tokens(digest=token_digest(token))
+
+    def authenticate(self, token: str) -> Principal:
+        user_id = self._listeners.user_for_token(token_digest(token), now=self._clock())
+        if user_id is None:
+            raise AuthError("unknown or expired token")
+        return self._principal(user_id)
+
+    def _principal(self, user_id: str) -> Principal:
+        record = self._listeners.get(user_id)
+        if record is None:
+            raise AuthError("the token's listener no longer exists")
+        return Principal(user_id, record.role)
+
+    # -- signed stream URLs ---------------------------------------------------------------
+
+    def stream_token(self, user_id: str) -> str:
+        """A short-lived ``?token=`` for players that cannot send an Authorization header."""
+        expires = int(self._clock() + self.stream_token_ttl)
+        body = f"{user_id}.{expires}"
+        signature = hmac.new(self._signing_key, body.encode(), "sha256").hexdigest()[:32]
+        return f"{body}.{signature}"
+
+    def verify_stream_token(self, token: str) -> Principal:
+        body, _, signature = token.rpartition(".")
+        user_id, _, expires = body.rpartition(".")
+        expected = hmac.new(self._signing_key, body.encode(), "sha256").hexdigest()[:32]
+        if not user_id or not hmac.compare_digest(signature, expected):
+            raise AuthError("invalid stream token")
+        if not expires.isdigit() or int(expires) < self._clock():
+            raise AuthError("expired stream token")
+        return self._principal(user_id)
+
+    # -- admins ---------------------------------------------------------------------------
+
+    def make_admin(self, user_id: str) -> None:
+        if self._listeners.get(user_id) is None:
+            raise UnknownListener(f"no listener {user_id!r}")
+        self._listeners.set_role(user_id, ADMIN)
+
+    def has_admin(self) -> bool:
+        return bool(self._listeners.admins())
+
+    def set_password(self, user_id: str, password: str) -> None:
+        self._listeners.set_password_hash(user_id, hash_password(password))
+
+    # -- Subsonic -------------------------------------------------------------------------
+
+    def app_password(self, user_id: str) -> str:
+        """The listener's Subsonic app password (made on first use)."""
+        stored = self._listeners.app_password(user_id)
+        if stored is None:
+            return self.regenerate_app_password(user_id)
+        return self._box.decrypt(base64.b64decode(stored)).decode()
+
+    def regenerate_app_password(self, user_id: str) -> str:
+        if self._listeners.get(user_id) is None:
+            raise UnknownListener(f"no listener {user_id!r}")
+        password = secrets.token_urlsafe(12)
+        sealed = base64.b64encode(self._box.encrypt(password.encode())).decode()
+        self._listeners.set_app_password(user_id, sealed)
+        return password
+
+    def subsonic(
+        self,
+        user_id: str | None,
+        *,
+        password: str | None = None,
+        token: str | None = None,
+        salt: str | None = None,
+        api_key: str | None = None,
+    ) -> Principal:
+        """Subsonic auth: ``p`` (plain or ``enc:`` hex), ``t`` + ``s``, or ``apiKey``."""
+        if api_key is not None:
+            return self.authenticate(api_key)
+        if not user_id:
+            raise InvalidInput("required parameter is missing: u")
+        if self._listeners.get(user_id) is None:
+            raise AuthError("wrong username or password")
+        expected = self.app_password(user_id)
+        if token is not None and salt is not None:
+            digest = hashlib.md5((expected + salt).encode(), usedforsecurity=False).hexdigest()
+            ok = hmac.compare_digest(digest, token.lower())
+        elif password is not None:
+            if password.startswith("enc:"):
+                try:
+                    password = bytes.fromhex(password[4:]).decode()
+                except ValueError:
+                    raise AuthError("wrong username or password") from None
+            ok = hmac.compare_digest(password, expected)
+        else:
+            raise InvalidInput("required parameter is missing: p, or t and s, or apiKey")
+        if not ok:
+            raise AuthError("wrong username or password")
+        return self._principal(user_id)

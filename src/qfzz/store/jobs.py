@@ -1,0 +1,156 @@
+"""The durable job queue behind ``qfzz.cache``'s job queues (scan, import, transcode).
+
+A job row is *ready* when ``visible_at`` has passed and it is not dead. Claiming one
+pushes ``visible_at`` out by the visibility timeout and counts the attempt, guarded by the
+``visible_at`` it was read with (compare-and-set), so two workers, even in two processes
+on PostgreSQL, never get the same hand-out. A worker that dies simply never acks: the row
+becomes ready again when its timeout passes. A row handed out ``max_attempts`` times
+without an ack is marked dead instead of being handed out again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import RowMapping, delete, func, select, update
+
+from qfzz.store._database import Database
+from qfzz.store._schema import jobs
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    job_id: str
+    queue: str
+    payload: str
+    attempts: int
+    visible_at: float
+    error: str | None
+    dead: bool = False
+
+
+def _record(row: RowMapping) -> JobRecord:
+    return JobRecord(
+        row["job_id"],
+        row["queue"],
+        row["payload"],
+        int(row["attempts"]),
+        float(row["visible_at"]),
+        row["error"],
+        bool(row["dead"]),
+    )
+
+
+class JobRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def add(self, queue: str, job_id: str, payload: str, *, now: float) -> None:
+        with self._db.write() as conn:
+            exists = conn.scalar(select(jobs.c.job_id).where(jobs.c.job_id == job_id))
+            if exists is None:
+                conn.execute(
+                    jobs.insert().values(
+                        job_id=job_id,
+                        queue=queue,
+                        payload=payload,
+                        attempts=0,
+                        visible_at=now,
+                        dead=False,
+                        error=None,
+                        enqueued_at=now,
+                    )
+                )
+
+    def claim(
+        self, queue: str, *, now: float, visibility: float, max_attempts: int
+    ) -> JobRecord | None:
+        """Hand out the job that has been visible longest, or ``None``."""
+        ready = (
+            select(jobs)
+            .where(jobs.c.queue == queue, jobs.c.dead.is_(False), jobs.c.visible_at <= now)
+            .order_by(jobs.c.visible_at, jobs.c.id)
+            .limit(16)
+        )
+        with self._db.write() as conn:
+            for row in conn.execute(ready).mappings().all():
+                job = _record(row)
+                guard = (jobs.c.job_id == job.job_id) & (jobs.c.visible_at == job.visible_at)
+                if job.attempts >= max_attempts:
+                    error = job.error or f"gave up after {job.attempts} attempts"
+                    conn.execute(update(jobs).where(guard).values(dead=True, error=error))
+                    continue
+                taken = conn.execute(
+                    update(jobs)
+                    .where(guard, jobs.c.dead.is_(False))
+                    .values(visible_at=now + visibility, attempts=job.attempts + 1)
+                )
+                if taken.rowcount == 1:
+                    return JobRecord(
+                        job.job_id,
+                        queue,
+                        job.payload,
+                        job.attempts + 1,
+                        now + visibility,
+                        job.error,
+                    )
+        return None
+
+    def ack(self, queue: str, job_id: str) -> bool:
+        with self._db.write() as conn:
+            result = conn.execute(
+                delete(jobs).where(
+                    jobs.c.queue == queue, jobs.c.job_id == job_id, jobs.c.dead.is_(False)
+                )
+            )
+            return result.rowcount == 1
+
+    def release(
+        self, queue: str, job_id: str, *, lease: float, now: float, error: str | None
+    ) -> bool:
+        """Make a failed job ready now, if it is still the hand-out ``lease`` names."""
+        with self._db.write() as conn:
+            result = conn.execute(
+                update(jobs)
+                .where(
+                    jobs.c.queue == queue,
+                    jobs.c.job_id == job_id,
+                    jobs.c.visible_at == lease,
+                    jobs.c.dead.is_(False),
+                )
+                .values(visible_at=now, error=error)
+            )
+            return result.rowcount == 1
+
+    def dead(self, queue: str, *, limit: int = 100) -> list[JobRecord]:
+        query = (
+            select(jobs)
+            .where(jobs.c.queue == queue, jobs.c.dead.is_(True))
+            .order_by(jobs.c.id)
+            .limit(limit)
+        )
+        with self._db.read() as conn:
+            return [_record(row) for row in conn.execute(query).mappings()]
+
+    def retry_dead(self, queue: str, job_id: str, *, now: float) -> bool:
+        with self._db.write() as conn:
+            result = conn.execute(
+                update(jobs)
+                .where(jobs.c.queue == queue, jobs.c.job_id == job_id, jobs.c.dead.is_(True))
+                .values(dead=False, attempts=0, visible_at=now, error=None)
+            )
+            return result.rowcount == 1
+
+    def counts(self, queue: str, *, now: float) -> dict[str, int]:
+        """``ready``, ``taken`` (handed out, not yet acked) and ``dead`` jobs."""
+        state = (
+            select(jobs.c.dead, jobs.c.visible_at <= now, func.count())
+            .where(jobs.c.queue == queue)
+            .group_by(jobs.c.dead, jobs.c.visible_at <= now)
+        )
+        counts = {"ready": 0, "taken": 0, "dead": 0}
+        with self._db.read() as conn:
+            for dead, visible, n in conn.execute(state).all():
+                name = "dead" if dead else ("ready" if visible else "taken")
+                counts[name] += int(n)
+        return counts
