@@ -19,6 +19,7 @@ message and a non-zero exit, so every error carries a stable machine-readable ``
     │   └── InvalidInteraction
     ├── TrustError
     │   └── ChainInvalid
+    ├── CacheError (qfzz.cache: UnserializableValue, CorruptValue, BackendError, …)
     ├── CatalogError
     │   ├── UnreadableFile
     │   └── InvalidDataset

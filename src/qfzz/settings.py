@@ -71,6 +71,15 @@ class Settings(BaseSettings):
         default=1.0, gt=0.0, le=100.0, description="pace multiplier (tests run faster)"
     )
 
+    cache_url: str | None = Field(
+        default=None, description="redis://host:6379/0 (Redis, Valkey, DragonflyDB); none: embedded"
+    )
+    cache_prefix: str = "qfzz:"
+    cache_max_entries: int = Field(default=100_000, ge=100)
+    cache_l1_entries: int = Field(default=10_000, ge=0)
+    cache_l1_ttl: float = Field(default=10.0, ge=0)
+    cache_timeout: float = Field(default=0.2, gt=0)
+
     secret_key: str | None = Field(
         default=None, description="server key; default: a random key in data_dir/secret.key"
     )

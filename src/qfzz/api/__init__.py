@@ -8,10 +8,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from qfzz.api import subsonic
 from qfzz.api._errors import install_error_handlers
 from qfzz.api._observability import Metrics, ObservabilityMiddleware, request_id
 from qfzz.api.routes import (
     auth,
+    cache,
     datasets,
     devices,
     health,
@@ -42,10 +44,11 @@ def create_api(station: QFZZStation, *, manage_lifecycle: bool = True) -> FastAP
     app = FastAPI(title="QFZZ", version="0.1.0", lifespan=lifespan)
     app.state.station = station
     install_error_handlers(app)
-    for module in (health, auth, listeners, tracks, datasets, trust, devices):
+    for module in (health, auth, listeners, tracks, datasets, trust, devices, cache):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(streams.router)
     app.include_router(operations.router)
+    app.include_router(subsonic.router)
     app.state.metrics = Metrics(station)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
     return app

@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from qfzz.cache import CacheCollector
 from qfzz.models import Interaction
 from qfzz.station import QFZZStation
 
@@ -58,6 +59,7 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_StationCollector(station))
+        self.registry.register(CacheCollector(station.cache))
         station.playlist_timers.append(self.playlists.observe)
         station.interaction_hooks.append(self._count)
 

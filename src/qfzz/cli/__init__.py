@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from qfzz.cli import admin, datasets, ledger, listener
+from qfzz.cli import admin, cache, datasets, ledger, listener
 from qfzz.cli._common import (
     DataDir,
     cli_errors,
@@ -81,5 +81,6 @@ def build_cli(wiring: Wiring) -> typer.Typer:
     app.add_typer(listener.app, name="listener")
     app.add_typer(ledger.app, name="ledger")
     app.add_typer(admin.app, name="admin")
+    app.add_typer(cache.app, name="cache")
     app.command()(ledger.trust)
     return app

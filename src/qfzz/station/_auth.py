@@ -21,6 +21,7 @@ from pathlib import Path
 import nacl.secret
 import nacl.utils
 
+from qfzz.cache import Session, SessionCache
 from qfzz.errors import AuthError, Forbidden, InvalidInput, UnknownListener
 from qfzz.station._accounts import hash_password, new_token, token_digest, verify_password
 from qfzz.store import ListenerRepository
@@ -73,6 +74,7 @@ class Accounts:
         clock: Callable[[], float],
         token_ttl: float,
         stream_token_ttl: float,
+        sessions: SessionCache | None = None,
     ) -> None:
         self._listeners = listeners
         self._box = nacl.secret.SecretBox(secret_key)
@@ -80,6 +82,8 @@ class Accounts:
         self._clock = clock
         self.token_ttl = token_ttl
         self.stream_token_ttl = stream_token_ttl
+        self._sessions = sessions
+        self._roles: dict[str, str] = {}
 
     # -- sessions -----------------------------------------------------------------------
 
@@ -99,18 +103,31 @@ class Accounts:
 
     def logout(self, token: str) -> None:
         self._listeners.delete_tokens(digest=token_digest(token))
+        if self._sessions is not None:
+            self._sessions.revoke(token)
 
     def authenticate(self, token: str) -> Principal:
-        user_id = self._listeners.user_for_token(token_digest(token), now=self._clock())
-        if user_id is None:
+        """The listener behind a bearer token: the session cache, else the store."""
+        if self._sessions is not None:
+            session = self._sessions.get(token, lambda: self._load_session(token))
+        else:
+            session = self._load_session(token)
+        if session is None:
             raise AuthError("unknown or expired token")
-        return self._principal(user_id)
+        return self._principal(session.user_id)
+
+    def _load_session(self, token: str) -> Session | None:
+        found = self._listeners.token_session(token_digest(token), now=self._clock())
+        return None if found is None else Session(found[0], found[1])
 
     def _principal(self, user_id: str) -> Principal:
-        record = self._listeners.get(user_id)
-        if record is None:
-            raise AuthError("the token's listener no longer exists")
-        return Principal(user_id, record.role)
+        role = self._roles.get(user_id)
+        if role is None:
+            record = self._listeners.get(user_id)
+            if record is None:
+                raise AuthError("the token's listener no longer exists")
+            role = self._roles[user_id] = record.role
+        return Principal(user_id, role)
 
     # -- signed stream URLs ---------------------------------------------------------------
 
@@ -137,6 +154,7 @@ class Accounts:
         if self._listeners.get(user_id) is None:
             raise UnknownListener(f"no listener {user_id!r}")
         self._listeners.set_role(user_id, ADMIN)
+        self._roles.pop(user_id, None)
 
     def has_admin(self) -> bool:
         return bool(self._listeners.admins())

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from qfzz.cache import CacheServices, open_cache
 from qfzz.catalog.importer import DatasetImporter
 from qfzz.catalog.scanner import LibraryScanner, ScanProgress, ScanReport
 from qfzz.dj import CatalogIndex, ListenerProfile, PersonalizedDJ, TrackFeatures, TrustFilter
@@ -42,6 +43,7 @@ from qfzz.models import (
 from qfzz.settings import Settings
 from qfzz.station._accounts import hash_password, new_token, token_digest, validate_user_id
 from qfzz.station._auth import Accounts, load_secret_key
+from qfzz.station._library import Library
 from qfzz.station._preferences import parse_preferences
 from qfzz.station._radio import Radio
 from qfzz.station._ratelimit import SlidingWindow
@@ -89,6 +91,17 @@ class QFZZStation:
         self.settings = settings or Settings()
         self.store = store or open_store(self.settings.resolved_database_url)
         self.clock = clock
+        self.cache = open_cache(
+            self.settings.cache_url,
+            clock=clock,
+            prefix=self.settings.cache_prefix,
+            job_store=self.store.jobs,
+            max_entries=self.settings.cache_max_entries,
+            l1_entries=self.settings.cache_l1_entries,
+            l1_ttl=self.settings.cache_l1_ttl,
+            timeout=self.settings.cache_timeout,
+        )
+        self.caches = CacheServices.build(self.cache)
         self.index = CatalogIndex()
         self.dj = PersonalizedDJ(self.index, seed=self.settings.seed)
         self.ledger = TrustLedger(
@@ -109,12 +122,14 @@ class QFZZStation:
         #: Told how long each playlist took to generate (seconds); /metrics listens.
         self.playlist_timers: list[Callable[[float], None]] = []
         self.radio = Radio(self)
+        self.library = Library(self)
         self.accounts = Accounts(
             self.store.listeners,
             secret_key=load_secret_key(self.settings.data_dir, self.settings.secret_key),
             clock=clock,
             token_ttl=self.settings.token_ttl_seconds,
             stream_token_ttl=self.settings.stream_token_ttl_seconds,
+            sessions=self.caches.sessions,
         )
         self.login_limit = SlidingWindow(self.settings.login_attempts_per_minute, 60.0, clock)
         self.register_limit = SlidingWindow(self.settings.registrations_per_hour, 3600.0, clock)
@@ -158,6 +173,7 @@ class QFZZStation:
 
     def close(self) -> None:
         self.stop()
+        self.cache.close()
         self.store.close()
 
     def is_running(self) -> bool:
@@ -207,6 +223,8 @@ class QFZZStation:
             self.index.rows_of_artist(0)  # build the artist layout now, not on a request
 
     def _reindex(self, changed_ids: Sequence[int], removed_ids: Sequence[int]) -> None:
+        self.caches.tracks.invalidate([*changed_ids, *removed_ids])
+        self.caches.search.clear()
         tracks = self.store.tracks.get_many(list(changed_ids))
         plays = self.store.interactions.play_counts() if tracks else {}
         ordered = [tracks[i] for i in changed_ids if i in tracks]
@@ -254,6 +272,8 @@ class QFZZStation:
         """A file that failed to decode stays in the catalog but goes off air."""
         log.warning("track %d taken off air: %s", track_id, reason)
         self.store.tracks.set_playable(track_id, False)
+        self.caches.tracks.invalidate([track_id])
+        self.caches.search.clear()
         with self._index_lock:
             self.index.set_playable(self.index.row_of(track_id), False)
 
@@ -319,7 +339,7 @@ class QFZZStation:
         return {k: {key: w / count for key, w in t.items()} for k, t in totals.items()}
 
     def track(self, track_id: int) -> Track:
-        found = self.store.tracks.get(track_id)
+        found = self.caches.tracks.get(track_id, self.store.tracks.get)
         if found is None:
             raise UnknownTrack(f"no track with id {track_id}")
         return found
@@ -335,7 +355,15 @@ class QFZZStation:
     ) -> tuple[int, list[Track]]:
         if not 1 <= limit <= 500 or offset < 0:
             raise InvalidInput("limit must be in 1..500 and offset ≥ 0")
-        return self.store.tracks.search(q=q, genre=genre, artist=artist, limit=limit, offset=offset)
+        found: tuple[int, list[Track]] = self.caches.search.get(
+            q,
+            {"genre": genre, "artist": artist},
+            (limit, offset),
+            lambda: self.store.tracks.search(
+                q=q, genre=genre, artist=artist, limit=limit, offset=offset
+            ),
+        )
+        return found
 
     def statistics(self) -> dict[str, Any]:
         """Status and numbers for operators (GET /api/v1/station)."""
@@ -489,6 +517,26 @@ class QFZZStation:
 
     # -- playlist flow -----------------------------------------------------------------
 
+    def playlist(
+        self, user_id: str, size: int | None = None, *, include_unplayable: bool = False
+    ) -> Playlist:
+        """The listener's current playlist: made once, then served from the cache until
+        their next feedback (which invalidates exactly that listener)."""
+        self._require_running()
+        if include_unplayable:
+            return self.generate_playlist(user_id, size, include_unplayable=True)
+        if size is not None and (isinstance(size, bool) or size < 1):
+            raise InvalidInput("size must be at least 1")
+        self.profile(user_id)  # raises UnknownListener before anything is cached
+        current = self.caches.playlists.get(user_id, lambda: self.generate_playlist(user_id))
+        if current is None:
+            return self.generate_playlist(user_id, size)
+        return (
+            current
+            if size is None
+            else Playlist(current.user_id, current.items[:size], current.generated_at)
+        )
+
     def generate_playlist(
         self, user_id: str, size: int | None = None, *, include_unplayable: bool = False
     ) -> Playlist:
@@ -505,7 +553,9 @@ class QFZZStation:
             recommendations = self.dj.recommend(
                 profile, size, now=now, include_unplayable=include_unplayable, trust_filter=trust
             )
-        tracks = self.store.tracks.get_many([r.track_id for r in recommendations])
+        tracks = self.caches.tracks.get_many(
+            [r.track_id for r in recommendations], self.store.tracks.get_many
+        )
         items = tuple(
             PlaylistItem(tracks[r.track_id], r.score, r.reasons)
             for r in recommendations
@@ -598,6 +648,7 @@ class QFZZStation:
         return Interaction(user_id, track_id, kind, rating, self.clock()), row, profile
 
     def _after_interactions(self, done: Sequence[tuple[Interaction, int, TrackFeatures]]) -> None:
+        self._update_caches([interaction for interaction, _, _ in done])
         plays = [row for interaction, row, _ in done if interaction.type is InteractionType.PLAY]
         if plays:
             with self._index_lock:
@@ -612,6 +663,19 @@ class QFZZStation:
                     hook(interaction, features)
                 except Exception:  # a faulty hook must not undo a stored interaction
                     log.exception("interaction hook %r failed", hook)
+
+    def _update_caches(self, interactions: Sequence[Interaction]) -> None:
+        """Feedback invalidates exactly its listeners' playlists; counters follow plays."""
+        for user in {i.user_id for i in interactions}:
+            self.caches.playlists.invalidate(user)
+        plays = [i for i in interactions if i.type is InteractionType.PLAY]
+        if plays:
+            self.caches.plays.record_many([(i.track_id, i.user_id, 1) for i in plays])
+            for i in plays:
+                self.caches.recent.push(i.user_id, i.track_id)
+        for i in interactions:
+            if i.type is InteractionType.FAVORITE:
+                self.caches.favorites.add(i.user_id, i.track_id)
 
     def _snapshot(self, profile: ListenerProfile) -> None:
         """Store the learned weights so a restart replays only what came after."""

@@ -9,16 +9,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from qfzz.store._database import Database
+from qfzz.store.collections import CollectionRepository, PlayQueue, UserPlaylist
 from qfzz.store.datasets import DatasetRecord, DatasetRepository
 from qfzz.store.devices import DeviceRecord, DeviceRepository
 from qfzz.store.interactions import CommitListener, InteractionRepository
 from qfzz.store.jobs import JobRecord, JobRepository
 from qfzz.store.ledger import BlockRow, LedgerRepository
+from qfzz.store.library import AlbumGroup, ArtistGroup, GenreCount, LibraryRepository
 from qfzz.store.listeners import ListenerRecord, ListenerRepository, StoredPlaylist
 from qfzz.store.tracks import FeatureColumns, FileState, TrackRepository
 
 __all__ = [
+    "AlbumGroup",
+    "ArtistGroup",
     "BlockRow",
+    "CollectionRepository",
     "CommitListener",
     "Database",
     "DatasetRecord",
@@ -27,15 +32,19 @@ __all__ = [
     "DeviceRepository",
     "FeatureColumns",
     "FileState",
+    "GenreCount",
     "InteractionRepository",
     "JobRecord",
     "JobRepository",
     "LedgerRepository",
+    "LibraryRepository",
     "ListenerRecord",
     "ListenerRepository",
+    "PlayQueue",
     "Store",
     "StoredPlaylist",
     "TrackRepository",
+    "UserPlaylist",
     "open_store",
 ]
 
@@ -50,6 +59,8 @@ class Store:
     ledger: LedgerRepository
     devices: DeviceRepository
     jobs: JobRepository
+    library: LibraryRepository
+    collections: CollectionRepository
 
     def close(self) -> None:
         self.interactions.stop()
@@ -71,4 +82,6 @@ def open_store(url: str, *, upgrade: bool = True) -> Store:
         ledger=LedgerRepository(db),
         devices=DeviceRepository(db),
         jobs=JobRepository(db),
+        library=LibraryRepository(db),
+        collections=CollectionRepository(db),
     )

@@ -165,3 +165,59 @@ jobs = Table(
     Column("enqueued_at", Float, nullable=False),
     Index("ix_jobs_queue_visible", "queue", "dead", "visible_at"),
 )
+
+# -- Subsonic: listeners' own collections (favorites, ratings, playlists, play queues) --
+
+#: What a listener starred: ``kind`` is song, album or artist; ``item_key`` a track id
+#: (songs) or the album/artist grouping digest. "favorite" interactions are the log; this
+#: table is the current state (unstar removes the row).
+favorites = Table(
+    "favorites",
+    metadata,
+    Column("user_id", String(64), ForeignKey("listeners.user_id"), primary_key=True),
+    Column("kind", String(8), primary_key=True),
+    Column("item_key", String(64), primary_key=True),
+    Column("created_at", Float, nullable=False),
+)
+
+#: A listener's current 1–5 rating of a track ("rate" interactions are the log).
+ratings = Table(
+    "ratings",
+    metadata,
+    Column("user_id", String(64), ForeignKey("listeners.user_id"), primary_key=True),
+    Column("track_id", Integer, ForeignKey("tracks.id"), primary_key=True),
+    Column("rating", Integer, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+user_playlists = Table(
+    "user_playlists",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", String(64), ForeignKey("listeners.user_id"), nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("comment", Text, nullable=True),
+    Column("public", Boolean, nullable=False, default=False),
+    Column("created_at", Float, nullable=False),
+    Column("changed_at", Float, nullable=False),
+    Index("ix_user_playlists_user", "user_id"),
+)
+
+user_playlist_tracks = Table(
+    "user_playlist_tracks",
+    metadata,
+    Column("playlist_id", Integer, ForeignKey("user_playlists.id"), primary_key=True),
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("track_id", Integer, ForeignKey("tracks.id"), nullable=False),
+)
+
+play_queues = Table(
+    "play_queues",
+    metadata,
+    Column("user_id", String(64), ForeignKey("listeners.user_id"), primary_key=True),
+    Column("track_ids", JSON, nullable=False),
+    Column("current", Integer, nullable=True),
+    Column("position_ms", BigInteger, nullable=False),
+    Column("changed_at", Float, nullable=False),
+    Column("changed_by", String(200), nullable=False),
+)

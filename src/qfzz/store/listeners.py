@@ -150,6 +150,16 @@ class ListenerRepository:
         with self._db.read() as conn:
             return conn.scalar(query)
 
+    def token_session(self, digest: str, *, now: float) -> tuple[str, float | None] | None:
+        """``(user_id, expires_at)`` of a live token."""
+        query = select(tokens.c.user_id, tokens.c.expires_at).where(
+            tokens.c.digest == digest,
+            (tokens.c.expires_at.is_(None)) | (tokens.c.expires_at > now),
+        )
+        with self._db.read() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else (row[0], row[1])
+
     def add_token(
         self, user_id: str, digest: str, *, kind: str, now: float, expires_at: float | None
     ) -> None:

@@ -36,7 +36,7 @@ def playlist(
     include_unplayable: bool = False,
 ) -> PlaylistOut:
     user.require(user_id)
-    generated = station.generate_playlist(user_id, size, include_unplayable=include_unplayable)
+    generated = station.playlist(user_id, size, include_unplayable=include_unplayable)
     return PlaylistOut(
         user_id=generated.user_id, tracks=[PlaylistTrackOut.of(i) for i in generated.items]
     )

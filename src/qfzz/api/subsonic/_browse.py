@@ -1,0 +1,168 @@
+"""Browsing by ID3 tags: artists, albums, songs, genres (and the folder view over them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qfzz.api.subsonic import _ids as ids
+from qfzz.api.subsonic import _wire as wire
+from qfzz.api.subsonic._call import Call
+from qfzz.api.subsonic._registry import Result, method
+from qfzz.station._library import ArtistGroup, album_digest, artist_digest
+
+IGNORED_ARTICLES = "The El La Los Las Le Les"
+
+
+def _index_letter(name: str) -> str:
+    words = name.split(maxsplit=1)
+    if len(words) == 2 and words[0] in IGNORED_ARTICLES.split():
+        name = words[1]
+    first = name[:1].upper()
+    return first if first.isalpha() else "#"
+
+
+def _indexed(call: Call) -> list[dict[str, Any]]:
+    stars = call.station.library.stars(call.user.user_id, "artist")
+    groups: dict[str, list[ArtistGroup]] = {}
+    for group in call.station.library.artists():
+        groups.setdefault(_index_letter(group.name), []).append(group)
+    return [
+        {
+            "name": letter,
+            "artist": [
+                wire.dump(wire.artist(g, starred=stars.get(artist_digest(g.artist_key))))
+                for g in members
+            ],
+        }
+        for letter, members in sorted(groups.items())
+    ]
+
+
+@method("getArtists")
+def get_artists(call: Call) -> Result:
+    return {"artists": {"ignoredArticles": IGNORED_ARTICLES, "index": _indexed(call)}}
+
+
+@method("getIndexes")
+def get_indexes(call: Call) -> Result:
+    return {
+        "indexes": {
+            "lastModified": int(call.station.clock() * 1000),
+            "ignoredArticles": IGNORED_ARTICLES,
+            "index": _indexed(call),
+        }
+    }
+
+
+@method("getArtist")
+def get_artist(call: Call) -> Result:
+    key = ids.parse_artist(call.required("id"))
+    artist, albums = call.station.library.artist_albums(key)
+    album_stars = call.station.library.stars(call.user.user_id, "album")
+    artist_stars = call.station.library.stars(call.user.user_id, "artist")
+    wires = [wire.album(a, starred=album_stars.get(album_digest(a))) for a in albums]
+    found = wire.artist(artist, starred=artist_stars.get(key), albums=wires)
+    return {"artist": wire.dump(found)}
+
+
+@method("getArtistInfo")
+def get_artist_info(call: Call) -> Result:
+    return {"artistInfo": _artist_info(call)}
+
+
+@method("getArtistInfo2")
+def get_artist_info2(call: Call) -> Result:
+    return {"artistInfo2": _artist_info(call)}
+
+
+def _artist_info(call: Call) -> dict[str, Any]:
+    key = ids.parse_artist(call.required("id"))
+    count = call.number("count", 20, low=0, high=500)
+    library = call.station.library
+    artist = library.artist(key)
+    own = library.artist_tracks(key)
+    genres = {t.meta.genre for t in own if t.meta.genre}
+    similar = []
+    if genres and count:
+        others = {t.creator_id for g in genres for t in library.songs_by_genre(g, 500, 0)}
+        similar = [
+            wire.dump(wire.artist(a))
+            for a in library.artists()
+            if a.artist_key in others and a.artist_key != artist.artist_key
+        ][:count]
+    mbid = next((t.meta.musicbrainz_id for t in own if t.meta.musicbrainz_id), None)
+    info: dict[str, Any] = {"biography": "", "similarArtist": similar}
+    if mbid:
+        info["musicBrainzId"] = mbid
+    return info
+
+
+@method("getAlbum")
+def get_album(call: Call) -> Result:
+    key = ids.parse_album(call.required("id"))
+    group, tracks = call.station.library.album_tracks(key)
+    notes = call.station.library.annotations(call.user.user_id, tracks)
+    stars = call.station.library.stars(call.user.user_id, "album")
+    songs = [wire.song(t, notes, created=group.created) for t in tracks]
+    return {"album": wire.dump(wire.album(group, starred=stars.get(key), tracks=songs))}
+
+
+@method("getAlbumInfo", "getAlbumInfo2")
+def get_album_info(call: Call) -> Result:
+    key = ids.parse_album(call.required("id"))
+    _group, tracks = call.station.library.album_tracks(key)
+    info: dict[str, Any] = {"notes": ""}
+    mbid = next((t.meta.musicbrainz_id for t in tracks if t.meta.musicbrainz_id), None)
+    if mbid:
+        info["musicBrainzId"] = mbid
+    return {"albumInfo": info}
+
+
+@method("getSong")
+def get_song(call: Call) -> Result:
+    track = call.station.track(ids.parse_track(call.required("id")))
+    notes = call.station.library.annotations(call.user.user_id, [track])
+    return {"song": wire.dump(wire.song(track, notes))}
+
+
+@method("getGenres")
+def get_genres(call: Call) -> Result:
+    genres = [
+        wire.dump(wire.Genre(value=g.name, songCount=g.song_count, albumCount=g.album_count))
+        for g in call.station.library.genres()
+    ]
+    return {"genres": {"genre": genres}}
+
+
+@method("getMusicDirectory")
+def get_music_directory(call: Call) -> Result:
+    """The folder view: an artist holds its albums, an album its songs."""
+    value = call.required("id")
+    library = call.station.library
+    if ids.kind_of(value) == "artist":
+        artist, albums = library.artist_albums(ids.parse_artist(value))
+        children = []
+        for group in albums:
+            entry = wire.album(group)
+            children.append(
+                {
+                    "id": entry.id,
+                    "parent": value,
+                    "isDir": True,
+                    "title": entry.name,
+                    "artist": entry.artist,
+                    "coverArt": entry.coverArt,
+                }
+            )
+        return {"directory": {"id": value, "name": artist.name, "child": children}}
+    group, tracks = library.album_tracks(ids.parse_album(value))
+    notes = library.annotations(call.user.user_id, tracks)
+    songs = [wire.dump(s) for s in wire.songs(tracks, notes)]
+    return {
+        "directory": {
+            "id": value,
+            "parent": ids.artist_id(artist_digest(group.artist_key)),
+            "name": group.name or wire.UNKNOWN_ALBUM,
+            "child": songs,
+        }
+    }

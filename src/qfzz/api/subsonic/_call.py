@@ -1,0 +1,106 @@
+"""One Subsonic request: its parameters (query and form body merged), who asks, helpers.
+
+Parameters may repeat (``id=…&id=…``); ``get`` reads the first, ``all`` reads every one.
+Numbers and booleans that do not parse are a generic error (code 0) naming the parameter.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from qfzz.api.subsonic._errors import ConflictingAuth, InvalidApiKey, MissingParameter
+from qfzz.errors import AuthError, InvalidInput
+from qfzz.station import Principal, QFZZStation
+
+Params = dict[str, list[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    station: QFZZStation
+    params: Params
+    user: Principal
+    base_url: str
+    body: Any = None  # a JSON request body (getTranscodeDecision's clientInfo)
+
+    def get(self, name: str) -> str | None:
+        values = self.params.get(name)
+        return values[0] if values else None
+
+    def required(self, name: str) -> str:
+        value = self.get(name)
+        if value is None or value == "":
+            raise MissingParameter(name)
+        return value
+
+    def all(self, name: str) -> list[str]:
+        return list(self.params.get(name, []))
+
+    def number(
+        self, name: str, default: int | None = None, *, low: int = 0, high: int = 10**12
+    ) -> int:
+        value = self.get(name)
+        if value is None or value == "":
+            if default is None:
+                raise MissingParameter(name)
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            raise InvalidInput(f"{name} must be a whole number; got {value!r}") from None
+        if not low <= number <= high:
+            raise InvalidInput(f"{name} must be between {low} and {high}; got {number}")
+        return number
+
+    def optional_number(self, name: str) -> int | None:
+        return None if self.get(name) in (None, "") else self.number(name)
+
+    def flag(self, name: str, default: bool) -> bool:
+        value = self.get(name)
+        if value is None or value == "":
+            return default
+        if value.lower() in ("true", "1", "yes"):
+            return True
+        if value.lower() in ("false", "0", "no"):
+            return False
+        raise InvalidInput(f"{name} must be true or false; got {value!r}")
+
+    def json(self, name: str) -> Any:
+        value = self.get(name)
+        if value is None:
+            return None
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise InvalidInput(f"{name} must be JSON") from None
+
+    @property
+    def client(self) -> str:
+        return self.get("c") or "unknown"
+
+
+def authenticate(station: QFZZStation, params: Params) -> Principal:
+    """``apiKey``, or ``u`` with ``t`` + ``s`` or ``p`` (plain or ``enc:`` hex)."""
+
+    def first(name: str) -> str | None:
+        values = params.get(name)
+        return values[0] if values else None
+
+    api_key, user = first("apiKey"), first("u")
+    if api_key is not None:
+        if user is not None:
+            raise ConflictingAuth("use either apiKey or u with a password or token, not both")
+        try:
+            return station.accounts.subsonic(None, api_key=api_key)
+        except AuthError:
+            raise InvalidApiKey("invalid API key") from None
+    if not user:
+        raise MissingParameter("u", "apiKey")
+    token, salt, password = first("t"), first("s"), first("p")
+    if (token is None) != (salt is None):
+        raise MissingParameter("t and s")
+    if token is None and password is None:
+        raise MissingParameter("p", "t and s")
+    return station.accounts.subsonic(user, password=password, token=token, salt=salt)

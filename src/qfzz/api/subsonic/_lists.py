@@ -1,0 +1,175 @@
+"""Lists and searches: album lists, random songs, genres, search3, starred, similar, top."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qfzz.api.subsonic import _ids as ids
+from qfzz.api.subsonic import _wire as wire
+from qfzz.api.subsonic._call import Call
+from qfzz.api.subsonic._registry import Result, method
+from qfzz.models import Track
+from qfzz.station._library import album_digest, artist_digest
+
+MAX_LIST = 500
+
+
+def _album_list(call: Call) -> list[dict[str, Any]]:
+    library = call.station.library
+    groups = library.album_list(
+        call.user.user_id,
+        call.required("type"),
+        size=call.number("size", 10, low=1, high=MAX_LIST),
+        offset=call.number("offset", 0),
+        from_year=call.optional_number("fromYear"),
+        to_year=call.optional_number("toYear"),
+        genre=call.get("genre"),
+    )
+    stars = call.station.library.stars(call.user.user_id, "album")
+    return [wire.dump(wire.album(g, starred=stars.get(album_digest(g)))) for g in groups]
+
+
+@method("getAlbumList2")
+def get_album_list2(call: Call) -> Result:
+    return {"albumList2": {"album": _album_list(call)}}
+
+
+@method("getAlbumList")
+def get_album_list(call: Call) -> Result:
+    albums = [
+        {**a, "title": a["name"], "isDir": True, "parent": a.get("artistId")}
+        for a in _album_list(call)
+    ]
+    return {"albumList": {"album": albums}}
+
+
+@method("getRandomSongs")
+def get_random_songs(call: Call) -> Result:
+    tracks = call.station.library.random_songs(
+        call.number("size", 10, low=1, high=MAX_LIST),
+        genre=call.get("genre"),
+        from_year=call.optional_number("fromYear"),
+        to_year=call.optional_number("toYear"),
+    )
+    notes = call.station.library.annotations(call.user.user_id, tracks)
+    return {"randomSongs": {"song": [wire.dump(s) for s in wire.songs(tracks, notes)]}}
+
+
+@method("getSongsByGenre")
+def get_songs_by_genre(call: Call) -> Result:
+    tracks = call.station.library.songs_by_genre(
+        call.required("genre"),
+        call.number("count", 10, low=1, high=MAX_LIST),
+        call.number("offset", 0),
+    )
+    notes = call.station.library.annotations(call.user.user_id, tracks)
+    return {"songsByGenre": {"song": [wire.dump(s) for s in wire.songs(tracks, notes)]}}
+
+
+def _search(call: Call) -> dict[str, Any]:
+    """An empty query (``""`` too, as some clients send) returns everything, paged."""
+    query = (call.get("query") or "").strip()
+    if query in ('""', "''"):
+        query = ""
+    needle = query.strip('"').casefold()
+    artist_count = call.number("artistCount", 20, high=MAX_LIST)
+    album_count = call.number("albumCount", 20, high=MAX_LIST)
+    song_count = call.number("songCount", 20, high=MAX_LIST)
+    library = call.station.library
+    artists = [a for a in library.artists() if needle in a.name.casefold()]
+    albums = sorted(
+        (
+            g
+            for g in library.albums()
+            if needle in (g.name or "").casefold() or needle in g.artist.casefold()
+        ),
+        key=lambda g: ((g.name or "").casefold(), g.artist.casefold()),
+    )
+    artist_offset = call.number("artistOffset", 0)
+    album_offset = call.number("albumOffset", 0)
+    songs: list[Track] = []
+    if song_count:
+        _total, songs = call.station.search_tracks(
+            q=needle or None, limit=song_count, offset=call.number("songOffset", 0)
+        )
+    notes = library.annotations(call.user.user_id, songs)
+    return {
+        "artist": [
+            wire.dump(wire.artist(a)) for a in artists[artist_offset : artist_offset + artist_count]
+        ],
+        "album": [
+            wire.dump(wire.album(g)) for g in albums[album_offset : album_offset + album_count]
+        ],
+        "song": [wire.dump(s) for s in wire.songs(songs, notes)],
+    }
+
+
+@method("search3")
+def search3(call: Call) -> Result:
+    return {"searchResult3": _search(call)}
+
+
+@method("search2")
+def search2(call: Call) -> Result:
+    return {"searchResult2": _search(call)}
+
+
+def _starred(call: Call) -> dict[str, Any]:
+    starred = call.station.library.starred(call.user.user_id)
+    notes = call.station.library.annotations(call.user.user_id, starred.songs)
+    albums, artists = starred.at.get("album", {}), starred.at.get("artist", {})
+    return {
+        "artist": [
+            wire.dump(wire.artist(a, starred=artists[artist_digest(a.artist_key)]))
+            for a in starred.artists
+        ],
+        "album": [
+            wire.dump(wire.album(g, starred=albums[album_digest(g)])) for g in starred.albums
+        ],
+        "song": [wire.dump(s) for s in wire.songs(starred.songs, notes)],
+    }
+
+
+@method("getStarred2")
+def get_starred2(call: Call) -> Result:
+    return {"starred2": _starred(call)}
+
+
+@method("getStarred")
+def get_starred(call: Call) -> Result:
+    return {"starred": _starred(call)}
+
+
+def _similar(call: Call) -> list[dict[str, Any]]:
+    value = call.required("id")
+    count = call.number("count", 50, low=1, high=MAX_LIST)
+    library = call.station.library
+    if ids.kind_of(value) == "artist":
+        key = ids.parse_artist(value)
+    elif ids.kind_of(value) == "album":
+        key = artist_digest(library.album(ids.parse_album(value)).artist_key)
+    else:
+        track = call.station.track(ids.parse_track(value))
+        key = artist_digest(track.creator_id or track.meta.artist.casefold())
+    tracks = library.similar_songs(call.user.user_id, key, count)
+    notes = library.annotations(call.user.user_id, tracks)
+    return [wire.dump(s) for s in wire.songs(tracks, notes)]
+
+
+@method("getSimilarSongs2")
+def get_similar_songs2(call: Call) -> Result:
+    return {"similarSongs2": {"song": _similar(call)}}
+
+
+@method("getSimilarSongs")
+def get_similar_songs(call: Call) -> Result:
+    return {"similarSongs": {"song": _similar(call)}}
+
+
+@method("getTopSongs")
+def get_top_songs(call: Call) -> Result:
+    tracks = call.station.library.top_songs(
+        call.required("artist"), call.number("count", 50, low=1, high=MAX_LIST)
+    )
+    notes = call.station.library.annotations(call.user.user_id, tracks)
+    return {"topSongs": {"song": [wire.dump(s) for s in wire.songs(tracks, notes)]}}

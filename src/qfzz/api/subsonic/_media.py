@@ -1,0 +1,113 @@
+"""Audio and images: ``stream`` (raw or transcoded), ``download``, ``getCoverArt``.
+
+Audio answers are audio (``audio/*`` or ``application/octet-stream``), never JSON or
+HTML: py-sonic treats a JSON or HTML answer to ``stream`` as an error document.
+Transcoding decodes from ``timeOffset`` with ``qfzz.audio.decode`` and encodes MP3 or
+Opus with ``LiveEncoder``; a semaphore caps concurrent transcodes (Navidrome's limiter).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from fastapi.responses import FileResponse, Response, StreamingResponse
+
+from qfzz.api.subsonic import _ids as ids
+from qfzz.api.subsonic import _wire as wire
+from qfzz.api.subsonic._call import Call
+from qfzz.api.subsonic._cover import DEFAULT_SIZE, cover
+from qfzz.api.subsonic._errors import NotFound
+from qfzz.api.subsonic._registry import Result, method
+from qfzz.audio import CONTENT_TYPES, Codec, LiveEncoder, decode
+from qfzz.edge import OPUS_MAX_KBPS
+from qfzz.models import Track
+
+MIN_KBPS, MAX_KBPS, DEFAULT_KBPS = 32, 320, 128
+TRANSCODES = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
+
+
+def _file(track: Track) -> Path:
+    if not track.path or not track.playable or not Path(track.path).is_file():
+        raise NotFound(f"song {ids.track_id(track.track_id)} has no audio file")
+    return Path(track.path)
+
+
+def raw(track: Track) -> Response:
+    path = _file(track)
+    return FileResponse(
+        path, media_type=wire.content_type(wire.suffix_of(track)), filename=path.name
+    )
+
+
+def transcode(track: Track, codec: Codec, kbps: int, offset: float) -> Response:
+    path = _file(track)
+    if codec == "opus":
+        kbps = min(kbps, OPUS_MAX_KBPS)
+    kbps = max(MIN_KBPS, min(MAX_KBPS, kbps))
+    LiveEncoder(codec, kbps)  # fail now (code 0), not halfway through the response
+    return StreamingResponse(
+        _encoded(path, codec, kbps, offset),
+        media_type=CONTENT_TYPES[codec],
+        headers={"X-Content-Duration": str(max(0.0, (track.meta.duration or 0.0) - offset))},
+    )
+
+
+def _encoded(path: Path, codec: Codec, kbps: int, offset: float) -> Iterator[bytes]:
+    with TRANSCODES:
+        encoder = LiveEncoder(codec, kbps)
+        header_sent = False
+        for block in decode(path, start_seconds=offset):
+            chunks = encoder.encode(block)
+            if chunks and not header_sent:
+                header_sent = True
+                if encoder.header:
+                    yield encoder.header
+            if chunks:
+                yield b"".join(chunks)
+        tail = encoder.flush()
+        if not header_sent and encoder.header:
+            yield encoder.header
+        if tail:
+            yield b"".join(tail)
+
+
+def choose(track: Track, fmt: str | None, max_kbps: int, offset: float) -> Response:
+    """``format=raw`` (or nothing asked that the file does not already satisfy) → the file."""
+    suffix = wire.suffix_of(track)
+    fits = max_kbps == 0 or (track.meta.bitrate or 0) <= max_kbps
+    if fmt == "raw" or (fmt in (None, "", suffix) and fits and offset == 0):
+        return raw(track)
+    codec: Codec = "opus" if fmt in ("opus", "ogg") else "mp3"
+    kbps = max_kbps or min(track.meta.bitrate or DEFAULT_KBPS, DEFAULT_KBPS)
+    return transcode(track, codec, kbps, offset)
+
+
+@method("stream")
+def stream(call: Call) -> Result:
+    track = call.station.track(ids.parse_track(call.required("id")))
+    return choose(
+        track,
+        call.get("format"),
+        call.number("maxBitRate", 0, high=10_000),
+        float(call.number("timeOffset", 0, high=10**7)),
+    )
+
+
+@method("download")
+def download(call: Call) -> Result:
+    return raw(call.station.track(ids.parse_track(call.required("id"))))
+
+
+@method("getCoverArt")
+def get_cover_art(call: Call) -> Result:
+    value = call.required("id")
+    ids.kind_of(value)  # NotFound for ids that name nothing
+    if value.startswith(ids.TRACK) or value.isdigit():
+        value = wire.track_album_id(call.station.track(ids.parse_track(value)))
+    image = cover(value, call.number("size", DEFAULT_SIZE, low=1, high=10_000))
+    return Response(
+        image, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"}
+    )

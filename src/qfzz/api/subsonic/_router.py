@@ -1,0 +1,87 @@
+"""One route for every method: parse parameters, authenticate, dispatch, render."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from qfzz.api.subsonic import (  # noqa: F401  (each module registers its methods)
+    _annotate,
+    _browse,
+    _lists,
+    _media,
+    _playlists,
+    _system,
+    _transcode,
+)
+from qfzz.api.subsonic._call import Call, Params, authenticate
+from qfzz.api.subsonic._errors import NotFound, subsonic_error
+from qfzz.api.subsonic._registry import HANDLERS
+from qfzz.api.subsonic._render import failed, render
+from qfzz.station import Principal, QFZZStation
+
+router = APIRouter(tags=["subsonic"])
+#: OpenSubsonic: clients discover extensions before they have credentials.
+NO_AUTH = frozenset({"getOpenSubsonicExtensions"})
+ANONYMOUS = Principal("", "anonymous")
+MAX_BODY = 1 << 20
+
+
+async def _params(request: Request) -> tuple[Params, object]:
+    params: Params = {}
+    for key, value in request.query_params.multi_items():
+        params.setdefault(key, []).append(value)
+    body: object = None
+    if request.method == "POST":
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        raw = await request.body()
+        if len(raw) > MAX_BODY:
+            raw = b""
+        if kind == "application/x-www-form-urlencoded":
+            for key, values in parse_qs(raw.decode("utf-8", "replace")).items():
+                params.setdefault(key, []).extend(values)
+        elif kind == "application/json" and raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = None
+    return params, body
+
+
+@router.api_route(
+    "/rest/{method}",
+    methods=["GET", "POST"],
+    response_class=Response,
+    summary="Subsonic / OpenSubsonic API",
+    description=(
+        "Any Subsonic method, as `/rest/<method>` or `/rest/<method>.view`. Authenticate "
+        "with `u` and `t`+`s` (md5 of the app password and salt), `p`, or `apiKey`. "
+        "Answers XML by default, JSON with `f=json`, JSONP with `f=jsonp&callback=`."
+    ),
+)
+async def subsonic(method: str, request: Request) -> Response:
+    params, body = await _params(request)
+    fmt = (params.get("f") or ["xml"])[0]
+    callback = params.get("callback", [""])[0] or None
+    station: QFZZStation = request.app.state.station
+    name = method.removesuffix(".view")
+    try:
+        handler = HANDLERS.get(name)
+        if handler is None:
+            raise NotFound(f"unknown method {name!r}")
+        if name in NO_AUTH:
+            user = ANONYMOUS
+        else:
+            user = await run_in_threadpool(authenticate, station, params)
+        call = Call(station, params, user, str(request.base_url).rstrip("/"), body)
+        result = await run_in_threadpool(handler, call)
+    except Exception as exc:
+        code, message = subsonic_error(exc)
+        return failed(code, message, fmt, callback)
+    if isinstance(result, Response):
+        return result
+    return render(result, fmt, callback)

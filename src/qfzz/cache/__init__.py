@@ -1,0 +1,104 @@
+"""The cache layer: embedded by default, Redis / Valkey / DragonflyDB when configured.
+
+This package is the only place in QFZZ that imports ``redis``. ``open_cache(url)`` gives
+a :class:`Cache`: with ``url=None`` an in-process, bounded, TTL'd store; with
+``redis://…`` a small per-process L1 in front of the shared server, with invalidations
+sent between processes over pub/sub and a circuit breaker that stops calling a server
+that is down (writes that matter wait in a journal and are replayed).
+
+The typed services on top each own a namespace and a TTL and load from the store on a
+miss, because **the store is the source of truth**: a cache problem is counted and
+logged, never raised to a request. ``CacheServices.build(cache)`` makes them all::
+
+    cache = open_cache(settings.cache_url, clock=clock, job_store=store.jobs)
+    caches = CacheServices.build(cache)
+    track = caches.tracks.get(track_id, store.tracks.get)
+"""
+
+from __future__ import annotations
+
+from qfzz.cache._backend import Backend, Command
+from qfzz.cache._breaker import CircuitBreaker, CircuitState
+from qfzz.cache._codec import DEFAULT_TYPES, Codec
+from qfzz.cache._core import Cache
+from qfzz.cache._errors import (
+    BackendError,
+    BackendUnavailable,
+    CacheError,
+    CorruptValue,
+    UnserializableValue,
+)
+from qfzz.cache._factory import open_cache
+from qfzz.cache._jobs import JobQueue, JobStore, StoredJob
+from qfzz.cache._keys import Keyspace, normalise_query, search_digest, stable_digest, token_digest
+from qfzz.cache._memory import MemoryBackend
+from qfzz.cache._memory_jobs import MemoryJobStore
+from qfzz.cache._metrics import CacheCollector
+from qfzz.cache._services import CacheServices
+from qfzz.cache._structures import DeviceSyncQueue, Favorites, PlayCounts, RecentlyPlayed
+from qfzz.cache._types import (
+    DeadJob,
+    Job,
+    JobProgress,
+    PlaybackPosition,
+    PlayDelta,
+    Session,
+    SyncBatch,
+    SyncItem,
+)
+from qfzz.cache._values import (
+    JobProgressCache,
+    NowPlayingCache,
+    PlaybackProgressCache,
+    PlaylistCache,
+    SearchCache,
+    SessionCache,
+    TrackCache,
+)
+
+__all__ = [
+    "DEFAULT_TYPES",
+    "Backend",
+    "BackendError",
+    "BackendUnavailable",
+    "Cache",
+    "CacheCollector",
+    "CacheError",
+    "CacheServices",
+    "CircuitBreaker",
+    "CircuitState",
+    "Codec",
+    "Command",
+    "CorruptValue",
+    "DeadJob",
+    "DeviceSyncQueue",
+    "Favorites",
+    "Job",
+    "JobProgress",
+    "JobProgressCache",
+    "JobQueue",
+    "JobStore",
+    "Keyspace",
+    "MemoryBackend",
+    "MemoryJobStore",
+    "NowPlayingCache",
+    "PlayCounts",
+    "PlayDelta",
+    "PlaybackPosition",
+    "PlaybackProgressCache",
+    "PlaylistCache",
+    "RecentlyPlayed",
+    "SearchCache",
+    "Session",
+    "SessionCache",
+    "StoredJob",
+    "SyncBatch",
+    "SyncItem",
+    "TrackCache",
+    "UnserializableValue",
+    "normalise_query",
+    "open_cache",
+    "search_digest",
+    "stable_digest",
+    "token_digest",
+]

@@ -1,0 +1,256 @@
+"""Typed value caches: cache-aside over a loader, so every value can be rebuilt.
+
+Each service owns one namespace and one documented TTL. ``get(…, loader)`` returns the
+cached value or calls ``loader`` (the store: the source of truth), caches what it returns
+and hands it back; a loader's exception reaches the caller untouched (it is the real
+answer), while a cache problem never does.
+
+=================  ==============  =========  =============================================
+service            namespace       TTL        invalidated by
+=================  ==============  =========  =============================================
+TrackCache         ``track``       24 h       a rescan or edit of the track
+SearchCache        ``search``      1 h        ``clear()`` after a scan or import
+PlaylistCache      ``playlist``    24 h       the listener's next feedback
+NowPlayingCache    ``nowplaying``  5 s        ``put()`` of the next track on the mount
+SessionCache       ``session``     token      ``revoke()``; the token's expiry
+PlaybackProgress   ``progress``    30 days    ``save()`` (no L1: devices switch nodes)
+JobProgress        ``jobprogress`` 24 h       ``update()`` (no L1: polled while it moves)
+=================  ==============  =========  =============================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Generic, TypeVar
+
+from qfzz.cache._core import Cache
+from qfzz.cache._keys import search_digest, token_digest
+from qfzz.cache._types import JobProgress, PlaybackPosition, Session
+from qfzz.models import Track
+
+T = TypeVar("T")
+
+HOUR = 3600.0
+DAY = 24 * HOUR
+
+
+class _ValueService:
+    namespace = ""
+
+    def __init__(self, cache: Cache, *, ttl: float, local: bool = True) -> None:
+        if ttl <= 0:
+            raise ValueError("a cache TTL must be positive")
+        self.cache = cache
+        self.ttl = ttl
+        self.local = local
+
+    def _key(self, *parts: str | int) -> str:
+        return self.cache.keys.key(self.namespace, *parts)
+
+    def _cached(self, key: str, loader: Callable[[], T], *, negative_ttl: float | None) -> T:
+        found, value = self.cache.lookup(self.namespace, key, local=self.local)
+        if found:
+            return value  # type: ignore[no-any-return]
+        loaded = loader()
+        if loaded is not None:
+            self.cache.store(self.namespace, key, loaded, self.ttl, local=self.local)
+        elif negative_ttl:
+            self.cache.store(self.namespace, key, None, negative_ttl, local=self.local)
+        return loaded
+
+    def clear(self) -> int:
+        """Drop the whole namespace everywhere (``SCAN``-based on a server)."""
+        return self.cache.clear_namespace(self.namespace)
+
+
+class TrackCache(_ValueService):
+    """Track metadata by id. A missing track is remembered briefly (``negative_ttl``)."""
+
+    namespace = "track"
+
+    def __init__(self, cache: Cache, *, ttl: float = DAY, negative_ttl: float = 60.0) -> None:
+        super().__init__(cache, ttl=ttl)
+        self.negative_ttl = negative_ttl
+
+    def key(self, track_id: int) -> str:
+        return self._key(track_id)
+
+    def get(self, track_id: int, loader: Callable[[int], Track | None]) -> Track | None:
+        return self._cached(
+            self.key(track_id), lambda: loader(track_id), negative_ttl=self.negative_ttl
+        )
+
+    def get_many(
+        self, track_ids: Sequence[int], loader: Callable[[list[int]], Mapping[int, Track]]
+    ) -> dict[int, Track]:
+        """The tracks that exist among ``track_ids``; one ``MGET``, one loader call."""
+        ids = list(dict.fromkeys(track_ids))
+        found = self.cache.lookup_many(self.namespace, [self.key(i) for i in ids])
+        result: dict[int, Track] = {}
+        missing: list[int] = []
+        for track_id, (hit, value) in zip(ids, found, strict=True):
+            if not hit:
+                missing.append(track_id)
+            elif value is not None:
+                result[track_id] = value
+        if missing:
+            loaded = loader(missing)
+            result.update(loaded)
+            self.put(loaded[i] for i in missing if i in loaded)
+            absent = {self.key(i): None for i in missing if i not in loaded}
+            if absent and self.negative_ttl:
+                self.cache.store_many(self.namespace, absent, self.negative_ttl)
+        return result
+
+    def put(self, tracks: Iterable[Track]) -> None:
+        items = {self.key(t.track_id): t for t in tracks}
+        if items:
+            self.cache.store_many(self.namespace, items, self.ttl)
+
+    def invalidate(self, track_ids: Iterable[int]) -> None:
+        self.cache.invalidate(self.namespace, [self.key(i) for i in track_ids])
+
+
+class SearchCache(_ValueService, Generic[T]):
+    """Search results by a stable digest of the normalised query, filters and page."""
+
+    namespace = "search"
+
+    def __init__(self, cache: Cache, *, ttl: float = HOUR) -> None:
+        super().__init__(cache, ttl=ttl)
+
+    def key(
+        self, query: str | None, filters: Mapping[str, object] | None, page: tuple[int, int]
+    ) -> str:
+        return self._key(search_digest(query, filters, page))
+
+    def get(
+        self,
+        query: str | None,
+        filters: Mapping[str, object] | None,
+        page: tuple[int, int],
+        loader: Callable[[], T],
+    ) -> T:
+        return self._cached(self.key(query, filters, page), loader, negative_ttl=None)
+
+
+class PlaylistCache(_ValueService, Generic[T]):
+    """A listener's current playlist or recommendations, until their next feedback."""
+
+    namespace = "playlist"
+
+    def __init__(self, cache: Cache, *, ttl: float = DAY) -> None:
+        super().__init__(cache, ttl=ttl)
+
+    def get(self, user_id: str, loader: Callable[[], T | None]) -> T | None:
+        return self._cached(self._key(user_id), loader, negative_ttl=None)
+
+    def put(self, user_id: str, playlist: T) -> None:
+        self.cache.invalidate(self.namespace, [self._key(user_id)])  # other L1s drop theirs
+        self.cache.store(self.namespace, self._key(user_id), playlist, self.ttl)
+
+    def invalidate(self, user_id: str) -> None:
+        self.cache.invalidate(self.namespace, [self._key(user_id)])
+
+
+class NowPlayingCache(_ValueService, Generic[T]):
+    """What a mount plays now (and the homepage built from it), for a few seconds."""
+
+    namespace = "nowplaying"
+
+    def __init__(self, cache: Cache, *, ttl: float = 5.0) -> None:
+        super().__init__(cache, ttl=ttl)
+
+    def get(self, mount: str, loader: Callable[[], T]) -> T:
+        return self._cached(self._key(mount), loader, negative_ttl=None)
+
+    def put(self, mount: str, value: T) -> None:
+        self.cache.invalidate(self.namespace, [self._key(mount)])
+        self.cache.store(self.namespace, self._key(mount), value, self.ttl)
+
+
+class SessionCache(_ValueService):
+    """Sessions under a digest of the token (never the token), living as long as it."""
+
+    namespace = "session"
+
+    def __init__(self, cache: Cache, *, default_ttl: float = HOUR) -> None:
+        super().__init__(cache, ttl=default_ttl)
+
+    def key(self, token: str) -> str:
+        return self._key(token_digest(token))
+
+    def get(self, token: str, loader: Callable[[], Session | None]) -> Session | None:
+        """The live session of ``token``; unknown tokens are not cached (no fill attacks)."""
+        key = self.key(token)
+        found, session = self.cache.lookup(self.namespace, key)
+        if not found:
+            session = loader()
+            if session is None:
+                return None
+            self.put(token, session)
+        if session.expires_at is not None and session.expires_at <= self.cache.clock():
+            return None
+        return session  # type: ignore[no-any-return]
+
+    def put(self, token: str, session: Session) -> None:
+        ttl = self.ttl
+        if session.expires_at is not None:
+            ttl = session.expires_at - self.cache.clock()
+            if ttl <= 0:
+                return
+        self.cache.store(self.namespace, self.key(token), session, ttl)
+
+    def revoke(self, token: str) -> None:
+        self.cache.invalidate(self.namespace, [self.key(token)])
+
+
+class PlaybackProgressCache(_ValueService):
+    """Resume positions per listener and track; no L1 so a second device sees the last."""
+
+    namespace = "progress"
+
+    def __init__(self, cache: Cache, *, ttl: float = 30 * DAY) -> None:
+        super().__init__(cache, ttl=ttl, local=False)
+
+    def get(
+        self, user_id: str, track_id: int, loader: Callable[[], PlaybackPosition | None]
+    ) -> PlaybackPosition | None:
+        return self._cached(self._key(user_id, track_id), loader, negative_ttl=None)
+
+    def save(
+        self, user_id: str, track_id: int, position: float, duration: float | None = None
+    ) -> PlaybackPosition:
+        value = PlaybackPosition(position, duration, self.cache.clock())
+        self.cache.store(self.namespace, self._key(user_id, track_id), value, self.ttl, local=False)
+        return value
+
+    def forget(self, user_id: str, track_id: int) -> None:
+        self.cache.invalidate(self.namespace, [self._key(user_id, track_id)])
+
+
+class JobProgressCache(_ValueService):
+    """Progress of long jobs, for the API and the CLI's progress bar."""
+
+    namespace = "jobprogress"
+
+    def __init__(self, cache: Cache, *, ttl: float = DAY) -> None:
+        super().__init__(cache, ttl=ttl, local=False)
+
+    def update(
+        self,
+        job_id: str,
+        done: int,
+        total: int | None = None,
+        message: str = "",
+        *,
+        finished: bool = False,
+    ) -> JobProgress:
+        value = JobProgress(done, total, message, self.cache.clock(), finished)
+        self.cache.store(self.namespace, self._key(job_id), value, self.ttl, local=False)
+        return value
+
+    def get(
+        self, job_id: str, loader: Callable[[], JobProgress | None] = lambda: None
+    ) -> JobProgress | None:
+        return self._cached(self._key(job_id), loader, negative_ttl=None)

@@ -1,0 +1,509 @@
+"""The music-library side of the station, for apps that browse (the Subsonic API).
+
+Albums and artists are groups of tracks (see ``qfzz.store.library``); each group gets a
+stable id, a digest of its natural key, so it survives restarts and rescans. A listener's
+favorites, ratings, playlists and play queue live in the store (the source of truth);
+stars and ratings also go through the feedback flow, so the DJ learns from them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from qfzz.errors import Forbidden, InvalidInput, StationError
+from qfzz.models import Track
+from qfzz.store import AlbumGroup, ArtistGroup, GenreCount, PlayQueue, Store, UserPlaylist
+
+if TYPE_CHECKING:
+    from qfzz.station._station import QFZZStation
+
+__all__ = [
+    "ALBUM_LIST_TYPES",
+    "AlbumGroup",
+    "Annotations",
+    "ArtistGroup",
+    "GenreCount",
+    "Library",
+    "NowPlaying",
+    "PlayQueue",
+    "ScanStatus",
+    "Starred",
+    "UnknownItem",
+    "UserPlaylist",
+    "album_digest",
+    "artist_digest",
+    "digest",
+]
+
+log = logging.getLogger(__name__)
+
+ALBUM_LIST_TYPES = (
+    "random",
+    "newest",
+    "highest",
+    "frequent",
+    "recent",
+    "alphabeticalByName",
+    "alphabeticalByArtist",
+    "starred",
+    "byYear",
+    "byGenre",
+)
+#: A stop before min(this fraction of the track, PLAYED_SECONDS) is a skip (as on radio).
+PLAYED_FRACTION = 0.5
+PLAYED_SECONDS = 240.0
+NOW_PLAYING_SECONDS = 3600.0
+
+
+class UnknownItem(StationError):
+    """No album, artist or playlist with that id."""
+
+    code = "not_found"
+
+
+def digest(key: str) -> str:
+    return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
+
+
+def album_digest(group: AlbumGroup) -> str:
+    return digest(f"{group.artist_key}\x1f{group.album_key}")
+
+
+def artist_digest(artist_key: str) -> str:
+    return digest(artist_key)
+
+
+@dataclass(frozen=True, slots=True)
+class Annotations:
+    """One listener's marks on some tracks: stars (time), ratings (1–5), play counts."""
+
+    starred: dict[int, float]
+    ratings: dict[int, int]
+    plays: dict[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Starred:
+    songs: list[Track]
+    albums: list[AlbumGroup]
+    artists: list[ArtistGroup]
+    at: dict[str, dict[str, float]]  # kind → key → when
+
+
+@dataclass(frozen=True, slots=True)
+class NowPlaying:
+    user_id: str
+    track: Track
+    since: float
+    client: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScanStatus:
+    scanning: bool
+    count: int
+
+
+class Library:
+    def __init__(self, station: QFZZStation) -> None:
+        self.station = station
+        self._albums: dict[str, AlbumGroup] = {}
+        self._artists: dict[str, ArtistGroup] = {}
+        self._now: dict[str, NowPlaying] = {}
+        self._lock = threading.Lock()
+        self._scan_thread: threading.Thread | None = None
+
+    @property
+    def _store(self) -> Store:
+        return self.station.store
+
+    # -- browsing -----------------------------------------------------------------------
+
+    def albums(self) -> list[AlbumGroup]:
+        groups = self._store.library.albums()
+        with self._lock:
+            self._albums = {album_digest(g): g for g in groups}
+        return groups
+
+    def artists(self) -> list[ArtistGroup]:
+        groups = self._store.library.artists()
+        with self._lock:
+            self._artists = {artist_digest(g.artist_key): g for g in groups}
+        return sorted(groups, key=lambda g: g.name.casefold())
+
+    def genres(self) -> list[GenreCount]:
+        return list(self._store.library.genres())
+
+    def stars(self, user_id: str, kind: str) -> dict[str, float]:
+        """The listener's starred ``kind`` (song, album, artist): key → when."""
+        return self._store.collections.starred(user_id).get(kind, {})
+
+    def artist_tracks(self, key: str) -> list[Track]:
+        return self._store.library.artist_tracks(self.artist(key).artist_key)
+
+    def album(self, key: str) -> AlbumGroup:
+        found = self._albums.get(key)
+        if found is None:
+            self.albums()
+            found = self._albums.get(key)
+        if found is None:
+            raise UnknownItem(f"no album with id {key}")
+        return found
+
+    def artist(self, key: str) -> ArtistGroup:
+        found = self._artists.get(key)
+        if found is None:
+            self.artists()
+            found = self._artists.get(key)
+        if found is None:
+            raise UnknownItem(f"no artist with id {key}")
+        return found
+
+    def album_tracks(self, key: str) -> tuple[AlbumGroup, list[Track]]:
+        group = self.album(key)
+        return group, self._store.library.album_tracks(group.artist_key, group.album_key)
+
+    def artist_albums(self, key: str) -> tuple[ArtistGroup, list[AlbumGroup]]:
+        artist = self.artist(key)
+        albums = [g for g in self.albums() if g.artist_key == artist.artist_key]
+        return artist, sorted(albums, key=lambda g: (g.year or 0, (g.name or "").casefold()))
+
+    def album_list(
+        self,
+        user_id: str,
+        kind: str,
+        *,
+        size: int = 10,
+        offset: int = 0,
+        from_year: int | None = None,
+        to_year: int | None = None,
+        genre: str | None = None,
+    ) -> list[AlbumGroup]:
+        if kind not in ALBUM_LIST_TYPES:
+            raise InvalidInput(
+                f"unknown album list type {kind!r}; use {', '.join(ALBUM_LIST_TYPES)}"
+            )
+        groups = self.albums()
+        if kind == "random":
+            random.shuffle(groups)
+        elif kind == "newest":
+            groups.sort(key=lambda g: (-g.created, _name(g)))
+        elif kind == "alphabeticalByName":
+            groups.sort(key=_name)
+        elif kind == "alphabeticalByArtist":
+            groups.sort(key=lambda g: (g.artist.casefold(), (g.name or "").casefold()))
+        elif kind == "highest":
+            rated = self._store.library.album_ratings(user_id)
+            groups = sorted((g for g in groups if _key(g) in rated), key=lambda g: -rated[_key(g)])
+        elif kind in ("frequent", "recent"):
+            plays = self._store.library.album_plays(user_id)
+            slot = 0 if kind == "frequent" else 1
+            groups = sorted(
+                (g for g in groups if _key(g) in plays), key=lambda g: -plays[_key(g)][slot]
+            )
+        elif kind == "starred":
+            stars = self._store.collections.starred(user_id).get("album", {})
+            groups = sorted(
+                (g for g in groups if album_digest(g) in stars),
+                key=lambda g: stars[album_digest(g)],
+            )
+        elif kind == "byYear":
+            if from_year is None or to_year is None:
+                raise InvalidInput("required parameter is missing: fromYear and toYear")
+            low, high = sorted((from_year, to_year))
+            groups = [g for g in groups if g.year is not None and low <= g.year <= high]
+            groups.sort(key=lambda g: (g.year or 0, _name(g)), reverse=from_year > to_year)
+        else:  # byGenre
+            if not genre:
+                raise InvalidInput("required parameter is missing: genre")
+            wanted = genre.strip().casefold()
+            groups = sorted((g for g in groups if (g.genre or "").casefold() == wanted), key=_name)
+        return groups[offset : offset + size]
+
+    def random_songs(
+        self,
+        size: int,
+        *,
+        genre: str | None = None,
+        from_year: int | None = None,
+        to_year: int | None = None,
+    ) -> list[Track]:
+        return self._store.library.random_tracks(
+            size, genre=genre, from_year=from_year, to_year=to_year
+        )
+
+    def songs_by_genre(self, genre: str, count: int, offset: int) -> list[Track]:
+        return self._store.library.genre_tracks(genre, limit=count, offset=offset)
+
+    def top_songs(self, artist_name: str, count: int) -> list[Track]:
+        """The artist's most played tracks (every listener's plays)."""
+        found = [g for g in self.artists() if g.name.casefold() == artist_name.strip().casefold()]
+        if not found:
+            return []
+        songs = self._store.library.artist_tracks(found[0].artist_key)
+        plays = self._store.library.track_play_counts([t.track_id for t in songs])
+        songs.sort(key=lambda t: -plays.get(t.track_id, 0))
+        return songs[:count]
+
+    def similar_songs(self, user_id: str, artist_key: str, count: int) -> list[Track]:
+        """Tracks by other artists in the artist's genres, in the listener's DJ order."""
+        artist = self.artist(artist_key)
+        own = self._store.library.artist_tracks(artist.artist_key)
+        genres = {t.meta.genre for t in own if t.meta.genre}
+        candidates = {
+            t.track_id: t
+            for g in sorted(genres)
+            for t in self._store.library.genre_tracks(g, limit=500, offset=0)
+            if t.track_id not in {o.track_id for o in own}
+        }
+        rank = self._dj_rank(user_id, len(candidates))
+        ordered = sorted(candidates.values(), key=lambda t: rank.get(t.track_id, len(rank)))
+        return ordered[:count]
+
+    def _dj_rank(self, user_id: str, size: int) -> dict[int, int]:
+        if size <= 0:
+            return {}
+        profile = self.station.profile(user_id)
+        picks = self.station.dj.recommend(profile, max(size, 1), now=self.station.clock())
+        return {p.track_id: n for n, p in enumerate(picks)}
+
+    # -- annotations --------------------------------------------------------------------
+
+    def annotations(self, user_id: str, tracks: Sequence[Track]) -> Annotations:
+        ids = [t.track_id for t in tracks]
+        stars = self._store.collections.starred(user_id).get("song", {})
+        return Annotations(
+            {i: stars[str(i)] for i in ids if str(i) in stars},
+            self._store.collections.ratings(user_id, ids),
+            self._store.library.track_play_counts(ids),
+        )
+
+    def star(
+        self, user_id: str, songs: Sequence[int], albums: Sequence[str], artists: Sequence[str]
+    ) -> None:
+        """Star items; a newly starred song is also a ``favorite`` for the DJ."""
+        for track_id in songs:
+            self.station.track(track_id)  # raises UnknownTrack
+        for key in albums:
+            self.album(key)
+        for key in artists:
+            self.artist(key)
+        now = self.station.clock()
+        collections = self._store.collections
+        added = collections.star(user_id, "song", [str(t) for t in songs], now=now)
+        collections.star(user_id, "album", albums, now=now)
+        collections.star(user_id, "artist", artists, now=now)
+        if added:
+            self.station.record_interactions([(user_id, int(t), "favorite", None) for t in added])
+
+    def unstar(
+        self, user_id: str, songs: Sequence[int], albums: Sequence[str], artists: Sequence[str]
+    ) -> None:
+        collections = self._store.collections
+        collections.unstar(user_id, "song", [str(t) for t in songs])
+        collections.unstar(user_id, "album", albums)
+        collections.unstar(user_id, "artist", artists)
+
+    def starred(self, user_id: str) -> Starred:
+        at = self._store.collections.starred(user_id)
+        songs = self._store.tracks.get_many([int(k) for k in at.get("song", {})])
+        albums = self.albums()
+        artists = self.artists()
+        return Starred(
+            [songs[int(k)] for k in at.get("song", {}) if int(k) in songs],
+            [g for g in albums if album_digest(g) in at.get("album", {})],
+            [g for g in artists if artist_digest(g.artist_key) in at.get("artist", {})],
+            at,
+        )
+
+    def set_rating(self, user_id: str, track_id: int, rating: int) -> None:
+        """1–5 stores the rating and learns ``rate`` with r = (rating − 1) / 4; 0 removes it."""
+        if isinstance(rating, bool) or not 0 <= rating <= 5:
+            raise InvalidInput("rating must be between 0 and 5")
+        self.station.track(track_id)
+        if rating:
+            self.station.record_interaction(user_id, track_id, "rate", (rating - 1) / 4)
+        self._store.collections.set_rating(user_id, track_id, rating, now=self.station.clock())
+
+    # -- listening ----------------------------------------------------------------------
+
+    def scrobble(self, user_id: str, track_id: int, *, submission: bool, client: str) -> None:
+        """A submission is a ``play``; otherwise the track is now playing."""
+        track = self.station.track(track_id)
+        if submission:
+            self.station.record_interaction(user_id, track_id, "play")
+        else:
+            with self._lock:
+                self._now[user_id] = NowPlaying(user_id, track, self.station.clock(), client)
+
+    def report_playback(
+        self, user_id: str, track_id: int, *, state: str, position_ms: int, client: str
+    ) -> None:
+        """OpenSubsonic playbackReport: a stop well before the end is a ``skip``."""
+        track = self.station.track(track_id)
+        if state in ("starting", "playing"):
+            with self._lock:
+                self._now[user_id] = NowPlaying(user_id, track, self.station.clock(), client)
+        elif state == "stopped":
+            with self._lock:
+                self._now.pop(user_id, None)
+            duration = track.meta.duration or 0.0
+            if position_ms / 1000 < min(PLAYED_SECONDS, PLAYED_FRACTION * duration):
+                self.station.record_interaction(user_id, track_id, "skip")
+        elif state != "paused":
+            raise InvalidInput("state must be starting, playing, paused or stopped")
+
+    def now_playing(self) -> list[NowPlaying]:
+        horizon = self.station.clock() - NOW_PLAYING_SECONDS
+        with self._lock:
+            for user in [u for u, n in self._now.items() if n.since < horizon]:
+                del self._now[user]
+            return sorted(self._now.values(), key=lambda n: -n.since)
+
+    # -- playlists ----------------------------------------------------------------------
+
+    def playlists(self, user_id: str) -> list[UserPlaylist]:
+        return self._store.collections.playlists(user_id)
+
+    def playlist(self, user_id: str, playlist_id: int) -> UserPlaylist:
+        found = self._store.collections.playlist(playlist_id)
+        if found is None or (found.user_id != user_id and not found.public):
+            raise UnknownItem(f"no playlist with id {playlist_id}")
+        return found
+
+    def dj_playlist(self, user_id: str) -> tuple[float, list[Track]]:
+        """The listener's current DJ playlist (made now if there is none yet)."""
+        stored = self.station.current_playlist(user_id)
+        if stored is None:
+            made = self.station.generate_playlist(user_id)
+            return made.generated_at, [item.track for item in made.items]
+        ids = [int(item["track_id"]) for item in stored.items]
+        found = self._store.tracks.get_many(ids)
+        return stored.generated_at, [found[i] for i in ids if i in found]
+
+    def tracks(self, track_ids: Sequence[int]) -> list[Track]:
+        found = self._store.tracks.get_many(list(track_ids))
+        return [found[i] for i in track_ids if i in found]
+
+    def create_playlist(self, user_id: str, name: str, track_ids: Sequence[int]) -> int:
+        self._check_tracks(track_ids)
+        return self._store.collections.create_playlist(
+            user_id, name, list(track_ids), now=self.station.clock()
+        )
+
+    def update_playlist(
+        self,
+        user_id: str,
+        playlist_id: int,
+        *,
+        name: str | None = None,
+        comment: str | None = None,
+        public: bool | None = None,
+        add: Sequence[int] = (),
+        remove_indexes: Sequence[int] = (),
+        replace: Sequence[int] | None = None,
+    ) -> None:
+        playlist = self._own(user_id, playlist_id)
+        self._check_tracks([*add, *(replace or ())])
+        ids = list(playlist.track_ids if replace is None else replace)
+        drop = set(remove_indexes)
+        if any(not 0 <= i < len(ids) for i in drop):
+            raise InvalidInput("songIndexToRemove is out of range")
+        ids = [t for n, t in enumerate(ids) if n not in drop] + list(add)
+        changed = replace is not None or bool(add) or bool(drop)
+        self._store.collections.update_playlist(
+            playlist_id,
+            now=self.station.clock(),
+            name=name,
+            comment=comment,
+            public=public,
+            track_ids=ids if changed else None,
+        )
+
+    def delete_playlist(self, user_id: str, playlist_id: int) -> None:
+        self._own(user_id, playlist_id)
+        self._store.collections.delete_playlist(playlist_id)
+
+    def _own(self, user_id: str, playlist_id: int) -> UserPlaylist:
+        playlist = self.playlist(user_id, playlist_id)
+        if playlist.user_id != user_id:
+            raise Forbidden(f"playlist {playlist_id} belongs to {playlist.user_id}")
+        return playlist
+
+    def _check_tracks(self, track_ids: Sequence[int]) -> None:
+        found = self._store.tracks.get_many(list(track_ids))
+        missing = sorted(set(track_ids) - set(found))
+        if missing:
+            raise InvalidInput(f"no track with id {missing[0]}")
+
+    # -- play queue ---------------------------------------------------------------------
+
+    def save_play_queue(
+        self,
+        user_id: str,
+        track_ids: Sequence[int],
+        current: int | None,
+        position_ms: int,
+        client: str,
+    ) -> None:
+        self._check_tracks(track_ids)
+        if current is not None and current not in track_ids:
+            raise InvalidInput("current must be one of the queued ids")
+        self._store.collections.save_play_queue(
+            PlayQueue(
+                user_id, list(track_ids), current, max(0, position_ms), self.station.clock(), client
+            )
+        )
+
+    def play_queue(self, user_id: str) -> PlayQueue | None:
+        return self._store.collections.play_queue(user_id)
+
+    # -- scanning -----------------------------------------------------------------------
+
+    def scan_folders(self) -> list[Path]:
+        settings = self.station.settings
+        folders = list(settings.library)
+        if not folders and settings.demo_library and settings.demo_library_dir.exists():
+            folders = [settings.demo_library_dir]
+        return folders
+
+    def start_scan(self) -> ScanStatus:
+        """Rescan the library folders in the background (one scan at a time)."""
+        with self._lock:
+            if self._scan_thread is None or not self._scan_thread.is_alive():
+                self._scan_thread = threading.Thread(
+                    target=self._scan, name="qfzz-scan", daemon=True
+                )
+                self._scan_thread.start()
+        return self.scan_status()
+
+    def _scan(self) -> None:
+        for folder in self.scan_folders():
+            try:
+                self.station.scan(folder)
+            except Exception:  # a failing scan must not take the station down
+                log.exception("scanning %s failed", folder)
+
+    def scan_status(self) -> ScanStatus:
+        thread = self._scan_thread
+        return ScanStatus(thread is not None and thread.is_alive(), self._store.tracks.count())
+
+    def wait_for_scan(self, timeout: float | None = None) -> None:
+        thread = self._scan_thread
+        if thread is not None:
+            thread.join(timeout)
+
+
+def _name(group: AlbumGroup) -> tuple[str, str]:
+    return ((group.name or "").casefold(), group.artist.casefold())
+
+
+def _key(group: AlbumGroup) -> tuple[str, str]:
+    return (group.artist_key, group.album_key)

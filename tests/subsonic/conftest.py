@@ -1,0 +1,116 @@
+"""Subsonic fixtures: an in-process client over the synthetic catalog, and a real HTTP
+server over real audio files for the PyPI client libraries (py-sonic, knuckles)."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from qfzz.api import create_api
+from qfzz.settings import Settings
+from qfzz.station import QFZZStation
+from qfzz.testing import write_tone
+
+MBID = "6f1d1b2c-0000-4000-8000-000000000001"
+
+
+@dataclass
+class Subsonic:
+    """A TestClient with ann's credentials."""
+
+    client: TestClient
+    station: QFZZStation
+    user: str
+    password: str
+
+    def auth(self, **extra: str) -> dict[str, str]:
+        salt = "s4lt"
+        token = hashlib.md5((self.password + salt).encode()).hexdigest()
+        return {"u": self.user, "t": token, "s": salt, "c": "tests", "v": "1.16.1", **extra}
+
+    def get(self, method: str, **params: object):
+        return self.client.get(f"/rest/{method}", params={**self.auth(), **params})
+
+    def json(self, method: str, **params: object) -> dict:
+        answer = self.get(method, f="json", **params)
+        assert answer.status_code == 200
+        return answer.json()["subsonic-response"]
+
+
+@pytest.fixture
+def sub(station) -> Iterator[Subsonic]:
+    station.register_listener("ann", {"genres": ["jazz"]}, password="pw-1234")
+    password = station.accounts.app_password("ann")
+    with TestClient(create_api(station, manage_lifecycle=False)) as client:
+        yield Subsonic(client, station, "ann", password)
+
+
+@pytest.fixture(scope="session")
+def tone_albums(tmp_path_factory) -> Path:
+    """Six short real MP3s on three albums by three artists; one carries a MusicBrainz id."""
+    root = tmp_path_factory.mktemp("subsonic-tones")
+    for n in range(6):
+        tags = {
+            "title": f"Tone {n}",
+            "artist": f"Artist {n % 3}",
+            "album": f"Album {n % 3}",
+            "genre": ["jazz", "rock"][n % 2],
+            "date": str(2000 + n),
+        }
+        if n == 0:
+            tags["musicbrainz_trackid"] = MBID
+        write_tone(root / f"{n}.mp3", 220 + 110 * n, 3.0, 0.3, tags)
+    return root
+
+
+@dataclass
+class LiveSubsonic:
+    url: str
+    port: int
+    station: QFZZStation
+    user: str
+    password: str
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def live_subsonic(tmp_path, tone_albums) -> Iterator[LiveSubsonic]:
+    station = QFZZStation(Settings(data_dir=tmp_path / "data", demo_library=False))
+    station.start()
+    station.scan(tone_albums)
+    station.register_listener("ann", {}, password="pw-1234")
+    password = station.accounts.app_password("ann")
+    port = _free_port()
+    config = uvicorn.Config(
+        create_api(station, manage_lifecycle=False),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield LiveSubsonic("http://127.0.0.1", port, station, "ann", password)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        station.close()
