@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from qfzz.api import subsonic
+from qfzz.api import subsonic, web
 from qfzz.api._errors import install_error_handlers
 from qfzz.api._observability import Metrics, ObservabilityMiddleware, request_id
+from qfzz.api._schemas import ERROR_RESPONSES
 from qfzz.api.routes import (
     auth,
     cache,
@@ -45,10 +46,11 @@ def create_api(station: QFZZStation, *, manage_lifecycle: bool = True) -> FastAP
     app.state.station = station
     install_error_handlers(app)
     for module in (health, auth, listeners, tracks, datasets, trust, devices, cache):
-        app.include_router(module.router, prefix="/api/v1")
-    app.include_router(streams.router)
-    app.include_router(operations.router)
+        app.include_router(module.router, prefix="/api/v1", responses=ERROR_RESPONSES)
+    app.include_router(streams.router, responses=ERROR_RESPONSES)
+    app.include_router(operations.router, responses=ERROR_RESPONSES)
     app.include_router(subsonic.router)
+    app.include_router(web.router)
     app.state.metrics = Metrics(station)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
     return app

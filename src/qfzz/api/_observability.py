@@ -158,7 +158,7 @@ class ObservabilityMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             template = _template(scope)
-            if not template.startswith("/stream") and not template.endswith("/stream"):
+            if not template.startswith("/stream") and not template.endswith(("/stream", "/events")):
                 self.metrics.requests.labels(scope["method"], template, str(status)).observe(
                     elapsed
                 )

@@ -246,3 +246,25 @@ class RepairOut(BaseModel):
     removed_blocks: int
     mined_blocks: int
     changes: int
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: a stable machine-readable code and a human-readable detail."""
+
+    error: str
+    detail: str
+
+
+#: Documented on every route, so clients (and schemathesis) know the error shape.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": text}
+    for status, text in (
+        (401, "missing, wrong or expired credentials"),
+        (403, "not allowed for this listener"),
+        (404, "unknown listener, track, mount or device"),
+        (409, "conflict (e.g. the listener exists)"),
+        (422, "invalid input"),
+        (429, "rate limited (see Retry-After)"),
+        (503, "the station is not running"),
+    )
+}

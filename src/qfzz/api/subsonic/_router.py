@@ -52,16 +52,27 @@ async def _params(request: Request) -> tuple[Params, object]:
     return params, body
 
 
-@router.api_route(
-    "/rest/{method}",
-    methods=["GET", "POST"],
-    response_class=Response,
-    summary="Subsonic / OpenSubsonic API",
-    description=(
+_DOC = {
+    "summary": "Subsonic / OpenSubsonic API",
+    "description": (
         "Any Subsonic method, as `/rest/<method>` or `/rest/<method>.view`. Authenticate "
         "with `u` and `t`+`s` (md5 of the app password and salt), `p`, or `apiKey`. "
         "Answers XML by default, JSON with `f=json`, JSONP with `f=jsonp&callback=`."
     ),
+}
+
+
+@router.get(
+    "/rest/{method}",
+    response_class=Response,
+    operation_id="subsonic_get",
+    **_DOC,  # type: ignore[arg-type]
+)
+@router.post(
+    "/rest/{method}",
+    response_class=Response,
+    operation_id="subsonic_post",
+    **_DOC,  # type: ignore[arg-type]
 )
 async def subsonic(method: str, request: Request) -> Response:
     params, body = await _params(request)
