@@ -16,8 +16,7 @@ async def client(host, port, deadline, spec, token, out, offset):
     reader, writer = await asyncio.open_connection(host, port)
     n = offset
     while time.monotonic() < deadline:
-        name, method, path, body = spec[n % len(spec)]
-        n += 1
+        name, method, path, body = spec[n % len(spec)]  # a client stays with one listener
         data = b"" if body is None else json.dumps(body).encode()
         head = (
             f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
@@ -25,7 +24,13 @@ async def client(host, port, deadline, spec, token, out, offset):
         )
         started = time.perf_counter()
         writer.write(head.encode() + data)
-        status = int((await reader.readline()).split()[1])
+        status_line = await reader.readline()
+        if not status_line:  # the server closed the connection: count it and reconnect
+            out.setdefault(name, []).append((time.perf_counter() - started, 599))
+            writer.close()
+            reader, writer = await asyncio.open_connection(host, port)
+            continue
+        status = int(status_line.split()[1])
         length = 0
         chunked = False
         while (line := await reader.readline()) not in (b"\r\n", b""):

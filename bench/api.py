@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -52,7 +54,53 @@ def run(port: int, seconds: float, clients: int, spec: list, tokens: list[str]) 
         text=True,
         timeout=seconds + 120,
     )
+    if done.returncode != 0:
+        raise RuntimeError(f"the client process failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout)
+
+
+WRK_POST = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  local body = '{"track_id": ' .. math.random(1, 10000) .. ', "type": "play"}'
+  return wrk.format(nil, nil, nil, body)
+end
+"""
+
+
+def run_wrk(url: str, seconds: float, clients: int, token: str, post: bool) -> str:
+    """wrk (C, from Debian's package) as the load generator: it leaves the CPU to the server."""
+    args = [
+        "wrk",
+        "-t2",
+        f"-c{clients}",
+        f"-d{int(seconds)}s",
+        "--latency",
+        "-H",
+        f"Authorization: Bearer {token}",
+    ]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_POST)
+    if post:
+        args += ["-s", script.name]
+    done = subprocess.run([*args, url], capture_output=True, text=True, timeout=seconds + 60)
+    os.unlink(script.name)
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)
+    p50 = re.search(r"50%\s+([\d.]+)(\w+)", done.stdout)
+    p99 = re.search(r"99%\s+([\d.]+)(\w+)", done.stdout)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", done.stdout)
+
+    def ms(m: re.Match[str] | None) -> float:
+        if m is None:
+            return float("nan")
+        scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}[m.group(2)]
+        return float(m.group(1)) * scale
+
+    return (
+        f"{float(rate.group(1)) if rate else 0:>10,.0f} {ms(p50):>9.2f} {ms(p99):>9.2f} "
+        f"{'non-2xx ' + errors.group(1) if errors else 'all 2xx':>8}"
+    )
 
 
 def report(name: str, samples: list, seconds: float) -> None:
@@ -116,7 +164,8 @@ def main() -> None:
             # one connection per user, so each client reads and writes its own listener
             playlist = [["playlist", "GET", f"/api/v1/listeners/{u}/playlist", None] for u in users]
             search = [
-                ["search", "GET", f"/api/v1/tracks?q=track {n}&limit=20", None] for n in range(100)
+                ["search", "GET", f"/api/v1/tracks?q=track%20{n}&limit=20", None]
+                for n in range(100)
             ]
             interact = [
                 [
@@ -128,6 +177,17 @@ def main() -> None:
                 for n, u in enumerate(users)
             ]
             print(f"{'route':<14} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'ok':>8}")
+            if shutil.which("wrk"):
+                user, token = users[0], tokens[0]
+                for name, path, post in (
+                    ("playlist", f"/api/v1/listeners/{user}/playlist", False),
+                    ("search", "/api/v1/tracks?q=track%201&limit=20", False),
+                    ("interaction", f"/api/v1/listeners/{user}/interactions", True),
+                ):
+                    line = run_wrk(f"{base}{path}", args.seconds, args.clients, token, post)
+                    print(f"{name:<14} {line}   (wrk)", flush=True)
+                return
+            print("wrk not installed (apt-get install wrk): using Python clients")
             for name, spec in (
                 ("playlist", playlist),
                 ("search", search),

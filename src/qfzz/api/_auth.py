@@ -20,7 +20,7 @@ def bearer(authorization: str | None) -> str | None:
     return value.strip()
 
 
-def _principal(
+async def _principal(
     station: StationDep,
     authorization: Annotated[str | None, Header()] = None,
 ) -> Principal:
@@ -30,13 +30,13 @@ def _principal(
     return station.accounts.authenticate(token)
 
 
-def _listener_or_stream_token(
+async def _listener_or_stream_token(
     station: StationDep,
     authorization: Annotated[str | None, Header()] = None,
     token: Annotated[str | None, Query(description="signed stream token")] = None,
 ) -> Principal:
     if authorization is not None:
-        return _principal(station, authorization)
+        return await _principal(station, authorization)
     if token is not None:
         return station.accounts.verify_stream_token(token)
     raise AuthError("sign in first, or use a stream URL with ?token=")

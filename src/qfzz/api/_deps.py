@@ -9,7 +9,8 @@ from fastapi import Depends, Request
 from qfzz.station import QFZZStation
 
 
-def _station(request: Request) -> QFZZStation:
+async def _station(request: Request) -> QFZZStation:
+    # async: a plain lookup must not cost a hop to the thread pool on every request
     station: QFZZStation = request.app.state.station
     return station
 
