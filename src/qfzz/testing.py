@@ -6,17 +6,34 @@ catalog with described tracks without audio files, for DJ and API behaviour test
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import uvicorn
 
 from qfzz.audio import SAMPLE_RATE, encode_audio_file
 from qfzz.models import ScannedFile, TrackMeta
+from qfzz.station import QFZZStation
 from qfzz.store import Store
 
-__all__ = ["SIX_GENRES", "FakeClock", "SyntheticTrack", "add_synthetic_tracks", "write_tone"]
+__all__ = [
+    "SIX_GENRES",
+    "FakeClock",
+    "LiveServer",
+    "SyntheticTrack",
+    "add_synthetic_tracks",
+    "free_port",
+    "listen_in_background",
+    "serve_in_thread",
+    "wait_for",
+    "write_tone",
+]
 
 
 class FakeClock:
@@ -104,3 +121,81 @@ def write_tone(
             audio.add_tags()
         audio.update(tags)
         audio.save()
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (for servers started by tests)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve_in_thread(station: QFZZStation) -> Iterator[str]:
+    """The station's HTTP API on a real port (for real players: ffmpeg, browsers, apps).
+
+    Yields the base URL; the server stops when the block ends (the station stays open).
+    """
+    from qfzz.api import create_api  # only tests that serve HTTP pay for the import
+
+    port = free_port()
+    config = uvicorn.Config(
+        create_api(station, manage_lifecycle=False),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@dataclass
+class LiveServer:
+    url: str
+    station: QFZZStation
+
+    def sign_in(self, user_id: str = "ann", **preferences: object) -> tuple[dict[str, str], str]:
+        """Register ``user_id`` if needed; returns bearer headers and a stream token."""
+        if self.station.store.listeners.get(user_id) is None:
+            self.station.register_listener(user_id, preferences, password="pw-1234")
+        token = self.station.accounts.issue_token(user_id)
+        return {"Authorization": f"Bearer {token}"}, self.station.accounts.stream_token(user_id)
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 20.0) -> bool:
+    """Poll ``condition`` until it holds: for work another thread or process is doing."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def listen_in_background(
+    url: str, stop: threading.Event, headers: dict[str, str] | None = None
+) -> threading.Thread:
+    """A listener that keeps reading an audio stream until ``stop`` is set."""
+    import httpx
+
+    def run() -> None:
+        with httpx.stream("GET", url, timeout=30, headers=headers) as response:
+            if response.status_code != 200:
+                raise AssertionError(f"{url} answered {response.status_code}")
+            for _ in response.iter_bytes():
+                if stop.is_set():
+                    return
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread

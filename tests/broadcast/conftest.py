@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import imageio_ffmpeg
 import pytest
-import uvicorn
 
-from qfzz.api import create_api
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
-from qfzz.testing import write_tone
+from qfzz.testing import LiveServer, serve_in_thread, write_tone
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 
@@ -33,25 +27,6 @@ def tone_library(tmp_path_factory) -> Path:
             {"title": f"Tone {n}", "artist": f"Artist {n % 3}", "genre": ["jazz", "rock"][n % 2]},
         )
     return root
-
-
-@dataclass
-class LiveServer:
-    url: str
-    station: QFZZStation
-
-    def sign_in(self, user_id: str = "ann", **preferences: object) -> tuple[dict[str, str], str]:
-        """Register ``user_id`` if needed; returns bearer headers and a stream token."""
-        if self.station.store.listeners.get(user_id) is None:
-            self.station.register_listener(user_id, preferences, password="pw-1234")
-        token = self.station.accounts.issue_token(user_id)
-        return {"Authorization": f"Bearer {token}"}, self.station.accounts.stream_token(user_id)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -72,23 +47,8 @@ def live(server_settings, tone_library) -> Iterator[LiveServer]:
     station = QFZZStation(server_settings)
     station.start()
     station.scan(tone_library)
-    port = _free_port()
-    config = uvicorn.Config(
-        create_api(station, manage_lifecycle=False),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="off",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", station)
+        with serve_in_thread(station) as url:
+            yield LiveServer(url, station)
     finally:
-        server.should_exit = True
-        thread.join(10)
         station.close()

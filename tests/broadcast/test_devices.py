@@ -4,7 +4,9 @@ import threading
 
 import httpx
 import pytest
-from test_http_streams import _listen_in_background, _wait
+
+from qfzz.testing import listen_in_background as _listen_in_background
+from qfzz.testing import wait_for as _wait
 
 pytestmark = pytest.mark.slow
 

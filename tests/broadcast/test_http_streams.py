@@ -8,9 +8,13 @@ import threading
 import time
 
 import httpx
+import imageio_ffmpeg
 import pytest
 
-from conftest import FFMPEG
+from qfzz.testing import listen_in_background as _listen_in_background
+from qfzz.testing import wait_for as _wait
+
+FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 
 pytestmark = pytest.mark.slow
 
@@ -114,30 +118,6 @@ def test_icy_metadata_blocks_carry_the_title_and_change_with_the_track(live):
     assert headers["icy-name"] and headers["content-type"] == "audio/mpeg"
     assert len(titles) == 2 and titles[0] != titles[1]
     assert all(" - Tone " in t for t in titles)
-
-
-def _listen_in_background(
-    url: str, stop: threading.Event, headers: dict[str, str] | None = None
-) -> threading.Thread:
-    def run() -> None:
-        with httpx.stream("GET", url, timeout=30, headers=headers) as response:
-            assert response.status_code == 200
-            for _ in response.iter_bytes():
-                if stop.is_set():
-                    return
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread
-
-
-def _wait(condition, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_personal_radio_records_plays_and_skips(live):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
 from qfzz.api.routes.streams import MAX_EVICTIONS, Choice, _listen
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
+from qfzz.testing import wait_for as _wait
 
 
 @pytest.fixture
@@ -28,15 +28,6 @@ def station(tmp_path, tone_library):
     st.scan(tone_library)
     yield st
     st.close()
-
-
-def _wait(condition, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 class FakeRequest:

@@ -4,23 +4,25 @@ server over real audio files for the PyPI client libraries (py-sonic, knuckles).
 from __future__ import annotations
 
 import hashlib
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from qfzz.api import create_api
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
-from qfzz.testing import write_tone
+from qfzz.testing import serve_in_thread, write_tone
 
 MBID = "6f1d1b2c-0000-4000-8000-000000000001"
+
+
+@pytest.fixture
+def mbid() -> str:
+    """The MusicBrainz track id one tone of ``tone_albums`` carries."""
+    return MBID
 
 
 @dataclass
@@ -81,12 +83,6 @@ class LiveSubsonic:
     password: str
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def live_subsonic(tmp_path, tone_albums) -> Iterator[LiveSubsonic]:
     station = QFZZStation(Settings(data_dir=tmp_path / "data", demo_library=False))
@@ -94,23 +90,9 @@ def live_subsonic(tmp_path, tone_albums) -> Iterator[LiveSubsonic]:
     station.scan(tone_albums)
     station.register_listener("ann", {}, password="pw-1234")
     password = station.accounts.app_password("ann")
-    port = _free_port()
-    config = uvicorn.Config(
-        create_api(station, manage_lifecycle=False),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="off",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
     try:
-        yield LiveSubsonic("http://127.0.0.1", port, station, "ann", password)
+        with serve_in_thread(station) as url:
+            host, port = url.rsplit(":", 1)
+            yield LiveSubsonic(host, int(port), station, "ann", password)
     finally:
-        server.should_exit = True
-        thread.join(10)
         station.close()

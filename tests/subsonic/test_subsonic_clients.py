@@ -12,8 +12,6 @@ import knuckles
 import libsonic
 import pytest
 
-from conftest import MBID
-
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 
 
@@ -36,7 +34,7 @@ def sonic(live_subsonic) -> libsonic.Connection:
     )
 
 
-def test_py_sonic_browses_searches_and_lists(sonic):
+def test_py_sonic_browses_searches_and_lists(sonic, mbid):
     assert sonic.ping() is True
     found = sonic.search3("")  # an empty query returns everything
     result = found["searchResult3"]
@@ -46,7 +44,7 @@ def test_py_sonic_browses_searches_and_lists(sonic):
     album_id = next(a["id"] for a in result["album"] if a["name"] == "Album 0")
     album = sonic.getAlbum(album_id)["album"]
     assert album["songCount"] == 2 and {s["title"] for s in album["song"]} == {"Tone 0", "Tone 3"}
-    assert any(s.get("musicBrainzId") == MBID for s in album["song"])
+    assert any(s.get("musicBrainzId") == mbid for s in album["song"])
     for kind in ("newest", "random", "alphabeticalByName", "alphabeticalByArtist"):
         listed = sonic.getAlbumList2(kind, size=10)["albumList2"]["album"]
         assert len(listed) == 3, kind
