@@ -7,11 +7,13 @@ the domain.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 __all__ = [
     "FEEDBACK_STRENGTH",
+    "Block",
     "Interaction",
     "InteractionType",
     "ListenerPreferences",
@@ -157,3 +159,20 @@ class ScannedFile:
 def normalise_creator(artist: str) -> str:
     """The creator id of an artist: case- and space-insensitive, so "The  Band" == "the band"."""
     return " ".join(artist.casefold().split())
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One block of the trust ledger, exactly as stored (see ``qfzz.trust._blocks``)."""
+
+    index: int
+    timestamp_us: int
+    through: int
+    difficulty: int
+    previous_hash: str
+    nonce: int
+    hash: str
+    changes: str  # canonical JSON of [key, verifications, reports, at_us] lists
+
+    def decoded_changes(self) -> list[tuple[str, int, int, int]]:
+        return [(str(k), int(v), int(r), int(t)) for k, v, r, t in json.loads(self.changes)]

@@ -14,7 +14,7 @@ from qfzz.store.datasets import DatasetRecord, DatasetRepository
 from qfzz.store.devices import DeviceRecord, DeviceRepository
 from qfzz.store.interactions import CommitListener, InteractionRepository
 from qfzz.store.jobs import JobRecord, JobRepository
-from qfzz.store.ledger import BlockRow, LedgerRepository
+from qfzz.store.ledger import LedgerRepository
 from qfzz.store.library import AlbumGroup, ArtistGroup, GenreCount, LibraryRepository
 from qfzz.store.listeners import ListenerRecord, ListenerRepository, StoredPlaylist
 from qfzz.store.tracks import FeatureColumns, FileState, TrackRepository
@@ -22,7 +22,6 @@ from qfzz.store.tracks import FeatureColumns, FileState, TrackRepository
 __all__ = [
     "AlbumGroup",
     "ArtistGroup",
-    "BlockRow",
     "CollectionRepository",
     "CommitListener",
     "Database",

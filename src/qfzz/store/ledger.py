@@ -3,51 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
 
 from sqlalchemy import delete, func, select
 
+from qfzz.models import Block
 from qfzz.store._database import Database
 from qfzz.store._schema import ledger_blocks
-
-
-class _BlockLike(Protocol):
-    @property
-    def index(self) -> int: ...
-    @property
-    def timestamp_us(self) -> int: ...
-    @property
-    def through(self) -> int: ...
-    @property
-    def difficulty(self) -> int: ...
-    @property
-    def previous_hash(self) -> str: ...
-    @property
-    def nonce(self) -> int: ...
-    @property
-    def hash(self) -> str: ...
-    @property
-    def changes(self) -> str: ...
-
-
-@dataclass(frozen=True, slots=True)
-class BlockRow:
-    index: int
-    timestamp_us: int
-    through: int
-    difficulty: int
-    previous_hash: str
-    nonce: int
-    hash: str
-    changes: str
 
 
 class LedgerRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def append(self, blocks: Sequence[_BlockLike]) -> None:
+    def append(self, blocks: Sequence[Block]) -> None:
         if not blocks:
             return
         with self._db.write() as conn:
@@ -68,7 +36,7 @@ class LedgerRepository:
                 ],
             )
 
-    def blocks(self, *, start: int = 0, limit: int | None = None) -> list[BlockRow]:
+    def blocks(self, *, start: int = 0, limit: int | None = None) -> list[Block]:
         """Blocks in stored order (by height) — exactly as the rows say."""
         query = (
             select(ledger_blocks)
@@ -80,7 +48,7 @@ class LedgerRepository:
         with self._db.read() as conn:
             rows = conn.execute(query).all()
         return [
-            BlockRow(
+            Block(
                 r.height,
                 r.timestamp_us,
                 r.through_interaction,

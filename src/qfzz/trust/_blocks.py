@@ -24,30 +24,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from qfzz.errors import TrustError
+from qfzz.models import Block
 
 FORMAT = "qfzz-block-v1"
 ZERO_HASH = "0" * 64
 MAX_DIFFICULTY = 6
 
 Change = tuple[str, int, int, int]
-
-
-@dataclass(frozen=True, slots=True)
-class Block:
-    index: int
-    timestamp_us: int
-    through: int
-    difficulty: int
-    previous_hash: str
-    nonce: int
-    hash: str
-    changes: str
-
-    def decoded_changes(self) -> list[Change]:
-        return [(str(k), int(v), int(r), int(t)) for k, v, r, t in json.loads(self.changes)]
 
 
 def encode_changes(changes: Sequence[Change]) -> str:

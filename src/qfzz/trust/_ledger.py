@@ -19,8 +19,8 @@ import numpy as np
 import numpy.typing as npt
 
 from qfzz.errors import ChainInvalid
-from qfzz.models import Interaction, InteractionType
-from qfzz.trust._blocks import GENESIS, MAX_DIFFICULTY, Block, Change, first_bad_block, mine
+from qfzz.models import Block, Interaction, InteractionType
+from qfzz.trust._blocks import GENESIS, MAX_DIFFICULTY, Change, first_bad_block, mine
 from qfzz.trust._records import TrustIndex, TrustRecord, trust_key
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def vote_of(interaction: Interaction) -> int:
 
 class BlockStore(Protocol):
     def append(self, blocks: Sequence[Block]) -> None: ...
-    def blocks(self, *, start: int = 0, limit: int | None = None) -> Sequence[_StoredBlock]: ...
+    def blocks(self, *, start: int = 0, limit: int | None = None) -> Sequence[Block]: ...
     def truncate_from(self, height: int) -> int: ...
 
 
@@ -136,7 +136,7 @@ class TrustLedger:
         """Validate the stored chain and rebuild the index from it plus the log after it."""
         with self._lock:
             self._reset_state()
-            stored = [_as_block(b) for b in self._blocks.blocks()]
+            stored = list(self._blocks.blocks())
             if not stored:
                 self._blocks.append([GENESIS])
                 stored = [GENESIS]
@@ -284,7 +284,7 @@ class TrustLedger:
 
     def is_chain_valid(self) -> ChainStatus:
         """Recompute every stored block's hash, link and proof of work."""
-        stored = [_as_block(b) for b in self._blocks.blocks()]
+        stored = list(self._blocks.blocks())
         bad = first_bad_block(stored)
         return ChainStatus(bad is None, len(stored), bad)
 
@@ -312,36 +312,4 @@ class TrustLedger:
         return RepairReport(bad, removed, len(mined), changes)
 
     def blocks(self, *, start: int = 0, limit: int | None = None) -> list[Block]:
-        return [_as_block(b) for b in self._blocks.blocks(start=start, limit=limit)]
-
-
-class _StoredBlock(Protocol):
-    @property
-    def index(self) -> int: ...
-    @property
-    def timestamp_us(self) -> int: ...
-    @property
-    def through(self) -> int: ...
-    @property
-    def difficulty(self) -> int: ...
-    @property
-    def previous_hash(self) -> str: ...
-    @property
-    def nonce(self) -> int: ...
-    @property
-    def hash(self) -> str: ...
-    @property
-    def changes(self) -> str: ...
-
-
-def _as_block(row: _StoredBlock) -> Block:
-    return Block(
-        row.index,
-        row.timestamp_us,
-        row.through,
-        row.difficulty,
-        row.previous_hash,
-        row.nonce,
-        row.hash,
-        row.changes,
-    )
+        return list(self._blocks.blocks(start=start, limit=limit))

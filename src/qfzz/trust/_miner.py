@@ -10,7 +10,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from qfzz.trust._blocks import Block
+from qfzz.models import Block
 from qfzz.trust._ledger import TrustLedger
 
 log = logging.getLogger(__name__)
