@@ -166,16 +166,25 @@ def start_icecast(tmp: Path, port: int, mp3: Path) -> tuple[subprocess.Popen, su
     return server, feeder
 
 
+def sign_in(port: int, user: str) -> tuple[dict[str, str], str]:
+    """Register a listener; its bearer headers and a signed stream token."""
+    base = f"http://127.0.0.1:{port}"
+    token = httpx.post(
+        f"{base}/api/v1/listeners",
+        json={"user_id": user, "password": "pw-1234", "preferences": {}},
+    ).json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    stream = httpx.get(f"{base}/api/v1/auth/stream-token", headers=headers).json()["token"]
+    return headers, stream
+
+
 def skip_latency(port: int) -> float:
     base = f"http://127.0.0.1:{port}"
-    httpx.post(
-        f"{base}/api/v1/listeners",
-        json={"user_id": "bench", "password": "pw-1234", "preferences": {}},
-    )
+    headers_, stream = sign_in(port, "skipper")
     sock = socket.create_connection(("127.0.0.1", port), timeout=30)
     sock.sendall(
-        b"GET /api/v1/listeners/bench/stream HTTP/1.1\r\nHost: x\r\n"
-        b"Icy-MetaData: 1\r\nConnection: close\r\n\r\n"
+        f"GET /api/v1/listeners/skipper/stream?token={stream} HTTP/1.1\r\nHost: x\r\n"
+        "Icy-MetaData: 1\r\nConnection: close\r\n\r\n".encode()
     )
     stream = sock.makefile("rb")
     stream.readline()  # status line
@@ -197,7 +206,7 @@ def skip_latency(port: int) -> float:
         first = next_title()
     time.sleep(2)
     started = time.monotonic()
-    httpx.post(f"{base}/api/v1/listeners/bench/skip")
+    httpx.post(f"{base}/api/v1/listeners/skipper/skip", headers=headers_)
     while True:
         title = next_title()
         if title and title != first:
@@ -234,9 +243,10 @@ def main() -> None:
         qfzz = start_qfzz(tmp, port)
         results = {}
         try:
+            _, stream = sign_in(port, "bench")
             for n in sizes:
                 results[("qfzz", n)] = run_clients(
-                    port, "/stream/main?bitrate=128", n, args.seconds, qfzz.pid
+                    port, f"/stream/main?bitrate=128&token={stream}", n, args.seconds, qfzz.pid
                 )
             skip = skip_latency(port)
         finally:
