@@ -11,7 +11,8 @@ message and a non-zero exit, so every error carries a stable machine-readable ``
     │   ├── UnknownListener
     │   ├── ListenerExists
     │   ├── UnknownTrack
-    │   └── UnknownMount
+    │   ├── UnknownMount
+    │   └── UnknownJob
     ├── AuthError
     ├── Forbidden
     ├── RateLimited
@@ -63,6 +64,10 @@ class UnknownTrack(StationError):
 
 class UnknownMount(StationError):
     code = "unknown_mount"
+
+
+class UnknownJob(StationError):
+    code = "unknown_job"
 
 
 class AuthError(QfzzError):

@@ -18,6 +18,7 @@ from qfzz.api.routes import (
     datasets,
     devices,
     health,
+    jobs,
     listeners,
     operations,
     streams,
@@ -45,7 +46,7 @@ def create_api(station: QFZZStation, *, manage_lifecycle: bool = True) -> FastAP
     app = FastAPI(title="QFZZ", version="0.1.0", lifespan=lifespan)
     app.state.station = station
     install_error_handlers(app)
-    for module in (health, auth, listeners, tracks, datasets, trust, devices, cache):
+    for module in (health, auth, listeners, tracks, datasets, trust, devices, cache, jobs):
         app.include_router(module.router, prefix="/api/v1", responses=ERROR_RESPONSES)
     app.include_router(streams.router, responses=ERROR_RESPONSES)
     app.include_router(operations.router, responses=ERROR_RESPONSES)

@@ -31,7 +31,7 @@ def prepare_station(settings: Settings, progress: LibraryProgress | None = None)
     station.start()
     try:
         prepare_library(station, settings, progress)
-        station.start_miner()
+        station.start_workers()
     except BaseException:
         station.close()
         raise

@@ -43,6 +43,7 @@ from qfzz.models import (
 from qfzz.settings import Settings
 from qfzz.station._accounts import hash_password, new_token, token_digest, validate_user_id
 from qfzz.station._auth import Accounts, load_secret_key
+from qfzz.station._jobs import CatalogJobs
 from qfzz.station._library import Library
 from qfzz.station._preferences import parse_preferences
 from qfzz.station._radio import Radio
@@ -131,6 +132,7 @@ class QFZZStation:
             stream_token_ttl=self.settings.stream_token_ttl_seconds,
             sessions=self.caches.sessions,
         )
+        self.jobs = CatalogJobs(self)
         self.login_limit = SlidingWindow(self.settings.login_attempts_per_minute, 60.0, clock)
         self.register_limit = SlidingWindow(self.settings.registrations_per_hour, 3600.0, clock)
         self.devices = DeviceRegistry(clock)
@@ -165,6 +167,7 @@ class QFZZStation:
         if not self._running:
             return
         self._running = False
+        self.jobs.stop()
         self.radio.close()
         self.miner.stop()
         self.store.interactions.stop()
@@ -198,6 +201,11 @@ class QFZZStation:
         """Mine in a background thread (``serve`` does this; short CLI runs do not)."""
         if self.settings.enable_blockchain:
             self.miner.start()
+
+    def start_workers(self) -> None:
+        """The background work of a serving station: mining and catalog jobs."""
+        self.start_miner()
+        self.jobs.start()
 
     def require_running(self) -> None:
         self._require_running()

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from qfzz.api._auth import UserDep
+from qfzz.api._deps import StationDep
+from qfzz.api._schemas import DatasetIn
+from qfzz.errors import UnknownJob
+
+router = APIRouter(tags=["catalog"])
+
+
+class ScanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: str = Field(min_length=1, max_length=4096)
+
+
+class JobOut(BaseModel):
+    job_id: str
+    done: int = 0
+    total: int | None = None
+    message: str = ""
+    finished: bool = False
+
+
+@router.post("/scan", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut)
+def scan(body: ScanIn, station: StationDep, user: UserDep) -> JobOut:
+    """Queue a library scan (admins); follow it at GET /api/v1/jobs/{job_id}."""
+    user.require_admin()
+    return JobOut(job_id=station.jobs.scan(body.path), message="queued")
+
+
+@router.post("/datasets/jobs", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut)
+def import_in_background(body: DatasetIn, station: StationDep, user: UserDep) -> JobOut:
+    """Queue a dataset import (admins) instead of waiting for it."""
+    user.require_admin()
+    job_id = station.jobs.import_dataset(body.name, body.tracks, body.license)
+    return JobOut(job_id=job_id, total=len(body.tracks), message="queued")
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut)
+def job(job_id: str, station: StationDep, user: UserDep) -> JobOut:
+    progress = station.jobs.progress(job_id)
+    if progress is None:
+        raise UnknownJob(f"no job {job_id!r} (or it finished more than a day ago)")
+    return JobOut(
+        job_id=job_id,
+        done=progress.done,
+        total=progress.total,
+        message=progress.message,
+        finished=progress.finished,
+    )

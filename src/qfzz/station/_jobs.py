@@ -1,0 +1,118 @@
+"""Long catalog work (library scans, dataset imports) as jobs on the reliable queue.
+
+The API enqueues and answers at once; a worker thread of the serving process takes jobs,
+reports progress (shown by ``GET /api/v1/jobs/{id}`` and ``qfzz jobs show``), and acks them
+only when done — a worker that dies holding a job leaves it to be taken again, and a job
+that keeps failing ends in the dead-letter list instead of blocking the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qfzz.cache import Job, JobProgress, JobQueue
+from qfzz.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from qfzz.station._station import QFZZStation
+
+log = logging.getLogger(__name__)
+
+QUEUE = "catalog"
+POLL_SECONDS = 0.5
+
+
+class CatalogJobs:
+    def __init__(self, station: QFZZStation) -> None:
+        self._station = station
+        self.queue: JobQueue = station.caches.jobs(QUEUE, visibility=3600, max_attempts=3)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- producers --------------------------------------------------------------------------
+
+    def scan(self, path: str) -> str:
+        if not path.strip():
+            raise InvalidInput("give the folder to scan")
+        job_id = self.queue.put({"kind": "scan", "path": path})
+        self._station.caches.job_progress.update(job_id, 0, None, "queued")
+        return job_id
+
+    def import_dataset(self, name: str, records: list[dict[str, Any]], license_id: str) -> str:
+        job_id = self.queue.put(
+            {"kind": "import", "name": name, "records": records, "license": license_id}
+        )
+        self._station.caches.job_progress.update(job_id, 0, len(records), "queued")
+        return job_id
+
+    def progress(self, job_id: str) -> JobProgress | None:
+        return self._station.caches.job_progress.get(job_id)
+
+    # -- the worker -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="qfzz-jobs", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._stop.set()
+            thread.join()
+
+    def run_pending(self) -> int:
+        """Do every visible job now (the worker's loop body; tests call it directly)."""
+        done = 0
+        while (job := self.queue.take()) is not None:
+            self._do(job)
+            done += 1
+        return done
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_pending()
+            except Exception:  # the queue itself failed: try again at the next poll
+                log.exception("catalog job worker")
+            self._stop.wait(POLL_SECONDS)
+
+    def _do(self, job: Job) -> None:
+        progress = self._station.caches.job_progress
+        payload = job.payload if isinstance(job.payload, dict) else {}
+        try:
+            if payload.get("kind") == "scan":
+
+                def step(done: int, total: int, _path: str) -> None:
+                    progress.update(job.job_id, done, total, "scanning")
+
+                report = self._station.scan(Path(str(payload["path"])), step)
+                message = (
+                    f"{report.added} added, {report.updated} updated, {report.removed} removed, "
+                    f"{len(report.errors)} unreadable"
+                )
+                progress.update(job.job_id, report.seen, report.seen, message, finished=True)
+            elif payload.get("kind") == "import":
+                result = self._station.import_dataset(
+                    str(payload["name"]), list(payload["records"]), str(payload["license"])
+                )
+                count = len(result.track_ids)
+                progress.update(
+                    job.job_id,
+                    count,
+                    count,
+                    f"dataset {result.dataset.dataset_id}: quality {result.report.score:.4f}",
+                    finished=True,
+                )
+            else:
+                raise InvalidInput(f"unknown job {payload!r}")
+        except Exception as exc:
+            log.warning("job %s failed (attempt %d): %s", job.job_id, job.attempt, exc)
+            progress.update(job.job_id, 0, None, f"failed: {exc}", finished=False)
+            self.queue.fail(job, str(exc))
+            return
+        self.queue.ack(job)
