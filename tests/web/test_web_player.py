@@ -124,6 +124,15 @@ def test_sign_up_play_skip_and_like(live, page):
     expect(page.locator('[data-fact="bitrate"]')).to_contain_text("kbps")
     expect(page.locator('[data-fact="profile"]')).not_to_have_text("…")
 
+    # The Subsonic app password is shown, and a new one replaces it.
+    app_password = page.locator("#app-password")
+    expect(app_password).not_to_have_text("…")
+    old = app_password.text_content()
+    assert old == live.station.accounts.app_password("webby")
+    page.get_by_role("button", name="New app password").click()
+    expect(app_password).not_to_have_text(old or "")
+    assert app_password.text_content() == live.station.accounts.app_password("webby")
+
     # Play: the <audio> element's clock advances.
     personal = page.locator("#panel-personal")
     personal.get_by_role("button", name="Play").click()

@@ -106,7 +106,13 @@ async function enter(user) {
       error: (error) => error.status === 401 && action(() => Promise.reject(error)),
     }),
   );
-  await Promise.all([loadPlaylist(user), registerDevice()]);
+  await Promise.all([loadPlaylist(user), registerDevice(), showAppPassword("GET")]);
+}
+
+/** The Subsonic app password: shown, and replaced on request (the old one stops working). */
+async function showAppPassword(method) {
+  const { app_password: password } = await api("/me/app-password", { method });
+  $("#app-password").textContent = password;
 }
 
 /** A signed token for URLs (audio, events), reused until a minute before it expires. */
@@ -188,6 +194,12 @@ async function start() {
     }),
   );
   device.onLinkChange(() => action(async () => state.user && showDevice(await device.update())));
+  $("#new-app-password").addEventListener("click", () =>
+    action(async () => {
+      await showAppPassword("POST");
+      say("New app password: update it in your Subsonic apps.");
+    }),
+  );
 
   const saved = session.load();
   if (!saved) {
