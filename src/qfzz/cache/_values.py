@@ -145,6 +145,11 @@ class PlaylistCache(_ValueService, Generic[T]):
     def get(self, user_id: str, loader: Callable[[], T | None]) -> T | None:
         return self._cached(self._key(user_id), loader, negative_ttl=None)
 
+    def peek(self, user_id: str) -> T | None:
+        """The cached playlist, or None on a miss (nothing is loaded or counted as an error)."""
+        found, value = self.cache.lookup(self.namespace, self._key(user_id))
+        return value if found else None
+
     def put(self, user_id: str, playlist: T) -> None:
         self.cache.invalidate(self.namespace, [self._key(user_id)])  # other L1s drop theirs
         self.cache.store(self.namespace, self._key(user_id), playlist, self.ttl)

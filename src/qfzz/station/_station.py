@@ -6,10 +6,12 @@ QFZZ design hold whichever way a listener arrives.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +66,15 @@ InteractionHook = Callable[[Interaction, TrackFeatures], None]
 _TYPES: dict[str, InteractionType] = {t.value: t for t in InteractionType}
 #: A listener's weights are snapshotted after this many new interactions (and on stop).
 SNAPSHOT_EVERY = 200
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """Interactions learned and queued for the group commit, not yet acknowledged."""
+
+    done: list[tuple[Interaction, int, TrackFeatures]]
+    users: list[str]
+    future: Future[None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -525,6 +536,21 @@ class QFZZStation:
 
     # -- playlist flow -----------------------------------------------------------------
 
+    def cached_playlist(self, user_id: str, size: int | None = None) -> Playlist | None:
+        """The current playlist if the cache has it (never blocks on the DJ or the store)."""
+        if size is not None and (isinstance(size, bool) or size < 1):
+            raise InvalidInput("size must be at least 1")
+        if not self._running or user_id not in self._profiles:
+            return None
+        current = self.caches.playlists.peek(user_id)
+        if current is None:
+            return None
+        return (
+            current
+            if size is None
+            else Playlist(current.user_id, current.items[:size], current.generated_at)
+        )
+
     def playlist(
         self, user_id: str, size: int | None = None, *, include_unplayable: bool = False
     ) -> Playlist:
@@ -609,6 +635,32 @@ class QFZZStation:
         The batch is applied to its profiles and queued for the group commit under their
         locks, so the log's order is the order the profiles learned in.
         """
+        pending = self._submit(batch)
+        try:
+            pending.future.result()
+        except Exception as exc:
+            raise self._lost(pending, exc) from exc
+        return self._finish(pending)
+
+    async def arecord_interaction(
+        self,
+        user_id: str,
+        track_id: int,
+        type: str | InteractionType,
+        rating: float | None = None,
+    ) -> Interaction:
+        """``record_interaction`` for async handlers: awaits the commit instead of holding a
+        thread, so hundreds of waiting requests share group commits."""
+        pending = self._submit([(user_id, track_id, type, rating)])
+        try:
+            await asyncio.wrap_future(pending.future)
+        except Exception as exc:
+            raise self._lost(pending, exc) from exc
+        return self._finish(pending)[0]
+
+    def _submit(
+        self, batch: Sequence[tuple[str, int, str | InteractionType, float | None]]
+    ) -> _Pending:
         self._require_running()
         validated = [self._validated(*item) for item in batch]
         done = [(i, row, self.index.features(row)) for i, row, _ in validated]
@@ -624,15 +676,18 @@ class QFZZStation:
         finally:
             for lock in reversed(locks):
                 lock.release()
-        try:
-            future.result()
-        except Exception as exc:  # memory ran ahead of the store: reload from truth
-            with self._profiles_lock:
-                for user in profiles:
-                    self._profiles.pop(user, None)
-            raise StoreError(f"could not store the interactions: {exc}") from exc
-        self._after_interactions(done)
-        return [interaction for interaction, _, _ in done]
+        return _Pending(done, list(profiles), future)
+
+    def _lost(self, pending: _Pending, exc: Exception) -> StoreError:
+        """Memory ran ahead of the store: forget those profiles and reload them from truth."""
+        with self._profiles_lock:
+            for user in pending.users:
+                self._profiles.pop(user, None)
+        return StoreError(f"could not store the interactions: {exc}")
+
+    def _finish(self, pending: _Pending) -> list[Interaction]:
+        self._after_interactions(pending.done)
+        return [interaction for interaction, _, _ in pending.done]
 
     def _validated(
         self, user_id: str, track_id: int, type: str | InteractionType, rating: float | None

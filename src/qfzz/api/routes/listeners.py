@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
+from starlette.concurrency import run_in_threadpool
 
 from qfzz.api._auth import UserDep, client_ip
 from qfzz.api._deps import StationDep
@@ -28,7 +29,7 @@ def register(body: ListenerIn, request: Request, station: StationDep) -> Listene
 
 
 @router.get("/{user_id}/playlist", response_model=PlaylistOut)
-def playlist(
+async def playlist(
     user_id: str,
     station: StationDep,
     user: UserDep,
@@ -36,7 +37,13 @@ def playlist(
     include_unplayable: bool = False,
 ) -> PlaylistOut:
     user.require(user_id)
-    generated = station.playlist(user_id, size, include_unplayable=include_unplayable)
+    # A cached playlist is answered on the event loop; making one (the DJ, the store) runs
+    # in the thread pool so it never stalls other requests or audio streams.
+    generated = None if include_unplayable else station.cached_playlist(user_id, size)
+    if generated is None:
+        generated = await run_in_threadpool(
+            station.playlist, user_id, size, include_unplayable=include_unplayable
+        )
     return PlaylistOut(
         user_id=generated.user_id, tracks=[PlaylistTrackOut.of(i) for i in generated.items]
     )
@@ -45,11 +52,11 @@ def playlist(
 @router.post(
     "/{user_id}/interactions", status_code=status.HTTP_201_CREATED, response_model=InteractionOut
 )
-def interact(
+async def interact(
     user_id: str, body: InteractionIn, station: StationDep, user: UserDep
 ) -> InteractionOut:
     user.require(user_id)
-    done = station.record_interaction(user_id, body.track_id, body.type, body.rating)
+    done = await station.arecord_interaction(user_id, body.track_id, body.type, body.rating)
     return InteractionOut(
         user_id=done.user_id,
         track_id=done.track_id,
