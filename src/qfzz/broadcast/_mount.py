@@ -167,8 +167,10 @@ class Mount:
         idle_grace_seconds: float = 10.0,
         speed: float = 1.0,
         description: str = "",
+        personal: bool = False,
     ) -> None:
         self.name = name
+        self.personal = personal  # one listener's radio, not a shared station
         self.description = description
         self.program = program
         self.burst_seconds = burst_seconds

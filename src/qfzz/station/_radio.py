@@ -110,7 +110,9 @@ class Radio:
         self._personal: dict[str, Mount] = {}
         self._lock = threading.Lock()
 
-    def _new_mount(self, name: str, provider: _Provider, description: str) -> Mount:
+    def _new_mount(
+        self, name: str, provider: _Provider, description: str, *, personal: bool = False
+    ) -> Mount:
         settings = self.station.settings
         return Mount(
             name,
@@ -121,6 +123,7 @@ class Radio:
             buffer_seconds=settings.stream_buffer_seconds,
             speed=settings.stream_speed,
             description=description,
+            personal=personal,
         )
 
     @property
@@ -143,7 +146,10 @@ class Radio:
             found = self._personal.get(user_id)
             if found is None:
                 found = self._new_mount(
-                    f"~{user_id}", PersonalDJ(self.station, user_id), f"QFZZ for {user_id}"
+                    f"~{user_id}",
+                    PersonalDJ(self.station, user_id),
+                    f"QFZZ for {user_id}",
+                    personal=True,
                 )
                 self._personal[user_id] = found
             return found

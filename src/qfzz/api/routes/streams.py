@@ -31,9 +31,11 @@ router = APIRouter(tags=["streams"])
 Format = Literal["mp3", "opus"]
 BITRATES = (96, 128, 256, 320)
 MAX_EVICTIONS = 3
-#: A listener collects what arrived during this long, then writes it in one go: 2 wake-ups
-#: and writes a second instead of one per MP3 frame (40) keeps the CPU per listener low.
-LISTENER_TICK_SECONDS = 0.5
+#: A listener collects what arrived during this long, then writes it in one go: one wake-up
+#: and write a second instead of one per MP3 frame (40) keeps the CPU per listener low on a
+#: shared mount. A personal stream (one listener) wakes more often, so a skip is heard at once.
+SHARED_TICK_SECONDS = 1.0
+PERSONAL_TICK_SECONDS = 0.25
 _CONTENT_TYPE = {"mp3": "audio/mpeg", "opus": "audio/ogg"}
 
 
@@ -81,6 +83,7 @@ async def _listen(
     station: QFZZStation, mount: Mount, choice: Choice, icy: bool, request: Request
 ) -> AsyncIterator[bytes]:
     fmt, bitrate = choice.fmt, choice.bitrate
+    tick = PERSONAL_TICK_SECONDS if mount.personal else SHARED_TICK_SECONDS
     reader, _ = mount.listen(fmt, bitrate)
     writer = IcyWriter() if icy else None
     evictions = 0
@@ -128,7 +131,7 @@ async def _listen(
                 chunk += writer.write(packet.data, packet.title) if writer else packet.data
             if chunk:
                 yield bytes(chunk)
-            await asyncio.sleep(LISTENER_TICK_SECONDS)
+            await asyncio.sleep(tick)
     finally:
         await reader.__aexit__(None, None, None)
         mount.leave(fmt, bitrate)
