@@ -19,6 +19,7 @@ import uvicorn
 
 from qfzz.audio import SAMPLE_RATE, encode_audio_file
 from qfzz.models import ScannedFile, TrackMeta
+from qfzz.settings import Settings
 from qfzz.station import QFZZStation
 from qfzz.store import Store
 
@@ -30,9 +31,12 @@ __all__ = [
     "add_synthetic_tracks",
     "free_port",
     "listen_in_background",
+    "live_station",
     "serve_in_thread",
+    "streaming_settings",
     "wait_for",
     "write_tone",
+    "write_tone_library",
 ]
 
 
@@ -199,3 +203,43 @@ def listen_in_background(
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     return thread
+
+
+def write_tone_library(root: Path, *, tracks: int = 6, seconds: float = 4.0) -> Path:
+    """Short tagged tones over two genres and three artists; loud and quiet alternate."""
+    root.mkdir(parents=True, exist_ok=True)
+    for n in range(tracks):
+        write_tone(
+            root / f"{n}.mp3",
+            220 + 110 * n,
+            seconds,
+            0.05 if n % 2 else 0.6,
+            {"title": f"Tone {n}", "artist": f"Artist {n % 3}", "genre": ["jazz", "rock"][n % 2]},
+        )
+    return root
+
+
+def streaming_settings(data_dir: Path, *, speed: float) -> Settings:
+    """Settings for stream tests: short crossfades and bursts, encoders stop at once."""
+    return Settings(
+        data_dir=data_dir,
+        demo_library=False,
+        crossfade_seconds=0.5,
+        burst_seconds=1.0,
+        encoder_idle_seconds=0.0,
+        stream_speed=speed,
+        stream_buffer_seconds=8.0,
+    )
+
+
+@contextmanager
+def live_station(settings: Settings, library: Path) -> Iterator[LiveServer]:
+    """A started station over ``library``, served over HTTP; closed afterwards."""
+    station = QFZZStation(settings)
+    station.start()
+    station.scan(library)
+    try:
+        with serve_in_thread(station) as url:
+            yield LiveServer(url, station)
+    finally:
+        station.close()

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from qfzz.api._auth import ListenerDep, UserDep
@@ -37,6 +37,28 @@ MAX_EVICTIONS = 3
 SHARED_TICK_SECONDS = 1.0
 PERSONAL_TICK_SECONDS = 0.25
 _CONTENT_TYPE = {"mp3": "audio/mpeg", "opus": "audio/ogg"}
+
+
+@dataclass(frozen=True, slots=True)
+class StreamQuery:
+    """What a player asks of any stream: bitrate, format, device, ICY metadata."""
+
+    bitrate: int | None
+    format: Format | None
+    device_id: str | None
+    icy: bool
+
+
+async def _stream_query(
+    bitrate: Annotated[int | None, Query()] = None,
+    format: Annotated[Format | None, Query()] = None,
+    device_id: Annotated[str | None, Query()] = None,
+    icy_metadata: Annotated[str | None, Header(alias="Icy-MetaData")] = None,
+) -> StreamQuery:
+    return StreamQuery(bitrate, format, device_id, icy_metadata == "1")
+
+
+StreamQueryDep = Annotated[StreamQuery, Depends(_stream_query)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,14 +174,11 @@ async def shared_stream(
     request: Request,
     station: StationDep,
     user: ListenerDep,
-    bitrate: Annotated[int | None, Query()] = None,
-    format: Annotated[Format | None, Query()] = None,
-    device_id: Annotated[str | None, Query()] = None,
-    icy_metadata: Annotated[str | None, Header(alias="Icy-MetaData")] = None,
+    query: StreamQueryDep,
 ) -> StreamingResponse:
     found = _mount(station, mount)
-    choice = _choose(station, bitrate, format, device_id)
-    return _respond(station, found, choice, icy_metadata == "1", request)
+    choice = _choose(station, query.bitrate, query.format, query.device_id)
+    return _respond(station, found, choice, query.icy, request)
 
 
 @router.get("/api/v1/listeners/{user_id}/stream", response_class=StreamingResponse)
@@ -168,16 +187,13 @@ def personal_stream(
     request: Request,
     station: StationDep,
     user: ListenerDep,
-    bitrate: Annotated[int | None, Query()] = None,
-    format: Annotated[Format | None, Query()] = None,
-    device_id: Annotated[str | None, Query()] = None,
-    icy_metadata: Annotated[str | None, Header(alias="Icy-MetaData")] = None,
+    query: StreamQueryDep,
 ) -> StreamingResponse:
     user.require(user_id)
     station.require_running()
     found = station.radio.personal(user_id)
-    choice = _choose(station, bitrate, format, device_id)
-    return _respond(station, found, choice, icy_metadata == "1", request)
+    choice = _choose(station, query.bitrate, query.format, query.device_id)
+    return _respond(station, found, choice, query.icy, request)
 
 
 @router.post("/api/v1/listeners/{user_id}/skip", response_model=SkipOut)
