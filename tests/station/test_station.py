@@ -128,9 +128,9 @@ def test_learning_changes_the_next_playlist(station):
 
 
 def test_profiles_are_snapshotted_and_the_rest_replayed(settings, clock, monkeypatch):
-    from qfzz.station import _station
+    from qfzz.station import _feedback
 
-    monkeypatch.setattr(_station, "SNAPSHOT_EVERY", 10)
+    monkeypatch.setattr(_feedback, "SNAPSHOT_EVERY", 10)
     first = QFZZStation(settings, clock=clock)
     add_synthetic_tracks(first.store, SIX_GENRES)
     first.start()

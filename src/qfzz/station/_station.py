@@ -11,7 +11,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,10 +25,8 @@ from qfzz.dj import CatalogIndex, ListenerProfile, PersonalizedDJ, TrackFeatures
 from qfzz.edge import DeviceRegistry, EdgeDeviceConfig, StreamingParams
 from qfzz.errors import (
     InvalidInput,
-    InvalidInteraction,
     QfzzError,
     StationNotRunning,
-    StoreError,
     UnknownListener,
     UnknownTrack,
 )
@@ -45,6 +42,7 @@ from qfzz.models import (
 from qfzz.settings import Settings
 from qfzz.station._accounts import hash_password, new_token, token_digest, validate_user_id
 from qfzz.station._auth import Accounts, load_secret_key
+from qfzz.station._feedback import FeedbackFlow
 from qfzz.station._jobs import CatalogJobs
 from qfzz.station._library import Library
 from qfzz.station._preferences import parse_preferences
@@ -63,18 +61,6 @@ from qfzz.trust import ChainStatus, Miner, RepairReport, TrustLedger, TrustRecor
 log = logging.getLogger(__name__)
 
 InteractionHook = Callable[[Interaction, TrackFeatures], None]
-_TYPES: dict[str, InteractionType] = {t.value: t for t in InteractionType}
-#: A listener's weights are snapshotted after this many new interactions (and on stop).
-SNAPSHOT_EVERY = 200
-
-
-@dataclass(frozen=True, slots=True)
-class _Pending:
-    """Interactions learned and queued for the group commit, not yet acknowledged."""
-
-    done: list[tuple[Interaction, int, TrackFeatures]]
-    users: list[str]
-    future: Future[None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +120,7 @@ class QFZZStation:
         #: Told how long each playlist took to generate (seconds); /metrics listens.
         self.playlist_timers: list[Callable[[float], None]] = []
         self.radio = Radio(self)
+        self._feedback = FeedbackFlow(self)
         self.library = Library(self)
         self.accounts = Accounts(
             self.store.listeners,
@@ -635,12 +622,12 @@ class QFZZStation:
         The batch is applied to its profiles and queued for the group commit under their
         locks, so the log's order is the order the profiles learned in.
         """
-        pending = self._submit(batch)
+        pending = self._feedback.submit(batch)
         try:
             pending.future.result()
         except Exception as exc:
-            raise self._lost(pending, exc) from exc
-        return self._finish(pending)
+            raise self._feedback.lost(pending, exc) from exc
+        return self._feedback.finish(pending)
 
     async def arecord_interaction(
         self,
@@ -651,94 +638,12 @@ class QFZZStation:
     ) -> Interaction:
         """``record_interaction`` for async handlers: awaits the commit instead of holding a
         thread, so hundreds of waiting requests share group commits."""
-        pending = self._submit([(user_id, track_id, type, rating)])
+        pending = self._feedback.submit([(user_id, track_id, type, rating)])
         try:
             await asyncio.wrap_future(pending.future)
         except Exception as exc:
-            raise self._lost(pending, exc) from exc
-        return self._finish(pending)[0]
-
-    def _submit(
-        self, batch: Sequence[tuple[str, int, str | InteractionType, float | None]]
-    ) -> _Pending:
-        self._require_running()
-        validated = [self._validated(*item) for item in batch]
-        done = [(i, row, self.index.features(row)) for i, row, _ in validated]
-        profiles = {p.user_id: p for _, _, p in validated}
-        locks = [profiles[user].lock for user in sorted(profiles)]  # one global order
-        for lock in locks:
-            lock.acquire()
-        try:
-            for (interaction, _, profile), (_, _, features) in zip(validated, done, strict=True):
-                profile.apply(interaction, features)
-                profile.applied += 1
-            future = self.store.interactions.submit([i for i, _, _ in done])
-        finally:
-            for lock in reversed(locks):
-                lock.release()
-        return _Pending(done, list(profiles), future)
-
-    def _lost(self, pending: _Pending, exc: Exception) -> StoreError:
-        """Memory ran ahead of the store: forget those profiles and reload them from truth."""
-        with self._profiles_lock:
-            for user in pending.users:
-                self._profiles.pop(user, None)
-        return StoreError(f"could not store the interactions: {exc}")
-
-    def _finish(self, pending: _Pending) -> list[Interaction]:
-        self._after_interactions(pending.done)
-        return [interaction for interaction, _, _ in pending.done]
-
-    def _validated(
-        self, user_id: str, track_id: int, type: str | InteractionType, rating: float | None
-    ) -> tuple[Interaction, int, ListenerProfile]:
-        kind = _TYPES.get(type) if isinstance(type, str) else None
-        if kind is None:
-            allowed = ", ".join(t.value for t in InteractionType)
-            raise InvalidInteraction(f"unknown interaction type {type!r}; use one of {allowed}")
-        if kind is InteractionType.RATE:
-            if rating is None or isinstance(rating, bool) or not 0.0 <= float(rating) <= 1.0:
-                raise InvalidInteraction("a rate interaction needs a rating in [0, 1]")
-            rating = float(rating)
-        elif rating is not None:
-            raise InvalidInteraction(f"only 'rate' takes a rating, not {kind.value!r}")
-        profile = self.profile(user_id)  # raises UnknownListener
-        if isinstance(track_id, bool) or not isinstance(track_id, int):
-            raise InvalidInteraction("track_id must be an integer")
-        row = self.index.row_of(track_id)
-        if row < 0:
-            raise UnknownTrack(f"no track with id {track_id}")
-        return Interaction(user_id, track_id, kind, rating, self.clock()), row, profile
-
-    def _after_interactions(self, done: Sequence[tuple[Interaction, int, TrackFeatures]]) -> None:
-        self._update_caches([interaction for interaction, _, _ in done])
-        plays = [row for interaction, row, _ in done if interaction.type is InteractionType.PLAY]
-        if plays:
-            with self._index_lock:
-                self.index.add_plays(plays)
-        for user_id in {interaction.user_id for interaction, _, _ in done}:
-            profile = self._profiles.get(user_id)
-            if profile is not None and profile.applied - profile.snapshotted >= SNAPSHOT_EVERY:
-                self._snapshot(profile)
-        for hook in self.interaction_hooks:
-            for interaction, _, features in done:
-                try:
-                    hook(interaction, features)
-                except Exception:  # a faulty hook must not undo a stored interaction
-                    log.exception("interaction hook %r failed", hook)
-
-    def _update_caches(self, interactions: Sequence[Interaction]) -> None:
-        """Feedback invalidates exactly its listeners' playlists; counters follow plays."""
-        for user in {i.user_id for i in interactions}:
-            self.caches.playlists.invalidate(user)
-        plays = [i for i in interactions if i.type is InteractionType.PLAY]
-        if plays:
-            self.caches.plays.record_many([(i.track_id, i.user_id, 1) for i in plays])
-            for i in plays:
-                self.caches.recent.push(i.user_id, i.track_id)
-        for i in interactions:
-            if i.type is InteractionType.FAVORITE:
-                self.caches.favorites.add(i.user_id, i.track_id)
+            raise self._feedback.lost(pending, exc) from exc
+        return self._feedback.finish(pending)[0]
 
     def _snapshot(self, profile: ListenerProfile) -> None:
         """Store the learned weights so a restart replays only what came after."""
