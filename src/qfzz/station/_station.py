@@ -332,6 +332,8 @@ class QFZZStation:
             except QfzzError as exc:
                 log.warning("ignoring stored device %s: %s", record.device_id, exc)
 
+    # -- catalog reads and status ------------------------------------------------------
+
     def blended_weights(self) -> dict[str, dict[str, float]]:
         """The station's taste: the mean of its listeners' learned weights."""
         users = self.store.listeners.user_ids()
