@@ -43,14 +43,19 @@ _END: Any = object()
 class _SourceBase(Generic[T]):
     """What sync and async sources share: keys, info, interruption and the fluent API."""
 
+    #: A key function given to a ready-made source (``key=``), if any.
+    _key: Callable[[T], Any] | None = None
+
     def key(self, item: T) -> Any:
         """The item's key (timestamp, sample number...); unkeyed sources never call it."""
+        if self._key is not None:
+            return self._key(item)
         raise TypeError(f"{type(self).__name__} is unkeyed: its items' keys are their indices")
 
     @property
     def keyed(self) -> bool:
-        """Whether ``key`` means something; by default, whether a subclass overrides it."""
-        return type(self).key is not _SourceBase.key
+        """Whether ``key`` means something: a ``key=`` function, or a subclass's ``key``."""
+        return self._key is not None or type(self).key is not _SourceBase.key
 
     @property
     def info(self) -> dict[str, Any]:
@@ -164,15 +169,6 @@ class IterableSource(SourceReader[T]):
         self._it = None
         self.close_count += 1
 
-    def key(self, item: T) -> Any:
-        if self._key is None:
-            return super().key(item)
-        return self._key(item)
-
-    @property
-    def keyed(self) -> bool:
-        return self._key is not None
-
     @property
     def info(self) -> dict[str, Any]:
         return {**self._info, "open_count": self.open_count}
@@ -215,15 +211,6 @@ class AsyncIterableSource(AsyncSourceReader[T]):
         self.close_count += 1
         if aclose is not None:
             await aclose()
-
-    def key(self, item: T) -> Any:
-        if self._key is None:
-            return super().key(item)
-        return self._key(item)
-
-    @property
-    def keyed(self) -> bool:
-        return self._key is not None
 
     @property
     def info(self) -> dict[str, Any]:
@@ -355,15 +342,6 @@ class CallableSource(SourceReader[T]):
 
     def interrupt(self) -> None:
         self._interrupted.set()
-
-    def key(self, item: T) -> Any:
-        if self._key is None:
-            return super().key(item)
-        return self._key(item)
-
-    @property
-    def keyed(self) -> bool:
-        return self._key is not None
 
     @property
     def info(self) -> dict[str, Any]:
