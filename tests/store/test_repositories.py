@@ -118,3 +118,10 @@ def test_group_commit_acknowledges_every_concurrent_writer(store):
     finally:
         store.interactions.stop()
     assert store.interactions.count() == 200
+
+
+def test_id_lists_larger_than_one_statement_may_bind(store):
+    ids = add_synthetic_tracks(store, TRACKS)
+    many = [*ids, *range(10**6, 10**6 + 70_000)]  # > 65,535: over PostgreSQL's limit too
+    assert sorted(store.tracks.get_many(many)) == sorted(ids)
+    assert store.interactions.play_counts(many) == {}

@@ -248,7 +248,7 @@ class Library:
         if not found:
             return []
         songs = self._store.library.artist_tracks(found[0].artist_key)
-        plays = self._store.library.track_play_counts([t.track_id for t in songs])
+        plays = self._store.interactions.play_counts([t.track_id for t in songs])
         songs.sort(key=lambda t: -plays.get(t.track_id, 0))
         return songs[:count]
 
@@ -282,7 +282,7 @@ class Library:
         return Annotations(
             {i: stars[str(i)] for i in ids if str(i) in stars},
             self._store.collections.ratings(user_id, ids),
-            self._store.library.track_play_counts(ids),
+            self._store.interactions.play_counts(ids),
         )
 
     def star(

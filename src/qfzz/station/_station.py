@@ -232,7 +232,7 @@ class QFZZStation:
         self.caches.tracks.invalidate([*changed_ids, *removed_ids])
         self.caches.search.clear()
         tracks = self.store.tracks.get_many(list(changed_ids))
-        plays = self.store.interactions.play_counts() if tracks else {}
+        plays = self.store.interactions.play_counts(list(tracks)) if tracks else {}
         ordered = [tracks[i] for i in changed_ids if i in tracks]
         with self._index_lock:
             if removed_ids:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import RowMapping
@@ -23,6 +24,18 @@ TRACK_META_COLUMNS = (
     "musicbrainz_id",
     "format",
 )
+
+
+#: Ids per ``IN (...)`` list: PostgreSQL refuses more than 65,535 bound parameters in one
+#: statement, and SQLite builds may allow as few as 32,766.
+IN_CHUNK = 10_000
+
+
+def chunks(ids: Sequence[int]) -> Iterator[list[int]]:
+    """``ids`` in slices small enough for one ``IN (...)`` list on every database."""
+    ids = list(ids)
+    for start in range(0, len(ids), IN_CHUNK):
+        yield ids[start : start + IN_CHUNK]
 
 
 def meta_values(meta: TrackMeta) -> dict[str, Any]:

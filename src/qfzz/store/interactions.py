@@ -16,6 +16,7 @@ from sqlalchemy import Select, func, select
 from qfzz.models import Interaction, InteractionType
 from qfzz.store._database import Database
 from qfzz.store._group_commit import GroupCommitter
+from qfzz.store._rows import chunks
 from qfzz.store._schema import interactions
 
 log = logging.getLogger(__name__)
@@ -140,11 +141,20 @@ class InteractionRepository:
         with self._db.read() as conn:
             return int(conn.execute(select(func.count()).select_from(interactions)).scalar_one())
 
-    def play_counts(self) -> dict[int, int]:
+    def play_counts(self, track_ids: Sequence[int] | None = None) -> dict[int, int]:
+        """Plays per track: of every track, or only of ``track_ids``."""
         query = (
             select(interactions.c.track_id, func.count())
             .where(interactions.c.type == InteractionType.PLAY.value)
             .group_by(interactions.c.track_id)
         )
+        parts = (
+            [query]
+            if track_ids is None
+            else [query.where(interactions.c.track_id.in_(part)) for part in chunks(track_ids)]
+        )
+        counts: dict[int, int] = {}
         with self._db.read() as conn:
-            return {int(track_id): int(n) for track_id, n in conn.execute(query).all()}
+            for part_query in parts:
+                counts.update((int(t), int(n)) for t, n in conn.execute(part_query).all())
+        return counts

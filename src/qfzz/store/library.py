@@ -9,7 +9,6 @@ album per artist, with ``name`` ``None``). Callers name a group by its natural k
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -179,20 +178,6 @@ class LibraryRepository:
         )
         with self._db.read() as conn:
             return {(a, b): float(r) for a, b, r in conn.execute(query).all()}
-
-    def track_play_counts(self, track_ids: Sequence[int]) -> dict[int, int]:
-        if not track_ids:
-            return {}
-        query = (
-            select(interactions.c.track_id, func.count())
-            .where(
-                interactions.c.type == InteractionType.PLAY.value,
-                interactions.c.track_id.in_(list(track_ids)),
-            )
-            .group_by(interactions.c.track_id)
-        )
-        with self._db.read() as conn:
-            return {int(t): int(n) for t, n in conn.execute(query).all()}
 
     def file_size(self, track_id: int) -> int | None:
         query = select(tracks.c.size).where(and_(tracks.c.id == track_id, _LIVE))

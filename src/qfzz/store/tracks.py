@@ -10,7 +10,7 @@ from sqlalchemy import Connection, func, or_, select, update
 
 from qfzz.models import ScannedFile, Track, TrackMeta, normalise_creator
 from qfzz.store._database import Database
-from qfzz.store._rows import TRACK_COLUMNS, meta_values, row_to_track
+from qfzz.store._rows import TRACK_COLUMNS, chunks, meta_values, row_to_track
 from qfzz.store._schema import tracks
 
 
@@ -135,13 +135,12 @@ class TrackRepository:
         return row_to_track(row) if row else None
 
     def get_many(self, track_ids: Sequence[int]) -> dict[int, Track]:
-        if not track_ids:
-            return {}
+        found: dict[int, Track] = {}
         with self._db.read() as conn:
-            rows = conn.execute(
-                select(*TRACK_COLUMNS).where(tracks.c.id.in_(list(track_ids)))
-            ).mappings()
-            return {row["id"]: row_to_track(row) for row in rows}
+            for part in chunks(track_ids):
+                rows = conn.execute(select(*TRACK_COLUMNS).where(tracks.c.id.in_(part)))
+                found.update((row["id"], row_to_track(row)) for row in rows.mappings())
+        return found
 
     def count(self) -> int:
         with self._db.read() as conn:
