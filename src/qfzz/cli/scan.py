@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from qfzz.cli._common import (
     DataDir,
@@ -26,7 +27,8 @@ def scan(
         with progress_bar("scanning") as progress:
             report = station.scan(path, progress_callback(progress, "scanning"))
         for file, reason in report.errors:
-            err_console.print(f"[yellow]skipped[/] {file}: {reason}")
+            # Paths are printed whole (never wrapped, never read as markup): people copy them.
+            err_console.print(f"[yellow]skipped[/] {escape(f'{file}: {reason}')}", soft_wrap=True)
         console.print(
             f"scanned {report.seen} files: {report.added} added, {report.updated} updated, "
             f"{report.unchanged} unchanged, {report.removed} removed, "
