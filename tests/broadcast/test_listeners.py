@@ -37,14 +37,16 @@ class FakeRequest:
 
 def test_a_new_listener_starts_a_burst_behind_the_live_edge(station):
     mount = station.radio.mount("main")
-    first, _ = mount.listen("mp3", 128)
-    with first:
-        buffer = mount._encoders[("mp3", 128)]
+    first = mount.tune_in("mp3", 128)
+    with first.reader:
+        buffer = mount._encoders[("mp3", 128)].packets
         assert _wait(lambda: buffer.number_of_items_inserted > 200)  # > 5 s of audio
-        second, _ = mount.listen("mp3", 128)
+        second = mount.tune_in("mp3", 128)
         newest = buffer[buffer.number_of_items_inserted - 1].at
-        with second:
-            start = second.read().at
+        with second.reader:
+            chunk = second.reader.read()
+            assert chunk.start <= second.start < chunk.end  # the chunk holding the burst
+            start = chunk.since(second.start).marks[0].at
         mount.leave("mp3", 128)
         assert 1.8 <= newest - start <= 2.2
     mount.leave("mp3", 128)
@@ -57,10 +59,14 @@ def test_a_listener_that_falls_out_of_the_buffer_is_moved_then_dropped(station):
         stream = _listen(station, mount, Choice("mp3", 128, None), False, FakeRequest())
         chunks = 0
         await stream.__anext__()
-        buffer = mount._encoders[("mp3", 128)]
+        groups = mount._encoders[("mp3", 128)].groups
+
+        def cut() -> int:  # chunks every phase group has cut, whichever the listener is in
+            return min(g.number_of_items_inserted for g in groups)
+
         for _ in range(MAX_EVICTIONS + 2):
-            behind = buffer.number_of_items_inserted + buffer.maxlen + 5
-            while buffer.number_of_items_inserted < behind:  # stop reading: fall behind
+            behind = cut() + groups[0].maxlen + 5
+            while cut() < behind:  # stop reading: fall behind
                 await asyncio.sleep(0.01)
             try:
                 await stream.__anext__()

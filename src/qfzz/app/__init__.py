@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import uvicorn
 from fastapi import FastAPI
 
@@ -42,6 +44,11 @@ def run_http(station: QFZZStation, settings: Settings) -> None:
     """Serve the API until interrupted, then close the station."""
     try:
         app = create_api(station, manage_lifecycle=False)
+        # What start-up built (catalog index, routes, models, compiled SQL) lives as long
+        # as the process: freezing it keeps the cyclic collector from walking it in every
+        # full collection, which otherwise paused the event loop for 100-230 ms at a time
+        # with a thousand listeners connecting.
+        gc.freeze()
         uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
     finally:
         station.close()

@@ -1,13 +1,16 @@
 """Broadcast: real audio on air. Programs of decoded, level-matched, crossfaded tracks,
 encoded once per (codec, bitrate) into ``qfzz.streams`` buffers that listeners read."""
 
+from qfzz.broadcast._chunks import Chunk, Mark
 from qfzz.broadcast._icy import METAINT, IcyWriter, metadata_block
-from qfzz.broadcast._mount import Mount, NowPlaying, Packet
+from qfzz.broadcast._mount import Mount, NowPlaying, Packet, Tuning
 from qfzz.broadcast._program import PcmBlock, Program, QueuedTrack, TrackProvider
 
 __all__ = [
     "METAINT",
+    "Chunk",
     "IcyWriter",
+    "Mark",
     "Mount",
     "NowPlaying",
     "Packet",
@@ -15,5 +18,6 @@ __all__ = [
     "Program",
     "QueuedTrack",
     "TrackProvider",
+    "Tuning",
     "metadata_block",
 ]

@@ -1,31 +1,47 @@
 """A mount: one program, decoded once, encoded once per (codec, bitrate), heard by many.
 
     Program ──PcmSource (real-time pace)──▶ PCM StreamBuffer
-        └─ EncoderSource(mp3, 128) reads PCM ──▶ packet StreamBuffer ──▶ listeners (readers)
-        └─ EncoderSource(opus, 96)  reads PCM ──▶ packet StreamBuffer ──▶ listeners
+        └─ EncoderSource(mp3, 128) reads PCM ──▶ packets ──ChunkSource──▶ chunks ──▶ listeners
+        └─ EncoderSource(opus, 96)  reads PCM ──▶ packets ──ChunkSource──▶ chunks ──▶ listeners
 
-Every stage is a ``qfzz.streams`` buffer: a listener is a reader with its own cursor, so
-a slow one never blocks the encoder or the others, and one that falls out of the ring is
-told (``IndexDropped``) and moved to the live edge. The PCM stage runs while any encoder
-runs; an encoder runs while it has listeners, plus a grace period.
+Every stage is a ``qfzz.streams`` buffer: a listener is a reader of its encoder's chunks
+(a tick of packets joined once, the same bytes for everyone in its phase group) with its
+own cursor, so a slow one never blocks the encoder or the others, and one that falls out
+of the ring is told (``IndexDropped``) and moved to the live edge. The PCM stage runs
+while any encoder runs; an encoder runs while it has listeners, plus a grace period.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from qfzz.audio import SAMPLE_RATE, Codec, LiveEncoder
+from qfzz.broadcast._chunks import Chunk, ChunkSource, TickGrid, chunk_holding
 from qfzz.broadcast._program import PcmBlock, Program, QueuedTrack
 from qfzz.streams import BufferReader, IndexedBuffer, Intervals, SourceReader, StreamBuffer
 
 log = logging.getLogger(__name__)
 
 BLOCK_SECONDS = 0.1
+#: Program seconds per chunk. A listener wakes and writes once per chunk: once a second
+#: keeps a shared mount cheap per listener; a personal stream (one listener) gets four a
+#: second, so a skip is heard at once.
+SHARED_TICK_SECONDS = 1.0
+PERSONAL_TICK_SECONDS = 0.25
+#: A shared mount's listeners are spread over this many chunk sequences, cut a fraction of
+#: a tick apart, and each joins the one cut half a tick after the moment it came: the writes
+#: of a thousand listeners are spread over the second instead of landing in one instant
+#: (keeping the event loop free for new connections), and a listener's writes fall midway
+#: between the seconds of its own clock, so jitter never makes one second look empty and
+#: the next one double.
+PHASE_GROUPS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +52,39 @@ class Packet:
     data: bytes
     title: str
     track_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Tuning:
+    """A listener's place on one encoder: a reader of its phase group's chunks, and the
+    packet at which its audio starts (the chunk the reader is on may begin earlier)."""
+
+    reader: BufferReader[Chunk]
+    start: int
+
+    def to_live_edge(self) -> None:
+        """Skip to the next chunk (a listener that fell out of the ring)."""
+        self.reader.seek(self.reader.buffer.number_of_items_inserted)
+
+
+@dataclass(frozen=True, slots=True)
+class _Encoder:
+    """One (codec, bitrate) on air: its packets, and their chunks per phase group."""
+
+    packets: StreamBuffer[Packet]
+    source: EncoderSource
+    groups: list[StreamBuffer[Chunk]]
+    grids: list[TickGrid]
+
+    def group_for(self, now: float) -> int:
+        """The group whose chunks are cut closest to half a tick from ``now``."""
+        grid = self.grids[0]
+        phase = (now + grid.tick / 2 - grid.origin) % grid.tick
+        return round(phase / (grid.tick / len(self.groups))) % len(self.groups)
+
+    def buffers(self) -> list[StreamBuffer[Any]]:
+        """Everything to stop, chunks before the packets they read."""
+        return [*self.groups, self.packets]
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,8 +231,9 @@ class Mount:
         self.pcm: StreamBuffer[PcmBlock] = StreamBuffer(
             PcmSource(self), maxlen=max(20, int(5 / BLOCK_SECONDS))
         )
-        self._encoders: dict[tuple[str, int], StreamBuffer[Packet]] = {}
-        self._sources: dict[tuple[str, int], EncoderSource] = {}
+        self.tick_seconds = PERSONAL_TICK_SECONDS if personal else SHARED_TICK_SECONDS
+        self._speed = speed
+        self._encoders: dict[tuple[str, int], _Encoder] = {}
         self._listeners: dict[tuple[str, int], int] = {}
         self._idle_since: dict[tuple[str, int], float] = {}
         self._lock = threading.Lock()
@@ -195,30 +245,50 @@ class Mount:
 
     # -- listening ----------------------------------------------------------------------
 
-    def listen(self, codec: Codec, bitrate_kbps: int) -> tuple[BufferReader[Packet], bytes]:
-        """A reader placed ``burst_seconds`` back from the live edge, and the stream header.
+    def tune_in(self, codec: Codec, bitrate_kbps: int, at: float | None = None) -> Tuning:
+        """A new listener of (codec, bitrate), starting ``burst_seconds`` back from the live
+        edge — or at program time ``at`` (a listener moving here from another bitrate).
 
-        The caller must ``enter()`` (or ``async with``) the reader and call ``leave``.
+        Starts the encoder if it is not running. The caller must ``enter()`` (or ``async
+        with``) the reader and call ``leave`` when done.
         """
         key = (codec, bitrate_kbps)
         with self._lock:
-            buffer = self._encoders.get(key)
-            if buffer is None:
-                source = EncoderSource(self, codec, bitrate_kbps)
-                packets_per_second = 40 if codec == "mp3" else 1 / 0.2 + 1
-                maxlen = int(self._buffer_seconds * packets_per_second)
-                buffer = StreamBuffer(source, maxlen=maxlen, allow_equal_keys=True)
-                buffer.__enter__()  # the mount's own hold: released after the grace period
-                self._encoders[key], self._sources[key] = buffer, source
+            encoder = self._encoders.get(key)
+            if encoder is None:
+                encoder = self._encoders[key] = self._start_encoder(codec, bitrate_kbps)
             self._listeners[key] = self._listeners.get(key, 0) + 1
             self._listeners_total += 1
             self._idle_since.pop(key, None)
-        reader = buffer.mk_reader(start=self._burst_start(buffer), on_dropped="raise")
-        return reader, self._sources[key].header
+        packets = encoder.packets
+        start = self._burst_start(packets) if at is None else self._index_at(packets, at)
+        chunks = encoder.groups[encoder.group_for(self._clock())]
+        reader = chunks.mk_reader(start=chunk_holding(chunks, start), on_dropped="raise")
+        return Tuning(reader, start)
+
+    def _start_encoder(self, codec: Codec, bitrate_kbps: int) -> _Encoder:
+        source = EncoderSource(self, codec, bitrate_kbps)
+        packets_per_second = 40 if codec == "mp3" else 1 / 0.2 + 1
+        maxlen = int(self._buffer_seconds * packets_per_second)
+        packets: StreamBuffer[Packet] = StreamBuffer(source, maxlen=maxlen, allow_equal_keys=True)
+        packets.__enter__()  # the mount's own hold: released after the grace period
+        tick = self.tick_seconds / self._speed  # wall-clock seconds
+        count = 1 if self.personal else PHASE_GROUPS
+        origin = self._clock()
+        grids = [TickGrid(origin, tick, tick * g / count) for g in range(count)]
+        groups: list[StreamBuffer[Chunk]] = []
+        for grid in grids:
+            chunks: StreamBuffer[Chunk] = StreamBuffer(
+                ChunkSource(packets, grid, self._clock),
+                maxlen=math.ceil(self._buffer_seconds / self.tick_seconds) + 4,
+            )
+            chunks.__enter__()
+            groups.append(chunks)
+        return _Encoder(packets, source, groups, grids)
 
     def header(self, codec: Codec, bitrate_kbps: int) -> bytes:
-        source = self._sources.get((codec, bitrate_kbps))
-        return source.header if source else b""
+        encoder = self._encoders.get((codec, bitrate_kbps))
+        return encoder.source.header if encoder else b""
 
     def _burst_start(self, buffer: StreamBuffer[Packet]) -> int:
         newest = buffer.number_of_items_inserted
@@ -228,17 +298,12 @@ class Mount:
         index = buffer.key_to_index(live_edge - self.burst_seconds)
         return buffer.oldest_index if index is None else max(index, buffer.oldest_index)
 
-    def index_at(self, codec: Codec, bitrate_kbps: int, at: float) -> int:
+    def _index_at(self, buffer: StreamBuffer[Packet], at: float) -> int:
         """The first packet at or after program time ``at`` (the live edge if none yet)."""
-        buffer = self._encoders[(codec, bitrate_kbps)]
         found = buffer.key_to_index(at)
         if found is None:
             return buffer.number_of_items_inserted
         return max(found, buffer.oldest_index)
-
-    def live_edge(self, codec: Codec, bitrate_kbps: int) -> int:
-        buffer = self._encoders[(codec, bitrate_kbps)]
-        return buffer.number_of_items_inserted
 
     def leave(self, codec: Codec, bitrate_kbps: int) -> None:
         key = (codec, bitrate_kbps)
@@ -252,12 +317,11 @@ class Mount:
     def reap(self) -> None:
         """Stop encoders that have had no listener for the grace period."""
         now = self._clock()
-        stopping = []
+        stopping: list[StreamBuffer[Any]] = []
         with self._lock:
             for key, since in list(self._idle_since.items()):
                 if now - since >= self.idle_grace_seconds and self._listeners.get(key, 0) <= 0:
-                    stopping.append(self._encoders.pop(key))
-                    self._sources.pop(key, None)
+                    stopping.extend(self._encoders.pop(key).buffers())
                     self._idle_since.pop(key)
                     self._listeners.pop(key, None)
         for buffer in stopping:
@@ -265,9 +329,8 @@ class Mount:
 
     def close(self) -> None:
         with self._lock:
-            buffers = list(self._encoders.values())
+            buffers = [b for encoder in self._encoders.values() for b in encoder.buffers()]
             self._encoders.clear()
-            self._sources.clear()
             self._listeners.clear()
             self._idle_since.clear()
         for buffer in buffers:

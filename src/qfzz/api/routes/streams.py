@@ -8,7 +8,6 @@ behind in the ring, and when its position is dropped it is moved to the live edg
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from fastapi.responses import StreamingResponse
 from qfzz.api._auth import ListenerDep, UserDep
 from qfzz.api._deps import StationDep
 from qfzz.api._schemas import HistoryItemOut, HistoryOut, NowOut, SkipOut, StreamTrackOut
-from qfzz.broadcast import METAINT, IcyWriter, Mount
+from qfzz.broadcast import METAINT, Chunk, IcyWriter, Mark, Mount
 from qfzz.errors import InvalidInput, QfzzError, UnknownMount
 from qfzz.station import QFZZStation
 from qfzz.streams import EndOfStream, IndexDropped
@@ -31,11 +30,6 @@ router = APIRouter(tags=["streams"])
 Format = Literal["mp3", "opus"]
 BITRATES = (96, 128, 256, 320)
 MAX_EVICTIONS = 3
-#: A listener collects what arrived during this long, then writes it in one go: one wake-up
-#: and write a second instead of one per MP3 frame (40) keeps the CPU per listener low on a
-#: shared mount. A personal stream (one listener) wakes more often, so a skip is heard at once.
-SHARED_TICK_SECONDS = 1.0
-PERSONAL_TICK_SECONDS = 0.25
 _CONTENT_TYPE = {"mp3": "audio/mpeg", "opus": "audio/ogg"}
 
 
@@ -104,9 +98,15 @@ def _respond(
 async def _listen(
     station: QFZZStation, mount: Mount, choice: Choice, icy: bool, request: Request
 ) -> AsyncIterator[bytes]:
+    """One listener: the shared chunks of its encoder, written as they come.
+
+    At the live edge and without ICY metadata, a chunk's bytes go out as they are, the
+    same object for every listener; ICY listeners interleave their metadata, and a
+    listener whose device decides its bitrate looks for track boundaries to switch at.
+    """
     fmt, bitrate = choice.fmt, choice.bitrate
-    tick = PERSONAL_TICK_SECONDS if mount.personal else SHARED_TICK_SECONDS
-    reader, _ = mount.listen(fmt, bitrate)
+    tuning = mount.tune_in(fmt, bitrate)
+    reader, start = tuning.reader, tuning.start
     writer = IcyWriter() if icy else None
     evictions = 0
     last_track: int | None = None
@@ -115,48 +115,68 @@ async def _listen(
         header_sent = False
         while True:
             try:
-                packets = await reader.aread_many(1024, block=True, timeout=5.0)
+                chunks = await reader.aread_many(64, block=True, timeout=5.0)
             except IndexDropped:
                 evictions += 1
                 if evictions > MAX_EVICTIONS:
                     log.info("dropping a listener of %s that cannot keep up", mount.name)
                     return
-                reader.seek(mount.live_edge(fmt, bitrate))
+                tuning.to_live_edge()
                 continue
             except EndOfStream:
                 return
-            if not packets:
+            if not chunks:
                 if await request.is_disconnected():
                     return
                 continue
-            chunk = bytearray()
+            if chunks[0].start < start:  # the first chunk of a burst or after a switch
+                chunks[0] = chunks[0].since(start)
+            out: list[bytes] = []
             if not header_sent:  # every listener starts with the stream's header
                 header = mount.header(fmt, bitrate)
-                chunk += writer.write(header, packets[0].title) if writer else header
+                out.append(writer.write(header, chunks[0].marks[0].title) if writer else header)
                 header_sent = True
-            for packet in packets:
-                boundary = last_track is not None and packet.track_id != last_track
-                last_track = packet.track_id
-                wanted = _device_bitrate(station, choice, bitrate) if boundary else bitrate
-                if wanted != bitrate:
-                    # The device's network changed: move to its new encoder at this track
-                    # boundary, from the same point in the program.
-                    await reader.__aexit__(None, None, None)
-                    mount.leave(fmt, bitrate)
-                    bitrate = wanted
-                    reader, _ = mount.listen(fmt, bitrate)
-                    await reader.__aenter__()
-                    reader.seek(mount.index_at(fmt, bitrate, packet.at))
-                    yield bytes(chunk)
-                    chunk = bytearray()
+            switch: tuple[Mark, int] | None = None
+            for chunk in chunks:
+                if choice.device_id is not None:
+                    switch, last_track = _switch_point(station, choice, bitrate, chunk, last_track)
+                    if switch is not None:
+                        chunk = chunk.before(switch[0])
+                if writer is None:
+                    out.append(chunk.data)
+                else:
+                    out.extend(writer.write(data, mark.title) for data, mark in chunk.segments())
+                if switch is not None:
                     break
-                chunk += writer.write(packet.data, packet.title) if writer else packet.data
-            if chunk:
-                yield bytes(chunk)
-            await asyncio.sleep(tick)
+            if out:
+                yield out[0] if len(out) == 1 else b"".join(out)
+            if switch is not None:
+                # The device's network changed: move to its new encoder at this track
+                # boundary, from the same point in the program.
+                await reader.__aexit__(None, None, None)
+                mount.leave(fmt, bitrate)
+                mark, bitrate = switch
+                tuning = mount.tune_in(fmt, bitrate, at=mark.at)
+                reader, start = tuning.reader, tuning.start
+                await reader.__aenter__()
     finally:
         await reader.__aexit__(None, None, None)
         mount.leave(fmt, bitrate)
+
+
+def _switch_point(
+    station: QFZZStation, choice: Choice, bitrate: int, chunk: Chunk, last_track: int | None
+) -> tuple[tuple[Mark, int] | None, int | None]:
+    """The first track boundary in ``chunk`` where the device now wants another bitrate
+    (with that bitrate), and the last track seen."""
+    for mark in chunk.marks:
+        boundary = last_track is not None and mark.track_id != last_track
+        last_track = mark.track_id
+        if boundary:
+            wanted = _device_bitrate(station, choice, bitrate)
+            if wanted != bitrate:
+                return (mark, wanted), last_track
+    return None, last_track
 
 
 def _device_bitrate(station: QFZZStation, choice: Choice, current: int) -> int:
