@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from qfzz.api import subsonic, web
 from qfzz.api._errors import install_error_handlers
 from qfzz.api._observability import Metrics, ObservabilityMiddleware, request_id
+from qfzz.api._rendered import RenderedPlaylists
 from qfzz.api._schemas import ERROR_RESPONSES
 from qfzz.api.routes import (
     auth,
@@ -45,6 +46,7 @@ def create_api(station: QFZZStation, *, manage_lifecycle: bool = True) -> FastAP
 
     app = FastAPI(title="QFZZ", version="0.1.0", lifespan=lifespan)
     app.state.station = station
+    app.state.rendered_playlists = RenderedPlaylists()
     install_error_handlers(app)
     for module in (health, auth, listeners, tracks, datasets, trust, devices, cache, jobs):
         app.include_router(module.router, prefix="/api/v1", responses=ERROR_RESPONSES)

@@ -162,12 +162,13 @@ class ObservabilityMiddleware:
                 self.metrics.requests.labels(scope["method"], template, str(status)).observe(
                     elapsed
                 )
-                log.info(
-                    "%s %s %d %.1fms",
-                    scope["method"],
-                    scope["path"],
-                    status,
-                    elapsed * 1e3,
-                    extra={"route": template, "status": status, "ms": round(elapsed * 1e3, 2)},
-                )
+                if log.isEnabledFor(logging.INFO):  # skip building the record's extras
+                    log.info(
+                        "%s %s %d %.1fms",
+                        scope["method"],
+                        scope["path"],
+                        status,
+                        elapsed * 1e3,
+                        extra={"route": template, "status": status, "ms": round(elapsed * 1e3, 2)},
+                    )
             request_id.reset(token)

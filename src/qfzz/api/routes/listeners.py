@@ -2,18 +2,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from qfzz.api._auth import UserDep, client_ip
 from qfzz.api._deps import StationDep
+from qfzz.api._rendered import RenderedPlaylists
 from qfzz.api._schemas import (
     InteractionIn,
     InteractionOut,
     ListenerIn,
     ListenerOut,
     PlaylistOut,
-    PlaylistTrackOut,
 )
 
 router = APIRouter(prefix="/listeners", tags=["listeners"])
@@ -31,11 +31,12 @@ def register(body: ListenerIn, request: Request, station: StationDep) -> Listene
 @router.get("/{user_id}/playlist", response_model=PlaylistOut)
 async def playlist(
     user_id: str,
+    request: Request,
     station: StationDep,
     user: UserDep,
     size: Annotated[int | None, Query(ge=1, le=1000)] = None,
     include_unplayable: bool = False,
-) -> PlaylistOut:
+) -> Response:
     user.require(user_id)
     # A cached playlist is answered on the event loop; making one (the DJ, the store) runs
     # in the thread pool so it never stalls other requests or audio streams.
@@ -44,9 +45,8 @@ async def playlist(
         generated = await run_in_threadpool(
             station.playlist, user_id, size, include_unplayable=include_unplayable
         )
-    return PlaylistOut(
-        user_id=generated.user_id, tracks=[PlaylistTrackOut.of(i) for i in generated.items]
-    )
+    rendered: RenderedPlaylists = request.app.state.rendered_playlists
+    return Response(rendered.body(generated), media_type="application/json")
 
 
 @router.post(
