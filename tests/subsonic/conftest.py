@@ -17,6 +17,7 @@ from qfzz.station import QFZZStation
 from qfzz.testing import serve_in_thread, write_tone
 
 MBID = "6f1d1b2c-0000-4000-8000-000000000001"
+SLEEVE = b"\xff\xd8\xff\xe0" + b"sleeve" * 50  # a JPEG's first bytes, then anything
 
 
 @pytest.fixture
@@ -94,5 +95,38 @@ def live_subsonic(tmp_path, tone_albums) -> Iterator[LiveSubsonic]:
         with serve_in_thread(station) as url:
             host, port = url.rsplit(":", 1)
             yield LiveSubsonic(host, int(port), station, "ann", password)
+    finally:
+        station.close()
+
+
+@pytest.fixture
+def sleeve() -> bytes:
+    """The front cover embedded in one file of ``art_sub``'s album "Pictured"."""
+    return SLEEVE
+
+
+@pytest.fixture
+def art_sub(tmp_path) -> Iterator[Subsonic]:
+    """Real MP3s: album "Pictured" (only its second file carries a picture), album "Bare"."""
+    import mutagen
+    from mutagen.id3 import APIC
+
+    music = tmp_path / "music"
+    (music / "art").mkdir(parents=True)
+    (music / "plain").mkdir()
+    for n, folder, album in ((0, "art", "Pictured"), (1, "art", "Pictured"), (2, "plain", "Bare")):
+        tags = {"title": f"T{n}", "artist": "Painter", "album": album, "genre": "jazz"}
+        write_tone(music / folder / f"{n}.mp3", 220 + 110 * n, 1.0, 0.3, tags)
+    tagged = mutagen.File(music / "art" / "1.mp3")
+    tagged.tags.add(APIC(encoding=3, mime="image/jpeg", type=3, desc="front", data=SLEEVE))
+    tagged.save()
+    station = QFZZStation(Settings(data_dir=tmp_path / "data", demo_library=False))
+    station.start()
+    station.scan(music)
+    station.register_listener("ann", {"genres": ["jazz"]}, password="pw-1234")
+    password = station.accounts.app_password("ann")
+    try:
+        with TestClient(create_api(station, manage_lifecycle=False)) as client:
+            yield Subsonic(client, station, "ann", password)
     finally:
         station.close()

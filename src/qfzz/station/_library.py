@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from qfzz.catalog.artwork import Artwork, find_artwork
 from qfzz.errors import Forbidden, InvalidInput, StationError
 from qfzz.models import Track
 from qfzz.store import AlbumGroup, ArtistGroup, GenreCount, PlayQueue, Store, UserPlaylist
@@ -165,6 +166,27 @@ class Library:
         if found is None:
             raise UnknownItem(f"no artist with id {key}")
         return found
+
+    # -- cover art ----------------------------------------------------------------------
+
+    def track_artwork(self, track_id: int) -> Artwork | None:
+        """The picture in the track's file, or beside it."""
+        return self._first_artwork([self.station.track(track_id)])
+
+    def album_artwork(self, key: str) -> Artwork | None:
+        return self._first_artwork(self.album_tracks(key)[1])
+
+    def artist_artwork(self, key: str) -> Artwork | None:
+        return self._first_artwork(self.artist_tracks(key))
+
+    @staticmethod
+    def _first_artwork(tracks: Sequence[Track], *, tries: int = 8) -> Artwork | None:
+        """The first picture among a few of ``tracks`` (albums are mostly tagged alike)."""
+        for track in [t for t in tracks if t.path][:tries]:
+            found = find_artwork(Path(track.path))  # type: ignore[arg-type]
+            if found is not None:
+                return found
+        return None
 
     def album_tracks(self, key: str) -> tuple[AlbumGroup, list[Track]]:
         group = self.album(key)

@@ -8,6 +8,7 @@ Opus with ``LiveEncoder``; a semaphore caps concurrent transcodes (Navidrome's l
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterator
@@ -22,8 +23,10 @@ from qfzz.api.subsonic._cover import DEFAULT_SIZE, cover
 from qfzz.api.subsonic._errors import NotFound
 from qfzz.api.subsonic._registry import Result, method
 from qfzz.audio import CONTENT_TYPES, Codec, LiveEncoder, decode
+from qfzz.catalog.artwork import Artwork
 from qfzz.edge import OPUS_MAX_KBPS
 from qfzz.models import Track
+from qfzz.station._library import UnknownItem
 
 MIN_KBPS, MAX_KBPS, DEFAULT_KBPS = 32, 320, 128
 TRANSCODES = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
@@ -103,11 +106,24 @@ def download(call: Call) -> Result:
 
 @method("getCoverArt")
 def get_cover_art(call: Call) -> Result:
+    """The picture the files carry (in their tags or their folder), else a generated one."""
     value = call.required("id")
-    ids.kind_of(value)  # NotFound for ids that name nothing
-    if value.startswith(ids.TRACK) or value.isdigit():
-        value = wire.track_album_id(call.station.track(ids.parse_track(value)))
+    kind = ids.kind_of(value)  # NotFound for ids that name nothing
+    library = call.station.library
+    found: Artwork | None = None
+    if kind == "song":
+        track = call.station.track(ids.parse_track(value))
+        found = library.track_artwork(track.track_id)
+        value = wire.track_album_id(track)
+        if found is None:  # the album's other files may carry it
+            with contextlib.suppress(UnknownItem):
+                found = library.album_artwork(ids.parse_album(value))
+    elif kind == "album":
+        found = library.album_artwork(ids.parse_album(value))
+    elif kind == "artist":
+        found = library.artist_artwork(ids.parse_artist(value))
+    headers = {"Cache-Control": "public, max-age=86400"}
+    if found is not None:
+        return Response(found.data, media_type=found.mime, headers=headers)
     image = cover(value, call.number("size", DEFAULT_SIZE, low=1, high=10_000))
-    return Response(
-        image, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"}
-    )
+    return Response(image, media_type="image/png", headers=headers)
