@@ -78,3 +78,37 @@ def test_a_listener_that_falls_out_of_the_buffer_is_moved_then_dropped(station):
     chunks, dropped = asyncio.run(asyncio.wait_for(scenario(), 60))
     assert dropped and chunks == MAX_EVICTIONS  # moved to the live edge 3 times, then cut
     assert _wait(lambda: mount.encoders == [])  # and its encoder stopped
+
+
+def test_a_listener_response_stops_and_leaves_when_the_client_goes():
+    from qfzz.api.routes.streams import ListenerResponse
+
+    closed: list[bool] = []
+    sent: list[dict] = []
+    gone = asyncio.Event()
+
+    async def chunks():
+        try:
+            while True:
+                yield b"x" * 10
+                await asyncio.sleep(0.01)
+        finally:
+            closed.append(True)  # the generator's cleanup (leaving the mount) ran
+
+    async def receive() -> dict:
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+        if len(sent) == 3:
+            gone.set()  # the client hangs up after two chunks
+
+    async def scenario() -> None:
+        response = ListenerResponse(chunks(), media_type="audio/mpeg")
+        await asyncio.wait_for(response({"type": "http"}, receive, send), 5)
+
+    asyncio.run(scenario())
+    assert closed == [True]
+    assert sent[0]["type"] == "http.response.start"
+    assert 3 <= len(sent) <= 4 and all(m.get("more_body") for m in sent[1:])

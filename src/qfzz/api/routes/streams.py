@@ -8,13 +8,15 @@ behind in the ring, and when its position is dropped it is moved to the live edg
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from qfzz.api._auth import ListenerDep, UserDep
 from qfzz.api._deps import StationDep
@@ -74,6 +76,43 @@ def _choose(
     return Choice(fmt or "mp3", bitrate or 128, None)
 
 
+class ListenerResponse(StreamingResponse):
+    """An endless audio response with one helper task per listener.
+
+    Starlette's streaming response opens a task group with two tasks and a cancel scope
+    for every response, which a thousand radio listeners pay for on connecting and keep
+    for as long as they listen. Here one task waits for the client to go; the body is
+    written from the request's own task, and a listener that left is noticed at its next
+    chunk (within a second) — uvicorn drops writes to a closed connection meanwhile.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        gone = asyncio.ensure_future(_disconnected(receive))
+        chunks = self.body_iterator
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": self.status_code,
+                    "headers": self.raw_headers,
+                }
+            )
+            async for chunk in chunks:
+                if gone.done():
+                    return
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            gone.cancel()
+            if isinstance(chunks, AsyncGenerator):
+                await chunks.aclose()  # leave the mount now, not when collected
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
 def _respond(
     station: QFZZStation, mount: Mount, choice: Choice, icy: bool, request: Request
 ) -> StreamingResponse:
@@ -88,7 +127,7 @@ def _respond(
     }
     if icy:
         headers["icy-metaint"] = str(METAINT)
-    return StreamingResponse(
+    return ListenerResponse(
         _listen(station, mount, choice, icy, request),
         media_type=_CONTENT_TYPE[fmt],
         headers=headers,
