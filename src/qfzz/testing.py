@@ -187,16 +187,22 @@ def wait_for(condition: Callable[[], object], timeout: float = 20.0) -> bool:
 
 
 def listen_in_background(
-    url: str, stop: threading.Event, headers: dict[str, str] | None = None
+    url: str,
+    stop: threading.Event,
+    headers: dict[str, str] | None = None,
+    heard: bytearray | None = None,
 ) -> threading.Thread:
-    """A listener that keeps reading an audio stream until ``stop`` is set."""
+    """A listener that keeps reading an audio stream until ``stop`` is set (keeping what
+    it received in ``heard``, if given)."""
     import httpx
 
     def run() -> None:
         with httpx.stream("GET", url, timeout=30, headers=headers) as response:
             if response.status_code != 200:
                 raise AssertionError(f"{url} answered {response.status_code}")
-            for _ in response.iter_bytes():
+            for data in response.iter_bytes():
+                if heard is not None:
+                    heard.extend(data)
                 if stop.is_set():
                     return
 

@@ -71,3 +71,28 @@ def test_a_running_stream_moves_to_the_new_bitrate_at_the_next_track(live):
     finally:
         stop.set()
         thread.join(10)
+
+
+def test_an_opus_stream_switching_bitrate_starts_a_new_chain_with_its_headers(live):
+    ann, _ = live.sign_in("ann")
+    httpx.post(
+        f"{live.url}/api/v1/devices", json={**DESKTOP, "codecs": ["mp3", "opus"]}, headers=ann
+    )
+    mount = live.station.radio.mount("main")
+    stop, heard = threading.Event(), bytearray()
+    thread = _listen_in_background(
+        f"{live.url}/stream/main?device_id=desk-1&format=opus", stop, ann, heard
+    )
+    try:
+        assert _wait(lambda: len(mount.encoders) == 1 and mount.encoders[0][0] == "opus")
+        (before,) = mount.encoders
+        httpx.patch(
+            f"{live.url}/api/v1/devices/desk-1",
+            headers=ann,
+            json={"network_type": "3g", "bandwidth_mbps": 0.5},
+        )
+        assert _wait(lambda: mount.encoders not in ([], [before]))
+        assert _wait(lambda: heard.count(b"OpusHead") == 2)  # the new encoder's headers
+    finally:
+        stop.set()
+        thread.join(10)

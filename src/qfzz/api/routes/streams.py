@@ -198,6 +198,7 @@ async def _listen(
                 tuning = mount.tune_in(fmt, bitrate, at=mark.at)
                 reader, start = tuning.reader, tuning.start
                 await reader.__aenter__()
+                header_sent = False  # an Ogg stream goes on as a new chain: its own headers
     finally:
         await reader.__aexit__(None, None, None)
         mount.leave(fmt, bitrate)
