@@ -115,3 +115,21 @@ def test_the_chunk_holding_a_packet_is_found_by_its_index():
         assert chunk_holding(buffer, 7) == 2
         assert chunk_holding(buffer, 8) == 2
         assert chunk_holding(buffer, 9) == 3  # not cut yet: the live edge
+
+
+def test_chunks_end_when_the_packets_end():
+    from qfzz.broadcast._chunks import ChunkSource
+
+    packets = _packets([(b"ab", "A"), (b"cd", "A"), (b"ef", "B")])
+    source_buffer: StreamBuffer[Packet] = StreamBuffer(
+        IterableSource(packets, key=lambda p: p.at), maxlen=10
+    )
+    with source_buffer:
+        assert source_buffer.join(5)  # all three written, then the source ended
+        chunks: StreamBuffer[Chunk] = StreamBuffer(
+            ChunkSource(source_buffer, TickGrid(0.0, 0.01), clock=lambda: 1e9), maxlen=10
+        )
+        with chunks:
+            assert chunks.join(5) and chunks.state == "ended"
+            got = chunks[0:]
+    assert b"".join(c.data for c in got) == b"abcdef"

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from qfzz.streams import BufferReader, SourceReader, StreamBuffer
+from qfzz.streams import BufferReader, EndOfStream, SourceReader, StreamBuffer
 
 if TYPE_CHECKING:
     from qfzz.broadcast._mount import Packet
@@ -167,7 +167,10 @@ class ChunkSource(SourceReader[Chunk]):
             delay = self._due - self._clock()
             if delay > 0 and self._stopping.wait(delay):
                 break
-            packets = reader.read_many(_ALL, block=True, timeout=0.1)
+            try:
+                packets = reader.read_many(_ALL, block=True, timeout=0.1)
+            except EndOfStream:  # the encoder stopped: so do its chunks
+                return None
             if packets:
                 self._due = self._grid.after(max(self._due, self._clock()))
                 start = reader.position - len(packets)  # after any packets it skipped
