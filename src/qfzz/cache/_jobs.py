@@ -5,10 +5,14 @@ it becomes visible again ``visibility`` seconds (injected clock) after it was ta
 redone. A job taken ``max_attempts`` times without an ack moves to the dead-letter list.
 
 Where jobs live: with the embedded cache, in the durable job store (``qfzz.store.jobs``,
-SQLite by default), so a restart loses none. With a Redis-protocol server, on the server;
-while its circuit is open, new jobs go to the job store instead and workers take from
-there too; when the server is back, the stored jobs move to the server. Acks of server
-jobs made meanwhile wait in memory and are replayed (a lost one only means a redo).
+SQLite by default), so a restart loses none. With a Redis-protocol server, on the server,
+and every job queued there is first recorded in the job store as a *parked* row (never
+handed out from the store), deleted by the job's ack: a server that restarts without
+persistence forgets its jobs, and parked jobs the server no longer knows are queued on it
+again (checked every ``store_check_every`` seconds and when the server comes back). While
+its circuit is open, new jobs go to the job store instead and workers take from there
+too; when the server is back, the stored jobs move to the server. Acks of server jobs
+made meanwhile wait in memory and are replayed (a lost one only means a redo).
 
 Jobs are not cache entries: a payload the codec cannot encode raises at ``put``.
 """
@@ -47,7 +51,11 @@ class StoredJob(Protocol):
 class JobStore(Protocol):
     """The durable job store (``qfzz.store.JobRepository`` implements it)."""
 
-    def add(self, queue: str, job_id: str, payload: str, *, now: float) -> None: ...
+    def add(
+        self, queue: str, job_id: str, payload: str, *, now: float, parked: bool = False
+    ) -> None: ...
+    def parked(self, queue: str, *, before: float, limit: int = 1000) -> Sequence[StoredJob]: ...
+    def unpark(self, queue: str, job_id: str, *, now: float) -> bool: ...
     def claim(
         self, queue: str, *, now: float, visibility: float, max_attempts: int
     ) -> StoredJob | None: ...
@@ -64,6 +72,7 @@ class ServerJobs(Protocol):
     """A queue's jobs on the cache server (``qfzz.cache._redis_jobs.RedisJobs``)."""
 
     def put(self, job_id: str, payload: str) -> None: ...
+    def known(self, job_ids: Sequence[str]) -> set[str]: ...
     def take(self, *, now: float, visibility: float, max_attempts: int) -> Job | None: ...
     def ack(self, job_id: str) -> None: ...
     def release(self, job: Job, error: str | None) -> None: ...
@@ -111,12 +120,16 @@ class JobQueue:
         """Queue a job; returns its id. Raises ``UnserializableValue`` for a bad payload."""
         job_id = uuid.uuid4().hex
         text = self.cache.codec.encode(payload).decode("ascii")
-        if self.server is not None:
-            ok, _ = self.cache.guarded(self.namespace, lambda: self.server.put(job_id, text))  # type: ignore[union-attr]
-            if ok:
-                return job_id
-        self.store.add(self.name, job_id, text, now=self.cache.clock())
-        self._next_store_check = float("-inf")
+        now = self.cache.clock()
+        server = self.server
+        if server is None:
+            self.store.add(self.name, job_id, text, now=now)
+            return job_id
+        self.store.add(self.name, job_id, text, now=now, parked=True)  # durable first
+        ok, _ = self.cache.guarded(self.namespace, lambda: server.put(job_id, text))
+        if not ok:
+            self.store.unpark(self.name, job_id, now=now)
+            self._next_store_check = float("-inf")
         return job_id
 
     def take(self) -> Job | None:
@@ -124,14 +137,11 @@ class JobQueue:
         now = self.cache.clock()
         server = self.server
         if server is not None:
-            ok, job = self.cache.guarded(
-                self.namespace,
-                lambda: server.take(
-                    now=now, visibility=self.visibility, max_attempts=self.max_attempts
-                ),
-            )
+            ok, job = self._take_from_server(server, now)
+            if ok and job is None and now >= self._next_store_check and self.requeue_forgotten():
+                ok, job = self._take_from_server(server, now)  # the forgotten ones are back
             if job is not None:
-                return self._decoded(job)
+                return job
             if ok and now < self._next_store_check:
                 return None
         stored = self.store.claim(
@@ -153,7 +163,9 @@ class JobQueue:
         """The job is done: it leaves the queue for good."""
         if job.source == "store":
             self.store.ack(self.name, job.job_id)
-        elif not self._on_server(lambda s: s.ack(job.job_id)):
+        elif self._on_server(lambda s: s.ack(job.job_id)):
+            self.store.ack(self.name, job.job_id)  # its parked record
+        else:
             with self._lock:
                 self._deferred.append(("ack", job, None))
 
@@ -213,6 +225,7 @@ class JobQueue:
         server = self.server
         if server is None:
             return
+        self.requeue_forgotten()
         while True:
             now = self.cache.clock()
             stored = self.store.claim(
@@ -223,6 +236,38 @@ class JobQueue:
             if not self._move_to_server(server, stored.job_id, stored.payload):
                 return  # down again: the claim times out and the job is visible once more
             self.store.ack(self.name, stored.job_id)
+
+    def _take_from_server(self, server: ServerJobs, now: float) -> tuple[bool, Job | None]:
+        ok, job = self.cache.guarded(
+            self.namespace,
+            lambda: server.take(
+                now=now, visibility=self.visibility, max_attempts=self.max_attempts
+            ),
+        )
+        return ok, None if job is None else self._decoded(job)
+
+    def requeue_forgotten(self) -> int:
+        """Queue again on the server the parked jobs it no longer knows (it lost its data).
+
+        Only jobs parked at least ``store_check_every`` seconds ago are looked at, so a job
+        between its parked record and its arrival on the server is never queued twice.
+        """
+        server = self.server
+        if server is None:
+            return 0
+        before = self.cache.clock() - self.store_check_every
+        parked = {row.job_id: row.payload for row in self.store.parked(self.name, before=before)}
+        if not parked:
+            return 0
+        ok, known = self.cache.guarded(self.namespace, lambda: server.known(list(parked)))
+        if not ok:
+            return 0
+        forgotten = [job_id for job_id in parked if job_id not in (known or set())]
+        for job_id in forgotten:
+            log.warning("the cache server forgot job %s of %s: queued again", job_id, self.name)
+            if not self._move_to_server(server, job_id, parked[job_id]):
+                break
+        return len(forgotten)
 
     def _move_to_server(self, server: ServerJobs, job_id: str, payload: str) -> bool:
         ok, _ = self.cache.guarded(self.namespace, lambda: server.put(job_id, payload))

@@ -21,6 +21,8 @@ class MemoryJob:
     error: str | None = None
     dead: bool = False
     order: int = 0
+    parked: bool = False
+    enqueued_at: float = 0.0
 
 
 class MemoryJobStore:
@@ -31,11 +33,32 @@ class MemoryJobStore:
         self._lock = threading.Lock()
         self._order = 0
 
-    def add(self, queue: str, job_id: str, payload: str, *, now: float) -> None:
+    def add(
+        self, queue: str, job_id: str, payload: str, *, now: float, parked: bool = False
+    ) -> None:
         with self._lock:
             self._order += 1
-            job = MemoryJob(job_id, queue, payload, 0, now, order=self._order)
+            job = MemoryJob(
+                job_id, queue, payload, 0, now, order=self._order, parked=parked, enqueued_at=now
+            )
             self._jobs.setdefault(job_id, job)
+
+    def parked(self, queue: str, *, before: float, limit: int = 1000) -> list[MemoryJob]:
+        with self._lock:
+            found = [
+                j
+                for j in self._jobs.values()
+                if j.queue == queue and j.parked and j.enqueued_at <= before
+            ]
+        return sorted(found, key=lambda j: j.order)[:limit]
+
+    def unpark(self, queue: str, job_id: str, *, now: float) -> bool:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or job.queue != queue or not job.parked:
+                return False
+            self._jobs[job_id] = replace(job, parked=False, visible_at=now)
+            return True
 
     def claim(
         self, queue: str, *, now: float, visibility: float, max_attempts: int
@@ -45,7 +68,7 @@ class MemoryJobStore:
                 (
                     j
                     for j in self._jobs.values()
-                    if j.queue == queue and not j.dead and j.visible_at <= now
+                    if j.queue == queue and not j.dead and not j.parked and j.visible_at <= now
                 ),
                 key=lambda j: (j.visible_at, j.order),
             )
@@ -92,7 +115,7 @@ class MemoryJobStore:
 
     def counts(self, queue: str, *, now: float) -> dict[str, int]:
         with self._lock:
-            jobs = [j for j in self._jobs.values() if j.queue == queue]
+            jobs = [j for j in self._jobs.values() if j.queue == queue and not j.parked]
         return {
             "ready": sum(1 for j in jobs if not j.dead and j.visible_at <= now),
             "taken": sum(1 for j in jobs if not j.dead and j.visible_at > now),

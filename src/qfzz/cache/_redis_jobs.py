@@ -20,7 +20,7 @@ visibility timeout, so a worker that is merely between the two steps is never ro
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis
@@ -70,6 +70,14 @@ class RedisJobs:
         pipe.set(self._body(job_id), payload.encode("ascii"))
         pipe.lpush(self._ready, job_id)
         pipe.execute()
+
+    @_translated
+    def known(self, job_ids: Sequence[str]) -> set[str]:
+        """The ids among ``job_ids`` this server holds (queued, taken or dead)."""
+        pipe = self.client.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.exists(self._body(job_id))
+        return {job_id for job_id, n in zip(job_ids, pipe.execute(), strict=True) if n}
 
     @_translated
     def take(self, *, now: float, visibility: float, max_attempts: int) -> Job | None:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData()
@@ -151,6 +152,8 @@ devices = Table(
 
 #: The durable job queue (``store.jobs``): a job is ready when ``visible_at`` has passed;
 #: taking it pushes ``visible_at`` out by the visibility timeout, acking deletes the row.
+#: A *parked* row is only the durable record of a job queued on a cache server: never
+#: handed out from here, it is queued again if the server forgets the job.
 jobs = Table(
     "jobs",
     metadata,
@@ -163,6 +166,7 @@ jobs = Table(
     Column("dead", Boolean, nullable=False, default=False),
     Column("error", Text, nullable=True),
     Column("enqueued_at", Float, nullable=False),
+    Column("parked", Boolean, nullable=False, default=False, server_default=false()),
     Index("ix_jobs_queue_visible", "queue", "dead", "visible_at"),
 )
 

@@ -6,13 +6,17 @@ pushes ``visible_at`` out by the visibility timeout and counts the attempt, guar
 on PostgreSQL, never get the same hand-out. A worker that dies simply never acks: the row
 becomes ready again when its timeout passes. A row handed out ``max_attempts`` times
 without an ack is marked dead instead of being handed out again.
+
+A *parked* row records a job queued on a cache server (Redis loses what it holds when it
+restarts without persistence): it is never handed out or counted here, the server's ack
+deletes it, and ``parked`` lists the ones to queue again if the server forgot them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import RowMapping, delete, func, select, update
+from sqlalchemy import ColumnElement, RowMapping, case, delete, func, select, update
 
 from qfzz.store._database import Database
 from qfzz.store._schema import jobs
@@ -45,7 +49,9 @@ class JobRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def add(self, queue: str, job_id: str, payload: str, *, now: float) -> None:
+    def add(
+        self, queue: str, job_id: str, payload: str, *, now: float, parked: bool = False
+    ) -> None:
         with self._db.write() as conn:
             exists = conn.scalar(select(jobs.c.job_id).where(jobs.c.job_id == job_id))
             if exists is None:
@@ -59,6 +65,7 @@ class JobRepository:
                         dead=False,
                         error=None,
                         enqueued_at=now,
+                        parked=parked,
                     )
                 )
 
@@ -68,7 +75,12 @@ class JobRepository:
         """Hand out the job that has been visible longest, or ``None``."""
         ready = (
             select(jobs)
-            .where(jobs.c.queue == queue, jobs.c.dead.is_(False), jobs.c.visible_at <= now)
+            .where(
+                jobs.c.queue == queue,
+                jobs.c.dead.is_(False),
+                jobs.c.parked.is_(False),
+                jobs.c.visible_at <= now,
+            )
             .order_by(jobs.c.visible_at, jobs.c.id)
             .limit(16)
         )
@@ -102,6 +114,27 @@ class JobRepository:
                 delete(jobs).where(
                     jobs.c.queue == queue, jobs.c.job_id == job_id, jobs.c.dead.is_(False)
                 )
+            )
+            return result.rowcount == 1
+
+    def parked(self, queue: str, *, before: float, limit: int = 1000) -> list[JobRecord]:
+        """Parked rows enqueued at or before ``before``, oldest first."""
+        query = (
+            select(jobs)
+            .where(jobs.c.queue == queue, jobs.c.parked.is_(True), jobs.c.enqueued_at <= before)
+            .order_by(jobs.c.id)
+            .limit(limit)
+        )
+        with self._db.read() as conn:
+            return [_record(row) for row in conn.execute(query).mappings()]
+
+    def unpark(self, queue: str, job_id: str, *, now: float) -> bool:
+        """The server could not take the job: it becomes a job of this store."""
+        with self._db.write() as conn:
+            result = conn.execute(
+                update(jobs)
+                .where(jobs.c.queue == queue, jobs.c.job_id == job_id, jobs.c.parked.is_(True))
+                .values(parked=False, visible_at=now)
             )
             return result.rowcount == 1
 
@@ -143,14 +176,16 @@ class JobRepository:
 
     def counts(self, queue: str, *, now: float) -> dict[str, int]:
         """``ready``, ``taken`` (handed out, not yet acked) and ``dead`` jobs."""
-        state = (
-            select(jobs.c.dead, jobs.c.visible_at <= now, func.count())
-            .where(jobs.c.queue == queue)
-            .group_by(jobs.c.dead, jobs.c.visible_at <= now)
-        )
-        counts = {"ready": 0, "taken": 0, "dead": 0}
+        live = jobs.c.dead.is_(False)
+
+        def tally(condition: ColumnElement[bool]) -> ColumnElement[int]:
+            return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+        state = select(
+            tally(live & (jobs.c.visible_at <= now)),
+            tally(live & (jobs.c.visible_at > now)),
+            tally(jobs.c.dead.is_(True)),
+        ).where(jobs.c.queue == queue, jobs.c.parked.is_(False))
         with self._db.read() as conn:
-            for dead, visible, n in conn.execute(state).all():
-                name = "dead" if dead else ("ready" if visible else "taken")
-                counts[name] += int(n)
-        return counts
+            ready, taken, dead = conn.execute(state).one()
+        return {"ready": int(ready), "taken": int(taken), "dead": int(dead)}
