@@ -92,7 +92,7 @@ def test_the_grid_cuts_in_quarter_ticks_then_on_its_phase(origin, tick, group, l
 def test_a_listener_joins_the_group_cut_about_half_a_tick_after_it_came(origin, later):
     tick = 1.0
     grids = [TickGrid(origin, tick, tick * g / PHASE_GROUPS) for g in range(PHASE_GROUPS)]
-    encoder = _Encoder(packets=None, source=None, groups=[None] * PHASE_GROUPS, grids=grids)  # type: ignore[arg-type]
+    encoder = _Encoder(packets=None, source=None, groups=[None] * PHASE_GROUPS, grid=grids[0])  # type: ignore[arg-type]
     now = origin + tick + later
     wait = grids[encoder.group_for(now)].after(now) - now
     half_a_group = tick / PHASE_GROUPS / 2

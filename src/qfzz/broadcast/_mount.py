@@ -74,11 +74,11 @@ class _Encoder:
     packets: StreamBuffer[Packet]
     source: EncoderSource
     groups: list[StreamBuffer[Chunk]]
-    grids: list[TickGrid]
+    grid: TickGrid  # the first group's; group g is cut g/len(groups) of a tick later
 
     def group_for(self, now: float) -> int:
         """The group whose chunks are cut closest to half a tick from ``now``."""
-        grid = self.grids[0]
+        grid = self.grid
         phase = (now + grid.tick / 2 - grid.origin) % grid.tick
         return round(phase / (grid.tick / len(self.groups))) % len(self.groups)
 
@@ -284,7 +284,7 @@ class Mount:
             )
             chunks.__enter__()
             groups.append(chunks)
-        return _Encoder(packets, source, groups, grids)
+        return _Encoder(packets, source, groups, grids[0])
 
     def header(self, codec: Codec, bitrate_kbps: int) -> bytes:
         encoder = self._encoders.get((codec, bitrate_kbps))

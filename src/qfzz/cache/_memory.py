@@ -55,21 +55,11 @@ class MemoryBackend(Backend):
 
     def get_fast(self, key: str) -> bytes | None:
         """``GET`` without building a command: the hot path of L1 and embedded reads."""
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            if entry.expires_at is not None and entry.expires_at <= self._clock():
-                del self._entries[key]
-                return None
-            self._entries.move_to_end(key)
-            data = entry.data
-        if type(data) is not bytes:
-            raise BackendError(f"WRONGTYPE {key} does not hold a string")
-        return data
+        found = self.get_memo(key)
+        return None if found is None else found[0]
 
     def get_memo(self, key: str) -> tuple[bytes, object] | None:
-        """Like :meth:`get_fast`, with the decoded value kept beside it (or ``NO_MEMO``)."""
+        """The stored bytes and the decoded value kept beside them (or ``NO_MEMO``)."""
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:

@@ -169,9 +169,9 @@ class Library:
 
     # -- cover art ----------------------------------------------------------------------
 
-    def track_artwork(self, track_id: int) -> Artwork | None:
+    def track_artwork(self, track: Track) -> Artwork | None:
         """The picture in the track's file, or beside it."""
-        return self._first_artwork([self.station.track(track_id)])
+        return self._first_artwork([track])
 
     def album_artwork(self, key: str) -> Artwork | None:
         return self._first_artwork(self.album_tracks(key)[1])

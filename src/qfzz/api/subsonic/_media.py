@@ -113,7 +113,7 @@ def get_cover_art(call: Call) -> Result:
     found: Artwork | None = None
     if kind == "song":
         track = call.station.track(ids.parse_track(value))
-        found = library.track_artwork(track.track_id)
+        found = library.track_artwork(track)
         value = wire.track_album_id(track)
         if found is None:  # the album's other files may carry it
             with contextlib.suppress(UnknownItem):
