@@ -91,9 +91,23 @@ class Settings(BaseSettings):
     login_attempts_per_minute: int = Field(default=10, ge=1)
     registrations_per_hour: int = Field(default=20, ge=1)
 
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For and "
+            "X-Forwarded-Proto are believed; empty: the peer address is the client"
+        ),
+    )
+    max_body_kb: int = Field(
+        default=64, ge=1, le=1024, description="largest request body of most routes (KiB)"
+    )
+    max_dataset_body_mb: int = Field(
+        default=32, ge=1, le=1024, description="largest dataset import body (MiB, admins)"
+    )
+
     log_level: str = "INFO"
 
-    @field_validator("library", "allowed_licenses", "mounts", mode="before")
+    @field_validator("library", "allowed_licenses", "mounts", "trusted_proxies", mode="before")
     @classmethod
     def _split_comma_list(cls, value: object) -> object:
         """Accept ``QFZZ_LIBRARY=/a,/b`` as well as a JSON list."""

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from qfzz.api import subsonic, web
-from qfzz.api._errors import install_error_handlers
+from qfzz.api._errors import PlainErrorsAsJson, install_error_handlers
 from qfzz.api._observability import Metrics, ObservabilityMiddleware, request_id
 from qfzz.api._rendered import RenderedPlaylists
 from qfzz.api._schemas import ERROR_RESPONSES
@@ -30,6 +30,9 @@ from qfzz.station import QFZZStation
 
 __all__ = ["create_api", "request_id"]
 
+KIB = 1024
+MIB = 1024 * KIB
+
 
 def create_api(station: QFZZStation, *, manage_lifecycle: bool = True) -> FastAPI:
     """The ASGI app around a station; starts and stops it with the server if asked."""
@@ -44,16 +47,32 @@ def create_api(station: QFZZStation, *, manage_lifecycle: bool = True) -> FastAP
             if manage_lifecycle:
                 station.stop()
 
-    app = FastAPI(title="QFZZ", version="0.1.0", lifespan=lifespan)
+    settings = station.settings
+    # Every route reads at most this much body (413 before parsing); dataset imports,
+    # the one route that needs more, get their own limit below.
+    app = FastAPI(
+        title="QFZZ",
+        version="0.1.0",
+        lifespan=lifespan,
+        max_body_size=settings.max_body_kb * KIB,
+    )
     app.state.station = station
     app.state.rendered_playlists = RenderedPlaylists()
     install_error_handlers(app)
-    for module in (health, auth, listeners, tracks, datasets, trust, devices, cache, jobs):
+    for module in (health, auth, listeners, tracks, trust, devices, cache):
         app.include_router(module.router, prefix="/api/v1", responses=ERROR_RESPONSES)
+    for module in (datasets, jobs):
+        app.include_router(
+            module.router,
+            prefix="/api/v1",
+            responses=ERROR_RESPONSES,
+            max_body_size=settings.max_dataset_body_mb * MIB,
+        )
     app.include_router(streams.router, responses=ERROR_RESPONSES)
     app.include_router(operations.router, responses=ERROR_RESPONSES)
     app.include_router(subsonic.router)
     app.include_router(web.router)
     app.state.metrics = Metrics(station)
+    app.add_middleware(PlainErrorsAsJson)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
     return app

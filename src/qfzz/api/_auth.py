@@ -8,7 +8,7 @@ from fastapi import Depends, Header, Query, Request
 
 from qfzz.api._deps import StationDep
 from qfzz.errors import AuthError
-from qfzz.station import Principal
+from qfzz.station import Principal, QFZZStation
 
 
 def bearer(authorization: str | None) -> str | None:
@@ -43,7 +43,19 @@ async def _listener_or_stream_token(
 
 
 def client_ip(request: Request) -> str:
+    """The peer's address; the server believes X-Forwarded-For only from trusted proxies
+    (``QFZZ_TRUSTED_PROXIES``), so this is never a header a client chose."""
     return request.client.host if request.client else "unknown"
+
+
+async def admin_before_body(request: Request) -> None:
+    """Only an admin's request to an expensive route is read at all (a ``before_body``
+    guard: an anonymous body of many megabytes is refused unread)."""
+    station: QFZZStation = request.app.state.station
+    token = bearer(request.headers.get("authorization"))
+    if token is None:
+        raise AuthError("sign in first: send 'Authorization: Bearer <token>'")
+    station.accounts.authenticate(token).require_admin()
 
 
 UserDep = Annotated[Principal, Depends(_principal)]

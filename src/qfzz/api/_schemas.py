@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from qfzz.api._bounds import Finite, Id, Name, Scalar, ShortName, Unit, UserId, one_line
 from qfzz.broadcast import QueuedTrack
 from qfzz.models import PlaylistItem, QualityReport, Track
 from qfzz.trust import Block
@@ -15,17 +16,29 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: How many names a listener may state per kind (genres, artists, moods).
+MAX_STATED = 100
+#: Most tracks one dataset body may carry (its byte size is bounded too).
+MAX_DATASET_TRACKS = 200_000
+#: Most fields one dataset record may have.
+MAX_RECORD_FIELDS = 64
+
+StatedNames = Annotated[list[Name], Field(max_length=MAX_STATED)]
+StatedWeights = Annotated[dict[Name, Unit], Field(max_length=MAX_STATED)]
+TempoPreference = Literal["slow", "medium", "fast", "varied"]
+
+
 class PreferencesIn(_In):
-    genres: list[str] | dict[str, float] = Field(default_factory=list)
-    artists: list[str] | dict[str, float] = Field(default_factory=list)
-    moods: list[str] | dict[str, float] = Field(default_factory=list)
+    genres: StatedNames | StatedWeights = Field(default_factory=list)
+    artists: StatedNames | StatedWeights = Field(default_factory=list)
+    moods: StatedNames | StatedWeights = Field(default_factory=list)
     discovery_factor: float = Field(default=0.2, ge=0.0, le=1.0)
     energy_level: float = Field(default=0.5, ge=0.0, le=1.0)
-    tempo_preference: str = "varied"
+    tempo_preference: TempoPreference = "varied"
 
 
 class ListenerIn(_In):
-    user_id: str = Field(min_length=1, max_length=64)
+    user_id: UserId
     password: str = Field(min_length=4, max_length=1024)
     preferences: PreferencesIn = Field(default_factory=PreferencesIn)
 
@@ -36,9 +49,9 @@ class ListenerOut(BaseModel):
 
 
 class InteractionIn(_In):
-    track_id: StrictInt
-    type: str
-    rating: float | None = None
+    track_id: Id
+    type: ShortName
+    rating: Finite | None = None
 
 
 class InteractionOut(BaseModel):
@@ -121,10 +134,15 @@ class TrackPageOut(BaseModel):
     tracks: list[TrackOut]
 
 
+DatasetRecord = Annotated[dict[ShortName, Scalar], Field(max_length=MAX_RECORD_FIELDS)]
+
+
 class DatasetIn(_In):
-    name: str = Field(min_length=1, max_length=200)
-    license: str = Field(min_length=1, max_length=100)
-    tracks: list[dict[str, Any]]
+    """A catalog dataset: flat track records (scalar values only), all-or-nothing."""
+
+    name: Name
+    license: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(one_line)]
+    tracks: Annotated[list[DatasetRecord], Field(max_length=MAX_DATASET_TRACKS)]
     min_quality: float | None = Field(default=None, ge=0.0, le=1.0)
 
 

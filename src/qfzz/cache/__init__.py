@@ -26,6 +26,7 @@ from qfzz.cache._errors import (
     BackendUnavailable,
     CacheError,
     CorruptValue,
+    UnknownNamespace,
     UnserializableValue,
 )
 from qfzz.cache._factory import open_cache
@@ -95,6 +96,7 @@ __all__ = [
     "SyncBatch",
     "SyncItem",
     "TrackCache",
+    "UnknownNamespace",
     "UnserializableValue",
     "normalise_query",
     "open_cache",

@@ -6,6 +6,7 @@
     └── CacheError
         ├── UnserializableValue   (also a TypeError: a programming error at the call site)
         ├── CorruptValue          (stored bytes the codec cannot read: treated as a miss)
+        ├── UnknownNamespace      (asked to clear a namespace no cache service owns)
         └── BackendError          (the backend refused a command)
             └── BackendUnavailable  (cannot reach the server: feeds the circuit breaker)
 
@@ -33,6 +34,12 @@ class CorruptValue(CacheError):
     """Bytes found under a key that the codec cannot decode."""
 
     code = "cache_corrupt_value"
+
+
+class UnknownNamespace(CacheError):
+    """``clear`` of a namespace that no cache service owns (an operator's typo)."""
+
+    code = "unknown_namespace"
 
 
 class BackendError(CacheError):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qfzz.cache._core import Cache
+from qfzz.cache._errors import UnknownNamespace
 from qfzz.cache._jobs import JobQueue
 from qfzz.cache._structures import DeviceSyncQueue, Favorites, PlayCounts, RecentlyPlayed
 from qfzz.cache._types import PlayDelta
@@ -61,6 +62,32 @@ class CacheServices:
             devices=DeviceSyncQueue(cache),
             job_progress=JobProgressCache(cache),
         )
+
+    @property
+    def namespaces(self) -> tuple[str, ...]:
+        """The namespaces of the value and structure caches (what ``clear`` accepts)."""
+        services = (
+            self.tracks,
+            self.search,
+            self.playlists,
+            self.now_playing,
+            self.sessions,
+            self.plays,
+            self.recent,
+            self.favorites,
+            self.progress,
+            self.devices,
+            self.job_progress,
+        )
+        return tuple(sorted({service.namespace for service in services}))
+
+    def clear(self, namespace: str) -> int:
+        """Delete one service's namespace everywhere; ``UnknownNamespace`` for any other."""
+        if namespace not in self.namespaces:
+            raise UnknownNamespace(
+                f"no cache namespace {namespace!r}; namespaces: {', '.join(self.namespaces)}"
+            )
+        return self.cache.clear_namespace(namespace)
 
     def jobs(self, name: str, *, visibility: float = 300.0, max_attempts: int = 5) -> JobQueue:
         """The reliable queue ``name`` (``scan``, ``import``, ``transcode``…), made once."""

@@ -46,5 +46,5 @@ def clear(
 ) -> None:
     """Delete every key of one namespace (SCAN, never FLUSHDB or KEYS)."""
     with running_station(data_dir) as station:
-        deleted = station.cache.clear_namespace(namespace)
+        deleted = station.caches.clear(namespace)
         console.print(f"cleared {deleted} keys from {namespace}")

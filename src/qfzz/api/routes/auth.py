@@ -6,14 +6,17 @@ from fastapi import APIRouter, Header, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from qfzz.api._auth import UserDep, bearer, client_ip
+from qfzz.api._bounds import UserId
 from qfzz.api._deps import StationDep
+from qfzz.api._guarded import GuardedRoute, before_body
+from qfzz.station import QFZZStation
 
-router = APIRouter(tags=["accounts"])
+router = APIRouter(route_class=GuardedRoute, tags=["accounts"])
 
 
 class LoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    user_id: str = Field(min_length=1, max_length=64)
+    user_id: UserId
     password: str = Field(min_length=1, max_length=1024)
 
 
@@ -40,9 +43,16 @@ class AppPasswordOut(BaseModel):
     app_password: str
 
 
-@router.post("/auth/login", response_model=SessionOut)
+async def _login_limit_by_ip(request: Request) -> None:
+    station: QFZZStation = request.app.state.station
+    station.login_limit.hit(f"ip:{client_ip(request)}")
+
+
+@router.post("/auth/login", response_model=SessionOut, max_body_size=4096)
+@before_body(_login_limit_by_ip)
 def login(body: LoginIn, request: Request, station: StationDep) -> SessionOut:
-    station.login_limit.hit(f"ip:{client_ip(request)}", f"user:{body.user_id}")
+    """Sign in. Attempts are limited per address (before the body is read) and per user."""
+    station.login_limit.hit(f"user:{body.user_id}")
     token = station.accounts.login(body.user_id, body.password)
     principal = station.accounts.authenticate(token)
     return SessionOut(user_id=principal.user_id, token=token, role=principal.role)

@@ -5,9 +5,11 @@ from typing import Any
 from fastapi import APIRouter
 
 from qfzz.api._auth import UserDep
+from qfzz.api._bounds import NamePath
 from qfzz.api._deps import StationDep
+from qfzz.api._guarded import GuardedRoute
 
-router = APIRouter(prefix="/cache", tags=["operations"])
+router = APIRouter(route_class=GuardedRoute, prefix="/cache", tags=["operations"])
 
 
 @router.get("/stats")
@@ -17,7 +19,7 @@ def stats(station: StationDep, user: UserDep) -> dict[str, Any]:
 
 
 @router.delete("/{namespace}")
-def clear(namespace: str, station: StationDep, user: UserDep) -> dict[str, Any]:
+def clear(namespace: NamePath, station: StationDep, user: UserDep) -> dict[str, Any]:
     """Delete one namespace (by SCAN on Redis, never FLUSHDB or KEYS). Admins only."""
     user.require_admin()
-    return {"namespace": namespace, "deleted": station.cache.clear_namespace(namespace)}
+    return {"namespace": namespace, "deleted": station.caches.clear(namespace)}

@@ -2,14 +2,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from qfzz.api._auth import UserDep
+from qfzz.api._auth import UserDep, admin_before_body
 from qfzz.api._deps import StationDep
+from qfzz.api._guarded import GuardedRoute, before_body
 from qfzz.api._schemas import DatasetIn, DatasetOut
 
-router = APIRouter(prefix="/datasets", tags=["catalog"])
+router = APIRouter(route_class=GuardedRoute, prefix="/datasets", tags=["catalog"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DatasetOut)
+@before_body(admin_before_body)
 def import_dataset(body: DatasetIn, station: StationDep, user: UserDep) -> DatasetOut:
     user.require_admin()
     result = station.import_dataset(

@@ -1,19 +1,23 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
 
-from qfzz.api._auth import UserDep
+from fastapi import APIRouter, status
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from qfzz.api._auth import UserDep, admin_before_body
+from qfzz.api._bounds import NamePath, one_line
 from qfzz.api._deps import StationDep
+from qfzz.api._guarded import GuardedRoute, before_body
 from qfzz.api._schemas import DatasetIn
 from qfzz.errors import UnknownJob
 
-router = APIRouter(tags=["catalog"])
+router = APIRouter(route_class=GuardedRoute, tags=["catalog"])
 
 
 class ScanIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    path: str = Field(min_length=1, max_length=4096)
+    path: Annotated[str, Field(min_length=1, max_length=4096), AfterValidator(one_line)]
 
 
 class JobOut(BaseModel):
@@ -24,7 +28,9 @@ class JobOut(BaseModel):
     finished: bool = False
 
 
-@router.post("/scan", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut)
+@router.post(
+    "/scan", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut, max_body_size=8192
+)
 def scan(body: ScanIn, station: StationDep, user: UserDep) -> JobOut:
     """Queue a library scan (admins); follow it at GET /api/v1/jobs/{job_id}."""
     user.require_admin()
@@ -32,6 +38,7 @@ def scan(body: ScanIn, station: StationDep, user: UserDep) -> JobOut:
 
 
 @router.post("/datasets/jobs", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut)
+@before_body(admin_before_body)
 def import_in_background(body: DatasetIn, station: StationDep, user: UserDep) -> JobOut:
     """Queue a dataset import (admins) instead of waiting for it."""
     user.require_admin()
@@ -40,7 +47,7 @@ def import_in_background(body: DatasetIn, station: StationDep, user: UserDep) ->
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)
-def job(job_id: str, station: StationDep, user: UserDep) -> JobOut:
+def job(job_id: NamePath, station: StationDep, user: UserDep) -> JobOut:
     progress = station.jobs.progress(job_id)
     if progress is None:
         raise UnknownJob(f"no job {job_id!r} (or it finished more than a day ago)")

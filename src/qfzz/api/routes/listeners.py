@@ -6,7 +6,9 @@ from fastapi import APIRouter, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from qfzz.api._auth import UserDep, client_ip
+from qfzz.api._bounds import UserPath
 from qfzz.api._deps import StationDep
+from qfzz.api._guarded import GuardedRoute, before_body
 from qfzz.api._rendered import RenderedPlaylists
 from qfzz.api._schemas import (
     InteractionIn,
@@ -15,13 +17,22 @@ from qfzz.api._schemas import (
     ListenerOut,
     PlaylistOut,
 )
+from qfzz.station import QFZZStation
 
-router = APIRouter(prefix="/listeners", tags=["listeners"])
+router = APIRouter(route_class=GuardedRoute, prefix="/listeners", tags=["listeners"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ListenerOut)
-def register(body: ListenerIn, request: Request, station: StationDep) -> ListenerOut:
+async def _registration_limit(request: Request) -> None:
+    station: QFZZStation = request.app.state.station
     station.register_limit.hit(f"ip:{client_ip(request)}")
+
+
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=ListenerOut, max_body_size=16384
+)
+@before_body(_registration_limit)
+def register(body: ListenerIn, request: Request, station: StationDep) -> ListenerOut:
+    """Sign up. Registrations are limited per address, counted before the body is read."""
     registration = station.register_listener(
         body.user_id, body.preferences.model_dump(), password=body.password
     )
@@ -30,7 +41,7 @@ def register(body: ListenerIn, request: Request, station: StationDep) -> Listene
 
 @router.get("/{user_id}/playlist", response_model=PlaylistOut)
 async def playlist(
-    user_id: str,
+    user_id: UserPath,
     request: Request,
     station: StationDep,
     user: UserDep,
@@ -50,10 +61,13 @@ async def playlist(
 
 
 @router.post(
-    "/{user_id}/interactions", status_code=status.HTTP_201_CREATED, response_model=InteractionOut
+    "/{user_id}/interactions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=InteractionOut,
+    max_body_size=4096,
 )
 async def interact(
-    user_id: str, body: InteractionIn, station: StationDep, user: UserDep
+    user_id: UserPath, body: InteractionIn, station: StationDep, user: UserDep
 ) -> InteractionOut:
     user.require(user_id)
     done = await station.arecord_interaction(user_id, body.track_id, body.type, body.rating)

@@ -8,8 +8,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from qfzz.api._auth import UserDep
 from qfzz.api._deps import StationDep
+from qfzz.api._guarded import GuardedRoute
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(route_class=GuardedRoute, tags=["operations"])
 
 
 @router.get("/api/v1/station")

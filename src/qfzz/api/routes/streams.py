@@ -19,7 +19,9 @@ from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from qfzz.api._auth import ListenerDep, UserDep
+from qfzz.api._bounds import DeviceQuery, NamePath, UserPath
 from qfzz.api._deps import StationDep
+from qfzz.api._guarded import GuardedRoute
 from qfzz.api._schemas import HistoryItemOut, HistoryOut, NowOut, SkipOut, StreamTrackOut
 from qfzz.broadcast import METAINT, Chunk, IcyWriter, Mark, Mount
 from qfzz.errors import InvalidInput, QfzzError, UnknownMount
@@ -27,7 +29,7 @@ from qfzz.station import QFZZStation
 from qfzz.streams import EndOfStream, IndexDropped
 
 log = logging.getLogger(__name__)
-router = APIRouter(tags=["streams"])
+router = APIRouter(route_class=GuardedRoute, tags=["streams"])
 
 Format = Literal["mp3", "opus"]
 BITRATES = (96, 128, 256, 320)
@@ -48,7 +50,7 @@ class StreamQuery:
 async def _stream_query(
     bitrate: Annotated[int | None, Query()] = None,
     format: Annotated[Format | None, Query()] = None,
-    device_id: Annotated[str | None, Query()] = None,
+    device_id: DeviceQuery = None,
     icy_metadata: Annotated[str | None, Header(alias="Icy-MetaData")] = None,
 ) -> StreamQuery:
     return StreamQuery(bitrate, format, device_id, icy_metadata == "1")
@@ -230,7 +232,7 @@ def _device_bitrate(station: QFZZStation, choice: Choice, current: int) -> int:
 
 @router.get("/stream/{mount}", response_class=StreamingResponse)
 async def shared_stream(
-    mount: str,
+    mount: NamePath,
     request: Request,
     station: StationDep,
     user: ListenerDep,
@@ -243,7 +245,7 @@ async def shared_stream(
 
 @router.get("/api/v1/listeners/{user_id}/stream", response_class=StreamingResponse)
 def personal_stream(
-    user_id: str,
+    user_id: UserPath,
     request: Request,
     station: StationDep,
     user: ListenerDep,
@@ -257,14 +259,14 @@ def personal_stream(
 
 
 @router.post("/api/v1/listeners/{user_id}/skip", response_model=SkipOut)
-def skip(user_id: str, station: StationDep, user: UserDep) -> SkipOut:
+def skip(user_id: UserPath, station: StationDep, user: UserDep) -> SkipOut:
     user.require(user_id)
     skipped = station.radio.skip(user_id)
     return SkipOut(skipped=StreamTrackOut.of(skipped) if skipped else None)
 
 
 @router.get("/api/v1/stream/{mount}/now", response_model=NowOut)
-def now(mount: str, station: StationDep, user: UserDep) -> NowOut:
+def now(mount: NamePath, station: StationDep, user: UserDep) -> NowOut:
     playing = _mount(station, mount).now()
     return NowOut(
         track=StreamTrackOut.of(playing.track) if playing.track else None,
@@ -275,11 +277,11 @@ def now(mount: str, station: StationDep, user: UserDep) -> NowOut:
 
 @router.get("/api/v1/stream/{mount}/history", response_model=HistoryOut)
 def history(
-    mount: str,
+    mount: NamePath,
     station: StationDep,
     user: UserDep,
-    start: Annotated[float | None, Query(alias="from")] = None,
-    end: Annotated[float | None, Query(alias="to")] = None,
+    start: Annotated[float | None, Query(alias="from", allow_inf_nan=False)] = None,
+    end: Annotated[float | None, Query(alias="to", allow_inf_nan=False)] = None,
 ) -> HistoryOut:
     found = _mount(station, mount)
     now_ = station.clock()

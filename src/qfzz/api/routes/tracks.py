@@ -5,21 +5,23 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from qfzz.api._auth import UserDep
+from qfzz.api._bounds import IdPath, Offset, SearchText
 from qfzz.api._deps import StationDep
+from qfzz.api._guarded import GuardedRoute
 from qfzz.api._schemas import TrackOut, TrackPageOut
 
-router = APIRouter(prefix="/tracks", tags=["catalog"])
+router = APIRouter(route_class=GuardedRoute, prefix="/tracks", tags=["catalog"])
 
 
 @router.get("", response_model=TrackPageOut)
 def search(
     station: StationDep,
     user: UserDep,
-    q: str | None = None,
-    genre: str | None = None,
-    artist: str | None = None,
+    q: SearchText = None,
+    genre: SearchText = None,
+    artist: SearchText = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> TrackPageOut:
     total, found = station.search_tracks(
         q=q, genre=genre, artist=artist, limit=limit, offset=offset
@@ -28,5 +30,5 @@ def search(
 
 
 @router.get("/{track_id}", response_model=TrackOut)
-def get_track(track_id: int, station: StationDep, user: UserDep) -> TrackOut:
+def get_track(track_id: IdPath, station: StationDep, user: UserDep) -> TrackOut:
     return TrackOut.of(station.track(track_id))

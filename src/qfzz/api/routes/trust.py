@@ -5,14 +5,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from qfzz.api._auth import UserDep
+from qfzz.api._bounds import MAX_ID, KeyPath
 from qfzz.api._deps import StationDep
+from qfzz.api._guarded import GuardedRoute
 from qfzz.api._schemas import BlockOut, ChainStatusOut, LedgerPageOut, RepairOut, TrustOut
 
-router = APIRouter(tags=["trust"])
+router = APIRouter(route_class=GuardedRoute, tags=["trust"])
 
 
 @router.get("/trust/{content_id}/{creator_id}", response_model=TrustOut)
-def trust(content_id: str, creator_id: str, station: StationDep, user: UserDep) -> TrustOut:
+def trust(content_id: KeyPath, creator_id: KeyPath, station: StationDep, user: UserDep) -> TrustOut:
     record = station.trust(content_id, creator_id)
     return TrustOut(
         content_id=content_id,
@@ -29,7 +31,7 @@ def trust(content_id: str, creator_id: str, station: StationDep, user: UserDep) 
 def ledger(
     station: StationDep,
     user: UserDep,
-    start: Annotated[int, Query(alias="from", ge=0)] = 0,
+    start: Annotated[int, Query(alias="from", ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> LedgerPageOut:
     blocks = station.ledger.blocks(start=start, limit=limit)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from qfzz.api._guarded import GuardedRoute
 from qfzz.api.subsonic import (  # noqa: F401  (each module registers its methods)
     _annotate,
     _browse,
@@ -24,7 +25,7 @@ from qfzz.api.subsonic._registry import HANDLERS
 from qfzz.api.subsonic._render import failed, render
 from qfzz.station import Principal, QFZZStation
 
-router = APIRouter(tags=["subsonic"])
+router = APIRouter(route_class=GuardedRoute, tags=["subsonic"])
 #: OpenSubsonic: clients discover extensions before they have credentials.
 NO_AUTH = frozenset({"getOpenSubsonicExtensions"})
 ANONYMOUS = Principal("", "anonymous")

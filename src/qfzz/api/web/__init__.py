@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from qfzz.api._guarded import GuardedRoute
 from qfzz.api.web import events, pages
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(route_class=GuardedRoute)
 router.include_router(pages.router)
 router.include_router(events.router, prefix="/api/v1")

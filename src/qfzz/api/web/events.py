@@ -22,12 +22,13 @@ from fastapi.responses import StreamingResponse
 
 from qfzz.api._auth import ListenerDep
 from qfzz.api._deps import StationDep
+from qfzz.api._guarded import GuardedRoute
 from qfzz.api._schemas import HistoryItemOut, NowOut, StreamTrackOut
 from qfzz.broadcast import Mount
 from qfzz.errors import UnknownMount
 from qfzz.station import QFZZStation
 
-router = APIRouter(tags=["web"])
+router = APIRouter(route_class=GuardedRoute, tags=["web"])
 
 POLL_SECONDS = 1.0
 KEEPALIVE_SECONDS = 15.0
@@ -52,7 +53,10 @@ async def events(
     station: StationDep,
     user: ListenerDep,
     mount: Annotated[
-        str, Query(description="a shared mount's name, or 'personal' for your own stream")
+        str,
+        Query(
+            max_length=200, description="a shared mount's name, or 'personal' for your own stream"
+        ),
     ] = "main",
 ) -> StreamingResponse:
     """Now playing and recent history of a mount, pushed as they change."""

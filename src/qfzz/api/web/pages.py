@@ -18,7 +18,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Response
 
-router = APIRouter(tags=["web"], include_in_schema=False)
+from qfzz.api._guarded import GuardedRoute
+
+router = APIRouter(route_class=GuardedRoute, tags=["web"], include_in_schema=False)
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
