@@ -17,7 +17,8 @@ message and a non-zero exit, so every error carries a stable machine-readable ``
     ├── Forbidden
     ├── RateLimited
     ├── InvalidInput
-    │   └── InvalidInteraction
+    │   ├── InvalidInteraction
+    │   └── UnstorableValue
     ├── TrustError
     │   └── ChainInvalid
     ├── CacheError (qfzz.cache: UnserializableValue, CorruptValue, BackendError, …)
@@ -100,6 +101,12 @@ class InvalidInput(QfzzError):
 
 class InvalidInteraction(InvalidInput):
     code = "invalid_interaction"
+
+
+class UnstorableValue(InvalidInput):
+    """A value the database refuses (NUL in text, a number out of range); nothing stored."""
+
+    code = "unstorable_value"
 
 
 class TrustError(QfzzError):

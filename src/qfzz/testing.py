@@ -141,15 +141,11 @@ def serve_in_thread(station: QFZZStation) -> Iterator[str]:
     Yields the base URL; the server stops when the block ends (the station stays open).
     """
     from qfzz.api import create_api  # only tests that serve HTTP pay for the import
+    from qfzz.app import server_options
 
     port = free_port()
-    config = uvicorn.Config(
-        create_api(station, manage_lifecycle=False),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="off",
-    )
+    options = {**server_options(station.settings), "host": "127.0.0.1", "port": port}
+    config = uvicorn.Config(create_api(station, manage_lifecycle=False), **options, lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

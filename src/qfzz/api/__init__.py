@@ -48,19 +48,19 @@ def create_api(station: QFZZStation, *, manage_lifecycle: bool = True) -> FastAP
                 station.stop()
 
     settings = station.settings
-    # Every route reads at most this much body (413 before parsing); dataset imports,
-    # the one route that needs more, get their own limit below.
-    app = FastAPI(
-        title="QFZZ",
-        version="0.1.0",
-        lifespan=lifespan,
-        max_body_size=settings.max_body_kb * KIB,
-    )
+    app = FastAPI(title="QFZZ", version="0.1.0", lifespan=lifespan)
     app.state.station = station
     app.state.rendered_playlists = RenderedPlaylists()
     install_error_handlers(app)
+    # Every route reads at most this much body (413 before parsing; routes may set less);
+    # dataset imports, the one place that needs more, have their own limit. The limits
+    # are set per router, not on the app: the app's own limit answers in plain text from
+    # outside the error handlers.
+    small = settings.max_body_kb * KIB
     for module in (health, auth, listeners, tracks, trust, devices, cache):
-        app.include_router(module.router, prefix="/api/v1", responses=ERROR_RESPONSES)
+        app.include_router(
+            module.router, prefix="/api/v1", responses=ERROR_RESPONSES, max_body_size=small
+        )
     for module in (datasets, jobs):
         app.include_router(
             module.router,
@@ -68,10 +68,10 @@ def create_api(station: QFZZStation, *, manage_lifecycle: bool = True) -> FastAP
             responses=ERROR_RESPONSES,
             max_body_size=settings.max_dataset_body_mb * MIB,
         )
-    app.include_router(streams.router, responses=ERROR_RESPONSES)
-    app.include_router(operations.router, responses=ERROR_RESPONSES)
-    app.include_router(subsonic.router)
-    app.include_router(web.router)
+    app.include_router(streams.router, responses=ERROR_RESPONSES, max_body_size=small)
+    app.include_router(operations.router, responses=ERROR_RESPONSES, max_body_size=small)
+    app.include_router(subsonic.router, max_body_size=small)
+    app.include_router(web.router, max_body_size=small)
     app.state.metrics = Metrics(station)
     app.add_middleware(PlainErrorsAsJson)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)

@@ -12,12 +12,13 @@ from fastapi import FastAPI
 
 from qfzz.api import create_api
 from qfzz.app._bootstrap import prepare_library
+from qfzz.app._http import server_options
 from qfzz.app._logging import configure_logging
 from qfzz.cli import LibraryProgress, Wiring, build_cli
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
 
-__all__ = ["build_app", "main", "prepare_library", "prepare_station", "run_http"]
+__all__ = ["build_app", "main", "prepare_library", "prepare_station", "run_http", "server_options"]
 
 
 def build_app(settings: Settings | None = None) -> FastAPI:
@@ -49,7 +50,7 @@ def run_http(station: QFZZStation, settings: Settings) -> None:
         # full collection, which otherwise paused the event loop for 100-230 ms at a time
         # with a thousand listeners connecting.
         gc.freeze()
-        uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+        uvicorn.run(app, **server_options(settings))
     finally:
         station.close()
 

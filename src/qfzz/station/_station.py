@@ -133,6 +133,8 @@ class QFZZStation:
         self.jobs = CatalogJobs(self)
         self.login_limit = SlidingWindow(self.settings.login_attempts_per_minute, 60.0, clock)
         self.register_limit = SlidingWindow(self.settings.registrations_per_hour, 3600.0, clock)
+        #: Failed Subsonic sign-ins (apps sign every request, so only failures count).
+        self.auth_failures = SlidingWindow(self.settings.login_attempts_per_minute, 60.0, clock)
         self.devices = DeviceRegistry(clock)
         self._profiles: dict[str, ListenerProfile] = {}
         self._profiles_lock = threading.Lock()

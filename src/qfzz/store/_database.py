@@ -17,6 +17,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DataError
+
+from qfzz.errors import UnstorableValue
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _WRITE = "qfzz_write"
@@ -43,13 +46,13 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn, conn.begin():
+        with _refused_values(), self.engine.connect() as conn, conn.begin():
             yield conn
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """One write transaction: committed on success, rolled back on any error."""
-        with self.engine.connect() as raw:
+        with _refused_values(), self.engine.connect() as raw:
             conn = raw.execution_options(**{_WRITE: True})
             with conn.begin():
                 yield conn
@@ -64,6 +67,23 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@contextmanager
+def _refused_values() -> Iterator[None]:
+    """A value the database cannot hold is the caller's input, not a server fault.
+
+    The API bounds its input before it gets here; this is the last line: PostgreSQL's data
+    exceptions (NUL in text, a number out of range, text too long for its column) and
+    SQLite's refusal of integers beyond 64 bits become ``UnstorableValue`` (a 4xx),
+    and the transaction is rolled back as for any error.
+    """
+    try:
+        yield
+    except DataError as exc:
+        raise UnstorableValue(f"a value cannot be stored: {exc.orig or exc}") from exc
+    except OverflowError as exc:
+        raise UnstorableValue(f"a number is out of range: {exc}") from exc
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -6,10 +6,10 @@ Numbers and booleans that do not parse are a generic error (code 0) naming the p
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from qfzz.api._json import loads_bounded
 from qfzz.api.subsonic._errors import ConflictingAuth, InvalidApiKey, MissingParameter
 from qfzz.errors import AuthError, InvalidInput
 from qfzz.station import Principal, QFZZStation
@@ -71,18 +71,20 @@ class Call:
         value = self.get(name)
         if value is None:
             return None
-        try:
-            return json.loads(value)
-        except ValueError:
-            raise InvalidInput(f"{name} must be JSON") from None
+        return loads_bounded(value, what=name)
 
     @property
     def client(self) -> str:
         return self.get("c") or "unknown"
 
 
-def authenticate(station: QFZZStation, params: Params) -> Principal:
-    """``apiKey``, or ``u`` with ``t`` + ``s`` or ``p`` (plain or ``enc:`` hex)."""
+def authenticate(station: QFZZStation, params: Params, client: str) -> Principal:
+    """``apiKey``, or ``u`` with ``t`` + ``s`` or ``p`` (plain or ``enc:`` hex).
+
+    Wrong passwords are limited per client address and per user (``station.auth_failures``,
+    the login limit's numbers): past the limit every attempt is refused, right or wrong,
+    until the window passes. Successes never count — apps sign every request.
+    """
 
     def first(name: str) -> str | None:
         values = params.get(name)
@@ -103,4 +105,10 @@ def authenticate(station: QFZZStation, params: Params) -> Principal:
         raise MissingParameter("t and s")
     if token is None and password is None:
         raise MissingParameter("p", "t and s")
-    return station.accounts.subsonic(user, password=password, token=token, salt=salt)
+    keys = (f"subsonic-ip:{client}", f"subsonic-user:{user}")
+    station.auth_failures.check(*keys)
+    try:
+        return station.accounts.subsonic(user, password=password, token=token, salt=salt)
+    except AuthError:
+        station.auth_failures.add(*keys)
+        raise

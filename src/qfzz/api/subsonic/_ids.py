@@ -23,6 +23,8 @@ ARTIST = "ar-"
 PLAYLIST = "pl-"
 DJ_PLAYLIST = "pl-dj"
 MUSIC_FOLDER = 1
+#: Ids are at most 18 decimal digits (below 2**63, what the store's columns hold).
+MAX_DIGITS = 18
 
 
 def track_id(track: int) -> str:
@@ -43,7 +45,7 @@ def playlist_id(number: int) -> str:
 
 def kind_of(value: str) -> str:
     """``song``, ``album``, ``artist`` or ``playlist``; NotFound for anything else."""
-    if value.startswith(TRACK) or value.isdigit():
+    if value.startswith(TRACK) or (value.isascii() and value.isdigit()):
         return "song"
     for prefix, kind in ((ALBUM, "album"), (ARTIST, "artist"), (PLAYLIST, "playlist")):
         if value.startswith(prefix) and len(value) > len(prefix):
@@ -51,11 +53,23 @@ def kind_of(value: str) -> str:
     raise NotFound(f"no item with id {value!r}")
 
 
+def parse_index(text: str) -> int | None:
+    """A position in a list (``songIndexToRemove``), or None when it is not one."""
+    return _number(text)
+
+
+def _number(text: str) -> int | None:
+    """A store id written in ASCII digits that fits 64 bits, else None."""
+    if not (text.isascii() and text.isdigit() and len(text) <= MAX_DIGITS):
+        return None
+    return int(text)
+
+
 def parse_track(value: str) -> int:
-    number = value.removeprefix(TRACK)
-    if not number.isdigit():
+    number = _number(value.removeprefix(TRACK))
+    if number is None:
         raise NotFound(f"no song with id {value!r}")
-    return int(number)
+    return number
 
 
 def parse_album(value: str) -> str:
@@ -74,7 +88,7 @@ def parse_playlist(value: str) -> int | None:
     """The store id of a listener playlist; ``None`` for the DJ playlist."""
     if value == DJ_PLAYLIST:
         return None
-    number = value.removeprefix(PLAYLIST)
-    if not number.isdigit():
+    number = _number(value.removeprefix(PLAYLIST))
+    if number is None:
         raise NotFound(f"no playlist with id {value!r}")
-    return int(number)
+    return number

@@ -111,7 +111,11 @@ def update_playlist(call: Call) -> Result:
         comment=call.get("comment"),
         public=None if public is None else call.flag("public", False),
         add=[ids.parse_track(v) for v in call.all("songIdToAdd")],
-        remove_indexes=[int(v) for v in call.all("songIndexToRemove") if v.isdigit()],
+        remove_indexes=[
+            index
+            for v in call.all("songIndexToRemove")
+            if (index := ids.parse_index(v)) is not None
+        ],
     )
     return {}
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
+from qfzz.api._auth import client_ip
 from qfzz.api._guarded import GuardedRoute
+from qfzz.api._json import loads_bounded
 from qfzz.api.subsonic import (  # noqa: F401  (each module registers its methods)
     _annotate,
     _browse,
@@ -23,6 +25,7 @@ from qfzz.api.subsonic._call import Call, Params, authenticate
 from qfzz.api.subsonic._errors import NotFound, subsonic_error
 from qfzz.api.subsonic._registry import HANDLERS
 from qfzz.api.subsonic._render import failed, render
+from qfzz.errors import InvalidInput, RateLimited
 from qfzz.station import Principal, QFZZStation
 
 router = APIRouter(route_class=GuardedRoute, tags=["subsonic"])
@@ -30,26 +33,32 @@ router = APIRouter(route_class=GuardedRoute, tags=["subsonic"])
 NO_AUTH = frozenset({"getOpenSubsonicExtensions"})
 ANONYMOUS = Principal("", "anonymous")
 MAX_BODY = 1 << 20
+#: Most fields one form body may carry (playlist edits send one per song).
+MAX_PARAMS = 10_000
 
 
 async def _params(request: Request) -> tuple[Params, object]:
+    """Query and form parameters merged, and a JSON body if one was sent.
+
+    The body was limited to ``MAX_BODY`` bytes by the route (counted as it arrives), a form
+    to ``MAX_PARAMS`` fields, and JSON to ``qfzz.api._json.MAX_DEPTH`` levels.
+    """
     params: Params = {}
     for key, value in request.query_params.multi_items():
         params.setdefault(key, []).append(value)
     body: object = None
     if request.method == "POST":
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        raw = await request.body()
-        if len(raw) > MAX_BODY:
-            raw = b""
+        try:
+            raw = await request.body()
+        except HTTPException as exc:
+            raise InvalidInput(f"the request body is over {MAX_BODY} bytes") from exc
         if kind == "application/x-www-form-urlencoded":
-            for key, values in parse_qs(raw.decode("utf-8", "replace")).items():
+            form = parse_qs(raw.decode("utf-8", "replace"), max_num_fields=MAX_PARAMS)
+            for key, values in form.items():
                 params.setdefault(key, []).extend(values)
         elif kind == "application/json" and raw:
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                body = None
+            body = loads_bounded(raw)
     return params, body
 
 
@@ -67,33 +76,41 @@ _DOC = {
     "/rest/{method}",
     response_class=Response,
     operation_id="subsonic_get",
+    max_body_size=MAX_BODY,
     **_DOC,  # type: ignore[arg-type]
 )
 @router.post(
     "/rest/{method}",
     response_class=Response,
     operation_id="subsonic_post",
+    max_body_size=MAX_BODY,
     **_DOC,  # type: ignore[arg-type]
 )
 async def subsonic(method: str, request: Request) -> Response:
-    params, body = await _params(request)
-    fmt = (params.get("f") or ["xml"])[0]
-    callback = params.get("callback", [""])[0] or None
+    query = request.query_params
+    fmt, callback = query.get("f", "xml"), query.get("callback") or None
     station: QFZZStation = request.app.state.station
     name = method.removesuffix(".view")
     try:
+        params, body = await _params(request)
+        fmt = (params.get("f") or ["xml"])[0]
+        callback = params.get("callback", [""])[0] or None
         handler = HANDLERS.get(name)
         if handler is None:
             raise NotFound(f"unknown method {name!r}")
         if name in NO_AUTH:
             user = ANONYMOUS
         else:
-            user = await run_in_threadpool(authenticate, station, params)
+            user = await run_in_threadpool(authenticate, station, params, client_ip(request))
         call = Call(station, params, user, str(request.base_url).rstrip("/"), body)
         result = await run_in_threadpool(handler, call)
     except Exception as exc:
         code, message = subsonic_error(exc)
-        return failed(code, message, fmt, callback)
+        response = failed(code, message, fmt, callback)
+        if isinstance(exc, RateLimited):
+            response.status_code = 429
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     if isinstance(result, Response):
         return result
     return render(result, fmt, callback)

@@ -1,0 +1,28 @@
+"""How the HTTP server is configured: one place, used by ``qfzz serve`` and the tests'
+live servers alike, so what tests exercise is what operators run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qfzz.settings import Settings
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn options for a station's settings.
+
+    uvicorn believes ``X-Forwarded-For`` from 127.0.0.1 unless told otherwise, which would
+    let any local client — or a proxy that passes the header through — choose the address
+    that per-address rate limits count. QFZZ believes it only from the configured
+    ``trusted_proxies`` (none by default).
+    """
+    proxies = list(settings.trusted_proxies)
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": proxies,
+        "server_header": False,
+        "log_config": None,
+        "access_log": False,
+    }
