@@ -111,7 +111,16 @@ def test_a_422_names_at_most_ten_problems(client):
     assert answer["detail"].count(";") == 10 and answer["detail"].endswith("and 30 more")
 
 
-def test_rate_limits_come_before_the_body_is_read(client, station):
+def test_rate_limits_come_before_the_body_is_read(tmp_path, clock):
+    settings = Settings(
+        data_dir=tmp_path / "d",
+        demo_library=False,
+        registrations_per_hour=2,
+        login_attempts_per_minute=2,
+    )
+    station = QFZZStation(settings, clock=clock)
+    station.start()
+    client = TestClient(create_api(station, manage_lifecycle=False))
     for n in range(station.settings.registrations_per_hour):
         client.post("/api/v1/listeners", json={"user_id": f"u{n}", "password": "pw-1234"})
     # A body the parser would reject with a 422 is not even read now: 429. (A body over
@@ -126,6 +135,7 @@ def test_rate_limits_come_before_the_body_is_read(client, station):
         client.post("/api/v1/auth/login", json={"user_id": "u0", "password": "wrong-pw"})
     refused = client.post("/api/v1/auth/login", content=b"{not json")
     assert json_error(refused, 429)["error"] == "rate_limited"
+    station.close()
 
 
 def test_an_anonymous_dataset_upload_is_refused_unread(client, station):
@@ -151,77 +161,77 @@ def test_an_oversized_body_on_a_route_that_reads_none_is_a_json_413(client):
 BIG = "9223372036854775808"  # 2**63: one past the largest id a store column holds
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "params"),
-    [
-        ("GET", f"/api/v1/tracks/{BIG}", None),
-        ("GET", "/api/v1/tracks", {"offset": BIG}),
-        ("GET", "/api/v1/tracks", {"limit": BIG}),
-        ("GET", "/api/v1/ledger", {"from": BIG}),
-        ("GET", "/api/v1/stream/main/history", {"from": "nan"}),
-        ("DELETE", "/api/v1/cache/0", None),
-        ("DELETE", "/api/v1/cache/..", None),
-        ("GET", "/api/v1/tracks", {"q": "a\x00b"}),
-        ("GET", "/api/v1/tracks", {"genre": "\x00"}),
-        ("GET", "/api/v1/listeners/a%00b/playlist", None),
-        ("GET", "/api/v1/trust/a%00/b", None),
-        ("GET", "/api/v1/jobs/%00", None),
-    ],
-)
-def test_out_of_range_and_nul_in_paths_and_queries_are_4xx(any_store_station, method, path, params):
+BAD_REQUESTS = [
+    ("GET", f"/api/v1/tracks/{BIG}", None),
+    ("GET", "/api/v1/tracks", {"offset": BIG}),
+    ("GET", "/api/v1/tracks", {"limit": BIG}),
+    ("GET", "/api/v1/ledger", {"from": BIG}),
+    ("GET", "/api/v1/stream/main/history", {"from": "nan"}),
+    ("DELETE", "/api/v1/cache/0", None),
+    ("DELETE", "/api/v1/cache/..", None),
+    ("GET", "/api/v1/tracks", {"q": "a\x00b"}),
+    ("GET", "/api/v1/tracks", {"genre": "\x00"}),
+    ("GET", "/api/v1/listeners/a%00b/playlist", None),
+    ("GET", "/api/v1/trust/a%00/b", None),
+    ("GET", "/api/v1/jobs/%00", None),
+]
+
+
+def test_out_of_range_and_nul_in_paths_and_queries_are_4xx(any_store_station):
+    headers = admin(any_store_station)
     with TestClient(create_api(any_store_station, manage_lifecycle=False)) as c:
-        answer = c.request(method, path, params=params, headers=admin(any_store_station))
-    assert 400 <= answer.status_code < 500, answer.text
-    json_error(answer, answer.status_code)
+        for method, path, params in BAD_REQUESTS:
+            answer = c.request(method, path, params=params, headers=headers)
+            assert 400 <= answer.status_code < 500, (method, path, params, answer.text)
+            json_error(answer, answer.status_code)
 
 
-@pytest.mark.parametrize(
-    ("path", "body"),
-    [
-        ("/api/v1/auth/login", {"user_id": "a\x00b", "password": "x"}),
-        (
-            "/api/v1/listeners",
-            {"user_id": "m", "password": "pw-1234", "preferences": {"moods": ["\x00"]}},
-        ),
-        (
-            "/api/v1/listeners",
-            {"user_id": "nulg", "password": "pw-1234", "preferences": {"genres": ["a\x00"]}},
-        ),
-        (  # 1e400 parses as infinity
-            "/api/v1/listeners",
-            '{"user_id": "w", "password": "pw-1234", "preferences": {"genres": {"jazz": 1e400}}}',
-        ),
-        ("/api/v1/datasets", {"name": "x", "license": "CC0-1.0", "tracks": [{"title": "t\x00"}]}),
-        ("/api/v1/datasets", {"name": "x\x00", "license": "CC0-1.0", "tracks": []}),
-        ("/api/v1/datasets", {"name": "x", "license": "CC0-1.0", "tracks": [{"a": {"b": 1}}]}),
-        ("/api/v1/datasets", {"name": "x", "license": "CC0-1.0", "tracks": [{"year": 2**64}]}),
-        ("/api/v1/listeners/root/interactions", {"track_id": 2**63, "type": "play"}),
-        ("/api/v1/listeners/root/interactions", '{"track_id": 1, "type": "rate", "rating": 1e999}'),
-        ("/api/v1/listeners/root/interactions", '{"track_id": 1, "type": "rate", "rating": NaN}'),
-        ("/api/v1/devices", {"device_id": "d\x00", "device_type": "desktop"}),
-        ("/api/v1/devices", {"device_id": "d", "device_type": "desktop", "x": [[1]]}),
-        ("/api/v1/scan", {"path": "/tmp/\x00"}),
-    ],
-)
-def test_bad_values_in_bodies_are_4xx_and_store_nothing(any_store_station, path, body):
+BAD_BODIES = [
+    ("/api/v1/auth/login", {"user_id": "a\x00b", "password": "x"}),
+    (
+        "/api/v1/listeners",
+        {"user_id": "m", "password": "pw-1234", "preferences": {"moods": ["\x00"]}},
+    ),
+    (
+        "/api/v1/listeners",
+        {"user_id": "nulg", "password": "pw-1234", "preferences": {"genres": ["a\x00"]}},
+    ),
+    (  # 1e400 parses as infinity
+        "/api/v1/listeners",
+        '{"user_id": "w", "password": "pw-1234", "preferences": {"genres": {"jazz": 1e400}}}',
+    ),
+    ("/api/v1/datasets", {"name": "x", "license": "CC0-1.0", "tracks": [{"title": "t\x00"}]}),
+    ("/api/v1/datasets", {"name": "x\x00", "license": "CC0-1.0", "tracks": []}),
+    ("/api/v1/datasets", {"name": "x", "license": "CC0-1.0", "tracks": [{"a": {"b": 1}}]}),
+    ("/api/v1/datasets", {"name": "x", "license": "CC0-1.0", "tracks": [{"year": 2**64}]}),
+    ("/api/v1/listeners/root/interactions", {"track_id": 2**63, "type": "play"}),
+    ("/api/v1/listeners/root/interactions", '{"track_id": 1, "type": "rate", "rating": 1e999}'),
+    ("/api/v1/listeners/root/interactions", '{"track_id": 1, "type": "rate", "rating": NaN}'),
+    ("/api/v1/devices", {"device_id": "d\x00", "device_type": "desktop"}),
+    ("/api/v1/devices", {"device_id": "d", "device_type": "desktop", "x": [[1]]}),
+    ("/api/v1/scan", {"path": "/tmp/\x00"}),
+]
+
+
+def test_bad_values_in_bodies_are_4xx_and_store_nothing(any_store_station):
     station = any_store_station
-    headers = admin(station)
-    before = (
-        len(station.store.listeners.user_ids()),
-        station.store.datasets.count(),
-        station.store.interactions.count(),
-    )
+    headers = {**admin(station), "content-type": "application/json"}
+
+    def stored() -> tuple[int, int, int]:
+        return (
+            len(station.store.listeners.user_ids()),
+            station.store.datasets.count(),
+            station.store.interactions.count(),
+        )
+
+    before = stored()
     with TestClient(create_api(station, manage_lifecycle=False)) as c:
-        text = body if isinstance(body, str) else json.dumps(body)
-        answer = c.post(path, content=text, headers={**headers, "content-type": "application/json"})
-    assert 400 <= answer.status_code < 500, answer.text
-    json_error(answer, answer.status_code)
-    after = (
-        len(station.store.listeners.user_ids()),
-        station.store.datasets.count(),
-        station.store.interactions.count(),
-    )
-    assert after == before
+        for path, body in BAD_BODIES:
+            text = body if isinstance(body, str) else json.dumps(body)
+            answer = c.post(path, content=text, headers=headers)
+            assert 400 <= answer.status_code < 500, (path, body, answer.text)
+            json_error(answer, answer.status_code)
+    assert stored() == before
 
 
 def test_the_store_refuses_what_it_cannot_hold_as_input_errors(any_store_station):

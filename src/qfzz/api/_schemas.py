@@ -17,14 +17,15 @@ class _In(BaseModel):
 
 
 #: How many names a listener may state per kind (genres, artists, moods).
-MAX_STATED = 100
+MAX_STATED = 50
 #: Most tracks one dataset body may carry (its byte size is bounded too).
 MAX_DATASET_TRACKS = 200_000
 #: Most fields one dataset record may have.
 MAX_RECORD_FIELDS = 64
 
-StatedNames = Annotated[list[Name], Field(max_length=MAX_STATED)]
-StatedWeights = Annotated[dict[Name, Unit], Field(max_length=MAX_STATED)]
+StatedName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(one_line)]
+StatedNames = Annotated[list[StatedName], Field(max_length=MAX_STATED)]
+StatedWeights = Annotated[dict[StatedName, Unit], Field(max_length=MAX_STATED)]
 TempoPreference = Literal["slow", "medium", "fast", "varied"]
 
 
@@ -277,12 +278,15 @@ class ErrorOut(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut, "description": text}
     for status, text in (
+        (400, "a body that is not JSON"),
         (401, "missing, wrong or expired credentials"),
         (403, "not allowed for this listener"),
         (404, "unknown listener, track, mount or device"),
         (409, "conflict (e.g. the listener exists)"),
+        (413, "the request body is larger than this route accepts"),
         (422, "invalid input"),
         (429, "rate limited (see Retry-After)"),
+        (500, "an unexpected error (the detail carries an error id for the operator)"),
         (503, "the station is not running"),
     )
 }

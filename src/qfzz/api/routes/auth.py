@@ -48,7 +48,7 @@ async def _login_limit_by_ip(request: Request) -> None:
     station.login_limit.hit(f"ip:{client_ip(request)}")
 
 
-@router.post("/auth/login", response_model=SessionOut, max_body_size=4096)
+@router.post("/auth/login", response_model=SessionOut, max_body_size=16 * 1024)
 @before_body(_login_limit_by_ip)
 def login(body: LoginIn, request: Request, station: StationDep) -> SessionOut:
     """Sign in. Attempts are limited per address (before the body is read) and per user."""

@@ -28,7 +28,7 @@ async def _registration_limit(request: Request) -> None:
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=ListenerOut, max_body_size=16384
+    "", status_code=status.HTTP_201_CREATED, response_model=ListenerOut, max_body_size=128 * 1024
 )
 @before_body(_registration_limit)
 def register(body: ListenerIn, request: Request, station: StationDep) -> ListenerOut:
