@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from qfzz.edge import UnknownDevice
+from qfzz.edge import DeviceConflict, UnknownDevice
 from qfzz.errors import (
     AuthError,
     ChainInvalid,
@@ -34,6 +34,7 @@ _STATUS: tuple[tuple[type[QfzzError], int], ...] = (
     (UnknownJob, 404),
     (UnknownDevice, 404),
     (ListenerExists, 409),
+    (DeviceConflict, 409),
     (StationNotRunning, 503),
     (InvalidInput, 422),
     (InvalidDataset, 422),

@@ -24,6 +24,7 @@ from qfzz.catalog.scanner import LibraryScanner, ScanProgress, ScanReport
 from qfzz.dj import CatalogIndex, ListenerProfile, PersonalizedDJ, TrackFeatures, TrustFilter
 from qfzz.edge import DeviceRegistry, EdgeDeviceConfig, StreamingParams
 from qfzz.errors import (
+    Forbidden,
     InvalidInput,
     QfzzError,
     StationNotRunning,
@@ -41,7 +42,7 @@ from qfzz.models import (
 )
 from qfzz.settings import Settings
 from qfzz.station._accounts import hash_password, new_token, token_digest, validate_user_id
-from qfzz.station._auth import Accounts, load_secret_key
+from qfzz.station._auth import Accounts, Principal, load_secret_key
 from qfzz.station._feedback import FeedbackFlow
 from qfzz.station._jobs import CatalogJobs
 from qfzz.station._library import Library
@@ -291,23 +292,46 @@ class QFZZStation:
         *,
         user_id: str | None = None,
         preferences: Mapping[str, object] | None = None,
+        takeover: bool = False,
     ) -> StreamingParams:
-        """Register (or re-register) a device; its parameters are computed and stored."""
+        """Register (or re-register) a device; its parameters are computed and stored.
+
+        An id already registered to another listener raises DeviceConflict (409) and
+        changes nothing, unless ``takeover`` (an admin acting for anyone) moves it.
+        """
         device = EdgeDeviceConfig.from_dict(config)
         if user_id is not None:
             self.profile(user_id)  # raises UnknownListener
-        params = self.devices.register(device, user_id, preferences=preferences)
+        params = self.devices.register(device, user_id, preferences=preferences, takeover=takeover)
         self._save_device(device.device_id)
         return params
 
-    def update_device(self, device_id: str, **changes: Any) -> StreamingParams:
-        """A network or battery change: re-optimize (running streams follow at a boundary)."""
+    def update_device(
+        self, device_id: str, *, by: Principal | None = None, **changes: Any
+    ) -> StreamingParams:
+        """A network or battery change: re-optimize (running streams follow at a boundary).
+
+        ``by``: who asks (None: the station itself). Only the owner or an admin may change
+        a device, and only an admin one that has no owner (Forbidden otherwise).
+        """
+        self._device_access(device_id, by, change=True)
         params = self.devices.update(device_id, **changes)
         self._save_device(device_id)
         return params
 
-    def device_params(self, device_id: str) -> StreamingParams:
+    def device_params(self, device_id: str, *, by: Principal | None = None) -> StreamingParams:
+        """A device's parameters; ``by`` (when given) must be its owner or an admin."""
+        self._device_access(device_id, by, change=False)
         return self.devices.params(device_id)
+
+    def _device_access(self, device_id: str, by: Principal | None, *, change: bool) -> None:
+        if by is None:
+            return
+        owner = self.devices.get(device_id).user_id  # raises UnknownDevice
+        if owner is not None:
+            by.require(owner)
+        elif change and not by.is_admin:
+            raise Forbidden(f"device {device_id!r} has no owner: only an admin may change it")
 
     def _save_device(self, device_id: str) -> None:
         device = self.devices.get(device_id)
