@@ -553,9 +553,10 @@ class QFZZStation:
         """The current playlist if the cache has it (never blocks on the DJ or the store)."""
         if size is not None and (isinstance(size, bool) or size < 1):
             raise InvalidInput("size must be at least 1")
-        if not self._running or user_id not in self._profiles:
+        profile = self._profiles.get(user_id)
+        if not self._running or profile is None:
             return None
-        current = self.caches.playlists.peek(user_id)
+        current = self.caches.playlists.peek(user_id, version=_playlist_version(profile))
         if current is None:
             return None
         return (
@@ -568,14 +569,22 @@ class QFZZStation:
         self, user_id: str, size: int | None = None, *, include_unplayable: bool = False
     ) -> Playlist:
         """The listener's current playlist: made once, then served from the cache until
-        their next feedback (which invalidates exactly that listener)."""
+        their next feedback (which invalidates exactly that listener).
+
+        The cache entry carries the version of the profile it was computed from, read
+        before the DJ reads the profile; every feedback moves the version on before it is
+        acknowledged, so a playlist computed before an acknowledged feedback is never
+        served after it, even when a slow generation stores it late.
+        """
         self._require_running()
         if include_unplayable:
             return self.generate_playlist(user_id, size, include_unplayable=True)
         if size is not None and (isinstance(size, bool) or size < 1):
             raise InvalidInput("size must be at least 1")
-        self.profile(user_id)  # raises UnknownListener before anything is cached
-        current = self.caches.playlists.get(user_id, lambda: self.generate_playlist(user_id))
+        profile = self.profile(user_id)  # raises UnknownListener before anything is cached
+        current = self.caches.playlists.get(
+            user_id, lambda: self.generate_playlist(user_id), version=_playlist_version(profile)
+        )
         if current is None:
             return self.generate_playlist(user_id, size)
         return (
@@ -622,6 +631,12 @@ class QFZZStation:
         for timer in self.playlist_timers:
             timer(elapsed)
         return Playlist(user_id, items, now)
+
+    def forget_playlist(self, user_id: str) -> None:
+        """Drop the listener's cached playlist (feedback does, after moving the version on)."""
+        profile = self._profiles.get(user_id)
+        if profile is not None:
+            self.caches.playlists.invalidate(user_id, version=_playlist_version(profile))
 
     def current_playlist(self, user_id: str) -> StoredPlaylist | None:
         self.profile(user_id)
@@ -684,6 +699,16 @@ class QFZZStation:
     def snapshot_profiles(self) -> None:
         for profile in list(self._profiles.values()):
             self._snapshot(profile)
+
+
+def _playlist_version(profile: ListenerProfile) -> tuple[str, int]:
+    """The version a playlist computed from ``profile`` now is stored and served under.
+
+    Read without the profile's lock (it must not block the event loop): a feedback being
+    applied right now may already show in what the DJ then reads, but never the other way
+    round, so the version is never newer than the playlist computed after reading it.
+    """
+    return profile.incarnation, profile.applied
 
 
 def _stored_preferences(record: ListenerRecord) -> ListenerPreferences:
