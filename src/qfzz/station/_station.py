@@ -21,6 +21,7 @@ import numpy.typing as npt
 from qfzz.cache import CacheServices, open_cache
 from qfzz.catalog.importer import DatasetImporter
 from qfzz.catalog.scanner import LibraryScanner, ScanProgress, ScanReport
+from qfzz.catalog.timed_reads import TimedReads
 from qfzz.dj import CatalogIndex, ListenerProfile, PersonalizedDJ, TrackFeatures, TrustFilter
 from qfzz.edge import DeviceRegistry, EdgeDeviceConfig, StreamingParams
 from qfzz.errors import (
@@ -135,6 +136,8 @@ class QFZZStation:
         self.login_limit = SlidingWindow(self.settings.login_attempts_per_minute, 60.0, clock)
         self.register_limit = SlidingWindow(self.settings.registrations_per_hour, 3600.0, clock)
         self.devices = DeviceRegistry(clock)
+        #: Gives every read of a library file (scans, cover art) a deadline.
+        self.file_reads = TimedReads()
         self._profiles: dict[str, ListenerProfile] = {}
         self._profiles_lock = threading.Lock()
         self._index_lock = threading.Lock()
@@ -175,6 +178,7 @@ class QFZZStation:
 
     def close(self) -> None:
         self.stop()
+        self.file_reads.close()
         self.cache.close()
         self.store.close()
 
@@ -252,7 +256,7 @@ class QFZZStation:
     # -- catalog -----------------------------------------------------------------------
 
     def scan(self, root: Path, on_progress: ScanProgress | None = None) -> ScanReport:
-        scanner = LibraryScanner(self.store.tracks, clock=self.clock)
+        scanner = LibraryScanner(self.store.tracks, clock=self.clock, reads=self.file_reads)
         report = scanner.scan(root, on_progress)
         self._reindex(report.changed_ids, report.removed_ids)
         return report
