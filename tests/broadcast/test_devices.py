@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import threading
 
 import httpx
@@ -96,3 +97,66 @@ def test_an_opus_stream_switching_bitrate_starts_a_new_chain_with_its_headers(li
     finally:
         stop.set()
         thread.join(10)
+
+
+def _subsonic(live, user: str) -> dict[str, str]:
+    salt = "s4lt"
+    password = live.station.accounts.app_password(user)
+    token = hashlib.md5((password + salt).encode()).hexdigest()
+    return {"u": user, "t": token, "s": salt, "c": "tests", "v": "1.16.1", "f": "json"}
+
+
+def test_a_listener_can_never_take_over_or_use_another_listeners_device(live):
+    ann, _ = live.sign_in("ann")
+    bob, bob_token = live.sign_in("bob")
+    boss, _ = live.sign_in("boss")
+    live.station.accounts.make_admin("boss")
+    devices = f"{live.url}/api/v1/devices"
+    assert httpx.post(devices, json=DESKTOP, headers=ann).status_code == 201
+    # registering ann's id again: 409 for bob, stored owner and parameters untouched
+    grab = httpx.post(devices, json={**DESKTOP, "network_type": "3g"}, headers=bob)
+    assert grab.status_code == 409, grab.text
+    assert grab.json()["error"] == "device_conflict" and grab.json()["detail"]
+    assert live.station.devices.get("desk-1").user_id == "ann"
+    assert [d.user_id for d in live.station.store.devices.all()] == ["ann"]
+    assert live.station.device_params("desk-1").bitrate_kbps == 320
+    # bob can neither change nor read it, nor let it pick his stream or transcode
+    update = httpx.patch(f"{devices}/desk-1", json={"network_type": "3g"}, headers=bob)
+    assert update.status_code == 403 and update.json()["error"] == "forbidden"
+    assert httpx.get(f"{devices}/desk-1/optimization", headers=bob).status_code == 403
+    for url in (
+        f"{live.url}/stream/main?device_id=desk-1",
+        f"{live.url}/api/v1/listeners/bob/stream?device_id=desk-1",
+        f"{live.url}/stream/main?device_id=desk-1&token={bob_token}",
+    ):
+        answer = httpx.get(url, headers=bob if "token=" not in url else None)
+        assert answer.status_code == 403, (url, answer.text)
+    assert "~bob" not in {m.name for m in live.station.radio.all_mounts()}  # none started
+    decision = httpx.get(
+        f"{live.url}/rest/getTranscodeDecision",
+        params={**_subsonic(live, "bob"), "mediaId": "tr-1", "deviceId": "desk-1"},
+    ).json()["subsonic-response"]
+    assert decision["status"] == "failed" and decision["error"]["code"] == 50
+    assert live.station.device_params("desk-1").bitrate_kbps == 320  # nothing changed
+    # ann re-registering her own device is a plain 201; an admin may act for anyone
+    assert (
+        httpx.post(devices, json={**DESKTOP, "bandwidth_mbps": 20}, headers=ann).status_code == 201
+    )
+    moved = httpx.post(devices, json={**DESKTOP, "user_id": "bob"}, headers=boss)
+    assert moved.status_code == 201 and live.station.devices.get("desk-1").user_id == "bob"
+    assert httpx.get(f"{devices}/desk-1/optimization", headers=ann).status_code == 403
+
+
+def test_a_device_without_an_owner_is_changed_only_by_an_admin(live):
+    ann, _ = live.sign_in("ann")
+    boss, _ = live.sign_in("boss")
+    live.station.accounts.make_admin("boss")
+    live.station.register_device({**DESKTOP, "device_id": "kiosk"})  # no owner
+    devices = f"{live.url}/api/v1/devices"
+    change = {"network_type": "3g", "bandwidth_mbps": 0.5}
+    assert httpx.patch(f"{devices}/kiosk", json=change, headers=ann).status_code == 403
+    assert (
+        httpx.post(devices, json={**DESKTOP, "device_id": "kiosk"}, headers=ann).status_code == 409
+    )
+    assert live.station.devices.get("kiosk").user_id is None
+    assert httpx.patch(f"{devices}/kiosk", json=change, headers=boss).status_code == 200

@@ -18,6 +18,7 @@ EXPECTED = {
     "TIER_BY_QUALITY",
     "Codec",
     "DeviceChange",
+    "DeviceConflict",
     "DeviceRegistry",
     "DeviceType",
     "EdgeDeviceConfig",

@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from qfzz.edge import (
+    DeviceConflict,
     DeviceRegistry,
     EdgeDeviceConfig,
     NetworkType,
@@ -140,13 +141,34 @@ def test_preferences_are_kept_across_updates_until_replaced(registry):
 
 def test_registering_again_replaces_the_device(registry, changes):
     registry.register(phone(), user_id="ann")
-    params = registry.register(phone(network_type="4g"), user_id="bob")
+    params = registry.register(phone(network_type="4g"), user_id="ann")
     assert params.profile is ProfileName.BANDWIDTH_SAVE
     entry = registry.get("p1")
-    assert (entry.user_id, entry.version) == ("bob", 2)
+    assert (entry.user_id, entry.version) == ("ann", 2)
     assert changes[-1].kind == "registered"
     assert changes[-1].previous.user_id == "ann"
     assert len(registry) == 1
+
+
+@pytest.mark.parametrize(("owner", "caller"), [("ann", "bob"), ("ann", None), (None, "bob")])
+def test_another_listeners_device_id_is_a_conflict_and_changes_nothing(
+    registry, changes, owner, caller
+):
+    registry.register(phone(), user_id=owner)
+    before = registry.get("p1")
+    with pytest.raises(DeviceConflict) as caught:
+        registry.register(phone(network_type="4g"), user_id=caller)
+    assert caught.value.code == "device_conflict" and isinstance(caught.value, QfzzError)
+    assert registry.get("p1") == before
+    assert len(changes) == 1  # no one was told of a change that did not happen
+
+
+def test_a_takeover_moves_the_device(registry, changes):
+    registry.register(phone(), user_id="ann")
+    registry.register(phone(network_type="4g"), user_id="bob", takeover=True)
+    entry = registry.get("p1")
+    assert (entry.user_id, entry.version) == ("bob", 2)
+    assert changes[-1].previous.user_id == "ann"
 
 
 def test_remove_and_for_user(registry, changes, clock):

@@ -24,7 +24,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qfzz.cache import UnknownNamespace
-from qfzz.edge import UnknownDevice
+from qfzz.edge import DeviceConflict, UnknownDevice
 from qfzz.errors import (
     AuthError,
     CatalogError,
@@ -58,6 +58,7 @@ _STATUS: tuple[tuple[type[QfzzError], int], ...] = (
     (UnknownDevice, 404),
     (UnknownNamespace, 404),
     (ListenerExists, 409),
+    (DeviceConflict, 409),
     (StationNotRunning, 503),
     (InvalidInput, 422),
     (InvalidDataset, 422),

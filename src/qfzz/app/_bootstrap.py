@@ -20,7 +20,9 @@ def prepare_library(
 ) -> list[ScanReport]:
     """Scan each library folder; with none configured, create the demo library first.
 
-    Scans are incremental, so a restart costs a ``stat`` per file.
+    Scans are incremental, so a restart costs a ``stat`` per file. A FIFO or device in a
+    folder is skipped (never opened for reading) and every file's reading has a deadline,
+    so no file can hold up the start.
     """
     folders = list(settings.library)
     if not folders and settings.demo_library:
@@ -38,12 +40,13 @@ def prepare_library(
     for folder in folders:
         report = station.scan(folder, progress(f"scanning {folder}") if progress else None)
         log.info(
-            "scanned %s: %d added, %d updated, %d removed, %d unreadable",
+            "scanned %s: %d added, %d updated, %d removed, %d unreadable, %d not regular files",
             folder,
             report.added,
             report.updated,
             report.removed,
             len(report.errors),
+            len(report.skipped),
         )
         reports.append(report)
     return reports

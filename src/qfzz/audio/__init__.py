@@ -1,7 +1,9 @@
 """Audio synthesis and encoding: the only package that imports PyAV.
 
 Everything else in QFZZ sees numpy sample arrays and finished files, so the FFmpeg
-dependency stays behind this one door (an import-linter contract enforces it).
+dependency stays behind this one door (an import-linter contract enforces it). Library
+files are opened with :func:`open_regular` (regular files only, never a blocking open),
+here and in ``qfzz.catalog``.
 """
 
 from qfzz.audio._decode import CHANNELS, SAMPLE_RATE, Pcm, decode, decode_all
@@ -11,6 +13,7 @@ from qfzz.audio._encode import (
     encode_audio_file,
     write_atomically,
 )
+from qfzz.audio._files import NotRegularFile, file_kind, open_regular
 from qfzz.audio._live import CONTENT_TYPES, Codec, LiveEncoder
 from qfzz.audio._loudness import TARGET_DBFS, Loudness, measure
 from qfzz.audio._synth import PieceSpec, Timbre, synthesize_piece
@@ -24,6 +27,7 @@ __all__ = [
     "Codec",
     "LiveEncoder",
     "Loudness",
+    "NotRegularFile",
     "Pcm",
     "PieceSpec",
     "Timbre",
@@ -31,7 +35,9 @@ __all__ = [
     "decode_all",
     "encode_audio",
     "encode_audio_file",
+    "file_kind",
     "measure",
+    "open_regular",
     "synthesize_piece",
     "write_atomically",
 ]

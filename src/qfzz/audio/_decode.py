@@ -13,6 +13,7 @@ import av
 import numpy as np
 import numpy.typing as npt
 
+from qfzz.audio._files import open_regular
 from qfzz.errors import UnreadableFile
 
 SAMPLE_RATE = 44100
@@ -24,12 +25,18 @@ Pcm = npt.NDArray[np.float32]
 def decode(path: Path | str, *, start_seconds: float = 0.0) -> Iterator[Pcm]:
     """Yield ``(2, n)`` float32 blocks of the file from ``start_seconds`` on.
 
-    Raises ``UnreadableFile`` if the file cannot be opened or decoded at all; an error in
-    the middle of a file ends the iteration with the same error, after what was decoded.
+    Raises ``UnreadableFile`` if the file cannot be opened or decoded at all (also when
+    it is not a regular file: a FIFO must never block the broadcast); an error in the
+    middle of a file ends the iteration with the same error, after what was decoded.
     """
     try:
-        container = av.open(str(path))
+        handle = open_regular(path)
+    except OSError as exc:
+        raise UnreadableFile(f"cannot open {path}: {exc}") from exc
+    try:
+        container = av.open(handle, mode="r")
     except (av.FFmpegError, OSError) as exc:
+        handle.close()
         raise UnreadableFile(f"cannot open {path}: {exc}") from exc
     try:
         if not container.streams.audio:
@@ -58,6 +65,7 @@ def decode(path: Path | str, *, start_seconds: float = 0.0) -> Iterator[Pcm]:
         raise UnreadableFile(f"cannot decode {path}: {exc}") from exc
     finally:
         container.close()
+        handle.close()
 
 
 def decode_all(path: Path | str) -> Pcm:

@@ -10,7 +10,7 @@ service            namespace       TTL        invalidated by
 =================  ==============  =========  =============================================
 TrackCache         ``track``       24 h       a rescan or edit of the track
 SearchCache        ``search``      1 h        ``clear()`` after a scan or import
-PlaylistCache      ``playlist``    24 h       the listener's next feedback
+PlaylistCache      ``playlist``    24 h       the listener's next feedback (and versions)
 NowPlayingCache    ``nowplaying``  5 s        ``put()`` of the next track on the mount
 SessionCache       ``session``     token      ``revoke()``; the token's expiry
 PlaybackProgress   ``progress``    30 days    ``save()`` (no L1: devices switch nodes)
@@ -134,28 +134,75 @@ class SearchCache(_ValueService, Generic[T]):
         return self._cached(self.key(query, filters, page), loader, negative_ttl=None)
 
 
+#: ``(scope, generation)``: see :class:`PlaylistCache`.
+PlaylistVersion = tuple[str, int]
+
+
 class PlaylistCache(_ValueService, Generic[T]):
-    """A listener's current playlist or recommendations, until their next feedback."""
+    """A listener's current playlist or recommendations, until their next feedback.
+
+    Cache-aside alone cannot keep this right: a playlist computed from the profile
+    *before* a feedback may be stored *after* that feedback invalidated the entry, and
+    would then be served for the whole TTL. So the station passes a ``version`` read
+    before the profile is: ``scope`` names the profile object and is part of the key (one
+    entry per listener and profile, never shared by two processes' profiles), and
+    ``generation`` (the feedback that profile has applied, bumped before a feedback is
+    acknowledged) is stored beside the playlist and compared on every read. A playlist is
+    only ever handed to a reader asking for the version it was computed from; a late,
+    stale write is never read and is replaced by the next miss. Without a version the
+    entry is plain cache-aside under ``playlist:<user>``.
+    """
 
     namespace = "playlist"
 
     def __init__(self, cache: Cache, *, ttl: float = DAY) -> None:
         super().__init__(cache, ttl=ttl)
 
-    def get(self, user_id: str, loader: Callable[[], T | None]) -> T | None:
-        return self._cached(self._key(user_id), loader, negative_ttl=None)
+    def key(self, user_id: str, version: PlaylistVersion | None = None) -> str:
+        return self._key(user_id) if version is None else self._key(user_id, version[0])
 
-    def peek(self, user_id: str) -> T | None:
-        """The cached playlist, or None on a miss (nothing is loaded or counted as an error)."""
-        found, value = self.cache.lookup(self.namespace, self._key(user_id))
-        return value if found else None
+    def get(
+        self,
+        user_id: str,
+        loader: Callable[[], T | None],
+        *,
+        version: PlaylistVersion | None = None,
+    ) -> T | None:
+        if version is None:
+            return self._cached(self._key(user_id), loader, negative_ttl=None)
+        found = self.peek(user_id, version=version)
+        if found is not None:
+            return found
+        loaded = loader()  # computed from the profile at ``version`` or later
+        if loaded is not None:
+            self.put(user_id, loaded, version=version)
+        return loaded
 
-    def put(self, user_id: str, playlist: T) -> None:
+    def peek(self, user_id: str, *, version: PlaylistVersion | None = None) -> T | None:
+        """The cached playlist, or None on a miss (nothing is loaded or counted as an error).
+
+        With a version, an entry computed for another generation is a miss: O(1) either way.
+        """
+        found, value = self.cache.lookup(self.namespace, self.key(user_id, version))
+        if not found:
+            return None
+        if version is None:
+            return value  # type: ignore[no-any-return]
+        if type(value) is tuple and len(value) == 2 and value[0] == version[1]:
+            return value[1]  # type: ignore[no-any-return]
+        return None
+
+    def put(self, user_id: str, playlist: T, *, version: PlaylistVersion | None = None) -> None:
+        if version is not None:
+            # Only readers of this very profile use the key: no other L1 holds it.
+            entry = (version[1], playlist)
+            self.cache.store(self.namespace, self.key(user_id, version), entry, self.ttl)
+            return
         self.cache.invalidate(self.namespace, [self._key(user_id)])  # other L1s drop theirs
         self.cache.store(self.namespace, self._key(user_id), playlist, self.ttl)
 
-    def invalidate(self, user_id: str) -> None:
-        self.cache.invalidate(self.namespace, [self._key(user_id)])
+    def invalidate(self, user_id: str, *, version: PlaylistVersion | None = None) -> None:
+        self.cache.invalidate(self.namespace, [self.key(user_id, version)])
 
 
 class NowPlayingCache(_ValueService, Generic[T]):

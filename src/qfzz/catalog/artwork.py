@@ -5,6 +5,8 @@ straight from the tags with mutagen — ID3 ``APIC`` frames, FLAC picture blocks
 ``covr`` atoms, Vorbis/Opus ``METADATA_BLOCK_PICTURE`` comments — preferring the front
 cover, and otherwise from the image files people keep in album folders (``cover.jpg``,
 ``folder.png``…). Nothing here ever fails a request: an unreadable file has no art.
+Only regular files are opened (``qfzz.audio.open_regular``): a ``cover.jpg`` that is a
+FIFO has no art instead of blocking the request for ever.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from typing import Any
 import mutagen
 from mutagen.flac import Picture
 from mutagen.mp4 import MP4Cover
+
+from qfzz.audio import open_regular
+from qfzz.errors import UnreadableFile
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +47,8 @@ def find_artwork(path: Path) -> Artwork | None:
 
 def embedded_artwork(path: Path) -> Artwork | None:
     try:
-        audio = mutagen.File(path)
+        with open_regular(path) as handle:
+            audio = mutagen.File(handle)
     except Exception as exc:  # mutagen raises many kinds; a bad file simply has no art
         log.debug("no artwork read from %s: %s", path, exc)
         return None
@@ -94,11 +100,12 @@ def folder_artwork(folder: Path) -> Artwork | None:
         if image is None:
             continue
         try:
-            if image.stat().st_size > MAX_FOLDER_IMAGE_BYTES:
-                continue
-            return Artwork(image.read_bytes(), _IMAGE_TYPES[image.suffix.lower()])
-        except OSError:
+            with open_regular(image) as handle:
+                data = handle.read(MAX_FOLDER_IMAGE_BYTES + 1)
+        except (OSError, UnreadableFile):
             continue
+        if data and len(data) <= MAX_FOLDER_IMAGE_BYTES:
+            return Artwork(data, _IMAGE_TYPES[image.suffix.lower()])
     return None
 
 

@@ -10,6 +10,13 @@ first record and field it cannot use.
 In both steps keys are stripped and lower-cased (``"Title "`` and ``"title"`` are the same
 field), and a value is *missing* when it is ``None`` or a string that is empty after
 stripping (an empty CSV cell). ``0`` and ``0.0`` are present values.
+
+A file is bounded before it is parsed: only a regular file is read (a FIFO would block),
+at most :data:`MAX_DATASET_BYTES`, and JSON nested deeper than :data:`MAX_JSON_DEPTH`
+levels is refused before ``json.loads`` recurses into it (a dataset is a list of flat
+records). :func:`check_text` refuses text no store can hold or no terminal should print:
+control characters other than tab and line breaks (PostgreSQL refuses NUL outright), and
+lone surrogates (not encodable as UTF-8).
 """
 
 from __future__ import annotations
@@ -18,15 +25,38 @@ import csv
 import io
 import json
 import math
+import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from qfzz.audio import NotRegularFile, open_regular
 from qfzz.errors import InvalidDataset
 from qfzz.models import TrackMeta
 
-__all__ = ["is_present", "read_dataset_file", "records_to_meta"]
+__all__ = [
+    "MAX_DATASET_BYTES",
+    "MAX_JSON_DEPTH",
+    "check_text",
+    "is_present",
+    "json_depth_exceeds",
+    "read_dataset_file",
+    "records_to_meta",
+]
 
 SUFFIXES = (".json", ".csv")
+#: The largest dataset file read (a million tracks of typical metadata fit well below).
+MAX_DATASET_BYTES = 128 * 1024 * 1024
+#: ``{"tracks": [{"field": [values]}]}`` is as deep as a dataset of flat records goes.
+MAX_JSON_DEPTH = 4
+
+#: A JSON string, or an unterminated one up to the end; possessive, so it runs in linear
+#: time on any input (no backtracking into escaped quotes).
+_JSON_STRING = re.compile(r'"[^"\\]*+(?:\\[\s\S]?[^"\\]*+)*+(?:"|\Z)')
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+_INNERMOST = re.compile(r"\[\]|\{\}")
+#: C0 controls but tab, LF and CR; DEL; C1 controls; lone surrogates.
+_BAD_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def is_present(value: object) -> bool:
@@ -36,22 +66,20 @@ def is_present(value: object) -> bool:
     return not (isinstance(value, str) and not value.strip())
 
 
-def read_dataset_file(path: Path) -> list[dict[str, object]]:
+def read_dataset_file(path: Path, *, max_bytes: int = MAX_DATASET_BYTES) -> list[dict[str, object]]:
     """Parse a ``.json`` or ``.csv`` dataset into raw records, or raise InvalidDataset.
 
     JSON: a list of objects, or an object whose ``"tracks"`` is one. CSV: a header row,
     then one row per track; a UTF-8 byte-order mark is tolerated. A header-only CSV or an
-    empty JSON list gives an empty dataset (which then scores 0 for size).
+    empty JSON list gives an empty dataset (which then scores 0 for size). A file over
+    ``max_bytes``, or JSON nested deeper than MAX_JSON_DEPTH, is refused unparsed.
     """
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise InvalidDataset(
             f"{path}: unknown dataset file type {suffix or '(none)'!r}; expected .json or .csv"
         )
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InvalidDataset(f"{path}: cannot read file: {exc.strerror or exc}") from exc
+    data = _read_bounded(path, max_bytes)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -59,6 +87,59 @@ def read_dataset_file(path: Path) -> list[dict[str, object]]:
     if suffix == ".json":
         return _read_json(path, text)
     return _read_csv(path, text)
+
+
+def _read_bounded(path: Path, max_bytes: int) -> bytes:
+    try:
+        with open_regular(path) as handle:
+            size = os.fstat(handle.fileno()).st_size
+            data = b"" if size > max_bytes else handle.read(max_bytes + 1)
+    except NotRegularFile as exc:
+        raise InvalidDataset(f"{path}: cannot read file: {exc.kind}, not a regular file") from exc
+    except OSError as exc:
+        raise InvalidDataset(f"{path}: cannot read file: {exc.strerror or exc}") from exc
+    if size > max_bytes or len(data) > max_bytes:
+        raise InvalidDataset(
+            f"{path}: the file is larger than {max_bytes:,} bytes, the limit for a dataset file"
+        )
+    return data
+
+
+def json_depth_exceeds(text: str, limit: int) -> bool:
+    """Whether JSON ``text`` nests arrays and objects more than ``limit`` deep.
+
+    Decided without recursion and at C speed: strings (which may hold brackets) and
+    everything else but brackets are dropped, then innermost ``[]``/``{}`` pairs are
+    removed one level per pass. Malformed text is left for the parser to report.
+    """
+    brackets = _NOT_BRACKETS.sub("", _JSON_STRING.sub("", text))
+    if re.search(r"[\[{]{" + str(limit + 1) + "}", brackets):  # opened in a row
+        return True
+    for _ in range(limit):
+        brackets = _INNERMOST.sub("", brackets)
+        if not brackets:
+            return False
+    return _INNERMOST.search(brackets) is not None
+
+
+def check_text(where: str, value: object) -> None:
+    """Raise InvalidDataset naming ``where`` when ``value`` (a string, or strings in lists
+    and mappings, keys included) holds a control character or a lone surrogate."""
+    stack: list[tuple[str, object]] = [(where, value)]
+    while stack:
+        place, item = stack.pop()
+        if isinstance(item, str):
+            bad = _BAD_TEXT.search(item)
+            if bad is not None:
+                char = ord(bad.group())
+                what = "a lone surrogate, not text" if char >= 0xD800 else "a control character"
+                raise InvalidDataset(f"{place} contains U+{char:04X}, {what}")
+        elif isinstance(item, Mapping):
+            for key, inner in item.items():
+                stack.append((f"{place}, the field name {key!r:.60}", key))
+                stack.append((f"{place}, field {key!r:.60}", inner))
+        elif isinstance(item, list | tuple):
+            stack.extend((f"{place}[{i}]", inner) for i, inner in enumerate(item))
 
 
 def _normalise_keys(path: Path, where: str, record: Mapping[str, object]) -> dict[str, object]:
@@ -74,12 +155,20 @@ def _normalise_keys(path: Path, where: str, record: Mapping[str, object]) -> dic
 
 
 def _read_json(path: Path, text: str) -> list[dict[str, object]]:
+    too_deep = InvalidDataset(
+        f"{path}: JSON nested more than {MAX_JSON_DEPTH} levels deep; a dataset is a list "
+        "of flat track records"
+    )
+    if json_depth_exceeds(text, MAX_JSON_DEPTH):
+        raise too_deep
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidDataset(
             f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
         ) from exc
+    except RecursionError as exc:  # the depth check missed it (malformed text): never a crash
+        raise too_deep from exc
     if isinstance(doc, dict) and "tracks" in doc:
         doc = doc["tracks"]
     if not isinstance(doc, list):

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 import blake3
 
-from qfzz.catalog.dataset_file import records_to_meta
+from qfzz.catalog.dataset_file import check_text, records_to_meta
 from qfzz.catalog.quality import evaluate_dataset
 from qfzz.errors import InvalidDataset
 from qfzz.models import QualityReport, TrackMeta
@@ -55,7 +55,10 @@ class DatasetImporter:
         """Validate, score and store a dataset; raises before storing anything on failure."""
         if not name.strip():
             raise InvalidDataset("a dataset needs a name")
+        check_text("the dataset name", name)
         records = [_normalise_keys(i, r) for i, r in enumerate(records)]
+        for index, record in enumerate(records):
+            check_text(f"record {index}", record)  # before anything reaches the store
         report = evaluate_dataset(
             records, license_id, allowed=self._allowed, min_quality=min_quality
         )

@@ -3,20 +3,31 @@
 A file is re-read only when its size or modification time changed, so re-scanning a large
 library costs one ``stat`` per file. A file that cannot be read is reported and skipped;
 one bad file never aborts a scan.
+
+Only regular files are read. A FIFO, socket or device with an audio name (``x.mp3``) is
+reported in ``ScanReport.skipped`` and never opened for reading (a FIFO would block the
+scan for ever); it is opened without blocking and checked again on the descriptor, in
+case it was swapped in after the ``stat``. Each file's reading (tags and content id, one
+descriptor) runs under a deadline (:class:`~qfzz.catalog.timed_reads.TimedReads`): a file
+that does not answer is reported as unreadable and the scan goes on.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 import blake3
 
-from qfzz.catalog.tags import SUPPORTED_EXTENSIONS, read_track_file
+from qfzz.audio import NotRegularFile, file_kind, open_regular
+from qfzz.catalog.tags import SUPPORTED_EXTENSIONS, read_track
+from qfzz.catalog.timed_reads import TimedReads
 from qfzz.errors import CatalogError, UnreadableFile
 from qfzz.models import ScannedFile
 
@@ -51,18 +62,34 @@ class ScanReport:
     updated: int = 0
     unchanged: int = 0
     removed: int = 0
+    #: Files that could not be read: ``(path, reason)`` (also a read past its deadline).
     errors: list[tuple[str, str]] = field(default_factory=list)
+    #: Special files with an audio name, never read: ``(path, "a FIFO")``…
+    skipped: list[tuple[str, str]] = field(default_factory=list)
     changed_ids: list[int] = field(default_factory=list)
     removed_ids: list[int] = field(default_factory=list)
 
 
 def content_id_of_file(path: Path) -> str:
     """blake3 of the file's bytes: the same audio file has the same id on every node."""
+    with open_regular(path) as handle:
+        return _content_id(handle)
+
+
+def _content_id(handle: BinaryIO) -> str:
     hasher = blake3.blake3()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            hasher.update(chunk)
+    for chunk in iter(lambda: handle.read(1 << 20), b""):
+        hasher.update(chunk)
     return hasher.hexdigest()
+
+
+def read_library_file(path: Path) -> ScannedFile:
+    """A regular file's tags and content id, read through one descriptor."""
+    with open_regular(path) as handle:
+        opened = os.fstat(handle.fileno())
+        meta = read_track(handle, path)
+        handle.seek(0)
+        return ScannedFile(str(path), opened.st_size, opened.st_mtime, meta, _content_id(handle))
 
 
 def iter_audio_files(root: Path) -> Iterator[Path]:
@@ -73,42 +100,64 @@ def iter_audio_files(root: Path) -> Iterator[Path]:
 
 
 class LibraryScanner:
-    def __init__(self, tracks: ScanRepository, *, clock: Callable[[], float]) -> None:
+    """Scans folders into ``tracks``. ``reads`` gives every file's reading its deadline
+    (a private one per scanner when not given); ``read_file`` is what reads one file."""
+
+    def __init__(
+        self,
+        tracks: ScanRepository,
+        *,
+        clock: Callable[[], float],
+        reads: TimedReads | None = None,
+        read_file: Callable[[Path], ScannedFile] = read_library_file,
+    ) -> None:
         self._tracks = tracks
         self._clock = clock
+        self._reads = reads
+        self._read_file = read_file
 
     def scan(self, root: Path, on_progress: ScanProgress | None = None) -> ScanReport:
         root = root.expanduser().resolve()
         if not root.is_dir():
             raise CatalogError(f"not a folder: {root}")
+        reads = self._reads or TimedReads()
+        try:
+            return self._scan(root, reads, on_progress)
+        finally:
+            if reads is not self._reads:
+                reads.close()
+
+    def _scan(self, root: Path, reads: TimedReads, on_progress: ScanProgress | None) -> ScanReport:
         report = ScanReport(root=str(root))
         known = self._tracks.file_states()
         on_disk = list(iter_audio_files(root))
         total = len(on_disk)
         pending: list[ScannedFile] = []
         new_paths: set[str] = set()
+        special: set[str] = set()
         for done, path in enumerate(on_disk, start=1):
             key = str(path)
             report.seen += 1
             try:
-                stat = path.stat()
+                found = path.stat()  # never blocks, whatever the file is
+                if not stat.S_ISREG(found.st_mode):
+                    raise NotRegularFile(path, file_kind(found.st_mode))
                 state = known.get(key)
                 if (
                     state is not None
                     and not state.removed
-                    and state.size == stat.st_size
-                    and state.mtime == stat.st_mtime
+                    and state.size == found.st_size
+                    and state.mtime == found.st_mtime
                 ):
                     report.unchanged += 1
                 else:
-                    meta = read_track_file(path)
-                    pending.append(
-                        ScannedFile(
-                            key, stat.st_size, stat.st_mtime, meta, content_id_of_file(path)
-                        )
-                    )
+                    pending.append(reads.run(partial(self._read_file, path), key))
                     if state is None:
                         new_paths.add(key)
+            except NotRegularFile as exc:
+                log.warning("skipping %s: %s, not a regular file", path, exc.kind)
+                report.skipped.append((key, exc.kind))
+                special.add(key)
             except (UnreadableFile, OSError) as exc:
                 log.warning("skipping %s: %s", path, exc)
                 report.errors.append((key, str(exc)))
@@ -117,7 +166,9 @@ class LibraryScanner:
             if on_progress is not None:
                 on_progress(done, total, key)
         self._flush(pending, new_paths, report)
-        present = {str(p) for p in on_disk}
+        # A special file is not a track (one that replaced a catalogued file removes it);
+        # an unreadable regular file keeps what was catalogued from it.
+        present = {str(p) for p in on_disk} - special
         prefix = str(root) + os.sep
         gone = [
             path

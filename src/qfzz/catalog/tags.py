@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import mutagen
 from mutagen.flac import FLAC
@@ -26,14 +27,16 @@ from mutagen.id3 import ID3, Frames
 from mutagen.mp3 import MP3
 from mutagen.mp4 import MP4Tags
 
+from qfzz.audio import open_regular
 from qfzz.errors import UnreadableFile
 from qfzz.models import TrackMeta
 
-__all__ = ["SUPPORTED_EXTENSIONS", "read_track_file", "tag_audio_bytes"]
+__all__ = ["SUPPORTED_EXTENSIONS", "read_track", "read_track_file", "tag_audio_bytes"]
 
 SUPPORTED_EXTENSIONS = frozenset({".mp3", ".flac", ".ogg", ".opus", ".m4a", ".wav"})
 
 _Fields = dict[str, str]
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 # mutagen is not fully annotated; one ``Any`` alias keeps strict mypy meaningful elsewhere.
 _open_file: Callable[..., Any] = mutagen.File
 _MP3: Any = MP3
@@ -84,7 +87,9 @@ def _text(value: object) -> str | None:
         return None
     if isinstance(value, bytes):
         value = value.decode("utf-8", errors="replace")
-    text = str(value).strip().strip("\x00").strip() if value is not None else ""
+    text = str(value) if value is not None else ""
+    # Control characters are never part of a title (and PostgreSQL refuses NUL in text).
+    text = _CONTROL.sub(" ", text).strip()
     return text or None
 
 
@@ -139,11 +144,11 @@ def _year(text: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _bitrate_kbps(info: Any, path: Path, length: float) -> int | None:
+def _bitrate_kbps(info: Any, size: int, length: float) -> int | None:
     """Use what the codec says; lossless formats without one get size / duration."""
     bitrate = getattr(info, "bitrate", 0) or 0
     if bitrate <= 0:
-        bitrate = path.stat().st_size * 8 / length
+        bitrate = size * 8 / length
     return round(bitrate / 1000) or None
 
 
@@ -161,11 +166,23 @@ def _fields(audio: Any) -> _Fields:
 def read_track_file(path: Path) -> TrackMeta:
     """Read ``path``'s tags and stream info; raise :class:`UnreadableFile` if it is not audio.
 
-    Missing title and artist fall back to the file stem and ``"Unknown Artist"`` so every
-    playable file can be catalogued; every other unknown field is ``None``.
+    Only a regular file is opened (a FIFO or device raises ``NotRegularFile``, an
+    UnreadableFile, without blocking). Missing title and artist fall back to the file
+    stem and ``"Unknown Artist"`` so every playable file can be catalogued; every other
+    unknown field is ``None``.
     """
     try:
-        audio = _open_file(path)
+        with open_regular(path) as handle:
+            return read_track(handle, path)
+    except OSError as exc:
+        raise UnreadableFile(f"{path}: cannot open ({exc.strerror or exc})") from exc
+
+
+def read_track(handle: BinaryIO, path: Path) -> TrackMeta:
+    """:func:`read_track_file` on a file already opened (``path`` names it and its type)."""
+    try:
+        size = os.fstat(handle.fileno()).st_size
+        audio = _open_file(handle)
     except Exception as exc:  # mutagen raises many types on corrupt input
         raise UnreadableFile(f"{path}: not a readable audio file ({exc})") from exc
     if audio is None:
@@ -186,7 +203,7 @@ def read_track_file(path: Path) -> TrackMeta:
             energy=_number(found.get("energy")),
             tempo=_number(found.get("tempo")),
             duration=length,
-            bitrate=_bitrate_kbps(audio.info, path, length),
+            bitrate=_bitrate_kbps(audio.info, size, length),
             musicbrainz_id=found.get("musicbrainz_id"),
             format=path.suffix.lower().lstrip(".") or None,
         )

@@ -22,15 +22,23 @@ def scan(
     path: Annotated[Path, typer.Argument(help="Folder of audio files to index.")],
     data_dir: DataDir = None,
 ) -> None:
-    """Index a folder of audio files (mp3, flac, ogg, opus, m4a, wav)."""
+    """Index a folder of audio files (mp3, flac, ogg, opus, m4a, wav).
+
+    Only regular files are read: FIFOs, sockets and devices are listed as skipped, and a
+    file that does not answer within the read deadline is reported as unreadable.
+    """
     with running_station(data_dir) as station:
         with progress_bar("scanning") as progress:
             report = station.scan(path, progress_callback(progress, "scanning"))
-        for file, reason in report.errors:
+        problems = [
+            *((file, f"{kind}, not a regular file") for file, kind in report.skipped),
+            *report.errors,
+        ]
+        for file, reason in problems:
             # Paths are printed whole (never wrapped, never read as markup): people copy them.
             err_console.print(f"[yellow]skipped[/] {escape(f'{file}: {reason}')}", soft_wrap=True)
         console.print(
             f"scanned {report.seen} files: {report.added} added, {report.updated} updated, "
             f"{report.unchanged} unchanged, {report.removed} removed, "
-            f"{len(report.errors)} unreadable"
+            f"{len(report.errors)} unreadable, {len(report.skipped)} not regular files"
         )

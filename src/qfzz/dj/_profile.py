@@ -9,6 +9,7 @@ profile can be rebuilt from them at any time.
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -66,6 +67,12 @@ class ListenerProfile:
     applied: int = 0
     snapshotted: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    #: Random and new for every profile object (each load from the store, each rebuild):
+    #: with ``applied`` it versions what was computed from this profile, since a reloaded
+    #: profile may count the same ``applied`` again after a lost commit or a restart.
+    incarnation: str = field(
+        default_factory=lambda: secrets.token_hex(8), repr=False, compare=False
+    )
 
     @classmethod
     def from_preferences(

@@ -9,7 +9,9 @@ wrong are documented in ``qfzz.edge._optimizer``; the numbers live in the tables
 
 Errors: :class:`qfzz.errors.InvalidInput` for an invalid device, update or preference
 (the API answers 422), :class:`UnknownDevice` (``code = "unknown_device"``, a
-:class:`qfzz.errors.QfzzError`) for an id the registry does not hold (404).
+:class:`qfzz.errors.QfzzError`) for an id the registry does not hold (404), and
+:class:`DeviceConflict` (``code = "device_conflict"``) for an id registered to another
+listener (409).
 """
 
 from qfzz.edge._device import EdgeDeviceConfig
@@ -33,6 +35,7 @@ from qfzz.edge._profiles import (
 )
 from qfzz.edge._registry import (
     DeviceChange,
+    DeviceConflict,
     DeviceRegistry,
     RegisteredDevice,
     UnknownDevice,
@@ -49,6 +52,7 @@ __all__ = [
     "TIER_BY_QUALITY",
     "Codec",
     "DeviceChange",
+    "DeviceConflict",
     "DeviceRegistry",
     "DeviceType",
     "EdgeDeviceConfig",

@@ -1,5 +1,10 @@
 """The devices listening right now and their streaming parameters, in memory.
 
+A device id belongs to the listener who registered it first: registering the same id
+for another listener raises :class:`DeviceConflict` (the API answers 409) unless the
+caller asks for a ``takeover`` (admins acting for anyone), so no listener can move or
+overwrite another's device by guessing its id.
+
 The registry holds no storage of its own: the station persists devices in the store and
 rebuilds the registry on start by registering them again. Every change (register, update,
 remove) re-optimizes and is passed to the subscribed callbacks as a :class:`DeviceChange`,
@@ -35,6 +40,12 @@ class UnknownDevice(QfzzError):
     """No device with this id is registered (the API answers 404)."""
 
     code = "unknown_device"
+
+
+class DeviceConflict(QfzzError):
+    """The device id is registered to another listener (the API answers 409)."""
+
+    code = "device_conflict"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,14 +119,24 @@ class DeviceRegistry:
         user_id: str | None = None,
         *,
         preferences: Mapping[str, object] | StreamingPreferences | None = None,
+        takeover: bool = False,
     ) -> StreamingParams:
-        """Add a device, or replace one with the same id (a device registering again)."""
+        """Add a device, or replace one with the same id (a device registering again).
+
+        Replacing is only for the same owner: an id registered to someone else (or to no
+        one, when ``user_id`` is given, and the other way round) raises DeviceConflict and
+        changes nothing, unless ``takeover`` says the caller may move the device.
+        """
         prefs = _preferences(preferences)
         params = optimize_streaming(config, prefs)
         with self._write:
             with self._lock:
                 now = self._clock()
                 old = self._devices.get(config.device_id)
+                if old is not None and old.user_id != user_id and not takeover:
+                    raise DeviceConflict(
+                        f"device {config.device_id!r} is registered to another listener"
+                    )
                 new = RegisteredDevice(
                     config,
                     user_id,

@@ -110,9 +110,13 @@ class FeedbackFlow:
                     log.exception("interaction hook %r failed", hook)
 
     def _update_caches(self, interactions: Sequence[Interaction]) -> None:
-        """Feedback invalidates exactly its listeners' playlists; counters follow plays."""
+        """Feedback invalidates exactly its listeners' playlists; counters follow plays.
+
+        The playlist versions already moved on in ``submit`` (``profile.applied``), so an
+        entry a slow generation stores after this invalidation is never served.
+        """
         for user in {i.user_id for i in interactions}:
-            self._station.caches.playlists.invalidate(user)
+            self._station.forget_playlist(user)
         plays = [i for i in interactions if i.type is InteractionType.PLAY]
         if plays:
             self._station.caches.plays.record_many([(i.track_id, i.user_id, 1) for i in plays])

@@ -93,7 +93,7 @@ class CatalogJobs:
                 report = self._station.scan(Path(str(payload["path"])), step)
                 message = (
                     f"{report.added} added, {report.updated} updated, {report.removed} removed, "
-                    f"{len(report.errors)} unreadable"
+                    f"{len(report.errors)} unreadable, {len(report.skipped)} not regular files"
                 )
                 progress.update(job.job_id, report.seen, report.seen, message, finished=True)
             elif payload.get("kind") == "import":

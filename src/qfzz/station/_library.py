@@ -14,11 +14,12 @@ import random
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qfzz.catalog.artwork import Artwork, find_artwork
-from qfzz.errors import Forbidden, InvalidInput, StationError
+from qfzz.errors import Forbidden, InvalidInput, StationError, UnreadableFile
 from qfzz.models import Track
 from qfzz.store import AlbumGroup, ArtistGroup, GenreCount, PlayQueue, Store, UserPlaylist
 
@@ -179,11 +180,16 @@ class Library:
     def artist_artwork(self, key: str) -> Artwork | None:
         return self._first_artwork(self.artist_tracks(key))
 
-    @staticmethod
-    def _first_artwork(tracks: Sequence[Track], *, tries: int = 8) -> Artwork | None:
-        """The first picture among a few of ``tracks`` (albums are mostly tagged alike)."""
+    def _first_artwork(self, tracks: Sequence[Track], *, tries: int = 8) -> Artwork | None:
+        """The first picture among a few of ``tracks`` (albums are mostly tagged alike);
+        each file's reading has the station's read deadline, a stalled one has no art."""
         for track in [t for t in tracks if t.path][:tries]:
-            found = find_artwork(Path(track.path))  # type: ignore[arg-type]
+            path = Path(track.path)  # type: ignore[arg-type]
+            try:
+                found = self.station.file_reads.run(partial(find_artwork, path), str(path))
+            except UnreadableFile as exc:
+                log.warning("no cover art from %s: %s", path, exc)
+                continue
             if found is not None:
                 return found
         return None

@@ -21,9 +21,11 @@ import numpy.typing as npt
 from qfzz.cache import CacheServices, open_cache
 from qfzz.catalog.importer import DatasetImporter
 from qfzz.catalog.scanner import LibraryScanner, ScanProgress, ScanReport
+from qfzz.catalog.timed_reads import TimedReads
 from qfzz.dj import CatalogIndex, ListenerProfile, PersonalizedDJ, TrackFeatures, TrustFilter
 from qfzz.edge import DeviceRegistry, EdgeDeviceConfig, StreamingParams
 from qfzz.errors import (
+    Forbidden,
     InvalidInput,
     QfzzError,
     StationNotRunning,
@@ -41,7 +43,7 @@ from qfzz.models import (
 )
 from qfzz.settings import Settings
 from qfzz.station._accounts import hash_password, new_token, token_digest, validate_user_id
-from qfzz.station._auth import Accounts, load_secret_key
+from qfzz.station._auth import Accounts, Principal, load_secret_key
 from qfzz.station._feedback import FeedbackFlow
 from qfzz.station._jobs import CatalogJobs
 from qfzz.station._library import Library
@@ -136,6 +138,8 @@ class QFZZStation:
         #: Failed Subsonic sign-ins (apps sign every request, so only failures count).
         self.auth_failures = SlidingWindow(self.settings.login_attempts_per_minute, 60.0, clock)
         self.devices = DeviceRegistry(clock)
+        #: Gives every read of a library file (scans, cover art) a deadline.
+        self.file_reads = TimedReads()
         self._profiles: dict[str, ListenerProfile] = {}
         self._profiles_lock = threading.Lock()
         self._index_lock = threading.Lock()
@@ -176,6 +180,7 @@ class QFZZStation:
 
     def close(self) -> None:
         self.stop()
+        self.file_reads.close()
         self.cache.close()
         self.store.close()
 
@@ -253,7 +258,7 @@ class QFZZStation:
     # -- catalog -----------------------------------------------------------------------
 
     def scan(self, root: Path, on_progress: ScanProgress | None = None) -> ScanReport:
-        scanner = LibraryScanner(self.store.tracks, clock=self.clock)
+        scanner = LibraryScanner(self.store.tracks, clock=self.clock, reads=self.file_reads)
         report = scanner.scan(root, on_progress)
         self._reindex(report.changed_ids, report.removed_ids)
         return report
@@ -293,23 +298,46 @@ class QFZZStation:
         *,
         user_id: str | None = None,
         preferences: Mapping[str, object] | None = None,
+        takeover: bool = False,
     ) -> StreamingParams:
-        """Register (or re-register) a device; its parameters are computed and stored."""
+        """Register (or re-register) a device; its parameters are computed and stored.
+
+        An id already registered to another listener raises DeviceConflict (409) and
+        changes nothing, unless ``takeover`` (an admin acting for anyone) moves it.
+        """
         device = EdgeDeviceConfig.from_dict(config)
         if user_id is not None:
             self.profile(user_id)  # raises UnknownListener
-        params = self.devices.register(device, user_id, preferences=preferences)
+        params = self.devices.register(device, user_id, preferences=preferences, takeover=takeover)
         self._save_device(device.device_id)
         return params
 
-    def update_device(self, device_id: str, **changes: Any) -> StreamingParams:
-        """A network or battery change: re-optimize (running streams follow at a boundary)."""
+    def update_device(
+        self, device_id: str, *, by: Principal | None = None, **changes: Any
+    ) -> StreamingParams:
+        """A network or battery change: re-optimize (running streams follow at a boundary).
+
+        ``by``: who asks (None: the station itself). Only the owner or an admin may change
+        a device, and only an admin one that has no owner (Forbidden otherwise).
+        """
+        self._device_access(device_id, by, change=True)
         params = self.devices.update(device_id, **changes)
         self._save_device(device_id)
         return params
 
-    def device_params(self, device_id: str) -> StreamingParams:
+    def device_params(self, device_id: str, *, by: Principal | None = None) -> StreamingParams:
+        """A device's parameters; ``by`` (when given) must be its owner or an admin."""
+        self._device_access(device_id, by, change=False)
         return self.devices.params(device_id)
+
+    def _device_access(self, device_id: str, by: Principal | None, *, change: bool) -> None:
+        if by is None:
+            return
+        owner = self.devices.get(device_id).user_id  # raises UnknownDevice
+        if owner is not None:
+            by.require(owner)
+        elif change and not by.is_admin:
+            raise Forbidden(f"device {device_id!r} has no owner: only an admin may change it")
 
     def _save_device(self, device_id: str) -> None:
         device = self.devices.get(device_id)
@@ -531,9 +559,10 @@ class QFZZStation:
         """The current playlist if the cache has it (never blocks on the DJ or the store)."""
         if size is not None and (isinstance(size, bool) or size < 1):
             raise InvalidInput("size must be at least 1")
-        if not self._running or user_id not in self._profiles:
+        profile = self._profiles.get(user_id)
+        if not self._running or profile is None:
             return None
-        current = self.caches.playlists.peek(user_id)
+        current = self.caches.playlists.peek(user_id, version=_playlist_version(profile))
         if current is None:
             return None
         return (
@@ -546,14 +575,22 @@ class QFZZStation:
         self, user_id: str, size: int | None = None, *, include_unplayable: bool = False
     ) -> Playlist:
         """The listener's current playlist: made once, then served from the cache until
-        their next feedback (which invalidates exactly that listener)."""
+        their next feedback (which invalidates exactly that listener).
+
+        The cache entry carries the version of the profile it was computed from, read
+        before the DJ reads the profile; every feedback moves the version on before it is
+        acknowledged, so a playlist computed before an acknowledged feedback is never
+        served after it, even when a slow generation stores it late.
+        """
         self._require_running()
         if include_unplayable:
             return self.generate_playlist(user_id, size, include_unplayable=True)
         if size is not None and (isinstance(size, bool) or size < 1):
             raise InvalidInput("size must be at least 1")
-        self.profile(user_id)  # raises UnknownListener before anything is cached
-        current = self.caches.playlists.get(user_id, lambda: self.generate_playlist(user_id))
+        profile = self.profile(user_id)  # raises UnknownListener before anything is cached
+        current = self.caches.playlists.get(
+            user_id, lambda: self.generate_playlist(user_id), version=_playlist_version(profile)
+        )
         if current is None:
             return self.generate_playlist(user_id, size)
         return (
@@ -600,6 +637,12 @@ class QFZZStation:
         for timer in self.playlist_timers:
             timer(elapsed)
         return Playlist(user_id, items, now)
+
+    def forget_playlist(self, user_id: str) -> None:
+        """Drop the listener's cached playlist (feedback does, after moving the version on)."""
+        profile = self._profiles.get(user_id)
+        if profile is not None:
+            self.caches.playlists.invalidate(user_id, version=_playlist_version(profile))
 
     def current_playlist(self, user_id: str) -> StoredPlaylist | None:
         self.profile(user_id)
@@ -662,6 +705,16 @@ class QFZZStation:
     def snapshot_profiles(self) -> None:
         for profile in list(self._profiles.values()):
             self._snapshot(profile)
+
+
+def _playlist_version(profile: ListenerProfile) -> tuple[str, int]:
+    """The version a playlist computed from ``profile`` now is stored and served under.
+
+    Read without the profile's lock (it must not block the event loop): a feedback being
+    applied right now may already show in what the DJ then reads, but never the other way
+    round, so the version is never newer than the playlist computed after reading it.
+    """
+    return profile.incarnation, profile.applied
 
 
 def _stored_preferences(record: ListenerRecord) -> ListenerPreferences:

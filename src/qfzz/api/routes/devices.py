@@ -9,7 +9,6 @@ from qfzz.api._auth import UserDep
 from qfzz.api._bounds import Finite, Scalar, ShortName, UserId, one_line
 from qfzz.api._deps import StationDep
 from qfzz.api._guarded import GuardedRoute
-from qfzz.station import Principal, QFZZStation
 
 #: Most fields a device may describe itself with (the optimizer knows about a dozen).
 MAX_DEVICE_FIELDS = 32
@@ -63,7 +62,9 @@ def register(body: DeviceIn, station: StationDep, user: UserDep) -> Optimization
     owner = body.user_id or user.user_id
     user.require(owner)
     config = body.model_dump(exclude={"user_id", "preferences"}, exclude_none=True)
-    params = station.register_device(config, user_id=owner, preferences=body.preferences)
+    params = station.register_device(
+        config, user_id=owner, preferences=body.preferences, takeover=user.is_admin
+    )
     return OptimizationOut(device_id=body.device_id, optimization=params.to_dict())
 
 
@@ -71,20 +72,11 @@ def register(body: DeviceIn, station: StationDep, user: UserDep) -> Optimization
 def update(
     device_id: DeviceIdPath, body: DeviceUpdateIn, station: StationDep, user: UserDep
 ) -> OptimizationOut:
-    _owner_check(station, device_id, user)
-    params = station.update_device(device_id, **body.model_dump(exclude_none=True))
+    params = station.update_device(device_id, by=user, **body.model_dump(exclude_none=True))
     return OptimizationOut(device_id=device_id, optimization=params.to_dict())
 
 
 @router.get("/{device_id}/optimization", response_model=OptimizationOut)
 def optimization(device_id: DeviceIdPath, station: StationDep, user: UserDep) -> OptimizationOut:
-    _owner_check(station, device_id, user)
-    return OptimizationOut(
-        device_id=device_id, optimization=station.device_params(device_id).to_dict()
-    )
-
-
-def _owner_check(station: QFZZStation, device_id: str, user: Principal) -> None:
-    owner = station.devices.get(device_id).user_id
-    if owner is not None:
-        user.require(owner)
+    params = station.device_params(device_id, by=user)
+    return OptimizationOut(device_id=device_id, optimization=params.to_dict())

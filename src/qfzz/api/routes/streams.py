@@ -25,7 +25,7 @@ from qfzz.api._guarded import GuardedRoute
 from qfzz.api._schemas import HistoryItemOut, HistoryOut, NowOut, SkipOut, StreamTrackOut
 from qfzz.broadcast import METAINT, Chunk, IcyWriter, Mark, Mount
 from qfzz.errors import InvalidInput, QfzzError, UnknownMount
-from qfzz.station import QFZZStation
+from qfzz.station import Principal, QFZZStation
 from qfzz.streams import EndOfStream, IndexDropped
 
 log = logging.getLogger(__name__)
@@ -64,17 +64,22 @@ class Choice:
     fmt: Format
     bitrate: int
     device_id: str | None  # set when the device decides the bitrate (it may change)
+    user: Principal | None = None  # who listens: only their own device may decide
 
 
 def _choose(
-    station: QFZZStation, bitrate: int | None, fmt: Format | None, device_id: str | None
+    station: QFZZStation,
+    bitrate: int | None,
+    fmt: Format | None,
+    device_id: str | None,
+    user: Principal,
 ) -> Choice:
     if bitrate is not None and bitrate not in BITRATES:
         raise InvalidInput(f"bitrate must be one of {BITRATES}")
     if device_id is not None and bitrate is None:
-        params = station.device_params(device_id)
+        params = station.device_params(device_id, by=user)  # another's device: Forbidden
         chosen: Format = fmt or ("opus" if params.codec == "opus" else "mp3")
-        return Choice(chosen, params.stream_bitrate_kbps, device_id)
+        return Choice(chosen, params.stream_bitrate_kbps, device_id, user)
     return Choice(fmt or "mp3", bitrate or 128, None)
 
 
@@ -225,8 +230,8 @@ def _device_bitrate(station: QFZZStation, choice: Choice, current: int) -> int:
     if choice.device_id is None:
         return current
     try:
-        return station.device_params(choice.device_id).stream_bitrate_kbps
-    except QfzzError:  # the device was removed: keep what is playing
+        return station.device_params(choice.device_id, by=choice.user).stream_bitrate_kbps
+    except QfzzError:  # the device was removed (or moved to another): keep what is playing
         return current
 
 
@@ -238,8 +243,8 @@ async def shared_stream(
     user: ListenerDep,
     query: StreamQueryDep,
 ) -> StreamingResponse:
+    choice = _choose(station, query.bitrate, query.format, query.device_id, user)
     found = _mount(station, mount)
-    choice = _choose(station, query.bitrate, query.format, query.device_id)
     return _respond(station, found, choice, query.icy, request)
 
 
@@ -253,8 +258,8 @@ def personal_stream(
 ) -> StreamingResponse:
     user.require(user_id)
     station.require_running()
+    choice = _choose(station, query.bitrate, query.format, query.device_id, user)
     found = station.radio.personal(user_id)
-    choice = _choose(station, query.bitrate, query.format, query.device_id)
     return _respond(station, found, choice, query.icy, request)
 
 

@@ -6,8 +6,9 @@ fields (``name``, ``platform``, ``maxAudioBitrate``, ``directPlayProfiles``,
 ``transcodingProfiles``) QFZZ reads optional device facts: ``deviceType``,
 ``networkType`` (``wifi``, ``3g``, ``4g``…), ``bandwidthMbps``, ``batteryPowered``,
 ``batteryLevel``, ``storageMb``. A ``deviceId`` of a device registered through the REST
-API is used as registered. ``qfzz.edge.optimize_streaming`` picks the profile, bitrate and
-codec; the file is played directly when the client plays its codec within that bitrate.
+API is used as registered, if it is the caller's own (another listener's: error 50).
+``qfzz.edge.optimize_streaming`` picks the profile, bitrate and codec; the file is played
+directly when the client plays its codec within that bitrate.
 ``getTranscodeStream`` streams what a decision's ``transcodeParams`` name.
 """
 
@@ -139,7 +140,7 @@ def get_transcode_decision(call: Call) -> Result:
     info = _client_info(call)
     device_id = call.get("deviceId")
     if device_id:
-        params = call.station.device_params(device_id)
+        params = call.station.device_params(device_id, by=call.user)  # only one's own
         direct = _direct_codecs(info) or {str(params.codec)}
     else:
         params = optimize_streaming(device_from(info, call.client))

@@ -23,10 +23,15 @@ function newId() {
   return `web-${[...bytes].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
-export function deviceId() {
+// A device id belongs to the listener who registered it (the server answers 409 to
+// anyone else), so a browser shared by several listeners keeps one id for each.
+let currentUser = "";
+
+export function deviceId(user = currentUser) {
   const stored = load();
-  if (!stored.id) save({ ...stored, id: newId() });
-  return load().id;
+  const ids = stored.ids || {};
+  if (!ids[user]) save({ ...stored, ids: { ...ids, [user]: newId() } });
+  return load().ids[user];
 }
 
 export function chosenProfile() {
@@ -63,9 +68,10 @@ async function battery() {
 
 /** Register (or re-register) this browser; resolves to the optimization parameters. */
 export async function register(user, profile = chosenProfile()) {
+  currentUser = user;
   const power = await battery();
   const body = {
-    device_id: deviceId(),
+    device_id: deviceId(user),
     device_type: deviceType(Boolean(power.battery_powered)),
     user_id: user,
     codecs: ["mp3"],
