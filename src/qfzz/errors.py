@@ -12,12 +12,15 @@ message and a non-zero exit, so every error carries a stable machine-readable ``
     │   ├── ListenerExists
     │   ├── UnknownTrack
     │   ├── UnknownMount
-    │   └── UnknownJob
+    │   ├── UnknownJob
+    │   └── IdempotencyKeyInFlight
     ├── AuthError
     ├── Forbidden
     ├── RateLimited
     ├── InvalidInput
-    │   └── InvalidInteraction
+    │   ├── InvalidInteraction
+    │   ├── InvalidIdempotencyKey
+    │   └── IdempotencyKeyReused
     ├── TrustError
     │   └── ChainInvalid
     ├── CacheError (qfzz.cache: UnserializableValue, CorruptValue, BackendError, …)
@@ -70,6 +73,12 @@ class UnknownJob(StationError):
     code = "unknown_job"
 
 
+class IdempotencyKeyInFlight(StationError):
+    """The first request with this idempotency key is still being answered (HTTP 409)."""
+
+    code = "idempotency_key_in_flight"
+
+
 class AuthError(QfzzError):
     """Missing, wrong or expired credentials (HTTP 401)."""
 
@@ -100,6 +109,16 @@ class InvalidInput(QfzzError):
 
 class InvalidInteraction(InvalidInput):
     code = "invalid_interaction"
+
+
+class InvalidIdempotencyKey(InvalidInput):
+    code = "invalid_idempotency_key"
+
+
+class IdempotencyKeyReused(InvalidInput):
+    """The idempotency key was already used for a different request."""
+
+    code = "idempotency_key_reused"
 
 
 class TrustError(QfzzError):
