@@ -12,13 +12,16 @@ message and a non-zero exit, so every error carries a stable machine-readable ``
     │   ├── ListenerExists
     │   ├── UnknownTrack
     │   ├── UnknownMount
-    │   └── UnknownJob
+    │   ├── UnknownJob
+    │   └── IdempotencyKeyInFlight
     ├── AuthError
     ├── Forbidden
     ├── RateLimited
     ├── InvalidInput
     │   ├── InvalidInteraction
-    │   └── UnstorableValue
+    │   ├── UnstorableValue
+    │   ├── InvalidIdempotencyKey
+    │   └── IdempotencyKeyReused
     ├── TrustError
     │   └── ChainInvalid
     ├── CacheError (qfzz.cache: UnserializableValue, CorruptValue, BackendError, …)
@@ -71,6 +74,12 @@ class UnknownJob(StationError):
     code = "unknown_job"
 
 
+class IdempotencyKeyInFlight(StationError):
+    """The first request with this idempotency key is still being answered (HTTP 409)."""
+
+    code = "idempotency_key_in_flight"
+
+
 class AuthError(QfzzError):
     """Missing, wrong or expired credentials (HTTP 401)."""
 
@@ -107,6 +116,16 @@ class UnstorableValue(InvalidInput):
     """A value the database refuses (NUL in text, a number out of range); nothing stored."""
 
     code = "unstorable_value"
+
+
+class InvalidIdempotencyKey(InvalidInput):
+    code = "invalid_idempotency_key"
+
+
+class IdempotencyKeyReused(InvalidInput):
+    """The idempotency key was already used for a different request."""
+
+    code = "idempotency_key_reused"
 
 
 class TrustError(QfzzError):

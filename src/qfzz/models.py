@@ -14,6 +14,7 @@ from enum import StrEnum
 __all__ = [
     "FEEDBACK_STRENGTH",
     "Block",
+    "IdempotencyKey",
     "Interaction",
     "InteractionType",
     "ListenerPreferences",
@@ -133,6 +134,22 @@ class Playlist:
     user_id: str
     items: tuple[PlaylistItem, ...]
     generated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyKey:
+    """A client's ``Idempotency-Key`` in its scope, with the fingerprint of its request.
+
+    A key is the principal's own (``principal``: who sent it) on one route (``route``:
+    method and path template), so two clients can never collide. The same scope and key
+    mean "this request again": answered with the first answer when ``fingerprint`` (a
+    digest of the request) matches, refused when it does not.
+    """
+
+    principal: str
+    route: str
+    key: str
+    fingerprint: str
 
 
 @dataclass(frozen=True, slots=True)

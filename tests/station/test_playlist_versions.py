@@ -140,7 +140,7 @@ def test_a_playlist_learned_from_a_feedback_that_was_never_stored_is_not_served(
     commit: Future = Future()
     queued = threading.Event()
 
-    def failing_later(batch):
+    def failing_later(batch, *, key=None):
         queued.set()
         return commit
 

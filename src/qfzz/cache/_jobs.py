@@ -27,6 +27,7 @@ from typing import Protocol
 
 from qfzz.cache._core import Cache
 from qfzz.cache._types import DeadJob, Job
+from qfzz.models import IdempotencyKey
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,14 @@ class JobStore(Protocol):
     """The durable job store (``qfzz.store.JobRepository`` implements it)."""
 
     def add(
-        self, queue: str, job_id: str, payload: str, *, now: float, parked: bool = False
+        self,
+        queue: str,
+        job_id: str,
+        payload: str,
+        *,
+        now: float,
+        parked: bool = False,
+        key: IdempotencyKey | None = None,
     ) -> None: ...
     def parked(self, queue: str, *, before: float, limit: int = 1000) -> Sequence[StoredJob]: ...
     def unpark(self, queue: str, job_id: str, *, now: float) -> bool: ...
@@ -116,16 +124,21 @@ class JobQueue:
         if server is not None:
             cache.recovery_hooks.append(self.replay)
 
-    def put(self, payload: object) -> str:
-        """Queue a job; returns its id. Raises ``UnserializableValue`` for a bad payload."""
+    def put(self, payload: object, *, key: IdempotencyKey | None = None) -> str:
+        """Queue a job; returns its id. Raises ``UnserializableValue`` for a bad payload.
+
+        An idempotency ``key`` is recorded by the job store in the transaction that records
+        the job, so the job is queued once per key; a store that finds the key taken raises
+        before anything is queued.
+        """
         job_id = uuid.uuid4().hex
         text = self.cache.codec.encode(payload).decode("ascii")
         now = self.cache.clock()
         server = self.server
         if server is None:
-            self.store.add(self.name, job_id, text, now=now)
+            self.store.add(self.name, job_id, text, now=now, key=key)
             return job_id
-        self.store.add(self.name, job_id, text, now=now, parked=True)  # durable first
+        self.store.add(self.name, job_id, text, now=now, parked=True, key=key)  # durable first
         ok, _ = self.cache.guarded(self.namespace, lambda: server.put(job_id, text))
         if not ok:
             self.store.unpark(self.name, job_id, now=now)

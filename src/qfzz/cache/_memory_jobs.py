@@ -10,6 +10,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, replace
 
+from qfzz.models import IdempotencyKey
+
 
 @dataclass(frozen=True, slots=True)
 class MemoryJob:
@@ -34,8 +36,17 @@ class MemoryJobStore:
         self._order = 0
 
     def add(
-        self, queue: str, job_id: str, payload: str, *, now: float, parked: bool = False
+        self,
+        queue: str,
+        job_id: str,
+        payload: str,
+        *,
+        now: float,
+        parked: bool = False,
+        key: IdempotencyKey | None = None,
     ) -> None:
+        if key is not None:  # keys must outlive the process; this store does not
+            raise ValueError("the in-memory job store keeps no idempotency records")
         with self._lock:
             self._order += 1
             job = MemoryJob(

@@ -2,15 +2,20 @@
 
 from qfzz.station._accounts import token_digest, verify_password
 from qfzz.station._auth import ADMIN, Accounts, Principal
+from qfzz.station._idempotency import Idempotency, Once, parse_key, request_key
 from qfzz.station._station import DatasetImport, QFZZStation, Registration
 
 __all__ = [
     "ADMIN",
     "Accounts",
     "DatasetImport",
+    "Idempotency",
+    "Once",
     "Principal",
     "QFZZStation",
     "Registration",
+    "parse_key",
+    "request_key",
     "token_digest",
     "verify_password",
 ]

@@ -3,6 +3,10 @@
 Interactions are applied to their profiles and queued for the group commit under the
 profiles' locks, so the stored log's order is the order the profiles learned in; the caller
 (sync or async) waits on the commit before anything is acknowledged.
+
+A keyed interaction (``Idempotency-Key``) is looked up before it is learned
+(``station._idempotency``); if the group commit still finds its key taken (another process
+stored it meanwhile), nothing is stored, and the profile that learned it is reloaded.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from typing import TYPE_CHECKING
 
 from qfzz.dj import ListenerProfile, TrackFeatures
 from qfzz.errors import InvalidInteraction, StoreError, UnknownTrack
-from qfzz.models import Interaction, InteractionType
+from qfzz.models import IdempotencyKey, Interaction, InteractionType
+from qfzz.store import StoredAnswer
 
 if TYPE_CHECKING:
     from qfzz.station._station import QFZZStation
@@ -35,14 +40,16 @@ class Pending:
 
     done: list[tuple[Interaction, int, TrackFeatures]]
     users: list[str]
-    future: Future[None]
+    #: Resolves with ``None`` once stored, or with the first answer of a taken key.
+    future: Future[StoredAnswer | None]
 
 
 class FeedbackFlow:
     def __init__(self, station: QFZZStation) -> None:
         self._station = station
 
-    def submit(self, batch: Batch) -> Pending:
+    def submit(self, batch: Batch, *, key: IdempotencyKey | None = None) -> Pending:
+        """Validate, learn and queue ``batch`` (one interaction when it has a ``key``)."""
         self._station._require_running()
         validated = [self._validated(*item) for item in batch]
         done = [(i, row, self._station.index.features(row)) for i, row, _ in validated]
@@ -54,7 +61,7 @@ class FeedbackFlow:
             for (interaction, _, profile), (_, _, features) in zip(validated, done, strict=True):
                 profile.apply(interaction, features)
                 profile.applied += 1
-            future = self._station.store.interactions.submit([i for i, _, _ in done])
+            future = self._station.store.interactions.submit([i for i, _, _ in done], key=key)
         finally:
             for lock in reversed(locks):
                 lock.release()
@@ -62,10 +69,14 @@ class FeedbackFlow:
 
     def lost(self, pending: Pending, exc: Exception) -> StoreError:
         """Memory ran ahead of the store: forget those profiles and reload them from truth."""
+        self.forget(pending)
+        return StoreError(f"could not store the interactions: {exc}")
+
+    def forget(self, pending: Pending) -> None:
+        """The profiles learned what was not stored: the next use reloads them from it."""
         with self._station._profiles_lock:
             for user in pending.users:
                 self._station._profiles.pop(user, None)
-        return StoreError(f"could not store the interactions: {exc}")
 
     def finish(self, pending: Pending) -> list[Interaction]:
         self._after(pending.done)

@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from qfzz.cache import Job, JobProgress, JobQueue
 from qfzz.errors import InvalidInput
+from qfzz.models import IdempotencyKey
+from qfzz.station._idempotency import Once
+from qfzz.store import JobRepository
 
 if TYPE_CHECKING:
     from qfzz.station._station import QFZZStation
@@ -41,12 +44,32 @@ class CatalogJobs:
         self._station.caches.job_progress.update(job_id, 0, None, "queued")
         return job_id
 
-    def import_dataset(self, name: str, records: list[dict[str, Any]], license_id: str) -> str:
+    def import_dataset(
+        self,
+        name: str,
+        records: list[dict[str, Any]],
+        license_id: str,
+        *,
+        key: IdempotencyKey | None = None,
+    ) -> str:
+        """Queue a dataset import; with an idempotency ``key`` the job and the key's record
+        are stored together (``KeyTaken`` if the key is stored already: nothing queued)."""
         job_id = self.queue.put(
-            {"kind": "import", "name": name, "records": records, "license": license_id}
+            {"kind": "import", "name": name, "records": records, "license": license_id},
+            key=key,
         )
         self._station.caches.job_progress.update(job_id, 0, len(records), "queued")
         return job_id
+
+    def import_dataset_once(
+        self, key: IdempotencyKey, name: str, records: list[dict[str, Any]], license_id: str
+    ) -> Once[str]:
+        """``import_dataset`` once per key: a repeat gets the first job's id, queues none."""
+        return self._station.idempotency.run(
+            key,
+            lambda: self.import_dataset(name, records, license_id, key=key),
+            JobRepository.answered,
+        )
 
     def progress(self, job_id: str) -> JobProgress | None:
         return self._station.caches.job_progress.get(job_id)

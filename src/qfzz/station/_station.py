@@ -33,6 +33,7 @@ from qfzz.errors import (
     UnknownTrack,
 )
 from qfzz.models import (
+    IdempotencyKey,
     Interaction,
     InteractionType,
     ListenerPreferences,
@@ -45,6 +46,7 @@ from qfzz.settings import Settings
 from qfzz.station._accounts import hash_password, new_token, token_digest, validate_user_id
 from qfzz.station._auth import Accounts, Principal, load_secret_key
 from qfzz.station._feedback import FeedbackFlow
+from qfzz.station._idempotency import Idempotency, Once
 from qfzz.station._jobs import CatalogJobs
 from qfzz.station._library import Library
 from qfzz.station._preferences import parse_preferences
@@ -52,10 +54,14 @@ from qfzz.station._radio import Radio
 from qfzz.station._ratelimit import SlidingWindow
 from qfzz.store import (
     DatasetRecord,
+    DatasetRepository,
     DeviceRecord,
+    KeyTaken,
     ListenerRecord,
     Store,
+    StoredAnswer,
     StoredPlaylist,
+    answered_interaction,
     open_store,
 )
 from qfzz.trust import ChainStatus, Miner, RepairReport, TrustLedger, TrustRecord, trust_key
@@ -123,6 +129,8 @@ class QFZZStation:
         self.playlist_timers: list[Callable[[float], None]] = []
         self.radio = Radio(self)
         self._feedback = FeedbackFlow(self)
+        #: Requests sent with an ``Idempotency-Key`` run through here (at most once each).
+        self.idempotency = Idempotency(self.store.idempotency, clock)
         self.library = Library(self)
         self.accounts = Accounts(
             self.store.listeners,
@@ -271,8 +279,35 @@ class QFZZStation:
         *,
         min_quality: float | None = None,
     ) -> DatasetImport:
+        return self._import_dataset(name, records, license_id, min_quality, None)
+
+    def import_dataset_once(
+        self,
+        key: IdempotencyKey,
+        name: str,
+        records: Sequence[Mapping[str, object]],
+        license_id: str,
+        *,
+        min_quality: float | None = None,
+    ) -> Once[DatasetImport]:
+        """``import_dataset`` once per idempotency key: a repeat gets the first import."""
+        return self.idempotency.run(
+            key,
+            lambda: self._import_dataset(name, records, license_id, min_quality, key),
+            _answered_import,
+        )
+
+    def _import_dataset(
+        self,
+        name: str,
+        records: Sequence[Mapping[str, object]],
+        license_id: str,
+        min_quality: float | None,
+        key: IdempotencyKey | None,
+    ) -> DatasetImport:
+        datasets = self.store.datasets if key is None else self.store.datasets.keyed(key)
         importer = DatasetImporter(
-            self.store.datasets, allowed_licenses=self.settings.allowed_licenses, clock=self.clock
+            datasets, allowed_licenses=self.settings.allowed_licenses, clock=self.clock
         )
         quality = self.settings.min_quality if min_quality is None else min_quality
         dataset, ids, report = importer.import_records(
@@ -692,6 +727,31 @@ class QFZZStation:
             raise self._feedback.lost(pending, exc) from exc
         return self._feedback.finish(pending)[0]
 
+    async def arecord_interaction_once(
+        self,
+        key: IdempotencyKey,
+        user_id: str,
+        track_id: int,
+        type: str | InteractionType,
+        rating: float | None = None,
+    ) -> Once[Interaction]:
+        """``arecord_interaction`` once per idempotency key: a repeat is answered with the
+        first interaction, and nothing is stored or learned again."""
+        self._require_running()
+
+        async def record() -> Interaction:
+            pending = self._feedback.submit([(user_id, track_id, type, rating)], key=key)
+            try:
+                first = await asyncio.wrap_future(pending.future)
+            except Exception as exc:
+                raise self._feedback.lost(pending, exc) from exc
+            if first is not None:  # another process stored the key after we looked
+                self._feedback.forget(pending)
+                raise KeyTaken(first)
+            return self._feedback.finish(pending)[0]
+
+        return await self.idempotency.arun(key, record, answered_interaction)
+
     def _snapshot(self, profile: ListenerProfile) -> None:
         """Store the learned weights so a restart replays only what came after."""
         with profile.lock:
@@ -715,6 +775,15 @@ def _playlist_version(profile: ListenerProfile) -> tuple[str, int]:
     round, so the version is never newer than the playlist computed after reading it.
     """
     return profile.incarnation, profile.applied
+
+
+def _answered_import(record: StoredAnswer) -> DatasetImport:
+    """The import a stored answer describes (its quality report is kept on the dataset)."""
+    dataset, ids = DatasetRepository.answered(record)
+    report = QualityReport(
+        dataset.quality_score, dataset.components, dataset.license_id, dataset.track_count
+    )
+    return DatasetImport(dataset, ids, report)
 
 
 def _stored_preferences(record: ListenerRecord) -> ListenerPreferences:

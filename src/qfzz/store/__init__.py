@@ -12,7 +12,8 @@ from qfzz.store._database import Database
 from qfzz.store.collections import CollectionRepository, PlayQueue, UserPlaylist
 from qfzz.store.datasets import DatasetRecord, DatasetRepository
 from qfzz.store.devices import DeviceRecord, DeviceRepository
-from qfzz.store.interactions import CommitListener, InteractionRepository
+from qfzz.store.idempotency import IdempotencyRepository, KeyTaken, StoredAnswer
+from qfzz.store.interactions import CommitListener, InteractionRepository, answered_interaction
 from qfzz.store.jobs import JobRecord, JobRepository
 from qfzz.store.ledger import LedgerRepository
 from qfzz.store.library import AlbumGroup, ArtistGroup, GenreCount, LibraryRepository
@@ -32,18 +33,22 @@ __all__ = [
     "FeatureColumns",
     "FileState",
     "GenreCount",
+    "IdempotencyRepository",
     "InteractionRepository",
     "JobRecord",
     "JobRepository",
+    "KeyTaken",
     "LedgerRepository",
     "LibraryRepository",
     "ListenerRecord",
     "ListenerRepository",
     "PlayQueue",
     "Store",
+    "StoredAnswer",
     "StoredPlaylist",
     "TrackRepository",
     "UserPlaylist",
+    "answered_interaction",
     "open_store",
 ]
 
@@ -60,6 +65,7 @@ class Store:
     jobs: JobRepository
     library: LibraryRepository
     collections: CollectionRepository
+    idempotency: IdempotencyRepository
 
     def close(self) -> None:
         self.interactions.stop()
@@ -72,15 +78,17 @@ def open_store(url: str, *, upgrade: bool = True) -> Store:
     if upgrade:
         db.upgrade()
     tracks = TrackRepository(db)
+    keys = IdempotencyRepository(db)
     return Store(
         db=db,
         tracks=tracks,
         listeners=ListenerRepository(db),
-        interactions=InteractionRepository(db),
-        datasets=DatasetRepository(db, tracks),
+        interactions=InteractionRepository(db, keys),
+        datasets=DatasetRepository(db, tracks, keys),
         ledger=LedgerRepository(db),
         devices=DeviceRepository(db),
-        jobs=JobRepository(db),
+        jobs=JobRepository(db, keys),
         library=LibraryRepository(db),
         collections=CollectionRepository(db),
+        idempotency=keys,
     )

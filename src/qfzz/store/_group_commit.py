@@ -2,8 +2,9 @@
 
 A caller hands in a unit of work and waits on its future; a single writer thread takes
 whatever has queued up, runs it all in one transaction and resolves the futures only after
-the commit. So an acknowledged write is durable, and under load the cost of a commit is
-shared by everyone waiting on it (the way databases batch their own log flushes).
+the commit, each with what the batch writer returned for its item. So an acknowledged write
+is durable, and under load the cost of a commit is shared by everyone waiting on it (the
+way databases batch their own log flushes).
 """
 
 from __future__ import annotations
@@ -16,20 +17,22 @@ from concurrent.futures import Future
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+R = TypeVar("R")
 log = logging.getLogger(__name__)
 
 _STOP = object()
 
 
-class GroupCommitter(Generic[T]):
-    """Runs ``write_batch(items)`` on one thread for batches of queued items."""
+class GroupCommitter(Generic[T, R]):
+    """Runs ``write_batch(items)`` on one thread for batches of queued items; it returns
+    one result per item, in order, and each item's future resolves with its result."""
 
     def __init__(
-        self, write_batch: Callable[[Sequence[T]], None], *, max_batch: int = 2000
+        self, write_batch: Callable[[Sequence[T]], Sequence[R]], *, max_batch: int = 2000
     ) -> None:
         self._write_batch = write_batch
         self._max_batch = max_batch
-        self._queue: queue.SimpleQueue[tuple[T, Future[None]] | object] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[T, Future[R]] | object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -49,8 +52,8 @@ class GroupCommitter(Generic[T]):
             self._queue.put(_STOP)
             thread.join()
 
-    def submit(self, item: T) -> Future[None]:
-        future: Future[None] = Future()
+    def submit(self, item: T) -> Future[R]:
+        future: Future[R] = Future()
         if self._thread is None:
             raise RuntimeError("group committer is not running")
         self._queue.put((item, future))
@@ -74,13 +77,18 @@ class GroupCommitter(Generic[T]):
                 batch.append(nxt)
             self._flush(batch)  # type: ignore[arg-type]
 
-    def _flush(self, batch: list[tuple[T, Future[None]]]) -> None:
+    def _flush(self, batch: list[tuple[T, Future[R]]]) -> None:
         try:
-            self._write_batch([item for item, _ in batch])
+            results = self._write_batch([item for item, _ in batch])
+            if len(results) != len(batch):
+                raise RuntimeError(f"{len(results)} results for {len(batch)} items")
         except BaseException as exc:  # every waiter must hear about the failure
             log.exception("group commit of %d items failed", len(batch))
             for _, future in batch:
-                future.set_exception(exc)
+                if future.set_running_or_notify_cancel():
+                    future.set_exception(exc)
             return
-        for _, future in batch:
-            future.set_result(None)
+        for (_, future), result in zip(batch, results, strict=True):
+            # False when its caller gave up waiting (cancelled): the write stands anyway.
+            if future.set_running_or_notify_cancel():
+                future.set_result(result)

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     false,
 )
 
@@ -224,4 +225,24 @@ play_queues = Table(
     Column("position_ms", BigInteger, nullable=False),
     Column("changed_at", Float, nullable=False),
     Column("changed_by", String(200), nullable=False),
+)
+
+#: The first answer to each request sent with an ``Idempotency-Key`` (``store.idempotency``),
+#: committed in the same transaction as what the request stored, so a retry whose first
+#: attempt was stored (but whose answer was lost) gets that answer instead of a second
+#: copy. One key per principal and route; ``answer`` is the JSON the protected repository
+#: wrote; rows are ignored after a day (``created_at`` on the injected clock) and pruned
+#: oldest first.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("principal", String(64), nullable=False),
+    Column("route", String(200), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("principal", "route", "key", name="uq_idempotency_keys_scope"),
+    Index("ix_idempotency_keys_created", "created_at"),
 )

@@ -2,6 +2,9 @@
 
 Profiles are derived from it (a stored snapshot plus the interactions after it), so the
 hot path only appends; a crash can never leave a profile that disagrees with its history.
+
+An interaction sent with an idempotency key is stored only together with the key's record
+(whose answer is the interaction itself), in the same group-committed transaction.
 """
 
 from __future__ import annotations
@@ -9,15 +12,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, overload
 
 from sqlalchemy import Select, func, select
 
-from qfzz.models import Interaction, InteractionType
+from qfzz.models import IdempotencyKey, Interaction, InteractionType
 from qfzz.store._database import Database
 from qfzz.store._group_commit import GroupCommitter
 from qfzz.store._rows import chunks
 from qfzz.store._schema import interactions
+from qfzz.store.idempotency import IdempotencyRepository, StoredAnswer
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +32,19 @@ log = logging.getLogger(__name__)
 CommitListener = Callable[[Sequence[tuple[int, Interaction]]], None]
 
 
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    """What one caller submitted: interactions, and the key that guards them (if any)."""
+
+    interactions: Sequence[Interaction]
+    key: IdempotencyKey | None
+
+
 class InteractionRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, keys: IdempotencyRepository | None = None) -> None:
         self._db = db
-        self._committer: GroupCommitter[Sequence[Interaction]] = GroupCommitter(self._commit)
+        self._keys = keys if keys is not None else IdempotencyRepository(db)
+        self._committer: GroupCommitter[_Unit, StoredAnswer | None] = GroupCommitter(self._commit)
         self.on_committed: CommitListener | None = None
 
     def start(self) -> None:
@@ -39,27 +53,63 @@ class InteractionRepository:
     def stop(self) -> None:
         self._committer.stop()
 
-    def submit(self, chunk: Sequence[Interaction]) -> Future[None]:
-        """Queue interactions (kept in order); the future resolves once they are committed."""
-        return self._committer.submit(chunk)
+    def submit(
+        self, chunk: Sequence[Interaction], *, key: IdempotencyKey | None = None
+    ) -> Future[StoredAnswer | None]:
+        """Queue interactions (kept in order); the future resolves once they are committed.
+
+        With an idempotency ``key`` (one interaction: what one request stores) the
+        interaction is stored only together with the key's record. If the key is stored
+        already (a race only the database saw), nothing of the chunk is stored and the
+        future resolves with the stored first answer instead of ``None``; the rest of the
+        group commit is not affected.
+        """
+        if key is not None and len(chunk) != 1:
+            raise ValueError("an idempotency key guards exactly one interaction")
+        return self._committer.submit(_Unit(list(chunk), key))
 
     def append(self, interaction: Interaction) -> None:
         """Store one interaction; returns once it is committed (group-committed)."""
         self.submit([interaction]).result()
 
-    def _commit(self, chunks: Sequence[Sequence[Interaction]]) -> None:
-        batch = [i for chunk in chunks for i in chunk]
-        ids = self.write_batch(batch)
-        if self.on_committed is not None:
+    def _commit(self, units: Sequence[_Unit]) -> list[StoredAnswer | None]:
+        batch = [i for unit in units for i in unit.interactions]
+        keys = [unit.key for unit in units for _ in unit.interactions]
+        results = self.write_batch(batch, keys)
+        committed = [(r, i) for r, i in zip(results, batch, strict=True) if isinstance(r, int)]
+        if self.on_committed is not None and committed:
             try:
-                self.on_committed(list(zip(ids, batch, strict=True)))
+                self.on_committed(committed)
             except Exception:  # committed is committed; derived state catches up on start
                 log.exception("commit listener failed")
+        outcomes: list[StoredAnswer | None] = []
+        position = 0
+        for unit in units:
+            first = results[position] if unit.interactions else None
+            outcomes.append(first if isinstance(first, StoredAnswer) else None)
+            position += len(unit.interactions)
+        return outcomes
 
-    def write_batch(self, batch: Sequence[Interaction]) -> list[int]:
-        """Append many interactions in one transaction; returns their ids in order."""
+    @overload
+    def write_batch(self, batch: Sequence[Interaction]) -> list[int]: ...
+    @overload
+    def write_batch(
+        self, batch: Sequence[Interaction], keys: Sequence[IdempotencyKey | None]
+    ) -> list[int | StoredAnswer]: ...
+    def write_batch(
+        self, batch: Sequence[Interaction], keys: Sequence[IdempotencyKey | None] = ()
+    ) -> list[int] | list[int | StoredAnswer]:
+        """Append many interactions in one transaction; returns their ids in order.
+
+        ``keys``, one per interaction (or none at all), are idempotency keys: a keyed
+        interaction is stored together with its key's record; where the key is stored
+        already, the interaction is left out and the result holds that first answer in
+        place of an id.
+        """
         if not batch:
             return []
+        if keys and len(keys) != len(batch):
+            raise ValueError("one idempotency key (or None) per interaction")
         rows = [
             {
                 "user_id": i.user_id,
@@ -72,7 +122,17 @@ class InteractionRepository:
         ]
         statement = interactions.insert().returning(interactions.c.id, sort_by_parameter_order=True)
         with self._db.write() as conn:
-            return [int(i) for i in conn.execute(statement, rows).scalars()]
+            taken: dict[int, StoredAnswer] = {}
+            for n, key in enumerate(keys):
+                if key is not None:
+                    first = self._keys.claim(
+                        conn, key, answer_of(batch[n]), now=batch[n].created_at
+                    )
+                    if first is not None:
+                        taken[n] = first
+            kept = [row for n, row in enumerate(rows) if n not in taken]
+            ids = iter(conn.execute(statement, kept).scalars()) if kept else iter(())
+            return [taken[n] if n in taken else int(next(ids)) for n in range(len(rows))]
 
     def for_listener(self, user_id: str, *, limit: int | None = None) -> list[Interaction]:
         """A listener's interactions, oldest first (the newest ``limit`` when given)."""
@@ -158,3 +218,26 @@ class InteractionRepository:
             for part_query in parts:
                 counts.update((int(t), int(n)) for t, n in conn.execute(part_query).all())
         return counts
+
+
+def answer_of(interaction: Interaction) -> dict[str, Any]:
+    """The idempotency answer of a stored interaction: the interaction itself."""
+    return {
+        "user_id": interaction.user_id,
+        "track_id": interaction.track_id,
+        "type": interaction.type.value,
+        "rating": interaction.rating,
+        "created_at": interaction.created_at,
+    }
+
+
+def answered_interaction(record: StoredAnswer) -> Interaction:
+    """The interaction a stored answer (of :func:`answer_of`) describes."""
+    answer = record.answer
+    return Interaction(
+        user_id=str(answer["user_id"]),
+        track_id=int(answer["track_id"]),
+        type=InteractionType(answer["type"]),
+        rating=None if answer["rating"] is None else float(answer["rating"]),
+        created_at=float(answer["created_at"]),
+    )

@@ -18,8 +18,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, RowMapping, case, delete, func, select, update
 
+from qfzz.models import IdempotencyKey
 from qfzz.store._database import Database
 from qfzz.store._schema import jobs
+from qfzz.store.idempotency import IdempotencyRepository, KeyTaken, StoredAnswer
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +48,30 @@ def _record(row: RowMapping) -> JobRecord:
 
 
 class JobRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, keys: IdempotencyRepository | None = None) -> None:
         self._db = db
+        self._keys = keys if keys is not None else IdempotencyRepository(db)
 
     def add(
-        self, queue: str, job_id: str, payload: str, *, now: float, parked: bool = False
+        self,
+        queue: str,
+        job_id: str,
+        payload: str,
+        *,
+        now: float,
+        parked: bool = False,
+        key: IdempotencyKey | None = None,
     ) -> None:
+        """Record a job (a no-op for a known ``job_id``).
+
+        With an idempotency ``key`` its record (answer: the job id) commits in the same
+        transaction; :class:`KeyTaken` if the key is stored already, and then no job is.
+        """
         with self._db.write() as conn:
+            if key is not None:
+                taken = self._keys.claim(conn, key, {"job_id": job_id}, now=now)
+                if taken is not None:
+                    raise KeyTaken(taken)
             exists = conn.scalar(select(jobs.c.job_id).where(jobs.c.job_id == job_id))
             if exists is None:
                 conn.execute(
@@ -68,6 +87,11 @@ class JobRepository:
                         parked=parked,
                     )
                 )
+
+    @staticmethod
+    def answered(record: StoredAnswer) -> str:
+        """The job id a stored answer (of a keyed ``add``) names."""
+        return str(record.answer["job_id"])
 
     def claim(
         self, queue: str, *, now: float, visibility: float, max_attempts: int

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, Response, status
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from qfzz.api._auth import UserDep, admin_before_body
 from qfzz.api._bounds import NamePath, one_line
 from qfzz.api._deps import StationDep
 from qfzz.api._guarded import GuardedRoute, before_body
+from qfzz.api._idempotency import IdempotencyKeyHeader, answered, key_of
 from qfzz.api._schemas import DatasetIn
 from qfzz.errors import UnknownJob
 
@@ -39,10 +40,22 @@ def scan(body: ScanIn, station: StationDep, user: UserDep) -> JobOut:
 
 @router.post("/datasets/jobs", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut)
 @before_body(admin_before_body)
-def import_in_background(body: DatasetIn, station: StationDep, user: UserDep) -> JobOut:
+def import_in_background(
+    body: DatasetIn,
+    request: Request,
+    response: Response,
+    station: StationDep,
+    user: UserDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JobOut:
     """Queue a dataset import (admins) instead of waiting for it."""
     user.require_admin()
-    job_id = station.jobs.import_dataset(body.name, body.tracks, body.license)
+    key = key_of(request, user, idempotency_key, body)
+    if key is None:
+        job_id = station.jobs.import_dataset(body.name, body.tracks, body.license)
+    else:
+        once = station.jobs.import_dataset_once(key, body.name, body.tracks, body.license)
+        job_id = answered(response, once)
     return JobOut(job_id=job_id, total=len(body.tracks), message="queued")
 
 

@@ -9,6 +9,7 @@ from qfzz.api._auth import UserDep, client_ip
 from qfzz.api._bounds import UserPath
 from qfzz.api._deps import StationDep
 from qfzz.api._guarded import GuardedRoute, before_body
+from qfzz.api._idempotency import IdempotencyKeyHeader, answered, key_of
 from qfzz.api._rendered import RenderedPlaylists
 from qfzz.api._schemas import (
     InteractionIn,
@@ -67,10 +68,23 @@ async def playlist(
     max_body_size=4096,
 )
 async def interact(
-    user_id: UserPath, body: InteractionIn, station: StationDep, user: UserDep
+    user_id: UserPath,
+    body: InteractionIn,
+    request: Request,
+    response: Response,
+    station: StationDep,
+    user: UserDep,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> InteractionOut:
     user.require(user_id)
-    done = await station.arecord_interaction(user_id, body.track_id, body.type, body.rating)
+    key = key_of(request, user, idempotency_key, body)
+    if key is None:
+        done = await station.arecord_interaction(user_id, body.track_id, body.type, body.rating)
+    else:
+        once = await station.arecord_interaction_once(
+            key, user_id, body.track_id, body.type, body.rating
+        )
+        done = answered(response, once)
     return InteractionOut(
         user_id=done.user_id,
         track_id=done.track_id,
