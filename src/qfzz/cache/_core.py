@@ -37,6 +37,7 @@ from qfzz.cache._codec import Codec, is_immutable
 from qfzz.cache._errors import BackendError, BackendUnavailable, CacheError, UnserializableValue
 from qfzz.cache._journal import Journal, Replayer
 from qfzz.cache._keys import Keyspace
+from qfzz.cache._local import HEADER as _HEADER
 from qfzz.cache._local import LocalTier
 from qfzz.cache._memory import NO_MEMO, MemoryBackend
 from qfzz.cache._stats import NamespaceStats, StatsBook
@@ -49,7 +50,6 @@ BusFactory = Callable[[Callable[[bytes], None], Callable[[], None]], Any]
 JournalMode = Literal["batch", "delete", "none"]
 T = TypeVar("T")
 
-_HEADER = struct.Struct(">d")
 #: How much longer than the logical TTL the server keeps a value (clock skew between nodes).
 SERVER_TTL_GRACE = 60.0
 
@@ -122,7 +122,7 @@ class Cache:
                 found, value = self._open(namespace, key, data)
                 if found:
                     if l1 is not None:
-                        self._tier.fill(key, data, value, _HEADER.unpack_from(data)[0], generation)
+                        self._tier.fill(key, data, value, generation)
                     self._stats.hit(namespace, time.perf_counter() - start)
                     return True, value
         self._stats.miss(namespace, time.perf_counter() - start)
@@ -159,9 +159,7 @@ class Cache:
             if found[0] and data is not None:
                 self._stats.hit(namespace, elapsed)
                 if l1 is not None:
-                    self._tier.fill(
-                        keys[i], data, found[1], _HEADER.unpack_from(data)[0], generation
-                    )
+                    self._tier.fill(keys[i], data, found[1], generation)
             else:
                 self._stats.miss(namespace, elapsed)
         return results

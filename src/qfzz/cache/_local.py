@@ -10,11 +10,15 @@ filled. A reader remembers the generation *before* it asks the server.
 from __future__ import annotations
 
 import itertools
+import struct
 import threading
 from collections.abc import Callable, Sequence
 
 from qfzz.cache._codec import is_immutable
 from qfzz.cache._memory import NO_MEMO, MemoryBackend
+
+#: Every stored value starts with its logical expiry (seconds on the injected clock).
+HEADER = struct.Struct(">d")
 
 
 class LocalTier:
@@ -26,14 +30,12 @@ class LocalTier:
         self._generations = itertools.count(1)
         self.generation = 0
 
-    def fill(
-        self, key: str, data: bytes, value: object, expires_at: float, generation: int
-    ) -> None:
+    def fill(self, key: str, data: bytes, value: object, generation: int) -> None:
         """Keep a value read from the server under ``generation``, unless that is past."""
         if self.l1 is None:
             return
         memo = value if is_immutable(value) else NO_MEMO
-        ttl = min(expires_at - self._clock(), self.ttl)
+        ttl = min(HEADER.unpack_from(data)[0] - self._clock(), self.ttl)
         with self._lock:
             if generation == self.generation:
                 self.l1.put_fast(key, data, ttl, memo)
