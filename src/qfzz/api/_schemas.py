@@ -25,7 +25,8 @@ class PreferencesIn(_In):
 
 
 class ListenerIn(_In):
-    user_id: str = Field(min_length=1, max_length=64)
+    # Bounded here, normalised by the station (at most 64 characters once normalised).
+    user_id: str = Field(min_length=1, max_length=256)
     password: str = Field(min_length=4, max_length=1024)
     preferences: PreferencesIn = Field(default_factory=PreferencesIn)
 

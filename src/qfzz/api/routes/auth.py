@@ -1,19 +1,22 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from qfzz.api._auth import UserDep, bearer, client_ip
 from qfzz.api._deps import StationDep
+from qfzz.models import user_key
 
 router = APIRouter(tags=["accounts"])
 
 
 class LoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    user_id: str = Field(min_length=1, max_length=64)
+    # Bounded here, normalised by the station (at most 64 characters once normalised).
+    user_id: str = Field(min_length=1, max_length=256)
     password: str = Field(min_length=1, max_length=1024)
 
 
@@ -42,7 +45,9 @@ class AppPasswordOut(BaseModel):
 
 @router.post("/auth/login", response_model=SessionOut)
 def login(body: LoginIn, request: Request, station: StationDep) -> SessionOut:
-    station.login_limit.hit(f"ip:{client_ip(request)}", f"user:{body.user_id}")
+    # Every spelling of an id (case, width, spaces) shares one per-user budget.
+    per_user = f"user:{user_key(body.user_id.strip())}"
+    station.login_limit.hit(f"ip:{client_ip(request)}", per_user)
     token = station.accounts.login(body.user_id, body.password)
     principal = station.accounts.authenticate(token)
     return SessionOut(user_id=principal.user_id, token=token, role=principal.role)
@@ -65,11 +70,12 @@ def me(user: UserDep) -> MeOut:
 
 @router.get("/auth/stream-token", response_model=StreamTokenOut)
 def stream_token(user: UserDep, station: StationDep) -> StreamTokenOut:
-    token = station.accounts.stream_token(user.user_id)
+    """A signed ``?token=`` bound to this session: it stops working when the session ends."""
+    token = station.accounts.stream_token(user)
     return StreamTokenOut(
         token=token,
         expires_in=int(station.accounts.stream_token_ttl),
-        personal_stream=f"/api/v1/listeners/{user.user_id}/stream?token={token}",
+        personal_stream=f"/api/v1/listeners/{quote(user.user_id, safe='')}/stream?token={token}",
         shared_stream=f"/stream/main?token={token}",
     )
 
