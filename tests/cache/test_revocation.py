@@ -16,6 +16,7 @@ import pytest
 import redis
 
 from qfzz.cache import (
+    BackendError,
     BackendUnavailable,
     Cache,
     CacheServices,
@@ -229,3 +230,35 @@ def test_a_logout_between_loading_a_session_and_caching_it_is_not_undone(clock):
     sessions.get("tok", load)  # overlapped the logout: may see the session once
     assert sessions.get("tok", load) is None
     assert backend.inner.get_fast(sessions.key("tok")) is None
+
+
+class RefusingBackend(GatedBackend):
+    """Up, but refuses one command (as a server does a command on a key of the wrong type)."""
+
+    def __init__(self, clock, refused: str) -> None:
+        super().__init__(clock)
+        self.refused = refused
+        self.refusals = 0
+
+    def execute(self, commands, *, atomic=True):
+        if not self.down and any(c.name == self.refused for c in commands):
+            self.refusals += 1
+            raise BackendError("WRONGTYPE")
+        return super().execute(commands, atomic=atomic)
+
+
+def test_a_journaled_write_the_server_refuses_is_retried_now_and_then_not_per_call(clock):
+    backend = RefusingBackend(clock, "RPUSH")
+    cache = _cache(backend, clock)
+    services = CacheServices.build(cache)
+    backend.down = True
+    services.devices.push("phone", "a")  # journaled as a batch
+    backend.down = False
+    services.now_playing.get("main", lambda: "x")  # reaches the server: one replay, refused
+    assert backend.refusals == 1 and cache.stats()["journal"] == 1
+    for n in range(20):
+        services.now_playing.get(f"m{n}", lambda: "x")
+    assert backend.refusals == 1  # not once per call
+    clock.advance(1.0)
+    services.now_playing.get("later", lambda: "x")
+    assert backend.refusals == 2

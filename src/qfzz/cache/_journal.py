@@ -189,40 +189,57 @@ def replay(cache: Cache, todo: JournalContents) -> JournalContents | None:
 class Replayer:
     """Replays the journal one run at a time; after an outage, then runs the recovery hooks.
 
-    A run that fails midway puts back what is left (its tombstones with it) for the next
-    call that reaches the server. ``on_done`` runs after every run (the cache makes reads
-    still in flight too old to fill L1).
+    A run that fails midway puts back what is left (its tombstones with it). The probe
+    that finds the server back always replays; otherwise the next call that reaches the
+    server does, but after a failed run not again for ``retry_after`` seconds, so an entry
+    the server keeps refusing costs one round trip now and then, not one per call.
+    ``on_done`` runs after every run (the cache makes reads in flight too old for L1).
     """
 
-    def __init__(self, cache: Cache, *, on_done: Callable[[], None]) -> None:
+    def __init__(
+        self, cache: Cache, *, on_done: Callable[[], None], retry_after: float = 0.5
+    ) -> None:
         self._cache = cache
         self._on_done = on_done
+        self.retry_after = retry_after
         self._lock = threading.Lock()
         self._recovered = False
+        self._retry_at = 0.0
         self.hooks: list[Callable[[], None]] = []
 
     def run(self, *, recovered: bool = False) -> None:
         if recovered:
             self._recovered = True
-        if not self._lock.acquire(blocking=False):
-            return  # another thread is replaying; it also sees ``_recovered``
-        try:
-            journal = self._cache.journal
-            todo = journal.take()
+        elif self._cache.clock() < self._retry_at:
+            return
+        while self._lock.acquire(blocking=False):  # else another thread is replaying
             try:
-                left = replay(self._cache, todo)
-            except BaseException:
-                journal.put_back(todo)  # keep the tombstones: never lose a delete
-                raise
+                if not self._replay_once():
+                    return
+                if self._recovered:
+                    self._recovered = False
+                    self._run_hooks()
             finally:
-                self._on_done()
-            if left:
-                journal.put_back(left)
-            elif self._recovered:
-                self._recovered = False
-                self._run_hooks()
+                self._lock.release()
+            if not self._recovered:  # unless the server came back while we ran
+                return
+
+    def _replay_once(self) -> bool:
+        journal = self._cache.journal
+        todo = journal.take()
+        try:
+            left = replay(self._cache, todo)
+        except BaseException:
+            journal.put_back(todo)  # keep the tombstones: never lose a delete
+            raise
         finally:
-            self._lock.release()
+            self._on_done()
+        if left:
+            journal.put_back(left)
+            self._retry_at = self._cache.clock() + self.retry_after
+            return False
+        self._retry_at = 0.0
+        return True
 
     def _run_hooks(self) -> None:
         for hook in self.hooks:
