@@ -8,11 +8,13 @@ the domain.
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 __all__ = [
     "FEEDBACK_STRENGTH",
+    "USER_ID_MAX",
     "Block",
     "IdempotencyKey",
     "Interaction",
@@ -26,6 +28,8 @@ __all__ = [
     "TrackMeta",
     "feedback_strength",
     "normalise_creator",
+    "normalise_user_id",
+    "user_key",
 ]
 
 
@@ -176,6 +180,48 @@ class ScannedFile:
 def normalise_creator(artist: str) -> str:
     """The creator id of an artist: case- and space-insensitive, so "The  Band" == "the band"."""
     return " ".join(artist.casefold().split())
+
+
+#: The longest user id, in characters after normalisation.
+USER_ID_MAX = 64
+_USER_ID_RAW_MAX = 4 * USER_ID_MAX  # bounded before normalising
+_USER_ID_PUNCTUATION = frozenset("_.@-")
+
+
+def normalise_user_id(raw: str) -> str:
+    """The one spelling a user id is stored and compared in; ``ValueError`` if it has none.
+
+    Unicode NFC, surrounding whitespace stripped; then 1–64 letters (any script) or
+    decimal digits, with combining marks and ``_ . @ -`` allowed after the first
+    character. Control, format, surrogate, unassigned and private-use characters (Unicode
+    category C*), inner whitespace and other symbols are refused, so no id can hide a
+    newline or an invisible character, or look like another by its spacing.
+    """
+    if not isinstance(raw, str) or len(raw) > _USER_ID_RAW_MAX:
+        raise ValueError(f"a user id has at most {USER_ID_MAX} characters")
+    text = unicodedata.normalize("NFC", raw).strip()
+    if not 1 <= len(text) <= USER_ID_MAX:
+        raise ValueError(f"a user id has 1 to {USER_ID_MAX} characters")
+    for position, char in enumerate(text):
+        category = unicodedata.category(char)
+        if category[0] == "L" or category == "Nd":
+            continue
+        if position and (category[0] == "M" or char in _USER_ID_PUNCTUATION):
+            continue
+        raise ValueError(
+            f"a user id holds letters, digits, '_', '.', '@' or '-' and starts with a letter"
+            f" or digit; {char!r} (U+{ord(char):04X}) at position {position + 1} is not allowed"
+        )
+    return text
+
+
+def user_key(user_id: str) -> str:
+    """What makes two user ids the same account: case and compatibility forms folded.
+
+    NFKC after case folding (``Zoë``, ``ZOË`` and full-width ``ｚｏë`` are one key), so an
+    id cannot be registered again in another case or width to pass for someone else.
+    """
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKD", user_id).casefold())
 
 
 @dataclass(frozen=True, slots=True)

@@ -169,7 +169,8 @@ class LiveServer:
         if self.station.store.listeners.get(user_id) is None:
             self.station.register_listener(user_id, preferences, password="pw-1234")
         token = self.station.accounts.issue_token(user_id)
-        return {"Authorization": f"Bearer {token}"}, self.station.accounts.stream_token(user_id)
+        session = self.station.accounts.authenticate(token)
+        return {"Authorization": f"Bearer {token}"}, self.station.accounts.stream_token(session)
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 20.0) -> bool:

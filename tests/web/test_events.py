@@ -27,8 +27,8 @@ def test_events_need_a_token(client, station):
         response = client.get(f"/api/v1/events{query}")
         assert response.status_code == 401, query
         assert response.json()["error"] == "unauthorized"
-    station.register_listener("ann", {}, password="pw-1234")
-    token = station.accounts.stream_token("ann")
+    registered = station.register_listener("ann", {}, password="pw-1234")
+    token = station.accounts.stream_token(station.accounts.authenticate(registered.token))
     response = client.get(f"/api/v1/events?mount=nope&token={token}")
     assert response.status_code == 404 and "personal" in response.json()["detail"]
 

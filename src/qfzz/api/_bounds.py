@@ -45,8 +45,10 @@ def optional_one_line(value: str | None) -> str | None:
     return None if value is None else one_line(value)
 
 
-#: A user id as sent (the station normalises it, then allows at most 64 characters).
-UserId = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(one_line)]
+#: A user id as sent: only its length is bounded here. The station owns the rule
+#: (``qfzz.models.normalise_user_id``: NFC, surrounding spaces and line breaks dropped, no
+#: control characters inside, at most 64 characters), so ``"admin\n"`` is ``admin``.
+UserId = Annotated[str, Field(min_length=1, max_length=256)]
 Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(one_line)]
 ShortName = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(one_line)]
 Text = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(printable)]

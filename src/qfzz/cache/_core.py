@@ -9,16 +9,19 @@ this module decides *where* and makes sure no cache problem reaches a caller:
 * **Two levels**: with a shared backend, a small per-process L1 sits in front. Every
   invalidation deletes the keys on the server and publishes them in the same
   ``MULTI``/``EXEC``; other processes drop them from their L1 when the message arrives.
-  A value read from the server is put in L1 only if no invalidation arrived meanwhile.
+  A value read from the server is put in L1 only if no invalidation came meanwhile
+  (``qfzz.cache._local``); an invalidation drops L1 again after the server's answer.
 * **Failures** are counted, logged at debug level and turned into misses. Unreachable
   servers feed the circuit breaker; while it is open the server is not called at all and
   writes that matter (counter increments, queue writes, invalidations) go to the journal,
-  replayed by the call that finds the server back.
+  replayed by the next call that gets through.
+* **Revocation wins**: a key whose delete waits in the journal is a tombstone (reads
+  miss without asking the server) until the replay has applied it; one attribute read
+  while the journal holds no removal.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 import struct
 import threading
@@ -32,8 +35,10 @@ from qfzz.cache._backend import Backend, Command
 from qfzz.cache._breaker import CircuitBreaker
 from qfzz.cache._codec import Codec, is_immutable
 from qfzz.cache._errors import BackendError, BackendUnavailable, CacheError, UnserializableValue
-from qfzz.cache._journal import Journal, replay
+from qfzz.cache._journal import Journal, Replayer
 from qfzz.cache._keys import Keyspace
+from qfzz.cache._local import HEADER as _HEADER
+from qfzz.cache._local import LocalTier
 from qfzz.cache._memory import NO_MEMO, MemoryBackend
 from qfzz.cache._stats import NamespaceStats, StatsBook
 
@@ -45,7 +50,6 @@ BusFactory = Callable[[Callable[[bytes], None], Callable[[], None]], Any]
 JournalMode = Literal["batch", "delete", "none"]
 T = TypeVar("T")
 
-_HEADER = struct.Struct(">d")
 #: How much longer than the logical TTL the server keeps a value (clock skew between nodes).
 SERVER_TTL_GRACE = 60.0
 
@@ -72,19 +76,19 @@ class Cache:
         self.codec = codec or Codec()
         self.l1 = l1
         self.l1_ttl = l1_ttl
+        self._tier = LocalTier(l1, ttl=l1_ttl, clock=clock)
         self.breaker = breaker or CircuitBreaker(clock)
         self.strict = strict
         self.journal = Journal()
-        self.recovery_hooks: list[Callable[[], None]] = []
+        self._replayer = Replayer(self, on_done=self._tier.advance)
+        #: Run once the journal is replayed after an outage (jobs re-queued, acks sent).
+        self.recovery_hooks = self._replayer.hooks
         #: Set by ``open_cache``: where job queues keep jobs (see ``qfzz.cache._jobs``).
         self.job_store: Any = None
         self.server_jobs: Callable[[str], Any] | None = None
         self._fast = backend if isinstance(backend, MemoryBackend) else None
         self._stats = StatsBook()
         self.sender_id = uuid.uuid4().hex
-        self._generations = itertools.count(1)
-        self._generation = 0
-        self._replay_lock = threading.Lock()
         self._heard = threading.Condition()
         self.remote_invalidations = 0
         self._bus = bus(self._on_bus_message, self._on_bus_connect) if bus else None
@@ -109,15 +113,16 @@ class Cache:
                 if found:
                     self._stats.hit(namespace, time.perf_counter() - start, l1=level is l1)
                     return True, value
-        if self._fast is None:
-            generation = self._generation
+        journal = self.journal
+        if self._fast is None and not (journal.removing and journal.removes(namespace, key)):
+            generation = self._tier.generation
             replies = self._call(namespace, [cmd.get(key)])
             data: bytes | None = replies[0] if replies else None  # type: ignore[assignment]
             if data is not None:
                 found, value = self._open(namespace, key, data)
                 if found:
-                    if l1 is not None and generation == self._generation:
-                        self._fill_l1(l1, key, data, value)
+                    if l1 is not None:
+                        self._tier.fill(key, data, value, generation)
                     self._stats.hit(namespace, time.perf_counter() - start)
                     return True, value
         self._stats.miss(namespace, time.perf_counter() - start)
@@ -137,12 +142,14 @@ class Cache:
             if found[0]:
                 results[i] = found
                 self._stats.hit(namespace, 0.0, l1=True)
+            elif self.journal.removes(namespace, key):
+                self._stats.miss(namespace, 0.0)
             else:
                 wanted.append(i)
         if not wanted:
             return results
         start = time.perf_counter()
-        generation = self._generation
+        generation = self._tier.generation
         replies = self._call(namespace, [cmd.mget([keys[i] for i in wanted])])
         fetched: list[bytes | None] = replies[0] if replies else [None] * len(wanted)  # type: ignore[assignment]
         elapsed = (time.perf_counter() - start) / len(wanted)
@@ -151,8 +158,8 @@ class Cache:
             results[i] = found
             if found[0] and data is not None:
                 self._stats.hit(namespace, elapsed)
-                if l1 is not None and generation == self._generation:
-                    self._fill_l1(l1, keys[i], data, found[1])
+                if l1 is not None:
+                    self._tier.fill(keys[i], data, found[1], generation)
             else:
                 self._stats.miss(namespace, elapsed)
         return results
@@ -193,42 +200,44 @@ class Cache:
         self._call(namespace, [cmd.set_(k, d, server_ttl) for k, d in encoded.items()])
 
     def invalidate(self, namespace: str, keys: Sequence[str]) -> None:
-        """Delete ``keys`` here, on the server, and in every other process's L1."""
+        """Delete ``keys`` here, on the server (or journal it), and in every other L1.
+
+        L1 is dropped again after the server call: a read in between may have refilled it.
+        """
         if not keys:
             return
         self._stats.count(namespace, "invalidations", len(keys))
-        self._generation = next(self._generations)
-        if self.l1 is not None:
-            self.l1.delete_fast(keys)
+        self._tier.drop(keys)
         if self._fast is not None:
             self._fast.delete_fast(keys)
             return
         message = self.codec.encode({"from": self.sender_id, "keys": list(keys)})
         batch = [cmd.delete(*keys), cmd.publish(self.keys.channel, message)]
-        if self._call(namespace, batch) is None:
+        if self._call(namespace, batch, tombstones=False) is None:
             self.journal.add_deletes(keys)
+        self._tier.drop(keys)
 
     def clear_namespace(self, namespace: str) -> int:
         """Delete every key of one namespace (``SCAN MATCH`` on a server, never ``KEYS``)."""
         prefix = self.keys.namespace_prefix(namespace)
         pattern = self.keys.namespace_pattern(namespace)
-        self._generation = next(self._generations)
-        if self.l1 is not None:
-            self.l1.delete_matching(prefix, pattern)
+        self._tier.drop_prefix(prefix, pattern)
         if self._fast is not None:
             return self._fast.delete_matching(prefix, pattern)
-        if not self.breaker.allow():
+        deleted: int | None = None
+        if self.breaker.allow():
+            try:
+                deleted = self.backend.delete_matching(prefix, pattern)
+            except BackendError as exc:
+                self._failed(namespace, exc)
+        if deleted is None:
             self.journal.add_clear(namespace)
-            return 0
-        try:
-            deleted = self.backend.delete_matching(prefix, pattern)
-        except BackendError as exc:
-            self._failed(namespace, exc)
-            self.journal.add_clear(namespace)
+        self._tier.drop_prefix(prefix, pattern)  # a read in between may have refilled it
+        if deleted is None:
             return 0
         self._succeeded()
         message = self.codec.encode({"from": self.sender_id, "prefixes": [prefix]})
-        self._call(namespace, [cmd.publish(self.keys.channel, message)])
+        self._call(namespace, [cmd.publish(self.keys.channel, message)], tombstones=False)
         return deleted
 
     # -- structures (counters: qfzz.cache._counters; lists and sets) ---------------------
@@ -240,13 +249,16 @@ class Cache:
         *,
         journal: JournalMode = "none",
         atomic: bool = True,
+        tombstones: bool = True,
     ) -> list[object] | None:
         """Run a command batch; ``None`` when it could not run (then journaled as asked).
 
         ``journal="batch"`` replays the batch later; ``"delete"`` deletes its first key
-        later instead, so the structure is rebuilt from the store on its next read.
+        later instead, so the structure is rebuilt from the store on its next read. A
+        batch that touches a tombstone is not sent (``None``) unless ``tombstones`` is
+        False (the journal's own replay, which applies them in order).
         """
-        replies = self._call(namespace, commands, atomic=atomic)
+        replies = self._call(namespace, commands, atomic=atomic, tombstones=tombstones)
         if replies is None and self._fast is None:
             if journal == "batch":
                 self.journal.add_batch(commands)
@@ -308,11 +320,6 @@ class Cache:
             level.memoize(key, data, value)
         return found, value
 
-    def _fill_l1(self, l1: MemoryBackend, key: str, data: bytes, value: object) -> None:
-        remaining = _HEADER.unpack_from(data)[0] - self.clock()
-        memo = value if is_immutable(value) else NO_MEMO
-        l1.put_fast(key, data, min(remaining, self.l1_ttl), memo)
-
     def _open(self, namespace: str, key: str, data: bytes) -> tuple[bool, Any]:
         """Check the expiry header and decode; a corrupt value counts as an error."""
         try:
@@ -325,8 +332,15 @@ class Cache:
             return False, None
 
     def _call(
-        self, namespace: str, commands: Sequence[Command], *, atomic: bool = True
+        self,
+        namespace: str,
+        commands: Sequence[Command],
+        *,
+        atomic: bool = True,
+        tombstones: bool = True,
     ) -> list[object] | None:
+        if tombstones and self.journal.removing and self.journal.blocks(commands, self.keys):
+            return None
         ok, replies = self.guarded(namespace, lambda: self.backend.execute(commands, atomic=atomic))
         return replies if ok else None
 
@@ -357,41 +371,28 @@ class Cache:
             log.warning("cache command failed (%s): %s", namespace, exc)
 
     def _succeeded(self) -> None:
+        """A call reached the server: replay the journal if it holds anything.
+
+        Not only when the circuit closes again: a failure below the breaker's threshold
+        journals too, and its tombstones must not wait for the next outage to clear.
+        """
         if self.breaker.success():
             log.info("cache server reachable again; replaying %d journaled", len(self.journal))
-            self._replay()
-
-    def _replay(self) -> None:
-        if not self._replay_lock.acquire(blocking=False):
-            return
-        try:
-            left = replay(self, self.journal.take())
-            if left:
-                self.journal.put_back(left)
-                return
-            for hook in self.recovery_hooks:
-                try:
-                    hook()
-                except Exception:  # one failing hook must not stop the others
-                    log.exception("cache recovery hook failed")
-        finally:
-            self._replay_lock.release()
+            self._replayer.run(recovered=True)
+        elif self.journal.pending:
+            self._replayer.run()
 
     def _on_bus_message(self, data: bytes) -> None:
         message = self.codec.decode(data)
         if message.get("from") == self.sender_id:
             return
-        self._generation = next(self._generations)
-        if self.l1 is not None:
-            self.l1.delete_fast(message.get("keys", []))
-            for prefix in message.get("prefixes", []):
-                self.l1.delete_matching(prefix, "")
+        self._tier.drop(message.get("keys", []))
+        for prefix in message.get("prefixes", []):
+            self._tier.drop_prefix(prefix)
         with self._heard:
             self.remote_invalidations += 1
             self._heard.notify_all()
 
     def _on_bus_connect(self) -> None:
         """Messages sent while unsubscribed are lost: forget everything local."""
-        self._generation = next(self._generations)
-        if self.l1 is not None:
-            self.l1.clear()
+        self._tier.drop_all()

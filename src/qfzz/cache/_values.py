@@ -12,7 +12,7 @@ TrackCache         ``track``       24 h       a rescan or edit of the track
 SearchCache        ``search``      1 h        ``clear()`` after a scan or import
 PlaylistCache      ``playlist``    24 h       the listener's next feedback (and versions)
 NowPlayingCache    ``nowplaying``  5 s        ``put()`` of the next track on the mount
-SessionCache       ``session``     token      ``revoke()``; the token's expiry
+SessionCache       ``session``     token      ``revoke()`` (wins, see below); expiry
 PlaybackProgress   ``progress``    30 days    ``save()`` (no L1: devices switch nodes)
 JobProgress        ``jobprogress`` 24 h       ``update()`` (no L1: polled while it moves)
 =================  ==============  =========  =============================================
@@ -222,39 +222,53 @@ class NowPlayingCache(_ValueService, Generic[T]):
 
 
 class SessionCache(_ValueService):
-    """Sessions under a digest of the token (never the token), living as long as it."""
+    """Sessions under a digest of their id (never a token), living as long as the token.
+
+    The id is what names a session to its owner: ``Accounts`` gives the store's digest of
+    the bearer token, so that stream tokens bound to the session find the same entry and
+    die with it. ``revoke`` wins over everything cached: see :meth:`get`, and the journal's
+    tombstones in ``qfzz.cache._core`` for a server that misses the delete.
+    """
 
     namespace = "session"
 
     def __init__(self, cache: Cache, *, default_ttl: float = HOUR) -> None:
         super().__init__(cache, ttl=default_ttl)
 
-    def key(self, token: str) -> str:
-        return self._key(token_digest(token))
+    def key(self, session_id: str) -> str:
+        return self._key(token_digest(session_id))
 
-    def get(self, token: str, loader: Callable[[], Session | None]) -> Session | None:
-        """The live session of ``token``; unknown tokens are not cached (no fill attacks)."""
-        key = self.key(token)
+    def get(self, session_id: str, loader: Callable[[], Session | None]) -> Session | None:
+        """The live session; unknown ids are not cached (no fill attacks).
+
+        A session loaded from the store is cached, then loaded once more: a revocation
+        that landed between the first load and the fill deleted nothing (the fill came
+        after), so if the store no longer has the session the fill is revoked too.
+        """
+        key = self.key(session_id)
         found, session = self.cache.lookup(self.namespace, key)
         if not found:
             session = loader()
             if session is None:
                 return None
-            self.put(token, session)
+            self.put(session_id, session)
+            if loader() != session:
+                self.revoke(session_id)
+                return None
         if session.expires_at is not None and session.expires_at <= self.cache.clock():
             return None
         return session  # type: ignore[no-any-return]
 
-    def put(self, token: str, session: Session) -> None:
+    def put(self, session_id: str, session: Session) -> None:
         ttl = self.ttl
         if session.expires_at is not None:
             ttl = session.expires_at - self.cache.clock()
             if ttl <= 0:
                 return
-        self.cache.store(self.namespace, self.key(token), session, ttl)
+        self.cache.store(self.namespace, self.key(session_id), session, ttl)
 
-    def revoke(self, token: str) -> None:
-        self.cache.invalidate(self.namespace, [self.key(token)])
+    def revoke(self, session_id: str) -> None:
+        self.cache.invalidate(self.namespace, [self.key(session_id)])
 
 
 class PlaybackProgressCache(_ValueService):

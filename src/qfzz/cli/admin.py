@@ -19,9 +19,11 @@ def create(
 ) -> None:
     """Create USER as an admin, or make an existing listener one (and set the password)."""
     with running_station(data_dir) as station:
-        if station.store.listeners.get(user) is None:
-            station.register_listener(user, {}, password=password)
+        existing = station.accounts.resolve(user)  # any case or width of the id
+        if existing is None:
+            user = station.register_listener(user, {}, password=password).user_id
         else:
+            user = existing
             station.accounts.set_password(user, password)
         station.accounts.make_admin(user)
         console.print(f"{user} is an admin")

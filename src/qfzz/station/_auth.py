@@ -4,6 +4,11 @@ Only digests of tokens and argon2 hashes of passwords are stored. The one secret
 must be readable — a listener's Subsonic *app password*, which token auth
 (``t = md5(password + salt)``) needs in clear — is a separate random password, stored
 encrypted with the server key (PyNaCl SecretBox), and never the login password.
+
+A session is named by its token's digest. Stream tokens carry that digest under their
+signature and are accepted only while the session lives, so logging out ends them too.
+User ids are normalised everywhere they come in (``qfzz.models.normalise_user_id``) and
+found in any case or width (``ListenerRepository.credentials``).
 """
 
 from __future__ import annotations
@@ -23,18 +28,27 @@ import nacl.utils
 
 from qfzz.cache import Session, SessionCache
 from qfzz.errors import AuthError, Forbidden, InvalidInput, UnknownListener
-from qfzz.station._accounts import hash_password, new_token, token_digest, verify_password
+from qfzz.station._accounts import (
+    hash_password,
+    new_token,
+    token_digest,
+    validate_user_id,
+    verify_password,
+)
 from qfzz.store import ListenerRepository
 
 log = logging.getLogger(__name__)
 
 ADMIN = "admin"
+_STREAM_TOKEN_MAX = 160  # "<expires>.<64 hex>.<32 hex>" is about 108 characters
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
     user_id: str
     role: str
+    #: The session it signed in with (its token's digest); None for Subsonic passwords.
+    session: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -96,57 +110,99 @@ class Accounts:
         return token
 
     def login(self, user_id: str, password: str) -> str:
-        stored = self._listeners.password_hash(user_id)
-        if stored is None or not verify_password(stored, password):
+        """A new session token; the id may be spelled in any case or width.
+
+        Exactly one argon2 verification, whether or not the id exists or has a password,
+        so the answer's timing does not reveal which ids exist.
+        """
+        try:
+            found = self._listeners.credentials(validate_user_id(user_id))
+        except InvalidInput:
+            found = None
+        stored_hash = None if found is None else found[1]
+        if not verify_password(stored_hash, password) or found is None:
             raise AuthError("wrong user id or password")
-        return self.issue_token(user_id)
+        return self.issue_token(found[0])
+
+    def resolve(self, user_id: str) -> str | None:
+        """The stored spelling of a listener's id (any case or width of it), or None."""
+        return self._listeners.resolve(validate_user_id(user_id))
 
     def logout(self, token: str) -> None:
-        self._listeners.delete_tokens(digest=token_digest(token))
+        """End the token's session, and with it every stream token issued from it."""
+        digest = token_digest(token)
+        self._listeners.delete_tokens(digest=digest)
         if self._sessions is not None:
-            self._sessions.revoke(token)
+            self._sessions.revoke(digest)
+
+    def revoke_sessions(self, user_id: str) -> int:
+        """End every session of a listener (and their stream tokens); returns how many."""
+        digests = self._listeners.token_digests(user_id, kind="session")
+        self._listeners.delete_tokens(user_id=user_id, kind="session")
+        if self._sessions is not None:
+            for digest in digests:
+                self._sessions.revoke(digest)
+        return len(digests)
 
     def authenticate(self, token: str) -> Principal:
         """The listener behind a bearer token: the session cache, else the store."""
-        if self._sessions is not None:
-            session = self._sessions.get(token, lambda: self._load_session(token))
-        else:
-            session = self._load_session(token)
+        digest = token_digest(token)
+        session = self._session(digest)
         if session is None:
             raise AuthError("unknown or expired token")
-        return self._principal(session.user_id)
+        return self._principal(session.user_id, digest)
 
-    def _load_session(self, token: str) -> Session | None:
-        found = self._listeners.token_session(token_digest(token), now=self._clock())
+    def _session(self, digest: str) -> Session | None:
+        if self._sessions is not None:
+            return self._sessions.get(digest, lambda: self._load_session(digest))
+        return self._load_session(digest)
+
+    def _load_session(self, digest: str) -> Session | None:
+        found = self._listeners.token_session(digest, now=self._clock())
         return None if found is None else Session(found[0], found[1])
 
-    def _principal(self, user_id: str) -> Principal:
+    def _principal(self, user_id: str, session: str | None = None) -> Principal:
         role = self._roles.get(user_id)
         if role is None:
             record = self._listeners.get(user_id)
             if record is None:
                 raise AuthError("the token's listener no longer exists")
             role = self._roles[user_id] = record.role
-        return Principal(user_id, role)
+        return Principal(user_id, role, session)
 
     # -- signed stream URLs ---------------------------------------------------------------
 
-    def stream_token(self, user_id: str) -> str:
-        """A short-lived ``?token=`` for players that cannot send an Authorization header."""
-        expires = int(self._clock() + self.stream_token_ttl)
-        body = f"{user_id}.{expires}"
-        signature = hmac.new(self._signing_key, body.encode(), "sha256").hexdigest()[:32]
-        return f"{body}.{signature}"
+    def stream_token(self, principal: Principal) -> str:
+        """A short-lived ``?token=`` for players that cannot send an Authorization header.
+
+        ``<expires>.<session>.<signature>``: bound to the session the principal signed in
+        with, and accepted only while that session lives (see :meth:`verify_stream_token`).
+        """
+        if principal.session is None:
+            raise AuthError("stream tokens are issued to a signed-in session")
+        body = f"{int(self._clock() + self.stream_token_ttl)}.{principal.session}"
+        return f"{body}.{self._sign(body)}"
 
     def verify_stream_token(self, token: str) -> Principal:
+        """The listener of a stream token: signed by us, unexpired, its session still live.
+
+        One HMAC and one session lookup (the session cache, which a logout revokes).
+        """
+        if len(token) > _STREAM_TOKEN_MAX or not token.isascii():
+            raise AuthError("invalid stream token")
         body, _, signature = token.rpartition(".")
-        user_id, _, expires = body.rpartition(".")
-        expected = hmac.new(self._signing_key, body.encode(), "sha256").hexdigest()[:32]
-        if not user_id or not hmac.compare_digest(signature, expected):
+        expires, _, session = body.partition(".")
+        if not session or not hmac.compare_digest(signature, self._sign(body)):
             raise AuthError("invalid stream token")
         if not expires.isdigit() or int(expires) < self._clock():
             raise AuthError("expired stream token")
-        return self._principal(user_id)
+        found = self._session(session)
+        if found is None:
+            raise AuthError("the stream token's session has ended (signed out or expired)")
+        return self._principal(found.user_id, session)
+
+    def _sign(self, body: str) -> str:
+        return hmac.new(self._signing_key, body.encode(), "sha256").hexdigest()[:32]
 
     # -- admins ---------------------------------------------------------------------------
 
@@ -193,19 +249,24 @@ class Accounts:
             return self.authenticate(api_key)
         if not user_id:
             raise InvalidInput("required parameter is missing: u")
-        if self._listeners.get(user_id) is None:
+        try:
+            found = self.resolve(user_id)
+        except InvalidInput:
+            found = None
+        if found is None:
             raise AuthError("wrong username or password")
+        user_id = found
         expected = self.app_password(user_id)
         if token is not None and salt is not None:
             digest = hashlib.md5((expected + salt).encode(), usedforsecurity=False).hexdigest()
-            ok = hmac.compare_digest(digest, token.lower())
+            ok = hmac.compare_digest(digest.encode(), token.lower().encode(errors="replace"))
         elif password is not None:
             if password.startswith("enc:"):
                 try:
                     password = bytes.fromhex(password[4:]).decode()
                 except ValueError:
                     raise AuthError("wrong username or password") from None
-            ok = hmac.compare_digest(password, expected)
+            ok = hmac.compare_digest(password.encode(errors="replace"), expected.encode())
         else:
             raise InvalidInput("required parameter is missing: p, or t and s, or apiKey")
         if not ok:

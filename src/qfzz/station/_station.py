@@ -203,12 +203,15 @@ class QFZZStation:
         password = self.settings.admin_password
         if password is None or self.accounts.has_admin():
             return
-        if self.store.listeners.get("admin") is None:
-            self.register_listener("admin", {}, password=password)
-        else:
-            self.accounts.set_password("admin", password)
-        self.accounts.make_admin("admin")
-        log.info("created the admin listener 'admin' from QFZZ_ADMIN_PASSWORD")
+        user_id = self.accounts.resolve("admin")
+        if user_id is None:
+            user_id = self.register_listener("admin", {}, password=password).user_id
+        else:  # someone registered the name first: it is the operator's now, not theirs
+            revoked = self.accounts.revoke_sessions(user_id)
+            self.accounts.set_password(user_id, password)
+            log.warning("took over listener %r as the admin (%d sessions ended)", user_id, revoked)
+        self.accounts.make_admin(user_id)
+        log.info("made %r the admin listener from QFZZ_ADMIN_PASSWORD", user_id)
 
     def start_miner(self) -> None:
         """Mine in a background thread (``serve`` does this; short CLI runs do not)."""
@@ -493,8 +496,12 @@ class QFZZStation:
         *,
         password: str | None = None,
     ) -> Registration:
-        """Create a listener; returns a bearer token (only its digest is stored)."""
-        validate_user_id(user_id)
+        """Create a listener; returns its stored id and a bearer token (only its digest is kept).
+
+        The id is normalised first (``qfzz.models.normalise_user_id``); another case or
+        width of an existing id is ``ListenerExists``.
+        """
+        user_id = validate_user_id(user_id)
         prefs = parse_preferences(preferences, default_discovery=self.settings.discovery_factor)
         password_hash = hash_password(password) if password is not None else None
         token = new_token()

@@ -84,6 +84,11 @@ listeners = Table(
     Column("role", String(16), nullable=False, default="listener"),
     # The Subsonic app password, encrypted with the server key (never the login password).
     Column("app_password", Text, nullable=True),
+    # ``qfzz.models.user_key(user_id)``: unique, so two spellings of one id (case, width)
+    # cannot both exist. NULL only for ids stored before it (migration 0008) that do not
+    # normalise to themselves or whose key an earlier listener held; they keep their rows.
+    Column("user_key", String(256), nullable=True),
+    Index("ux_listeners_user_key", "user_key", unique=True),
 )
 
 tokens = Table(

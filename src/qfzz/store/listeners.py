@@ -6,10 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from qfzz.errors import ListenerExists
+from qfzz.models import user_key
 from qfzz.store._database import Database
 from qfzz.store._schema import listeners, playlists, profile_weights, tokens
 from qfzz.store._upsert import upsert
@@ -47,12 +48,18 @@ class ListenerRepository:
         weights: Mapping[str, Mapping[str, float]],
         token_expires_at: float | None = None,
     ) -> None:
-        """Create a listener with its first token and initial weights, all or nothing."""
+        """Create a listener with its first token and initial weights, all or nothing.
+
+        ``record.user_id`` must already be normalised (``qfzz.models.normalise_user_id``);
+        its :func:`~qfzz.models.user_key` is stored with it, and the database refuses a
+        second listener with the same key (another case or width of the same id).
+        """
         try:
             with self._db.write() as conn:
                 conn.execute(
                     listeners.insert().values(
                         user_id=record.user_id,
+                        user_key=user_key(record.user_id),
                         password_hash=password_hash,
                         preferences=record.preferences,
                         discovery_factor=record.discovery_factor,
@@ -102,6 +109,28 @@ class ListenerRepository:
             profile_interactions=row["profile_interactions"],
             role=row["role"],
         )
+
+    def credentials(self, user_id: str) -> tuple[str, str | None] | None:
+        """``(stored user_id, password hash)`` of the listener ``user_id`` names.
+
+        The exact id first, else the one with its key (any case or width of it). Ids
+        stored before keys existed may share a key; the exact spelling still finds each.
+        """
+        query = select(listeners.c.user_id, listeners.c.password_hash).where(
+            or_(listeners.c.user_id == user_id, listeners.c.user_key == user_key(user_id))
+        )
+        with self._db.read() as conn:
+            rows = conn.execute(query).all()
+        if not rows:
+            return None
+        exact = [row for row in rows if row[0] == user_id]
+        found = (exact or rows)[0]
+        return found[0], found[1]
+
+    def resolve(self, user_id: str) -> str | None:
+        """The stored spelling of ``user_id`` (see :meth:`credentials`), or None."""
+        found = self.credentials(user_id)
+        return None if found is None else found[0]
 
     def user_ids(self) -> list[str]:
         with self._db.read() as conn:
@@ -171,6 +200,16 @@ class ListenerRepository:
                     created_at=now,
                     expires_at=expires_at,
                     kind=kind,
+                )
+            )
+
+    def token_digests(self, user_id: str, *, kind: str = "session") -> list[str]:
+        with self._db.read() as conn:
+            return list(
+                conn.scalars(
+                    select(tokens.c.digest).where(
+                        tokens.c.user_id == user_id, tokens.c.kind == kind
+                    )
                 )
             )
 

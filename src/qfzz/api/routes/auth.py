@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -9,6 +10,7 @@ from qfzz.api._auth import UserDep, bearer, client_ip
 from qfzz.api._bounds import UserId
 from qfzz.api._deps import StationDep
 from qfzz.api._guarded import GuardedRoute, before_body
+from qfzz.models import user_key
 from qfzz.station import QFZZStation
 
 router = APIRouter(route_class=GuardedRoute, tags=["accounts"])
@@ -51,8 +53,9 @@ async def _login_limit_by_ip(request: Request) -> None:
 @router.post("/auth/login", response_model=SessionOut, max_body_size=16 * 1024)
 @before_body(_login_limit_by_ip)
 def login(body: LoginIn, request: Request, station: StationDep) -> SessionOut:
-    """Sign in. Attempts are limited per address (before the body is read) and per user."""
-    station.login_limit.hit(f"user:{body.user_id}")
+    """Sign in. Attempts are limited per address (before the body is read) and per user:
+    every spelling of an id (case, width, spaces) shares one per-user budget."""
+    station.login_limit.hit(f"user:{user_key(body.user_id.strip())}")
     token = station.accounts.login(body.user_id, body.password)
     principal = station.accounts.authenticate(token)
     return SessionOut(user_id=principal.user_id, token=token, role=principal.role)
@@ -75,11 +78,12 @@ def me(user: UserDep) -> MeOut:
 
 @router.get("/auth/stream-token", response_model=StreamTokenOut)
 def stream_token(user: UserDep, station: StationDep) -> StreamTokenOut:
-    token = station.accounts.stream_token(user.user_id)
+    """A signed ``?token=`` bound to this session: it stops working when the session ends."""
+    token = station.accounts.stream_token(user)
     return StreamTokenOut(
         token=token,
         expires_in=int(station.accounts.stream_token_ttl),
-        personal_stream=f"/api/v1/listeners/{user.user_id}/stream?token={token}",
+        personal_stream=f"/api/v1/listeners/{quote(user.user_id, safe='')}/stream?token={token}",
         shared_stream=f"/stream/main?token={token}",
     )
 
