@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Connection, Select, func, select, text
 
 from qfzz.models import Interaction, InteractionType
 from qfzz.store._database import Database
@@ -20,6 +20,12 @@ from qfzz.store._rows import chunks
 from qfzz.store._schema import interactions
 
 log = logging.getLogger(__name__)
+
+#: PostgreSQL advisory lock taken by every interaction insert (see ``write_batch``).
+INSERT_LOCK = 0x7166_7A7A_01  # "qfzz" 01
+
+#: A raw interaction row as stored: (id, user_id, track_id, type, rating, created_at).
+RawRow = tuple[int, str, int, str, float | None, float]
 
 
 #: Told about every committed interaction with its id, in commit (= id) order, on the
@@ -72,6 +78,7 @@ class InteractionRepository:
         ]
         statement = interactions.insert().returning(interactions.c.id, sort_by_parameter_order=True)
         with self._db.write() as conn:
+            serialise_inserts(conn)
             return [int(i) for i in conn.execute(statement, rows).scalars()]
 
     def for_listener(self, user_id: str, *, limit: int | None = None) -> list[Interaction]:
@@ -97,22 +104,35 @@ class InteractionRepository:
             result.reverse()
         return result
 
-    def latest_per_track(self, through: int) -> list[tuple[int, Interaction]]:
-        """Each listener's newest interaction with each track, among ids ≤ ``through``."""
-        newest = (
-            select(func.max(interactions.c.id))
-            .where(interactions.c.id <= through)
-            .group_by(interactions.c.user_id, interactions.c.track_id)
-        )
-        query = (
-            select(interactions).where(interactions.c.id.in_(newest)).order_by(interactions.c.id)
-        )
+    def after(self, after_id: int, *, limit: int | None = None) -> list[tuple[int, Interaction]]:
+        """The interactions with an id above ``after_id`` (the first ``limit``), in log
+        order. Committed ids only ever grow (see ``write_batch``), so reading on from the
+        last id seen never skips one."""
+        query = select(interactions).where(interactions.c.id > after_id).order_by(interactions.c.id)
+        if limit is not None:
+            query = query.limit(limit)
         return self._with_ids(query)
 
-    def after(self, after_id: int) -> list[tuple[int, Interaction]]:
-        """Every interaction with an id above ``after_id``, in log order."""
-        query = select(interactions).where(interactions.c.id > after_id).order_by(interactions.c.id)
-        return self._with_ids(query)
+    def raw_after(self, after_id: int, *, limit: int, through: int | None = None) -> list[RawRow]:
+        """Rows with an id above ``after_id`` (and at most ``through``) exactly as stored,
+        nothing parsed, for hashing and auditing: an edited row cannot break the reader."""
+        query = (
+            select(
+                interactions.c.id,
+                interactions.c.user_id,
+                interactions.c.track_id,
+                interactions.c.type,
+                interactions.c.rating,
+                interactions.c.created_at,
+            )
+            .where(interactions.c.id > after_id)
+            .order_by(interactions.c.id)
+            .limit(limit)
+        )
+        if through is not None:
+            query = query.where(interactions.c.id <= through)
+        with self._db.read() as conn:
+            return [tuple(row) for row in conn.execute(query).all()]
 
     def last_id(self) -> int:
         with self._db.read() as conn:
@@ -158,3 +178,15 @@ class InteractionRepository:
             for part_query in parts:
                 counts.update((int(t), int(n)) for t, n in conn.execute(part_query).all())
         return counts
+
+
+def serialise_inserts(conn: Connection) -> None:
+    """Make commit order equal id order, so a reader following ids never skips a row.
+
+    SQLite's ``BEGIN IMMEDIATE`` already lets one writer in at a time. On PostgreSQL two
+    transactions could take ids 11 and 12 and commit 12 first; a reader that saw 12 would
+    then never look at 11 again. A transaction-level advisory lock taken before the INSERT
+    (released at commit, after the rows are visible) queues interaction writers instead.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": INSERT_LOCK})
