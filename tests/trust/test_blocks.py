@@ -148,7 +148,7 @@ def test_every_change_must_follow_from_the_votes_before_it(change, reason):
     for block in blocks:
         replay.feed(block)
     if reason is None:
-        assert replay.fault is None and replay.votes["ann"][replay.index.find("c1.0:artist")] == -1
+        assert replay.fault is None and replay.votes["ann"][replay.rows["c1.0:artist"]] == -1
     else:
         assert replay.fault is not None and replay.fault.block == 2
         assert reason in replay.fault.reason
@@ -178,3 +178,20 @@ def test_any_single_byte_change_to_any_block_is_detected(data):
     tampered = list(CHAIN)
     tampered[position] = dataclasses.replace(block, **{field: new_value})
     assert first_bad(tampered) == position
+
+
+def test_a_bad_block_leaves_the_state_of_the_blocks_before_it():
+    blocks = chain(length=2)  # block 1: ann's first votes on c1.0 and c1.1 (interactions 1–2)
+    good = ("c1.0:artist", 1, 1, 7_000_000, 3, "bob", -1)  # bob reports c1.0: fine alone
+    new = ("new:artist", 1, 0, 7_000_000, 4, "bob", 1)  # a new item: fine alone
+    bad = ("c1.1:artist", 5, 0, 7_000_000, 5, "bob", 1)  # forged counts
+    blocks.append(mine(2, 6_000_000, 5, 2, blocks[-1].hash, [good, new, bad], LOG))
+    replay = ChainReplay(history((1, 2)))
+    for block in blocks:
+        replay.feed(block)
+    assert replay.fault is not None and replay.fault.block == 2
+    index = replay.index()
+    assert len(index) == 2 and index.get("new:artist") is None
+    record = index.get("c1.0:artist")
+    assert (record.verifications, record.reports, record.last_update) == (1, 0, 1.0)
+    assert "bob" not in replay.votes or replay.votes["bob"] == {}

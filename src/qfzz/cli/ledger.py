@@ -113,7 +113,7 @@ def repair(data_dir: DataDir = None) -> None:
         if report.first_bad_block is None:
             console.print("ledger valid: nothing to repair")
             return
-        console.print(f"repaired from block {report.first_bad_block}: {report.reason}")
+        console.print(f"repaired {report.reason}")
         console.print(
             f"removed {report.removed_blocks} blocks, re-mined {report.changes} changes into "
             f"{report.mined_blocks} blocks"

@@ -115,24 +115,25 @@ class InteractionRepository:
 
     def raw_after(self, after_id: int, *, limit: int, through: int | None = None) -> list[RawRow]:
         """Rows with an id above ``after_id`` (and at most ``through``) exactly as stored,
-        nothing parsed, for hashing and auditing: an edited row cannot break the reader."""
-        query = (
-            select(
-                interactions.c.id,
-                interactions.c.user_id,
-                interactions.c.track_id,
-                interactions.c.type,
-                interactions.c.rating,
-                interactions.c.created_at,
-            )
-            .where(interactions.c.id > after_id)
-            .order_by(interactions.c.id)
-            .limit(limit)
+        nothing parsed, for hashing and auditing: an edited row cannot break the reader.
+
+        A verification reads the whole log through here, so it asks the driver directly:
+        SQLAlchemy's result rows cost ~3 µs each, the driver's tuples under 1 µs.
+        """
+        mark = "?" if self._db.is_sqlite else "%s"
+        upper = f" AND id <= {mark}" if through is not None else ""
+        sql = (
+            "SELECT id, user_id, track_id, type, rating, created_at FROM interactions "
+            f"WHERE id > {mark}{upper} ORDER BY id LIMIT {mark}"
         )
-        if through is not None:
-            query = query.where(interactions.c.id <= through)
+        params = (after_id, through, limit) if through is not None else (after_id, limit)
         with self._db.read() as conn:
-            return [tuple(row) for row in conn.execute(query).all()]
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(sql, params)
+                return list(cursor.fetchall())
+            finally:
+                cursor.close()
 
     def last_id(self) -> int:
         with self._db.read() as conn:

@@ -10,10 +10,11 @@ from qfzz.trust._audit import Audit, RowDamage, audit_chain
 from qfzz.trust._blocks import GENESIS, MAX_DIFFICULTY, Change, block_hash, decode_changes, mine
 from qfzz.trust._chain import ChainReplay, ChainStatus, Fault
 from qfzz.trust._events import EventHistory, event_text, sign_event
-from qfzz.trust._ledger import RepairReport, TrustLedger
+from qfzz.trust._ledger import TrustLedger
 from qfzz.trust._loghash import LogHasher, encode_row
 from qfzz.trust._miner import Miner
 from qfzz.trust._records import TrustIndex, TrustRecord, trust_key, trust_score
+from qfzz.trust._repair import RepairReport
 from qfzz.trust._signing import LedgerKey, LedgerVerifier
 from qfzz.trust._votes import vote_of
 

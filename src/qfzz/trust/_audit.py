@@ -9,13 +9,13 @@ one chunk of rows and the replayed state, never the log.
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterator, Sequence
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from operator import itemgetter
+from typing import Any, Protocol
 
 from qfzz.models import Block, LedgerEvent
-from qfzz.trust._blocks import Change
 from qfzz.trust._chain import ChainReplay, ChainStatus, Fault, stored_blocks
 from qfzz.trust._events import EventHistory
 from qfzz.trust._loghash import LogHasher, RawRow, at_us
@@ -24,6 +24,7 @@ from qfzz.trust._votes import row_vote
 
 BLOCK_PAGE = 1000
 ROW_CHUNK = 5000
+_ID = itemgetter(0)
 
 
 class ChainSource(Protocol):
@@ -104,30 +105,28 @@ def audit_chain(
 def _check_rows(
     block: Block,
     previous: Block,
-    changes: list[Change],
+    changes: list[list[Any]],
     cursor: _RowCursor,
     history: EventHistory,
 ) -> RowDamage | None:
+    rows = cursor.take(block.through)
     hasher = LogHasher(previous.log_hash)
-    cited = {c[4]: c for c in changes}
-    contradicted: list[int] = []
-    count = 0
-    for row in cursor.through(block.through):
-        hasher.update((row,))
-        count += 1
-        change = cited.pop(row[0], None)
-        if change is not None and not (
+    hasher.update(rows)
+    found = hasher.hexdigest()
+    if found == block.log_hash or found in history.accepted_rows.get(block.index, ()):
+        return None
+    by_id = {row[0]: row for row in rows}
+    contradicted = []
+    for change in changes:  # which sealed votes the rows no longer say (or are gone)
+        row = by_id.get(change[4])
+        if row is None or not (
             row[1] == change[5]
             and row_vote(row[3], row[4]) == change[6]
             and at_us(row[5]) == change[3]
         ):
-            contradicted.append(row[0])
-    contradicted.extend(cited)  # cited rows that are gone
-    found = hasher.hexdigest()
-    if found == block.log_hash or found in history.accepted_rows.get(block.index, ()):
-        return None
+            contradicted.append(change[4])
     return RowDamage(
-        block.index, previous.through, block.through, count, found, tuple(sorted(contradicted))
+        block.index, previous.through, block.through, len(rows), found, tuple(contradicted)
     )
 
 
@@ -137,20 +136,24 @@ class _RowCursor:
     def __init__(self, source: RowSource, chunk: int) -> None:
         self._source = source
         self._chunk = chunk
-        self._buffer: deque[RawRow] = deque()
-        self._last = 0
+        self._buffer: list[RawRow] = []
+        self._at = 0  # the next unread row of the buffer
+        self._last = 0  # the last id fetched
         self._exhausted = False
 
-    def through(self, through: int) -> Iterator[RawRow]:
-        buffer = self._buffer
+    def take(self, through: int) -> list[RawRow]:
+        """Every row with an id up to ``through`` not handed out yet."""
+        taken: list[RawRow] = []
         while True:
-            while buffer and buffer[0][0] <= through:
-                yield buffer.popleft()
-            if buffer or self._exhausted:
-                return
+            buffer, at = self._buffer, self._at
+            end = bisect_right(buffer, through, lo=at, key=_ID)
+            taken.extend(buffer[at:end])
+            self._at = end
+            if end < len(buffer) or self._exhausted:
+                return taken
             fetched = self._source.raw_after(self._last, limit=self._chunk)
+            self._buffer, self._at = fetched, 0
             if not fetched:
                 self._exhausted = True
-                return
+                return taken
             self._last = fetched[-1][0]
-            buffer.extend(fetched)

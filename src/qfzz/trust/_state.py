@@ -43,7 +43,7 @@ class LedgerState:
     ) -> LedgerState:
         state = cls(
             identities,
-            replay.index,
+            replay.index(),
             replay.votes,
             replay.history,
             tip,
