@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from qfzz.api import create_api
 from qfzz.app import prepare_station, run_http
-from qfzz.errors import ChainInvalid
 from qfzz.cli import Wiring, build_cli
+from qfzz.errors import ChainInvalid
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
 from qfzz.testing import SIX_GENRES, add_synthetic_tracks
@@ -162,7 +162,7 @@ def test_editing_a_sealed_interaction_is_found_and_cannot_move_another_report(tm
 
 
 def test_a_forged_difficulty_record_gains_nothing(chain, clock):
-    settings, track = chain
+    settings, _ = chain
     forge_from(settings, clock, 2, None)
     st = open_station(settings, clock)
     try:
