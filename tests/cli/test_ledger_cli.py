@@ -88,6 +88,20 @@ def test_verify_show_export_trust(data_dir, tmp_path):
     assert trust.exit_code == 0 and "score 0.500 (1 verifications, 1 reports)" in trust.output
 
 
+def test_an_export_with_a_forged_difficulty_record_fails_the_outside_check(data_dir, tmp_path):
+    out = tmp_path / "chain.jsonl"
+    assert qfzz("ledger", "export", out, "--data-dir", data_dir).exit_code == 0
+    lines = out.read_text().splitlines()
+    head = json.loads(lines[0])
+    assert [(e["kind"], e["height"], e["value"]) for e in head["events"]] == [
+        ("difficulty", 1, "2")
+    ]
+    head["events"][0]["value"] = "0"  # "no work needed": the signature no longer holds
+    out.write_text("\n".join([json.dumps(head), *lines[1:]]) + "\n")
+    with pytest.raises(ValueError):  # no validly signed record covers block 1
+        verify_export_outside_qfzz(out)
+
+
 def test_verify_names_the_tampered_block_and_repair_fixes_it(data_dir):
     station = QFZZStation(Settings(data_dir=data_dir))
     with station.store.db.write() as conn:

@@ -83,4 +83,4 @@ def test_a_block_goes_in_only_at_a_free_height_on_top_of_its_link(store):
     with pytest.raises(ChainConflict):
         store.ledger.append([orphan])  # it would link to a block that is not stored
     assert store.ledger.blocks() == [GENESIS, ours] and store.ledger.height() == 2
-    assert store.ledger.fingerprint() == (2, 0)
+    assert store.ledger.fingerprint() == (2, 0, ours.hash)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
@@ -104,3 +105,28 @@ def test_a_second_miner_does_not_stop_the_servers_miner(server, shared_settings,
     assert server.ledger.mine().index == 3
     assert server.verify_ledger().valid and server.ledger.height == 4
     assert counts(server, tracks[0]) == (1, 1) and counts(server, tracks[1]) == (1, 0)
+
+
+def test_a_repair_by_another_process_lets_the_servers_miner_go_on(server, shared_settings, clock):
+    tracks = jazz(server)
+    for n, user in enumerate(("ann", "bob")):
+        server.record_interaction(user, tracks[n], "like")
+        server.ledger.mine()
+    with server.store.db.write() as conn:  # block 2 tampered while the server runs
+        conn.execute(text("UPDATE ledger_blocks SET nonce = nonce + 1 WHERE height = 2"))
+    assert server.verify_ledger().first_bad_block == 2
+    server.record_interaction("cat", tracks[2], "like")
+    clock.advance(31)
+    assert not server.ledger.should_mine()  # stopped: the chain is broken
+    cli = another_process(shared_settings, clock)
+    try:
+        assert cli.repair_ledger().valid  # `qfzz ledger repair` beside the server
+    finally:
+        cli.close()
+    assert not server.ledger.should_mine()  # the repair sealed cat's vote too
+    assert server.ledger.valid and server.ledger.height == 3  # it read the repaired chain
+    server.record_interaction("dan", tracks[3], "like")
+    clock.advance(31)
+    assert server.ledger.should_mine() and server.ledger.mine().index == 3
+    assert server.verify_ledger().valid
+    assert [counts(server, t) for t in tracks[:4]] == [(1, 0)] * 4

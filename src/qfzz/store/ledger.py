@@ -98,12 +98,20 @@ class LedgerRepository:
             top = conn.execute(select(func.max(ledger_blocks.c.height))).scalar_one()
         return 0 if top is None else int(top) + 1
 
-    def fingerprint(self) -> tuple[int, int]:
-        """(height, event count): changes whenever anything is appended or truncated."""
+    def fingerprint(self) -> tuple[int, int, str]:
+        """(height, event count, newest block's hash): changes whenever anything is
+        appended, cut or mined again."""
+        newest = (
+            select(ledger_blocks.c.height, ledger_blocks.c.hash)
+            .order_by(ledger_blocks.c.height.desc())
+            .limit(1)
+        )
         with self._db.read() as conn:
-            top = conn.execute(select(func.max(ledger_blocks.c.height))).scalar_one()
+            top = conn.execute(newest).first()
             events = conn.execute(select(func.count()).select_from(ledger_events)).scalar_one()
-        return (0 if top is None else int(top) + 1), int(events)
+        if top is None:
+            return 0, int(events), ""
+        return int(top.height) + 1, int(events), str(top.hash)
 
     def truncate_from(self, height: int) -> int:
         """Remove blocks from ``height`` on (repair only); returns how many were removed."""

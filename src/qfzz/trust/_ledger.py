@@ -169,16 +169,17 @@ class TrustLedger:
         self._catch_up()  # what was committed while the new state was being built
 
     def _build(self) -> LedgerState:
-        height = self._blocks.height()  # before the events: see ``audit_chain``
-        if height == 0:
+        seen = self._blocks.fingerprint()  # before the events: see ``audit_chain``
+        if seen[0] == 0:
             with contextlib.suppress(ChainConflict):  # another process wrote it first
                 self._blocks.append([GENESIS])
-            height = self._blocks.height()
+            seen = self._blocks.fingerprint()
         replay = ChainReplay(EventHistory.of(self._blocks.events(), self._key))
-        for block in stored_blocks(self._blocks, height, page=PAGE):
+        for block in stored_blocks(self._blocks, seen[0], page=PAGE):
             replay.feed(block)
         tip = replay.tip or GENESIS
         state = LedgerState.of_replay(replay, tip, self._identities, self._clock())
+        state.seen = seen
         self._read_log(state)
         return state
 
@@ -229,6 +230,9 @@ class TrustLedger:
 
     def should_mine(self) -> bool:
         self._catch_up()  # an indexed read, usually empty: counts other processes' rows
+        if self._fault() is not None and self._blocks.fingerprint() != self._state.seen:
+            with self._mining:  # repaired (or cut) by another process: read it again
+                self._reload()
         state = self._state
         if not state.pending or self._fault() is not None:
             return False
@@ -334,7 +338,7 @@ class TrustLedger:
         """How many full verifications actually ran (the rest shared or reused one)."""
         return self._verification.runs
 
-    def _fingerprint(self) -> tuple[tuple[int, int], int]:
+    def _fingerprint(self) -> tuple[tuple[int, int, str], int]:
         return self._blocks.fingerprint(), self._history.last_id()
 
     def _audit(self) -> Audit:

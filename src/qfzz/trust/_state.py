@@ -34,6 +34,9 @@ class LedgerState:
     through: int  # every interaction id ≤ this has been turned into votes
     last_mined_at: float
     pending: list[Change] = field(default_factory=list)
+    #: the store's (height, events, newest hash) when the chain was read: a change means another
+    #: process extended, cut or repaired it
+    seen: tuple[int, int, str] = (0, 0, "")
     track_rows: dict[int, int] = field(default_factory=dict)
     track_keys: dict[int, str] = field(default_factory=dict)
 
