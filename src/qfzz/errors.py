@@ -23,7 +23,8 @@ message and a non-zero exit, so every error carries a stable machine-readable ``
     │   ├── InvalidIdempotencyKey
     │   └── IdempotencyKeyReused
     ├── TrustError
-    │   └── ChainInvalid
+    │   ├── ChainInvalid
+    │   └── ChainConflict
     ├── CacheError (qfzz.cache: UnserializableValue, CorruptValue, BackendError, …)
     ├── CatalogError
     │   ├── UnreadableFile
@@ -136,6 +137,13 @@ class ChainInvalid(TrustError):
     """The stored ledger fails validation; mining stops until it is repaired."""
 
     code = "chain_invalid"
+
+
+class ChainConflict(TrustError):
+    """Another writer appended to the ledger first (a block at the same height, or one
+    that no longer links to the stored chain); the ledger reloads and carries on."""
+
+    code = "chain_conflict"
 
 
 class CatalogError(QfzzError):

@@ -19,6 +19,7 @@ __all__ = [
     "IdempotencyKey",
     "Interaction",
     "InteractionType",
+    "LedgerEvent",
     "ListenerPreferences",
     "Playlist",
     "PlaylistItem",
@@ -235,7 +236,28 @@ class Block:
     previous_hash: str
     nonce: int
     hash: str
-    changes: str  # canonical JSON of [key, verifications, reports, at_us] lists
+    #: canonical JSON of ``[key, verifications, reports, at_us, interaction_id, user_id,
+    #: vote]`` lists
+    changes: str
+    #: running SHA-256 over the interaction rows the block covers (see ``qfzz.trust``)
+    log_hash: str
 
-    def decoded_changes(self) -> list[tuple[str, int, int, int]]:
-        return [(str(k), int(v), int(r), int(t)) for k, v, r, t in json.loads(self.changes)]
+    def decoded_changes(self) -> list[tuple[str, int, int, int, int, str, int]]:
+        """The changes, for a block known to be well-formed (raises otherwise)."""
+        return [
+            (str(k), int(v), int(r), int(t), int(i), str(u), int(d))
+            for k, v, r, t, i, u, d in json.loads(self.changes)
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEvent:
+    """A signed record of the trust ledger (see ``qfzz.trust._events``): a difficulty that
+    takes effect from a height, or a repair's acknowledgement of a block's edited rows."""
+
+    seq: int
+    kind: str
+    height: int
+    value: str
+    recorded_at_us: int
+    signature: str

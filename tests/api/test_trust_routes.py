@@ -55,5 +55,6 @@ def test_trust_record_ledger_pages_and_verification(client, station):
         "valid": True,
         "height": 2,
         "first_bad_block": None,
+        "reason": None,
     }
     assert client.get("/api/v1/ledger?limit=0").status_code == 422

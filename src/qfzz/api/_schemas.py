@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from qfzz.api._bounds import Finite, Id, Name, Scalar, ShortName, Unit, UserId, one_line
 from qfzz.broadcast import QueuedTrack
 from qfzz.models import PlaylistItem, QualityReport, Track
-from qfzz.trust import Block
+from qfzz.trust import Block, decode_changes
 
 
 class _In(BaseModel):
@@ -193,7 +193,10 @@ class BlockOut(BaseModel):
     previous_hash: str
     nonce: int
     hash: str
-    changes: list[tuple[str, int, int, int]]
+    #: [key, verifications, reports, at_us, interaction_id, user_id, vote]; empty for a
+    #: block whose stored payload is not well-formed (``/ledger/verify`` names it)
+    changes: list[tuple[str, int, int, int, int, str, int]]
+    log_hash: str
 
     @classmethod
     def of(cls, block: Block) -> BlockOut:
@@ -205,7 +208,8 @@ class BlockOut(BaseModel):
             previous_hash=block.previous_hash,
             nonce=block.nonce,
             hash=block.hash,
-            changes=block.decoded_changes(),
+            changes=decode_changes(block.changes) or [],
+            log_hash=block.log_hash,
         )
 
 
@@ -219,6 +223,7 @@ class ChainStatusOut(BaseModel):
     valid: bool
     height: int
     first_bad_block: int | None
+    reason: str | None = None  # why the first bad block is bad
 
 
 class StreamTrackOut(BaseModel):
@@ -260,11 +265,24 @@ class SkipOut(BaseModel):
     skipped: StreamTrackOut | None
 
 
+class RowDamageOut(BaseModel):
+    block: int
+    after: int
+    through: int
+    contradicted: list[int]  # interactions that no longer say what the block sealed
+
+
 class RepairOut(BaseModel):
     first_bad_block: int | None
     removed_blocks: int
     mined_blocks: int
     changes: int
+    reason: str | None = None
+    #: interaction ids (after, through] derived again from the log (their blocks were cut)
+    rederived: tuple[int, int] | None = None
+    #: blocks with edited rows acknowledged by a signed event (their sealed votes kept)
+    acknowledged: list[RowDamageOut] = Field(default_factory=list)
+    valid: bool = True
 
 
 class ErrorOut(BaseModel):

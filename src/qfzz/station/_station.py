@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,16 @@ from qfzz.store import (
     answered_interaction,
     open_store,
 )
-from qfzz.trust import ChainStatus, Miner, RepairReport, TrustLedger, TrustRecord, trust_key
+from qfzz.trust import (
+    Audit,
+    ChainStatus,
+    LedgerKey,
+    Miner,
+    RepairReport,
+    TrustLedger,
+    TrustRecord,
+    trust_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -110,10 +120,12 @@ class QFZZStation:
         self.caches = CacheServices.build(self.cache)
         self.index = CatalogIndex()
         self.dj = PersonalizedDJ(self.index, seed=self.settings.seed)
+        secret_key = load_secret_key(self.settings.data_dir, self.settings.secret_key)
         self.ledger = TrustLedger(
             self.store.ledger,
             self.store.interactions,
             self.store.tracks.trust_identities,
+            key=LedgerKey.from_secret(secret_key),
             clock=clock,
             difficulty=self.settings.difficulty,
             mine_every_records=self.settings.mine_every_records,
@@ -134,7 +146,7 @@ class QFZZStation:
         self.library = Library(self)
         self.accounts = Accounts(
             self.store.listeners,
-            secret_key=load_secret_key(self.settings.data_dir, self.settings.secret_key),
+            secret_key=secret_key,
             clock=clock,
             token_ttl=self.settings.token_ttl_seconds,
             stream_token_ttl=self.settings.stream_token_ttl_seconds,
@@ -482,7 +494,13 @@ class QFZZStation:
         return found
 
     def verify_ledger(self) -> ChainStatus:
-        return self.ledger.is_chain_valid()
+        """Check the stored chain and the interactions it covers (a full read of both;
+        concurrent callers share one check, reused while nothing changed)."""
+        return self.ledger.verify()
+
+    def ledger_verification(self) -> Future[Audit]:
+        """``verify_ledger`` for async handlers: await it instead of holding a thread."""
+        return self.ledger.verification()
 
     def repair_ledger(self) -> RepairReport:
         return self.ledger.repair_chain()

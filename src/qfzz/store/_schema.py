@@ -144,6 +144,23 @@ ledger_blocks = Table(
     Column("nonce", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
     Column("changes", Text, nullable=False),
+    # The running hash over the interaction rows the block covers (qfzz-block-v2); blocks
+    # written before it have "" and fail validation until `qfzz ledger repair`.
+    Column("log_hash", String(64), nullable=False, server_default=""),
+)
+
+#: Signed ledger records (difficulty changes, repair acknowledgements). ``seq`` is chosen
+#: by the writer and covered by the signature, so a record cannot be renumbered; two
+#: writers choosing the same ``seq`` collide on the primary key.
+ledger_events = Table(
+    "ledger_events",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("kind", String(16), nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("value", String(128), nullable=False),
+    Column("recorded_at_us", BigInteger, nullable=False),
+    Column("signature", String(128), nullable=False),
 )
 
 devices = Table(

@@ -1,67 +1,58 @@
 """The trust ledger: votes → trust records → pending changes → mined, persisted blocks.
 
-Votes are derived from interactions, which the store commits in id order. The ledger
-hears each committed batch on the committing thread (so in the same order), updates the
-records at once, and queues the state changes. A block records the last interaction id
-it covers (``through``); after a restart, the changes still pending are derived again
-from the interactions after the newest valid block, so an acknowledged vote is never lost.
+Votes are derived from the interaction log strictly in id order, whoever wrote the rows:
+this station, a CLI command beside it, another process. The store commits interactions in
+id order (``InteractionRepository.write_batch``), so reading on from the last id seen never
+skips one. Batches this process commits arrive as a hint on the committing thread and are
+used when they continue the watermark; a gap (someone else's rows) and every decision to
+mine are preceded by a catch-up read of the ids after the watermark.
+
+Each block records the last interaction id it covers (``through``) and commits to those
+rows (``log_hash``); each change carries its voter, vote and interaction, so the sealed
+state — records and every listener's standing vote — is restored from the chain alone.
+After a restart only the interactions after the newest block are read again.
+
+Another miner (``qfzz ledger mine`` beside the server) is noticed when the store refuses a
+block (``ChainConflict``): the ledger reloads the chain the other one extended, derives its
+pending changes again from the log after the new tip, and goes on mining.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from concurrent.futures import Future
 
 import numpy as np
 import numpy.typing as npt
 
-from qfzz.errors import ChainInvalid
-from qfzz.models import Block, Interaction, InteractionType
-from qfzz.trust._blocks import GENESIS, MAX_DIFFICULTY, Change, first_bad_block, mine
+from qfzz.errors import ChainConflict, ChainInvalid
+from qfzz.models import Block, Interaction, LedgerEvent
+from qfzz.trust._audit import Audit, RowDamage, audit_chain
+from qfzz.trust._blocks import GENESIS, MAX_DIFFICULTY, mine
+from qfzz.trust._chain import ChainReplay, ChainStatus, Fault, stored_blocks
+from qfzz.trust._events import DIFFICULTY, EventHistory, sign_event
+from qfzz.trust._loghash import LogHasher
+from qfzz.trust._ports import BlockStore, History
 from qfzz.trust._records import TrustIndex, TrustRecord, trust_key
+from qfzz.trust._repair import RepairReport, acknowledgements, cut_at, edited_blocks
+from qfzz.trust._shared import SharedRun
+from qfzz.trust._signing import LedgerKey
+from qfzz.trust._state import Identities, LedgerState
 
 log = logging.getLogger(__name__)
 
-_POSITIVE = {InteractionType.PLAY, InteractionType.LIKE, InteractionType.FAVORITE}
-
-
-def vote_of(interaction: Interaction) -> int:
-    """+1 verifies, -1 reports: like, play, favorite and a rating ≥ 0.5 verify."""
-    if interaction.type is InteractionType.RATE:
-        return 1 if (interaction.rating or 0.0) >= 0.5 else -1
-    return 1 if interaction.type in _POSITIVE else -1
-
-
-class BlockStore(Protocol):
-    def append(self, blocks: Sequence[Block]) -> None: ...
-    def blocks(self, *, start: int = 0, limit: int | None = None) -> Sequence[Block]: ...
-    def truncate_from(self, height: int) -> int: ...
-
-
-class History(Protocol):
-    def latest_per_track(self, through: int) -> list[tuple[int, Interaction]]: ...
-    def after(self, after_id: int) -> list[tuple[int, Interaction]]: ...
-
-
-Identities = Callable[[Sequence[int] | None], list[tuple[int, str | None, str | None]]]
-
-
-@dataclass(frozen=True, slots=True)
-class ChainStatus:
-    valid: bool
-    height: int
-    first_bad_block: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class RepairReport:
-    first_bad_block: int | None
-    removed_blocks: int
-    mined_blocks: int
-    changes: int
+#: Rows read per query when catching up with the log or hashing it.
+CHUNK = 5000
+#: Blocks read per query when loading the chain.
+PAGE = 1000
+#: How long a finished verification is reused while nothing changed (injected clock).
+VERIFY_MAX_AGE = 60.0
+#: Consecutive conflicts after which ``mine_all`` gives up (someone keeps writing).
+MAX_CONFLICTS = 5
 
 
 class TrustLedger:
@@ -71,6 +62,7 @@ class TrustLedger:
         history: History,
         identities: Identities,
         *,
+        key: LedgerKey,
         clock: Callable[[], float],
         difficulty: int = 3,
         mine_every_records: int = 100,
@@ -81,235 +73,341 @@ class TrustLedger:
         self._blocks = blocks
         self._history = history
         self._identities = identities
+        self._key = key
         self._clock = clock
         self.difficulty = difficulty
         self.mine_every_records = mine_every_records
         self.mine_every_seconds = mine_every_seconds
-        self.index = TrustIndex()
-        self._lock = threading.RLock()
-        self._mining = threading.Lock()
-        self._reset_state()
+        self._lock = threading.RLock()  # guards the state's contents
+        self._mining = threading.RLock()  # one miner, repair or reload at a time
+        self._state = self._empty_state()
+        # Found by the newest verification: a block that breaks the chain (mining stops,
+        # as when one is found on load) and a block whose rows were edited (mining goes
+        # on: the chain is whole and new blocks seal only new rows).
+        self._broken: Fault | None = None
+        self._damage: RowDamage | None = None
+        self._verification: SharedRun[Audit] = SharedRun(
+            self._audit, self._fingerprint, clock=clock, max_age=VERIFY_MAX_AGE
+        )
         self.wake_miner: Callable[[], None] = lambda: None
         self.blocks_mined = 0
         self.mining_seconds = 0.0  # total time spent in proof of work (for /metrics)
 
-    def _reset_state(self) -> None:
-        self.index = TrustIndex()
-        self._votes: dict[str, dict[int, int]] = {}
-        self._track_rows: dict[int, int] = {}
-        self._track_keys: dict[int, str] = {}
-        self._pending: list[tuple[Change, int]] = []  # (change, interaction id)
-        self._through = 0
-        self._tip: Block = GENESIS
-        self._height = 1
-        self._first_bad: int | None = None
-        self._last_mined_at = self._clock()
+    def _empty_state(self) -> LedgerState:
+        return LedgerState(
+            self._identities, TrustIndex(), {}, EventHistory(), GENESIS, 1, None, 0, self._clock()
+        )
 
     # -- state --------------------------------------------------------------------------
 
     @property
+    def index(self) -> TrustIndex:
+        return self._state.index
+
+    @property
+    def public_key(self) -> str:
+        return self._key.public_key_hex
+
+    @property
     def pending_count(self) -> int:
-        return len(self._pending)
+        return len(self._state.pending)
 
     @property
     def height(self) -> int:
-        return self._height
+        return self._state.height
 
     @property
     def valid(self) -> bool:
-        return self._first_bad is None
+        return self._fault() is None and self._damage is None
+
+    def _fault(self) -> Fault | None:
+        found, broken = self._state.fault, self._broken
+        if found is None or (broken is not None and broken.block < found.block):
+            return broken
+        return found
 
     def record(self, content_id: str, creator_id: str) -> TrustRecord | None:
-        return self.index.get(trust_key(content_id, creator_id))
+        return self._state.index.get(trust_key(content_id, creator_id))
 
     def score(self, content_id: str, creator_id: str) -> float:
-        return self.index.score(trust_key(content_id, creator_id))
+        return self._state.index.score(trust_key(content_id, creator_id))
 
     def track_scores(self, track_ids: Sequence[int]) -> npt.NDArray[np.float64]:
         """Trust scores of tracks (neutral for tracks nobody voted on), vectorised."""
-        rows = np.fromiter((self._track_rows.get(int(t), -1) for t in track_ids), np.int32)
-        return self.index.scores(rows)
+        state = self._state  # one reference: a reload swaps the whole state
+        rows = np.fromiter((state.track_rows.get(int(t), -1) for t in track_ids), np.int32)
+        return state.index.scores(rows)
+
+    def status(self) -> ChainStatus:
+        state, damage = self._state, self._damage
+        fault = self._fault()
+        if damage is not None and (fault is None or damage.block < fault.block):
+            return ChainStatus(False, state.height, damage.block, damage.describe())
+        if fault is not None:
+            return ChainStatus(False, state.height, fault.block, fault.describe())
+        return ChainStatus(True, state.height, None, None)
 
     # -- loading ------------------------------------------------------------------------
 
     def load(self) -> ChainStatus:
-        """Validate the stored chain and rebuild the index from it plus the log after it."""
-        with self._lock:
-            self._reset_state()
-            stored = list(self._blocks.blocks())
-            if not stored:
-                self._blocks.append([GENESIS])
-                stored = [GENESIS]
-            bad = first_bad_block(stored)
-            good = stored if bad is None else stored[: max(bad, 1)]
-            if bad == 0:
-                good = [GENESIS]
-            for block in good[1:]:
-                for key, verifications, reports, at_us in block.decoded_changes():
-                    self.index.set(self.index.row(key), verifications, reports, at_us)
-            self._tip, self._height, self._first_bad = good[-1], len(stored), bad
-            self._through = self._tip.through
-            self._map_tracks(None)
-            self._restore_votes(self._tip.through)
-            self.apply_committed(self._history.after(self._tip.through))
-            if bad is not None:
+        """Check the stored chain and rebuild the state from it plus the log after it."""
+        with self._mining:
+            self._reload()
+            status = self.status()
+            if status.first_bad_block is not None:
                 log.critical(
-                    "trust ledger is invalid from block %d of %d: mining is stopped until "
-                    "`qfzz ledger repair`",
-                    bad,
-                    len(stored),
+                    "trust ledger is invalid from %s: mining is stopped until `qfzz ledger repair`",
+                    status.reason,
                 )
-            return self.status()
+            return status
 
-    def _map_tracks(self, track_ids: Sequence[int] | None) -> None:
-        """Learn the trust key of tracks (and which rows have records already)."""
-        for track_id, content_id, creator_id in self._identities(track_ids):
-            key = trust_key(content_id or f"track-{track_id}", creator_id or "")
-            self._track_keys[track_id] = key
-            row = self.index.find(key)
-            if row >= 0:
-                self._track_rows[track_id] = row
+    def _reload(self) -> None:
+        state = self._build()
+        with self._lock:
+            self._state = state
+            self._broken = None  # the new state's replay found what breaks the chain
+        self._catch_up()  # what was committed while the new state was being built
 
-    def _restore_votes(self, through: int) -> None:
-        """Each listener's standing vote per content item, as of interaction ``through``."""
-        newest: dict[tuple[str, int], tuple[int, int]] = {}
-        for interaction_id, interaction in self._history.latest_per_track(through):
-            row = self._row_for_track(interaction.track_id)
-            slot = (interaction.user_id, row)
-            if slot not in newest or newest[slot][0] < interaction_id:
-                newest[slot] = (interaction_id, vote_of(interaction))
-        for (user, row), (_, vote) in newest.items():
-            self._votes.setdefault(user, {})[row] = vote
-
-    def _row_for_track(self, track_id: int) -> int:
-        row = self._track_rows.get(track_id)
-        if row is not None:
-            return row
-        if track_id not in self._track_keys:
-            self._map_tracks([track_id])
-        key = self._track_keys.get(track_id, f"track-{track_id}:")
-        row = self.index.row(key)
-        self._track_rows[track_id] = row
-        return row
+    def _build(self) -> LedgerState:
+        seen = self._blocks.fingerprint()  # before the events: see ``audit_chain``
+        if seen[0] == 0:
+            with contextlib.suppress(ChainConflict):  # another process wrote it first
+                self._blocks.append([GENESIS])
+            seen = self._blocks.fingerprint()
+        replay = ChainReplay(EventHistory.of(self._blocks.events(), self._key))
+        for block in stored_blocks(self._blocks, seen[0], page=PAGE):
+            replay.feed(block)
+        tip = replay.tip or GENESIS
+        state = LedgerState.of_replay(replay, tip, self._identities, self._clock())
+        state.seen = seen
+        self._read_log(state)
+        return state
 
     # -- votes ----------------------------------------------------------------------------
 
     def apply_committed(self, committed: Sequence[tuple[int, Interaction]]) -> None:
-        """Turn committed interactions (in id order) into votes and record changes."""
+        """A hint from the committing thread: interactions this process just committed.
+
+        Used when they continue the watermark; otherwise (another process wrote in
+        between) the log is read from the watermark instead.
+        """
         if not committed:
             return
         with self._lock:
-            unknown = {i.track_id for _, i in committed if i.track_id not in self._track_rows}
-            if unknown:
-                self._map_tracks(sorted(unknown))
-            for interaction_id, interaction in committed:
-                self._vote(interaction, interaction_id)
-                self._through = max(self._through, interaction_id)
-        if len(self._pending) >= self.mine_every_records:
+            state = self._state
+            continues = state.continues(committed)
+            if continues:
+                state.apply(committed)
+        if not continues:
+            self._catch_up()
+        if len(self._state.pending) >= self.mine_every_records:
             self.wake_miner()
 
-    def _vote(self, interaction: Interaction, interaction_id: int) -> None:
-        row = self._row_for_track(interaction.track_id)
-        vote = vote_of(interaction)
-        mine_ = self._votes.setdefault(interaction.user_id, {})
-        previous = mine_.get(row)
-        if previous == vote:
-            return  # the same listener again in the same direction: no ballot stuffing
-        verifications = int(self.index.verifications[row])
-        reports = int(self.index.reports[row])
-        if previous == 1:
-            verifications -= 1
-        elif previous == -1:
-            reports -= 1
-        if vote == 1:
-            verifications += 1
-        else:
-            reports += 1
-        mine_[row] = vote
-        at_us = round(interaction.created_at * 1_000_000)
-        self.index.set(row, verifications, reports, at_us)
-        change = (self.index.key_of(row), verifications, reports, at_us)
-        self._pending.append((change, interaction_id))
+    def _catch_up(self) -> None:
+        """Turn every interaction committed after the watermark into votes."""
+        while True:
+            state = self._state
+            after = state.through
+            rows = self._history.after(after, limit=CHUNK)
+            if not rows:
+                return
+            with self._lock:
+                if self._state is not state:
+                    continue  # swapped by a reload meanwhile: read on from its watermark
+                state.apply(rows)  # ids ≤ the watermark (a hint got there first) skipped
+            if len(rows) < CHUNK:
+                return
+
+    def _read_log(self, state: LedgerState) -> None:
+        """Bring a state that nobody else sees yet up to the end of the log."""
+        while True:
+            rows = self._history.after(state.through, limit=CHUNK)
+            state.apply(rows)
+            if len(rows) < CHUNK:
+                return
 
     # -- mining ---------------------------------------------------------------------------
 
     def should_mine(self) -> bool:
-        if not self._pending or not self.valid:
+        self._catch_up()  # an indexed read, usually empty: counts other processes' rows
+        if self._fault() is not None and self._blocks.fingerprint() != self._state.seen:
+            with self._mining:  # repaired (or cut) by another process: read it again
+                self._reload()
+        state = self._state
+        if not state.pending or self._fault() is not None:
             return False
-        waited = self._clock() - self._last_mined_at
-        return len(self._pending) >= self.mine_every_records or waited >= self.mine_every_seconds
+        waited = self._clock() - state.last_mined_at
+        return len(state.pending) >= self.mine_every_records or waited >= self.mine_every_seconds
 
     def mine(self, *, max_changes: int | None = None) -> Block | None:
-        """Seal pending changes into one block and persist it (off the request path)."""
+        """Seal pending changes into one block and persist it (off the request path).
+
+        Returns ``None`` when nothing is pending, or when another miner took the height
+        (the ledger then reloads: the caller may simply try again).
+        """
         with self._mining:
+            self._catch_up()
             with self._lock:
-                if not self.valid:
+                state = self._state
+                fault = self._fault()
+                if fault is not None:
                     raise ChainInvalid(
-                        f"the ledger is invalid from block {self._first_bad}; repair it first"
+                        f"the ledger is invalid ({fault.describe()}); repair it first"
                     )
-                if not self._pending:
+                if not state.pending:
                     return None
-                count = len(self._pending) if max_changes is None else max_changes
-                taken = self._pending[:count]
-                changes = [change for change, _ in taken]
+                count = len(state.pending) if max_changes is None else max(1, max_changes)
+                taken = state.pending[:count]
                 # Everything up to the last taken change's interaction is now sealed (or
                 # changed nothing); with all pending taken, so is everything heard so far.
-                through = self._through if count >= len(self._pending) else taken[-1][1]
-                tip, height = self._tip, self._height
-            block = mine(
-                height,
-                round(self._clock() * 1_000_000),
-                through,
-                self.difficulty,
-                tip.hash,
-                changes,
-            )
-            self._blocks.append([block])
+                through = state.through if count >= len(state.pending) else taken[-1][4]
+                tip, height = state.tip, state.height
+            now_us = round(self._clock() * 1_000_000)
+            events = self._difficulty_events(state.history, height, now_us)
+            log_hash = self._log_hash(tip, through)
+            started = time.perf_counter()
+            block = mine(height, now_us, through, self.difficulty, tip.hash, taken, log_hash)
+            self.mining_seconds += time.perf_counter() - started
+            try:
+                self._blocks.append([block], events)
+            except ChainConflict:
+                log.info("another writer sealed block %d first; reloading the chain", height)
+                self._reload()
+                return None
             with self._lock:
-                del self._pending[: len(changes)]
-                self._tip, self._height = block, height + 1
-                self._last_mined_at = self._clock()
+                del state.pending[: len(taken)]
+                state.tip, state.height = block, height + 1
+                for event in events:
+                    state.history.add(event, self._key)
+                state.last_mined_at = self._clock()
+            self.blocks_mined += 1
             return block
 
-    def mine_all(self) -> list[Block]:
-        blocks = []
-        while self._pending:
-            mined = self.mine(max_changes=min(self.mine_every_records, len(self._pending)))
-            if mined is None:
+    def _difficulty_events(
+        self, history: EventHistory, height: int, now_us: int
+    ) -> list[LedgerEvent]:
+        """A signed record when the configured difficulty is not the one in effect."""
+        if history.difficulty_at(height) == self.difficulty:
+            return []
+        log.info("trust ledger difficulty %d from block %d (signed)", self.difficulty, height)
+        value = str(self.difficulty)
+        return [sign_event(self._key, history.next_seq, DIFFICULTY, height, value, now_us)]
+
+    def _log_hash(self, tip: Block, through: int) -> str:
+        """The running hash of the rows (tip.through, through], read in chunks."""
+        hasher = LogHasher(tip.log_hash)
+        after = tip.through
+        while after < through:
+            rows = self._history.raw_after(after, limit=CHUNK, through=through)
+            if not rows:
                 break
-            blocks.append(mined)
+            hasher.update(rows)
+            after = rows[-1][0]
+        return hasher.hexdigest()
+
+    def mine_all(self) -> list[Block]:
+        blocks: list[Block] = []
+        conflicts = 0
+        with self._mining:
+            self._catch_up()
+            while self._state.pending:
+                pending = len(self._state.pending)
+                mined = self.mine(max_changes=min(self.mine_every_records, pending))
+                if mined is not None:
+                    blocks.append(mined)
+                    conflicts = 0
+                    continue
+                conflicts += 1
+                if conflicts >= MAX_CONFLICTS:
+                    raise ChainInvalid("another writer keeps extending the ledger; try again")
         return blocks
 
-    # -- validation and repair ------------------------------------------------------------
+    # -- verification and repair ----------------------------------------------------------
 
-    def is_chain_valid(self) -> ChainStatus:
-        """Recompute every stored block's hash, link and proof of work."""
-        stored = list(self._blocks.blocks())
-        bad = first_bad_block(stored)
-        return ChainStatus(bad is None, len(stored), bad)
+    def verify(self) -> ChainStatus:
+        """Check the whole stored chain and the interactions it covers (shared: see
+        ``verification``)."""
+        return self.verification().result().status
 
-    def status(self) -> ChainStatus:
-        return ChainStatus(self.valid, self._height, self._first_bad)
+    def verification(self) -> Future[Audit]:
+        """A full check, shared by concurrent callers and reused while nothing changed."""
+        return self._verification.result()
+
+    @property
+    def verification_runs(self) -> int:
+        """How many full verifications actually ran (the rest shared or reused one)."""
+        return self._verification.runs
+
+    def _fingerprint(self) -> tuple[tuple[int, int, str], int]:
+        return self._blocks.fingerprint(), self._history.last_id()
+
+    def _audit(self) -> Audit:
+        audit = audit_chain(self._blocks, self._history, self._key)
+        self._broken = audit.fault
+        self._damage = audit.damage[0] if audit.damage else None
+        return audit
 
     def repair_chain(self) -> RepairReport:
-        """Cut the chain at its first bad block, re-derive what it carried, mine it again."""
+        """Cut the chain at its first broken block and seal again what it carried from the
+        log; acknowledge (signed) blocks whose rows were edited, keeping their votes."""
         with self._mining:
-            bad = self.is_chain_valid().first_bad_block
-            if bad is None:
+            audit = self._audit()
+            status = audit.status
+            if status.valid:
                 return RepairReport(None, 0, 0, 0)
-            removed = self._blocks.truncate_from(max(bad, 1) if bad else 0)
-        self.load()
-        changes = self.pending_count
-        mined = self.mine_all()
-        log.warning(
-            "trust ledger repaired: removed %d blocks from block %d, re-derived %d changes "
-            "from stored interactions into %d new blocks",
-            removed,
-            bad,
-            changes,
-            len(mined),
-        )
-        return RepairReport(bad, removed, len(mined), changes)
+            removed, rederived = 0, None
+            if audit.fault is not None:
+                removed, rederived = cut_at(self._blocks, audit.fault)
+            self._reload()
+            changes = len(self._state.pending)
+            mined = self.mine_all()
+            acknowledged = self._acknowledge(self._audit())
+            self._verification.forget()
+            final = self._audit().status
+            log.warning(
+                "trust ledger repaired from block %s (%s): removed %d blocks, re-derived %d "
+                "changes into %d new blocks, acknowledged edited rows of blocks %s",
+                status.first_bad_block,
+                status.reason,
+                removed,
+                changes,
+                len(mined),
+                [d.block for d in acknowledged],
+            )
+            return RepairReport(
+                status.first_bad_block,
+                removed,
+                len(mined),
+                changes,
+                status.reason,
+                rederived,
+                acknowledged,
+                final.valid,
+            )
+
+    def _acknowledge(self, audit: Audit) -> tuple[RowDamage, ...]:
+        damage = edited_blocks(audit)
+        if not damage:
+            return ()
+        now_us = round(self._clock() * 1_000_000)
+        for _ in range(MAX_CONFLICTS):
+            events = acknowledgements(damage, self._key, self._state.history.next_seq, now_us)
+            try:
+                self._blocks.append_events(events)
+                break
+            except ChainConflict:  # another process recorded an event: number after it
+                self._reload()
+        else:
+            raise ChainInvalid("another writer keeps changing the ledger; try again")
+        with self._lock:
+            for event in events:
+                self._state.history.add(event, self._key)
+        for d in damage:
+            log.warning("acknowledged edited rows: %s", d.describe())
+        return damage
 
     def blocks(self, *, start: int = 0, limit: int | None = None) -> list[Block]:
         return list(self._blocks.blocks(start=start, limit=limit))
+
+    def events(self) -> list[LedgerEvent]:
+        return list(self._blocks.events())

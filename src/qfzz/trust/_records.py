@@ -42,6 +42,32 @@ class TrustIndex:
         self.first_us = np.zeros(1024, dtype=np.int64)
         self.last_us = np.zeros(1024, dtype=np.int64)
 
+    @classmethod
+    def of_columns(
+        cls,
+        rows: dict[str, int],
+        verifications: list[int],
+        reports: list[int],
+        first_us: list[int],
+        last_us: list[int],
+    ) -> TrustIndex:
+        """An index built in one pass (loading a chain); ``rows`` maps each key to its row,
+        in row order, and is taken over."""
+        index = cls()
+        size = max(1024, 1 << max(0, len(rows) - 1).bit_length())
+        index._rows = rows
+        index._keys = list(rows)
+        for name, values, dtype in (
+            ("verifications", verifications, np.int32),
+            ("reports", reports, np.int32),
+            ("first_us", first_us, np.int64),
+            ("last_us", last_us, np.int64),
+        ):
+            column = np.zeros(size, dtype=dtype)
+            column[: len(values)] = values
+            setattr(index, name, column)
+        return index
+
     def __len__(self) -> int:
         return len(self._keys)
 

@@ -1,14 +1,23 @@
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
 
 from qfzz.api._auth import UserDep
 from qfzz.api._bounds import MAX_ID, KeyPath
 from qfzz.api._deps import StationDep
 from qfzz.api._guarded import GuardedRoute
-from qfzz.api._schemas import BlockOut, ChainStatusOut, LedgerPageOut, RepairOut, TrustOut
+from qfzz.api._schemas import (
+    BlockOut,
+    ChainStatusOut,
+    LedgerPageOut,
+    RepairOut,
+    RowDamageOut,
+    TrustOut,
+)
 
 router = APIRouter(route_class=GuardedRoute, tags=["trust"])
 
@@ -43,10 +52,17 @@ def ledger(
 
 
 @router.get("/ledger/verify", response_model=ChainStatusOut)
-def verify(station: StationDep) -> ChainStatusOut:
-    status = station.verify_ledger()
+async def verify(station: StationDep) -> ChainStatusOut:
+    """Public, and a full read of the chain and the log: concurrent callers share one
+    check (awaited here, holding no thread) and its result is reused while nothing
+    changed."""
+    shared = await run_in_threadpool(station.ledger_verification)  # a cheap freshness read
+    status = (await asyncio.wrap_future(shared)).status
     return ChainStatusOut(
-        valid=status.valid, height=status.height, first_bad_block=status.first_bad_block
+        valid=status.valid,
+        height=status.height,
+        first_bad_block=status.first_bad_block,
+        reason=status.reason,
     )
 
 
@@ -59,4 +75,13 @@ def repair(station: StationDep, user: UserDep) -> RepairOut:
         removed_blocks=report.removed_blocks,
         mined_blocks=report.mined_blocks,
         changes=report.changes,
+        reason=report.reason,
+        rederived=report.rederived,
+        acknowledged=[
+            RowDamageOut(
+                block=d.block, after=d.after, through=d.through, contradicted=list(d.contradicted)
+            )
+            for d in report.acknowledged
+        ],
+        valid=report.valid,
     )

@@ -1,0 +1,119 @@
+"""What the ledger holds in memory: trust records, standing votes, pending changes.
+
+One ``LedgerState`` is built from the stored chain plus the interaction log after it and
+then only moves forward, one interaction id at a time (``through`` is the watermark: every
+id up to it has been turned into votes). A reload builds a new state aside and the ledger
+swaps it in as one reference, so readers never see a half-built one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from qfzz.models import Block, Interaction
+from qfzz.trust._blocks import Change
+from qfzz.trust._chain import ChainReplay, Fault
+from qfzz.trust._events import EventHistory
+from qfzz.trust._records import TrustIndex, trust_key
+from qfzz.trust._votes import moved, vote_of
+
+#: track ids (``None``: every track) → (track id, content id, creator id)
+Identities = Callable[[Sequence[int] | None], list[tuple[int, str | None, str | None]]]
+
+
+@dataclass(slots=True)
+class LedgerState:
+    identities: Identities
+    index: TrustIndex
+    votes: dict[str, dict[int, int]]  # user → index row → standing vote
+    history: EventHistory
+    tip: Block  # the newest good block
+    height: int  # stored blocks (the next block's index while the chain is good)
+    fault: Fault | None  # the first bad stored block, if any
+    through: int  # every interaction id ≤ this has been turned into votes
+    last_mined_at: float
+    pending: list[Change] = field(default_factory=list)
+    #: the store's (height, events, newest hash) when the chain was read: a change means another
+    #: process extended, cut or repaired it
+    seen: tuple[int, int, str] = (0, 0, "")
+    track_rows: dict[int, int] = field(default_factory=dict)
+    track_keys: dict[int, str] = field(default_factory=dict)
+
+    @classmethod
+    def of_replay(
+        cls, replay: ChainReplay, tip: Block, identities: Identities, now: float
+    ) -> LedgerState:
+        state = cls(
+            identities,
+            replay.index(),
+            replay.votes,
+            replay.history,
+            tip,
+            replay.count,
+            replay.fault,
+            tip.through,
+            now,
+        )
+        state.map_tracks(None)
+        return state
+
+    def map_tracks(self, track_ids: Sequence[int] | None) -> None:
+        """Learn the trust key of tracks (and which rows have records already)."""
+        for track_id, content_id, creator_id in self.identities(track_ids):
+            key = trust_key(content_id or f"track-{track_id}", creator_id or "")
+            self.track_keys[track_id] = key
+            row = self.index.find(key)
+            if row >= 0:
+                self.track_rows[track_id] = row
+
+    def row_for_track(self, track_id: int) -> int:
+        row = self.track_rows.get(track_id)
+        if row is not None:
+            return row
+        if track_id not in self.track_keys:
+            self.map_tracks([track_id])
+        key = self.track_keys.get(track_id, f"track-{track_id}:")
+        row = self.index.row(key)
+        self.track_rows[track_id] = row
+        return row
+
+    def apply(self, committed: Sequence[tuple[int, Interaction]]) -> None:
+        """Turn interactions read in id order into votes; ids ≤ ``through`` are skipped."""
+        fresh = [(i, x) for i, x in committed if i > self.through]
+        unknown = {x.track_id for _, x in fresh if x.track_id not in self.track_rows}
+        if unknown:
+            self.map_tracks(sorted(unknown))
+        for interaction_id, interaction in fresh:
+            self._vote(interaction, interaction_id)
+            self.through = interaction_id
+
+    def continues(self, committed: Sequence[tuple[int, Interaction]]) -> bool:
+        """Whether the ids after the watermark follow it without a gap (a gap may hide an
+        interaction another process committed, so it is read from the store instead)."""
+        expected = self.through + 1
+        for interaction_id, _ in committed:
+            if interaction_id < expected:
+                continue
+            if interaction_id != expected:
+                return False
+            expected += 1
+        return True
+
+    def _vote(self, interaction: Interaction, interaction_id: int) -> None:
+        row = self.row_for_track(interaction.track_id)
+        vote = vote_of(interaction)
+        mine = self.votes.setdefault(interaction.user_id, {})
+        previous = mine.get(row)
+        if previous == vote:
+            return  # the same listener again in the same direction: no ballot stuffing
+        verifications, reports = moved(
+            int(self.index.verifications[row]), int(self.index.reports[row]), previous, vote
+        )
+        mine[row] = vote
+        at_us = round(interaction.created_at * 1_000_000)
+        self.index.set(row, verifications, reports, at_us)
+        key = self.index.key_of(row)
+        self.pending.append(
+            (key, verifications, reports, at_us, interaction_id, interaction.user_id, vote)
+        )

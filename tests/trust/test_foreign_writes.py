@@ -1,0 +1,132 @@
+"""Writers the station does not know: another process's interactions and another miner."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from qfzz.settings import Settings
+from qfzz.station import QFZZStation
+from qfzz.testing import SIX_GENRES, add_synthetic_tracks
+
+
+@pytest.fixture
+def shared_settings(tmp_path, store_url) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=store_url,
+        demo_library=False,
+        difficulty=1,
+        mine_every_records=100,
+        mine_every_seconds=30,
+    )
+
+
+@pytest.fixture
+def server(shared_settings, clock):
+    """The serving station (its ledger hears its own commits only)."""
+    st = QFZZStation(shared_settings, clock=clock)
+    add_synthetic_tracks(st.store, SIX_GENRES, now=clock())
+    st.start()
+    for user in ("ann", "bob", "cat", "dan"):
+        st.register_listener(user, {})
+    yield st
+    st.close()
+
+
+def another_process(settings, clock) -> QFZZStation:
+    """What a CLI command does: its own station over the same database."""
+    st = QFZZStation(settings, clock=clock)
+    st.start()
+    return st
+
+
+def jazz(station):
+    return [t.track_id for t in station.search_tracks(genre="jazz", limit=100)[1]]
+
+
+def counts(station, track_id):
+    track = station.track(track_id)
+    record = station.trust(track.content_id, track.creator_id)
+    return record.verifications, record.reports
+
+
+def test_a_vote_written_by_another_process_is_counted_and_sealed(server, shared_settings, clock):
+    track = jazz(server)[0]
+    server.record_interaction("ann", track, "like")
+    cli = another_process(shared_settings, clock)
+    try:
+        cli.record_interaction("bob", track, "like")  # `qfzz interact` beside the server
+    finally:
+        cli.close()
+    server.record_interaction("cat", track, "dislike")  # the server's own next write
+    assert counts(server, track) == (2, 1)
+    server.ledger.mine_all()
+    assert server.ledger.pending_count == 0 and server.verify_ledger().valid
+    server.close()
+    again = another_process(shared_settings, clock)
+    try:
+        assert counts(again, track) == (2, 1) and again.ledger.pending_count == 0
+    finally:
+        again.close()
+
+
+def test_a_foreign_vote_is_counted_before_mining_when_the_server_writes_nothing(
+    server, shared_settings, clock
+):
+    track = jazz(server)[1]
+    cli = another_process(shared_settings, clock)
+    try:
+        cli.record_interaction("dan", track, "dislike")
+    finally:
+        cli.close()
+    clock.advance(31)
+    assert server.ledger.should_mine()  # it saw the foreign row
+    assert counts(server, track) == (0, 1)
+    block = server.ledger.mine()
+    assert block is not None and block.index == 1 and server.ledger.pending_count == 0
+
+
+def test_a_second_miner_does_not_stop_the_servers_miner(server, shared_settings, clock):
+    tracks = jazz(server)
+    server.record_interaction("ann", tracks[0], "like")
+    cli = another_process(shared_settings, clock)
+    try:
+        mined = cli.ledger.mine_all()  # `qfzz ledger mine` beside the server
+        assert [b.index for b in mined] == [1]
+    finally:
+        cli.close()
+    server.record_interaction("bob", tracks[0], "dislike")
+    block = server.ledger.mine()  # the same height is taken: it catches up instead
+    if block is None:  # the conflict was noticed; the next attempt mines on the new tip
+        block = server.ledger.mine()
+    assert block is not None and block.index == 2
+    server.record_interaction("cat", tracks[1], "play")
+    assert server.ledger.mine().index == 3
+    assert server.verify_ledger().valid and server.ledger.height == 4
+    assert counts(server, tracks[0]) == (1, 1) and counts(server, tracks[1]) == (1, 0)
+
+
+def test_a_repair_by_another_process_lets_the_servers_miner_go_on(server, shared_settings, clock):
+    tracks = jazz(server)
+    for n, user in enumerate(("ann", "bob")):
+        server.record_interaction(user, tracks[n], "like")
+        server.ledger.mine()
+    with server.store.db.write() as conn:  # block 2 tampered while the server runs
+        conn.execute(text("UPDATE ledger_blocks SET nonce = nonce + 1 WHERE height = 2"))
+    assert server.verify_ledger().first_bad_block == 2
+    server.record_interaction("cat", tracks[2], "like")
+    clock.advance(31)
+    assert not server.ledger.should_mine()  # stopped: the chain is broken
+    cli = another_process(shared_settings, clock)
+    try:
+        assert cli.repair_ledger().valid  # `qfzz ledger repair` beside the server
+    finally:
+        cli.close()
+    assert not server.ledger.should_mine()  # the repair sealed cat's vote too
+    assert server.ledger.valid and server.ledger.height == 3  # it read the repaired chain
+    server.record_interaction("dan", tracks[3], "like")
+    clock.advance(31)
+    assert server.ledger.should_mine() and server.ledger.mine().index == 3
+    assert server.verify_ledger().valid
+    assert [counts(server, t) for t in tracks[:4]] == [(1, 0)] * 4
