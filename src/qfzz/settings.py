@@ -90,6 +90,14 @@ class Settings(BaseSettings):
     token_ttl_seconds: float = Field(default=30 * 86400, gt=0)
     stream_token_ttl_seconds: float = Field(default=3600, gt=0)
     login_attempts_per_minute: int = Field(default=10, ge=1)
+    password_checks_per_second: int = Field(
+        default=4,
+        ge=1,
+        description=(
+            "logins and sign-ups per second for the whole station, whatever their address "
+            "(each costs an argon2 computation: 64 MiB and about 0.1 s of CPU)"
+        ),
+    )
     registrations_per_hour: int = Field(default=20, ge=1)
 
     trusted_proxies: Annotated[list[str], NoDecode] = Field(

@@ -156,6 +156,7 @@ def roomy_client(tmp_path, clock):
         demo_library=False,
         registrations_per_hour=1000,
         login_attempts_per_minute=1000,
+        password_checks_per_second=1000,
     )
     station = QFZZStation(settings, clock=clock)
     station.start()

@@ -18,16 +18,26 @@ from qfzz.settings import Settings
 from qfzz.station import QFZZStation
 from qfzz.testing import SIX_GENRES, add_synthetic_tracks, serve_in_thread
 
+# The station-wide budget of password checks is lifted here (the clock stands still),
+# except where it is what is tested.
+ROOMY = 1000
+
 
 @pytest.fixture
 def served(tmp_path, clock) -> Iterator[tuple[str, QFZZStation]]:
-    yield from _serve(Settings(data_dir=tmp_path / "data", demo_library=False), clock)
+    settings = Settings(
+        data_dir=tmp_path / "data", demo_library=False, password_checks_per_second=ROOMY
+    )
+    yield from _serve(settings, clock)
 
 
 @pytest.fixture
-def behind_proxy(tmp_path, clock) -> Iterator[tuple[str, QFZZStation]]:
+def behind_proxy(request, tmp_path, clock) -> Iterator[tuple[str, QFZZStation]]:
     settings = Settings(
-        data_dir=tmp_path / "data", demo_library=False, trusted_proxies=["127.0.0.0/8"]
+        data_dir=tmp_path / "data",
+        demo_library=False,
+        trusted_proxies=["127.0.0.0/8"],
+        password_checks_per_second=getattr(request, "param", ROOMY),
     )
     yield from _serve(settings, clock)
 
@@ -67,6 +77,22 @@ def test_a_trusted_proxy_passes_on_each_clients_address(behind_proxy, clock):
     assert spread == [401] * (limit + 5)  # a different client each time
     same = [_login(url, n, forwarded="198.51.100.7").status_code for n in range(limit + 1)]
     assert same[-1] == 429 and same[:limit] == [401] * limit
+
+
+@pytest.mark.parametrize("behind_proxy", [4], indirect=True)
+def test_password_checks_are_limited_station_wide_whatever_the_address(behind_proxy, clock):
+    """Logins spread over many addresses pass the per-address limit, not this one: each
+    costs an argon2 computation (64 MiB, ~0.1 s of CPU), so the station as a whole takes
+    a few a second and answers the rest 429 without reading them."""
+    url, station = behind_proxy
+    second = [_login(url, n, forwarded=f"203.0.113.{n}").status_code for n in range(6)]
+    assert second == [401, 401, 401, 401, 429, 429]
+    registered = httpx.post(
+        f"{url}/api/v1/listeners", json={"user_id": "newcomer", "password": "pw-12345"}
+    )
+    assert registered.status_code == 429 and station.store.listeners.get("newcomer") is None
+    clock.advance(1)
+    assert _login(url, 99, forwarded="198.51.100.9").status_code == 401
 
 
 def test_wrong_subsonic_passwords_are_throttled_then_forgiven(served, clock):

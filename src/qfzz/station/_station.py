@@ -155,6 +155,9 @@ class QFZZStation:
         self.jobs = CatalogJobs(self)
         self.login_limit = SlidingWindow(self.settings.login_attempts_per_minute, 60.0, clock)
         self.register_limit = SlidingWindow(self.settings.registrations_per_hour, 3600.0, clock)
+        #: Password checks (logins, sign-ups) per second for the whole station: attempts
+        #: spread over many addresses pass the per-address limits, not this one.
+        self.password_budget = SlidingWindow(self.settings.password_checks_per_second, 1.0, clock)
         #: Failed Subsonic sign-ins (apps sign every request, so only failures count).
         self.auth_failures = SlidingWindow(self.settings.login_attempts_per_minute, 60.0, clock)
         self.devices = DeviceRegistry(clock)
