@@ -34,6 +34,8 @@ __all__ = [
     "live_station",
     "serve_in_thread",
     "streaming_settings",
+    "tracks_of_genre",
+    "trust_counts",
     "wait_for",
     "write_tone",
     "write_tone_library",
@@ -108,6 +110,18 @@ def add_synthetic_tracks(
         for i, t in enumerate(tracks)
     ]
     return store.tracks.upsert_files(files, now=now)
+
+
+def tracks_of_genre(station: QFZZStation, genre: str, limit: int = 100) -> list[int]:
+    """Ids of the catalog's tracks of one genre (at most ``limit``)."""
+    return [track.track_id for track in station.search_tracks(genre=genre, limit=limit)[1]]
+
+
+def trust_counts(station: QFZZStation, track_id: int) -> tuple[int, int]:
+    """A track's trust record as ``(verifications, reports)``."""
+    track = station.track(track_id)
+    record = station.trust(track.content_id or "", track.creator_id or "")
+    return record.verifications, record.reports
 
 
 def write_tone(

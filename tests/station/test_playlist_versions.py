@@ -7,9 +7,7 @@ exactly that point (events, no sleeps), on the embedded cache and on Redis.
 
 from __future__ import annotations
 
-import socket
 import threading
-import uuid
 from concurrent.futures import Future
 
 import pytest
@@ -17,39 +15,13 @@ from fastapi.testclient import TestClient
 
 from qfzz.api import create_api
 from qfzz.errors import StoreError
-from qfzz.settings import Settings
 from qfzz.station import QFZZStation
-from qfzz.testing import SIX_GENRES, add_synthetic_tracks
 
 
-def _redis_url() -> str | None:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
-            return "redis://127.0.0.1:6379/0"
-    except OSError:
-        return None
-
-
-@pytest.fixture(params=["embedded", "redis"])
-def station(request, tmp_path, clock):
-    url = None
-    if request.param == "redis":
-        url = _redis_url()
-        if url is None:
-            pytest.skip("no Redis on 127.0.0.1:6379")
-    settings = Settings(
-        data_dir=tmp_path / "d",
-        demo_library=False,
-        cache_url=url,
-        cache_prefix=f"qfzz-test-{uuid.uuid4().hex[:8]}:",
-    )
-    st = QFZZStation(settings, clock=clock)
-    add_synthetic_tracks(st.store, SIX_GENRES)
-    st.start()
-    st.register_listener("ann", {"genres": ["jazz"]}, password="pw-1234")
-    yield st
-    st.cache.clear_namespace("playlist")
-    st.close()
+@pytest.fixture
+def station(cached_station):
+    cached_station.register_listener("ann", {"genres": ["jazz"]}, password="pw-1234")
+    return cached_station
 
 
 class PausedDJ:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import uuid
-
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -18,34 +15,9 @@ from qfzz.station import QFZZStation
 from qfzz.testing import SIX_GENRES, add_synthetic_tracks
 
 
-def _redis_url() -> str | None:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
-            return "redis://127.0.0.1:6379/0"
-    except OSError:
-        return None
-
-
-@pytest.fixture(params=["embedded", "redis"])
-def station(request, tmp_path, clock):
-    url = None
-    if request.param == "redis":
-        url = _redis_url()
-        if url is None:
-            pytest.skip("no Redis on 127.0.0.1:6379")
-    settings = Settings(
-        data_dir=tmp_path / "d",
-        demo_library=False,
-        cache_url=url,
-        cache_prefix=f"qfzz-test-{uuid.uuid4().hex[:8]}:",
-    )
-    st = QFZZStation(settings, clock=clock)
-    add_synthetic_tracks(st.store, SIX_GENRES)
-    st.start()
-    yield st
-    for namespace in ("track", "search", "playlist", "session", "plays", "recent", "fav"):
-        st.cache.clear_namespace(namespace)
-    st.close()
+@pytest.fixture
+def station(cached_station):
+    return cached_station
 
 
 def _hits(station, namespace):

@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
-from qfzz.testing import SIX_GENRES, add_synthetic_tracks
+from qfzz.testing import SIX_GENRES, add_synthetic_tracks, tracks_of_genre, trust_counts
 
 
 @pytest.fixture
@@ -41,18 +41,8 @@ def another_process(settings, clock) -> QFZZStation:
     return st
 
 
-def jazz(station):
-    return [t.track_id for t in station.search_tracks(genre="jazz", limit=100)[1]]
-
-
-def counts(station, track_id):
-    track = station.track(track_id)
-    record = station.trust(track.content_id, track.creator_id)
-    return record.verifications, record.reports
-
-
 def test_a_vote_written_by_another_process_is_counted_and_sealed(server, shared_settings, clock):
-    track = jazz(server)[0]
+    track = tracks_of_genre(server, "jazz")[0]
     server.record_interaction("ann", track, "like")
     cli = another_process(shared_settings, clock)
     try:
@@ -60,13 +50,13 @@ def test_a_vote_written_by_another_process_is_counted_and_sealed(server, shared_
     finally:
         cli.close()
     server.record_interaction("cat", track, "dislike")  # the server's own next write
-    assert counts(server, track) == (2, 1)
+    assert trust_counts(server, track) == (2, 1)
     server.ledger.mine_all()
     assert server.ledger.pending_count == 0 and server.verify_ledger().valid
     server.close()
     again = another_process(shared_settings, clock)
     try:
-        assert counts(again, track) == (2, 1) and again.ledger.pending_count == 0
+        assert trust_counts(again, track) == (2, 1) and again.ledger.pending_count == 0
     finally:
         again.close()
 
@@ -74,7 +64,7 @@ def test_a_vote_written_by_another_process_is_counted_and_sealed(server, shared_
 def test_a_foreign_vote_is_counted_before_mining_when_the_server_writes_nothing(
     server, shared_settings, clock
 ):
-    track = jazz(server)[1]
+    track = tracks_of_genre(server, "jazz")[1]
     cli = another_process(shared_settings, clock)
     try:
         cli.record_interaction("dan", track, "dislike")
@@ -82,13 +72,13 @@ def test_a_foreign_vote_is_counted_before_mining_when_the_server_writes_nothing(
         cli.close()
     clock.advance(31)
     assert server.ledger.should_mine()  # it saw the foreign row
-    assert counts(server, track) == (0, 1)
+    assert trust_counts(server, track) == (0, 1)
     block = server.ledger.mine()
     assert block is not None and block.index == 1 and server.ledger.pending_count == 0
 
 
 def test_a_second_miner_does_not_stop_the_servers_miner(server, shared_settings, clock):
-    tracks = jazz(server)
+    tracks = tracks_of_genre(server, "jazz")
     server.record_interaction("ann", tracks[0], "like")
     cli = another_process(shared_settings, clock)
     try:
@@ -104,11 +94,11 @@ def test_a_second_miner_does_not_stop_the_servers_miner(server, shared_settings,
     server.record_interaction("cat", tracks[1], "play")
     assert server.ledger.mine().index == 3
     assert server.verify_ledger().valid and server.ledger.height == 4
-    assert counts(server, tracks[0]) == (1, 1) and counts(server, tracks[1]) == (1, 0)
+    assert trust_counts(server, tracks[0]) == (1, 1) and trust_counts(server, tracks[1]) == (1, 0)
 
 
 def test_a_repair_by_another_process_lets_the_servers_miner_go_on(server, shared_settings, clock):
-    tracks = jazz(server)
+    tracks = tracks_of_genre(server, "jazz")
     for n, user in enumerate(("ann", "bob")):
         server.record_interaction(user, tracks[n], "like")
         server.ledger.mine()
@@ -129,4 +119,4 @@ def test_a_repair_by_another_process_lets_the_servers_miner_go_on(server, shared
     clock.advance(31)
     assert server.ledger.should_mine() and server.ledger.mine().index == 3
     assert server.verify_ledger().valid
-    assert [counts(server, t) for t in tracks[:4]] == [(1, 0)] * 4
+    assert [trust_counts(server, t) for t in tracks[:4]] == [(1, 0)] * 4

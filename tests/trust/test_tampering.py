@@ -16,7 +16,7 @@ from qfzz.cli import Wiring, build_cli
 from qfzz.errors import ChainInvalid
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
-from qfzz.testing import SIX_GENRES, add_synthetic_tracks
+from qfzz.testing import SIX_GENRES, add_synthetic_tracks, tracks_of_genre, trust_counts
 from qfzz.trust import mine
 
 runner = CliRunner()
@@ -42,16 +42,6 @@ def open_station(settings, clock, *, fill=False) -> QFZZStation:
         add_synthetic_tracks(st.store, SIX_GENRES, now=clock())
     st.start()
     return st
-
-
-def jazz(station):
-    return [t.track_id for t in station.search_tracks(genre="jazz", limit=100)[1]]
-
-
-def counts(station, track_id):
-    track = station.track(track_id)
-    record = station.trust(track.content_id, track.creator_id)
-    return record.verifications, record.reports
 
 
 def execute(station, sql, **params):
@@ -80,7 +70,7 @@ def chain(tmp_path, clock):
     st = open_station(settings, clock, fill=True)
     for user in ("ann", "bob", "cat", "dan", "eve"):
         st.register_listener(user, {"genres": ["jazz"], "discovery_factor": 0.0})
-    track = jazz(st)[0]
+    track = tracks_of_genre(st, "jazz")[0]
     for user in ("ann", "bob", "cat"):
         st.record_interaction(user, track, "like")
         st.ledger.mine()
@@ -117,7 +107,7 @@ def test_blocks_re_mined_at_difficulty_zero_are_found_and_their_reports_ignored(
         status = st.verify_ledger()
         assert status.first_bad_block == 2 and "the signed history requires 2" in status.reason
         assert not st.ledger.valid and st.ledger.status().first_bad_block == 2
-        assert counts(st, track) == (3, 0)  # the forged reports do not count
+        assert trust_counts(st, track) == (3, 0)  # the forged reports do not count
         playlist = st.generate_playlist("dan", size=20)
         assert track in [i.track.track_id for i in playlist.items]
         with TestClient(create_api(st, manage_lifecycle=False)) as client:
@@ -134,11 +124,11 @@ def test_editing_a_sealed_interaction_is_found_and_cannot_move_another_report(tm
     st = open_station(settings, clock, fill=True)
     for user in ("ann", "bob"):
         st.register_listener(user, {})
-    track = jazz(st)[0]
+    track = tracks_of_genre(st, "jazz")[0]
     st.record_interaction("ann", track, "play")
     st.record_interaction("bob", track, "dislike")
     st.ledger.mine()
-    assert counts(st, track) == (1, 1)
+    assert trust_counts(st, track) == (1, 1)
     execute(
         st,
         "UPDATE interactions SET type = 'dislike' WHERE user_id = 'ann' AND track_id = :t",
@@ -150,13 +140,13 @@ def test_editing_a_sealed_interaction_is_found_and_cannot_move_another_report(tm
 
     st = open_station(settings, clock)  # after a restart
     try:
-        assert counts(st, track) == (1, 1)
+        assert trust_counts(st, track) == (1, 1)
         st.record_interaction("ann", track, "play")  # ann again, as sealed: no change
-        assert counts(st, track) == (1, 1)  # bob's report stays where it was
+        assert trust_counts(st, track) == (1, 1)  # bob's report stays where it was
         report = st.repair_ledger()
         assert report.first_bad_block == 1
         assert st.verify_ledger().valid
-        assert counts(st, track) == (1, 1)
+        assert trust_counts(st, track) == (1, 1)
     finally:
         st.close()
 
@@ -208,7 +198,7 @@ def test_edited_deleted_and_inserted_rows_each_name_their_block(tmp_path, clock)
     try:
         for user in ("ann", "bob"):
             st.register_listener(user, {})
-        tracks = jazz(st)
+        tracks = tracks_of_genre(st, "jazz")
         for n in range(3):  # blocks 1, 2, 3 cover interactions 1–2, 3–4, 5–6
             st.record_interaction("ann", tracks[n], "play")
             st.record_interaction("bob", tracks[n], "skip")
@@ -232,11 +222,12 @@ def test_repair_keeps_the_sealed_votes_and_reports_what_it_cannot_restore(tmp_pa
     try:
         for user in ("ann", "bob"):
             st.register_listener(user, {})
-        track = jazz(st)[0]
+        track = tracks_of_genre(st, "jazz")[0]
         st.record_interaction("ann", track, "play")  # interaction 1
         st.record_interaction("bob", track, "dislike")  # interaction 2
         st.ledger.mine()
-        st.record_interaction("ann", jazz(st)[1], "like")  # interaction 3, pending
+        # interaction 3, pending
+        st.record_interaction("ann", tracks_of_genre(st, "jazz")[1], "like")
         execute(st, "UPDATE interactions SET type = 'dislike' WHERE id = 1")
         assert st.verify_ledger().first_bad_block == 1 and not st.ledger.valid
         assert st.ledger.mine().index == 2  # the chain is whole: new votes are still sealed
@@ -246,7 +237,7 @@ def test_repair_keeps_the_sealed_votes_and_reports_what_it_cannot_restore(tmp_pa
         assert report.valid and report.rederived is None and report.mined_blocks == 0
         assert [e.kind for e in st.ledger.events()] == ["difficulty", "rows"]
         assert st.verify_ledger().valid and st.ledger.valid
-        assert counts(st, track) == (1, 1)  # ann's sealed play, not the edited row
+        assert trust_counts(st, track) == (1, 1)  # ann's sealed play, not the edited row
         with TestClient(create_api(st, manage_lifecycle=False)) as client:
             assert client.get("/api/v1/ledger/verify").json()["valid"] is True
         execute(st, "UPDATE interactions SET type = 'like' WHERE id = 2")  # edited again
@@ -305,12 +296,12 @@ def test_a_chain_written_before_v2_is_derived_again_losslessly(tmp_path, clock):
     st = open_station(settings, clock, fill=True)
     for user in ("ann", "bob", "cat"):
         st.register_listener(user, {})
-    tracks = jazz(st)
+    tracks = tracks_of_genre(st, "jazz")
     st.record_interaction("ann", tracks[0], "like")
     st.record_interaction("bob", tracks[0], "skip")
     st.record_interaction("cat", tracks[1], "favorite")
     st.record_interaction("ann", tracks[0], "dislike")  # ann changes her mind
-    truth = {t: counts(st, t) for t in tracks[:2]}
+    truth = {t: trust_counts(st, t) for t in tracks[:2]}
     write_v1_chain(st)
     st.close()
 
@@ -320,7 +311,7 @@ def test_a_chain_written_before_v2_is_derived_again_losslessly(tmp_path, clock):
         assert not status.valid and status.first_bad_block == 0
         assert "qfzz-block-v1" in status.reason and "qfzz ledger repair" in status.reason
         assert st.verify_ledger().first_bad_block == 0
-        assert {t: counts(st, t) for t in tracks[:2]} == truth  # derived from the log
+        assert {t: trust_counts(st, t) for t in tracks[:2]} == truth  # derived from the log
         report = st.repair_ledger()
         assert report.removed_blocks == 2 and report.changes == 4 and report.valid
         assert report.rederived == (0, 2)
@@ -329,7 +320,7 @@ def test_a_chain_written_before_v2_is_derived_again_losslessly(tmp_path, clock):
         st.close()
     st = open_station(settings, clock)
     try:
-        assert st.ledger.valid and {t: counts(st, t) for t in tracks[:2]} == truth
+        assert st.ledger.valid and {t: trust_counts(st, t) for t in tracks[:2]} == truth
     finally:
         st.close()
 
@@ -348,6 +339,6 @@ def test_a_block_broken_while_serving_stops_mining_until_repaired(chain, clock):
         report = st.repair_ledger()
         assert report.removed_blocks == 2 and report.rederived == (1, 3)
         assert report.changes == 3 and report.valid  # bob's, cat's and dan's votes
-        assert st.ledger.valid and st.verify_ledger().valid and counts(st, track) == (3, 1)
+        assert st.ledger.valid and st.verify_ledger().valid and trust_counts(st, track) == (3, 1)
     finally:
         st.close()
