@@ -20,14 +20,19 @@ def bearer(authorization: str | None) -> str | None:
     return value.strip()
 
 
-async def _principal(
-    station: StationDep,
-    authorization: Annotated[str | None, Header()] = None,
-) -> Principal:
+def signed_in(station: QFZZStation, authorization: str | None) -> Principal:
+    """The listener behind an ``Authorization: Bearer`` header, or ``AuthError``."""
     token = bearer(authorization)
     if token is None:
         raise AuthError("sign in first: send 'Authorization: Bearer <token>'")
     return station.accounts.authenticate(token)
+
+
+async def _principal(
+    station: StationDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Principal:
+    return signed_in(station, authorization)
 
 
 async def _listener_or_stream_token(
@@ -36,7 +41,7 @@ async def _listener_or_stream_token(
     token: Annotated[str | None, Query(description="signed stream token")] = None,
 ) -> Principal:
     if authorization is not None:
-        return await _principal(station, authorization)
+        return signed_in(station, authorization)
     if token is not None:
         return station.accounts.verify_stream_token(token)
     raise AuthError("sign in first, or use a stream URL with ?token=")
@@ -52,10 +57,7 @@ async def admin_before_body(request: Request) -> None:
     """Only an admin's request to an expensive route is read at all (a ``before_body``
     guard: an anonymous body of many megabytes is refused unread)."""
     station: QFZZStation = request.app.state.station
-    token = bearer(request.headers.get("authorization"))
-    if token is None:
-        raise AuthError("sign in first: send 'Authorization: Bearer <token>'")
-    station.accounts.authenticate(token).require_admin()
+    signed_in(station, request.headers.get("authorization")).require_admin()
 
 
 UserDep = Annotated[Principal, Depends(_principal)]
