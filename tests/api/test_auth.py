@@ -15,12 +15,6 @@ from qfzz.station import QFZZStation
 from qfzz.testing import live_station, streaming_settings, write_tone_library
 
 
-@pytest.fixture
-def client(station):
-    with TestClient(create_api(station, manage_lifecycle=False)) as c:
-        yield c
-
-
 def register(client, user, password="pw-1234"):
     response = client.post("/api/v1/listeners", json={"user_id": user, "password": password})
     assert response.status_code == 201, response.text

@@ -21,12 +21,6 @@ from qfzz.testing import SIX_GENRES, add_synthetic_tracks
 
 
 @pytest.fixture
-def client(station) -> Iterator[TestClient]:
-    with TestClient(create_api(station, manage_lifecycle=False)) as c:
-        yield c
-
-
-@pytest.fixture
 def any_store_station(store_url, tmp_path, clock) -> Iterator[QFZZStation]:
     """A started station on SQLite and on PostgreSQL (where NUL in text is refused)."""
     settings = Settings(data_dir=tmp_path / "data", demo_library=False, database_url=store_url)

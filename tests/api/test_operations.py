@@ -3,17 +3,7 @@ from __future__ import annotations
 import json
 import logging
 
-import pytest
-from fastapi.testclient import TestClient
-
-from qfzz.api import create_api
 from qfzz.app._logging import JsonFormatter
-
-
-@pytest.fixture
-def client(station):
-    with TestClient(create_api(station, manage_lifecycle=False)) as c:
-        yield c
 
 
 def test_station_statistics_and_prometheus_metrics(client, station):

@@ -1,16 +1,5 @@
 from __future__ import annotations
 
-import pytest
-from fastapi.testclient import TestClient
-
-from qfzz.api import create_api
-
-
-@pytest.fixture
-def client(station):
-    with TestClient(create_api(station, manage_lifecycle=False)) as c:
-        yield c
-
 
 def _register(client, user="ann", **prefs):
     """Register; a 201 also signs the client in as that listener."""

@@ -1,16 +1,5 @@
 from __future__ import annotations
 
-import pytest
-from fastapi.testclient import TestClient
-
-from qfzz.api import create_api
-
-
-@pytest.fixture
-def client(station):
-    with TestClient(create_api(station, manage_lifecycle=False)) as c:
-        yield c
-
 
 def test_trust_record_ledger_pages_and_verification(client, station):
     tokens = {}
