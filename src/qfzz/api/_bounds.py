@@ -41,7 +41,7 @@ def one_line(value: str) -> str:
     return value
 
 
-def optional_one_line(value: str | None) -> str | None:
+def _optional_one_line(value: str | None) -> str | None:
     return None if value is None else one_line(value)
 
 
@@ -52,7 +52,6 @@ UserId = Annotated[str, Field(min_length=1, max_length=256)]
 Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(one_line)]
 ShortName = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(one_line)]
 Text = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(printable)]
-Int64 = Annotated[StrictInt, Field(ge=-MAX_ID - 1, le=MAX_ID)]
 Id = Annotated[StrictInt, Field(ge=0, le=MAX_ID)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Unit = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -90,5 +89,5 @@ UserPath = Annotated[str, Path(min_length=1, max_length=256), AfterValidator(one
 NamePath = Annotated[str, Path(min_length=1, max_length=200), AfterValidator(one_line)]
 KeyPath = Annotated[str, Path(min_length=1, max_length=512), AfterValidator(one_line)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
-DeviceQuery = Annotated[str | None, Query(max_length=128), AfterValidator(optional_one_line)]
-SearchText = Annotated[str | None, Query(max_length=200), AfterValidator(optional_one_line)]
+DeviceQuery = Annotated[str | None, Query(max_length=128), AfterValidator(_optional_one_line)]
+SearchText = Annotated[str | None, Query(max_length=200), AfterValidator(_optional_one_line)]
