@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from _catalog import fill
+from qfzz.app import build_station
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
 
@@ -30,8 +31,8 @@ KINDS = ["play", "play", "play", "skip", "like", "dislike", "favorite"]
 
 
 def new_station(tmp: str) -> QFZZStation:
-    station = QFZZStation(Settings(data_dir=Path(tmp), demo_library=False))
-    fill(station.store, TRACKS)
+    station = build_station(Settings(data_dir=Path(tmp), demo_library=False))
+    fill(station.parts.store, TRACKS)
     station.start()
     for n in range(LISTENERS):
         station.register_listener(f"user{n}", {"genres": ["jazz"]})
@@ -82,11 +83,11 @@ def run_batches(station: QFZZStation, seconds: float) -> int:
 def measure(label: str, action, seconds: float) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         station = new_station(tmp)
-        before = station.store.interactions.count()
+        before = station.parts.store.interactions.count()
         start = time.perf_counter()  # includes preparing the events: a conservative rate
         acknowledged = action(station, seconds)
         elapsed = time.perf_counter() - start
-        stored = station.store.interactions.count() - before
+        stored = station.parts.store.interactions.count() - before
         station.close()
     assert stored == acknowledged, (stored, acknowledged)
     rate = acknowledged / elapsed

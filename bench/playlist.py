@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from _catalog import fill, synthetic_rows
+from qfzz.app import build_station
 from qfzz.settings import Settings
-from qfzz.station import QFZZStation
 
 PREFS = {
     "genres": ["jazz", "blues"],
@@ -60,9 +60,9 @@ def percentile(values: list[float], q: float) -> float:
 def bench_size(n: int, reps: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), demo_library=False)
-        station = QFZZStation(settings)
+        station = build_station(settings)
         t0 = time.perf_counter()
-        fill(station.store, n)
+        fill(station.parts.store, n)
         t1 = time.perf_counter()
         station.start()
         t2 = time.perf_counter()

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qfzz.app import build_station
 from qfzz.models import Interaction, InteractionType
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
@@ -86,7 +87,7 @@ def build_chain(blocks: int, per_block: int) -> list:
 
 
 def bench_lookup(station: QFZZStation, records: int) -> None:
-    index = station.ledger.index
+    index = station.parts.ledger.index
     rng = np.random.default_rng(3)
     keys = [key(int(i)) for i in rng.integers(0, records, 20_000)]
     pairs = [k.split(":", 1) for k in keys]
@@ -102,7 +103,7 @@ def bench_lookup(station: QFZZStation, records: int) -> None:
         batch = pairs[start : start + 1000]
         t0 = time.perf_counter()
         for content, creator in batch:
-            station.ledger.score(content, creator)
+            station.parts.ledger.score(content, creator)
         ledger_calls.append((time.perf_counter() - t0) / len(batch))
     print(
         f"lookup, {len(index):,} records: TrustIndex.score median "
@@ -177,22 +178,22 @@ def main() -> None:
     print(f"validation in memory (replay, no rows): {time.perf_counter() - t0:.2f} s")
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), demo_library=False, secret_key=SECRET)
-        station = QFZZStation(settings)
-        add_synthetic_tracks(station.store, SIX_GENRES)
+        station = build_station(settings)
+        add_synthetic_tracks(station.parts.store, SIX_GENRES)
         for user in range(USERS):
             station.register_listener(f"u{user}", {})
         t0 = time.perf_counter()
         for height in range(1, len(chain)):
-            station.store.interactions.write_batch(
+            station.parts.store.interactions.write_batch(
                 [
                     Interaction(user, track, InteractionType(kind), rating, created)
                     for _, user, track, kind, rating, created in block_rows(height, args.per_block)
                 ]
             )
         print(f"stored {records:,} interactions in {time.perf_counter() - t0:.1f} s")
-        station.store.ledger.append_events([record])
+        station.parts.store.ledger.append_events([record])
         for start in range(0, len(chain), 1000):
-            station.store.ledger.append(chain[start : start + 1000])
+            station.parts.store.ledger.append(chain[start : start + 1000])
         t0 = time.perf_counter()
         status = station.verify_ledger()
         print(
@@ -203,10 +204,10 @@ def main() -> None:
         station.start()  # loads and validates the chain, rebuilds the trust index
         print(
             f"start-up rebuild of the trust index: {time.perf_counter() - t0:.2f} s "
-            f"for {len(station.ledger.index):,} records (target ≤ 3 s)"
+            f"for {len(station.parts.ledger.index):,} records (target ≤ 3 s)"
         )
         t0 = time.perf_counter()
-        station.ledger.load()
+        station.parts.ledger.load()
         print(
             f"  of which the ledger's load (chain read and replayed, no rows): "
             f"{time.perf_counter() - t0:.2f} s (the rest is the catalog's play counts)"

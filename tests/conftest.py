@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, text
 
+from qfzz.app import build_station
 from qfzz.catalog.demo import generate_demo_library
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
@@ -102,8 +103,8 @@ def settings(tmp_path) -> Settings:
 @pytest.fixture
 def station(settings, clock) -> Iterator[QFZZStation]:
     """A started station on SQLite with 72 synthetic playable tracks over 6 genres."""
-    st = QFZZStation(settings, clock=clock)
-    add_synthetic_tracks(st.store, SIX_GENRES, now=clock())
+    st = build_station(settings, clock=clock)
+    add_synthetic_tracks(st.parts.store, SIX_GENRES, now=clock())
     st.start()
     try:
         yield st

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import uvicorn
 
+from qfzz.app import build_station
 from qfzz.audio import SAMPLE_RATE, encode_audio_file
 from qfzz.models import ScannedFile, TrackMeta
 from qfzz.settings import Settings
@@ -180,7 +181,7 @@ class LiveServer:
 
     def sign_in(self, user_id: str = "ann", **preferences: object) -> tuple[dict[str, str], str]:
         """Register ``user_id`` if needed; returns bearer headers and a stream token."""
-        if self.station.store.listeners.get(user_id) is None:
+        if self.station.listener(user_id) is None:
             self.station.register_listener(user_id, preferences, password="pw-1234")
         token = self.station.accounts.issue_token(user_id)
         session = self.station.accounts.authenticate(token)
@@ -252,7 +253,7 @@ def streaming_settings(data_dir: Path, *, speed: float) -> Settings:
 @contextmanager
 def live_station(settings: Settings, library: Path) -> Iterator[LiveServer]:
     """A started station over ``library``, served over HTTP; closed afterwards."""
-    station = QFZZStation(settings)
+    station = build_station(settings)
     station.start()
     station.scan(library)
     try:

@@ -9,9 +9,9 @@ from argon2 import PasswordHasher, extract_parameters
 from fastapi.testclient import TestClient
 
 from qfzz.api import create_api
+from qfzz.app import build_station
 from qfzz.errors import AuthError
 from qfzz.settings import Settings
-from qfzz.station import QFZZStation
 from qfzz.testing import live_station, streaming_settings, write_tone_library
 
 
@@ -80,7 +80,7 @@ def test_login_and_registration_are_rate_limited(client, station, clock):
         429,
         "rate_limited",
     )
-    assert station.store.listeners.get("late") is None
+    assert station.parts.store.listeners.get("late") is None
 
 
 def test_signed_stream_tokens_are_short_lived(station, clock):
@@ -121,7 +121,7 @@ def test_subsonic_credentials_use_the_app_password(client, station):
             station.accounts.subsonic("ann", **kwargs)
     fresh = client.post("/api/v1/me/app-password", headers=headers).json()["app_password"]
     assert fresh != app_password
-    with station.store.db.read() as conn:
+    with station.parts.store.db.read() as conn:
         from sqlalchemy import text
 
         sealed = conn.execute(text("select app_password from listeners")).scalar()
@@ -130,7 +130,7 @@ def test_subsonic_credentials_use_the_app_password(client, station):
 
 def test_admin_from_the_environment_on_first_start(tmp_path, clock):
     settings = Settings(data_dir=tmp_path / "d", demo_library=False, admin_password="root-pw")
-    station = QFZZStation(settings, clock=clock)
+    station = build_station(settings, clock=clock)
     station.start()
     try:
         token = station.accounts.login("admin", "root-pw")
@@ -152,7 +152,7 @@ def roomy_client(tmp_path, clock):
         login_attempts_per_minute=1000,
         password_checks_per_second=1000,
     )
-    station = QFZZStation(settings, clock=clock)
+    station = build_station(settings, clock=clock)
     station.start()
     try:
         with TestClient(create_api(station, manage_lifecycle=False)) as c:
@@ -227,7 +227,7 @@ def test_an_unknown_user_costs_the_same_argon2_verification_as_a_wrong_password(
 
 
 def checked_hash(station, user_id):
-    with station.store.db.read() as conn:
+    with station.parts.store.db.read() as conn:
         from sqlalchemy import text
 
         return conn.execute(

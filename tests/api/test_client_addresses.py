@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from qfzz.app import build_station
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
 from qfzz.testing import SIX_GENRES, add_synthetic_tracks, serve_in_thread
@@ -43,8 +44,8 @@ def behind_proxy(request, tmp_path, clock) -> Iterator[tuple[str, QFZZStation]]:
 
 
 def _serve(settings: Settings, clock) -> Iterator[tuple[str, QFZZStation]]:
-    station = QFZZStation(settings, clock=clock)
-    add_synthetic_tracks(station.store, SIX_GENRES, now=clock())
+    station = build_station(settings, clock=clock)
+    add_synthetic_tracks(station.parts.store, SIX_GENRES, now=clock())
     station.start()
     try:
         with serve_in_thread(station) as url:
@@ -90,7 +91,7 @@ def test_password_checks_are_limited_station_wide_whatever_the_address(behind_pr
     registered = httpx.post(
         f"{url}/api/v1/listeners", json={"user_id": "newcomer", "password": "pw-12345"}
     )
-    assert registered.status_code == 429 and station.store.listeners.get("newcomer") is None
+    assert registered.status_code == 429 and station.parts.store.listeners.get("newcomer") is None
     clock.advance(1)
     assert _login(url, 99, forwarded="198.51.100.9").status_code == 401
 

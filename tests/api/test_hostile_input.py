@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from qfzz.api import create_api
+from qfzz.app import build_station
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
 from qfzz.testing import SIX_GENRES, add_synthetic_tracks
@@ -24,8 +25,8 @@ from qfzz.testing import SIX_GENRES, add_synthetic_tracks
 def any_store_station(store_url, tmp_path, clock) -> Iterator[QFZZStation]:
     """A started station on SQLite and on PostgreSQL (where NUL in text is refused)."""
     settings = Settings(data_dir=tmp_path / "data", demo_library=False, database_url=store_url)
-    station = QFZZStation(settings, clock=clock)
-    add_synthetic_tracks(station.store, SIX_GENRES, now=clock())
+    station = build_station(settings, clock=clock)
+    add_synthetic_tracks(station.parts.store, SIX_GENRES, now=clock())
     station.start()
     try:
         yield station
@@ -66,7 +67,7 @@ def test_a_two_megabyte_sign_up_is_refused_before_it_is_parsed(client, station):
         413,
     )
     assert answer["error"] == "payload_too_large"
-    assert station.store.listeners.get("mallory") is None
+    assert station.parts.store.listeners.get("mallory") is None
 
 
 def test_a_body_sent_without_a_length_is_counted_as_it_arrives(client, station):
@@ -80,7 +81,7 @@ def test_a_body_sent_without_a_length_is_counted_as_it_arrives(client, station):
     )
     assert "content-length" not in answer.request.headers
     json_error(answer, 413)
-    assert station.store.listeners.get("mallory") is None
+    assert station.parts.store.listeners.get("mallory") is None
 
 
 def test_a_small_body_of_many_bad_items_gets_one_short_answer(client, station):
@@ -93,7 +94,7 @@ def test_a_small_body_of_many_bad_items_gets_one_short_answer(client, station):
     )
     assert len(answer["detail"]) < 500, answer["detail"]
     assert "genres" in answer["detail"]
-    assert station.store.listeners.get("mallory") is None
+    assert station.parts.store.listeners.get("mallory") is None
 
 
 def test_a_422_names_at_most_ten_problems(client):
@@ -112,7 +113,7 @@ def test_rate_limits_come_before_the_body_is_read(tmp_path, clock):
         registrations_per_hour=2,
         login_attempts_per_minute=2,
     )
-    station = QFZZStation(settings, clock=clock)
+    station = build_station(settings, clock=clock)
     station.start()
     client = TestClient(create_api(station, manage_lifecycle=False))
     for n in range(station.settings.registrations_per_hour):
@@ -140,7 +141,7 @@ def test_an_anonymous_dataset_upload_is_refused_unread(client, station):
         "/api/v1/datasets", content=body, headers={"content-type": "application/json"}
     )
     json_error(answer, 401)
-    assert station.store.datasets.count() == 0
+    assert station.parts.store.datasets.count() == 0
 
 
 def test_an_oversized_body_on_a_route_that_reads_none_is_a_json_413(client):
@@ -213,9 +214,9 @@ def test_bad_values_in_bodies_are_4xx_and_store_nothing(any_store_station):
 
     def stored() -> tuple[int, int, int]:
         return (
-            len(station.store.listeners.user_ids()),
-            station.store.datasets.count(),
-            station.store.interactions.count(),
+            len(station.parts.store.listeners.user_ids()),
+            station.parts.store.datasets.count(),
+            station.parts.store.interactions.count(),
         )
 
     before = stored()
@@ -232,7 +233,7 @@ def test_the_store_refuses_what_it_cannot_hold_as_input_errors(any_store_station
     """The last line behind the API's bounds: a database's refusal is a 4xx, not a 500."""
     from qfzz.errors import UnstorableValue
 
-    store = any_store_station.store
+    store = any_store_station.parts.store
     with pytest.raises(UnstorableValue):
         store.tracks.get(2**63)
     if not store.db.is_sqlite:

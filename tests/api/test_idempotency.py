@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from qfzz.api import create_api
-from qfzz.station import QFZZStation
+from qfzz.app import build_station
 from qfzz.store import open_store
 from qfzz.testing import SIX_GENRES, add_synthetic_tracks, serve_in_thread, wait_for
 
@@ -27,8 +27,8 @@ REPLAYED = "Idempotent-Replayed"
 @pytest.fixture
 def keyed_station(settings, clock, store_url):
     """A started station on SQLite or PostgreSQL with the 72 synthetic tracks."""
-    st = QFZZStation(settings, store=open_store(store_url), clock=clock)
-    add_synthetic_tracks(st.store, SIX_GENRES, now=clock())
+    st = build_station(settings, store=open_store(store_url), clock=clock)
+    add_synthetic_tracks(st.parts.store, SIX_GENRES, now=clock())
     st.start()
     try:
         yield st
@@ -50,7 +50,7 @@ def _track(station, genre="rock"):
 
 
 def _rows(station, user="ann"):
-    return station.store.interactions.for_listener(user)
+    return station.parts.store.interactions.for_listener(user)
 
 
 def _error(response, status, code):
@@ -77,11 +77,11 @@ def test_a_retry_whose_first_answer_was_lost_is_answered_not_stored_twice(keyed_
         # The first attempt reaches the server and is committed; its answer is never read.
         with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
             sock.sendall(_raw_post(url, URL, headers, body))
-            assert wait_for(lambda: station.store.interactions.count() == 1)
+            assert wait_for(lambda: station.parts.store.interactions.count() == 1)
         retry = httpx.post(url + URL, json=body, headers=headers, timeout=10)
 
     assert retry.status_code == 201, retry.text
-    assert station.store.interactions.count() == 1  # stored once …
+    assert station.parts.store.interactions.count() == 1  # stored once …
     profile = station.profile("ann")
     assert profile.applied == 1  # … and learned once
     assert profile.weights == station.rebuild_profile("ann", save=False).weights
@@ -218,7 +218,7 @@ def test_concurrent_requests_with_one_key_store_one_interaction(keyed_station):
     assert {json.dumps(a.json()) for a in answers + retried if a.status_code == 201} == {
         json.dumps(fresh[0].json())
     }
-    assert station.store.interactions.count() == 1
+    assert station.parts.store.interactions.count() == 1
     assert station.profile("ann").applied == 1
 
 
@@ -238,23 +238,24 @@ def test_keys_are_forgotten_after_a_day_on_the_station_clock(station):
 
 
 def test_the_answer_survives_a_crash_between_the_commit_and_the_answer(settings, clock, store_url):
-    first = QFZZStation(settings, store=open_store(store_url), clock=clock)
-    add_synthetic_tracks(first.store, SIX_GENRES, now=clock())
+    first = build_station(settings, store=open_store(store_url), clock=clock)
+    add_synthetic_tracks(first.parts.store, SIX_GENRES, now=clock())
     first.start()
     client = _client(first)
     track = _track(first)
 
-    def crash(_pending):
+    def crash(_user):
         raise RuntimeError("the process died after the commit")
 
-    first._feedback.finish = crash  # the commit happened; the answer is never made
+    # The commit happened; the first step after it fails, so the answer is never made.
+    first.parts.playlists.forget = crash
     body = {"track_id": track, "type": "like"}
     with pytest.raises(RuntimeError, match="died after the commit"):
         client.post(URL, json=body, headers={"Idempotency-Key": "crash"})
     token = client.headers["Authorization"]
     first.close()
 
-    second = QFZZStation(settings, store=open_store(store_url), clock=clock)
+    second = build_station(settings, store=open_store(store_url), clock=clock)
     second.start()
     try:
         with TestClient(create_api(second, manage_lifecycle=False)) as retry:
@@ -262,7 +263,7 @@ def test_the_answer_survives_a_crash_between_the_commit_and_the_answer(settings,
             again = retry.post(URL, json=body, headers={"Idempotency-Key": "crash"})
         assert again.status_code == 201 and again.headers[REPLAYED] == "true"
         assert again.json()["track_id"] == track and again.json()["type"] == "like"
-        assert second.store.interactions.count() == 1
+        assert second.parts.store.interactions.count() == 1
         assert second.profile("ann").applied == 1
     finally:
         second.close()
@@ -278,12 +279,12 @@ def test_a_race_only_the_database_saw_answers_the_first_and_reloads_the_profile(
     body = {"track_id": _track(station), "type": "dislike"}
     first = client.post(URL, json=body, headers={"Idempotency-Key": "race"})
     profile = station.profile("ann")
-    monkeypatch.setattr(station.store.idempotency, "find", lambda key, *, now: None)
+    monkeypatch.setattr(station.parts.store.idempotency, "find", lambda key, *, now: None)
     station.clock.advance(5)
     again = client.post(URL, json=body, headers={"Idempotency-Key": "race"})
     assert again.status_code == 201 and again.headers[REPLAYED] == "true"
     assert again.json() == first.json()
-    assert station.store.interactions.count() == 1
+    assert station.parts.store.interactions.count() == 1
     assert profile.applied == 2  # the stale profile learned it a second time …
     reloaded = station.profile("ann")  # … and is replaced by one loaded from the store
     assert reloaded is not profile and reloaded.applied == 1
@@ -294,7 +295,7 @@ def test_a_race_only_the_database_saw_answers_the_first_and_reloads_the_profile(
         422,
         "idempotency_key_reused",
     )
-    assert station.store.interactions.count() == 1
+    assert station.parts.store.interactions.count() == 1
 
 
 # -- datasets ----------------------------------------------------------------------------
@@ -312,14 +313,14 @@ DATASET = {
 def test_a_repeated_dataset_import_imports_once(keyed_station, monkeypatch):
     station = keyed_station
     admin = _client(station, "boss", admin=True)
-    tracks_before = station.store.tracks.count()
+    tracks_before = station.parts.store.tracks.count()
     first = admin.post("/api/v1/datasets", json=DATASET, headers={"Idempotency-Key": "ds"})
     assert first.status_code == 201 and REPLAYED not in first.headers
     again = admin.post("/api/v1/datasets", json=DATASET, headers={"Idempotency-Key": "ds"})
     assert again.status_code == 201 and again.headers[REPLAYED] == "true"
     assert again.json() == first.json()
-    assert station.store.datasets.count() == 1
-    assert station.store.tracks.count() == tracks_before + 12
+    assert station.parts.store.datasets.count() == 1
+    assert station.parts.store.tracks.count() == tracks_before + 12
     _error(
         admin.post(
             "/api/v1/datasets", json={**DATASET, "name": "other"}, headers={"Idempotency-Key": "ds"}
@@ -328,11 +329,11 @@ def test_a_repeated_dataset_import_imports_once(keyed_station, monkeypatch):
         "idempotency_key_reused",
     )
     # another process committed the key after this one looked: the import is rolled back
-    monkeypatch.setattr(station.store.idempotency, "find", lambda key, *, now: None)
+    monkeypatch.setattr(station.parts.store.idempotency, "find", lambda key, *, now: None)
     raced = admin.post("/api/v1/datasets", json=DATASET, headers={"Idempotency-Key": "ds"})
     assert raced.status_code == 201 and raced.json() == first.json()
-    assert station.store.datasets.count() == 1
-    assert station.store.tracks.count() == tracks_before + 12
+    assert station.parts.store.datasets.count() == 1
+    assert station.parts.store.tracks.count() == tracks_before + 12
 
 
 def test_a_refused_import_is_not_remembered(station):
@@ -342,12 +343,12 @@ def test_a_refused_import_is_not_remembered(station):
         json={**DATASET, "license": "proprietary"},
         headers={"Idempotency-Key": "fix-and-retry"},
     )
-    assert bad.status_code == 422 and station.store.datasets.count() == 0
+    assert bad.status_code == 422 and station.parts.store.datasets.count() == 0
     good = admin.post(
         "/api/v1/datasets", json=DATASET, headers={"Idempotency-Key": "fix-and-retry"}
     )
     assert good.status_code == 201 and REPLAYED not in good.headers
-    assert station.store.datasets.count() == 1
+    assert station.parts.store.datasets.count() == 1
 
 
 def test_a_repeated_background_import_queues_one_job(keyed_station, monkeypatch):
@@ -360,7 +361,7 @@ def test_a_repeated_background_import_queues_one_job(keyed_station, monkeypatch)
     assert again.status_code == 202 and again.headers[REPLAYED] == "true"
     assert again.json() == first.json()
     assert station.jobs.queue.counts()["ready"] == 1
-    monkeypatch.setattr(station.store.idempotency, "find", lambda key, *, now: None)
+    monkeypatch.setattr(station.parts.store.idempotency, "find", lambda key, *, now: None)
     raced = admin.post(url, json=DATASET, headers={"Idempotency-Key": "job"})
     assert raced.json()["job_id"] == first.json()["job_id"]
     assert station.jobs.queue.counts()["ready"] == 1
@@ -370,7 +371,7 @@ def test_a_repeated_background_import_queues_one_job(keyed_station, monkeypatch)
     after = admin.post(url, json=DATASET, headers={"Idempotency-Key": "job"})
     assert after.json()["job_id"] == first.json()["job_id"]
     assert station.jobs.run_pending() == 0
-    assert station.store.datasets.count() == 1
+    assert station.parts.store.datasets.count() == 1
     _error(
         admin.post(
             url, json={**DATASET, "license": "CC-BY-4.0"}, headers={"Idempotency-Key": "job"}

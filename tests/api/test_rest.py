@@ -29,9 +29,9 @@ def test_register_returns_a_token_and_duplicates_conflict(client, station):
     _error(_register(client), 409, "listener_exists")
     _error(client.post("/api/v1/listeners", json={"user_id": "bob"}), 422, "invalid_request")
     _error(_register(client, "eve", discovery_factor=2), 422)
-    assert station.store.listeners.user_ids() == ["ann"]
+    assert station.parts.store.listeners.user_ids() == ["ann"]
     # only a hash of the password is stored
-    with station.store.db.read() as conn:
+    with station.parts.store.db.read() as conn:
         from sqlalchemy import text
 
         stored = conn.execute(text("select password_hash from listeners")).scalar()
@@ -68,7 +68,7 @@ def test_interactions_and_errors(client, station):
         403,
         "forbidden",
     )
-    assert station.store.interactions.count() == 1
+    assert station.parts.store.interactions.count() == 1
 
 
 def test_stopped_station_answers_503(client, station):

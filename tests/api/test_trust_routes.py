@@ -34,7 +34,7 @@ def test_trust_record_ledger_pages_and_verification(client, station):
     page = client.get("/api/v1/ledger").json()
     assert page["height"] == 1 and page["pending"] == 2
     assert page["blocks"][0]["hash"] == page["blocks"][0]["hash"].lower()
-    station.ledger.mine()
+    station.parts.ledger.mine()
     page = client.get("/api/v1/ledger?from=1&limit=5").json()
     assert page["height"] == 2 and page["pending"] == 0 and len(page["blocks"]) == 1
     block = page["blocks"][0]

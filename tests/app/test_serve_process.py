@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from mutagen.easyid3 import EasyID3
 
+from qfzz.app import build_station
 from qfzz.audio import encode_audio_file
 from qfzz.settings import Settings
-from qfzz.station import QFZZStation
 
 pytestmark = pytest.mark.slow
 
@@ -104,10 +104,10 @@ def test_acknowledged_interaction_survives_sigkill(tmp_path):
     finally:
         server.kill()  # no shutdown hook runs: only what was committed can survive
 
-    station = QFZZStation(Settings(data_dir=data, demo_library=False))
+    station = build_station(Settings(data_dir=data, demo_library=False))
     station.start()
     try:
-        history = station.store.interactions.for_listener("ann")
+        history = station.parts.store.interactions.for_listener("ann")
         assert [(i.track_id, i.type.value) for i in history] == [
             (tracks[0]["track_id"], "favorite")
         ]

@@ -49,8 +49,9 @@ def test_device_routes_register_update_and_optimize(live):
     assert pigeon.status_code == 422
     assert httpx.post(devices, json={**DESKTOP, "user_id": "bob"}, headers=ann).status_code == 403
     # devices survive a restart
-    live.station.devices = type(live.station.devices)(live.station.clock)
-    live.station._load_devices()
+    devices = live.station.parts.devices
+    devices.registry = type(devices.registry)(live.station.clock)
+    devices.load()
     assert live.station.device_params("desk-1").profile == "bandwidth_save"
 
 
@@ -118,7 +119,7 @@ def test_a_listener_can_never_take_over_or_use_another_listeners_device(live):
     assert grab.status_code == 409, grab.text
     assert grab.json()["error"] == "device_conflict" and grab.json()["detail"]
     assert live.station.devices.get("desk-1").user_id == "ann"
-    assert [d.user_id for d in live.station.store.devices.all()] == ["ann"]
+    assert [d.user_id for d in live.station.parts.store.devices.all()] == ["ann"]
     assert live.station.device_params("desk-1").bitrate_kbps == 320
     # bob can neither change nor read it, nor let it pick his stream or transcode
     update = httpx.patch(f"{devices}/desk-1", json={"network_type": "3g"}, headers=bob)

@@ -126,7 +126,7 @@ def test_personal_radio_records_plays_and_skips(live):
     stop = threading.Event()
     thread = _listen_in_background(f"{live.url}/api/v1/listeners/ann/stream", stop, headers)
     try:
-        history = station.store.interactions.for_listener
+        history = station.parts.store.interactions.for_listener
         assert _wait(lambda: any(i.type.value == "play" for i in history("ann")))
         mount = station.radio.personal("ann")
         assert _wait(lambda: mount.now().track is not None)

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from qfzz.api.routes.streams import MAX_EVICTIONS, Choice, _listen
+from qfzz.app import build_station
 from qfzz.settings import Settings
-from qfzz.station import QFZZStation
 from qfzz.testing import wait_for as _wait
 
 
@@ -23,7 +23,7 @@ def station(tmp_path, tone_library):
         stream_speed=20.0,
         stream_buffer_seconds=3.0,
     )
-    st = QFZZStation(settings)
+    st = build_station(settings)
     st.start()
     st.scan(tone_library)
     yield st

@@ -15,6 +15,7 @@ import threading
 import pytest
 import redis
 
+from qfzz.app import build_station
 from qfzz.cache import (
     BackendError,
     BackendUnavailable,
@@ -29,7 +30,6 @@ from qfzz.cache._backend import Backend
 from qfzz.errors import AuthError
 from qfzz.models import Track, TrackMeta
 from qfzz.settings import Settings
-from qfzz.station import QFZZStation
 
 
 def track(n: int, title: str) -> Track:
@@ -77,7 +77,7 @@ def stalling_station(own_redis, tmp_path, clock):
         cache_url=own_redis.url,
         cache_prefix="revoke:",
     )
-    station = QFZZStation(settings, clock=clock)
+    station = build_station(settings, clock=clock)
     try:
         yield station
     finally:
@@ -95,7 +95,7 @@ def _server_has_session(redis_url: str) -> bool:
 def test_a_session_revoked_while_the_server_stalls_is_never_served_again(
     stalling_station, own_redis, clock
 ):
-    station, cache = stalling_station, stalling_station.cache
+    station, cache = stalling_station, stalling_station.parts.cache
     station.register_listener("ann", {}, password="pw-1234")
     token = station.accounts.login("ann", "pw-1234")
     assert station.accounts.authenticate(token).user_id == "ann"  # cached: L1 and server
@@ -103,7 +103,7 @@ def test_a_session_revoked_while_the_server_stalls_is_never_served_again(
     os.kill(own_redis.process.pid, signal.SIGSTOP)
     try:
         for n in range(10):  # requests time out until the circuit opens
-            station.caches.tracks.get(n, lambda i: None)
+            station.parts.caches.tracks.get(n, lambda i: None)
             if cache.circuit_state == "open":
                 break
         assert cache.circuit_state == "open"
@@ -116,7 +116,7 @@ def test_a_session_revoked_while_the_server_stalls_is_never_served_again(
         with pytest.raises(AuthError):
             station.accounts.authenticate(token)
     for n in range(100, 105):  # any call that reaches the server replays the journal
-        station.caches.tracks.get(n, lambda i: None)
+        station.parts.caches.tracks.get(n, lambda i: None)
         if cache.stats()["journal"] == 0:
             break
     assert cache.circuit_state == "closed" and cache.stats()["journal"] == 0
@@ -128,7 +128,7 @@ def test_a_session_revoked_while_the_server_stalls_is_never_served_again(
 def test_a_delete_journaled_below_the_failure_threshold_is_honoured_then_replayed(
     stalling_station, own_redis
 ):
-    station, cache = stalling_station, stalling_station.cache
+    station, cache = stalling_station, stalling_station.parts.cache
     station.register_listener("ann", {}, password="pw-1234")
     token = station.accounts.login("ann", "pw-1234")
     assert station.accounts.authenticate(token).user_id == "ann"
@@ -141,7 +141,7 @@ def test_a_delete_journaled_below_the_failure_threshold_is_honoured_then_replaye
         with pytest.raises(AuthError):
             station.accounts.authenticate(token)
     for n in range(5):  # no outage to recover from: the next call that gets through replays
-        station.caches.tracks.get(n, lambda i: None)
+        station.parts.caches.tracks.get(n, lambda i: None)
         if cache.stats()["journal"] == 0:
             break
     assert cache.stats()["journal"] == 0

@@ -20,17 +20,15 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from qfzz.api import create_api
-from qfzz.app import prepare_station, run_http
+from qfzz.app import build_station, command_line
 from qfzz.catalog.dataset_file import (
     MAX_JSON_DEPTH,
     check_text,
     json_depth_exceeds,
     read_dataset_file,
 )
-from qfzz.cli import Wiring, build_cli
 from qfzz.errors import InvalidDataset
 from qfzz.settings import Settings
-from qfzz.station import QFZZStation
 from qfzz.store import open_store
 
 DEEP = "[" * 100_000 + "]" * 100_000
@@ -117,7 +115,7 @@ def test_line_breaks_and_tabs_are_text() -> None:
 
 # --- the CLI and the API --------------------------------------------------------------
 
-cli = build_cli(Wiring(prepare=prepare_station, run=run_http))
+cli = command_line()
 
 
 @pytest.mark.parametrize(
@@ -146,7 +144,7 @@ def test_qfzz_datasets_import_says_what_is_wrong_and_exits_non_zero(tmp_path, co
 
 @pytest.fixture
 def admin(store, tmp_path, clock):
-    station = QFZZStation(
+    station = build_station(
         Settings(data_dir=tmp_path / "d", demo_library=False), store=store, clock=clock
     )
     station.start()
@@ -177,7 +175,7 @@ def test_api_refuses_control_characters_with_422_and_stores_nothing(admin, name,
     assert body["error"] in ("invalid_request", "invalid_dataset"), body
     assert "control characters" in body["detail"] or "U+00" in body["detail"]
     assert ("tracks.3." in body["detail"] or "record 3" in body["detail"]) == (field is not None)
-    assert station.store.datasets.count() == 0 and station.health()["tracks"] == 0
+    assert station.parts.store.datasets.count() == 0 and station.health()["tracks"] == 0
     ok = client.post(
         "/api/v1/datasets", json={"name": "d", "license": "CC-BY-4.0", "tracks": TRACKS}
     )

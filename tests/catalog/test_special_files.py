@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import pytest
 
-from qfzz.app import prepare_library
+from qfzz.app import build_station, prepare_library
 from qfzz.audio import NotRegularFile, decode, open_regular
 from qfzz.catalog import content_id_of_file
 from qfzz.catalog.artwork import embedded_artwork, find_artwork
@@ -114,7 +114,7 @@ def test_cover_art_from_a_fifo_is_none_not_a_hang(music):
 
 def test_start_up_completes_with_a_fifo_in_the_library(tmp_path, music, clock):
     settings = Settings(data_dir=tmp_path / "data", demo_library=False, library=[music])
-    station = QFZZStation(settings, clock=clock)
+    station = build_station(settings, clock=clock)
     station.start()
     try:
         [report] = returns(lambda: prepare_library(station, settings))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import mutagen
 import pytest
 
+from qfzz.app import build_station
 from qfzz.catalog.tags import read_track_file
 from qfzz.settings import Settings
-from qfzz.station import QFZZStation
 from qfzz.store import open_store
 from qfzz.testing import write_tone
 
@@ -30,7 +30,7 @@ def test_control_characters_in_tags_become_spaces(tmp_path):
 def test_a_file_with_nul_in_its_tags_is_scanned_into_postgresql(tmp_path, postgres_url, clock):
     (tmp_path / "music").mkdir()
     _hostile_flac(tmp_path / "music" / "t.flac")
-    station = QFZZStation(
+    station = build_station(
         Settings(data_dir=tmp_path / "d", demo_library=False),
         store=open_store(postgres_url),
         clock=clock,

@@ -5,13 +5,12 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from qfzz.app import prepare_station, run_http
-from qfzz.cli import Wiring, build_cli
+from qfzz.app import command_line
 from qfzz.settings import Settings
 from qfzz.store import open_store
 from qfzz.testing import SIX_GENRES, add_synthetic_tracks
 
-cli = build_cli(Wiring(prepare=prepare_station, run=run_http))
+cli = command_line()
 runner = CliRunner()
 
 

@@ -9,13 +9,11 @@ from nacl.signing import VerifyKey
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from qfzz.app import prepare_station, run_http
-from qfzz.cli import Wiring, build_cli
+from qfzz.app import build_station, command_line
 from qfzz.settings import Settings
-from qfzz.station import QFZZStation
 from qfzz.testing import SIX_GENRES, add_synthetic_tracks
 
-cli = build_cli(Wiring(prepare=prepare_station, run=run_http))
+cli = command_line()
 runner = CliRunner()
 
 
@@ -56,14 +54,14 @@ def verify_export_outside_qfzz(path) -> int:
 @pytest.fixture
 def data_dir(tmp_path):
     data = tmp_path / "data"
-    station = QFZZStation(Settings(data_dir=data, difficulty=2))
-    add_synthetic_tracks(station.store, SIX_GENRES)
+    station = build_station(Settings(data_dir=data, difficulty=2))
+    add_synthetic_tracks(station.parts.store, SIX_GENRES)
     station.start()
     station.register_listener("ann", {})
     station.register_listener("bob", {})
     for track in (1, 2, 3):
         station.record_interaction("ann", track, "like")
-        station.ledger.mine()
+        station.parts.ledger.mine()
     station.record_interaction("bob", 1, "dislike")  # left pending
     station.close()
     return data
@@ -103,10 +101,10 @@ def test_an_export_with_a_forged_difficulty_record_fails_the_outside_check(data_
 
 
 def test_verify_names_the_tampered_block_and_repair_fixes_it(data_dir):
-    station = QFZZStation(Settings(data_dir=data_dir))
-    with station.store.db.write() as conn:
+    station = build_station(Settings(data_dir=data_dir))
+    with station.parts.store.db.write() as conn:
         conn.execute(text("UPDATE ledger_blocks SET nonce = nonce + 1 WHERE height = 2"))
-    station.store.close()
+    station.parts.store.close()
     bad = qfzz("ledger", "verify", "--data-dir", data_dir)
     assert bad.exit_code == 1 and "INVALID at block 2" in bad.output
     fixed = qfzz("ledger", "repair", "--data-dir", data_dir)

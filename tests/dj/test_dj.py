@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
-from qfzz.dj import CatalogIndex, ListenerProfile, PersonalizedDJ, Scorer, project
+from qfzz.dj import CatalogIndex, CatalogView, ListenerProfile, PersonalizedDJ, Scorer, project
 from qfzz.models import Interaction, InteractionType, ListenerPreferences
 
 GENRES = ["jazz", "rock", "pop", "metal", "blues", "folk"]
@@ -14,8 +14,7 @@ MOODS = ["calm", "happy", "dark"]
 
 def make_index(n: int = 600, seed: int = 1, playable: bool = True) -> CatalogIndex:
     rng = np.random.default_rng(seed)
-    index = CatalogIndex()
-    index.extend(
+    return CatalogIndex().extended(
         list(range(1, n + 1)),
         [f"artist {i}" for i in rng.integers(0, max(2, n // 6), n)],
         [GENRES[i] for i in rng.integers(0, len(GENRES), n)],
@@ -24,7 +23,6 @@ def make_index(n: int = 600, seed: int = 1, playable: bool = True) -> CatalogInd
         (60 + rng.random(n) * 120).round(1).tolist(),
         [playable] * n,
     )
-    return index
 
 
 def profile(**prefs) -> ListenerProfile:
@@ -116,9 +114,8 @@ def test_recent_plays_come_back_only_when_nothing_else_is_left():
 
 
 def test_no_artist_twice_in_a_row():
-    index = CatalogIndex()
     n = 40
-    index.extend(
+    index = CatalogIndex().extended(
         list(range(1, n + 1)),
         ["A" if i < 30 else f"B{i}" for i in range(n)],
         ["jazz"] * n,
@@ -204,3 +201,38 @@ def test_feedback_moves_weights_by_the_design_strengths():
     for _ in range(30):
         p.apply(Interaction("ann", f.track_id, InteractionType.DISLIKE, None, 0.0), f)
     assert p.weight("mood", f.mood) == 0.0
+
+
+def test_a_snapshot_never_changes_when_the_next_one_is_made():
+    """Copy-on-write: extending, retiring or taking a track off air leaves the old snapshot
+    exactly as it was (same length, same ids, same flags), so a reader holding it is safe."""
+    old = make_index(50)
+    before = (len(old), old.track_ids.copy(), old.active.copy(), old.playable.copy())
+    newer = old.extended(
+        [7, 500],
+        ["x", "y"],
+        ["rock", "new"],
+        ["calm", "odd"],
+        [0.1, 0.2],
+        [90.0, None],
+        [True, True],
+    )
+    newer = newer.without([3]).with_playable(newer.row_of(9), False)
+    assert (len(old), old.track_ids.tolist()) == (before[0], before[1].tolist())
+    assert old.active.tolist() == before[2].tolist()
+    assert old.playable.tolist() == before[3].tolist()
+    assert old.genres.get("new") is None and newer.genres.get("new") is not None
+    assert old.row_of(500) == -1 and newer.row_of(500) == 51
+    assert newer.row_of(7) == 50 and old.row_of(7) == 6  # refreshed: a new row, old retired
+    assert newer.row_of(3) == -1 and old.row_of(3) == 2
+    assert not newer.playable[newer.row_of(9)] and old.playable[old.row_of(9)]
+
+
+def test_plays_counted_on_one_snapshot_do_not_leak_into_the_next():
+    view = CatalogView(make_index(20))
+    view.add_plays([1, 1, 2])
+    first = view.current
+    second = view.change(lambda index: index.without([5]))
+    view.add_plays([1])
+    assert first.plays[first.row_of(1)] == 2
+    assert second.plays[second.row_of(1)] == 3

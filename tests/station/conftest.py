@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from qfzz.app import build_station
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
 from qfzz.testing import SIX_GENRES, add_synthetic_tracks
@@ -39,10 +40,10 @@ def cached_station(request, tmp_path, clock) -> Iterator[QFZZStation]:
         cache_url=url,
         cache_prefix=f"qfzz-test-{uuid.uuid4().hex[:8]}:",
     )
-    station = QFZZStation(settings, clock=clock)
-    add_synthetic_tracks(station.store, SIX_GENRES)
+    station = build_station(settings, clock=clock)
+    add_synthetic_tracks(station.parts.store, SIX_GENRES)
     station.start()
     yield station
     for namespace in NAMESPACES:
-        station.cache.clear_namespace(namespace)
+        station.parts.cache.clear_namespace(namespace)
     station.close()

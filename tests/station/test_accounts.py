@@ -9,19 +9,17 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from qfzz.api import create_api
-from qfzz.app import prepare_station, run_http
-from qfzz.cli import Wiring, build_cli
+from qfzz.app import build_station, command_line
 from qfzz.errors import AuthError, InvalidInput, ListenerExists
 from qfzz.models import normalise_user_id, user_key
 from qfzz.settings import Settings
-from qfzz.station import QFZZStation
 from qfzz.store import open_store
 
 
 @pytest.fixture
 def any_store_station(store_url, tmp_path, clock):
     settings = Settings(data_dir=tmp_path / "data", demo_library=False)
-    station = QFZZStation(settings, store=open_store(store_url), clock=clock)
+    station = build_station(settings, store=open_store(store_url), clock=clock)
     try:
         yield station
     finally:
@@ -99,7 +97,7 @@ def test_registration_and_login_take_any_spelling_on_every_store(any_store_stati
     assert station.accounts.authenticate(tanaka).user_id == "田中"
     with pytest.raises(AuthError):
         station.accounts.login("zoë", "wrong")
-    assert station.store.listeners.user_ids() == ["Zoë", "田中"]
+    assert station.parts.store.listeners.user_ids() == ["Zoë", "田中"]
 
 
 def test_subsonic_u_takes_any_spelling(station):
@@ -135,11 +133,11 @@ def test_the_login_limit_counts_every_spelling_of_an_id_together(station, clock)
 
 def test_the_admin_password_takes_over_a_squatted_name_and_ends_its_sessions(tmp_path, clock):
     data = tmp_path / "data"
-    first = QFZZStation(Settings(data_dir=data, demo_library=False), clock=clock)
+    first = build_station(Settings(data_dir=data, demo_library=False), clock=clock)
     squatter = first.register_listener("ADMIN", {}, password="squatted")
     first.close()
     settings = Settings(data_dir=data, demo_library=False, admin_password="root-pw")
-    station = QFZZStation(settings, clock=clock)
+    station = build_station(settings, clock=clock)
     station.start()
     try:
         with pytest.raises(AuthError):  # the squatter's session did not become an admin's
@@ -154,7 +152,7 @@ def test_the_admin_password_takes_over_a_squatted_name_and_ends_its_sessions(tmp
 
 def test_cli_commands_normalise_user_ids(tmp_path):
     data = tmp_path / "data"
-    cli = build_cli(Wiring(prepare=prepare_station, run=run_http))
+    cli = command_line()
     runner = CliRunner()
 
     def qfzz(*args: str, **kwargs):
@@ -170,9 +168,9 @@ def test_cli_commands_normalise_user_ids(tmp_path):
     promoted = qfzz("admin", "create", "zoë", input="root-pw\nroot-pw\n")
     assert promoted.exit_code == 0, promoted.output
     assert "Zoë is an admin" in promoted.output
-    station = QFZZStation(Settings(data_dir=data, demo_library=False))
+    station = build_station(Settings(data_dir=data, demo_library=False))
     try:
-        assert station.store.listeners.user_ids() == ["Zoë"]
+        assert station.parts.store.listeners.user_ids() == ["Zoë"]
         assert station.accounts.authenticate(station.accounts.login("ZOË", "root-pw")).is_admin
     finally:
         station.close()

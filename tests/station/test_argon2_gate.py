@@ -62,5 +62,5 @@ def test_logins_and_sign_ups_take_their_turn(station, monkeypatch):
             station.accounts.login("ann", "pw-1234")
         with pytest.raises(RateLimited):
             station.register_listener("bob", {}, password="pw-1234")
-    assert station.store.listeners.get("bob") is None
+    assert station.parts.store.listeners.get("bob") is None
     assert station.accounts.login("ann", "pw-1234")

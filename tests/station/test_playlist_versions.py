@@ -29,11 +29,11 @@ class PausedDJ:
     profile as it is, then waits until the test lets it return."""
 
     def __init__(self, station: QFZZStation) -> None:
-        self._recommend = station.dj.recommend
+        self._recommend = station.parts.dj.recommend
         self._main = threading.get_ident()
         self.computed = threading.Event()
         self.resume = threading.Event()
-        station.dj.recommend = self  # type: ignore[method-assign]
+        station.parts.dj.recommend = self  # type: ignore[method-assign]
 
     def __call__(self, *args, **kwargs):
         picks = self._recommend(*args, **kwargs)
@@ -85,7 +85,7 @@ def test_the_api_never_answers_with_a_playlist_from_before_an_acknowledged_feedb
         client.headers["Authorization"] = f"Bearer {station.accounts.issue_token('ann')}"
         url = "/api/v1/listeners/ann/playlist"
         disliked = client.get(url).json()["tracks"][0]["track_id"]
-        station.caches.playlists.clear()
+        station.parts.caches.playlists.clear()
         dj = PausedDJ(station)
         slow = _in_thread(lambda: station.playlist("ann"))
         assert dj.computed.wait(30)
@@ -107,7 +107,7 @@ def test_a_playlist_learned_from_a_feedback_that_was_never_stored_is_not_served(
     count of interactions it had before, which the next feedback raises again. A playlist
     computed meanwhile must not pass for one made after that next feedback."""
     first, second = _ids(station.generate_playlist("ann"))[:2]
-    interactions = station.store.interactions
+    interactions = station.parts.store.interactions
     real_submit = interactions.submit
     commit: Future = Future()
     queued = threading.Event()

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from qfzz.app import build_station
 from qfzz.errors import (
     InvalidDataset,
     InvalidInput,
@@ -13,7 +14,6 @@ from qfzz.errors import (
     UnknownListener,
     UnknownTrack,
 )
-from qfzz.station import QFZZStation
 from qfzz.testing import SIX_GENRES, add_synthetic_tracks
 
 DATASET = [
@@ -59,7 +59,7 @@ def test_duplicate_and_invalid_listeners_store_nothing(station):
         station.register_listener("bob", {"discovery_factor": 3})
     with pytest.raises(InvalidInput):
         station.register_listener("bob", {"tempo_preference": "warp"})
-    assert station.store.listeners.user_ids() == ["ann"]
+    assert station.parts.store.listeners.user_ids() == ["ann"]
 
 
 def test_playlist_flow_is_stored_with_reasons(station):
@@ -91,7 +91,7 @@ def test_invalid_interactions_change_nothing(station):
     ]:
         with pytest.raises(error):
             station.record_interaction(*args)
-    assert station.store.interactions.count() == 0
+    assert station.parts.store.interactions.count() == 0
     assert station.profile("ann").weights == before
 
 
@@ -106,7 +106,7 @@ def test_feedback_is_stored_learned_and_rebuildable(station, clock):
     profile = station.profile("ann")
     assert profile.weight("genre", "rock") == pytest.approx(0.3)
     assert profile.weight("genre", "jazz") == pytest.approx(0.8 - 0.05 - 0.05)
-    assert station.store.interactions.count() == 4
+    assert station.parts.store.interactions.count() == 4
     rebuilt = station.rebuild_profile("ann", save=False)
     assert rebuilt.weights.keys() == profile.weights.keys()
     for kind in ("genre", "artist", "mood"):
@@ -128,21 +128,19 @@ def test_learning_changes_the_next_playlist(station):
 
 
 def test_profiles_are_snapshotted_and_the_rest_replayed(settings, clock, monkeypatch):
-    from qfzz.station import _feedback
-
-    monkeypatch.setattr(_feedback, "SNAPSHOT_EVERY", 10)
-    first = QFZZStation(settings, clock=clock)
-    add_synthetic_tracks(first.store, SIX_GENRES)
+    first = build_station(settings, clock=clock)
+    first.parts.profiles.snapshot_every = 10
+    add_synthetic_tracks(first.parts.store, SIX_GENRES)
     first.start()
     first.register_listener("ann", {"genres": ["jazz"]})
     rock = _ids_of_genre(first, "rock")
     for n in range(25):
         first.record_interaction("ann", rock[n % len(rock)], ["like", "skip", "play"][n % 3])
-    assert first.store.listeners.get("ann").profile_interactions == 20
+    assert first.parts.store.listeners.get("ann").profile_interactions == 20
     live = first.profile("ann").weights
-    first.store.interactions.stop()  # a crash: no snapshot on the way down
-    first.store.close()
-    second = QFZZStation(settings, clock=clock)
+    first.parts.store.interactions.stop()  # a crash: no snapshot on the way down
+    first.parts.store.close()
+    second = build_station(settings, clock=clock)
     second.start()
     try:
         reloaded = second.profile("ann")
@@ -154,8 +152,8 @@ def test_profiles_are_snapshotted_and_the_rest_replayed(settings, clock, monkeyp
 
 
 def test_a_fresh_station_reloads_profiles_from_the_store(settings, clock):
-    first = QFZZStation(settings, clock=clock)
-    add_synthetic_tracks(first.store, SIX_GENRES)
+    first = build_station(settings, clock=clock)
+    add_synthetic_tracks(first.parts.store, SIX_GENRES)
     first.start()
     first.register_listener("ann", {"genres": ["jazz"]})
     track = _ids_of_genre(first, "rock")[0]
@@ -163,7 +161,7 @@ def test_a_fresh_station_reloads_profiles_from_the_store(settings, clock):
     first.record_interaction("ann", track, "play")
     weights = first.profile("ann").weights
     first.close()
-    second = QFZZStation(settings, clock=clock)
+    second = build_station(settings, clock=clock)
     second.start()
     try:
         assert second.profile("ann").weights == weights
@@ -200,4 +198,4 @@ def test_rejected_datasets_add_nothing(station):
     with pytest.raises(InvalidDataset):
         station.import_dataset("x", [{"title": "no artist"}], "CC0-1.0")
     assert station.health()["tracks"] == before
-    assert station.store.datasets.count() == 0
+    assert station.parts.store.datasets.count() == 0

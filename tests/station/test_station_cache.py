@@ -7,11 +7,9 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from qfzz.api import create_api
-from qfzz.app import prepare_station, run_http
-from qfzz.cli import Wiring, build_cli
+from qfzz.app import build_station, command_line
 from qfzz.errors import AuthError
 from qfzz.settings import Settings
-from qfzz.station import QFZZStation
 from qfzz.testing import SIX_GENRES, add_synthetic_tracks
 
 
@@ -21,7 +19,7 @@ def station(cached_station):
 
 
 def _hits(station, namespace):
-    return station.cache.stats()["namespaces"].get(namespace, {}).get("hits", 0)
+    return station.parts.cache.stats()["namespaces"].get(namespace, {}).get("hits", 0)
 
 
 def test_playlists_are_served_from_cache_until_feedback(station):
@@ -59,8 +57,8 @@ def test_sessions_are_cached_by_digest_and_revoked_on_logout(station):
 
 def test_cache_stats_route_and_cli(tmp_path):
     data = tmp_path / "data"
-    st = QFZZStation(Settings(data_dir=data, demo_library=False))
-    add_synthetic_tracks(st.store, SIX_GENRES)
+    st = build_station(Settings(data_dir=data, demo_library=False))
+    add_synthetic_tracks(st.parts.store, SIX_GENRES)
     st.start()
     reg = st.register_listener("ann", {}, password="pw-1234")
     st.accounts.make_admin("ann")
@@ -74,7 +72,7 @@ def test_cache_stats_route_and_cli(tmp_path):
         assert cleared["namespace"] == "track" and cleared["deleted"] >= 1
         assert "qfzz_cache" in client.get("/metrics").text
     st.close()
-    cli = build_cli(Wiring(prepare=prepare_station, run=run_http))
+    cli = command_line()
     shown = CliRunner().invoke(cli, ["cache", "stats", "--data-dir", str(data)])
     assert shown.exit_code == 0 and "backend embedded" in shown.output
     cleared = CliRunner().invoke(cli, ["cache", "clear", "track", "--data-dir", str(data)])

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from qfzz.api import create_api
+from qfzz.app import build_station
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
 from qfzz.testing import serve_in_thread, write_tone
@@ -86,7 +87,7 @@ class LiveSubsonic:
 
 @pytest.fixture
 def live_subsonic(tmp_path, tone_albums) -> Iterator[LiveSubsonic]:
-    station = QFZZStation(Settings(data_dir=tmp_path / "data", demo_library=False))
+    station = build_station(Settings(data_dir=tmp_path / "data", demo_library=False))
     station.start()
     station.scan(tone_albums)
     station.register_listener("ann", {}, password="pw-1234")
@@ -120,7 +121,7 @@ def art_sub(tmp_path) -> Iterator[Subsonic]:
     tagged = mutagen.File(music / "art" / "1.mp3")
     tagged.tags.add(APIC(encoding=3, mime="image/jpeg", type=3, desc="front", data=SLEEVE))
     tagged.save()
-    station = QFZZStation(Settings(data_dir=tmp_path / "data", demo_library=False))
+    station = build_station(Settings(data_dir=tmp_path / "data", demo_library=False))
     station.start()
     station.scan(music)
     station.register_listener("ann", {"genres": ["jazz"]}, password="pw-1234")

@@ -79,7 +79,7 @@ def test_py_sonic_scrobble_changes_the_next_dj_playlist(sonic, live_subsonic):
     rock = [s for s in sonic.search3("")["searchResult3"]["song"] if s["genre"] == "rock"]
     for song in rock:
         assert sonic.scrobble(song["id"], submission=True)["status"] == "ok"
-    plays = [i for i in station.store.interactions.for_listener("ann") if i.type == "play"]
+    plays = [i for i in station.parts.store.interactions.for_listener("ann") if i.type == "play"]
     assert len(plays) == len(rock)
     after = [i.track.track_id for i in station.generate_playlist("ann").items]
     assert after != before
@@ -89,7 +89,7 @@ def test_py_sonic_scrobble_changes_the_next_dj_playlist(sonic, live_subsonic):
     sonic.scrobble(rock[0]["id"], submission=False)
     playing = sonic.getNowPlaying()["nowPlaying"]["entry"]
     assert playing[0]["id"] == rock[0]["id"] and playing[0]["username"] == "ann"
-    assert len([i for i in station.store.interactions.for_listener("ann")]) == len(rock)
+    assert len([i for i in station.parts.store.interactions.for_listener("ann")]) == len(rock)
 
 
 def test_py_sonic_star_shows_in_get_starred2(sonic, live_subsonic):
@@ -100,7 +100,7 @@ def test_py_sonic_star_shows_in_get_starred2(sonic, live_subsonic):
     assert [s["id"] for s in starred["song"]] == [song["id"]]
     assert "starred" in starred["song"][0]
     assert [a["id"] for a in starred["album"]] == [album["id"]]
-    kinds = [i.type for i in live_subsonic.station.store.interactions.for_listener("ann")]
+    kinds = [i.type for i in live_subsonic.station.parts.store.interactions.for_listener("ann")]
     assert kinds == ["favorite"]
     sonic.unstar(sids=[song["id"]])
     assert sonic.getStarred2()["starred2"]["song"] == []

@@ -118,12 +118,12 @@ def test_star_unstar_and_ratings_keep_the_store_the_truth(sub):
     ids = [s["id"] for s in songs]
     sub.json("star", id=ids[:2])
     sub.json("star", id=ids[:2])  # starring twice logs one favorite each
-    log = sub.station.store.interactions.for_listener("ann")
+    log = sub.station.parts.store.interactions.for_listener("ann")
     assert [i.type for i in log] == ["favorite", "favorite"]
     sub.json("unstar", id=ids[0])
     assert [s["id"] for s in sub.json("getStarred")["starred"]["song"]] == [ids[1]]
     sub.json("setRating", id=ids[2], rating=4)
-    rated = sub.station.store.interactions.for_listener("ann")[-1]
+    rated = sub.station.parts.store.interactions.for_listener("ann")[-1]
     assert rated.type == "rate" and rated.rating == 0.75
     assert sub.json("getSong", id=ids[2])["song"]["userRating"] == 4
     sub.json("setRating", id=ids[2], rating=0)
@@ -169,9 +169,9 @@ def test_report_playback_stop_early_is_a_skip(sub):
     sub.json("reportPlayback", mediaId=song, mediaType="song", state="playing", positionMs=0)
     assert sub.json("getNowPlaying")["nowPlaying"]["entry"][0]["id"] == song
     sub.json("reportPlayback", mediaId=song, mediaType="song", state="stopped", positionMs=3000)
-    assert [i.type for i in sub.station.store.interactions.for_listener("ann")] == ["skip"]
+    assert [i.type for i in sub.station.parts.store.interactions.for_listener("ann")] == ["skip"]
     sub.json("reportPlayback", mediaId=song, mediaType="song", state="stopped", positionMs=29000)
-    assert len(sub.station.store.interactions.for_listener("ann")) == 1
+    assert len(sub.station.parts.store.interactions.for_listener("ann")) == 1
     assert sub.json("getNowPlaying")["nowPlaying"]["entry"] == []
 
 

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from qfzz.api import create_api
-from qfzz.station import QFZZStation
+from qfzz.app import build_station
 from qfzz.testing import SyntheticTrack, add_synthetic_tracks
 
 TWO = [
@@ -21,8 +21,8 @@ ALBUM = "al-7dd5c8840cb399ff"
 
 @pytest.fixture
 def small(settings, clock) -> Iterator[TestClient]:
-    station = QFZZStation(settings, clock=clock)
-    add_synthetic_tracks(station.store, TWO, now=clock())
+    station = build_station(settings, clock=clock)
+    add_synthetic_tracks(station.parts.store, TWO, now=clock())
     station.start()
     station.register_listener("ann", {}, password="pw-1234")
     password = station.accounts.app_password("ann")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
+from qfzz.app import build_station
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
 from qfzz.testing import SIX_GENRES, add_synthetic_tracks, tracks_of_genre, trust_counts
@@ -25,8 +26,8 @@ def shared_settings(tmp_path, store_url) -> Settings:
 @pytest.fixture
 def server(shared_settings, clock):
     """The serving station (its ledger hears its own commits only)."""
-    st = QFZZStation(shared_settings, clock=clock)
-    add_synthetic_tracks(st.store, SIX_GENRES, now=clock())
+    st = build_station(shared_settings, clock=clock)
+    add_synthetic_tracks(st.parts.store, SIX_GENRES, now=clock())
     st.start()
     for user in ("ann", "bob", "cat", "dan"):
         st.register_listener(user, {})
@@ -36,7 +37,7 @@ def server(shared_settings, clock):
 
 def another_process(settings, clock) -> QFZZStation:
     """What a CLI command does: its own station over the same database."""
-    st = QFZZStation(settings, clock=clock)
+    st = build_station(settings, clock=clock)
     st.start()
     return st
 
@@ -51,12 +52,12 @@ def test_a_vote_written_by_another_process_is_counted_and_sealed(server, shared_
         cli.close()
     server.record_interaction("cat", track, "dislike")  # the server's own next write
     assert trust_counts(server, track) == (2, 1)
-    server.ledger.mine_all()
-    assert server.ledger.pending_count == 0 and server.verify_ledger().valid
+    server.parts.ledger.mine_all()
+    assert server.parts.ledger.pending_count == 0 and server.verify_ledger().valid
     server.close()
     again = another_process(shared_settings, clock)
     try:
-        assert trust_counts(again, track) == (2, 1) and again.ledger.pending_count == 0
+        assert trust_counts(again, track) == (2, 1) and again.parts.ledger.pending_count == 0
     finally:
         again.close()
 
@@ -71,10 +72,10 @@ def test_a_foreign_vote_is_counted_before_mining_when_the_server_writes_nothing(
     finally:
         cli.close()
     clock.advance(31)
-    assert server.ledger.should_mine()  # it saw the foreign row
+    assert server.parts.ledger.should_mine()  # it saw the foreign row
     assert trust_counts(server, track) == (0, 1)
-    block = server.ledger.mine()
-    assert block is not None and block.index == 1 and server.ledger.pending_count == 0
+    block = server.parts.ledger.mine()
+    assert block is not None and block.index == 1 and server.parts.ledger.pending_count == 0
 
 
 def test_a_second_miner_does_not_stop_the_servers_miner(server, shared_settings, clock):
@@ -87,13 +88,13 @@ def test_a_second_miner_does_not_stop_the_servers_miner(server, shared_settings,
     finally:
         cli.close()
     server.record_interaction("bob", tracks[0], "dislike")
-    block = server.ledger.mine()  # the same height is taken: it catches up instead
+    block = server.parts.ledger.mine()  # the same height is taken: it catches up instead
     if block is None:  # the conflict was noticed; the next attempt mines on the new tip
-        block = server.ledger.mine()
+        block = server.parts.ledger.mine()
     assert block is not None and block.index == 2
     server.record_interaction("cat", tracks[1], "play")
-    assert server.ledger.mine().index == 3
-    assert server.verify_ledger().valid and server.ledger.height == 4
+    assert server.parts.ledger.mine().index == 3
+    assert server.verify_ledger().valid and server.parts.ledger.height == 4
     assert trust_counts(server, tracks[0]) == (1, 1) and trust_counts(server, tracks[1]) == (1, 0)
 
 
@@ -101,22 +102,24 @@ def test_a_repair_by_another_process_lets_the_servers_miner_go_on(server, shared
     tracks = tracks_of_genre(server, "jazz")
     for n, user in enumerate(("ann", "bob")):
         server.record_interaction(user, tracks[n], "like")
-        server.ledger.mine()
-    with server.store.db.write() as conn:  # block 2 tampered while the server runs
+        server.parts.ledger.mine()
+    with server.parts.store.db.write() as conn:  # block 2 tampered while the server runs
         conn.execute(text("UPDATE ledger_blocks SET nonce = nonce + 1 WHERE height = 2"))
     assert server.verify_ledger().first_bad_block == 2
     server.record_interaction("cat", tracks[2], "like")
     clock.advance(31)
-    assert not server.ledger.should_mine()  # stopped: the chain is broken
+    assert not server.parts.ledger.should_mine()  # stopped: the chain is broken
     cli = another_process(shared_settings, clock)
     try:
         assert cli.repair_ledger().valid  # `qfzz ledger repair` beside the server
     finally:
         cli.close()
-    assert not server.ledger.should_mine()  # the repair sealed cat's vote too
-    assert server.ledger.valid and server.ledger.height == 3  # it read the repaired chain
+    assert not server.parts.ledger.should_mine()  # the repair sealed cat's vote too
+    assert (
+        server.parts.ledger.valid and server.parts.ledger.height == 3
+    )  # it read the repaired chain
     server.record_interaction("dan", tracks[3], "like")
     clock.advance(31)
-    assert server.ledger.should_mine() and server.ledger.mine().index == 3
+    assert server.parts.ledger.should_mine() and server.parts.ledger.mine().index == 3
     assert server.verify_ledger().valid
     assert [trust_counts(server, t) for t in tracks[:4]] == [(1, 0)] * 4

@@ -5,6 +5,7 @@ import threading
 import pytest
 from sqlalchemy import text
 
+from qfzz.app import build_station
 from qfzz.errors import ChainInvalid
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
@@ -23,9 +24,9 @@ def trust_settings(tmp_path) -> Settings:
 
 
 def open_station(settings, clock, *, fill: bool = False) -> QFZZStation:
-    station = QFZZStation(settings, clock=clock)
+    station = build_station(settings, clock=clock)
     if fill:
-        add_synthetic_tracks(station.store, SIX_GENRES)
+        add_synthetic_tracks(station.parts.store, SIX_GENRES)
     station.start()
     return station
 
@@ -97,17 +98,17 @@ def test_reported_tracks_leave_playlists_which_stay_full(station):
 def test_mining_seals_pending_changes_into_valid_blocks(station, clock):
     track = jazz(station)[0]
     station.record_interaction("ann", track, "like")
-    assert station.ledger.pending_count == 1 and not station.ledger.should_mine()
+    assert station.parts.ledger.pending_count == 1 and not station.parts.ledger.should_mine()
     clock.advance(31)
-    assert station.ledger.should_mine()
-    block = station.ledger.mine()
+    assert station.parts.ledger.should_mine()
+    block = station.parts.ledger.mine()
     assert block.index == 1 and block.hash.startswith("00") and block.through >= 1
-    assert station.ledger.pending_count == 0
+    assert station.parts.ledger.pending_count == 0
     for user in ("bob", "cat", "dan"):
         for t in jazz(station)[:2]:
             station.record_interaction(user, t, "play")
-    assert station.ledger.should_mine()  # 6 pending ≥ mine_every_records
-    assert len(station.ledger.mine_all()) == 2
+    assert station.parts.ledger.should_mine()  # 6 pending ≥ mine_every_records
+    assert len(station.parts.ledger.mine_all()) == 2
     status = station.verify_ledger()
     assert (status.valid, status.height, status.first_bad_block) == (True, 4, None)
 
@@ -121,7 +122,7 @@ def test_background_miner_mines_when_enough_changes_are_pending(station):
         assert not mined.is_set()
         station.record_interaction(user, tracks[n], "like")  # 5 distinct votes
     assert mined.wait(timeout=30)  # woken by the count rule, not by a timer
-    assert station.ledger.height >= 2 and station.verify_ledger().valid
+    assert station.parts.ledger.height >= 2 and station.verify_ledger().valid
 
 
 def test_votes_survive_a_crash_before_mining(trust_settings, clock):
@@ -130,27 +131,27 @@ def test_votes_survive_a_crash_before_mining(trust_settings, clock):
     first.register_listener("bob", {})
     track = jazz(first)[0]
     first.record_interaction("ann", track, "like")
-    first.ledger.mine()
+    first.parts.ledger.mine()
     first.record_interaction("bob", track, "dislike")
     first.record_interaction("ann", jazz(first)[1], "skip")
     before = record_of(first, track)
-    first.store.interactions.stop()  # killed: no shutdown, nothing mined since
-    first.store.close()
+    first.parts.store.interactions.stop()  # killed: no shutdown, nothing mined since
+    first.parts.store.close()
     second = open_station(trust_settings, clock)
     try:
-        assert second.ledger.pending_count == 2
+        assert second.parts.ledger.pending_count == 2
         after = record_of(second, track)
         assert (after.verifications, after.reports) == (before.verifications, before.reports)
         second.record_interaction("bob", track, "dislike")  # bob's vote was restored
         assert record_of(second, track).reports == 1
-        second.ledger.mine()
+        second.parts.ledger.mine()
         assert second.verify_ledger().valid
     finally:
         second.close()
 
 
 def _tamper(station, sql: str) -> None:
-    with station.store.db.write() as conn:
+    with station.parts.store.db.write() as conn:
         conn.execute(text(sql))
 
 
@@ -181,7 +182,7 @@ def test_tampering_is_found_on_start_and_repaired(trust_settings, clock, how):
     tracks = jazz(first)
     for n, user in enumerate(users):
         first.record_interaction(user, tracks[n], "like")
-        first.ledger.mine()
+        first.parts.ledger.mine()
     truth = {
         t: (record_of(first, t).verifications, record_of(first, t).reports) for t in tracks[:3]
     }
@@ -191,11 +192,11 @@ def test_tampering_is_found_on_start_and_repaired(trust_settings, clock, how):
 
     second = open_station(trust_settings, clock)
     try:
-        status = second.ledger.status()
+        status = second.parts.ledger.status()
         assert not status.valid and status.first_bad_block == bad
         assert second.verify_ledger().first_bad_block == bad
         with pytest.raises(ChainInvalid):
-            second.ledger.mine()
+            second.parts.ledger.mine()
         # the index is still right: the valid prefix plus the log after it
         assert {
             t: (record_of(second, t).verifications, record_of(second, t).reports)
@@ -203,7 +204,7 @@ def test_tampering_is_found_on_start_and_repaired(trust_settings, clock, how):
         } == truth
         report = second.repair_ledger()
         assert report.first_bad_block == bad and report.mined_blocks >= 1
-        assert second.verify_ledger().valid and second.ledger.valid
+        assert second.verify_ledger().valid and second.parts.ledger.valid
         assert {
             t: (record_of(second, t).verifications, record_of(second, t).reports)
             for t in tracks[:3]
@@ -221,7 +222,7 @@ def test_disabled_blockchain_neither_filters_nor_mines(tmp_path, clock):
         for user in ("bob", "cat", "dan"):
             st.register_listener(user, {})
             st.record_interaction(user, track, "dislike")
-        assert st.ledger.pending_count == 0 and st.trust_filter is None
+        assert st.parts.ledger.pending_count == 0 and st.trust_filter is None
         assert track in [i.track.track_id for i in st.generate_playlist("ann", size=12).items]
     finally:
         st.close()

@@ -63,11 +63,11 @@ def test_the_public_verify_route_reuses_one_verification(station, clock):
         station.register_listener("ann", {})
         answers = [client.get("/api/v1/ledger/verify").json() for _ in range(20)]
         assert all(a == answers[0] for a in answers) and answers[0]["valid"] is True
-        assert station.ledger.verification_runs == 1
+        assert station.parts.ledger.verification_runs == 1
         station.record_interaction("ann", 1, "like")  # the log grew: checked again
         assert client.get("/api/v1/ledger/verify").json()["valid"] is True
-        assert station.ledger.verification_runs == 2
+        assert station.parts.ledger.verification_runs == 2
         client.get("/api/v1/ledger/verify")
         clock.advance(61)
         client.get("/api/v1/ledger/verify")
-        assert station.ledger.verification_runs == 3
+        assert station.parts.ledger.verification_runs == 3

@@ -11,8 +11,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from qfzz.api import create_api
-from qfzz.app import prepare_station, run_http
-from qfzz.cli import Wiring, build_cli
+from qfzz.app import build_station, command_line
 from qfzz.errors import ChainInvalid
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
@@ -20,7 +19,7 @@ from qfzz.testing import SIX_GENRES, add_synthetic_tracks, tracks_of_genre, trus
 from qfzz.trust import mine
 
 runner = CliRunner()
-cli = build_cli(Wiring(prepare=prepare_station, run=run_http))
+cli = command_line()
 
 
 def settings_for(tmp_path, **overrides) -> Settings:
@@ -37,15 +36,15 @@ def settings_for(tmp_path, **overrides) -> Settings:
 
 
 def open_station(settings, clock, *, fill=False) -> QFZZStation:
-    st = QFZZStation(settings, clock=clock)
+    st = build_station(settings, clock=clock)
     if fill:
-        add_synthetic_tracks(st.store, SIX_GENRES, now=clock())
+        add_synthetic_tracks(st.parts.store, SIX_GENRES, now=clock())
     st.start()
     return st
 
 
 def execute(station, sql, **params):
-    with station.store.db.write() as conn:
+    with station.parts.store.db.write() as conn:
         conn.execute(text(sql), params)
 
 
@@ -73,7 +72,7 @@ def chain(tmp_path, clock):
     track = tracks_of_genre(st, "jazz")[0]
     for user in ("ann", "bob", "cat"):
         st.record_interaction(user, track, "like")
-        st.ledger.mine()
+        st.parts.ledger.mine()
     st.close()
     return settings, track
 
@@ -81,15 +80,15 @@ def chain(tmp_path, clock):
 def forge_from(settings, clock, height, forged_changes):
     """Re-mine every block from ``height`` at difficulty 0, the newest with forged changes."""
     st = open_station(settings, clock)
-    blocks = st.ledger.blocks()
+    blocks = st.parts.ledger.blocks()
     previous = blocks[height - 1].hash
     forged = []
     for block in blocks[height:]:
         changes = forged_changes if block is blocks[-1] else None
         forged.append(remine(block, previous, changes))
         previous = forged[-1].hash
-    st.store.ledger.truncate_from(height)
-    st.store.ledger.append(forged)
+    st.parts.store.ledger.truncate_from(height)
+    st.parts.store.ledger.append(forged)
     st.close()
     return forged
 
@@ -106,7 +105,7 @@ def test_blocks_re_mined_at_difficulty_zero_are_found_and_their_reports_ignored(
     try:
         status = st.verify_ledger()
         assert status.first_bad_block == 2 and "the signed history requires 2" in status.reason
-        assert not st.ledger.valid and st.ledger.status().first_bad_block == 2
+        assert not st.parts.ledger.valid and st.parts.ledger.status().first_bad_block == 2
         assert trust_counts(st, track) == (3, 0)  # the forged reports do not count
         playlist = st.generate_playlist("dan", size=20)
         assert track in [i.track.track_id for i in playlist.items]
@@ -127,7 +126,7 @@ def test_editing_a_sealed_interaction_is_found_and_cannot_move_another_report(tm
     track = tracks_of_genre(st, "jazz")[0]
     st.record_interaction("ann", track, "play")
     st.record_interaction("bob", track, "dislike")
-    st.ledger.mine()
+    st.parts.ledger.mine()
     assert trust_counts(st, track) == (1, 1)
     execute(
         st,
@@ -172,22 +171,22 @@ def test_a_difficulty_change_is_a_signed_record_and_the_chain_stays_valid(chain,
     harder = settings.model_copy(update={"difficulty": 3})
     st = open_station(harder, clock)
     try:
-        assert st.ledger.valid and st.verify_ledger().valid
+        assert st.parts.ledger.valid and st.verify_ledger().valid
         st.register_listener("fay", {})
         st.record_interaction("fay", track, "like")
-        block = st.ledger.mine()
+        block = st.parts.ledger.mine()
         assert block.index == 4 and block.difficulty == 3 and block.hash.startswith("000")
-        kinds = [(e.kind, e.height, e.value) for e in st.ledger.events()]
+        kinds = [(e.kind, e.height, e.value) for e in st.parts.ledger.events()]
         assert kinds == [("difficulty", 1, "2"), ("difficulty", 4, "3")]
         assert st.verify_ledger().valid
     finally:
         st.close()
     st = open_station(settings, clock)  # and back: blocks 1–3 at 2, block 4 at 3, then 2
     try:
-        assert st.ledger.valid
+        assert st.parts.ledger.valid
         st.record_interaction("eve", track, "like")
-        assert st.ledger.mine().difficulty == 2
-        assert st.verify_ledger().valid and len(st.ledger.events()) == 3
+        assert st.parts.ledger.mine().difficulty == 2
+        assert st.verify_ledger().valid and len(st.parts.ledger.events()) == 3
     finally:
         st.close()
 
@@ -202,7 +201,7 @@ def test_edited_deleted_and_inserted_rows_each_name_their_block(tmp_path, clock)
         for n in range(3):  # blocks 1, 2, 3 cover interactions 1–2, 3–4, 5–6
             st.record_interaction("ann", tracks[n], "play")
             st.record_interaction("bob", tracks[n], "skip")
-            st.ledger.mine()
+            st.parts.ledger.mine()
         assert st.verify_ledger().valid
         execute(st, "DELETE FROM interactions WHERE id = 4")  # not cited: bob's skip, block 2
         clock.advance(61)
@@ -225,18 +224,18 @@ def test_repair_keeps_the_sealed_votes_and_reports_what_it_cannot_restore(tmp_pa
         track = tracks_of_genre(st, "jazz")[0]
         st.record_interaction("ann", track, "play")  # interaction 1
         st.record_interaction("bob", track, "dislike")  # interaction 2
-        st.ledger.mine()
+        st.parts.ledger.mine()
         # interaction 3, pending
         st.record_interaction("ann", tracks_of_genre(st, "jazz")[1], "like")
         execute(st, "UPDATE interactions SET type = 'dislike' WHERE id = 1")
-        assert st.verify_ledger().first_bad_block == 1 and not st.ledger.valid
-        assert st.ledger.mine().index == 2  # the chain is whole: new votes are still sealed
+        assert st.verify_ledger().first_bad_block == 1 and not st.parts.ledger.valid
+        assert st.parts.ledger.mine().index == 2  # the chain is whole: new votes are still sealed
         report = st.repair_ledger()
         assert report.first_bad_block == 1 and report.removed_blocks == 0
         assert [(d.block, d.contradicted) for d in report.acknowledged] == [(1, (1,))]
         assert report.valid and report.rederived is None and report.mined_blocks == 0
-        assert [e.kind for e in st.ledger.events()] == ["difficulty", "rows"]
-        assert st.verify_ledger().valid and st.ledger.valid
+        assert [e.kind for e in st.parts.ledger.events()] == ["difficulty", "rows"]
+        assert st.verify_ledger().valid and st.parts.ledger.valid
         assert trust_counts(st, track) == (1, 1)  # ann's sealed play, not the edited row
         with TestClient(create_api(st, manage_lifecycle=False)) as client:
             assert client.get("/api/v1/ledger/verify").json()["valid"] is True
@@ -276,7 +275,7 @@ def write_v1_chain(st) -> None:
     for index, (through, changes) in enumerate([(0, []), (2, [["k:a", 1, 1, 5]])]):
         blocks.append(v1(index, through, changes))
         previous = blocks[-1]["hash"]
-    with st.store.db.write() as conn:
+    with st.parts.store.db.write() as conn:
         conn.execute(text("DELETE FROM ledger_blocks"))
         conn.execute(text("DELETE FROM ledger_events"))
         for row in blocks:
@@ -307,7 +306,7 @@ def test_a_chain_written_before_v2_is_derived_again_losslessly(tmp_path, clock):
 
     st = open_station(settings, clock)
     try:
-        status = st.ledger.status()
+        status = st.parts.ledger.status()
         assert not status.valid and status.first_bad_block == 0
         assert "qfzz-block-v1" in status.reason and "qfzz ledger repair" in status.reason
         assert st.verify_ledger().first_bad_block == 0
@@ -315,12 +314,12 @@ def test_a_chain_written_before_v2_is_derived_again_losslessly(tmp_path, clock):
         report = st.repair_ledger()
         assert report.removed_blocks == 2 and report.changes == 4 and report.valid
         assert report.rederived == (0, 2)
-        assert st.verify_ledger().valid and st.ledger.pending_count == 0
+        assert st.verify_ledger().valid and st.parts.ledger.pending_count == 0
     finally:
         st.close()
     st = open_station(settings, clock)
     try:
-        assert st.ledger.valid and {t: trust_counts(st, t) for t in tracks[:2]} == truth
+        assert st.parts.ledger.valid and {t: trust_counts(st, t) for t in tracks[:2]} == truth
     finally:
         st.close()
 
@@ -333,12 +332,14 @@ def test_a_block_broken_while_serving_stops_mining_until_repaired(chain, clock):
         st.record_interaction("dan", track, "skip")
         status = st.verify_ledger()
         assert status.first_bad_block == 2 and "hash does not match" in status.reason
-        assert not st.ledger.valid and not st.ledger.should_mine()
+        assert not st.parts.ledger.valid and not st.parts.ledger.should_mine()
         with pytest.raises(ChainInvalid):
-            st.ledger.mine()
+            st.parts.ledger.mine()
         report = st.repair_ledger()
         assert report.removed_blocks == 2 and report.rederived == (1, 3)
         assert report.changes == 3 and report.valid  # bob's, cat's and dan's votes
-        assert st.ledger.valid and st.verify_ledger().valid and trust_counts(st, track) == (3, 1)
+        assert (
+            st.parts.ledger.valid and st.verify_ledger().valid and trust_counts(st, track) == (3, 1)
+        )
     finally:
         st.close()

@@ -21,8 +21,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from qfzz.cache import CacheCollector
-from qfzz.models import Interaction
-from qfzz.station import QFZZStation
+from qfzz.station import InteractionRecorded, QFZZStation
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 log = logging.getLogger("qfzz.http")
@@ -60,11 +59,11 @@ class Metrics:
         )
         self.registry.register(_StationCollector(station))
         self.registry.register(CacheCollector(station.cache))
-        station.playlist_timers.append(self.playlists.observe)
-        station.interaction_hooks.append(self._count)
+        station.events.listen("playlist_generated", lambda e: self.playlists.observe(e.seconds))
+        station.events.listen("interaction_recorded", self._count)
 
-    def _count(self, interaction: Interaction, _features: object) -> None:
-        self.interactions.labels(interaction.type.value).inc()
+    def _count(self, event: InteractionRecorded) -> None:
+        self.interactions.labels(event.interaction.type.value).inc()
 
 
 class _StationCollector(Collector):
@@ -85,31 +84,30 @@ class _StationCollector(Collector):
         yield GaugeMetricFamily(
             "qfzz_tracks", "Tracks in the catalog", value=station.index.active_count
         )
+        ledger = station.ledger_summary()
         yield GaugeMetricFamily(
-            "qfzz_ledger_height", "Blocks in the trust ledger", value=station.ledger.height
+            "qfzz_ledger_height", "Blocks in the trust ledger", value=ledger.height
         )
         yield GaugeMetricFamily(
             "qfzz_trust_pending_changes",
             "Trust changes not yet mined",
-            value=station.ledger.pending_count,
+            value=ledger.pending,
         )
         yield GaugeMetricFamily(
             "qfzz_ledger_mining_seconds",
             "Total proof-of-work time",
-            value=station.ledger.mining_seconds,
+            value=ledger.mining_seconds,
         )
         yield GaugeMetricFamily(
             "qfzz_ledger_blocks_mined",
             "Blocks mined since start",
-            value=station.ledger.blocks_mined,
+            value=ledger.blocks_mined,
         )
-        cache = getattr(station, "cache", None)
-        if cache is not None:
-            ratio = GaugeMetricFamily("qfzz_cache_hit_ratio", "Cache hit ratio", labels=["cache"])
-            for name, stats in cache.stats().get("caches", {}).items():
-                lookups = stats.get("hits", 0) + stats.get("misses", 0)
-                ratio.add_metric([name], stats.get("hits", 0) / lookups if lookups else 0.0)
-            yield ratio
+        ratio = GaugeMetricFamily("qfzz_cache_hit_ratio", "Cache hit ratio", labels=["cache"])
+        for name, stats in station.cache_stats().get("caches", {}).items():
+            lookups = stats.get("hits", 0) + stats.get("misses", 0)
+            ratio.add_metric([name], stats.get("hits", 0) / lookups if lookups else 0.0)
+        yield ratio
 
 
 def _template(scope: Scope) -> str:

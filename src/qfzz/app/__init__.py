@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import gc
 
+import typer
 import uvicorn
 from fastapi import FastAPI
 
 from qfzz.api import create_api
+from qfzz.app._assemble import build_station
 from qfzz.app._bootstrap import prepare_library
 from qfzz.app._http import server_options
 from qfzz.app._logging import configure_logging
@@ -18,19 +20,27 @@ from qfzz.cli import LibraryProgress, Wiring, build_cli
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
 
-__all__ = ["build_app", "main", "prepare_library", "prepare_station", "run_http", "server_options"]
+__all__ = [
+    "build_app",
+    "build_station",
+    "command_line",
+    "main",
+    "prepare_library",
+    "prepare_station",
+    "run_http",
+    "server_options",
+]
 
 
 def build_app(settings: Settings | None = None) -> FastAPI:
     """A station on ``settings`` and the HTTP API around it (started by the server)."""
-    station = QFZZStation(settings or Settings())
-    return create_api(station)
+    return create_api(build_station(settings or Settings()))
 
 
 def prepare_station(settings: Settings, progress: LibraryProgress | None = None) -> QFZZStation:
     """A started station whose library is scanned (or a demo created) and ready to play."""
     configure_logging(settings.log_level)
-    station = QFZZStation(settings)
+    station = build_station(settings)
     station.start()
     try:
         prepare_library(station, settings, progress)
@@ -55,5 +65,10 @@ def run_http(station: QFZZStation, settings: Settings) -> None:
         station.close()
 
 
+def command_line() -> typer.Typer:
+    """The ``qfzz`` command, assembled: its stations are built by ``build_station``."""
+    return build_cli(Wiring(open=build_station, prepare=prepare_station, run=run_http))
+
+
 def main() -> None:
-    build_cli(Wiring(prepare=prepare_station, run=run_http))()
+    command_line()()

@@ -5,8 +5,6 @@ The CLI does not know how a server is assembled; ``qfzz.app`` passes ``serve`` i
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +13,8 @@ import typer
 from qfzz.cli import admin, cache, datasets, ledger, listener
 from qfzz.cli._common import (
     DataDir,
+    LibraryProgress,
+    Wiring,
     cli_errors,
     console,
     make_settings,
@@ -24,20 +24,8 @@ from qfzz.cli._common import (
 from qfzz.cli.interact import interact
 from qfzz.cli.playlist import playlist
 from qfzz.cli.scan import scan
-from qfzz.settings import Settings
-from qfzz.station import QFZZStation
 
 __all__ = ["LibraryProgress", "Wiring", "build_cli"]
-
-LibraryProgress = Callable[[str], Callable[[int, int, str], None]]
-
-
-@dataclass(frozen=True, slots=True)
-class Wiring:
-    """How to assemble a server; given by ``qfzz.app`` so the CLI stays thin."""
-
-    prepare: Callable[[Settings, LibraryProgress | None], QFZZStation]
-    run: Callable[[QFZZStation, Settings], None]
 
 
 def build_cli(wiring: Wiring) -> typer.Typer:
@@ -47,6 +35,11 @@ def build_cli(wiring: Wiring) -> typer.Typer:
         no_args_is_help=True,
         pretty_exceptions_enable=False,
     )
+
+    @app.callback()
+    def assembled(ctx: typer.Context) -> None:
+        """QFZZ: a self-hosted personalized radio station."""
+        ctx.obj = wiring  # every command opens its station through the same wiring
 
     @app.command()
     def serve(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +16,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from qfzz.errors import QfzzError
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
+
+LibraryProgress = Callable[[str], Callable[[int, int, str], None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Wiring:
+    """How stations are assembled; given by ``qfzz.app`` so the CLI stays thin."""
+
+    open: Callable[[Settings], QFZZStation]
+    prepare: Callable[[Settings, LibraryProgress | None], QFZZStation]
+    run: Callable[[QFZZStation, Settings], None]
+
 
 console = Console()
 err_console = Console(stderr=True)
@@ -37,10 +50,13 @@ def make_settings(data_dir: Path | None, **overrides: object) -> Settings:
 
 
 @contextmanager
-def running_station(data_dir: Path | None) -> Iterator[QFZZStation]:
+def running_station(ctx: typer.Context, data_dir: Path | None) -> Iterator[QFZZStation]:
     """A started station on the data dir; QFZZ errors become a message and exit code 1."""
+    wiring = ctx.find_object(Wiring)
+    if wiring is None:
+        raise RuntimeError("the qfzz command was built without its wiring (qfzz.app)")
     with cli_errors():
-        station = QFZZStation(make_settings(data_dir))
+        station = wiring.open(make_settings(data_dir))
         try:
             station.start()
             yield station

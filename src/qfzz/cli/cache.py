@@ -15,12 +15,13 @@ app = typer.Typer(help="Inspect and clear the cache.", no_args_is_help=True)
 
 @app.command()
 def stats(
+    ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     data_dir: DataDir = None,
 ) -> None:
     """Hits, misses, errors, latency and circuit state per cache."""
-    with running_station(data_dir) as station:
-        snapshot = station.cache.stats()
+    with running_station(ctx, data_dir) as station:
+        snapshot = station.cache_stats()
         if as_json:
             print(json.dumps(snapshot, indent=2, default=str))
             return
@@ -41,10 +42,11 @@ def stats(
 
 @app.command()
 def clear(
+    ctx: typer.Context,
     namespace: Annotated[str, typer.Argument(help="e.g. track, search, playlist")],
     data_dir: DataDir = None,
 ) -> None:
     """Delete every key of one namespace (SCAN, never FLUSHDB or KEYS)."""
-    with running_station(data_dir) as station:
-        deleted = station.caches.clear(namespace)
+    with running_station(ctx, data_dir) as station:
+        deleted = station.clear_cache(namespace)
         console.print(f"cleared {deleted} keys from {namespace}")

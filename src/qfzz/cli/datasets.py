@@ -16,6 +16,7 @@ app = typer.Typer(help="Import and list catalog datasets.", no_args_is_help=True
 
 @app.command("import")
 def import_(
+    ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="JSON list of tracks or CSV with a header.")],
     license_id: Annotated[str, typer.Option("--license", help="SPDX-style license id.")],
     min_quality: Annotated[
@@ -27,7 +28,7 @@ def import_(
     """Validate the license, score the quality, add all tracks in one transaction."""
     with cli_errors():
         records = read_dataset_file(file)
-    with running_station(data_dir) as station:
+    with running_station(ctx, data_dir) as station:
         result = station.import_dataset(
             name or file.stem, records, license_id, min_quality=min_quality
         )
@@ -42,11 +43,11 @@ def import_(
 
 
 @app.command("list")
-def list_(data_dir: DataDir = None) -> None:
+def list_(ctx: typer.Context, data_dir: DataDir = None) -> None:
     """Show imported datasets with their quality scores."""
-    with running_station(data_dir) as station:
+    with running_station(ctx, data_dir) as station:
         table = Table("id", "name", "license", "quality", "tracks")
-        for d in station.store.datasets.all():
+        for d in station.datasets():
             table.add_row(
                 str(d.dataset_id),
                 d.name,

@@ -10,6 +10,7 @@ from qfzz.cli._common import DataDir, console, running_station
 
 
 def interact(
+    ctx: typer.Context,
     user: Annotated[str, typer.Argument(help="The listener's user id.")],
     track: Annotated[int, typer.Argument(help="Track id.")],
     kind: Annotated[
@@ -21,7 +22,7 @@ def interact(
     data_dir: DataDir = None,
 ) -> None:
     """Record one interaction; the DJ learns from it at once."""
-    with running_station(data_dir) as station:
+    with running_station(ctx, data_dir) as station:
         done = station.record_interaction(user, track, kind, rating)
         weights = station.profile(user).weights
         console.print(f"recorded {done.type.value} of track {done.track_id} by {done.user_id}")

@@ -17,10 +17,10 @@ app = typer.Typer(help="Verify, inspect, export and repair the trust ledger.", n
 
 
 @app.command()
-def verify(data_dir: DataDir = None) -> None:
+def verify(ctx: typer.Context, data_dir: DataDir = None) -> None:
     """Check every block (hash, link, signed difficulty, votes) and the interactions it
     covers; exit 1 naming the first bad block."""
-    with running_station(data_dir) as station:
+    with running_station(ctx, data_dir) as station:
         status = station.verify_ledger()
         if status.valid:
             console.print(f"ledger valid: {status.height} blocks")
@@ -34,14 +34,15 @@ def verify(data_dir: DataDir = None) -> None:
 
 @app.command()
 def show(
+    ctx: typer.Context,
     last: Annotated[int, typer.Option("--last", min=1, help="How many blocks.")] = 10,
     data_dir: DataDir = None,
 ) -> None:
     """The newest blocks."""
-    with running_station(data_dir) as station:
-        height = station.ledger.height
+    with running_station(ctx, data_dir) as station:
+        height = station.ledger_summary().height
         table = Table("block", "time (µs)", "through", "difficulty", "nonce", "hash", "changes")
-        for block in station.ledger.blocks(start=max(0, height - last)):
+        for block in station.ledger_blocks(start=max(0, height - last)):
             changes = decode_changes(block.changes)
             table.add_row(
                 str(block.index),
@@ -53,23 +54,24 @@ def show(
                 "malformed" if changes is None else str(len(changes)),
             )
         console.print(table)
-        console.print(f"height {height}, {station.ledger.pending_count} changes pending")
+        console.print(f"height {height}, {station.ledger_summary().pending} changes pending")
 
 
 @app.command()
 def export(
+    ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="Where to write the JSON lines.")],
     data_dir: DataDir = None,
 ) -> None:
     """Write the ledger as JSON lines: first the public key and the signed events, then
     one block per line (the formats in qfzz.trust and the README)."""
-    with running_station(data_dir) as station:
-        events = station.ledger.events()
-        blocks = station.ledger.blocks()
+    with running_station(ctx, data_dir) as station:
+        events = station.ledger_events()
+        blocks = station.ledger_blocks()
         with file.open("w", encoding="utf-8") as out:
             head = {
                 "format": "qfzz-ledger-export-v2",
-                "public_key": station.ledger.public_key,
+                "public_key": station.ledger_public_key,
                 "events": [
                     {
                         "seq": e.seq,
@@ -105,10 +107,10 @@ def export(
 
 
 @app.command()
-def repair(data_dir: DataDir = None) -> None:
+def repair(ctx: typer.Context, data_dir: DataDir = None) -> None:
     """Cut the chain at its first broken block and seal again from the log what it carried;
     report (and acknowledge, signed) sealed interactions that were edited."""
-    with running_station(data_dir) as station:
+    with running_station(ctx, data_dir) as station:
         report = station.repair_ledger()
         if report.first_bad_block is None:
             console.print("ledger valid: nothing to repair")
@@ -138,20 +140,21 @@ def repair(data_dir: DataDir = None) -> None:
 
 
 @app.command()
-def mine(data_dir: DataDir = None) -> None:
+def mine(ctx: typer.Context, data_dir: DataDir = None) -> None:
     """Seal every pending change into blocks now (safe beside a serving station)."""
-    with running_station(data_dir) as station:
-        mined = station.ledger.mine_all()
-        console.print(f"mined {len(mined)} blocks; height {station.ledger.height}")
+    with running_station(ctx, data_dir) as station:
+        mined = station.mine_pending()
+        console.print(f"mined {len(mined)} blocks; height {station.ledger_summary().height}")
 
 
 def trust(
+    ctx: typer.Context,
     content_id: Annotated[str, typer.Argument(help="Content id (blake3 hex).")],
     creator_id: Annotated[str, typer.Argument(help="Creator id (normalised artist).")],
     data_dir: DataDir = None,
 ) -> None:
     """A content item's trust record."""
-    with running_station(data_dir) as station:
+    with running_station(ctx, data_dir) as station:
         record = station.trust(content_id, creator_id)
         console.print(
             f"{record.key}: score {record.score:.3f} "

@@ -13,6 +13,7 @@ app = typer.Typer(help="Manage listeners.", no_args_is_help=True)
 
 @app.command("add")
 def add(
+    ctx: typer.Context,
     user: Annotated[str, typer.Argument(help="The listener's user id.")],
     genre: Annotated[list[str] | None, typer.Option("--genre", help="A liked genre.")] = None,
     artist: Annotated[list[str] | None, typer.Option("--artist", help="A liked artist.")] = None,
@@ -26,7 +27,7 @@ def add(
     data_dir: DataDir = None,
 ) -> None:
     """Register USER with their stated preferences; prints a bearer token."""
-    with running_station(data_dir) as station:
+    with running_station(ctx, data_dir) as station:
         preferences: dict[str, object] = {
             "genres": genre or [],
             "artists": artist or [],

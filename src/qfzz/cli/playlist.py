@@ -12,6 +12,7 @@ from qfzz.cli._common import DataDir, console, running_station
 
 
 def playlist(
+    ctx: typer.Context,
     user: Annotated[str, typer.Argument(help="The listener's user id.")],
     size: Annotated[int | None, typer.Option("--size", min=1, help="Number of tracks.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -21,7 +22,7 @@ def playlist(
     data_dir: DataDir = None,
 ) -> None:
     """Generate USER's playlist, with the reasons for every pick."""
-    with running_station(data_dir) as station:
+    with running_station(ctx, data_dir) as station:
         generated = station.generate_playlist(user, size, include_unplayable=include_unplayable)
         if as_json:
             print(

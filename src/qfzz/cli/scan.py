@@ -19,6 +19,7 @@ from qfzz.cli._common import (
 
 
 def scan(
+    ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="Folder of audio files to index.")],
     data_dir: DataDir = None,
 ) -> None:
@@ -27,7 +28,7 @@ def scan(
     Only regular files are read: FIFOs, sockets and devices are listed as skipped, and a
     file that does not answer within the read deadline is reported as unreadable.
     """
-    with running_station(data_dir) as station:
+    with running_station(ctx, data_dir) as station:
         with progress_bar("scanning") as progress:
             report = station.scan(path, progress_callback(progress, "scanning"))
         problems = [

@@ -16,12 +16,14 @@ from qfzz.dj._profile import (
 )
 from qfzz.dj._scoring import Scorer, project
 from qfzz.dj._select import top_rows
+from qfzz.dj._view import CatalogView
 
 __all__ = [
     "KINDS",
     "STATED_WEIGHT",
     "TEMPO_PREFERENCES",
     "CatalogIndex",
+    "CatalogView",
     "ListenerProfile",
     "PersonalizedDJ",
     "Recommendation",

@@ -27,6 +27,7 @@ from qfzz.dj._scoring import (
     skip_penalty,
 )
 from qfzz.dj._select import top_rows
+from qfzz.dj._view import CatalogView
 from qfzz.dj._weights import TEMPO_TOLERANCE_BPM, W_ARTIST, W_ENERGY, W_GENRE, W_MOOD, W_TEMPO
 
 #: Given the ids of candidate tracks, which may be played (the trust ledger's hook).
@@ -44,10 +45,14 @@ class Recommendation:
 
 
 class PersonalizedDJ:
-    """Recommends from a ``CatalogIndex``; holds no I/O and no listener registry."""
+    """Recommends from the catalog's current snapshot; holds no I/O and no listener registry.
 
-    def __init__(self, index: CatalogIndex, *, seed: int = 0) -> None:
-        self.index = index
+    Each call reads ``catalog.current`` once, so one playlist is scored, filtered and
+    explained against one snapshot even while a rescan replaces it.
+    """
+
+    def __init__(self, catalog: CatalogView | CatalogIndex, *, seed: int = 0) -> None:
+        self.catalog = catalog if isinstance(catalog, CatalogView) else CatalogView(catalog)
         self.seed = seed
         self._scorer = Scorer()
         self._lock = threading.Lock()
@@ -61,7 +66,7 @@ class PersonalizedDJ:
         include_unplayable: bool = False,
         trust_filter: TrustFilter | None = None,
     ) -> list[Recommendation]:
-        index = self.index
+        index = self.catalog.current
         n_discovery = round(size * profile.discovery_factor)
         with self._lock:
             vectors = project(profile, index)
@@ -70,6 +75,7 @@ class PersonalizedDJ:
             )
             main = top_rows(scores, _POOL_FACTOR * size)
             discovery = self._discovery_rows(
+                index,
                 profile,
                 scores,
                 exclude=main[: size - n_discovery],
@@ -83,7 +89,7 @@ class PersonalizedDJ:
                 discovery, discovery_scores, trust_filter(index.track_ids[discovery])
             )
         stale = set(main[main_scores <= -RECENT_PENALTY / 2].tolist())
-        order = self._compose(main, discovery, size, n_discovery, stale)
+        order = self._compose(index.artist, main, discovery, size, n_discovery, stale)
         profile.generated += 1
         score_of = dict(zip(main.tolist(), main_scores.tolist(), strict=True))
         score_of.update(zip(discovery.tolist(), discovery_scores.tolist(), strict=True))
@@ -92,13 +98,14 @@ class PersonalizedDJ:
             Recommendation(
                 track_id=int(index.track_ids[row]),
                 score=round(score_of[row] + Scorer.constant(), 4),
-                reasons=self._reasons(row, profile, vectors, now, row in discovered),
+                reasons=self._reasons(index, row, profile, vectors, now, row in discovered),
             )
             for row in order
         ]
 
     def _discovery_rows(
         self,
+        index: CatalogIndex,
         profile: ListenerProfile,
         scores: npt.NDArray[np.float32],
         *,
@@ -106,7 +113,6 @@ class PersonalizedDJ:
         count: int,
     ) -> npt.NDArray[np.int64]:
         """Random rows outside the listener's top genres and artists (seeded, reproducible)."""
-        index = self.index
         if count <= 0 or len(index) == 0:
             return np.zeros(0, dtype=np.int64)
         user_key = zlib.crc32(profile.user_id.encode())
@@ -124,6 +130,7 @@ class PersonalizedDJ:
 
     def _compose(
         self,
+        artist: npt.NDArray[np.int32],
         main: npt.NDArray[np.int64],
         discovery: npt.NDArray[np.int64],
         size: int,
@@ -141,7 +148,6 @@ class PersonalizedDJ:
         n_disc = min(n_discovery, len(disc_pool))
         slots = min(size, len(main_pool) + len(disc_pool))
         disc_slots = {round((i + 1) * slots / (n_disc + 1)) - 1 for i in range(n_disc)}
-        artist = self.index.artist
         order: list[int] = []
         last_artist = -1
         for slot in range(slots):
@@ -156,13 +162,13 @@ class PersonalizedDJ:
 
     def _reasons(
         self,
+        index: CatalogIndex,
         row: int,
         profile: ListenerProfile,
         vectors: ProfileVectors,
         now: float,
         discovered: bool,
     ) -> tuple[str, ...]:
-        index = self.index
         feats = index.features(row)
         parts: list[tuple[float, str]] = []
         genre_code, mood_code = int(index.genre[row]), int(index.mood[row])

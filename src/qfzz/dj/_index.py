@@ -3,12 +3,23 @@
 Every track is a row. Strings become small integer codes (``Vocabulary``); a track id maps
 to its row through a dense array, so lookups are O(1) without a million-entry dict. The
 index is about 50 bytes a track (see ``nbytes``), so a million tracks fit in ~50 MB.
+
+An index is a snapshot: ``extended``, ``without`` and ``with_playable`` return a new index
+and leave this one as it was, so a reader that took one reference (``CatalogView.current``)
+sees columns of one length and one moment however long it scores, without a lock. Columns
+a change does not touch are shared between the two snapshots, not copied.
+
+The one exception is the play counters (``plays`` and the popularity terms derived from
+them): ``add_plays`` bumps them in place, because copying a million-row index for every
+play would cost more than the play. A counter bump never changes a shape, so a reader sees
+a count at most a few plays old, never a row out of place.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +38,8 @@ POPULARITY_WEIGHT = 0.05
 F32 = npt.NDArray[np.float32]
 I32 = npt.NDArray[np.int32]
 
+_serials = itertools.count(1)
+
 
 @dataclass(frozen=True, slots=True)
 class TrackFeatures:
@@ -43,30 +56,86 @@ class TrackFeatures:
     playable: bool
 
 
+@dataclass(frozen=True, slots=True)
+class _Columns:
+    track_ids: npt.NDArray[np.int64]
+    genre: I32
+    artist: I32
+    mood: I32
+    energy: F32
+    tempo: F32
+    playable: npt.NDArray[np.bool_]
+    active: npt.NDArray[np.bool_]
+    plays: F32
+
+
 class CatalogIndex:
-    """Column arrays of the live catalog plus the vocabularies that decode them."""
+    """An immutable snapshot of the live catalog's columns and the vocabularies that decode
+    them (play counters excepted, see the module docstring)."""
 
     def __init__(self) -> None:
-        self.genres = Vocabulary()
-        self.artists = Vocabulary()
-        self.moods = Vocabulary()
-        self.track_ids = np.zeros(0, dtype=np.int64)
-        self.genre = np.zeros(0, dtype=np.int32)
-        self.artist = np.zeros(0, dtype=np.int32)
-        self.mood = np.zeros(0, dtype=np.int32)
-        self.energy = np.zeros(0, dtype=np.float32)
-        self.tempo = np.zeros(0, dtype=np.float32)
-        self.playable = np.zeros(0, dtype=bool)
-        self.active = np.zeros(0, dtype=bool)
-        self.plays = np.zeros(0, dtype=np.float32)
-        self._row_of_id = np.full(1, -1, dtype=np.int32)
-        self._artist_order = np.zeros(0, dtype=np.int32)
-        self._artist_starts = np.zeros(1, dtype=np.int64)
-        self._artist_dirty = True
-        self.energy_scaled: F32 = np.zeros(0, dtype=np.float32)
-        self.tempo_scaled: F32 = np.zeros(0, dtype=np.float32)
-        self.base_playable: F32 = np.zeros(0, dtype=np.float32)
-        self.base_all: F32 = np.zeros(0, dtype=np.float32)
+        self._build(
+            (Vocabulary(), Vocabulary(), Vocabulary()),
+            _Columns(
+                np.zeros(0, dtype=np.int64),
+                np.zeros(0, dtype=np.int32),
+                np.zeros(0, dtype=np.int32),
+                np.zeros(0, dtype=np.int32),
+                np.zeros(0, dtype=np.float32),
+                np.zeros(0, dtype=np.float32),
+                np.zeros(0, dtype=bool),
+                np.zeros(0, dtype=bool),
+                np.zeros(0, dtype=np.float32),
+            ),
+            np.full(1, -1, dtype=np.int32),
+        )
+
+    def _build(
+        self,
+        vocabularies: tuple[Vocabulary, Vocabulary, Vocabulary],
+        columns: _Columns,
+        row_of_id: I32,
+        artist_layout: tuple[I32, npt.NDArray[np.int64]] | None = None,
+    ) -> None:
+        #: Unique per snapshot: scratch space derived from an index is keyed by it.
+        self.serial = next(_serials)
+        self.genres, self.artists, self.moods = vocabularies
+        self.track_ids = columns.track_ids
+        self.genre = columns.genre
+        self.artist = columns.artist
+        self.mood = columns.mood
+        self.energy = columns.energy
+        self.tempo = columns.tempo
+        self.playable = columns.playable
+        self.active = columns.active
+        self.plays = columns.plays
+        self._row_of_id = row_of_id
+        # Pre-scaled copies save the scorer one pass over the catalog each (see _scoring).
+        self.energy_scaled: F32 = (self.energy * np.float32(W_ENERGY)).astype(np.float32)
+        self.tempo_scaled: F32 = (self.tempo * np.float32(TEMPO_SCALE)).astype(np.float32)
+        popularity = _popularity(self.plays)
+        self.base_all: F32 = np.where(self.active, popularity, -np.inf).astype(np.float32)
+        self.base_playable: F32 = np.where(self.active & self.playable, popularity, -np.inf).astype(
+            np.float32
+        )
+        if artist_layout is None:  # built now, never lazily by a reader
+            order = np.argsort(self.artist, kind="stable").astype(np.int32)
+            counts = np.bincount(self.artist, minlength=len(self.artists))
+            artist_layout = (order, np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
+        self._artist_order, self._artist_starts = artist_layout
+
+    def _columns(self) -> _Columns:
+        return _Columns(
+            self.track_ids,
+            self.genre,
+            self.artist,
+            self.mood,
+            self.energy,
+            self.tempo,
+            self.playable,
+            self.active,
+            self.plays,
+        )
 
     def __len__(self) -> int:
         return int(self.track_ids.shape[0])
@@ -75,7 +144,7 @@ class CatalogIndex:
     def active_count(self) -> int:
         return int(self.active.sum())
 
-    def extend(
+    def extended(
         self,
         track_ids: Sequence[int],
         artists: Sequence[str],
@@ -85,52 +154,89 @@ class CatalogIndex:
         tempos: Sequence[float | None],
         playable: Sequence[bool],
         plays: Sequence[int] | None = None,
-    ) -> None:
-        """Add tracks (or refresh ones already indexed: the old row is retired)."""
+    ) -> CatalogIndex:
+        """A new index with these tracks added (a track already indexed: old row retired)."""
         n = len(track_ids)
         if n == 0:
-            return
+            return self
         ids = np.asarray(track_ids, dtype=np.int64)
-        self._retire(ids)
+        genres_v, artists_v, moods_v = (v.copy() for v in (self.genres, self.artists, self.moods))
         genre_codes = np.fromiter(
-            (self.genres.code(normalise_genre(g), g or "") for g in genres), np.int32, n
+            (genres_v.code(normalise_genre(g), g or "") for g in genres), np.int32, n
         )
         artist_codes = np.fromiter(
-            (self.artists.code(normalise_creator(a), a) for a in artists), np.int32, n
+            (artists_v.code(normalise_creator(a), a) for a in artists), np.int32, n
         )
         mood_codes = np.fromiter(
-            (self.moods.code((m or "").strip().casefold()) for m in moods), np.int32, n
+            (moods_v.code((m or "").strip().casefold()) for m in moods), np.int32, n
         )
         energy = np.array([UNKNOWN_ENERGY if e is None else e for e in energies], dtype=np.float32)
         tempo = np.array([np.nan if t is None else t for t in tempos], dtype=np.float32)
         play_counts = (
             np.zeros(n, dtype=np.float32) if plays is None else np.asarray(plays, np.float32)
         )
+        active, row_of_id = self._retired(ids)
         first_row = len(self)
-        self.track_ids = np.concatenate([self.track_ids, ids])
-        self.genre = np.concatenate([self.genre, genre_codes])
-        self.artist = np.concatenate([self.artist, artist_codes])
-        self.mood = np.concatenate([self.mood, mood_codes])
-        self.energy = np.concatenate([self.energy, energy])
-        self.tempo = np.concatenate([self.tempo, tempo])
-        self.playable = np.concatenate([self.playable, np.asarray(playable, dtype=bool)])
-        self.active = np.concatenate([self.active, np.ones(n, dtype=bool)])
-        self.plays = np.concatenate([self.plays, play_counts])
+        columns = _Columns(
+            np.concatenate([self.track_ids, ids]),
+            np.concatenate([self.genre, genre_codes]),
+            np.concatenate([self.artist, artist_codes]),
+            np.concatenate([self.mood, mood_codes]),
+            np.concatenate([self.energy, energy]),
+            np.concatenate([self.tempo, tempo]),
+            np.concatenate([self.playable, np.asarray(playable, dtype=bool)]),
+            np.concatenate([active, np.ones(n, dtype=bool)]),
+            np.concatenate([self.plays, play_counts]),
+        )
         max_id = int(ids.max())
-        if max_id >= self._row_of_id.shape[0]:
-            grown = np.full(max(max_id + 1, 2 * self._row_of_id.shape[0]), -1, dtype=np.int32)
-            grown[: self._row_of_id.shape[0]] = self._row_of_id
-            self._row_of_id = grown
-        self._row_of_id[ids] = np.arange(first_row, first_row + n, dtype=np.int32)
-        self._artist_dirty = True
-        # Pre-scaled copies save the scorer one pass over the catalog each (see _scoring).
-        self.energy_scaled = (self.energy * np.float32(W_ENERGY)).astype(np.float32)
-        self.tempo_scaled = (self.tempo * np.float32(TEMPO_SCALE)).astype(np.float32)
-        self._rebuild_base()
+        if max_id >= row_of_id.shape[0]:
+            grown = np.full(max(max_id + 1, 2 * row_of_id.shape[0]), -1, dtype=np.int32)
+            grown[: row_of_id.shape[0]] = row_of_id
+            row_of_id = grown
+        elif row_of_id is self._row_of_id:
+            row_of_id = row_of_id.copy()
+        row_of_id[ids] = np.arange(first_row, first_row + n, dtype=np.int32)
+        return self._next((genres_v, artists_v, moods_v), columns, row_of_id)
 
-    def remove(self, track_ids: Sequence[int]) -> None:
-        self._retire(np.asarray(track_ids, dtype=np.int64))
-        self._rebuild_base()
+    def without(self, track_ids: Sequence[int]) -> CatalogIndex:
+        """A new index where these tracks are retired (their rows stay, inactive)."""
+        active, row_of_id = self._retired(np.asarray(track_ids, dtype=np.int64))
+        if active is self.active:
+            return self
+        columns = replace(self._columns(), active=active)
+        return self._next(
+            (self.genres, self.artists, self.moods),
+            columns,
+            row_of_id,
+            (self._artist_order, self._artist_starts),
+        )
+
+    def with_playable(self, row: int, playable: bool) -> CatalogIndex:
+        """A new index where one row is (or is no longer) playable."""
+        if row < 0 or bool(self.playable[row]) == playable:
+            return self
+        flags = self.playable.copy()
+        flags[row] = playable
+        columns = replace(self._columns(), playable=flags)
+        return self._next(
+            (self.genres, self.artists, self.moods),
+            columns,
+            self._row_of_id,
+            (self._artist_order, self._artist_starts),
+        )
+
+    def _next(
+        self,
+        vocabularies: tuple[Vocabulary, Vocabulary, Vocabulary],
+        columns: _Columns,
+        row_of_id: I32,
+        artist_layout: tuple[I32, npt.NDArray[np.int64]] | None = None,
+    ) -> CatalogIndex:
+        # The play counters are copied: ``add_plays`` on this snapshot must not reach the next.
+        columns = replace(columns, plays=columns.plays.copy())
+        successor = CatalogIndex.__new__(CatalogIndex)
+        successor._build(vocabularies, columns, row_of_id, artist_layout)
+        return successor
 
     def row_of(self, track_id: int) -> int:
         """The row of a live track, or -1."""
@@ -161,27 +267,18 @@ class CatalogIndex:
         )
 
     def rows_of_artist(self, artist_code: int) -> I32:
-        """Rows of one artist's tracks, from a CSR layout built lazily after changes."""
-        if self._artist_dirty:
-            self._artist_order = np.argsort(self.artist, kind="stable").astype(np.int32)
-            counts = np.bincount(self.artist, minlength=len(self.artists))
-            self._artist_starts = np.concatenate([[0], np.cumsum(counts)])
-            self._artist_dirty = False
+        """Rows of one artist's tracks (a CSR layout built with the snapshot)."""
         if artist_code + 1 >= self._artist_starts.shape[0]:
             return np.zeros(0, dtype=np.int32)
         start, stop = self._artist_starts[artist_code], self._artist_starts[artist_code + 1]
         return self._artist_order[start:stop]
 
-    def set_playable(self, row: int, playable: bool) -> None:
-        if row < 0:
-            return
-        self.playable[row] = playable
-        term = _popularity(self.plays[row : row + 1])[0]
-        live = bool(self.active[row])
-        self.base_playable[row] = term if live and playable else -np.inf
-
     def add_plays(self, rows: Sequence[int]) -> None:
-        """Count plays; only the popularity terms of those rows change."""
+        """Count plays in place; only the popularity terms of those rows change.
+
+        The caller serialises this with the snapshot's replacement (``CatalogView``), so a
+        play counted here is never lost by a copy made at the same moment.
+        """
         at = np.asarray(rows, dtype=np.int64)
         np.add.at(self.plays, at, 1)
         term = _popularity(self.plays[at])
@@ -212,20 +309,18 @@ class CatalogIndex:
         vocab = self.genres.nbytes() + self.artists.nbytes() + self.moods.nbytes()
         return sum(a.nbytes for a in arrays) + vocab
 
-    def _retire(self, ids: npt.NDArray[np.int64]) -> None:
+    def _retired(self, ids: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.bool_], I32]:
+        """Copies of ``active`` and the id map with these ids retired (or the originals
+        when none of them is live)."""
         rows = self.rows_of(ids.tolist())
         rows = rows[rows >= 0]
-        if rows.shape[0]:
-            self.active[rows] = False
-            self._row_of_id[self.track_ids[rows]] = -1
-
-    def _rebuild_base(self) -> None:
-        """Base score: popularity, and -inf where a track may never be picked."""
-        popularity = _popularity(self.plays)
-        self.base_all = np.where(self.active, popularity, -np.inf).astype(np.float32)
-        self.base_playable = np.where(self.active & self.playable, popularity, -np.inf).astype(
-            np.float32
-        )
+        if not rows.shape[0]:
+            return self.active, self._row_of_id
+        active = self.active.copy()
+        active[rows] = False
+        row_of_id = self._row_of_id.copy()
+        row_of_id[self.track_ids[rows]] = -1
+        return active, row_of_id
 
 
 def _popularity(plays: F32) -> F32:

@@ -76,8 +76,7 @@ class Scorer:
         self._score = np.zeros(0, dtype=np.float32)
         self._tmp = np.zeros(0, dtype=np.float32)
         self._table_codes: npt.NDArray[np.integer] = np.zeros(0, dtype=np.int32)
-        self._table_shape = (0, 0)
-        self._index_version = -1
+        self._table_of = -1  # the serial of the index snapshot the table was built for
 
     def score(
         self,
@@ -153,12 +152,12 @@ class Scorer:
 
     def _combined_codes(self, index: CatalogIndex) -> npt.NDArray[np.integer]:
         shape = (len(index.genres), len(index.moods))
-        if self._table_shape != shape or self._table_codes.shape[0] != len(index):
+        if self._table_of != index.serial:
             codes = index.genre * np.int32(shape[1]) + index.mood
             # Half the memory traffic of the biggest gather when the table is small.
             dtype = np.int16 if shape[0] * shape[1] < 2**15 else np.int32
             self._table_codes = codes.astype(dtype)
-            self._table_shape = shape
+            self._table_of = index.serial
         return self._table_codes
 
     @staticmethod

@@ -25,6 +25,14 @@ class Vocabulary:
             self.display.append(display if display is not None else key)
         return found
 
+    def copy(self) -> Vocabulary:
+        """An independent copy: a new index snapshot adds codes to it, never to the old."""
+        twin = Vocabulary()
+        twin._codes = dict(self._codes)
+        twin.keys = list(self.keys)
+        twin.display = list(self.display)
+        return twin
+
     def get(self, key: str) -> int | None:
         return self._codes.get(key)
 

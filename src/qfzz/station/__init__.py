@@ -1,19 +1,63 @@
-"""The station facade every frontend talks to."""
+"""The station: the facade every frontend talks to, and the parts it is made of.
+
+``qfzz.app.build_station`` assembles the parts; frontends use ``QFZZStation``.
+"""
 
 from qfzz.station._accounts import token_digest, verify_password
-from qfzz.station._auth import ADMIN, Accounts, Principal
+from qfzz.station._auth import ADMIN, Accounts, Principal, load_secret_key
+from qfzz.station._catalog import Catalog, DatasetImport
+from qfzz.station._devices import Devices
+from qfzz.station._events import (
+    DeviceChanged,
+    EventName,
+    Events,
+    InteractionRecorded,
+    PlaylistGenerated,
+    TracksChanged,
+)
+from qfzz.station._feedback import FeedbackFlow
 from qfzz.station._idempotency import Idempotency, Once, parse_key, request_key
-from qfzz.station._station import DatasetImport, QFZZStation, Registration
+from qfzz.station._jobs import CatalogJobs
+from qfzz.station._library import Library
+from qfzz.station._parts import RateLimits, StationParts
+from qfzz.station._playlists import Playlists
+from qfzz.station._profiles import SNAPSHOT_EVERY, ProfileBook
+from qfzz.station._radio import Radio, RadioParts
+from qfzz.station._ratelimit import SlidingWindow
+from qfzz.station._running import RunState
+from qfzz.station._station import LedgerSummary, QFZZStation, Registration
 
 __all__ = [
     "ADMIN",
+    "SNAPSHOT_EVERY",
     "Accounts",
+    "Catalog",
+    "CatalogJobs",
     "DatasetImport",
+    "DeviceChanged",
+    "Devices",
+    "EventName",
+    "Events",
+    "FeedbackFlow",
     "Idempotency",
+    "InteractionRecorded",
+    "LedgerSummary",
+    "Library",
     "Once",
+    "PlaylistGenerated",
+    "Playlists",
     "Principal",
+    "ProfileBook",
     "QFZZStation",
+    "Radio",
+    "RadioParts",
+    "RateLimits",
     "Registration",
+    "RunState",
+    "SlidingWindow",
+    "StationParts",
+    "TracksChanged",
+    "load_secret_key",
     "parse_key",
     "request_key",
     "token_digest",

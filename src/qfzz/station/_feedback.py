@@ -1,8 +1,10 @@
-"""The feedback flow: validate → learn → group commit → caches, counters and hooks.
+"""The feedback flow: validate → learn → group commit → announce.
 
 Interactions are applied to their profiles and queued for the group commit under the
 profiles' locks, so the stored log's order is the order the profiles learned in; the caller
-(sync or async) waits on the commit before anything is acknowledged.
+(sync or async) waits on the commit before anything is acknowledged. Once stored, the
+listeners' cached playlists are dropped, plays are counted in the catalog index, due
+profiles are snapshotted and ``interaction_recorded`` is announced.
 
 A keyed interaction (``Idempotency-Key``) is looked up before it is learned
 (``station._idempotency``); if the group commit still finds its key taken (another process
@@ -11,25 +13,26 @@ stored it meanwhile), nothing is stored, and the profile that learned it is relo
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from qfzz.dj import ListenerProfile, TrackFeatures
 from qfzz.errors import InvalidInteraction, StoreError, UnknownTrack
 from qfzz.models import IdempotencyKey, Interaction, InteractionType
-from qfzz.store import StoredAnswer
-
-if TYPE_CHECKING:
-    from qfzz.station._station import QFZZStation
+from qfzz.station._catalog import Catalog
+from qfzz.station._events import Events, InteractionRecorded
+from qfzz.station._idempotency import Idempotency, Once
+from qfzz.station._playlists import Playlists
+from qfzz.station._profiles import ProfileBook
+from qfzz.station._running import RunState
+from qfzz.store import InteractionRepository, KeyTaken, StoredAnswer, answered_interaction
 
 log = logging.getLogger(__name__)
 
 _TYPES: dict[str, InteractionType] = {t.value: t for t in InteractionType}
-#: A listener's weights are snapshotted after this many new interactions (and on stop).
-SNAPSHOT_EVERY = 200
 
 Batch = Sequence[tuple[str, int, str | InteractionType, float | None]]
 
@@ -38,52 +41,127 @@ Batch = Sequence[tuple[str, int, str | InteractionType, float | None]]
 class Pending:
     """Interactions learned and queued for the group commit, not yet acknowledged."""
 
-    done: list[tuple[Interaction, int, TrackFeatures]]
+    done: list[tuple[Interaction, TrackFeatures]]
     users: list[str]
     #: Resolves with ``None`` once stored, or with the first answer of a taken key.
     future: Future[StoredAnswer | None]
 
 
 class FeedbackFlow:
-    def __init__(self, station: QFZZStation) -> None:
-        self._station = station
+    def __init__(
+        self,
+        *,
+        profiles: ProfileBook,
+        catalog: Catalog,
+        playlists: Playlists,
+        interactions: InteractionRepository,
+        idempotency: Idempotency,
+        run_state: RunState,
+        events: Events,
+        clock: Callable[[], float],
+    ) -> None:
+        self._profiles = profiles
+        self._catalog = catalog
+        self._playlists = playlists
+        self._interactions = interactions
+        self._idempotency = idempotency
+        self._run_state = run_state
+        self._events = events
+        self._clock = clock
 
-    def submit(self, batch: Batch, *, key: IdempotencyKey | None = None) -> Pending:
+    def record(self, batch: Batch) -> list[Interaction]:
+        """Validate all, then learn and store each; returns once all are committed.
+
+        The whole batch is rejected before anything is stored if one item is invalid.
+        """
+        pending = self._submit(batch)
+        try:
+            pending.future.result()
+        except Exception as exc:
+            raise self._lost(pending, exc) from exc
+        return self._finish(pending)
+
+    async def arecord(self, batch: Batch) -> list[Interaction]:
+        """``record`` for async handlers: awaits the commit instead of holding a thread,
+        so hundreds of waiting requests share group commits."""
+        pending = self._submit(batch)
+        try:
+            await asyncio.wrap_future(pending.future)
+        except Exception as exc:
+            raise self._lost(pending, exc) from exc
+        return self._finish(pending)
+
+    async def arecord_once(
+        self,
+        key: IdempotencyKey,
+        user_id: str,
+        track_id: int,
+        type: str | InteractionType,
+        rating: float | None = None,
+    ) -> Once[Interaction]:
+        """``arecord`` of one interaction once per idempotency key: a repeat is answered
+        with the first interaction, and nothing is stored or learned again."""
+        self._run_state.require()
+
+        async def record() -> Interaction:
+            pending = self._submit([(user_id, track_id, type, rating)], key=key)
+            try:
+                first = await asyncio.wrap_future(pending.future)
+            except Exception as exc:
+                raise self._lost(pending, exc) from exc
+            if first is not None:  # another process stored the key after we looked
+                self._profiles.forget(pending.users)
+                raise KeyTaken(first)
+            return self._finish(pending)[0]
+
+        return await self._idempotency.arun(key, record, answered_interaction)
+
+    def _submit(self, batch: Batch, *, key: IdempotencyKey | None = None) -> Pending:
         """Validate, learn and queue ``batch`` (one interaction when it has a ``key``)."""
-        self._station._require_running()
-        validated = [self._validated(*item) for item in batch]
-        done = [(i, row, self._station.index.features(row)) for i, row, _ in validated]
+        self._run_state.require()
+        index = self._catalog.index
+        validated = [self._validated(index.row_of, *item) for item in batch]
+        done = [(i, index.features(row)) for i, row, _ in validated]
         profiles = {p.user_id: p for _, _, p in validated}
         locks = [profiles[user].lock for user in sorted(profiles)]  # one global order
         for lock in locks:
             lock.acquire()
         try:
-            for (interaction, _, profile), (_, _, features) in zip(validated, done, strict=True):
+            for (interaction, _, profile), (_, features) in zip(validated, done, strict=True):
                 profile.apply(interaction, features)
                 profile.applied += 1
-            future = self._station.store.interactions.submit([i for i, _, _ in done], key=key)
+            future = self._interactions.submit([i for i, _ in done], key=key)
         finally:
             for lock in reversed(locks):
                 lock.release()
         return Pending(done, list(profiles), future)
 
-    def lost(self, pending: Pending, exc: Exception) -> StoreError:
+    def _lost(self, pending: Pending, exc: Exception) -> StoreError:
         """Memory ran ahead of the store: forget those profiles and reload them from truth."""
-        self.forget(pending)
+        self._profiles.forget(pending.users)
         return StoreError(f"could not store the interactions: {exc}")
 
-    def forget(self, pending: Pending) -> None:
-        """The profiles learned what was not stored: the next use reloads them from it."""
-        with self._station._profiles_lock:
-            for user in pending.users:
-                self._station._profiles.pop(user, None)
-
-    def finish(self, pending: Pending) -> list[Interaction]:
-        self._after(pending.done)
-        return [interaction for interaction, _, _ in pending.done]
+    def _finish(self, pending: Pending) -> list[Interaction]:
+        interactions = [interaction for interaction, _ in pending.done]
+        # The playlist versions already moved on in ``_submit`` (``profile.applied``), so
+        # an entry a slow generation stores after this invalidation is never served.
+        for user in pending.users:
+            self._playlists.forget(user)
+        plays = [i.track_id for i in interactions if i.type is InteractionType.PLAY]
+        if plays:
+            self._catalog.view.add_plays(plays)
+        self._profiles.snapshot_due(pending.users)
+        for interaction, features in pending.done:
+            self._events.emit("interaction_recorded", InteractionRecorded(interaction, features))
+        return interactions
 
     def _validated(
-        self, user_id: str, track_id: int, type: str | InteractionType, rating: float | None
+        self,
+        row_of: Callable[[int], int],
+        user_id: str,
+        track_id: int,
+        type: str | InteractionType,
+        rating: float | None,
     ) -> tuple[Interaction, int, ListenerProfile]:
         kind = _TYPES.get(type) if isinstance(type, str) else None
         if kind is None:
@@ -95,44 +173,10 @@ class FeedbackFlow:
             rating = float(rating)
         elif rating is not None:
             raise InvalidInteraction(f"only 'rate' takes a rating, not {kind.value!r}")
-        profile = self._station.profile(user_id)  # raises UnknownListener
+        profile = self._profiles.get(user_id)  # raises UnknownListener
         if isinstance(track_id, bool) or not isinstance(track_id, int):
             raise InvalidInteraction("track_id must be an integer")
-        row = self._station.index.row_of(track_id)
+        row = row_of(track_id)
         if row < 0:
             raise UnknownTrack(f"no track with id {track_id}")
-        return Interaction(user_id, track_id, kind, rating, self._station.clock()), row, profile
-
-    def _after(self, done: Sequence[tuple[Interaction, int, TrackFeatures]]) -> None:
-        self._update_caches([interaction for interaction, _, _ in done])
-        plays = [row for interaction, row, _ in done if interaction.type is InteractionType.PLAY]
-        if plays:
-            with self._station._index_lock:
-                self._station.index.add_plays(plays)
-        for user_id in {interaction.user_id for interaction, _, _ in done}:
-            profile = self._station._profiles.get(user_id)
-            if profile is not None and profile.applied - profile.snapshotted >= SNAPSHOT_EVERY:
-                self._station._snapshot(profile)
-        for hook in self._station.interaction_hooks:
-            for interaction, _, features in done:
-                try:
-                    hook(interaction, features)
-                except Exception:  # a faulty hook must not undo a stored interaction
-                    log.exception("interaction hook %r failed", hook)
-
-    def _update_caches(self, interactions: Sequence[Interaction]) -> None:
-        """Feedback invalidates exactly its listeners' playlists; counters follow plays.
-
-        The playlist versions already moved on in ``submit`` (``profile.applied``), so an
-        entry a slow generation stores after this invalidation is never served.
-        """
-        for user in {i.user_id for i in interactions}:
-            self._station.forget_playlist(user)
-        plays = [i for i in interactions if i.type is InteractionType.PLAY]
-        if plays:
-            self._station.caches.plays.record_many([(i.track_id, i.user_id, 1) for i in plays])
-            for i in plays:
-                self._station.caches.recent.push(i.user_id, i.track_id)
-        for i in interactions:
-            if i.type is InteractionType.FAVORITE:
-                self._station.caches.favorites.add(i.user_id, i.track_id)
+        return Interaction(user_id, track_id, kind, rating, self._clock()), row, profile

@@ -11,16 +11,14 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from qfzz.cache import Job, JobProgress, JobQueue
+from qfzz.cache import Job, JobProgress, JobProgressCache, JobQueue
 from qfzz.errors import InvalidInput
 from qfzz.models import IdempotencyKey
-from qfzz.station._idempotency import Once
+from qfzz.station._catalog import Catalog
+from qfzz.station._idempotency import Idempotency, Once
 from qfzz.store import JobRepository
-
-if TYPE_CHECKING:
-    from qfzz.station._station import QFZZStation
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +27,17 @@ POLL_SECONDS = 0.5
 
 
 class CatalogJobs:
-    def __init__(self, station: QFZZStation) -> None:
-        self._station = station
-        self.queue: JobQueue = station.caches.jobs(QUEUE, visibility=3600, max_attempts=3)
+    def __init__(
+        self,
+        queue: JobQueue,
+        progress: JobProgressCache,
+        catalog: Catalog,
+        idempotency: Idempotency,
+    ) -> None:
+        self.queue = queue
+        self._progress = progress
+        self._catalog = catalog
+        self._idempotency = idempotency
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -41,7 +47,7 @@ class CatalogJobs:
         if not path.strip():
             raise InvalidInput("give the folder to scan")
         job_id = self.queue.put({"kind": "scan", "path": path})
-        self._station.caches.job_progress.update(job_id, 0, None, "queued")
+        self._progress.update(job_id, 0, None, "queued")
         return job_id
 
     def import_dataset(
@@ -58,21 +64,21 @@ class CatalogJobs:
             {"kind": "import", "name": name, "records": records, "license": license_id},
             key=key,
         )
-        self._station.caches.job_progress.update(job_id, 0, len(records), "queued")
+        self._progress.update(job_id, 0, len(records), "queued")
         return job_id
 
     def import_dataset_once(
         self, key: IdempotencyKey, name: str, records: list[dict[str, Any]], license_id: str
     ) -> Once[str]:
         """``import_dataset`` once per key: a repeat gets the first job's id, queues none."""
-        return self._station.idempotency.run(
+        return self._idempotency.run(
             key,
             lambda: self.import_dataset(name, records, license_id, key=key),
             JobRepository.answered,
         )
 
     def progress(self, job_id: str) -> JobProgress | None:
-        return self._station.caches.job_progress.get(job_id)
+        return self._progress.get(job_id)
 
     # -- the worker -------------------------------------------------------------------------
 
@@ -105,7 +111,7 @@ class CatalogJobs:
             self._stop.wait(POLL_SECONDS)
 
     def _do(self, job: Job) -> None:
-        progress = self._station.caches.job_progress
+        progress = self._progress
         payload = job.payload if isinstance(job.payload, dict) else {}
         try:
             if payload.get("kind") == "scan":
@@ -113,14 +119,14 @@ class CatalogJobs:
                 def step(done: int, total: int, _path: str) -> None:
                     progress.update(job.job_id, done, total, "scanning")
 
-                report = self._station.scan(Path(str(payload["path"])), step)
+                report = self._catalog.scan(Path(str(payload["path"])), step)
                 message = (
                     f"{report.added} added, {report.updated} updated, {report.removed} removed, "
                     f"{len(report.errors)} unreadable, {len(report.skipped)} not regular files"
                 )
                 progress.update(job.job_id, report.seen, report.seen, message, finished=True)
             elif payload.get("kind") == "import":
-                result = self._station.import_dataset(
+                result = self._catalog.import_dataset(
                     str(payload["name"]), list(payload["records"]), str(payload["license"])
                 )
                 count = len(result.track_ids)

@@ -12,19 +12,21 @@ import hashlib
 import logging
 import random
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from qfzz.catalog.artwork import Artwork, find_artwork
+from qfzz.dj import PersonalizedDJ
 from qfzz.errors import Forbidden, InvalidInput, StationError, UnreadableFile
 from qfzz.models import Track
+from qfzz.settings import Settings
+from qfzz.station._catalog import Catalog
+from qfzz.station._feedback import FeedbackFlow
+from qfzz.station._playlists import Playlists
+from qfzz.station._profiles import ProfileBook
 from qfzz.store import AlbumGroup, ArtistGroup, GenreCount, PlayQueue, Store, UserPlaylist
-
-if TYPE_CHECKING:
-    from qfzz.station._station import QFZZStation
 
 __all__ = [
     "ALBUM_LIST_TYPES",
@@ -114,8 +116,28 @@ class ScanStatus:
 
 
 class Library:
-    def __init__(self, station: QFZZStation) -> None:
-        self.station = station
+    """Browsing, annotations, listening reports, playlists and rescans for library apps."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        catalog: Catalog,
+        profiles: ProfileBook,
+        dj: PersonalizedDJ,
+        playlists: Playlists,
+        feedback: FeedbackFlow,
+        clock: Callable[[], float],
+    ) -> None:
+        self._settings = settings
+        self._stored = store
+        self._catalog = catalog
+        self._profiles = profiles
+        self._dj = dj
+        self._playlists = playlists
+        self._feedback = feedback
+        self._clock = clock
         self._albums: dict[str, AlbumGroup] = {}
         self._artists: dict[str, ArtistGroup] = {}
         self._now: dict[str, NowPlaying] = {}
@@ -124,7 +146,7 @@ class Library:
 
     @property
     def _store(self) -> Store:
-        return self.station.store
+        return self._stored
 
     # -- browsing -----------------------------------------------------------------------
 
@@ -186,7 +208,7 @@ class Library:
         for track in [t for t in tracks if t.path][:tries]:
             path = Path(track.path)  # type: ignore[arg-type]
             try:
-                found = self.station.file_reads.run(partial(find_artwork, path), str(path))
+                found = self._catalog.file_reads.run(partial(find_artwork, path), str(path))
             except UnreadableFile as exc:
                 log.warning("no cover art from %s: %s", path, exc)
                 continue
@@ -298,8 +320,8 @@ class Library:
     def _dj_rank(self, user_id: str, size: int) -> dict[int, int]:
         if size <= 0:
             return {}
-        profile = self.station.profile(user_id)
-        picks = self.station.dj.recommend(profile, max(size, 1), now=self.station.clock())
+        profile = self._profiles.get(user_id)
+        picks = self._dj.recommend(profile, max(size, 1), now=self._clock())
         return {p.track_id: n for n, p in enumerate(picks)}
 
     # -- annotations --------------------------------------------------------------------
@@ -318,18 +340,18 @@ class Library:
     ) -> None:
         """Star items; a newly starred song is also a ``favorite`` for the DJ."""
         for track_id in songs:
-            self.station.track(track_id)  # raises UnknownTrack
+            self._catalog.track(track_id)  # raises UnknownTrack
         for key in albums:
             self.album(key)
         for key in artists:
             self.artist(key)
-        now = self.station.clock()
+        now = self._clock()
         collections = self._store.collections
         added = collections.star(user_id, "song", [str(t) for t in songs], now=now)
         collections.star(user_id, "album", albums, now=now)
         collections.star(user_id, "artist", artists, now=now)
         if added:
-            self.station.record_interactions([(user_id, int(t), "favorite", None) for t in added])
+            self._feedback.record([(user_id, int(t), "favorite", None) for t in added])
 
     def unstar(
         self, user_id: str, songs: Sequence[int], albums: Sequence[str], artists: Sequence[str]
@@ -355,41 +377,41 @@ class Library:
         """1–5 stores the rating and learns ``rate`` with r = (rating − 1) / 4; 0 removes it."""
         if isinstance(rating, bool) or not 0 <= rating <= 5:
             raise InvalidInput("rating must be between 0 and 5")
-        self.station.track(track_id)
+        self._catalog.track(track_id)
         if rating:
-            self.station.record_interaction(user_id, track_id, "rate", (rating - 1) / 4)
-        self._store.collections.set_rating(user_id, track_id, rating, now=self.station.clock())
+            self._feedback.record([(user_id, track_id, "rate", (rating - 1) / 4)])
+        self._store.collections.set_rating(user_id, track_id, rating, now=self._clock())
 
     # -- listening ----------------------------------------------------------------------
 
     def scrobble(self, user_id: str, track_id: int, *, submission: bool, client: str) -> None:
         """A submission is a ``play``; otherwise the track is now playing."""
-        track = self.station.track(track_id)
+        track = self._catalog.track(track_id)
         if submission:
-            self.station.record_interaction(user_id, track_id, "play")
+            self._feedback.record([(user_id, track_id, "play", None)])
         else:
             with self._lock:
-                self._now[user_id] = NowPlaying(user_id, track, self.station.clock(), client)
+                self._now[user_id] = NowPlaying(user_id, track, self._clock(), client)
 
     def report_playback(
         self, user_id: str, track_id: int, *, state: str, position_ms: int, client: str
     ) -> None:
         """OpenSubsonic playbackReport: a stop well before the end is a ``skip``."""
-        track = self.station.track(track_id)
+        track = self._catalog.track(track_id)
         if state in ("starting", "playing"):
             with self._lock:
-                self._now[user_id] = NowPlaying(user_id, track, self.station.clock(), client)
+                self._now[user_id] = NowPlaying(user_id, track, self._clock(), client)
         elif state == "stopped":
             with self._lock:
                 self._now.pop(user_id, None)
             duration = track.meta.duration or 0.0
             if position_ms / 1000 < min(PLAYED_SECONDS, PLAYED_FRACTION * duration):
-                self.station.record_interaction(user_id, track_id, "skip")
+                self._feedback.record([(user_id, track_id, "skip", None)])
         elif state != "paused":
             raise InvalidInput("state must be starting, playing, paused or stopped")
 
     def now_playing(self) -> list[NowPlaying]:
-        horizon = self.station.clock() - NOW_PLAYING_SECONDS
+        horizon = self._clock() - NOW_PLAYING_SECONDS
         with self._lock:
             for user in [u for u, n in self._now.items() if n.since < horizon]:
                 del self._now[user]
@@ -408,9 +430,9 @@ class Library:
 
     def dj_playlist(self, user_id: str) -> tuple[float, list[Track]]:
         """The listener's current DJ playlist (made now if there is none yet)."""
-        stored = self.station.current_playlist(user_id)
+        stored = self._playlists.stored(user_id)
         if stored is None:
-            made = self.station.generate_playlist(user_id)
+            made = self._playlists.generate(user_id)
             return made.generated_at, [item.track for item in made.items]
         ids = [int(item["track_id"]) for item in stored.items]
         found = self._store.tracks.get_many(ids)
@@ -423,7 +445,7 @@ class Library:
     def create_playlist(self, user_id: str, name: str, track_ids: Sequence[int]) -> int:
         self._check_tracks(track_ids)
         return self._store.collections.create_playlist(
-            user_id, name, list(track_ids), now=self.station.clock()
+            user_id, name, list(track_ids), now=self._clock()
         )
 
     def update_playlist(
@@ -448,7 +470,7 @@ class Library:
         changed = replace is not None or bool(add) or bool(drop)
         self._store.collections.update_playlist(
             playlist_id,
-            now=self.station.clock(),
+            now=self._clock(),
             name=name,
             comment=comment,
             public=public,
@@ -485,9 +507,7 @@ class Library:
         if current is not None and current not in track_ids:
             raise InvalidInput("current must be one of the queued ids")
         self._store.collections.save_play_queue(
-            PlayQueue(
-                user_id, list(track_ids), current, max(0, position_ms), self.station.clock(), client
-            )
+            PlayQueue(user_id, list(track_ids), current, max(0, position_ms), self._clock(), client)
         )
 
     def play_queue(self, user_id: str) -> PlayQueue | None:
@@ -496,7 +516,7 @@ class Library:
     # -- scanning -----------------------------------------------------------------------
 
     def scan_folders(self) -> list[Path]:
-        settings = self.station.settings
+        settings = self._settings
         folders = list(settings.library)
         if not folders and settings.demo_library and settings.demo_library_dir.exists():
             folders = [settings.demo_library_dir]
@@ -515,7 +535,7 @@ class Library:
     def _scan(self) -> None:
         for folder in self.scan_folders():
             try:
-                self.station.scan(folder)
+                self._catalog.scan(folder)
             except Exception:  # a failing scan must not take the station down
                 log.exception("scanning %s failed", folder)
 

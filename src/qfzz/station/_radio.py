@@ -10,14 +10,17 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from qfzz.broadcast import Mount, Program, QueuedTrack
-from qfzz.dj import ListenerProfile
-from qfzz.errors import UnknownListener
-
-if TYPE_CHECKING:
-    from qfzz.station._station import QFZZStation
+from qfzz.dj import ListenerProfile, PersonalizedDJ, TrustFilter
+from qfzz.errors import UnknownListener, UnknownTrack
+from qfzz.settings import Settings
+from qfzz.station._catalog import Catalog
+from qfzz.station._feedback import FeedbackFlow
+from qfzz.station._playlists import Playlists
+from qfzz.station._profiles import ProfileBook
 
 log = logging.getLogger(__name__)
 
@@ -26,17 +29,34 @@ PLAYED_SECONDS = 240.0
 STATION_USER = "~station"
 
 
-def queued(track_id: int, station: QFZZStation) -> QueuedTrack | None:
-    track = station.store.tracks.get(track_id)
-    if track is None or not track.playable or track.path is None:
+@dataclass(frozen=True, slots=True)
+class RadioParts:
+    """What the radio plays from and reports to (given by the station's assembly)."""
+
+    settings: Settings
+    clock: Callable[[], float]
+    catalog: Catalog
+    dj: PersonalizedDJ
+    profiles: ProfileBook
+    playlists: Playlists
+    feedback: FeedbackFlow
+    trust_filter: TrustFilter | None
+
+
+def queued(track_id: int, catalog: Catalog) -> QueuedTrack | None:
+    try:
+        track = catalog.track(track_id)
+    except UnknownTrack:
+        return None
+    if not track.playable or track.path is None:
         return None
     meta = track.meta
     return QueuedTrack(track_id, track.path, meta.title, meta.artist, meta.album, meta.duration)
 
 
 class _Provider:
-    def __init__(self, station: QFZZStation) -> None:
-        self.station = station
+    def __init__(self, parts: RadioParts) -> None:
+        self.parts = parts
         self._queue: deque[int] = deque()
         self._lock = threading.Lock()
 
@@ -46,7 +66,7 @@ class _Provider:
                 if not self._queue:
                     self._queue.extend(self._refill())
                 while self._queue:
-                    found = queued(self._queue.popleft(), self.station)
+                    found = queued(self._queue.popleft(), self.parts.catalog)
                     if found is not None:
                         return found
             return None
@@ -55,7 +75,7 @@ class _Provider:
         raise NotImplementedError
 
     def failed(self, track: QueuedTrack, reason: str) -> None:
-        self.station.mark_unplayable(track.track_id, reason)
+        self.parts.catalog.mark_unplayable(track.track_id, reason)
 
     def finished(self, track: QueuedTrack, played_seconds: float, skipped: bool) -> None:
         """What was heard; subclasses learn from it."""
@@ -64,14 +84,14 @@ class _Provider:
 class AutoDJ(_Provider):
     """Plays for everyone: a profile that blends every listener's learned taste."""
 
-    def __init__(self, station: QFZZStation) -> None:
-        super().__init__(station)
+    def __init__(self, parts: RadioParts) -> None:
+        super().__init__(parts)
         self.profile = ListenerProfile(STATION_USER, {}, discovery_factor=0.2)
 
     def _refill(self) -> list[int]:
-        self.profile.weights = self.station.blended_weights()
-        picks = self.station.dj.recommend(
-            self.profile, 10, now=self.station.clock(), trust_filter=self.station.trust_filter
+        self.profile.weights = self.parts.profiles.blended_weights()
+        picks = self.parts.dj.recommend(
+            self.profile, 10, now=self.parts.clock(), trust_filter=self.parts.trust_filter
         )
         return [p.track_id for p in picks]
 
@@ -82,21 +102,21 @@ class AutoDJ(_Provider):
 class PersonalDJ(_Provider):
     """Plays one listener's playlist, refilled from the DJ, and learns from listening."""
 
-    def __init__(self, station: QFZZStation, user_id: str) -> None:
-        super().__init__(station)
+    def __init__(self, parts: RadioParts, user_id: str) -> None:
+        super().__init__(parts)
         self.user_id = user_id
 
     def _refill(self) -> list[int]:
-        playlist = self.station.generate_playlist(self.user_id)
+        playlist = self.parts.playlists.generate(self.user_id)
         return [item.track.track_id for item in playlist.items]
 
     def finished(self, track: QueuedTrack, played_seconds: float, skipped: bool) -> None:
         duration = track.duration or 0.0
         try:
             if skipped and played_seconds < min(PLAYED_SECONDS, PLAYED_FRACTION * duration):
-                self.station.record_interaction(self.user_id, track.track_id, "skip")
+                self.parts.feedback.record([(self.user_id, track.track_id, "skip", None)])
             elif played_seconds >= min(PLAYED_SECONDS, PLAYED_FRACTION * duration):
-                self.station.record_interaction(self.user_id, track.track_id, "play")
+                self.parts.feedback.record([(self.user_id, track.track_id, "play", None)])
         except Exception:  # listening must go on even if feedback cannot be stored
             log.exception("could not record what %s heard", self.user_id)
 
@@ -104,8 +124,8 @@ class PersonalDJ(_Provider):
 class Radio:
     """The mounts of one station: shared ones by name, personal ones by listener."""
 
-    def __init__(self, station: QFZZStation) -> None:
-        self.station = station
+    def __init__(self, parts: RadioParts) -> None:
+        self._parts = parts
         self._mounts: dict[str, Mount] = {}
         self._personal: dict[str, Mount] = {}
         self._lock = threading.Lock()
@@ -113,11 +133,11 @@ class Radio:
     def _new_mount(
         self, name: str, provider: _Provider, description: str, *, personal: bool = False
     ) -> Mount:
-        settings = self.station.settings
+        settings = self._parts.settings
         return Mount(
             name,
             Program(provider, crossfade_seconds=settings.crossfade_seconds),
-            clock=self.station.clock,
+            clock=self._parts.clock,
             burst_seconds=settings.burst_seconds,
             idle_grace_seconds=settings.encoder_idle_seconds,
             buffer_seconds=settings.stream_buffer_seconds,
@@ -128,26 +148,26 @@ class Radio:
 
     @property
     def mount_names(self) -> list[str]:
-        return list(self.station.settings.mounts)
+        return list(self._parts.settings.mounts)
 
     def mount(self, name: str) -> Mount:
-        if name not in self.station.settings.mounts:
+        if name not in self._parts.settings.mounts:
             raise KeyError(name)
         with self._lock:
             found = self._mounts.get(name)
             if found is None:
-                found = self._new_mount(name, AutoDJ(self.station), f"QFZZ {name}")
+                found = self._new_mount(name, AutoDJ(self._parts), f"QFZZ {name}")
                 self._mounts[name] = found
             return found
 
     def personal(self, user_id: str) -> Mount:
-        self.station.profile(user_id)  # raises UnknownListener
+        self._parts.profiles.get(user_id)  # raises UnknownListener
         with self._lock:
             found = self._personal.get(user_id)
             if found is None:
                 found = self._new_mount(
                     f"~{user_id}",
-                    PersonalDJ(self.station, user_id),
+                    PersonalDJ(self._parts, user_id),
                     f"QFZZ for {user_id}",
                     personal=True,
                 )

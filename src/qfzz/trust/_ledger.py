@@ -138,6 +138,17 @@ class TrustLedger:
         rows = np.fromiter((state.track_rows.get(int(t), -1) for t in track_ids), np.int32)
         return state.index.scores(rows)
 
+    def trust_filter(
+        self, threshold: float
+    ) -> Callable[[npt.NDArray[np.int64]], npt.NDArray[np.bool_]]:
+        """Which of some tracks may be played: trust score at least ``threshold`` (the
+        DJ's filter; reads the ledger's current state at each call)."""
+
+        def trusted(track_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+            return np.asarray(self.track_scores(track_ids.tolist()) >= threshold)
+
+        return trusted
+
     def status(self) -> ChainStatus:
         state, damage = self._state, self._damage
         fault = self._fault()

@@ -47,8 +47,8 @@ class AppPasswordOut(BaseModel):
 
 async def _login_limit_by_ip(request: Request) -> None:
     station: QFZZStation = request.app.state.station
-    station.login_limit.hit(f"ip:{client_ip(request)}")
-    station.password_budget.hit("station")
+    station.limits.login.hit(f"ip:{client_ip(request)}")
+    station.limits.password_budget.hit("station")
 
 
 @router.post("/auth/login", response_model=SessionOut, max_body_size=16 * 1024)
@@ -56,7 +56,7 @@ async def _login_limit_by_ip(request: Request) -> None:
 def login(body: LoginIn, request: Request, station: StationDep) -> SessionOut:
     """Sign in. Attempts are limited per address and station-wide (both before the body is
     read) and per user: every spelling of an id (case, width, spaces) shares one budget."""
-    station.login_limit.hit(f"user:{user_key(body.user_id.strip())}")
+    station.limits.login.hit(f"user:{user_key(body.user_id.strip())}")
     token = station.accounts.login(body.user_id, body.password)
     principal = station.accounts.authenticate(token)
     return SessionOut(user_id=principal.user_id, token=token, role=principal.role)

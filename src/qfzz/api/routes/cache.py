@@ -15,11 +15,11 @@ router = APIRouter(route_class=GuardedRoute, prefix="/cache", tags=["operations"
 @router.get("/stats")
 def stats(station: StationDep, user: UserDep) -> dict[str, Any]:
     """Hits, misses, errors, latency and circuit state per cache."""
-    return station.cache.stats()
+    return station.cache_stats()
 
 
 @router.delete("/{namespace}")
 def clear(namespace: NamePath, station: StationDep, user: UserDep) -> dict[str, Any]:
     """Delete one namespace (by SCAN on Redis, never FLUSHDB or KEYS). Admins only."""
     user.require_admin()
-    return {"namespace": namespace, "deleted": station.caches.clear(namespace)}
+    return {"namespace": namespace, "deleted": station.clear_cache(namespace)}

@@ -25,8 +25,8 @@ router = APIRouter(route_class=GuardedRoute, prefix="/listeners", tags=["listene
 
 async def _registration_limit(request: Request) -> None:
     station: QFZZStation = request.app.state.station
-    station.register_limit.hit(f"ip:{client_ip(request)}")
-    station.password_budget.hit("station")
+    station.limits.register.hit(f"ip:{client_ip(request)}")
+    station.limits.password_budget.hit("station")
 
 
 @router.post(

@@ -43,10 +43,11 @@ def ledger(
     start: Annotated[int, Query(alias="from", ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> LedgerPageOut:
-    blocks = station.ledger.blocks(start=start, limit=limit)
+    blocks = station.ledger_blocks(start=start, limit=limit)
+    summary = station.ledger_summary()
     return LedgerPageOut(
-        height=station.ledger.height,
-        pending=station.ledger.pending_count,
+        height=summary.height,
+        pending=summary.pending,
         blocks=[BlockOut.of(b) for b in blocks],
     )
 

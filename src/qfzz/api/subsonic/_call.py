@@ -81,7 +81,7 @@ class Call:
 def authenticate(station: QFZZStation, params: Params, client: str) -> Principal:
     """``apiKey``, or ``u`` with ``t`` + ``s`` or ``p`` (plain or ``enc:`` hex).
 
-    Wrong passwords are limited per client address and per user (``station.auth_failures``,
+    Wrong passwords are limited per client address and per user (``station.limits.auth_failures``,
     the login limit's numbers): past the limit every attempt is refused, right or wrong,
     until the window passes. Successes never count — apps sign every request.
     """
@@ -106,9 +106,9 @@ def authenticate(station: QFZZStation, params: Params, client: str) -> Principal
     if token is None and password is None:
         raise MissingParameter("p", "t and s")
     keys = (f"subsonic-ip:{client}", f"subsonic-user:{user}")
-    station.auth_failures.check(*keys)
+    station.limits.auth_failures.check(*keys)
     try:
         return station.accounts.subsonic(user, password=password, token=token, salt=salt)
     except AuthError:
-        station.auth_failures.add(*keys)
+        station.limits.auth_failures.add(*keys)
         raise

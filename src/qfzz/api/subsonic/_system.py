@@ -39,7 +39,7 @@ def get_extensions(_call: Call) -> Result:
 def get_user(call: Call) -> Result:
     username = call.get("username") or call.user.user_id
     call.user.require(username)
-    record = call.station.store.listeners.get(username)
+    record = call.station.listener(username)
     if record is None:
         raise UnknownListener(f"no user {username!r}")
     admin = record.role == "admin"

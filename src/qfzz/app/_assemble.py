@@ -1,0 +1,188 @@
+"""The composition root: the only place that turns ``Settings`` into parts.
+
+``build_station`` opens the store, cache, trust ledger and miner, builds the DJ over one
+catalog view, the broadcaster (radio) and the job queue, and hands each part what it needs
+by constructor. ``qfzz serve``, every CLI command and ``qfzz.testing`` build through it, so
+what tests run is what operators run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from qfzz.cache import CacheServices, open_cache
+from qfzz.catalog.timed_reads import TimedReads
+from qfzz.dj import CatalogView, PersonalizedDJ
+from qfzz.edge import DeviceRegistry
+from qfzz.settings import Settings
+from qfzz.station import (
+    Accounts,
+    Catalog,
+    CatalogJobs,
+    Devices,
+    Events,
+    FeedbackFlow,
+    Idempotency,
+    Library,
+    Playlists,
+    ProfileBook,
+    QFZZStation,
+    Radio,
+    RadioParts,
+    RateLimits,
+    RunState,
+    SlidingWindow,
+    StationParts,
+    load_secret_key,
+)
+from qfzz.store import Store, open_store
+from qfzz.trust import LedgerKey, Miner, TrustLedger
+
+#: The queue the catalog jobs (scans, dataset imports) run on.
+CATALOG_QUEUE = "catalog"
+
+
+def build_station(
+    settings: Settings | None = None,
+    *,
+    store: Store | None = None,
+    clock: Callable[[], float] = time.time,
+) -> QFZZStation:
+    """A station on ``settings`` (not started): every part built and wired once."""
+    settings = settings or Settings()
+    store = store or open_store(settings.resolved_database_url)
+    cache = open_cache(
+        settings.cache_url,
+        clock=clock,
+        prefix=settings.cache_prefix,
+        job_store=store.jobs,
+        max_entries=settings.cache_max_entries,
+        l1_entries=settings.cache_l1_entries,
+        l1_ttl=settings.cache_l1_ttl,
+        timeout=settings.cache_timeout,
+    )
+    caches = CacheServices.build(cache)
+    secret_key = load_secret_key(settings.data_dir, settings.secret_key)
+    ledger = TrustLedger(
+        store.ledger,
+        store.interactions,
+        store.tracks.trust_identities,
+        key=LedgerKey.from_secret(secret_key),
+        clock=clock,
+        difficulty=settings.difficulty,
+        mine_every_records=settings.mine_every_records,
+        mine_every_seconds=settings.mine_every_seconds,
+    )
+    events = Events()
+    run_state = RunState(clock)
+    idempotency = Idempotency(store.idempotency, clock)
+    view = CatalogView()
+    dj = PersonalizedDJ(view, seed=settings.seed)
+    catalog = Catalog(
+        settings,
+        store,
+        view,
+        tracks=caches.tracks,
+        searches=caches.search,
+        events=events,
+        idempotency=idempotency,
+        clock=clock,
+        file_reads=TimedReads(),
+    )
+    profiles = ProfileBook(store, catalog, recent_window=settings.recent_plays_window)
+    trust_filter = None
+    if settings.enable_blockchain:
+        store.interactions.on_committed = ledger.apply_committed
+        trust_filter = ledger.trust_filter(settings.trust_threshold)
+    playlists = Playlists(
+        dj=dj,
+        profiles=profiles,
+        catalog=catalog,
+        listeners=store.listeners,
+        cache=caches.playlists,
+        trust_filter=trust_filter,
+        max_size=settings.max_playlist_size,
+        run_state=run_state,
+        events=events,
+        clock=clock,
+    )
+    feedback = FeedbackFlow(
+        profiles=profiles,
+        catalog=catalog,
+        playlists=playlists,
+        interactions=store.interactions,
+        idempotency=idempotency,
+        run_state=run_state,
+        events=events,
+        clock=clock,
+    )
+    radio = Radio(
+        RadioParts(
+            settings=settings,
+            clock=clock,
+            catalog=catalog,
+            dj=dj,
+            profiles=profiles,
+            playlists=playlists,
+            feedback=feedback,
+            trust_filter=trust_filter,
+        )
+    )
+    library = Library(
+        settings,
+        store,
+        catalog=catalog,
+        profiles=profiles,
+        dj=dj,
+        playlists=playlists,
+        feedback=feedback,
+        clock=clock,
+    )
+    jobs = CatalogJobs(
+        caches.jobs(CATALOG_QUEUE, visibility=3600, max_attempts=3),
+        caches.job_progress,
+        catalog,
+        idempotency,
+    )
+    accounts = Accounts(
+        store.listeners,
+        secret_key=secret_key,
+        clock=clock,
+        token_ttl=settings.token_ttl_seconds,
+        stream_token_ttl=settings.stream_token_ttl_seconds,
+        sessions=caches.sessions,
+    )
+    limits = RateLimits(
+        login=SlidingWindow(settings.login_attempts_per_minute, 60.0, clock),
+        register=SlidingWindow(settings.registrations_per_hour, 3600.0, clock),
+        password_budget=SlidingWindow(settings.password_checks_per_second, 1.0, clock),
+        auth_failures=SlidingWindow(settings.login_attempts_per_minute, 60.0, clock),
+    )
+    devices = Devices(DeviceRegistry(clock), store.devices, events, require_listener=profiles.get)
+    return QFZZStation(
+        StationParts(
+            settings=settings,
+            clock=clock,
+            store=store,
+            cache=cache,
+            caches=caches,
+            ledger=ledger,
+            miner=Miner(ledger),
+            trust_filter=trust_filter,
+            events=events,
+            run_state=run_state,
+            catalog=catalog,
+            profiles=profiles,
+            dj=dj,
+            playlists=playlists,
+            feedback=feedback,
+            idempotency=idempotency,
+            accounts=accounts,
+            devices=devices,
+            radio=radio,
+            library=library,
+            jobs=jobs,
+            limits=limits,
+        )
+    )

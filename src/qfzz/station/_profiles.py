@@ -1,0 +1,156 @@
+"""The profile book: the one owner of every listener's live, learned profile.
+
+A profile is loaded from its stored snapshot plus the interactions logged after it, kept
+in memory while the station runs, and snapshotted back every ``SNAPSHOT_EVERY`` new
+interactions and on stop, so a restart replays only the tail of the log. The book's lock
+guards the mapping; each profile's own lock guards its learning (see ``FeedbackFlow``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from qfzz.dj import ListenerProfile
+from qfzz.errors import UnknownListener
+from qfzz.models import Interaction, ListenerPreferences
+from qfzz.station._catalog import Catalog
+from qfzz.store import ListenerRecord, Store
+
+#: A listener's weights are snapshotted after this many new interactions (and on stop).
+SNAPSHOT_EVERY = 200
+
+
+class ProfileBook:
+    def __init__(
+        self,
+        store: Store,
+        catalog: Catalog,
+        *,
+        recent_window: int,
+        snapshot_every: int = SNAPSHOT_EVERY,
+    ) -> None:
+        self._store = store
+        #: New interactions after which a profile is snapshotted.
+        self.snapshot_every = snapshot_every
+        self._catalog = catalog
+        self._recent_window = recent_window
+        self._profiles: dict[str, ListenerProfile] = {}
+        self._lock = threading.Lock()
+
+    def get(self, user_id: str) -> ListenerProfile:
+        """The listener's live profile (loaded on first use; ``UnknownListener`` if none)."""
+        found = self._profiles.get(user_id)
+        if found is not None:
+            return found
+        with self._lock:
+            found = self._profiles.get(user_id)
+            if found is None:
+                found = self._load(user_id)
+                self._profiles[user_id] = found
+            return found
+
+    def peek(self, user_id: str) -> ListenerProfile | None:
+        """The profile if it is loaded already (never touches the store)."""
+        return self._profiles.get(user_id)
+
+    def new(self, user_id: str, preferences: ListenerPreferences) -> ListenerProfile:
+        """A fresh profile for a listener just registered (not yet in the book)."""
+        return ListenerProfile.from_preferences(
+            user_id, preferences, recent_window=self._recent_window
+        )
+
+    def put(self, profile: ListenerProfile) -> None:
+        with self._lock:
+            self._profiles[profile.user_id] = profile
+
+    def forget(self, user_ids: Sequence[str]) -> None:
+        """Drop profiles whose memory ran ahead of the store: the next use reloads them."""
+        with self._lock:
+            for user in user_ids:
+                self._profiles.pop(user, None)
+
+    def _load(self, user_id: str) -> ListenerProfile:
+        """Stored snapshot + the interactions after it, replayed in log order."""
+        record = self._record(user_id)
+        profile = self.new(user_id, stored_preferences(record))
+        profile.weights = self._store.listeners.weights(user_id)
+        profile.energy_level = record.energy_level
+        history = self._store.interactions.for_listener(user_id)
+        folded = min(record.profile_interactions, len(history))
+        for interaction in history[:folded]:
+            profile.remember(interaction)
+        self._replay(profile, history[folded:])
+        profile.applied = len(history)
+        profile.snapshotted = folded
+        return profile
+
+    def rebuild(self, user_id: str, *, save: bool = True) -> ListenerProfile:
+        """Recompute a profile from its stated preferences and every stored interaction."""
+        profile = self.new(user_id, stored_preferences(self._record(user_id)))
+        history = self._store.interactions.for_listener(user_id)
+        self._replay(profile, history)
+        profile.applied = len(history)
+        if save:
+            self.snapshot(profile)
+            self.put(profile)
+        return profile
+
+    def _record(self, user_id: str) -> ListenerRecord:
+        record = self._store.listeners.get(user_id)
+        if record is None:
+            raise UnknownListener(f"no listener {user_id!r}")
+        return record
+
+    def _replay(self, profile: ListenerProfile, history: Sequence[Interaction]) -> None:
+        features = self._catalog.features_of([i.track_id for i in history])
+        for interaction, found in zip(history, features, strict=True):
+            if found is not None:
+                profile.apply(interaction, found)
+            else:
+                profile.remember(interaction)
+
+    def snapshot(self, profile: ListenerProfile) -> None:
+        """Store the learned weights so a restart replays only what came after."""
+        with profile.lock:
+            if profile.applied == profile.snapshotted:
+                return
+            self._store.listeners.save_profile(
+                profile.user_id, profile.weights, profile.energy_level, profile.applied
+            )
+            profile.snapshotted = profile.applied
+
+    def snapshot_due(self, user_ids: Sequence[str]) -> None:
+        """Snapshot the profiles that learned ``snapshot_every`` interactions since the last."""
+        for user in user_ids:
+            profile = self._profiles.get(user)
+            if profile is not None and profile.applied - profile.snapshotted >= self.snapshot_every:
+                self.snapshot(profile)
+
+    def snapshot_all(self) -> None:
+        for profile in list(self._profiles.values()):
+            self.snapshot(profile)
+
+    def blended_weights(self) -> dict[str, dict[str, float]]:
+        """The station's taste: the mean of its listeners' learned weights."""
+        users = self._store.listeners.user_ids()
+        totals: dict[str, dict[str, float]] = {}
+        for user in users:
+            for kind, table in self.get(user).weights.items():
+                target = totals.setdefault(kind, {})
+                for key, weight in table.items():
+                    target[key] = target.get(key, 0.0) + weight
+        count = max(1, len(users))
+        return {k: {key: w / count for key, w in t.items()} for k, t in totals.items()}
+
+
+def stored_preferences(record: ListenerRecord) -> ListenerPreferences:
+    prefs = record.preferences
+    return ListenerPreferences(
+        genres=dict(prefs.get("genres", {})),
+        artists=dict(prefs.get("artists", {})),
+        moods=dict(prefs.get("moods", {})),
+        discovery_factor=record.discovery_factor,
+        energy_level=float(prefs.get("energy_level", 0.5)),
+        tempo_preference=record.tempo_preference,
+    )
