@@ -115,6 +115,11 @@ class Program:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qfzz-loudness")
 
     @property
+    def provider(self) -> TrackProvider:
+        """Where the program's tracks come from (the station's autoDJ or a listener's DJ)."""
+        return self._provider
+
+    @property
     def now_playing(self) -> QueuedTrack | None:
         """The track of the newest block handed out (what listeners hear next)."""
         return self._on_air
