@@ -1,0 +1,68 @@
+"""The import graph stays a tree of layers: no circle inside any package.
+
+import-linter checks the layers and the forbidden imports; a circle between two modules of
+one package is invisible to it, and is how a helper module ends up reaching back into the
+object that owns it. Tarjan's algorithm over grimp's graph (what import-linter builds on)
+finds every circle at once.
+"""
+
+from __future__ import annotations
+
+import grimp
+
+PACKAGES = ("qfzz.station", "qfzz.app", "qfzz.api", "qfzz.cli", "qfzz.dj", "qfzz.trust")
+
+
+def _circles(graph: grimp.ImportGraph, modules: list[str]) -> list[list[str]]:
+    inside = set(modules)
+    edges = {m: graph.find_modules_directly_imported_by(m) & inside for m in modules}
+    order: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        order[v] = low[v] = len(order)
+        stack.append(v)
+        on_stack.add(v)
+        for w in edges[v]:
+            if w not in order:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], order[w])
+        if low[v] == order[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for module in modules:
+        if module not in order:
+            visit(module)
+    return found
+
+
+def test_no_package_has_an_import_circle():
+    graph = grimp.build_graph("qfzz")
+    circles = []
+    for package in PACKAGES:
+        modules = sorted(m for m in graph.modules if m == package or m.startswith(package + "."))
+        circles += _circles(graph, modules)
+    assert circles == []
+
+
+def test_the_circle_finder_finds_a_circle():
+    graph = grimp.ImportGraph()
+    for module in ("p", "p.a", "p.b", "p.c"):
+        graph.add_module(module)
+    graph.add_import(importer="p.a", imported="p.b")
+    graph.add_import(importer="p.b", imported="p.a")
+    graph.add_import(importer="p.c", imported="p.a")
+    assert _circles(graph, ["p", "p.a", "p.b", "p.c"]) == [["p.a", "p.b"]]
