@@ -24,8 +24,9 @@ from qfzz.station._playlists import Playlists
 from qfzz.station._profiles import SNAPSHOT_EVERY, ProfileBook
 from qfzz.station._radio import Radio, RadioParts
 from qfzz.station._ratelimit import SlidingWindow
+from qfzz.station._registration import Registrar, Registration
 from qfzz.station._running import RunState
-from qfzz.station._station import LedgerSummary, QFZZStation, Registration
+from qfzz.station._station import LedgerSummary, QFZZStation
 
 __all__ = [
     "ADMIN",
@@ -52,6 +53,7 @@ __all__ = [
     "Radio",
     "RadioParts",
     "RateLimits",
+    "Registrar",
     "Registration",
     "RunState",
     "SlidingWindow",

@@ -21,6 +21,7 @@ from qfzz.station._playlists import Playlists
 from qfzz.station._profiles import ProfileBook
 from qfzz.station._radio import Radio
 from qfzz.station._ratelimit import SlidingWindow
+from qfzz.station._registration import Registrar
 from qfzz.station._running import RunState
 from qfzz.store import Store
 from qfzz.trust import Miner, TrustLedger
@@ -55,6 +56,7 @@ class StationParts:
     run_state: RunState
     catalog: Catalog
     profiles: ProfileBook
+    registrar: Registrar
     dj: PersonalizedDJ
     playlists: Playlists
     feedback: FeedbackFlow

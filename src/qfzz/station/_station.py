@@ -28,22 +28,15 @@ from qfzz.models import (
     Playlist,
     Track,
 )
-from qfzz.station._accounts import hash_password, new_token, token_digest, validate_user_id
 from qfzz.station._auth import Principal
 from qfzz.station._catalog import DatasetImport
 from qfzz.station._idempotency import Once
 from qfzz.station._parts import StationParts
-from qfzz.station._preferences import parse_preferences
+from qfzz.station._registration import Registration
 from qfzz.store import DatasetRecord, ListenerRecord, StoredPlaylist
 from qfzz.trust import Audit, ChainStatus, RepairReport, TrustRecord, trust_key
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Registration:
-    user_id: str
-    token: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,41 +319,8 @@ class QFZZStation:
         *,
         password: str | None = None,
     ) -> Registration:
-        """Create a listener; returns its stored id and a bearer token (only its digest is kept).
-
-        The id is normalised first (``qfzz.models.normalise_user_id``); another case or
-        width of an existing id is ``ListenerExists``.
-        """
-        user_id = validate_user_id(user_id)
-        prefs = parse_preferences(preferences, default_discovery=self.settings.discovery_factor)
-        password_hash = hash_password(password) if password is not None else None
-        token = new_token()
-        now = self.clock()
-        profile = self.parts.profiles.new(user_id, prefs)
-        record = ListenerRecord(
-            user_id=user_id,
-            preferences={
-                "genres": prefs.genres,
-                "artists": prefs.artists,
-                "moods": prefs.moods,
-                "discovery_factor": prefs.discovery_factor,
-                "energy_level": prefs.energy_level,
-                "tempo_preference": prefs.tempo_preference,
-            },
-            discovery_factor=prefs.discovery_factor,
-            energy_level=prefs.energy_level,
-            tempo_preference=prefs.tempo_preference,
-            created_at=now,
-        )
-        self.parts.store.listeners.create(
-            record,
-            password_hash=password_hash,
-            token_digest=token_digest(token),
-            weights=profile.weights,
-            token_expires_at=now + self.settings.token_ttl_seconds,
-        )
-        self.parts.profiles.put(profile)
-        return Registration(user_id, token)
+        """Create a listener; returns its stored id and a bearer token."""
+        return self.parts.registrar.register(user_id, preferences, password=password)
 
     def listener(self, user_id: str) -> ListenerRecord | None:
         """The stored listener (role, preferences), or None."""
