@@ -8,12 +8,11 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, text
 
-from qfzz.app import build_station
 from qfzz.catalog.demo import generate_demo_library
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
 from qfzz.store import Store, open_store
-from qfzz.testing import SIX_GENRES, FakeClock, add_synthetic_tracks
+from qfzz.testing import FakeClock, synthetic_station
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -103,10 +102,5 @@ def settings(tmp_path) -> Settings:
 @pytest.fixture
 def station(settings, clock) -> Iterator[QFZZStation]:
     """A started station on SQLite with 72 synthetic playable tracks over 6 genres."""
-    st = build_station(settings, clock=clock)
-    add_synthetic_tracks(st.parts.store, SIX_GENRES, now=clock())
-    st.start()
-    try:
+    with synthetic_station(settings, clock=clock) as st:
         yield st
-    finally:
-        st.close()

@@ -35,6 +35,7 @@ __all__ = [
     "live_station",
     "serve_in_thread",
     "streaming_settings",
+    "synthetic_station",
     "tracks_of_genre",
     "trust_counts",
     "wait_for",
@@ -248,6 +249,25 @@ def streaming_settings(data_dir: Path, *, speed: float) -> Settings:
         stream_speed=speed,
         stream_buffer_seconds=8.0,
     )
+
+
+@contextmanager
+def synthetic_station(
+    settings: Settings,
+    *,
+    clock: Callable[[], float] = time.time,
+    store: Store | None = None,
+    tracks: Sequence[SyntheticTrack] = SIX_GENRES,
+) -> Iterator[QFZZStation]:
+    """A started station (built as ``qfzz serve`` builds it) whose catalog holds ``tracks``
+    without audio files; closed when the block ends."""
+    station = build_station(settings, store=store, clock=clock)
+    try:
+        add_synthetic_tracks(station.parts.store, tracks, now=clock())
+        station.start()
+        yield station
+    finally:
+        station.close()
 
 
 @contextmanager

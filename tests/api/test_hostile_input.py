@@ -18,20 +18,15 @@ from qfzz.api import create_api
 from qfzz.app import build_station
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
-from qfzz.testing import SIX_GENRES, add_synthetic_tracks
+from qfzz.testing import synthetic_station
 
 
 @pytest.fixture
 def any_store_station(store_url, tmp_path, clock) -> Iterator[QFZZStation]:
     """A started station on SQLite and on PostgreSQL (where NUL in text is refused)."""
     settings = Settings(data_dir=tmp_path / "data", demo_library=False, database_url=store_url)
-    station = build_station(settings, clock=clock)
-    add_synthetic_tracks(station.parts.store, SIX_GENRES, now=clock())
-    station.start()
-    try:
+    with synthetic_station(settings, clock=clock) as station:
         yield station
-    finally:
-        station.close()
 
 
 def admin(station: QFZZStation, user: str = "root") -> dict[str, str]:

@@ -18,7 +18,13 @@ from fastapi.testclient import TestClient
 from qfzz.api import create_api
 from qfzz.app import build_station
 from qfzz.store import open_store
-from qfzz.testing import SIX_GENRES, add_synthetic_tracks, serve_in_thread, wait_for
+from qfzz.testing import (
+    SIX_GENRES,
+    add_synthetic_tracks,
+    serve_in_thread,
+    synthetic_station,
+    wait_for,
+)
 
 URL = "/api/v1/listeners/ann/interactions"
 REPLAYED = "Idempotent-Replayed"
@@ -27,13 +33,8 @@ REPLAYED = "Idempotent-Replayed"
 @pytest.fixture
 def keyed_station(settings, clock, store_url):
     """A started station on SQLite or PostgreSQL with the 72 synthetic tracks."""
-    st = build_station(settings, store=open_store(store_url), clock=clock)
-    add_synthetic_tracks(st.parts.store, SIX_GENRES, now=clock())
-    st.start()
-    try:
+    with synthetic_station(settings, store=open_store(store_url), clock=clock) as st:
         yield st
-    finally:
-        st.close()
 
 
 def _client(station, user="ann", *, admin=False):

@@ -8,10 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from qfzz.app import build_station
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
-from qfzz.testing import SIX_GENRES, add_synthetic_tracks
+from qfzz.testing import synthetic_station
 
 #: What a test may have put in a Redis shared with other tests (cleared afterwards).
 NAMESPACES = ("track", "search", "playlist", "session", "plays", "recent", "fav")
@@ -40,10 +39,7 @@ def cached_station(request, tmp_path, clock) -> Iterator[QFZZStation]:
         cache_url=url,
         cache_prefix=f"qfzz-test-{uuid.uuid4().hex[:8]}:",
     )
-    station = build_station(settings, clock=clock)
-    add_synthetic_tracks(station.parts.store, SIX_GENRES)
-    station.start()
-    yield station
-    for namespace in NAMESPACES:
-        station.parts.cache.clear_namespace(namespace)
-    station.close()
+    with synthetic_station(settings, clock=clock) as station:
+        yield station
+        for namespace in NAMESPACES:
+            station.parts.cache.clear_namespace(namespace)
