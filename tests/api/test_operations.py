@@ -35,3 +35,13 @@ def test_every_response_carries_a_request_id_that_logs_share(client):
     record.route = "/"
     line = json.loads(JsonFormatter().format(record))
     assert line["message"] == "GET / 200" and line["route"] == "/" and "request_id" in line
+
+
+def test_catalog_and_device_changes_are_counted_from_the_stations_events(client, station):
+    track = station.search_tracks(limit=1)[1][0].track_id
+    station.mark_unplayable(track, "a decoder error")
+    station.register_device({"device_id": "desk", "device_type": "desktop"})
+    text = client.get("/metrics").text
+    assert 'qfzz_catalog_changes_total{change="changed"} 1.0' in text
+    assert 'qfzz_catalog_changes_total{change="removed"} 0.0' in text
+    assert "qfzz_device_changes_total 1.0" in text

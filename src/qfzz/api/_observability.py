@@ -21,7 +21,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from qfzz.cache import CacheCollector
-from qfzz.station import InteractionRecorded, QFZZStation
+from qfzz.station import InteractionRecorded, QFZZStation, TracksChanged
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 log = logging.getLogger("qfzz.http")
@@ -57,13 +57,30 @@ class Metrics:
             ["type"],
             registry=self.registry,
         )
+        self.catalog_changes = Counter(
+            "qfzz_catalog_changes",
+            "Tracks added or changed (scans, imports, taken off air) and removed",
+            ["change"],
+            registry=self.registry,
+        )
+        self.device_changes = Counter(
+            "qfzz_device_changes",
+            "Devices registered or re-optimised",
+            registry=self.registry,
+        )
         self.registry.register(_StationCollector(station))
         self.registry.register(CacheCollector(station.cache))
         station.events.listen("playlist_generated", lambda e: self.playlists.observe(e.seconds))
         station.events.listen("interaction_recorded", self._count)
+        station.events.listen("tracks_changed", self._count_tracks)
+        station.events.listen("device_changed", lambda _event: self.device_changes.inc())
 
     def _count(self, event: InteractionRecorded) -> None:
         self.interactions.labels(event.interaction.type.value).inc()
+
+    def _count_tracks(self, event: TracksChanged) -> None:
+        self.catalog_changes.labels("changed").inc(len(event.changed))
+        self.catalog_changes.labels("removed").inc(len(event.removed))
 
 
 class _StationCollector(Collector):

@@ -14,6 +14,7 @@ from qfzz.station._events import (
     InteractionRecorded,
     PlaylistGenerated,
     TracksChanged,
+    Unsubscribe,
 )
 from qfzz.station._feedback import FeedbackFlow
 from qfzz.station._idempotency import Idempotency, Once, parse_key, request_key
@@ -59,6 +60,7 @@ __all__ = [
     "SlidingWindow",
     "StationParts",
     "TracksChanged",
+    "Unsubscribe",
     "load_secret_key",
     "parse_key",
     "request_key",

@@ -20,6 +20,7 @@ from qfzz.models import Interaction
 
 log = logging.getLogger(__name__)
 
+Unsubscribe = Callable[[], None]
 EventName = Literal[
     "interaction_recorded", "tracks_changed", "device_changed", "playlist_generated"
 ]
@@ -68,22 +69,29 @@ class Events:
     @overload
     def listen(
         self, name: Literal["interaction_recorded"], handler: Callable[[InteractionRecorded], None]
-    ) -> None: ...
+    ) -> Unsubscribe: ...
     @overload
     def listen(
         self, name: Literal["tracks_changed"], handler: Callable[[TracksChanged], None]
-    ) -> None: ...
+    ) -> Unsubscribe: ...
     @overload
     def listen(
         self, name: Literal["device_changed"], handler: Callable[[DeviceChanged], None]
-    ) -> None: ...
+    ) -> Unsubscribe: ...
     @overload
     def listen(
         self, name: Literal["playlist_generated"], handler: Callable[[PlaylistGenerated], None]
-    ) -> None: ...
-    def listen(self, name: EventName, handler: Callable[[Any], None]) -> None:
+    ) -> Unsubscribe: ...
+    def listen(self, name: EventName, handler: Callable[[Any], None]) -> Unsubscribe:
+        """Call ``handler`` with every ``name`` event from now on, until unsubscribed."""
         with self._lock:
             self._handlers[name] = [*self._handlers.get(name, []), handler]
+
+        def unsubscribe() -> None:
+            with self._lock:
+                self._handlers[name] = [h for h in self._handlers.get(name, []) if h is not handler]
+
+        return unsubscribe
 
     @overload
     def emit(self, name: Literal["interaction_recorded"], event: InteractionRecorded) -> None: ...
