@@ -1,23 +1,28 @@
 """One root exception for all of QFZZ, with a subclass per layer.
 
-The API maps these to HTTP answers in one place (``qfzz.api._errors``) and the CLI to a
-message and a non-zero exit, so every error carries a stable machine-readable ``code``.
+The API maps these to HTTP answers in one place (``qfzz.api._errors``), the Subsonic API to
+its error codes in another (``qfzz.api.subsonic``), and the CLI to a message and a non-zero
+exit, so every error carries a stable machine-readable ``code``. Frontends tell errors apart
+by their type (and typed attributes such as ``MissingField.fields``), never by their text.
 
 ::
 
     QfzzError
     ├── StationError
     │   ├── StationNotRunning
-    │   ├── UnknownListener
+    │   ├── NotFound
+    │   │   ├── UnknownListener
+    │   │   ├── UnknownTrack
+    │   │   ├── UnknownMount
+    │   │   ├── UnknownJob
+    │   │   └── UnknownItem
     │   ├── ListenerExists
-    │   ├── UnknownTrack
-    │   ├── UnknownMount
-    │   ├── UnknownJob
     │   └── IdempotencyKeyInFlight
     ├── AuthError
     ├── Forbidden
     ├── RateLimited
     ├── InvalidInput
+    │   ├── MissingField
     │   ├── InvalidInteraction
     │   ├── UnstorableValue
     │   ├── InvalidIdempotencyKey
@@ -55,7 +60,13 @@ class StationNotRunning(StationError):
     code = "station_not_running"
 
 
-class UnknownListener(StationError):
+class NotFound(StationError):
+    """Nothing with the id or name asked for (HTTP 404, Subsonic code 70)."""
+
+    code = "not_found"
+
+
+class UnknownListener(NotFound):
     code = "unknown_listener"
 
 
@@ -63,16 +74,20 @@ class ListenerExists(StationError):
     code = "listener_exists"
 
 
-class UnknownTrack(StationError):
+class UnknownTrack(NotFound):
     code = "unknown_track"
 
 
-class UnknownMount(StationError):
+class UnknownMount(NotFound):
     code = "unknown_mount"
 
 
-class UnknownJob(StationError):
+class UnknownJob(NotFound):
     code = "unknown_job"
+
+
+class UnknownItem(NotFound):
+    """No album, artist or listener playlist with that id in the library."""
 
 
 class IdempotencyKeyInFlight(StationError):
@@ -107,6 +122,20 @@ class InvalidInput(QfzzError):
     """Input that breaks a documented rule; nothing is stored when it is raised."""
 
     code = "invalid_input"
+
+
+class MissingField(InvalidInput):
+    """A value the operation needs was not given (an album list by year without its years).
+
+    ``fields`` names them in the domain's terms; a frontend that calls them something else
+    (a query parameter's name) translates the names, not the message.
+    """
+
+    code = "missing_field"
+
+    def __init__(self, *fields: str) -> None:
+        super().__init__(f"required field is missing: {' and '.join(fields)}")
+        self.fields = fields
 
 
 class InvalidInteraction(InvalidInput):

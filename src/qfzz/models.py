@@ -7,6 +7,7 @@ the domain.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import unicodedata
 from dataclasses import dataclass, field
@@ -15,21 +16,30 @@ from enum import StrEnum
 __all__ = [
     "FEEDBACK_STRENGTH",
     "USER_ID_MAX",
+    "AlbumGroup",
+    "ArtistGroup",
     "Block",
+    "GenreCount",
     "IdempotencyKey",
     "Interaction",
     "InteractionType",
     "LedgerEvent",
     "ListenerPreferences",
+    "PlayQueue",
     "Playlist",
     "PlaylistItem",
     "QualityReport",
     "ScannedFile",
     "Track",
     "TrackMeta",
+    "UserPlaylist",
+    "album_group_id",
+    "artist_group_id",
     "feedback_strength",
     "normalise_creator",
     "normalise_user_id",
+    "track_album_key",
+    "track_artist_key",
     "user_key",
 ]
 
@@ -261,3 +271,102 @@ class LedgerEvent:
     value: str
     recorded_at_us: int
     signature: str
+
+
+# -- the library as music apps browse it ---------------------------------------------------
+#
+# QFZZ stores tracks only; albums and artists are groups of tracks. A group is named by its
+# natural key (``artist_key``, and ``album_key`` for an album); its ``group_id`` is a short
+# digest of that key, so it is stable across restarts and rescans and needs no table of its
+# own. Listeners' stars on albums and artists are stored under these ids.
+
+
+def _group_digest(key: str) -> str:
+    return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
+
+
+def album_group_id(artist_key: str, album_key: str) -> str:
+    """The stable id of the album ``(artist_key, album_key)`` (16 hex digits)."""
+    return _group_digest(f"{artist_key}\x1f{album_key}")
+
+
+def artist_group_id(artist_key: str) -> str:
+    """The stable id of the artist ``artist_key`` (16 hex digits)."""
+    return _group_digest(artist_key)
+
+
+def track_artist_key(track: Track) -> str:
+    """The artist key a track is grouped under (as the store groups it: the creator id, or
+    the lower-cased artist of a track that has none)."""
+    return track.creator_id or track.meta.artist.casefold()
+
+
+def track_album_key(track: Track) -> str:
+    """The album key a track is grouped under: its album title exactly as tagged, or ``""``."""
+    return track.meta.album or ""
+
+
+@dataclass(frozen=True, slots=True)
+class AlbumGroup:
+    """The tracks sharing an artist and an album title (untagged ones: ``name`` ``None``)."""
+
+    artist_key: str
+    album_key: str
+    artist: str
+    name: str | None
+    song_count: int
+    duration: float
+    year: int | None
+    genre: str | None
+    created: float
+
+    @property
+    def group_id(self) -> str:
+        return album_group_id(self.artist_key, self.album_key)
+
+
+@dataclass(frozen=True, slots=True)
+class ArtistGroup:
+    """The tracks sharing a creator id."""
+
+    artist_key: str
+    name: str
+    album_count: int
+    song_count: int
+
+    @property
+    def group_id(self) -> str:
+        return artist_group_id(self.artist_key)
+
+
+@dataclass(frozen=True, slots=True)
+class GenreCount:
+    name: str
+    song_count: int
+    album_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class UserPlaylist:
+    """A playlist a listener made (the DJ's own playlists are ``Playlist``)."""
+
+    playlist_id: int
+    user_id: str
+    name: str
+    comment: str | None
+    public: bool
+    created_at: float
+    changed_at: float
+    track_ids: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class PlayQueue:
+    """What a listener was playing, saved by one app so another can carry on."""
+
+    user_id: str
+    track_ids: list[int]
+    current: int | None
+    position_ms: int
+    changed_at: float
+    changed_by: str

@@ -24,8 +24,8 @@ from qfzz.api._schemas import DatasetIn, InteractionIn, ListenerIn, PreferencesI
 from qfzz.api.routes.auth import LoginIn
 from qfzz.api.routes.devices import DeviceIn, DeviceUpdateIn
 from qfzz.api.routes.jobs import ScanIn
+from qfzz.api.subsonic import HANDLERS
 from qfzz.api.subsonic import _router as subsonic_router
-from qfzz.api.subsonic._registry import HANDLERS
 from qfzz.settings import Settings
 
 FUZZ = examples(

@@ -7,7 +7,6 @@ import threading
 
 import numpy as np
 
-from qfzz.station._library import artist_digest
 from qfzz.testing import SIX_GENRES, SyntheticTrack, add_synthetic_tracks
 
 ROUNDS = 150
@@ -40,7 +39,7 @@ def _consistent(index) -> bool:
 def test_rescans_racing_the_shared_mount_and_subsonic_ranking_never_tear_a_read(station):
     station.register_listener("ann", {"genres": ["jazz"]})
     station.register_listener("bob", {"genres": ["metal"]})
-    artist_key = artist_digest(station.library.artists()[0].artist_key)
+    artist_id = station.library.artists()[0].group_id
     provider = station.radio.mount("main").program.provider
     catalog = station.parts.catalog
     store = station.parts.store
@@ -73,7 +72,7 @@ def test_rescans_racing_the_shared_mount_and_subsonic_ranking_never_tear_a_read(
     def rank() -> None:
         while not stop.is_set():
             try:
-                station.library.similar_songs("ann", artist_key, 20)
+                station.library.similar_songs("ann", artist_id, 20)
                 station.generate_playlist("bob", 10)
                 reads["rank"] += 1
             except BaseException as exc:

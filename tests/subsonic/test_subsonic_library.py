@@ -68,8 +68,17 @@ def test_album_list_types(sub):
     jazz = sub.json("getAlbumList2", type="byGenre", genre="jazz")["albumList2"]["album"]
     assert {a["genre"] for a in jazz} == {"jazz"} and len(jazz) == 4
     assert sub.json("getAlbumList2", type="byYear", fromYear=2020, toYear=2020)["albumList2"]
-    assert sub.json("getAlbumList2", type="byYear")["error"]["code"] == 10
+    assert sub.json("getAlbumList2", type="byYear", fromYear=1990)["error"] == {
+        "code": 10,
+        "message": "required parameter is missing: fromYear and toYear",
+    }
+    assert sub.json("getAlbumList2", type="byGenre")["error"] == {
+        "code": 10,
+        "message": "required parameter is missing: genre",
+    }
     assert sub.json("getAlbumList2", type="sideways")["error"]["code"] == 0
+    assert sub.json("getAlbum", id="al-" + "0" * 16)["error"]["code"] == 70
+    assert sub.json("getArtist", id="ar-" + "0" * 16)["error"]["code"] == 70
     album = sub.json("getAlbum", id=every[0]["id"])["album"]
     song = album["song"][0]["id"]
     sub.json("scrobble", id=song)
@@ -173,6 +182,8 @@ def test_report_playback_stop_early_is_a_skip(sub):
     sub.json("reportPlayback", mediaId=song, mediaType="song", state="stopped", positionMs=29000)
     assert len(sub.station.parts.store.interactions.for_listener("ann")) == 1
     assert sub.json("getNowPlaying")["nowPlaying"]["entry"] == []
+    wrong = sub.json("reportPlayback", mediaId=song, mediaType="song", state="rewinding")
+    assert wrong["error"]["code"] == 0 and "state must be" in wrong["error"]["message"]
 
 
 def test_cover_art_is_a_deterministic_png(sub):

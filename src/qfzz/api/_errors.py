@@ -34,13 +34,10 @@ from qfzz.errors import (
     InvalidDataset,
     InvalidInput,
     ListenerExists,
+    NotFound,
     QfzzError,
     RateLimited,
     StationNotRunning,
-    UnknownJob,
-    UnknownListener,
-    UnknownMount,
-    UnknownTrack,
 )
 
 log = logging.getLogger("qfzz.api")
@@ -52,10 +49,7 @@ _STATUS: tuple[tuple[type[QfzzError], int], ...] = (
     (AuthError, 401),
     (Forbidden, 403),
     (RateLimited, 429),
-    (UnknownListener, 404),
-    (UnknownTrack, 404),
-    (UnknownMount, 404),
-    (UnknownJob, 404),
+    (NotFound, 404),
     (UnknownDevice, 404),
     (UnknownNamespace, 404),
     (ListenerExists, 409),

@@ -19,7 +19,7 @@ from qfzz.station._events import (
 from qfzz.station._feedback import FeedbackFlow
 from qfzz.station._idempotency import Idempotency, Once, parse_key, request_key
 from qfzz.station._jobs import CatalogJobs
-from qfzz.station._library import Library
+from qfzz.station._library import AlbumOrder, Annotations, Library, PlaybackState
 from qfzz.station._parts import RateLimits, StationParts
 from qfzz.station._playlists import Playlists
 from qfzz.station._profiles import SNAPSHOT_EVERY, ProfileBook
@@ -33,6 +33,8 @@ __all__ = [
     "ADMIN",
     "SNAPSHOT_EVERY",
     "Accounts",
+    "AlbumOrder",
+    "Annotations",
     "Catalog",
     "CatalogJobs",
     "DatasetImport",
@@ -46,6 +48,7 @@ __all__ = [
     "LedgerSummary",
     "Library",
     "Once",
+    "PlaybackState",
     "PlaylistGenerated",
     "Playlists",
     "Principal",

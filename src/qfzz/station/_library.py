@@ -1,87 +1,75 @@
-"""The music-library side of the station, for apps that browse (the Subsonic API).
+"""The music-library side of the station, for apps that browse a collection.
 
-Albums and artists are groups of tracks (see ``qfzz.store.library``); each group gets a
-stable id, a digest of its natural key, so it survives restarts and rescans. A listener's
-favorites, ratings, playlists and play queue live in the store (the source of truth);
-stars and ratings also go through the feedback flow, so the DJ learns from them.
+Albums and artists are groups of tracks (see ``qfzz.store.library``); each group has a
+stable id, a digest of its natural key (``qfzz.models.album_group_id``), so it survives
+restarts and rescans. A listener's favorites, ratings, playlists and play queue live in the
+store (the source of truth); stars and ratings also go through the feedback flow, so the DJ
+learns from them. This module speaks QFZZ's terms only (``AlbumOrder``, ``PlaybackState``,
+typed errors); a protocol's own names for them are mapped in that protocol's API package.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum, auto
 from functools import partial
 from pathlib import Path
 
 from qfzz.catalog.artwork import Artwork, find_artwork
 from qfzz.dj import PersonalizedDJ
-from qfzz.errors import Forbidden, InvalidInput, StationError, UnreadableFile
-from qfzz.models import Track
+from qfzz.errors import Forbidden, InvalidInput, MissingField, UnknownItem, UnreadableFile
+from qfzz.models import AlbumGroup, ArtistGroup, GenreCount, PlayQueue, Track, UserPlaylist
 from qfzz.settings import Settings
 from qfzz.station._catalog import Catalog
 from qfzz.station._feedback import FeedbackFlow
 from qfzz.station._playlists import Playlists
 from qfzz.station._profiles import ProfileBook
-from qfzz.store import AlbumGroup, ArtistGroup, GenreCount, PlayQueue, Store, UserPlaylist
+from qfzz.store import Store
 
 __all__ = [
-    "ALBUM_LIST_TYPES",
-    "AlbumGroup",
+    "AlbumOrder",
     "Annotations",
-    "ArtistGroup",
-    "GenreCount",
     "Library",
     "NowPlaying",
-    "PlayQueue",
+    "PlaybackState",
     "ScanStatus",
     "Starred",
-    "UnknownItem",
-    "UserPlaylist",
-    "album_digest",
-    "artist_digest",
-    "digest",
 ]
 
 log = logging.getLogger(__name__)
 
-ALBUM_LIST_TYPES = (
-    "random",
-    "newest",
-    "highest",
-    "frequent",
-    "recent",
-    "alphabeticalByName",
-    "alphabeticalByArtist",
-    "starred",
-    "byYear",
-    "byGenre",
-)
 #: A stop before min(this fraction of the track, PLAYED_SECONDS) is a skip (as on radio).
 PLAYED_FRACTION = 0.5
 PLAYED_SECONDS = 240.0
 NOW_PLAYING_SECONDS = 3600.0
 
 
-class UnknownItem(StationError):
-    """No album, artist or playlist with that id."""
+class AlbumOrder(StrEnum):
+    """Which albums an album list holds, and in what order."""
 
-    code = "not_found"
+    RANDOM = auto()
+    NEWEST = auto()  #: most recently added first
+    HIGHEST_RATED = auto()  #: the listener's rated albums, best mean rating first
+    MOST_PLAYED = auto()  #: the listener's played albums, most plays first
+    RECENTLY_PLAYED = auto()  #: the listener's played albums, last played first
+    BY_NAME = auto()
+    BY_ARTIST = auto()
+    STARRED = auto()  #: the listener's starred albums, in the order they were starred
+    BY_YEAR = auto()  #: needs ``from_year`` and ``to_year`` (descending if from > to)
+    BY_GENRE = auto()  #: needs ``genre``
 
 
-def digest(key: str) -> str:
-    return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
+class PlaybackState(StrEnum):
+    """What an app reports its player doing with a track."""
 
-
-def album_digest(group: AlbumGroup) -> str:
-    return digest(f"{group.artist_key}\x1f{group.album_key}")
-
-
-def artist_digest(artist_key: str) -> str:
-    return digest(artist_key)
+    STARTING = auto()
+    PLAYING = auto()
+    PAUSED = auto()
+    STOPPED = auto()
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,13 +141,13 @@ class Library:
     def albums(self) -> list[AlbumGroup]:
         groups = self._store.library.albums()
         with self._lock:
-            self._albums = {album_digest(g): g for g in groups}
+            self._albums = {g.group_id: g for g in groups}
         return groups
 
     def artists(self) -> list[ArtistGroup]:
         groups = self._store.library.artists()
         with self._lock:
-            self._artists = {artist_digest(g.artist_key): g for g in groups}
+            self._artists = {g.group_id: g for g in groups}
         return sorted(groups, key=lambda g: g.name.casefold())
 
     def genres(self) -> list[GenreCount]:
@@ -228,7 +216,7 @@ class Library:
     def album_list(
         self,
         user_id: str,
-        kind: str,
+        order: AlbumOrder,
         *,
         size: int = 10,
         offset: int = 0,
@@ -236,43 +224,38 @@ class Library:
         to_year: int | None = None,
         genre: str | None = None,
     ) -> list[AlbumGroup]:
-        if kind not in ALBUM_LIST_TYPES:
-            raise InvalidInput(
-                f"unknown album list type {kind!r}; use {', '.join(ALBUM_LIST_TYPES)}"
-            )
         groups = self.albums()
-        if kind == "random":
+        if order is AlbumOrder.RANDOM:
             random.shuffle(groups)
-        elif kind == "newest":
+        elif order is AlbumOrder.NEWEST:
             groups.sort(key=lambda g: (-g.created, _name(g)))
-        elif kind == "alphabeticalByName":
+        elif order is AlbumOrder.BY_NAME:
             groups.sort(key=_name)
-        elif kind == "alphabeticalByArtist":
+        elif order is AlbumOrder.BY_ARTIST:
             groups.sort(key=lambda g: (g.artist.casefold(), (g.name or "").casefold()))
-        elif kind == "highest":
+        elif order is AlbumOrder.HIGHEST_RATED:
             rated = self._store.library.album_ratings(user_id)
             groups = sorted((g for g in groups if _key(g) in rated), key=lambda g: -rated[_key(g)])
-        elif kind in ("frequent", "recent"):
+        elif order in (AlbumOrder.MOST_PLAYED, AlbumOrder.RECENTLY_PLAYED):
             plays = self._store.library.album_plays(user_id)
-            slot = 0 if kind == "frequent" else 1
+            slot = 0 if order is AlbumOrder.MOST_PLAYED else 1
             groups = sorted(
                 (g for g in groups if _key(g) in plays), key=lambda g: -plays[_key(g)][slot]
             )
-        elif kind == "starred":
+        elif order is AlbumOrder.STARRED:
             stars = self._store.collections.starred(user_id).get("album", {})
             groups = sorted(
-                (g for g in groups if album_digest(g) in stars),
-                key=lambda g: stars[album_digest(g)],
+                (g for g in groups if g.group_id in stars), key=lambda g: stars[g.group_id]
             )
-        elif kind == "byYear":
+        elif order is AlbumOrder.BY_YEAR:
             if from_year is None or to_year is None:
-                raise InvalidInput("required parameter is missing: fromYear and toYear")
+                raise MissingField("from_year", "to_year")
             low, high = sorted((from_year, to_year))
             groups = [g for g in groups if g.year is not None and low <= g.year <= high]
             groups.sort(key=lambda g: (g.year or 0, _name(g)), reverse=from_year > to_year)
-        else:  # byGenre
+        else:  # BY_GENRE
             if not genre:
-                raise InvalidInput("required parameter is missing: genre")
+                raise MissingField("genre")
             wanted = genre.strip().casefold()
             groups = sorted((g for g in groups if (g.genre or "").casefold() == wanted), key=_name)
         return groups[offset : offset + size]
@@ -368,8 +351,8 @@ class Library:
         artists = self.artists()
         return Starred(
             [songs[int(k)] for k in at.get("song", {}) if int(k) in songs],
-            [g for g in albums if album_digest(g) in at.get("album", {})],
-            [g for g in artists if artist_digest(g.artist_key) in at.get("artist", {})],
+            [g for g in albums if g.group_id in at.get("album", {})],
+            [g for g in artists if g.group_id in at.get("artist", {})],
             at,
         )
 
@@ -384,31 +367,29 @@ class Library:
 
     # -- listening ----------------------------------------------------------------------
 
-    def scrobble(self, user_id: str, track_id: int, *, submission: bool, client: str) -> None:
-        """A submission is a ``play``; otherwise the track is now playing."""
+    def scrobble(self, user_id: str, track_id: int, *, played: bool, client: str) -> None:
+        """A track ``played`` through is a ``play``; otherwise it is now playing."""
         track = self._catalog.track(track_id)
-        if submission:
+        if played:
             self._feedback.record([(user_id, track_id, "play", None)])
         else:
             with self._lock:
                 self._now[user_id] = NowPlaying(user_id, track, self._clock(), client)
 
     def report_playback(
-        self, user_id: str, track_id: int, *, state: str, position_ms: int, client: str
+        self, user_id: str, track_id: int, *, state: PlaybackState, position_ms: int, client: str
     ) -> None:
-        """OpenSubsonic playbackReport: a stop well before the end is a ``skip``."""
+        """A stop well before the end is a ``skip``; starting or playing is now playing."""
         track = self._catalog.track(track_id)
-        if state in ("starting", "playing"):
+        if state in (PlaybackState.STARTING, PlaybackState.PLAYING):
             with self._lock:
                 self._now[user_id] = NowPlaying(user_id, track, self._clock(), client)
-        elif state == "stopped":
+        elif state is PlaybackState.STOPPED:
             with self._lock:
                 self._now.pop(user_id, None)
             duration = track.meta.duration or 0.0
             if position_ms / 1000 < min(PLAYED_SECONDS, PLAYED_FRACTION * duration):
                 self._feedback.record([(user_id, track_id, "skip", None)])
-        elif state != "paused":
-            raise InvalidInput("state must be starting, playing, paused or stopped")
 
     def now_playing(self) -> list[NowPlaying]:
         horizon = self._clock() - NOW_PLAYING_SECONDS
@@ -465,7 +446,7 @@ class Library:
         ids = list(playlist.track_ids if replace is None else replace)
         drop = set(remove_indexes)
         if any(not 0 <= i < len(ids) for i in drop):
-            raise InvalidInput("songIndexToRemove is out of range")
+            raise InvalidInput("a track index to remove is out of range")
         ids = [t for n, t in enumerate(ids) if n not in drop] + list(add)
         changed = replace is not None or bool(add) or bool(drop)
         self._store.collections.update_playlist(

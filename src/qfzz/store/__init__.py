@@ -9,20 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from qfzz.store._database import Database
-from qfzz.store.collections import CollectionRepository, PlayQueue, UserPlaylist
+from qfzz.store.collections import CollectionRepository
 from qfzz.store.datasets import DatasetRecord, DatasetRepository
 from qfzz.store.devices import DeviceRecord, DeviceRepository
 from qfzz.store.idempotency import IdempotencyRepository, KeyTaken, StoredAnswer
 from qfzz.store.interactions import CommitListener, InteractionRepository, answered_interaction
 from qfzz.store.jobs import JobRecord, JobRepository
 from qfzz.store.ledger import LedgerRepository
-from qfzz.store.library import AlbumGroup, ArtistGroup, GenreCount, LibraryRepository
+from qfzz.store.library import LibraryRepository
 from qfzz.store.listeners import ListenerRecord, ListenerRepository, StoredPlaylist
 from qfzz.store.tracks import FeatureColumns, FileState, TrackRepository
 
 __all__ = [
-    "AlbumGroup",
-    "ArtistGroup",
     "CollectionRepository",
     "CommitListener",
     "Database",
@@ -32,7 +30,6 @@ __all__ = [
     "DeviceRepository",
     "FeatureColumns",
     "FileState",
-    "GenreCount",
     "IdempotencyRepository",
     "InteractionRepository",
     "JobRecord",
@@ -42,12 +39,10 @@ __all__ = [
     "LibraryRepository",
     "ListenerRecord",
     "ListenerRepository",
-    "PlayQueue",
     "Store",
     "StoredAnswer",
     "StoredPlaylist",
     "TrackRepository",
-    "UserPlaylist",
     "answered_interaction",
     "open_store",
 ]

@@ -7,10 +7,10 @@ happened (a star also logs a ``favorite`` interaction, a rating a ``rate`` one).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import Connection, delete, func, or_, select, update
 
+from qfzz.models import PlayQueue, UserPlaylist
 from qfzz.store._database import Database
 from qfzz.store._schema import (
     favorites,
@@ -20,28 +20,6 @@ from qfzz.store._schema import (
     user_playlists,
 )
 from qfzz.store._upsert import upsert
-
-
-@dataclass(frozen=True, slots=True)
-class UserPlaylist:
-    playlist_id: int
-    user_id: str
-    name: str
-    comment: str | None
-    public: bool
-    created_at: float
-    changed_at: float
-    track_ids: list[int]
-
-
-@dataclass(frozen=True, slots=True)
-class PlayQueue:
-    user_id: str
-    track_ids: list[int]
-    current: int | None
-    position_ms: int
-    changed_at: float
-    changed_by: str
 
 
 class CollectionRepository:

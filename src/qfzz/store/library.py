@@ -4,17 +4,16 @@ QFZZ stores tracks only; albums and artists are *groups* of tracks, computed her
 An artist is the tracks sharing a creator id (``normalise_creator(artist)``); an album is
 the tracks sharing an artist and an album title (exactly as tagged) (untagged tracks form one
 album per artist, with ``name`` ``None``). Callers name a group by its natural key
-``(artist_key, album_key)``; digests of those keys are made above the store.
+``(artist_key, album_key)``; their stable ids are digests of those keys (``qfzz.models``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, select
 
-from qfzz.models import InteractionType, Track
+from qfzz.models import AlbumGroup, ArtistGroup, GenreCount, InteractionType, Track
 from qfzz.store._database import Database
 from qfzz.store._rows import TRACK_COLUMNS, row_to_track
 from qfzz.store._schema import interactions, ratings, tracks
@@ -22,34 +21,6 @@ from qfzz.store._schema import interactions, ratings, tracks
 _artist_key = func.coalesce(tracks.c.creator_id, func.lower(tracks.c.artist))
 _album_key = func.coalesce(tracks.c.album, "")
 _LIVE = tracks.c.removed.is_(False)
-
-
-@dataclass(frozen=True, slots=True)
-class AlbumGroup:
-    artist_key: str
-    album_key: str
-    artist: str
-    name: str | None
-    song_count: int
-    duration: float
-    year: int | None
-    genre: str | None
-    created: float
-
-
-@dataclass(frozen=True, slots=True)
-class ArtistGroup:
-    artist_key: str
-    name: str
-    album_count: int
-    song_count: int
-
-
-@dataclass(frozen=True, slots=True)
-class GenreCount:
-    name: str
-    song_count: int
-    album_count: int
 
 
 class LibraryRepository:

@@ -6,6 +6,16 @@ from qfzz.api.subsonic import _ids as ids
 from qfzz.api.subsonic._call import Call
 from qfzz.api.subsonic._errors import MissingParameter
 from qfzz.api.subsonic._registry import Result, method
+from qfzz.errors import InvalidInput
+from qfzz.station import PlaybackState
+
+#: ``reportPlayback``'s ``state`` values.
+PLAYBACK_STATES = {
+    "starting": PlaybackState.STARTING,
+    "playing": PlaybackState.PLAYING,
+    "paused": PlaybackState.PAUSED,
+    "stopped": PlaybackState.STOPPED,
+}
 
 
 @method("scrobble")
@@ -17,7 +27,7 @@ def scrobble(call: Call) -> Result:
     submission = call.flag("submission", True)
     for value in values:
         call.station.library.scrobble(
-            call.user.user_id, ids.parse_track(value), submission=submission, client=call.client
+            call.user.user_id, ids.parse_track(value), played=submission, client=call.client
         )
     return {}
 
@@ -66,10 +76,13 @@ def report_playback(call: Call) -> Result:
     media_type = call.get("mediaType") or "song"
     if media_type != "song":
         return {}
+    state = PLAYBACK_STATES.get(call.required("state"))
+    if state is None:
+        raise InvalidInput("state must be starting, playing, paused or stopped")
     call.station.library.report_playback(
         call.user.user_id,
         ids.parse_track(call.required("mediaId")),
-        state=call.required("state"),
+        state=state,
         position_ms=call.number("positionMs", 0),
         client=call.client,
     )

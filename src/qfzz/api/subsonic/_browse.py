@@ -8,7 +8,7 @@ from qfzz.api.subsonic import _ids as ids
 from qfzz.api.subsonic import _wire as wire
 from qfzz.api.subsonic._call import Call
 from qfzz.api.subsonic._registry import Result, method
-from qfzz.station._library import ArtistGroup, album_digest, artist_digest
+from qfzz.models import ArtistGroup, artist_group_id
 
 IGNORED_ARTICLES = "The El La Los Las Le Les"
 
@@ -29,10 +29,7 @@ def _indexed(call: Call) -> list[dict[str, Any]]:
     return [
         {
             "name": letter,
-            "artist": [
-                wire.dump(wire.artist(g, starred=stars.get(artist_digest(g.artist_key))))
-                for g in members
-            ],
+            "artist": [wire.dump(wire.artist(g, starred=stars.get(g.group_id))) for g in members],
         }
         for letter, members in sorted(groups.items())
     ]
@@ -60,7 +57,7 @@ def get_artist(call: Call) -> Result:
     artist, albums = call.station.library.artist_albums(key)
     album_stars = call.station.library.stars(call.user.user_id, "album")
     artist_stars = call.station.library.stars(call.user.user_id, "artist")
-    wires = [wire.album(a, starred=album_stars.get(album_digest(a))) for a in albums]
+    wires = [wire.album(a, starred=album_stars.get(a.group_id)) for a in albums]
     found = wire.artist(artist, starred=artist_stars.get(key), albums=wires)
     return {"artist": wire.dump(found)}
 
@@ -161,7 +158,7 @@ def get_music_directory(call: Call) -> Result:
     return {
         "directory": {
             "id": value,
-            "parent": ids.artist_id(artist_digest(group.artist_key)),
+            "parent": ids.artist_id(artist_group_id(group.artist_key)),
             "name": group.name or wire.UNKNOWN_ALBUM,
             "child": songs,
         }

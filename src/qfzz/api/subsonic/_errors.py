@@ -4,16 +4,20 @@
 code  meaning                                                raised for
 ====  =====================================================  ==============================
 0     a generic error                                        anything else (with its text)
-10    required parameter is missing                          ``MissingParameter``
+10    required parameter is missing                          ``MissingParameter``,
+                                                             ``MissingField``
 40    wrong username or password                             ``AuthError``
 41    token authentication not supported                     ``TokenAuthUnsupported``
 43    multiple conflicting authentication mechanisms         ``ConflictingAuth``
 44    invalid API key                                        ``InvalidApiKey``
 50    user is not authorized for the given operation         ``Forbidden``
-70    the requested data was not found                       ``NotFound``, unknown track,
-                                                             listener, mount, album, …
+70    the requested data was not found                       ``SubsonicNotFound``,
+                                                             ``qfzz.errors.NotFound`` (track,
+                                                             listener, mount, album, …)
 ====  =====================================================  ==============================
 
+Errors are told apart by type, never by their text. A domain ``MissingField`` names fields in
+QFZZ's terms; its message here names them as Subsonic parameters (``PARAMETERS``).
 Every error carries a message; unexpected exceptions are logged and answered with code 0.
 """
 
@@ -22,16 +26,7 @@ from __future__ import annotations
 import logging
 
 from qfzz.edge import UnknownDevice
-from qfzz.errors import (
-    AuthError,
-    Forbidden,
-    InvalidInput,
-    QfzzError,
-    UnknownListener,
-    UnknownMount,
-    UnknownTrack,
-)
-from qfzz.station._library import UnknownItem
+from qfzz.errors import AuthError, Forbidden, MissingField, NotFound, QfzzError
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +38,8 @@ CONFLICTING_AUTH = 43
 INVALID_API_KEY = 44
 NOT_AUTHORIZED = 50
 NOT_FOUND = 70
+#: Domain field names → the Subsonic parameters that carry them (where they differ).
+PARAMETERS = {"from_year": "fromYear", "to_year": "toYear"}
 
 
 class SubsonicError(QfzzError):
@@ -70,17 +67,17 @@ class InvalidApiKey(SubsonicError):
     subsonic_code = INVALID_API_KEY
 
 
-class NotFound(SubsonicError):
+class SubsonicNotFound(SubsonicError):
+    """An id the protocol cannot name anything with (wrong prefix, not a number), or an
+    unknown method; what the domain cannot find is ``qfzz.errors.NotFound``."""
+
     subsonic_code = NOT_FOUND
 
 
 _CODES: tuple[tuple[type[Exception], int], ...] = (
     (AuthError, WRONG_CREDENTIALS),
     (Forbidden, NOT_AUTHORIZED),
-    (UnknownTrack, NOT_FOUND),
-    (UnknownListener, NOT_FOUND),
-    (UnknownMount, NOT_FOUND),
-    (UnknownItem, NOT_FOUND),
+    (NotFound, NOT_FOUND),
     (UnknownDevice, NOT_FOUND),
 )
 
@@ -89,11 +86,12 @@ def subsonic_error(exc: Exception) -> tuple[int, str]:
     """``(code, message)`` for any exception a handler raised."""
     if isinstance(exc, SubsonicError):
         return exc.subsonic_code, exc.detail
+    if isinstance(exc, MissingField):
+        names = " and ".join(PARAMETERS.get(f, f) for f in exc.fields)
+        return MISSING_PARAMETER, f"required parameter is missing: {names}"
     for kind, code in _CODES:
         if isinstance(exc, kind):
             return code, str(exc)
-    if isinstance(exc, InvalidInput) and exc.detail.startswith("required parameter is missing"):
-        return MISSING_PARAMETER, exc.detail
     if isinstance(exc, QfzzError):
         return GENERIC, exc.detail
     log.exception("Subsonic request failed", exc_info=exc)

@@ -9,13 +9,14 @@
 ``mf-1``           the one music folder (``getMusicFolders`` answers id 1)
 =================  ============================================================
 
-Digests come from ``qfzz.station._library`` and are stable across restarts and rescans.
+Digests are the groups' ``group_id`` (``qfzz.models.album_group_id``), stable across
+restarts and rescans.
 A plain integer is accepted as a track id too (some clients strip prefixes).
 """
 
 from __future__ import annotations
 
-from qfzz.api.subsonic._errors import NotFound
+from qfzz.api.subsonic._errors import SubsonicNotFound
 
 TRACK = "tr-"
 ALBUM = "al-"
@@ -44,13 +45,13 @@ def playlist_id(number: int) -> str:
 
 
 def kind_of(value: str) -> str:
-    """``song``, ``album``, ``artist`` or ``playlist``; NotFound for anything else."""
+    """``song``, ``album``, ``artist`` or ``playlist``; SubsonicNotFound for anything else."""
     if value.startswith(TRACK) or (value.isascii() and value.isdigit()):
         return "song"
     for prefix, kind in ((ALBUM, "album"), (ARTIST, "artist"), (PLAYLIST, "playlist")):
         if value.startswith(prefix) and len(value) > len(prefix):
             return kind
-    raise NotFound(f"no item with id {value!r}")
+    raise SubsonicNotFound(f"no item with id {value!r}")
 
 
 def parse_index(text: str) -> int | None:
@@ -68,19 +69,19 @@ def _number(text: str) -> int | None:
 def parse_track(value: str) -> int:
     number = _number(value.removeprefix(TRACK))
     if number is None:
-        raise NotFound(f"no song with id {value!r}")
+        raise SubsonicNotFound(f"no song with id {value!r}")
     return number
 
 
 def parse_album(value: str) -> str:
     if not value.startswith(ALBUM):
-        raise NotFound(f"no album with id {value!r}")
+        raise SubsonicNotFound(f"no album with id {value!r}")
     return value.removeprefix(ALBUM)
 
 
 def parse_artist(value: str) -> str:
     if not value.startswith(ARTIST):
-        raise NotFound(f"no artist with id {value!r}")
+        raise SubsonicNotFound(f"no artist with id {value!r}")
     return value.removeprefix(ARTIST)
 
 
@@ -90,5 +91,5 @@ def parse_playlist(value: str) -> int | None:
         return None
     number = _number(value.removeprefix(PLAYLIST))
     if number is None:
-        raise NotFound(f"no playlist with id {value!r}")
+        raise SubsonicNotFound(f"no playlist with id {value!r}")
     return number

@@ -8,17 +8,38 @@ from qfzz.api.subsonic import _ids as ids
 from qfzz.api.subsonic import _wire as wire
 from qfzz.api.subsonic._call import Call
 from qfzz.api.subsonic._registry import Result, method
-from qfzz.models import Track
-from qfzz.station._library import album_digest, artist_digest
+from qfzz.errors import InvalidInput
+from qfzz.models import Track, artist_group_id, track_artist_key
+from qfzz.station import AlbumOrder
 
 MAX_LIST = 500
+#: ``getAlbumList``'s ``type`` values, in the protocol's order.
+ALBUM_LIST_TYPES = {
+    "random": AlbumOrder.RANDOM,
+    "newest": AlbumOrder.NEWEST,
+    "highest": AlbumOrder.HIGHEST_RATED,
+    "frequent": AlbumOrder.MOST_PLAYED,
+    "recent": AlbumOrder.RECENTLY_PLAYED,
+    "alphabeticalByName": AlbumOrder.BY_NAME,
+    "alphabeticalByArtist": AlbumOrder.BY_ARTIST,
+    "starred": AlbumOrder.STARRED,
+    "byYear": AlbumOrder.BY_YEAR,
+    "byGenre": AlbumOrder.BY_GENRE,
+}
+
+
+def _album_order(kind: str) -> AlbumOrder:
+    order = ALBUM_LIST_TYPES.get(kind)
+    if order is None:
+        raise InvalidInput(f"unknown album list type {kind!r}; use {', '.join(ALBUM_LIST_TYPES)}")
+    return order
 
 
 def _album_list(call: Call) -> list[dict[str, Any]]:
     library = call.station.library
     groups = library.album_list(
         call.user.user_id,
-        call.required("type"),
+        _album_order(call.required("type")),
         size=call.number("size", 10, low=1, high=MAX_LIST),
         offset=call.number("offset", 0),
         from_year=call.optional_number("fromYear"),
@@ -26,7 +47,7 @@ def _album_list(call: Call) -> list[dict[str, Any]]:
         genre=call.get("genre"),
     )
     stars = call.station.library.stars(call.user.user_id, "album")
-    return [wire.dump(wire.album(g, starred=stars.get(album_digest(g)))) for g in groups]
+    return [wire.dump(wire.album(g, starred=stars.get(g.group_id))) for g in groups]
 
 
 @method("getAlbumList2")
@@ -119,13 +140,8 @@ def _starred(call: Call) -> dict[str, Any]:
     notes = call.station.library.annotations(call.user.user_id, starred.songs)
     albums, artists = starred.at.get("album", {}), starred.at.get("artist", {})
     return {
-        "artist": [
-            wire.dump(wire.artist(a, starred=artists[artist_digest(a.artist_key)]))
-            for a in starred.artists
-        ],
-        "album": [
-            wire.dump(wire.album(g, starred=albums[album_digest(g)])) for g in starred.albums
-        ],
+        "artist": [wire.dump(wire.artist(a, starred=artists[a.group_id])) for a in starred.artists],
+        "album": [wire.dump(wire.album(g, starred=albums[g.group_id])) for g in starred.albums],
         "song": [wire.dump(s) for s in wire.songs(starred.songs, notes)],
     }
 
@@ -147,10 +163,10 @@ def _similar(call: Call) -> list[dict[str, Any]]:
     if ids.kind_of(value) == "artist":
         key = ids.parse_artist(value)
     elif ids.kind_of(value) == "album":
-        key = artist_digest(library.album(ids.parse_album(value)).artist_key)
+        key = artist_group_id(library.album(ids.parse_album(value)).artist_key)
     else:
         track = call.station.track(ids.parse_track(value))
-        key = artist_digest(track.creator_id or track.meta.artist.casefold())
+        key = artist_group_id(track_artist_key(track))
     tracks = library.similar_songs(call.user.user_id, key, count)
     notes = library.annotations(call.user.user_id, tracks)
     return [wire.dump(s) for s in wire.songs(tracks, notes)]

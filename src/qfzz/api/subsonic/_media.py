@@ -20,13 +20,13 @@ from qfzz.api.subsonic import _ids as ids
 from qfzz.api.subsonic import _wire as wire
 from qfzz.api.subsonic._call import Call
 from qfzz.api.subsonic._cover import DEFAULT_SIZE, cover
-from qfzz.api.subsonic._errors import NotFound
+from qfzz.api.subsonic._errors import SubsonicNotFound
 from qfzz.api.subsonic._registry import Result, method
 from qfzz.audio import CONTENT_TYPES, Codec, LiveEncoder, decode
 from qfzz.catalog.artwork import Artwork
 from qfzz.edge import OPUS_MAX_KBPS
+from qfzz.errors import UnknownItem
 from qfzz.models import Track
-from qfzz.station._library import UnknownItem
 
 MIN_KBPS, MAX_KBPS, DEFAULT_KBPS = 32, 320, 128
 TRANSCODES = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
@@ -34,7 +34,7 @@ TRANSCODES = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
 
 def _file(track: Track) -> Path:
     if not track.path or not track.playable or not Path(track.path).is_file():
-        raise NotFound(f"song {ids.track_id(track.track_id)} has no audio file")
+        raise SubsonicNotFound(f"song {ids.track_id(track.track_id)} has no audio file")
     return Path(track.path)
 
 
@@ -108,7 +108,7 @@ def download(call: Call) -> Result:
 def get_cover_art(call: Call) -> Result:
     """The picture the files carry (in their tags or their folder), else a generated one."""
     value = call.required("id")
-    kind = ids.kind_of(value)  # NotFound for ids that name nothing
+    kind = ids.kind_of(value)  # SubsonicNotFound for ids that name nothing
     library = call.station.library
     found: Artwork | None = None
     if kind == "song":

@@ -10,8 +10,7 @@ from qfzz.api.subsonic._call import Call
 from qfzz.api.subsonic._errors import MissingParameter
 from qfzz.api.subsonic._registry import Result, method
 from qfzz.errors import Forbidden
-from qfzz.models import Track
-from qfzz.station._library import UserPlaylist
+from qfzz.models import Track, UserPlaylist
 
 
 def _summary(playlist: UserPlaylist, tracks: list[Track]) -> wire.Playlist:

@@ -22,7 +22,7 @@ from qfzz.api.subsonic import (  # noqa: F401  (each module registers its method
     _transcode,
 )
 from qfzz.api.subsonic._call import Call, Params, authenticate
-from qfzz.api.subsonic._errors import NotFound, subsonic_error
+from qfzz.api.subsonic._errors import SubsonicNotFound, subsonic_error
 from qfzz.api.subsonic._registry import HANDLERS
 from qfzz.api.subsonic._render import failed, render
 from qfzz.errors import InvalidInput, RateLimited
@@ -97,7 +97,7 @@ async def subsonic(method: str, request: Request) -> Response:
         callback = params.get("callback", [""])[0] or None
         handler = HANDLERS.get(name)
         if handler is None:
-            raise NotFound(f"unknown method {name!r}")
+            raise SubsonicNotFound(f"unknown method {name!r}")
         if name in NO_AUTH:
             user = ANONYMOUS
         else:

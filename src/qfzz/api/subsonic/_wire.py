@@ -17,15 +17,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from qfzz.api.subsonic import _ids as ids
-from qfzz.models import Track
-from qfzz.station._library import (
+from qfzz.models import (
     AlbumGroup,
-    Annotations,
     ArtistGroup,
-    album_digest,
-    artist_digest,
-    digest,
+    Track,
+    album_group_id,
+    artist_group_id,
+    track_album_key,
+    track_artist_key,
 )
+from qfzz.station import Annotations
 
 UNKNOWN_ALBUM = "[Unknown Album]"
 CONTENT_TYPES = {
@@ -138,13 +139,8 @@ def content_type(suffix: str | None) -> str:
     return guessed if guessed and guessed.startswith("audio/") else "application/octet-stream"
 
 
-def _artist_key(track: Track) -> str:
-    return track.creator_id or track.meta.artist.casefold()
-
-
 def track_album_id(track: Track) -> str:
-    key = f"{_artist_key(track)}\x1f{track.meta.album or ''}"
-    return ids.album_id(digest(key))
+    return ids.album_id(album_group_id(track_artist_key(track), track_album_key(track)))
 
 
 def song(track: Track, notes: Annotations | None = None, *, created: float = 0.0) -> Song:
@@ -170,7 +166,7 @@ def song(track: Track, notes: Annotations | None = None, *, created: float = 0.0
         starred=_when(notes.starred.get(track.track_id)) if notes else None,
         userRating=notes.ratings.get(track.track_id) if notes else None,
         albumId=album,
-        artistId=ids.artist_id(artist_digest(_artist_key(track))),
+        artistId=ids.artist_id(artist_group_id(track_artist_key(track))),
         musicBrainzId=meta.musicbrainz_id,
     )
 
@@ -182,12 +178,12 @@ def songs(tracks: Sequence[Track], notes: Annotations | None = None) -> list[Son
 def album(
     group: AlbumGroup, *, starred: float | None = None, tracks: list[Song] | None = None
 ) -> Album:
-    key = ids.album_id(album_digest(group))
+    key = ids.album_id(group.group_id)
     return Album(
         id=key,
         name=group.name or UNKNOWN_ALBUM,
         artist=group.artist,
-        artistId=ids.artist_id(artist_digest(group.artist_key)),
+        artistId=ids.artist_id(artist_group_id(group.artist_key)),
         coverArt=key,
         songCount=group.song_count,
         duration=round(group.duration),
@@ -202,7 +198,7 @@ def album(
 def artist(
     group: ArtistGroup, *, starred: float | None = None, albums: list[Album] | None = None
 ) -> Artist:
-    key = ids.artist_id(artist_digest(group.artist_key))
+    key = ids.artist_id(group.group_id)
     return Artist(
         id=key,
         name=group.name,
