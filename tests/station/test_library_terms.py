@@ -42,7 +42,7 @@ def test_unknown_groups_and_playlists_are_typed_not_found(station):
     for lookup in (
         lambda: library.album("0" * 16),
         lambda: library.artist("0" * 16),
-        lambda: library.playlist("ann", 10**9),
+        lambda: station.collections.playlist("ann", 10**9),
     ):
         with pytest.raises(UnknownItem) as found:
             lookup()

@@ -158,7 +158,7 @@ def test_playlists_and_the_read_only_dj_playlist(sub):
     assert sub.json("getPlaylist", id="pl-dj")["playlist"]["entry"]
     assert sub.json("deletePlaylist", id="pl-dj")["error"]["code"] == 50
     sub.station.register_listener("bob", {}, password="pw-5678")
-    assert sub.station.library.playlists("bob") == []
+    assert sub.station.collections.playlists("bob") == []
     sub.json("deletePlaylist", id=made["id"])
     assert sub.json("getPlaylist", id=made["id"])["error"]["code"] == 70
 

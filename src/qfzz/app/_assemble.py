@@ -20,6 +20,7 @@ from qfzz.station import (
     Accounts,
     Catalog,
     CatalogJobs,
+    Collections,
     Devices,
     Events,
     FeedbackFlow,
@@ -140,6 +141,9 @@ def build_station(
         feedback=feedback,
         clock=clock,
     )
+    collections = Collections(
+        store, catalog=catalog, playlists=playlists, feedback=feedback, clock=clock
+    )
     jobs = CatalogJobs(
         caches.jobs(CATALOG_QUEUE, visibility=3600, max_attempts=3),
         caches.job_progress,
@@ -190,6 +194,7 @@ def build_station(
             devices=devices,
             radio=radio,
             library=library,
+            collections=collections,
             jobs=jobs,
             limits=limits,
         )

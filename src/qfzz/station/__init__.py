@@ -6,6 +6,7 @@
 from qfzz.station._accounts import token_digest, verify_password
 from qfzz.station._auth import ADMIN, Accounts, Principal, load_secret_key
 from qfzz.station._catalog import Catalog, DatasetImport
+from qfzz.station._collections import Collections, NowPlaying, PlaybackState
 from qfzz.station._devices import Devices
 from qfzz.station._events import (
     DeviceChanged,
@@ -19,7 +20,7 @@ from qfzz.station._events import (
 from qfzz.station._feedback import FeedbackFlow
 from qfzz.station._idempotency import Idempotency, Once, parse_key, request_key
 from qfzz.station._jobs import CatalogJobs
-from qfzz.station._library import AlbumOrder, Annotations, Library, PlaybackState
+from qfzz.station._library import AlbumOrder, Annotations, Library
 from qfzz.station._parts import RateLimits, StationParts
 from qfzz.station._playlists import Playlists
 from qfzz.station._profiles import SNAPSHOT_EVERY, ProfileBook
@@ -37,6 +38,7 @@ __all__ = [
     "Annotations",
     "Catalog",
     "CatalogJobs",
+    "Collections",
     "DatasetImport",
     "DeviceChanged",
     "Devices",
@@ -47,6 +49,7 @@ __all__ = [
     "InteractionRecorded",
     "LedgerSummary",
     "Library",
+    "NowPlaying",
     "Once",
     "PlaybackState",
     "PlaylistGenerated",

@@ -11,6 +11,7 @@ from qfzz.dj import PersonalizedDJ, TrustFilter
 from qfzz.settings import Settings
 from qfzz.station._auth import Accounts
 from qfzz.station._catalog import Catalog
+from qfzz.station._collections import Collections
 from qfzz.station._devices import Devices
 from qfzz.station._events import Events
 from qfzz.station._feedback import FeedbackFlow
@@ -65,5 +66,6 @@ class StationParts:
     devices: Devices
     radio: Radio
     library: Library
+    collections: Collections
     jobs: CatalogJobs
     limits: RateLimits

@@ -61,6 +61,7 @@ class QFZZStation:
         self.catalog = parts.catalog
         self.radio = parts.radio
         self.library = parts.library
+        self.collections = parts.collections
         self.accounts = parts.accounts
         self.jobs = parts.jobs
         self.limits = parts.limits

@@ -26,7 +26,7 @@ def scrobble(call: Call) -> Result:
         raise MissingParameter("id")
     submission = call.flag("submission", True)
     for value in values:
-        call.station.library.scrobble(
+        call.station.collections.scrobble(
             call.user.user_id, ids.parse_track(value), played=submission, client=call.client
         )
     return {}
@@ -79,7 +79,7 @@ def report_playback(call: Call) -> Result:
     state = PLAYBACK_STATES.get(call.required("state"))
     if state is None:
         raise InvalidInput("state must be starting, playing, paused or stopped")
-    call.station.library.report_playback(
+    call.station.collections.report_playback(
         call.user.user_id,
         ids.parse_track(call.required("mediaId")),
         state=state,

@@ -48,23 +48,24 @@ def get_playlists(call: Call) -> Result:
     username = call.get("username")
     if username and username != user:
         call.user.require_admin()
-    library = call.station.library
-    generated_at, dj_tracks = library.dj_playlist(user)
+    collections = call.station.collections
+    generated_at, dj_tracks = collections.dj_playlist(user)
     out: list[dict[str, Any]] = [wire.dump(_dj(call, dj_tracks, generated_at))]
-    for playlist in library.playlists(user):
-        out.append(wire.dump(_summary(playlist, library.tracks(playlist.track_ids))))
+    for playlist in collections.playlists(user):
+        out.append(wire.dump(_summary(playlist, collections.tracks(playlist.track_ids))))
     return {"playlists": {"playlist": out}}
 
 
 def _playlist(call: Call, value: str) -> dict[str, Any]:
     library = call.station.library
+    collections = call.station.collections
     number = ids.parse_playlist(value)
     if number is None:
-        generated_at, tracks = library.dj_playlist(call.user.user_id)
+        generated_at, tracks = collections.dj_playlist(call.user.user_id)
         found = _dj(call, tracks, generated_at)
     else:
-        playlist = library.playlist(call.user.user_id, number)
-        tracks = library.tracks(playlist.track_ids)
+        playlist = collections.playlist(call.user.user_id, number)
+        tracks = collections.tracks(playlist.track_ids)
         found = _summary(playlist, tracks)
     notes = library.annotations(call.user.user_id, tracks)
     return wire.dump(found.model_copy(update={"entry": wire.songs(tracks, notes)}))
@@ -86,16 +87,16 @@ def _writable(value: str) -> int:
 def create_playlist(call: Call) -> Result:
     """With ``name``: a new playlist; with ``playlistId``: replace that one's songs."""
     songs = [ids.parse_track(v) for v in call.all("songId")]
-    library = call.station.library
+    collections = call.station.collections
     existing = call.get("playlistId")
     if existing:
         number = _writable(existing)
-        library.update_playlist(call.user.user_id, number, name=call.get("name"), replace=songs)
+        collections.update_playlist(call.user.user_id, number, name=call.get("name"), replace=songs)
     else:
         name = call.get("name")
         if not name:
             raise MissingParameter("name", "playlistId")
-        number = library.create_playlist(call.user.user_id, name, songs)
+        number = collections.create_playlist(call.user.user_id, name, songs)
     return {"playlist": _playlist(call, ids.playlist_id(number))}
 
 
@@ -103,7 +104,7 @@ def create_playlist(call: Call) -> Result:
 def update_playlist(call: Call) -> Result:
     number = _writable(call.required("playlistId"))
     public = call.get("public")
-    call.station.library.update_playlist(
+    call.station.collections.update_playlist(
         call.user.user_id,
         number,
         name=call.get("name"),
@@ -121,7 +122,7 @@ def update_playlist(call: Call) -> Result:
 
 @method("deletePlaylist")
 def delete_playlist(call: Call) -> Result:
-    call.station.library.delete_playlist(call.user.user_id, _writable(call.required("id")))
+    call.station.collections.delete_playlist(call.user.user_id, _writable(call.required("id")))
     return {}
 
 
@@ -129,7 +130,7 @@ def delete_playlist(call: Call) -> Result:
 def save_play_queue(call: Call) -> Result:
     songs = [ids.parse_track(v) for v in call.all("id")]
     current = call.get("current")
-    call.station.library.save_play_queue(
+    call.station.collections.save_play_queue(
         call.user.user_id,
         songs,
         None if not current else ids.parse_track(current),
@@ -142,10 +143,11 @@ def save_play_queue(call: Call) -> Result:
 @method("getPlayQueue")
 def get_play_queue(call: Call) -> Result:
     library = call.station.library
-    queue = library.play_queue(call.user.user_id)
+    collections = call.station.collections
+    queue = collections.play_queue(call.user.user_id)
     if queue is None:
         return {}
-    tracks = library.tracks(queue.track_ids)
+    tracks = collections.tracks(queue.track_ids)
     notes = library.annotations(call.user.user_id, tracks)
     body: dict[str, Any] = {
         "position": queue.position_ms,

@@ -106,7 +106,7 @@ def get_radio_stations(call: Call) -> Result:
 def get_now_playing(call: Call) -> Result:
     now = call.station.clock()
     entries = []
-    for playing in call.station.library.now_playing():
+    for playing in call.station.collections.now_playing():
         entry = wire.dump(wire.song(playing.track))
         entry.update(
             username=playing.user_id,
