@@ -95,12 +95,22 @@ class ListenerSession:
     ) -> None:
         self.mount = mount
         self.codec = codec
-        self.bitrate_kbps = bitrate_kbps  # the encoder heard now; changes at a switch
+        self._bitrate = bitrate_kbps
         self._icy = icy
         self._bitrates = bitrates
         self._disconnected = disconnected
         self._read_timeout = read_timeout
-        self.evictions = 0
+        self._evictions = 0
+
+    @property
+    def bitrate_kbps(self) -> int:
+        """The bitrate heard now: the one asked for, until the device's switch."""
+        return self._bitrate
+
+    @property
+    def evictions(self) -> int:
+        """How often the listener fell out of the ring and was moved to the live edge."""
+        return self._evictions
 
     async def chunks(self) -> AsyncGenerator[bytes, None]:
         """The listener's bytes. Close it (``aclose``) to leave the mount at once."""
@@ -147,7 +157,7 @@ class ListenerSession:
                 # boundary, from the same point in the program. An Ogg stream goes on as a
                 # new chain, so the new encoder's header is sent first.
                 assert switch is not None  # the only way out of a tuning but return
-                mark, self.bitrate_kbps = switch
+                mark, self._bitrate = switch
                 at = mark.at
 
     @contextlib.asynccontextmanager
@@ -170,8 +180,8 @@ class ListenerSession:
                     _BATCH, block=True, timeout=self._read_timeout
                 )
             except IndexDropped:
-                self.evictions += 1
-                if self.evictions > MAX_EVICTIONS:
+                self._evictions += 1
+                if self._evictions > MAX_EVICTIONS:
                     log.info("dropping a listener of %s that cannot keep up", self.mount.name)
                     return None
                 tuning.to_live_edge()
