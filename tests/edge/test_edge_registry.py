@@ -241,3 +241,48 @@ def test_concurrent_updates_are_all_applied_and_notified_in_order(registry):
         versions = [v for d, v in seen if d == device_id]
         assert versions == list(range(2, len(versions) + 2))  # in order, none lost
     assert registry.get("shared").version == threads * rounds + 1
+
+
+def test_follow_pushes_one_devices_params_now_and_on_each_change(registry):
+    registry.register(phone("p1"), user_id="ann")
+    registry.register(phone("p2"), user_id="ann")
+    pushed = []
+    unsubscribe = registry.follow("p1", pushed.append)
+    assert pushed == [registry.params("p1")]  # what it is now, so no change is missed
+    low = registry.update("p1", network_type=NetworkType.CELLULAR_3G, bandwidth_mbps=0.8)
+    registry.update("p2", bandwidth_mbps=1)  # another device: not pushed
+    registry.remove("p1")
+    assert pushed[1:] == [low, None]  # removed: nothing to follow
+    assert registry.subscriber_count == 1
+    unsubscribe()
+    assert registry.subscriber_count == 0
+    registry.register(phone("p1"), user_id="ann")
+    assert len(pushed) == 3
+
+
+def test_follow_pushes_none_while_the_device_is_not_the_followers_to_use(registry):
+    registry.register(phone("p1"), user_id="ann")
+    pushed = []
+    registry.follow("p1", pushed.append, may_use=lambda owner: owner in (None, "ann"))
+    registry.register(phone("p1"), user_id="bob", takeover=True)  # an admin moved it
+    registry.update("p1", bandwidth_mbps=1)
+    registry.register(phone("p1"), user_id="ann", takeover=True)
+    assert [p is None for p in pushed] == [False, True, True, False]
+
+
+def test_follow_of_an_unknown_device_pushes_none_then_its_registration(registry):
+    pushed = []
+    registry.follow("p9", pushed.append)
+    params = registry.register(phone("p9"))
+    assert pushed == [None, params]
+
+
+def test_a_follower_whose_first_push_fails_is_not_left_subscribed(registry):
+    registry.register(phone("p1"))
+
+    def broken(params):
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        registry.follow("p1", broken)
+    assert registry.subscriber_count == 0

@@ -1,4 +1,4 @@
-"""Audio synthesis and encoding: the only package that imports PyAV.
+"""Audio synthesis, decoding, encoding and transcoding: the only package that imports PyAV.
 
 Everything else in QFZZ sees numpy sample arrays and finished files, so the FFmpeg
 dependency stays behind this one door (an import-linter contract enforces it). Library
@@ -17,11 +17,13 @@ from qfzz.audio._files import NotRegularFile, file_kind, open_regular
 from qfzz.audio._live import CONTENT_TYPES, Codec, LiveEncoder
 from qfzz.audio._loudness import TARGET_DBFS, Loudness, measure
 from qfzz.audio._synth import PieceSpec, Timbre, synthesize_piece
+from qfzz.audio._transcode import MAX_TRANSCODES, transcode_stream
 
 __all__ = [
     "CHANNELS",
     "CONTENT_TYPES",
     "ENCODABLE_EXTENSIONS",
+    "MAX_TRANSCODES",
     "SAMPLE_RATE",
     "TARGET_DBFS",
     "Codec",
@@ -39,5 +41,6 @@ __all__ = [
     "measure",
     "open_regular",
     "synthesize_piece",
+    "transcode_stream",
     "write_atomically",
 ]

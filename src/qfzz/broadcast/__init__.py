@@ -1,15 +1,26 @@
 """Broadcast: real audio on air. Programs of decoded, level-matched, crossfaded tracks,
-encoded once per (codec, bitrate) into ``qfzz.streams`` buffers that listeners read."""
+encoded once per (codec, bitrate) into ``qfzz.streams`` buffers that listeners read, each
+listener a :class:`ListenerSession` (burst, evictions, ICY, bitrate switches its device
+pushes)."""
 
 from qfzz.broadcast._chunks import Chunk, Mark
 from qfzz.broadcast._icy import METAINT, IcyWriter, metadata_block
 from qfzz.broadcast._mount import Mount, NowPlaying, Packet, Tuning
 from qfzz.broadcast._program import PcmBlock, Program, QueuedTrack, TrackProvider
+from qfzz.broadcast._session import (
+    MAX_EVICTIONS,
+    BitrateFeed,
+    ListenerSession,
+    StreamParams,
+)
 
 __all__ = [
+    "MAX_EVICTIONS",
     "METAINT",
+    "BitrateFeed",
     "Chunk",
     "IcyWriter",
+    "ListenerSession",
     "Mark",
     "Mount",
     "NowPlaying",
@@ -17,6 +28,7 @@ __all__ = [
     "PcmBlock",
     "Program",
     "QueuedTrack",
+    "StreamParams",
     "TrackProvider",
     "Tuning",
     "metadata_block",

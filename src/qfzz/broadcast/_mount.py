@@ -344,6 +344,18 @@ class Mount:
         with self._lock:
             return list(self._encoders)
 
+    def packets(self, codec: Codec, bitrate_kbps: int) -> StreamBuffer[Packet]:
+        """The running encoder's packets (KeyError if it is not running): what a
+        listener's burst and place in the program are measured on."""
+        with self._lock:
+            return self._encoders[(codec, bitrate_kbps)].packets
+
+    def chunk_groups(self, codec: Codec, bitrate_kbps: int) -> list[StreamBuffer[Chunk]]:
+        """The running encoder's chunk sequences, one per phase group (KeyError if it is
+        not running); a listener reads one of them."""
+        with self._lock:
+            return list(self._encoders[(codec, bitrate_kbps)].groups)
+
     def listener_count(self) -> int:
         with self._lock:
             return sum(n for n in self._listeners.values() if n > 0)

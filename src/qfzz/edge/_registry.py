@@ -7,8 +7,10 @@ overwrite another's device by guessing its id.
 
 The registry holds no storage of its own: the station persists devices in the store and
 rebuilds the registry on start by registering them again. Every change (register, update,
-remove) re-optimizes and is passed to the subscribed callbacks as a :class:`DeviceChange`,
-so the broadcast layer can move a listener to the new bitrate at the next track boundary.
+remove) re-optimizes and is passed to the subscribed callbacks as a :class:`DeviceChange`;
+:meth:`DeviceRegistry.follow` narrows that to one device's parameters, which is how a
+running stream (``qfzz.broadcast.ListenerSession``) moves to the new bitrate at the next
+track boundary without asking.
 
 Thread safety: state is guarded by one lock that reads hold only briefly. Writers are also
 serialised by a second, re-entrant lock held while the callbacks run, so callbacks see the
@@ -112,6 +114,45 @@ class DeviceRegistry:
                 self._callbacks = tuple(kept)
 
         return unsubscribe
+
+    def follow(
+        self,
+        device_id: str,
+        push: Callable[[StreamingParams | None], None],
+        *,
+        may_use: Callable[[str | None], bool] = lambda owner: True,
+    ) -> Callable[[], None]:
+        """Push one device's parameters now and after each of its changes; returns the
+        unsubscribe function.
+
+        This is how a running stream hears its device, instead of asking at every track
+        boundary. ``None`` is pushed when the device is gone or its owner is one that
+        ``may_use`` refuses (an admin moved it to another listener): the stream keeps what
+        it plays. Subscribing and the first push happen under the writers' lock, so no
+        change falls between them and every push comes after the ones before it. ``push``
+        runs on the thread that made the change: it must be quick (hand the value over).
+        """
+
+        def on_change(change: DeviceChange) -> None:
+            if change.device_id == device_id:
+                push(_usable(change.device if change.kind != "removed" else None, may_use))
+
+        with self._write:
+            unsubscribe = self.subscribe(on_change)
+            with self._lock:
+                current = self._devices.get(device_id)
+            try:
+                push(_usable(current, may_use))
+            except BaseException:
+                unsubscribe()
+                raise
+        return unsubscribe
+
+    @property
+    def subscriber_count(self) -> int:
+        """How many callbacks are subscribed (each following stream holds one)."""
+        with self._lock:
+            return len(self._callbacks)
 
     def register(
         self,
@@ -244,6 +285,12 @@ class DeviceRegistry:
                 callback(change)
             except Exception:
                 logger.exception("device change callback %r failed", callback)
+
+
+def _usable(
+    device: RegisteredDevice | None, may_use: Callable[[str | None], bool]
+) -> StreamingParams | None:
+    return device.params if device is not None and may_use(device.user_id) else None
 
 
 def _preferences(

@@ -1,16 +1,17 @@
 """Audio over HTTP: the shared mounts, personal streams, ICY metadata, now/history.
 
-A listener is a ``qfzz.streams`` reader on the mount's encoded packets. Its response is
-an async generator, so the server's backpressure reaches the reader: a slow client falls
-behind in the ring, and when its position is dropped it is moved to the live edge
-(disconnected if it keeps falling out), never blocking the encoder or other listeners.
+These routes parse the request, authorize it, choose the codec and bitrate, and hand the
+listener to a ``qfzz.broadcast.ListenerSession`` (burst, evictions, ICY metadata, bitrate
+switches its device pushes). The response writes the session's async generator, so the
+server's backpressure reaches the session's reader: a slow client falls behind in the
+ring and is moved or let go there, never blocking the encoder or other listeners.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+import functools
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -23,17 +24,14 @@ from qfzz.api._bounds import DeviceQuery, NamePath, UserPath
 from qfzz.api._deps import StationDep
 from qfzz.api._guarded import GuardedRoute
 from qfzz.api._schemas import HistoryItemOut, HistoryOut, NowOut, SkipOut, StreamTrackOut
-from qfzz.broadcast import METAINT, Chunk, IcyWriter, Mark, Mount
-from qfzz.errors import InvalidInput, QfzzError, UnknownMount
+from qfzz.broadcast import METAINT, BitrateFeed, ListenerSession, Mount
+from qfzz.errors import InvalidInput, UnknownMount
 from qfzz.station import Principal, QFZZStation
-from qfzz.streams import EndOfStream, IndexDropped
 
-log = logging.getLogger(__name__)
 router = APIRouter(route_class=GuardedRoute, tags=["streams"])
 
 Format = Literal["mp3", "opus"]
 BITRATES = (96, 128, 256, 320)
-MAX_EVICTIONS = 3
 _CONTENT_TYPE = {"mp3": "audio/mpeg", "opus": "audio/ogg"}
 
 
@@ -134,105 +132,27 @@ def _respond(
     }
     if icy:
         headers["icy-metaint"] = str(METAINT)
-    return ListenerResponse(
-        _listen(station, mount, choice, icy, request),
-        media_type=_CONTENT_TYPE[fmt],
-        headers=headers,
+    session = ListenerSession(
+        mount,
+        fmt,
+        bitrate,
+        icy=icy,
+        bitrates=_device_feed(station, choice),
+        disconnected=request.is_disconnected,
     )
+    return ListenerResponse(session.chunks(), media_type=_CONTENT_TYPE[fmt], headers=headers)
 
 
-async def _listen(
-    station: QFZZStation, mount: Mount, choice: Choice, icy: bool, request: Request
-) -> AsyncIterator[bytes]:
-    """One listener: the shared chunks of its encoder, written as they come.
+def _device_feed(station: QFZZStation, choice: Choice) -> BitrateFeed | None:
+    """The registry's pushes for the listener's device, while the listener may use it."""
+    device_id, user = choice.device_id, choice.user
+    if device_id is None or user is None:
+        return None
 
-    At the live edge and without ICY metadata, a chunk's bytes go out as they are, the
-    same object for every listener; ICY listeners interleave their metadata, and a
-    listener whose device decides its bitrate looks for track boundaries to switch at.
-    """
-    fmt, bitrate = choice.fmt, choice.bitrate
-    tuning = mount.tune_in(fmt, bitrate)
-    reader, start = tuning.reader, tuning.start
-    writer = IcyWriter() if icy else None
-    evictions = 0
-    last_track: int | None = None
-    try:
-        await reader.__aenter__()
-        header_sent = False
-        while True:
-            try:
-                chunks = await reader.aread_many(64, block=True, timeout=5.0)
-            except IndexDropped:
-                evictions += 1
-                if evictions > MAX_EVICTIONS:
-                    log.info("dropping a listener of %s that cannot keep up", mount.name)
-                    return
-                tuning.to_live_edge()
-                continue
-            except EndOfStream:
-                return
-            if not chunks:
-                if await request.is_disconnected():
-                    return
-                continue
-            if chunks[0].start < start:  # the first chunk of a burst or after a switch
-                chunks[0] = chunks[0].since(start)
-            out: list[bytes] = []
-            if not header_sent:  # every listener starts with the stream's header
-                header = mount.header(fmt, bitrate)
-                out.append(writer.write(header, chunks[0].marks[0].title) if writer else header)
-                header_sent = True
-            switch: tuple[Mark, int] | None = None
-            for chunk in chunks:
-                if choice.device_id is not None:
-                    switch, last_track = _switch_point(station, choice, bitrate, chunk, last_track)
-                    if switch is not None:
-                        chunk = chunk.before(switch[0])
-                if writer is None:
-                    out.append(chunk.data)
-                else:
-                    out.extend(writer.write(data, mark.title) for data, mark in chunk.segments())
-                if switch is not None:
-                    break
-            if out:
-                yield out[0] if len(out) == 1 else b"".join(out)
-            if switch is not None:
-                # The device's network changed: move to its new encoder at this track
-                # boundary, from the same point in the program.
-                await reader.__aexit__(None, None, None)
-                mount.leave(fmt, bitrate)
-                mark, bitrate = switch
-                tuning = mount.tune_in(fmt, bitrate, at=mark.at)
-                reader, start = tuning.reader, tuning.start
-                await reader.__aenter__()
-                header_sent = False  # an Ogg stream goes on as a new chain: its own headers
-    finally:
-        await reader.__aexit__(None, None, None)
-        mount.leave(fmt, bitrate)
+    def may_use(owner: str | None) -> bool:  # as station.device_params(by=user) allows
+        return owner is None or owner == user.user_id or user.is_admin
 
-
-def _switch_point(
-    station: QFZZStation, choice: Choice, bitrate: int, chunk: Chunk, last_track: int | None
-) -> tuple[tuple[Mark, int] | None, int | None]:
-    """The first track boundary in ``chunk`` where the device now wants another bitrate
-    (with that bitrate), and the last track seen."""
-    for mark in chunk.marks:
-        boundary = last_track is not None and mark.track_id != last_track
-        last_track = mark.track_id
-        if boundary:
-            wanted = _device_bitrate(station, choice, bitrate)
-            if wanted != bitrate:
-                return (mark, wanted), last_track
-    return None, last_track
-
-
-def _device_bitrate(station: QFZZStation, choice: Choice, current: int) -> int:
-    if choice.device_id is None:
-        return current
-    try:
-        return station.device_params(choice.device_id, by=choice.user).stream_bitrate_kbps
-    except QfzzError:  # the device was removed (or moved to another): keep what is playing
-        return current
+    return functools.partial(station.devices.follow, device_id, may_use=may_use)
 
 
 @router.get("/stream/{mount}", response_class=StreamingResponse)

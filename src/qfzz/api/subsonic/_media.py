@@ -2,16 +2,14 @@
 
 Audio answers are audio (``audio/*`` or ``application/octet-stream``), never JSON or
 HTML: py-sonic treats a JSON or HTML answer to ``stream`` as an error document.
-Transcoding decodes from ``timeOffset`` with ``qfzz.audio.decode`` and encodes MP3 or
-Opus with ``LiveEncoder``; a semaphore caps concurrent transcodes (Navidrome's limiter).
+Transcoding (MP3 or Opus from ``timeOffset``, at most ``qfzz.audio.MAX_TRANSCODES`` at
+once) is ``qfzz.audio.transcode_stream``; here the request is parsed and the bitrate
+clamped to what players may ask for.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 from fastapi.responses import FileResponse, Response, StreamingResponse
@@ -22,14 +20,13 @@ from qfzz.api.subsonic._call import Call
 from qfzz.api.subsonic._cover import DEFAULT_SIZE, cover
 from qfzz.api.subsonic._errors import SubsonicNotFound
 from qfzz.api.subsonic._registry import Result, method
-from qfzz.audio import CONTENT_TYPES, Codec, LiveEncoder, decode
+from qfzz.audio import CONTENT_TYPES, Codec, transcode_stream
 from qfzz.catalog.artwork import Artwork
 from qfzz.edge import OPUS_MAX_KBPS
 from qfzz.errors import UnknownItem
 from qfzz.models import Track
 
 MIN_KBPS, MAX_KBPS, DEFAULT_KBPS = 32, 320, 128
-TRANSCODES = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
 
 
 def _file(track: Track) -> Path:
@@ -50,31 +47,13 @@ def transcode(track: Track, codec: Codec, kbps: int, offset: float) -> Response:
     if codec == "opus":
         kbps = min(kbps, OPUS_MAX_KBPS)
     kbps = max(MIN_KBPS, min(MAX_KBPS, kbps))
-    LiveEncoder(codec, kbps)  # fail now (code 0), not halfway through the response
+    # A bad codec or bitrate fails here (code 0), not halfway through the response.
+    audio = transcode_stream(path, codec, kbps, start_seconds=offset)
     return StreamingResponse(
-        _encoded(path, codec, kbps, offset),
+        audio,
         media_type=CONTENT_TYPES[codec],
         headers={"X-Content-Duration": str(max(0.0, (track.meta.duration or 0.0) - offset))},
     )
-
-
-def _encoded(path: Path, codec: Codec, kbps: int, offset: float) -> Iterator[bytes]:
-    with TRANSCODES:
-        encoder = LiveEncoder(codec, kbps)
-        header_sent = False
-        for block in decode(path, start_seconds=offset):
-            chunks = encoder.encode(block)
-            if chunks and not header_sent:
-                header_sent = True
-                if encoder.header:
-                    yield encoder.header
-            if chunks:
-                yield b"".join(chunks)
-        tail = encoder.flush()
-        if not header_sent and encoder.header:
-            yield encoder.header
-        if tail:
-            yield b"".join(tail)
 
 
 def choose(track: Track, fmt: str | None, max_kbps: int, offset: float) -> Response:
