@@ -80,6 +80,17 @@ class Devices:
         self._check_access(device_id, by, change=False)
         return self.registry.params(device_id)
 
+    def follow(
+        self,
+        device_id: str,
+        push: Callable[[StreamingParams | None], None],
+        *,
+        by: Principal,
+    ) -> Callable[[], None]:
+        """Push the device's parameters to a running stream now and on each change, while
+        ``by`` may read them (the rule of ``params``); returns the unsubscribe function."""
+        return self.registry.follow(device_id, push, may_use=lambda owner: _may_read(owner, by))
+
     def _check_access(self, device_id: str, by: Principal | None, *, change: bool) -> None:
         if by is None:
             return
@@ -101,3 +112,9 @@ class Devices:
             )
         )
         self._events.emit("device_changed", DeviceChanged(device_id, device.user_id, params))
+
+
+def _may_read(owner: str | None, by: Principal) -> bool:
+    """What ``_check_access(change=False)`` allows: a device without an owner is anyone's
+    to read, an owned one its owner's or an admin's."""
+    return owner is None or owner == by.user_id or by.is_admin

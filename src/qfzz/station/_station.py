@@ -8,7 +8,7 @@ beyond the parts ``qfzz.app`` built (``StationParts``); each part owns its state
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,6 +216,16 @@ class QFZZStation:
 
     def device_params(self, device_id: str, *, by: Principal | None = None) -> StreamingParams:
         return self.parts.devices.params(device_id, by=by)
+
+    def follow_device(
+        self,
+        device_id: str,
+        push: Callable[[StreamingParams | None], None],
+        *,
+        by: Principal,
+    ) -> Callable[[], None]:
+        """A running stream's feed of its device's parameters (see ``Devices.follow``)."""
+        return self.parts.devices.follow(device_id, push, by=by)
 
     @property
     def devices(self) -> DeviceRegistry:

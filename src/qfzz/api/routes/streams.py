@@ -149,10 +149,7 @@ def _device_feed(station: QFZZStation, choice: Choice) -> BitrateFeed | None:
     if device_id is None or user is None:
         return None
 
-    def may_use(owner: str | None) -> bool:  # as station.device_params(by=user) allows
-        return owner is None or owner == user.user_id or user.is_admin
-
-    return functools.partial(station.devices.follow, device_id, may_use=may_use)
+    return functools.partial(station.follow_device, device_id, by=user)
 
 
 @router.get("/stream/{mount}", response_class=StreamingResponse)
