@@ -48,6 +48,11 @@ class MemoryBackend(Backend):
     def __len__(self) -> int:
         return len(self._entries)
 
+    def keys(self) -> list[str]:
+        """Every key held now, coldest first (expired ones too, until touched): to inspect."""
+        with self._lock:
+            return list(self._entries)
+
     def execute(self, commands: Sequence[Command], *, atomic: bool = True) -> list[object]:
         with self._lock:
             now = self._clock()

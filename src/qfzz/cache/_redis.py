@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 from redis.backoff import NoBackoff
@@ -23,6 +23,7 @@ from qfzz.cache._errors import BackendError, BackendUnavailable
 log = logging.getLogger(__name__)
 
 _OUTAGE = (redis.ConnectionError, redis.TimeoutError, OSError)
+T = TypeVar("T")
 
 
 def connect(url: str, *, timeout: float = 0.2, max_connections: int = 64) -> redis.Redis:
@@ -83,6 +84,18 @@ class RedisBackend(Backend):
         except redis.RedisError as exc:
             raise BackendError(f"cache server refused a command: {exc}") from exc
         return deleted
+
+    def call(self, action: Callable[[Any], T]) -> T:
+        """Run ``action(client)``, its redis errors translated like those of ``execute``.
+
+        For the subsystems that keep structures of their own on the server (``ServerLink``).
+        """
+        try:
+            return action(self.client)
+        except _OUTAGE as exc:
+            raise BackendUnavailable(f"cache server unreachable: {exc}") from exc
+        except redis.RedisError as exc:
+            raise BackendError(f"cache server refused a command: {exc}") from exc
 
     def close(self) -> None:
         self.client.close()

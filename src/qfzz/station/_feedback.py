@@ -128,11 +128,3 @@ class FeedbackFlow:
         """
         for user in {i.user_id for i in interactions}:
             self._station.forget_playlist(user)
-        plays = [i for i in interactions if i.type is InteractionType.PLAY]
-        if plays:
-            self._station.caches.plays.record_many([(i.track_id, i.user_id, 1) for i in plays])
-            for i in plays:
-                self._station.caches.recent.push(i.user_id, i.track_id)
-        for i in interactions:
-            if i.type is InteractionType.FAVORITE:
-                self._station.caches.favorites.add(i.user_id, i.track_id)

@@ -13,8 +13,9 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qfzz.cache import Job, JobProgress, JobQueue
+from qfzz.cache import JobProgress, server_link
 from qfzz.errors import InvalidInput
+from qfzz.jobs import Job, JobQueue, open_queue
 from qfzz.models import IdempotencyKey
 from qfzz.station._idempotency import Once
 from qfzz.store import JobRepository
@@ -31,7 +32,15 @@ POLL_SECONDS = 0.5
 class CatalogJobs:
     def __init__(self, station: QFZZStation) -> None:
         self._station = station
-        self.queue: JobQueue = station.caches.jobs(QUEUE, visibility=3600, max_attempts=3)
+        self.queue: JobQueue = open_queue(
+            QUEUE,
+            store=station.store.jobs,
+            clock=station.clock,
+            codec=station.cache.codec,
+            server=server_link(station.cache, "jobs"),
+            visibility=3600,
+            max_attempts=3,
+        )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

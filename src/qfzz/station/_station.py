@@ -111,7 +111,6 @@ class QFZZStation:
             self.settings.cache_url,
             clock=clock,
             prefix=self.settings.cache_prefix,
-            job_store=self.store.jobs,
             max_entries=self.settings.cache_max_entries,
             l1_entries=self.settings.cache_l1_entries,
             l1_ttl=self.settings.cache_l1_ttl,
