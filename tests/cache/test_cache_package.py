@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 import qfzz
 import qfzz.cache
-from qfzz.cache import CacheCollector, CacheServices, TrackCache, open_cache
+from qfzz.cache import CacheCollector, CacheServices, Command, TrackCache, open_cache
 
 SRC = Path(qfzz.__file__).parent
 
@@ -91,3 +91,20 @@ def test_no_package_imports_a_private_module_of_the_cache_or_the_jobs():
                 for importer in graph.find_modules_that_directly_import(module):
                     inside = importer == package or importer.startswith(package + ".")
                     assert inside, f"{importer} imports {module}"
+
+
+def test_both_backends_answer_the_command_vocabulary_alike(make_cache):
+    cache = make_cache()
+    one, two = cache.keys.key("track", 1), cache.keys.key("track", 2)
+    replies = cache.backend.execute(
+        [
+            Command("SET", one, (b"a",), 60.0),
+            Command("GET", one),
+            Command("MGET", one, (two,)),
+            Command("DEL", one, (two,)),
+            Command("GET", one),
+            Command("PUBLISH", cache.keys.channel, (b"{}",)),
+        ]
+    )
+    assert replies[:5] == [True, b"a", [b"a", None], 1, None]
+    assert isinstance(replies[5], int)  # how many subscribers heard it
