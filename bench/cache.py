@@ -257,7 +257,6 @@ def main() -> None:
         def cache_options(**extra: object) -> dict:
             return {
                 "clock": time.time,
-                "job_store": store.jobs,
                 "types": (StoredPlaylist,),
                 **extra,
             }

@@ -1,18 +1,24 @@
-"""Shared fixtures: a fake clock, stores on SQLite and PostgreSQL, a started station."""
+"""Shared fixtures: a fake clock, stores on SQLite and PostgreSQL, a started station, and
+Redis servers for the cache and the job queues."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import redis
 from sqlalchemy import create_engine, text
 
 from qfzz.catalog.demo import generate_demo_library
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
 from qfzz.store import Store, open_store
-from qfzz.testing import FakeClock, synthetic_station
+from qfzz.testing import FakeClock, free_port, synthetic_station
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -104,3 +110,100 @@ def station(settings, clock) -> Iterator[QFZZStation]:
     """A started station on SQLite with 72 synthetic playable tracks over 6 genres."""
     with synthetic_station(settings, clock=clock) as st:
         yield st
+
+
+# -- Redis servers (tests/cache, tests/jobs) ---------------------------------------------
+
+REDIS_BINARY = shutil.which("redis-server")
+SHARED_URL = "redis://127.0.0.1:6379/0"
+
+
+def _ping(url: str, timeout: float = 0.5) -> bool:
+    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
+class RedisServer:
+    """A ``redis-server`` this test session started and may kill and restart."""
+
+    def __init__(self, workdir: Path, *, durable: bool = False) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.durable = durable
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def start(self) -> None:
+        assert REDIS_BINARY is not None
+        # A killed process loses nothing the kernel already has: no fsync needed.
+        persistence = (
+            ["--appendonly", "yes", "--appendfsync", "no"]
+            if self.durable
+            else ["--appendonly", "no"]
+        )
+        self.process = subprocess.Popen(
+            [
+                REDIS_BINARY,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                *persistence,
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while not _ping(self.url, 0.2):
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError(f"redis-server did not start on port {self.port}")
+            time.sleep(0.02)
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory) -> Iterator[RedisServer | None]:
+    if REDIS_BINARY is None:
+        yield None
+        return
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:
+    if redis_server is not None:
+        return str(redis_server.url)
+    if _ping(SHARED_URL):
+        return SHARED_URL
+    pytest.skip("no redis-server binary and nothing answering on 127.0.0.1:6379")
+
+
+@pytest.fixture
+def own_redis(tmp_path) -> Iterator[RedisServer]:
+    """A durable (append-only file) server for this test only, to kill and restart."""
+    if REDIS_BINARY is None:
+        pytest.skip("fault tests need the redis-server binary to kill and restart a server")
+    server = RedisServer(tmp_path, durable=True)
+    try:
+        yield server
+    finally:
+        server.kill()

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qfzz.cache import Codec, CorruptValue, TrackCache, UnserializableValue
+from qfzz.cache import Codec, Command, CorruptValue, TrackCache, UnserializableValue
 from qfzz.models import InteractionType, Playlist, PlaylistItem, Track, TrackMeta
 
 scalars = (
@@ -128,9 +128,7 @@ def test_services_never_fail_a_request_on_an_unserializable_value(make_cache, ca
 def test_a_corrupt_cached_value_is_a_miss_and_an_error(make_cache):
     cache = make_cache()
     tracks = TrackCache(cache)
-    from qfzz.cache._backend import set_
-
     far_future = struct.pack(">d", 4e9)
-    cache.backend.execute([set_(tracks.key(1), far_future + b"{not json")])
+    cache.backend.execute([Command("SET", tracks.key(1), (far_future + b"{not json",))])
     assert tracks.get(1, lambda i: None) is None
     assert cache.stats()["namespaces"]["track"]["errors"] == 1

@@ -14,7 +14,7 @@ from qfzz.cache import CacheServices, Keyspace, Session, search_digest, token_di
 
 def server_keys(cache) -> list[str]:
     if cache.kind == "embedded":
-        return list(cache.backend._entries)
+        return cache.backend.keys()
     pattern = cache.keys.prefix.replace("[", "\\[") + "*"
     return [k.decode() for k in cache.backend.client.scan_iter(match=pattern, count=1000)]
 
@@ -25,16 +25,15 @@ def test_every_key_carries_the_prefix_and_is_found_again(make_cache):
     services.tracks.put([])
     services.search.get("jazz", None, (10, 0), lambda: [1])
     services.sessions.put("tok", Session("alice"))
-    services.plays.track(1, lambda i: 3)
-    services.recent.get("alice", lambda u: [1])
-    services.favorites.get("alice", lambda u: [1])
-    services.devices.reset("phone")
+    services.now_playing.put("main", {"title": "A"})
+    services.job_progress.update("job-1", 1, 2)
     keys = server_keys(cache)
     assert keys and all(k.startswith("radio-1:") for k in keys)
     # Written with the prefix, read with the prefix: every read above is now a hit.
     assert services.search.get("jazz", None, (10, 0), lambda: pytest.fail("missed")) == [1]
     assert services.sessions.get("tok", lambda: pytest.fail("missed")) == Session("alice")
-    assert services.plays.track(1, lambda i: pytest.fail("missed")) == 3
+    assert services.now_playing.get("main", lambda: pytest.fail("missed")) == {"title": "A"}
+    assert services.job_progress.get("job-1", lambda: pytest.fail("missed")).done == 1
 
 
 def test_no_raw_token_appears_in_any_key(make_cache):

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import ast
+import itertools
 from pathlib import Path
 
+import grimp
+import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 import qfzz
 import qfzz.cache
-from qfzz.cache import CacheCollector, CacheServices, TrackCache, open_cache
+from qfzz.cache import CacheCollector, CacheServices, Command, TrackCache, open_cache
 
 SRC = Path(qfzz.__file__).parent
 
@@ -19,7 +22,7 @@ def test_the_public_names_are_sorted_and_deliberate():
     assert len(names) == len(set(names))
     for name in names:
         assert hasattr(qfzz.cache, name)
-    assert {"open_cache", "Cache", "CacheServices", "TrackCache", "JobQueue"} <= set(names)
+    assert {"open_cache", "Cache", "CacheServices", "TrackCache", "NowPlayingCache"} <= set(names)
     assert not any(name.startswith("_") for name in names)
 
 
@@ -61,4 +64,47 @@ def test_the_prometheus_collector_exposes_hits_latency_and_circuit(clock):
 
 def test_services_bundle_builds_every_service(clock):
     services = CacheServices.build(open_cache(None, clock=clock))
-    assert services.jobs("scan").name == "scan"
+    assert services.namespaces == (
+        "jobprogress",
+        "nowplaying",
+        "playlist",
+        "search",
+        "session",
+        "track",
+    )
+
+
+def test_no_module_of_the_cache_or_the_jobs_is_part_of_an_import_cycle():
+    graph = grimp.build_graph("qfzz")
+    for package in ("qfzz.cache", "qfzz.jobs"):
+        modules = sorted(graph.find_descendants(package) | {package})
+        for a, b in itertools.combinations(modules, 2):
+            if graph.chain_exists(a, b) and graph.chain_exists(b, a):
+                pytest.fail(f"{a} ↔ {b}: {graph.find_shortest_chain(a, b)} and back")
+
+
+def test_no_package_imports_a_private_module_of_the_cache_or_the_jobs():
+    graph = grimp.build_graph("qfzz")
+    for package in ("qfzz.cache", "qfzz.jobs"):
+        for module in graph.find_descendants(package):
+            if module.split(".")[2].startswith("_"):
+                for importer in graph.find_modules_that_directly_import(module):
+                    inside = importer == package or importer.startswith(package + ".")
+                    assert inside, f"{importer} imports {module}"
+
+
+def test_both_backends_answer_the_command_vocabulary_alike(make_cache):
+    cache = make_cache()
+    one, two = cache.keys.key("track", 1), cache.keys.key("track", 2)
+    replies = cache.backend.execute(
+        [
+            Command("SET", one, (b"a",), 60.0),
+            Command("GET", one),
+            Command("MGET", one, (two,)),
+            Command("DEL", one, (two,)),
+            Command("GET", one),
+            Command("PUBLISH", cache.keys.channel, (b"{}",)),
+        ]
+    )
+    assert replies[:5] == [True, b"a", [b"a", None], 1, None]
+    assert isinstance(replies[5], int)  # how many subscribers heard it

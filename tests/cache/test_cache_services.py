@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qfzz.cache import (
-    CacheServices,
-    PlayDelta,
-    Session,
-    TrackCache,
-)
+from qfzz.cache import CacheServices, NowPlayingCache, Session, TrackCache
 from qfzz.models import Track, TrackMeta
 
 
@@ -122,6 +117,39 @@ def test_now_playing_lives_for_seconds(services, clock):
     assert services.now_playing.get("main", lambda: {"title": "B"}) == {"title": "B"}
 
 
+def test_now_playing_is_kept_per_mount_and_a_put_replaces_it(services):
+    services.now_playing.put("main", ["ann"])
+    services.now_playing.put("jazz", ["bob"])
+    services.now_playing.put("main", ["ann", "cy"])
+    assert services.now_playing.get("main", lambda: pytest.fail("cached")) == ["ann", "cy"]
+    assert services.now_playing.get("jazz", lambda: pytest.fail("cached")) == ["bob"]
+
+
+def test_nothing_playing_is_not_cached(services):
+    calls: list[int] = []
+    assert services.now_playing.get("main", lambda: calls.append(1)) is None
+    assert services.now_playing.get("main", lambda: calls.append(2)) is None
+    assert calls == [1, 2]  # None is asked again: playback may start any moment
+
+
+def test_a_put_in_one_process_replaces_what_another_process_holds(make_cache, backend_kind):
+    shared = backend_kind == "redis"  # else both services sit in the one embedded cache
+    here = make_cache()
+    there = make_cache() if shared else here
+    assert here.wait_subscribed(5) and there.wait_subscribed(5)
+    first, second = NowPlayingCache(here), NowPlayingCache(there)
+    first.put("main", "A")
+    assert second.get("main", lambda: pytest.fail("the server has it")) == "A"
+    first.put("main", "B")
+    if shared:  # its L1 copy of "A" leaves when the invalidation arrives
+        assert there.wait_for_invalidations(2)
+    assert second.get("main", lambda: pytest.fail("the server has it")) == "B"
+    assert second.clear() >= 1
+    if shared:
+        assert here.wait_for_invalidations(1)
+    assert first.get("main", lambda: "reloaded") == "reloaded"
+
+
 def test_sessions_live_as_long_as_their_token(services, clock):
     load = Loader({"t": Session("alice", clock() + 100)})
     assert services.sessions.get("secret-token", lambda: load("t")) == Session(
@@ -139,130 +167,6 @@ def test_revoked_and_unknown_sessions_are_not_served(services):
     services.sessions.revoke("tok")
     assert services.sessions.get("tok", lambda: None) is None
     assert services.sessions.get("nobody", lambda: None) is None
-
-
-def test_play_counts_are_seeded_from_the_store_then_counted(services):
-    plays = services.plays
-    plays.record(5, "alice")  # nothing cached yet: the store has it; nothing is created
-    assert plays.track(5, lambda i: 10) == 10
-    assert plays.listener_track("alice", 5, lambda: 3) == 3
-    plays.record(5, "alice")
-    plays.record_many([(5, "bob", 2), (6, None, 1)])
-    assert plays.track(5, lambda i: -1) == 13
-    assert plays.listener_track("alice", 5, lambda: -1) == 4
-    assert plays.tracks([5, 6], lambda ids: {6: 1}) == {5: 13, 6: 1}
-
-
-def test_a_zero_count_is_a_real_seeded_count(services):
-    assert services.plays.track(8, lambda i: 0) == 0
-    services.plays.record(8)
-    assert services.plays.track(8, lambda i: -1) == 1
-
-
-def test_play_counts_rebuild_from_the_store(services):
-    services.plays.track(5, lambda i: 10)
-    services.plays.rebuild({5: 2, 6: 4}, {("alice", 5): 1})
-    assert services.plays.tracks([5, 6], lambda ids: {}) == {5: 2, 6: 4}
-    assert services.plays.listener_track("alice", 5, lambda: -1) == 1
-
-
-def test_play_counts_flush_to_the_store_in_batches(cache):
-    batches: list[list[PlayDelta]] = []
-    services = CacheServices.build(cache, flush_plays=batches.append)
-    services.plays.flush_every = 3
-    services.plays.record(1, "alice")
-    services.plays.record(1, "bob")
-    assert batches == []
-    services.plays.record(2, None)
-    assert len(batches) == 1
-    totals = {(d.track_id, d.user_id): d.plays for d in batches[0]}
-    assert totals == {(1, None): 2, (1, "alice"): 1, (1, "bob"): 1, (2, None): 1}
-    assert services.plays.flush() == 0
-
-
-def test_a_failing_flush_keeps_the_plays_for_the_next_one(cache):
-    attempts: list[int] = []
-
-    def flaky(batch):
-        attempts.append(len(batch))
-        if len(attempts) == 1:
-            raise RuntimeError("database is locked")
-
-    services = CacheServices.build(cache, flush_plays=flaky)
-    services.plays.record(1)
-    assert services.plays.flush() == 0
-    assert services.plays.flush() == 1
-    assert cache.stats()["namespaces"]["plays"]["errors"] == 1
-
-
-def test_recently_played_is_newest_first_without_duplicates_and_50_long(services):
-    recent = services.recent
-    assert recent.get("alice", lambda u: [3, 2, 1, 2]) == [3, 2, 1]
-    for n in range(4, 60):
-        recent.push("alice", n)
-    recent.push("alice", 10)
-    got = recent.get("alice", lambda u: pytest.fail("must not reload"))
-    assert got[:3] == [10, 59, 58]
-    assert len(got) == 50 and len(set(got)) == 50
-
-
-def test_recently_played_is_not_built_from_a_partial_history(services):
-    services.recent.push("bob", 9)  # never seeded: must not become a one-item history
-    assert services.recent.get("bob", lambda u: [9, 4, 2]) == [9, 4, 2]
-
-
-def test_favorites_follow_adds_and_removes_after_seeding(services):
-    favorites = services.favorites
-    favorites.add("alice", 1)  # not seeded yet: dropped, the store has it
-    assert favorites.get("alice", lambda u: {1, 2}) == {1, 2}
-    favorites.add("alice", 3)
-    favorites.remove("alice", 1)
-    assert favorites.get("alice", lambda u: pytest.fail("must not reload")) == {2, 3}
-    assert favorites.contains("alice", 3, lambda u: set())
-
-
-def test_an_empty_favorites_set_is_cached_too(services):
-    calls = []
-    services.favorites.get("new", lambda u: calls.append(u) or set())
-    services.favorites.get("new", lambda u: calls.append(u) or set())
-    assert calls == ["new"]
-
-
-def test_playback_progress_resumes_where_it_stopped(services, clock):
-    assert services.progress.get("alice", 5, lambda: None) is None
-    saved = services.progress.save("alice", 5, 42.5, 180.0)
-    assert services.progress.get("alice", 5, lambda: None) == saved
-    assert saved.updated_at == clock()
-
-
-def test_device_sync_queue_delivers_in_order_and_acked_items_leave(services):
-    devices = services.devices
-    assert devices.pull("phone").resync  # never synced
-    devices.reset("phone")
-    ids = [devices.push("phone", {"change": n}) for n in range(3)]
-    batch = devices.pull("phone")
-    assert not batch.resync
-    assert [i.change for i in batch.items] == [{"change": 0}, {"change": 1}, {"change": 2}]
-    assert devices.ack("phone", ids[:2]) == 2
-    assert [i.item_id for i in devices.pull("phone").items] == ids[2:]
-    assert devices.ack("phone", ids) == 1
-    assert devices.pull("phone").items == ()
-
-
-def test_device_sync_queue_is_bounded_and_says_when_it_overflowed(cache):
-    services = CacheServices.build(cache)
-    services.devices.max_items = 5
-    services.devices.reset("tv")
-    for n in range(5):
-        services.devices.push("tv", n)
-    assert not services.devices.pull("tv").resync
-    services.devices.push("tv", 5)
-    batch = services.devices.pull("tv")
-    assert batch.resync
-    assert [i.change for i in batch.items] == [0, 1, 2, 3, 4, 5]  # the marker was pushed out
-    for n in range(6, 100):
-        services.devices.push("tv", n)
-    assert len(services.devices.pull("tv", limit=1000).items) == 6  # bounded
 
 
 def test_job_progress_is_visible_until_finished(services):

@@ -17,6 +17,7 @@ import redis
 
 from qfzz.app import build_station
 from qfzz.cache import (
+    Backend,
     BackendError,
     BackendUnavailable,
     Cache,
@@ -26,7 +27,6 @@ from qfzz.cache import (
     Session,
     SessionCache,
 )
-from qfzz.cache._backend import Backend
 from qfzz.errors import AuthError
 from qfzz.models import Track, TrackMeta
 from qfzz.settings import Settings
@@ -247,12 +247,12 @@ class RefusingBackend(GatedBackend):
         return super().execute(commands, atomic=atomic)
 
 
-def test_a_journaled_write_the_server_refuses_is_retried_now_and_then_not_per_call(clock):
-    backend = RefusingBackend(clock, "RPUSH")
+def test_a_journaled_delete_the_server_refuses_is_retried_now_and_then_not_per_call(clock):
+    backend = RefusingBackend(clock, "DEL")
     cache = _cache(backend, clock)
     services = CacheServices.build(cache)
     backend.down = True
-    services.devices.push("phone", "a")  # journaled as a batch
+    services.tracks.invalidate([1])  # journaled
     backend.down = False
     services.now_playing.get("main", lambda: "x")  # reaches the server: one replay, refused
     assert backend.refusals == 1 and cache.stats()["journal"] == 1

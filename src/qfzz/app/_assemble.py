@@ -11,12 +11,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from qfzz.cache import CacheServices, open_cache
+from qfzz.cache import CacheServices, open_cache, server_link
 from qfzz.catalog.timed_reads import TimedReads
 from qfzz.dj import CatalogView, PersonalizedDJ
 from qfzz.edge import DeviceRegistry
+from qfzz.jobs import open_queue
 from qfzz.settings import Settings
 from qfzz.station import (
+    CATALOG_QUEUE,
     Accounts,
     Catalog,
     CatalogJobs,
@@ -41,9 +43,6 @@ from qfzz.station import (
 from qfzz.store import Store, open_store
 from qfzz.trust import LedgerKey, Miner, TrustLedger
 
-#: The queue the catalog jobs (scans, dataset imports) run on.
-CATALOG_QUEUE = "catalog"
-
 
 def build_station(
     settings: Settings | None = None,
@@ -58,7 +57,6 @@ def build_station(
         settings.cache_url,
         clock=clock,
         prefix=settings.cache_prefix,
-        job_store=store.jobs,
         max_entries=settings.cache_max_entries,
         l1_entries=settings.cache_l1_entries,
         l1_ttl=settings.cache_l1_ttl,
@@ -145,7 +143,15 @@ def build_station(
         store, catalog=catalog, playlists=playlists, feedback=feedback, clock=clock
     )
     jobs = CatalogJobs(
-        caches.jobs(CATALOG_QUEUE, visibility=3600, max_attempts=3),
+        open_queue(
+            CATALOG_QUEUE,
+            store=store.jobs,
+            clock=clock,
+            codec=cache.codec,
+            server=server_link(cache, "jobs"),
+            visibility=3600,
+            max_attempts=3,
+        ),
         caches.job_progress,
         catalog,
         idempotency,

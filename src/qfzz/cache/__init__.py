@@ -4,15 +4,18 @@ This package is the only place in QFZZ that imports ``redis``. ``open_cache(url)
 a :class:`Cache`: with ``url=None`` an in-process, bounded, TTL'd store; with
 ``redis://…`` a small per-process L1 in front of the shared server, with invalidations
 sent between processes over pub/sub and a circuit breaker that stops calling a server
-that is down (writes that matter wait in a journal and are replayed).
+that is down (removals wait in a journal and are replayed).
 
 The typed services on top each own a namespace and a TTL and load from the store on a
 miss, because **the store is the source of truth**: a cache problem is counted and
 logged, never raised to a request. ``CacheServices.build(cache)`` makes them all::
 
-    cache = open_cache(settings.cache_url, clock=clock, job_store=store.jobs)
+    cache = open_cache(settings.cache_url, clock=clock)
     caches = CacheServices.build(cache)
     track = caches.tracks.get(track_id, store.tracks.get)
+
+``server_link(cache, namespace)`` lends the server (behind the same breaker) to a
+subsystem with structures of its own there: the job queues of ``qfzz.jobs``.
 """
 
 from __future__ import annotations
@@ -30,27 +33,15 @@ from qfzz.cache._errors import (
     UnserializableValue,
 )
 from qfzz.cache._factory import open_cache
-from qfzz.cache._jobs import JobQueue, JobStore, StoredJob
 from qfzz.cache._keys import Keyspace, normalise_query, search_digest, stable_digest, token_digest
+from qfzz.cache._link import ServerLink, server_link
 from qfzz.cache._memory import MemoryBackend
-from qfzz.cache._memory_jobs import MemoryJobStore
 from qfzz.cache._metrics import CacheCollector
 from qfzz.cache._services import CacheServices
-from qfzz.cache._structures import DeviceSyncQueue, Favorites, PlayCounts, RecentlyPlayed
-from qfzz.cache._types import (
-    DeadJob,
-    Job,
-    JobProgress,
-    PlaybackPosition,
-    PlayDelta,
-    Session,
-    SyncBatch,
-    SyncItem,
-)
+from qfzz.cache._types import JobProgress, Session
 from qfzz.cache._values import (
     JobProgressCache,
     NowPlayingCache,
-    PlaybackProgressCache,
     PlaylistCache,
     SearchCache,
     SessionCache,
@@ -71,36 +62,23 @@ __all__ = [
     "Codec",
     "Command",
     "CorruptValue",
-    "DeadJob",
-    "DeviceSyncQueue",
-    "Favorites",
-    "Job",
     "JobProgress",
     "JobProgressCache",
-    "JobQueue",
-    "JobStore",
     "Keyspace",
     "MemoryBackend",
-    "MemoryJobStore",
     "NowPlayingCache",
-    "PlayCounts",
-    "PlayDelta",
-    "PlaybackPosition",
-    "PlaybackProgressCache",
     "PlaylistCache",
-    "RecentlyPlayed",
     "SearchCache",
+    "ServerLink",
     "Session",
     "SessionCache",
-    "StoredJob",
-    "SyncBatch",
-    "SyncItem",
     "TrackCache",
     "UnknownNamespace",
     "UnserializableValue",
     "normalise_query",
     "open_cache",
     "search_digest",
+    "server_link",
     "stable_digest",
     "token_digest",
 ]

@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from qfzz.cache._errors import CorruptValue, UnserializableValue
-from qfzz.cache._types import JobProgress, PlaybackPosition, PlayDelta, Session
+from qfzz.cache._types import JobProgress, Session
 from qfzz.models import (
     Interaction,
     InteractionType,
@@ -49,8 +49,6 @@ from qfzz.models import (
 DEFAULT_TYPES: tuple[type, ...] = (
     Interaction,
     JobProgress,
-    PlaybackPosition,
-    PlayDelta,
     Session,
     InteractionType,
     Playlist,

@@ -1,6 +1,6 @@
 """The cache core: codec, keys, two levels, circuit breaker, journal and statistics.
 
-Services (``qfzz.cache._values``, ``_structures``, ``_jobs``) describe *what* they cache;
+Services (``qfzz.cache._values``) describe *what* they cache;
 this module decides *where* and makes sure no cache problem reaches a caller:
 
 * **Values** carry their expiry from the injected clock in an 8-byte header, so a TTL
@@ -13,8 +13,8 @@ this module decides *where* and makes sure no cache problem reaches a caller:
   (``qfzz.cache._local``); an invalidation drops L1 again after the server's answer.
 * **Failures** are counted, logged at debug level and turned into misses. Unreachable
   servers feed the circuit breaker; while it is open the server is not called at all and
-  writes that matter (counter increments, queue writes, invalidations) go to the journal,
-  replayed by the next call that gets through.
+  removals (invalidations, namespace clears) go to the journal, replayed by the next call
+  that gets through. A value write that fails is just not cached: the store has it.
 * **Revocation wins**: a key whose delete waits in the journal is a tombstone (reads
   miss without asking the server) until the replay has applied it; one attribute read
   while the journal holds no removal.
@@ -28,14 +28,14 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from qfzz.cache import _backend as cmd
 from qfzz.cache._backend import Backend, Command
 from qfzz.cache._breaker import CircuitBreaker
 from qfzz.cache._codec import Codec, is_immutable
 from qfzz.cache._errors import BackendError, BackendUnavailable, CacheError, UnserializableValue
-from qfzz.cache._journal import Journal, Replayer
+from qfzz.cache._journal import Journal, JournalContents, Replayer
 from qfzz.cache._keys import Keyspace
 from qfzz.cache._local import HEADER as _HEADER
 from qfzz.cache._local import LocalTier
@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], float]
 #: Builds the invalidation subscriber: ``(on_message, on_connect) -> object with close()``.
 BusFactory = Callable[[Callable[[bytes], None], Callable[[], None]], Any]
-JournalMode = Literal["batch", "delete", "none"]
 T = TypeVar("T")
 
 #: How much longer than the logical TTL the server keeps a value (clock skew between nodes).
@@ -80,12 +79,11 @@ class Cache:
         self.breaker = breaker or CircuitBreaker(clock)
         self.strict = strict
         self.journal = Journal()
-        self._replayer = Replayer(self, on_done=self._tier.advance)
-        #: Run once the journal is replayed after an outage (jobs re-queued, acks sent).
+        self._replayer = Replayer(
+            self.journal, self._replay, clock=clock, on_done=self._tier.advance
+        )
+        #: Run once the journal is replayed after an outage (``ServerLink.on_recovery``).
         self.recovery_hooks = self._replayer.hooks
-        #: Set by ``open_cache``: where job queues keep jobs (see ``qfzz.cache._jobs``).
-        self.job_store: Any = None
-        self.server_jobs: Callable[[str], Any] | None = None
         self._fast = backend if isinstance(backend, MemoryBackend) else None
         self._stats = StatsBook()
         self.sender_id = uuid.uuid4().hex
@@ -240,32 +238,6 @@ class Cache:
         self._call(namespace, [cmd.publish(self.keys.channel, message)], tombstones=False)
         return deleted
 
-    # -- structures (counters: qfzz.cache._counters; lists and sets) ---------------------
-
-    def run(
-        self,
-        namespace: str,
-        commands: Sequence[Command],
-        *,
-        journal: JournalMode = "none",
-        atomic: bool = True,
-        tombstones: bool = True,
-    ) -> list[object] | None:
-        """Run a command batch; ``None`` when it could not run (then journaled as asked).
-
-        ``journal="batch"`` replays the batch later; ``"delete"`` deletes its first key
-        later instead, so the structure is rebuilt from the store on its next read. A
-        batch that touches a tombstone is not sent (``None``) unless ``tombstones`` is
-        False (the journal's own replay, which applies them in order).
-        """
-        replies = self._call(namespace, commands, atomic=atomic, tombstones=tombstones)
-        if replies is None and self._fast is None:
-            if journal == "batch":
-                self.journal.add_batch(commands)
-            elif journal == "delete":
-                self.journal.add_deletes([commands[0].key])
-        return replies
-
     # -- observability and lifecycle -----------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
@@ -275,7 +247,6 @@ class Cache:
             "circuit": self.circuit_state,
             "circuit_opened": self.breaker.opened,
             "journal": len(self.journal),
-            "journal_dropped": self.journal.dropped,
             "l1_entries": len(self.l1) if self.l1 is not None else None,
             "entries": len(self._fast) if self._fast is not None else None,
             "namespaces": {
@@ -293,6 +264,10 @@ class Cache:
         """Block until ``count`` invalidations from other processes have arrived (tests)."""
         with self._heard:
             return self._heard.wait_for(lambda: self.remote_invalidations >= count, timeout)
+
+    def wait_subscribed(self, timeout: float) -> bool:
+        """Block until the invalidation bus listens (at once without a bus): tests, probes."""
+        return self._bus is None or bool(self._bus.subscribed.wait(timeout))
 
     def close(self) -> None:
         if self._bus is not None:
@@ -330,6 +305,27 @@ class Cache:
             self._stats.count(namespace, "errors")
             log.warning("unreadable cached value under %s: %s", key, exc)
             return False, None
+
+    def _replay(self, todo: JournalContents) -> JournalContents | None:
+        """Apply journaled removals; returns what is left if the server fails meanwhile.
+
+        Namespace clears first, then deletes (published, so other L1s drop them too). Each
+        is reported to the journal as soon as it is applied, which lifts its tombstones.
+        """
+        for namespace in sorted(todo.clears):
+            if self.clear_namespace(namespace) == 0 and self.breaker.state != "closed":
+                return todo
+            todo.clears.discard(namespace)
+            self.journal.cleared(namespace)
+        if todo.deletes:
+            keys = sorted(todo.deletes)
+            message = self.codec.encode({"from": self.sender_id, "keys": keys})
+            batch = [cmd.delete(*keys), cmd.publish(self.keys.channel, message)]
+            if self._call("journal", batch, tombstones=False) is None:
+                return todo
+            todo.deletes.clear()
+            self.journal.deleted(keys)
+        return None
 
     def _call(
         self,

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Iterable
 
 from qfzz.cache._breaker import CircuitBreaker
 from qfzz.cache._codec import DEFAULT_TYPES, Codec
 from qfzz.cache._core import Cache, Clock
-from qfzz.cache._jobs import JobStore, ServerJobs
 from qfzz.cache._keys import Keyspace
 from qfzz.cache._memory import MemoryBackend
-from qfzz.cache._memory_jobs import MemoryJobStore
-
-log = logging.getLogger(__name__)
 
 
 def open_cache(
@@ -22,7 +17,6 @@ def open_cache(
     *,
     clock: Clock = time.time,
     prefix: str = "qfzz:",
-    job_store: JobStore | None = None,
     strict: bool = False,
     max_entries: int = 100_000,
     l1_entries: int = 10_000,
@@ -36,19 +30,15 @@ def open_cache(
     ``url`` is ``redis://[:password@]host:port/db`` (``rediss://`` for TLS, ``unix://``
     for a socket); Valkey and DragonflyDB are addressed the same way. Nothing is sent to
     the server here: a server that is down only opens the circuit on first use.
-    ``job_store`` keeps jobs durable (``Store.jobs``); without one, jobs live in memory
-    and a warning says so. ``strict`` makes unserializable values raise (for tests).
+    ``strict`` makes unserializable values raise (for tests).
     ``types`` registers further frozen dataclasses or enums with the codec.
     ``l1_entries=0`` turns the per-process L1 off (every read goes to the server).
     """
     codec = Codec((*DEFAULT_TYPES, *types))
     keys = Keyspace(prefix)
     breaker = CircuitBreaker(clock, failure_threshold=failure_threshold)
-    if job_store is None:
-        log.warning("cache opened without a durable job store: queued jobs die with the process")
-        job_store = MemoryJobStore()
     if url is None or url in ("", "memory", "memory://"):
-        cache = Cache(
+        return Cache(
             MemoryBackend(clock, max_entries=max_entries),
             clock=clock,
             keys=keys,
@@ -56,12 +46,9 @@ def open_cache(
             breaker=breaker,
             strict=strict,
         )
-        cache.job_store = job_store
-        return cache
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise ValueError(f"unsupported cache URL {url!r}: use redis://host:port/db")
     from qfzz.cache._redis import InvalidationBus, RedisBackend, connect
-    from qfzz.cache._redis_jobs import RedisJobs
 
     client = connect(url, timeout=timeout)
     bus_client = connect(url, timeout=max(timeout, 1.0), max_connections=2)
@@ -69,7 +56,7 @@ def open_cache(
     def bus(on_message: Callable[[bytes], None], on_connect: Callable[[], None]) -> InvalidationBus:
         return InvalidationBus(bus_client, keys.channel, on_message, on_connect)
 
-    cache = Cache(
+    return Cache(
         RedisBackend(client),
         clock=clock,
         keys=keys,
@@ -80,10 +67,3 @@ def open_cache(
         bus=bus,
         strict=strict,
     )
-    cache.job_store = job_store
-
-    def server_jobs(queue: str) -> ServerJobs:
-        return RedisJobs(client, keys, queue)
-
-    cache.server_jobs = server_jobs
-    return cache

@@ -1,32 +1,28 @@
-"""What happened while the cache server was out of reach, to replay when it is back.
+"""Removals the cache server missed while out of reach, to replay when it is back.
 
-Counter increments are summed per key, invalidations kept as a set of keys and namespaces,
-queue writes kept in order (bounded: past ``max_batches`` the oldest are dropped and
-counted, the queue then reports that a resync is needed). Everything here is also in the
-store or rebuildable from it; the journal only saves the server from going stale.
+Only removals are journaled (a delete of keys, a clear of a namespace): a value write
+that fails is simply not cached, since every value can be loaded again from the store,
+but a removal that is lost would leave a stale value behind (a revoked session, for one).
 
 A journaled delete or namespace clear is also a **tombstone**: until the replay has
 applied it on the server, :meth:`Journal.removes` says so and the cache treats the key as
-missing instead of reading back the value it was asked to forget (a revoked session, for
-one). Removals a replay has taken stay tombstones until it reports them applied.
+missing instead of reading back the value it was asked to forget. Removals a replay has
+taken stay tombstones until it reports them applied.
+
+This module knows nothing of the cache itself: the :class:`Replayer` is handed the
+function that applies a journal's contents (``Cache`` owns it), so the cache depends on
+the journal and never the other way round.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from qfzz.cache import _backend as cmd
 from qfzz.cache._backend import Command
-from qfzz.cache._counters import increment_existing
 from qfzz.cache._keys import Keyspace
-
-if TYPE_CHECKING:
-    from qfzz.cache._core import Cache
 
 log = logging.getLogger(__name__)
 
@@ -35,25 +31,19 @@ log = logging.getLogger(__name__)
 class JournalContents:
     clears: set[str] = field(default_factory=set)
     deletes: set[str] = field(default_factory=set)
-    batches: list[list[Command]] = field(default_factory=list)
-    deltas: dict[str, int] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(self.clears or self.deletes or self.batches or self.deltas)
+        return bool(self.clears or self.deletes)
 
 
 class Journal:
-    def __init__(self, *, max_batches: int = 100_000) -> None:
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._clears: set[str] = set()
         self._deletes: set[str] = set()
-        self._batches: deque[list[Command]] = deque()
-        self._deltas: dict[str, int] = {}
         # Removals taken by a replay and not yet applied: still tombstones.
         self._clearing: set[str] = set()
         self._deleting: set[str] = set()
-        self.max_batches = max_batches
-        self.dropped = 0
         #: Something is waiting to be replayed (read without the lock on every success).
         self.pending = False
         #: Some key or namespace is a tombstone (read without the lock on every server read).
@@ -61,8 +51,7 @@ class Journal:
 
     def __len__(self) -> int:
         with self._lock:
-            removals = len(self._clears | self._clearing) + len(self._deletes | self._deleting)
-            return removals + len(self._batches) + len(self._deltas)
+            return len(self._clears | self._clearing) + len(self._deletes | self._deleting)
 
     def removes(self, namespace: str, key: str) -> bool:
         """Whether ``key`` has a delete (or its namespace a clear) not yet on the server."""
@@ -88,12 +77,6 @@ class Journal:
                 return True
         return False
 
-    def add_deltas(self, deltas: Mapping[str, int]) -> None:
-        with self._lock:
-            for key, amount in deltas.items():
-                self._deltas[key] = self._deltas.get(key, 0) + amount
-            self._changed()
-
     def add_deletes(self, keys: Iterable[str]) -> None:
         with self._lock:
             self._deletes.update(keys)
@@ -104,24 +87,13 @@ class Journal:
             self._clears.add(namespace)
             self._changed()
 
-    def add_batch(self, commands: Sequence[Command]) -> None:
-        with self._lock:
-            self._batches.append(list(commands))
-            while len(self._batches) > self.max_batches:
-                self._batches.popleft()
-                self.dropped += 1
-            self._changed()
-
     def take(self) -> JournalContents:
         """Everything journaled so far, leaving the journal empty (removals stay tombstones)."""
         with self._lock:
-            contents = JournalContents(
-                set(self._clears), set(self._deletes), list(self._batches), self._deltas
-            )
+            contents = JournalContents(set(self._clears), set(self._deletes))
             self._clearing |= self._clears
             self._deleting |= self._deletes
-            self._clears, self._deletes, self._deltas = set(), set(), {}
-            self._batches.clear()
+            self._clears, self._deletes = set(), set()
             self._changed()
             return contents
 
@@ -138,52 +110,21 @@ class Journal:
             self._changed()
 
     def put_back(self, contents: JournalContents) -> None:
-        """Return what could not be replayed, ahead of anything journaled since."""
+        """Return what could not be replayed, to be tried again."""
         with self._lock:
             self._clears |= contents.clears
             self._deletes |= contents.deletes
             self._clearing -= contents.clears
             self._deleting -= contents.deletes
-            self._batches.extendleft(reversed(contents.batches))
-            for key, amount in contents.deltas.items():
-                self._deltas[key] = self._deltas.get(key, 0) + amount
             self._changed()
 
     def _changed(self) -> None:
-        self.pending = bool(self._clears or self._deletes or self._batches or self._deltas)
+        self.pending = bool(self._clears or self._deletes)
         self.removing = bool(self._clears or self._deletes or self._clearing or self._deleting)
 
 
-def replay(cache: Cache, todo: JournalContents) -> JournalContents | None:
-    """Apply ``todo`` to the server; returns what is left if it fails again meanwhile.
-
-    Order: namespace clears, then deletes (published, so other L1s drop them too), then
-    queue writes in their original order, then counter increments. Each clear and the
-    deletes are reported to the journal as soon as they are applied, which lifts their
-    tombstones.
-    """
-    journal = cache.journal
-    for namespace in sorted(todo.clears):
-        if cache.clear_namespace(namespace) == 0 and cache.breaker.state != "closed":
-            return todo
-        todo.clears.discard(namespace)
-        journal.cleared(namespace)
-    if todo.deletes:
-        keys = sorted(todo.deletes)
-        message = cache.codec.encode({"from": cache.sender_id, "keys": keys})
-        batch = [cmd.delete(*keys), cmd.publish(cache.keys.channel, message)]
-        if cache.run("journal", batch, tombstones=False) is None:
-            return todo
-        todo.deletes.clear()
-        journal.deleted(keys)
-    while todo.batches:
-        batch = todo.batches[0]
-        if cache.run(cache.keys.namespace_of(batch[0].key), batch, tombstones=False) is None:
-            return todo
-        todo.batches.pop(0)
-    if todo.deltas and not increment_existing(cache, "plays", todo.deltas):
-        return todo
-    return None
+#: Applies journaled removals to the server; returns what is left if it fails meanwhile.
+Apply = Callable[[JournalContents], "JournalContents | None"]
 
 
 class Replayer:
@@ -197,9 +138,17 @@ class Replayer:
     """
 
     def __init__(
-        self, cache: Cache, *, on_done: Callable[[], None], retry_after: float = 0.5
+        self,
+        journal: Journal,
+        apply: Apply,
+        *,
+        clock: Callable[[], float],
+        on_done: Callable[[], None],
+        retry_after: float = 0.5,
     ) -> None:
-        self._cache = cache
+        self._journal = journal
+        self._apply = apply
+        self._clock = clock
         self._on_done = on_done
         self.retry_after = retry_after
         self._lock = threading.Lock()
@@ -210,7 +159,7 @@ class Replayer:
     def run(self, *, recovered: bool = False) -> None:
         if recovered:
             self._recovered = True
-        elif self._cache.clock() < self._retry_at:
+        elif self._clock() < self._retry_at:
             return
         while self._lock.acquire(blocking=False):  # else another thread is replaying
             try:
@@ -225,18 +174,17 @@ class Replayer:
                 return
 
     def _replay_once(self) -> bool:
-        journal = self._cache.journal
-        todo = journal.take()
+        todo = self._journal.take()
         try:
-            left = replay(self._cache, todo)
+            left = self._apply(todo)
         except BaseException:
-            journal.put_back(todo)  # keep the tombstones: never lose a delete
+            self._journal.put_back(todo)  # keep the tombstones: never lose a delete
             raise
         finally:
             self._on_done()
         if left:
-            journal.put_back(left)
-            self._retry_at = self._cache.clock() + self.retry_after
+            self._journal.put_back(left)
+            self._retry_at = self._clock() + self.retry_after
             return False
         self._retry_at = 0.0
         return True

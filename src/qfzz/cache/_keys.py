@@ -1,6 +1,6 @@
 """Every cache key is built here, for reads and writes alike.
 
-A key is ``<prefix><namespace>:<part>:<part>…``. Parts are percent-quoted, so a device id
+A key is ``<prefix><namespace>:<part>:<part>…``. Parts are percent-quoted, so a user id
 holding ``:`` or ``*`` can neither collide with another key nor act as a glob in the
 ``SCAN MATCH`` that clears a namespace. Digests (search queries, session tokens) are
 blake3 over a canonical JSON form: equal in every process and after every restart, unlike

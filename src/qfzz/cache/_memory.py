@@ -17,7 +17,6 @@ from qfzz.cache._backend import Backend, Command
 from qfzz.cache._errors import BackendError
 
 Clock = Callable[[], float]
-_Data = bytes | list[bytes] | set[bytes]
 
 
 #: Marks an entry whose decoded value is not kept (it is mutable, or not decoded yet).
@@ -27,7 +26,7 @@ NO_MEMO: object = object()
 class _Entry:
     __slots__ = ("data", "expires_at", "memo")
 
-    def __init__(self, data: _Data, expires_at: float | None, memo: object = NO_MEMO) -> None:
+    def __init__(self, data: bytes, expires_at: float | None, memo: object = NO_MEMO) -> None:
         self.data = data
         self.expires_at = expires_at
         self.memo = memo
@@ -47,6 +46,11 @@ class MemoryBackend(Backend):
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def keys(self) -> list[str]:
+        """Every key held now, coldest first (expired ones too, until touched): to inspect."""
+        with self._lock:
+            return list(self._entries)
 
     def execute(self, commands: Sequence[Command], *, atomic: bool = True) -> list[object]:
         with self._lock:
@@ -68,10 +72,7 @@ class MemoryBackend(Backend):
                 del self._entries[key]
                 return None
             self._entries.move_to_end(key)
-            data, memo = entry.data, entry.memo
-        if type(data) is not bytes:
-            raise BackendError(f"WRONGTYPE {key} does not hold a string")
-        return data, memo
+            return entry.data, entry.memo
 
     def memoize(self, key: str, data: bytes, memo: object) -> None:
         """Keep ``memo`` (an immutable decoded value) beside ``data``, if still stored."""
@@ -118,7 +119,7 @@ class MemoryBackend(Backend):
         self._entries.move_to_end(key)
         return entry
 
-    def _store(self, key: str, data: _Data, expires_at: float | None) -> None:
+    def _store(self, key: str, data: bytes, expires_at: float | None) -> None:
         if key in self._entries:
             self._entries.move_to_end(key)
         else:
@@ -127,121 +128,26 @@ class MemoryBackend(Backend):
                 self.evictions += 1
         self._entries[key] = _Entry(data, expires_at)
 
-    def _typed(self, key: str, now: float, kind: type) -> _Entry | None:
-        entry = self._live(key, now)
-        if entry is not None and type(entry.data) is not kind:
-            raise BackendError(f"WRONGTYPE {key} holds the wrong kind of value")
-        return entry
-
     def _run(self, cmd: Command, now: float) -> object:
         name, key, args = cmd.name, cmd.key, cmd.args
         if name == "GET":
-            entry = self._typed(key, now, bytes)
+            entry = self._live(key, now)
             return None if entry is None else entry.data
         if name == "MGET":
             found: list[bytes | None] = []
             for k in (key, *args):
                 entry = self._live(str(k), now)
-                found.append(entry.data if entry and type(entry.data) is bytes else None)
+                found.append(None if entry is None else entry.data)
             return found
         if name == "SET":
-            if cmd.nx and self._live(key, now) is not None:
-                return False
             self._store(key, bytes(args[0]), _deadline(now, cmd.ttl))  # type: ignore[arg-type]
             return True
         if name == "DEL":
             return sum(1 for k in (key, *args) if self._entries.pop(str(k), None) is not None)
-        if name == "EXISTS":
-            return 1 if self._live(key, now) is not None else 0
-        if name == "EXPIRE":
-            entry = self._live(key, now)
-            if entry is None:
-                return False
-            entry.expires_at = _deadline(now, cmd.ttl)
-            return True
-        if name == "INCRBY":
-            entry = self._typed(key, now, bytes)
-            raw = entry.data if entry is not None else b"0"
-            try:
-                value = int(raw) + int(args[0])  # type: ignore[arg-type]
-            except ValueError:
-                raise BackendError("ERR value is not an integer or out of range") from None
-            self._store(key, str(value).encode(), entry.expires_at if entry else None)
-            return value
-        if name in ("LPUSH", "RPUSH"):
-            entry = self._typed(key, now, list)
-            items: list[bytes] = entry.data if entry else []  # type: ignore[assignment]
-            for item in args:
-                if name == "LPUSH":
-                    items.insert(0, bytes(item))  # type: ignore[arg-type]
-                else:
-                    items.append(bytes(item))  # type: ignore[arg-type]
-            if entry is None:
-                self._store(key, items, None)
-            return len(items)
-        if name in ("LREM", "LTRIM", "LRANGE", "LINDEX"):
-            return self._list_op(cmd, now)
-        if name in ("SADD", "SREM", "SMEMBERS", "SISMEMBER"):
-            return self._set_op(cmd, now)
         if name == "PUBLISH":
             return 0
         raise BackendError(f"unsupported command {name}")
 
-    def _list_op(self, cmd: Command, now: float) -> object:
-        entry = self._typed(cmd.key, now, list)
-        items: list[bytes] = entry.data if entry else []  # type: ignore[assignment]
-        name = cmd.name
-        if name == "LINDEX":
-            index = int(cmd.args[0])
-            return items[index] if -len(items) <= index < len(items) else None
-        if name == "LRANGE":
-            return items[slice(*_span(len(items), int(cmd.args[0]), int(cmd.args[1])))]
-        if name == "LREM":
-            count, value = int(cmd.args[0]), cmd.args[1]
-            order = range(len(items) - 1, -1, -1) if count < 0 else range(len(items))
-            hits = [i for i in order if items[i] == value]
-            if count:
-                hits = hits[: abs(count)]
-            for i in sorted(hits, reverse=True):
-                del items[i]
-            result: object = len(hits)
-        else:  # LTRIM
-            start, stop = _span(len(items), int(cmd.args[0]), int(cmd.args[1]))
-            items[:] = items[start:stop]
-            result = True
-        if entry is not None and not items:
-            del self._entries[cmd.key]
-        return result
-
-    def _set_op(self, cmd: Command, now: float) -> object:
-        entry = self._typed(cmd.key, now, set)
-        members: set[bytes] = entry.data if entry else set()  # type: ignore[assignment]
-        values = [bytes(v) for v in cmd.args]  # type: ignore[arg-type]
-        if cmd.name == "SMEMBERS":
-            return set(members)
-        if cmd.name == "SISMEMBER":
-            return values[0] in members
-        if cmd.name == "SADD":
-            added = len(set(values) - members)
-            members.update(values)
-            if entry is None and members:
-                self._store(cmd.key, members, None)
-            return added
-        removed = len(members & set(values))
-        members.difference_update(values)
-        if entry is not None and not members:
-            del self._entries[cmd.key]
-        return removed
-
 
 def _deadline(now: float, ttl: float | None) -> float | None:
     return None if ttl is None else now + ttl
-
-
-def _span(length: int, start: int, stop: int) -> tuple[int, int]:
-    """Redis's inclusive, negative-aware ``start``/``stop`` as a Python slice."""
-    if start < 0:
-        start = max(0, length + start)
-    if stop < 0:
-        stop = length + stop
-    return start, max(start, min(stop, length - 1) + 1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 from redis.backoff import NoBackoff
@@ -23,6 +23,7 @@ from qfzz.cache._errors import BackendError, BackendUnavailable
 log = logging.getLogger(__name__)
 
 _OUTAGE = (redis.ConnectionError, redis.TimeoutError, OSError)
+T = TypeVar("T")
 
 
 def connect(url: str, *, timeout: float = 0.2, max_connections: int = 64) -> redis.Redis:
@@ -84,6 +85,18 @@ class RedisBackend(Backend):
             raise BackendError(f"cache server refused a command: {exc}") from exc
         return deleted
 
+    def call(self, action: Callable[[Any], T]) -> T:
+        """Run ``action(client)``, its redis errors translated like those of ``execute``.
+
+        For the subsystems that keep structures of their own on the server (``ServerLink``).
+        """
+        try:
+            return action(self.client)
+        except _OUTAGE as exc:
+            raise BackendUnavailable(f"cache server unreachable: {exc}") from exc
+        except redis.RedisError as exc:
+            raise BackendError(f"cache server refused a command: {exc}") from exc
+
     def close(self) -> None:
         self.client.close()
 
@@ -95,35 +108,9 @@ def _queue(pipe: Any, cmd: Command) -> None:
     elif name == "MGET":
         pipe.mget([key, *args])
     elif name == "SET":
-        pipe.set(key, args[0], px=_ttl_ms(cmd.ttl), nx=cmd.nx)
+        pipe.set(key, args[0], px=_ttl_ms(cmd.ttl))
     elif name == "DEL":
         pipe.delete(key, *args)
-    elif name == "EXISTS":
-        pipe.exists(key)
-    elif name == "EXPIRE":
-        pipe.pexpire(key, _ttl_ms(cmd.ttl))
-    elif name == "INCRBY":
-        pipe.incrby(key, args[0])
-    elif name == "LPUSH":
-        pipe.lpush(key, *args)
-    elif name == "RPUSH":
-        pipe.rpush(key, *args)
-    elif name == "LREM":
-        pipe.lrem(key, args[0], args[1])
-    elif name == "LTRIM":
-        pipe.ltrim(key, args[0], args[1])
-    elif name == "LRANGE":
-        pipe.lrange(key, args[0], args[1])
-    elif name == "LINDEX":
-        pipe.lindex(key, args[0])
-    elif name == "SADD":
-        pipe.sadd(key, *args)
-    elif name == "SREM":
-        pipe.srem(key, *args)
-    elif name == "SMEMBERS":
-        pipe.smembers(key)
-    elif name == "SISMEMBER":
-        pipe.sismember(key, args[0])
     elif name == "PUBLISH":
         pipe.publish(key, args[0])
     else:  # pragma: no cover - the Literal type makes this unreachable
@@ -132,13 +119,7 @@ def _queue(pipe: Any, cmd: Command) -> None:
 
 def _normalise(cmd: Command, reply: object) -> object:
     """redis-py's replies in the same shapes the embedded backend returns."""
-    if cmd.name in ("SET", "EXPIRE", "SISMEMBER"):
-        return bool(reply)
-    if cmd.name == "LTRIM":
-        return True
-    if cmd.name == "SMEMBERS":
-        return set(reply)  # type: ignore[call-overload]
-    return reply
+    return bool(reply) if cmd.name == "SET" else reply
 
 
 class InvalidationBus:

@@ -13,7 +13,6 @@ SearchCache        ``search``      1 h        ``clear()`` after a scan or import
 PlaylistCache      ``playlist``    24 h       the listener's next feedback (and versions)
 NowPlayingCache    ``nowplaying``  5 s        ``put()`` of the next track on the mount
 SessionCache       ``session``     token      ``revoke()`` (wins, see below); expiry
-PlaybackProgress   ``progress``    30 days    ``save()`` (no L1: devices switch nodes)
 JobProgress        ``jobprogress`` 24 h       ``update()`` (no L1: polled while it moves)
 =================  ==============  =========  =============================================
 """
@@ -25,7 +24,7 @@ from typing import Generic, TypeVar
 
 from qfzz.cache._core import Cache
 from qfzz.cache._keys import search_digest, token_digest
-from qfzz.cache._types import JobProgress, PlaybackPosition, Session
+from qfzz.cache._types import JobProgress, Session
 from qfzz.models import Track
 
 T = TypeVar("T")
@@ -269,30 +268,6 @@ class SessionCache(_ValueService):
 
     def revoke(self, session_id: str) -> None:
         self.cache.invalidate(self.namespace, [self.key(session_id)])
-
-
-class PlaybackProgressCache(_ValueService):
-    """Resume positions per listener and track; no L1 so a second device sees the last."""
-
-    namespace = "progress"
-
-    def __init__(self, cache: Cache, *, ttl: float = 30 * DAY) -> None:
-        super().__init__(cache, ttl=ttl, local=False)
-
-    def get(
-        self, user_id: str, track_id: int, loader: Callable[[], PlaybackPosition | None]
-    ) -> PlaybackPosition | None:
-        return self._cached(self._key(user_id, track_id), loader, negative_ttl=None)
-
-    def save(
-        self, user_id: str, track_id: int, position: float, duration: float | None = None
-    ) -> PlaybackPosition:
-        value = PlaybackPosition(position, duration, self.cache.clock())
-        self.cache.store(self.namespace, self._key(user_id, track_id), value, self.ttl, local=False)
-        return value
-
-    def forget(self, user_id: str, track_id: int) -> None:
-        self.cache.invalidate(self.namespace, [self._key(user_id, track_id)])
 
 
 class JobProgressCache(_ValueService):

@@ -19,7 +19,7 @@ from qfzz.station._events import (
 )
 from qfzz.station._feedback import FeedbackFlow
 from qfzz.station._idempotency import Idempotency, Once, parse_key, request_key
-from qfzz.station._jobs import CatalogJobs
+from qfzz.station._jobs import CATALOG_QUEUE, CatalogJobs
 from qfzz.station._library import AlbumOrder, Annotations, Library
 from qfzz.station._parts import RateLimits, StationParts
 from qfzz.station._playlists import Playlists
@@ -32,6 +32,7 @@ from qfzz.station._station import LedgerSummary, QFZZStation
 
 __all__ = [
     "ADMIN",
+    "CATALOG_QUEUE",
     "SNAPSHOT_EVERY",
     "Accounts",
     "AlbumOrder",

@@ -13,8 +13,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from qfzz.cache import Job, JobProgress, JobProgressCache, JobQueue
+from qfzz.cache import JobProgress, JobProgressCache
 from qfzz.errors import InvalidInput
+from qfzz.jobs import Job, JobQueue
 from qfzz.models import IdempotencyKey
 from qfzz.station._catalog import Catalog
 from qfzz.station._idempotency import Idempotency, Once
@@ -22,7 +23,8 @@ from qfzz.store import JobRepository
 
 log = logging.getLogger(__name__)
 
-QUEUE = "catalog"
+#: The queue the catalog jobs (scans, dataset imports) run on.
+CATALOG_QUEUE = "catalog"
 POLL_SECONDS = 0.5
 
 

@@ -1,4 +1,4 @@
-"""The durable job queue behind ``qfzz.cache``'s job queues (scan, import, transcode).
+"""The durable job table behind ``qfzz.jobs``' queues (scan, import, transcode).
 
 A job row is *ready* when ``visible_at`` has passed and it is not dead. Claiming one
 pushes ``visible_at`` out by the visibility timeout and counts the attempt, guarded by the

@@ -1,8 +1,8 @@
-"""A job store in memory, for tests and for a cache opened without the durable store.
+"""A job store in memory, for tests and for a queue opened without the durable store.
 
 It keeps the same rules as ``qfzz.store.JobRepository`` (claim by visibility deadline,
 poison jobs to the dead letters) but loses everything with the process, which is why
-:func:`qfzz.cache.open_cache` warns when it has to fall back to it.
+:func:`qfzz.jobs.open_queue` warns when it has to fall back to it.
 """
 
 from __future__ import annotations

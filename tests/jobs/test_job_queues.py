@@ -1,4 +1,4 @@
-"""Reliable job queues, on the embedded cache (jobs in SQLite) and on Redis."""
+"""Reliable job queues, on both backends: the job store alone, and Redis in front of it."""
 
 from __future__ import annotations
 
@@ -6,17 +6,12 @@ import threading
 
 import pytest
 
-from qfzz.cache import JobQueue, UnserializableValue, open_cache
+from qfzz.cache import Codec, UnserializableValue
+from qfzz.jobs import JobQueue, MemoryJobStore, RedisQueue, StoreQueue, open_queue
 
 
-def queue(cache, name="scan", **options) -> JobQueue:
-    options.setdefault("visibility", 30.0)
-    options.setdefault("max_attempts", 3)
-    return JobQueue(cache, name, **options)
-
-
-def test_jobs_come_out_in_order_and_acked_jobs_leave(make_cache):
-    jobs = queue(make_cache())
+def test_jobs_come_out_in_order_and_acked_jobs_leave(make_queue):
+    jobs = make_queue()
     ids = [jobs.put({"path": f"/music/{n}"}) for n in range(3)]
     taken = [jobs.take() for _ in range(3)]
     assert [j.job_id for j in taken] == ids
@@ -27,10 +22,8 @@ def test_jobs_come_out_in_order_and_acked_jobs_leave(make_cache):
     assert jobs.counts() == {"ready": 0, "taken": 0, "dead": 0}
 
 
-def test_a_taken_job_is_invisible_to_other_workers_until_it_times_out(make_cache, clock):
-    first, second = queue(make_cache()), queue(make_cache())
-    if first.server is None:  # embedded: two workers of one process share the store
-        second = queue(first.cache)
+def test_a_taken_job_is_invisible_to_other_workers_until_it_times_out(make_queue, clock):
+    first, second = make_queue(), make_queue()
     first.put("work")
     assert first.take() is not None
     assert second.take() is None
@@ -38,10 +31,8 @@ def test_a_taken_job_is_invisible_to_other_workers_until_it_times_out(make_cache
     assert second.take() is None
 
 
-def test_a_worker_that_dies_holding_a_job_has_it_redone_once_and_not_after_ack(make_cache, clock):
-    dying, healthy = queue(make_cache()), queue(make_cache())
-    if dying.server is None:
-        healthy = queue(dying.cache)
+def test_a_worker_that_dies_holding_a_job_has_it_redone_once_and_not_after_ack(make_queue, clock):
+    dying, healthy = make_queue(), make_queue()
     job_id = dying.put({"scan": "/music"})
     held = dying.take()
     assert held is not None and held.attempt == 1  # …and its worker dies: no ack
@@ -56,8 +47,8 @@ def test_a_worker_that_dies_holding_a_job_has_it_redone_once_and_not_after_ack(m
     assert healthy.counts() == {"ready": 0, "taken": 0, "dead": 0}
 
 
-def test_poison_jobs_move_to_the_dead_letters_after_max_attempts(make_cache, clock):
-    jobs = queue(make_cache(), max_attempts=3)
+def test_poison_jobs_move_to_the_dead_letters_after_max_attempts(make_queue, clock):
+    jobs = make_queue(max_attempts=3)
     job_id = jobs.put("poison")
     jobs.put("fine")
     seen = []
@@ -82,8 +73,8 @@ def test_poison_jobs_move_to_the_dead_letters_after_max_attempts(make_cache, clo
     assert jobs.take().job_id == job_id
 
 
-def test_timeouts_count_as_attempts_too(make_cache, clock):
-    jobs = queue(make_cache(), max_attempts=2)
+def test_timeouts_count_as_attempts_too(make_queue, clock):
+    jobs = make_queue(max_attempts=2)
     jobs.put("hangs")
     for _ in range(2):
         assert jobs.take() is not None
@@ -92,8 +83,8 @@ def test_timeouts_count_as_attempts_too(make_cache, clock):
     assert [d.payload for d in jobs.dead()] == ["hangs"]
 
 
-def test_a_late_fail_does_not_steal_a_job_redone_by_another_worker(make_cache, clock):
-    jobs = queue(make_cache())
+def test_a_late_fail_does_not_steal_a_job_redone_by_another_worker(make_queue, clock):
+    jobs = make_queue()
     jobs.put("x")
     stale = jobs.take()
     clock.advance(31)
@@ -104,11 +95,10 @@ def test_a_late_fail_does_not_steal_a_job_redone_by_another_worker(make_cache, c
     assert jobs.counts()["ready"] == 0
 
 
-def test_concurrent_workers_get_each_job_exactly_once(make_cache):
-    cache = make_cache()
-    producer = queue(cache)
+def test_concurrent_workers_get_each_job_exactly_once(make_queue):
+    producer = make_queue()
     ids = {producer.put(n) for n in range(60)}
-    workers = [queue(cache if cache.kind == "embedded" else make_cache()) for _ in range(4)]
+    workers = [make_queue() for _ in range(4)]
     got: list[str] = []
     lock = threading.Lock()
 
@@ -126,19 +116,29 @@ def test_concurrent_workers_get_each_job_exactly_once(make_cache):
     assert sorted(got) == sorted(ids)
 
 
-def test_an_unserializable_payload_is_refused_at_put(make_cache):
+def test_an_unserializable_payload_is_refused_at_put(make_queue):
     with pytest.raises(UnserializableValue):
-        queue(make_cache()).put(object())
+        make_queue().put(object())
+
+
+def test_the_backend_follows_the_server_link(make_queue, backend_kind):
+    expected = StoreQueue if backend_kind == "embedded" else RedisQueue
+    assert type(make_queue()) is expected
 
 
 def test_embedded_jobs_survive_a_restart(job_store, clock):
-    before = open_cache(None, clock=clock, job_store=job_store)
-    jobs = queue(before)
-    job_id = jobs.put({"import": "fma"})
-    taken = jobs.take()
-    assert taken is not None
-    before.close()  # the process dies holding the job
-    after = open_cache(None, clock=clock, job_store=job_store)
+    before = StoreQueue("scan", job_store, clock=clock, codec=Codec(), visibility=30.0)
+    job_id = before.put({"import": "fma"})
+    assert before.take() is not None  # the process dies holding the job
+    after = StoreQueue("scan", job_store, clock=clock, codec=Codec(), visibility=30.0)
     clock.advance(31)
-    redo = queue(after).take()
+    redo = after.take()
     assert redo is not None and redo.job_id == job_id and redo.payload == {"import": "fma"}
+
+
+def test_a_queue_without_a_durable_store_says_its_jobs_die_with_the_process(clock, caplog):
+    jobs = open_queue("scan", store=None, clock=clock, codec=Codec())
+    assert "no durable job store" in caplog.text
+    job_id = jobs.put("kept in memory")
+    assert jobs.take().job_id == job_id
+    assert isinstance(jobs, StoreQueue) and isinstance(jobs.store, MemoryJobStore)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from qfzz.cache import JobQueue, MemoryJobStore, open_cache
+from qfzz.cache import Codec
+from qfzz.jobs import MemoryJobStore, open_queue
 from qfzz.models import IdempotencyKey
 from qfzz.store import KeyTaken
 
 KEY = IdempotencyKey("boss", "POST /api/v1/datasets/jobs", "once", "f" * 64)
 
 
-def test_a_keyed_job_is_queued_once_and_its_key_names_it(make_cache, job_store):
-    jobs = JobQueue(make_cache(), "catalog", visibility=30.0, max_attempts=3)
+def test_a_keyed_job_is_queued_once_and_its_key_names_it(make_queue, job_store):
+    jobs = make_queue("catalog")
     job_id = jobs.put({"kind": "import"}, key=KEY)
     with pytest.raises(KeyTaken) as taken:
         jobs.put({"kind": "import"}, key=KEY)
@@ -27,9 +28,6 @@ def test_a_keyed_job_is_queued_once_and_its_key_names_it(make_cache, job_store):
 
 
 def test_the_in_memory_job_store_refuses_keys_it_could_not_keep(clock):
-    cache = open_cache(None, clock=clock, job_store=MemoryJobStore())
-    try:
-        with pytest.raises(ValueError, match="idempotency"):
-            JobQueue(cache, "catalog").put({"kind": "import"}, key=KEY)
-    finally:
-        cache.close()
+    jobs = open_queue("catalog", store=MemoryJobStore(), clock=clock, codec=Codec())
+    with pytest.raises(ValueError, match="idempotency"):
+        jobs.put({"kind": "import"}, key=KEY)

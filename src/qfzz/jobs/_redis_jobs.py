@@ -1,6 +1,6 @@
 """A reliable queue on a Redis-protocol server without Lua (Redis, Valkey, DragonflyDB).
 
-Keys (all from :class:`~qfzz.cache._keys.Keyspace`, namespace ``jobs``)::
+Keys (all from the server link's namespace, ``jobs`` for the station)::
 
     jobs:<q>:ready      list   job ids waiting (RPOPLPUSH takes from the right)
     jobs:<q>:inflight   list   job ids handed out
@@ -23,35 +23,23 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import redis
+from qfzz.jobs._types import DeadJob, Job
 
-from qfzz.cache._errors import BackendError, BackendUnavailable
-from qfzz.cache._keys import Keyspace
-from qfzz.cache._types import DeadJob, Job
-
-_OUTAGE = (redis.ConnectionError, redis.TimeoutError, OSError)
-
-
-def _translated(method: Callable[..., Any]) -> Callable[..., Any]:
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(*args, **kwargs)
-        except _OUTAGE as exc:
-            raise BackendUnavailable(f"cache server unreachable: {exc}") from exc
-        except redis.RedisError as exc:
-            raise BackendError(f"cache server refused a command: {exc}") from exc
-
-    wrapper.__doc__ = method.__doc__
-    return wrapper
+#: A redis-py client (``decode_responses=False``), lent by the server link; its stubs type
+#: replies loosely, and this package does not import redis at all.
+Client = Any
 
 
 class RedisJobs:
-    """One queue's jobs on the server; every method may raise ``BackendError``."""
+    """One queue's jobs on the server, as commands on a client the caller passes in.
 
-    def __init__(self, client: redis.Redis, keys: Keyspace, queue: str) -> None:
-        self.client: Any = client  # redis-py's stubs type replies loosely; bytes here
+    Every method may raise the client's errors: callers run them through
+    ``ServerLink.call``, which translates them and keeps a down server from being called.
+    """
+
+    def __init__(self, key: Callable[..., str], queue: str) -> None:
         self.queue = queue
-        self._keys = keys
+        self._keyed = key
         self._ready, self._inflight = self._key("ready"), self._key("inflight")
         self._leases, self._attempts = self._key("leases"), self._key("attempts")
         self._errors, self._dead = self._key("errors"), self._key("dead")
@@ -59,49 +47,48 @@ class RedisJobs:
         self._next_reap = float("-inf")
 
     def _key(self, *parts: str) -> str:
-        return self._keys.key("jobs", self.queue, *parts)
+        return self._keyed(self.queue, *parts)
 
     def _body(self, job_id: str | bytes) -> str:
         return self._key("body", job_id if isinstance(job_id, str) else job_id.decode())
 
-    @_translated
-    def put(self, job_id: str, payload: str) -> None:
-        pipe = self.client.pipeline(transaction=True)
+    def put(self, client: Client, job_id: str, payload: str) -> None:
+        pipe = client.pipeline(transaction=True)
         pipe.set(self._body(job_id), payload.encode("ascii"))
         pipe.lpush(self._ready, job_id)
         pipe.execute()
 
-    @_translated
-    def known(self, job_ids: Sequence[str]) -> set[str]:
+    def known(self, client: Client, job_ids: Sequence[str]) -> set[str]:
         """The ids among ``job_ids`` this server holds (queued, taken or dead)."""
-        pipe = self.client.pipeline(transaction=False)
+        pipe = client.pipeline(transaction=False)
         for job_id in job_ids:
             pipe.exists(self._body(job_id))
         return {job_id for job_id, n in zip(job_ids, pipe.execute(), strict=True) if n}
 
-    @_translated
-    def take(self, *, now: float, visibility: float, max_attempts: int) -> Job | None:
+    def take(
+        self, client: Client, *, now: float, visibility: float, max_attempts: int
+    ) -> Job | None:
         if now >= self._next_reap:
-            self._reap(now, visibility)
+            self._reap(client, now, visibility)
             self._next_reap = now + min(1.0, visibility / 4)
         while True:
-            raw = self.client.rpoplpush(self._ready, self._inflight)
+            raw = client.rpoplpush(self._ready, self._inflight)
             if raw is None:
                 return None
             job_id = raw.decode()
             lease = f"{now + visibility!r} {uuid.uuid4().hex}"
-            pipe = self.client.pipeline(transaction=True)
+            pipe = client.pipeline(transaction=True)
             pipe.hset(self._leases, job_id, lease)
             pipe.hincrby(self._attempts, job_id, 1)
             pipe.get(self._body(job_id))
             pipe.hget(self._errors, job_id)
             _, attempts, body, error = pipe.execute()
             if body is None:  # acknowledged while it waited: forget it
-                self._forget(job_id)
+                self._forget(client, job_id)
                 continue
             if attempts > max_attempts:
                 reason = error.decode() if error else f"gave up after {attempts - 1} attempts"
-                pipe = self.client.pipeline(transaction=True)
+                pipe = client.pipeline(transaction=True)
                 pipe.lrem(self._inflight, 1, job_id)
                 pipe.hdel(self._leases, job_id)
                 pipe.hset(self._errors, job_id, reason)
@@ -110,62 +97,57 @@ class RedisJobs:
                 continue
             return Job(job_id, self.queue, body.decode("ascii"), attempts, "server", lease)
 
-    @_translated
-    def ack(self, job_id: str) -> None:
-        self._forget(job_id, drop_body=True)
+    def ack(self, client: Client, job_id: str) -> None:
+        self._forget(client, job_id, drop_body=True)
 
-    @_translated
-    def release(self, job: Job, error: str | None) -> None:
+    def release(self, client: Client, job: Job, error: str | None) -> None:
         """Make a failed job visible again, unless its lease has moved on to another worker."""
-        current = self.client.hget(self._leases, job.job_id)
+        current = client.hget(self._leases, job.job_id)
         if current is None or current.decode() != job.lease:
             return
-        if self.client.hdel(self._leases, job.job_id) != 1:
+        if client.hdel(self._leases, job.job_id) != 1:
             return
-        pipe = self.client.pipeline(transaction=True)
+        pipe = client.pipeline(transaction=True)
         pipe.lrem(self._inflight, 1, job.job_id)
         if error is not None:
             pipe.hset(self._errors, job.job_id, error)
         pipe.lpush(self._ready, job.job_id)
         pipe.execute()
 
-    @_translated
-    def dead(self, limit: int) -> list[DeadJob]:
-        ids = self.client.lrange(self._dead, 0, limit - 1)
+    def dead(self, client: Client, limit: int) -> list[DeadJob]:
+        ids = client.lrange(self._dead, 0, limit - 1)
         if not ids:
             return []
         ids = list(reversed(ids))  # oldest first
-        bodies = self.client.mget([self._body(i) for i in ids])
-        errors = self.client.hmget(self._errors, ids)
-        attempts = self.client.hmget(self._attempts, ids)
+        bodies = client.mget([self._body(i) for i in ids])
+        errors = client.hmget(self._errors, ids)
+        attempts = client.hmget(self._attempts, ids)
         return [
             DeadJob(i.decode(), self.queue, b.decode("ascii"), int(a or 0) - 1, e and e.decode())
             for i, b, e, a in zip(ids, bodies, errors, attempts, strict=True)
             if b is not None
         ]
 
-    @_translated
-    def retry_dead(self, job_id: str) -> bool:
-        if self.client.lrem(self._dead, 1, job_id) != 1:
+    def retry_dead(self, client: Client, job_id: str) -> bool:
+        if client.lrem(self._dead, 1, job_id) != 1:
             return False
-        pipe = self.client.pipeline(transaction=True)
+        pipe = client.pipeline(transaction=True)
         pipe.hdel(self._attempts, job_id)
         pipe.hdel(self._errors, job_id)
         pipe.lpush(self._ready, job_id)
         pipe.execute()
         return True
 
-    @_translated
-    def counts(self) -> dict[str, int]:
-        pipe = self.client.pipeline(transaction=False)
+    def counts(self, client: Client) -> dict[str, int]:
+        pipe = client.pipeline(transaction=False)
         pipe.llen(self._ready)
         pipe.llen(self._inflight)
         pipe.llen(self._dead)
         ready, taken, dead = pipe.execute()
         return {"ready": int(ready), "taken": int(taken), "dead": int(dead)}
 
-    def _forget(self, job_id: str, *, drop_body: bool = False) -> None:
-        pipe = self.client.pipeline(transaction=True)
+    def _forget(self, client: Client, job_id: str, *, drop_body: bool = False) -> None:
+        pipe = client.pipeline(transaction=True)
         pipe.hdel(self._leases, job_id)
         pipe.lrem(self._inflight, 1, job_id)
         pipe.lrem(self._ready, 0, job_id)
@@ -175,22 +157,22 @@ class RedisJobs:
             pipe.delete(self._body(job_id))
         pipe.execute()
 
-    def _reap(self, now: float, visibility: float) -> None:
+    def _reap(self, client: Client, now: float, visibility: float) -> None:
         """Put back jobs whose lease expired, and ids stranded in ``inflight``."""
-        leases = self.client.hgetall(self._leases)
+        leases = client.hgetall(self._leases)
         for job_id, value in leases.items():
-            if float(value.split(b" ", 1)[0]) <= now and self.client.hdel(self._leases, job_id):
-                self._requeue(job_id)
-        inflight = set(self.client.lrange(self._inflight, 0, 999))
-        stranded = inflight - set(leases) - set(self.client.hkeys(self._leases))
+            if float(value.split(b" ", 1)[0]) <= now and client.hdel(self._leases, job_id):
+                self._requeue(client, job_id)
+        inflight = set(client.lrange(self._inflight, 0, 999))
+        stranded = inflight - set(leases) - set(client.hkeys(self._leases))
         self._orphans = {i: self._orphans.get(i, now) for i in stranded}
         for job_id, since in list(self._orphans.items()):
-            if now - since >= visibility and not self.client.hexists(self._leases, job_id):
-                self._requeue(job_id)
+            if now - since >= visibility and not client.hexists(self._leases, job_id):
+                self._requeue(client, job_id)
                 del self._orphans[job_id]
 
-    def _requeue(self, job_id: bytes) -> None:
-        pipe = self.client.pipeline(transaction=True)
+    def _requeue(self, client: Client, job_id: bytes) -> None:
+        pipe = client.pipeline(transaction=True)
         pipe.lrem(self._inflight, 1, job_id)
         pipe.rpush(self._ready, job_id)  # the consuming end: a redo goes first
         pipe.execute()
