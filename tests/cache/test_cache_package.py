@@ -22,7 +22,7 @@ def test_the_public_names_are_sorted_and_deliberate():
     assert len(names) == len(set(names))
     for name in names:
         assert hasattr(qfzz.cache, name)
-    assert {"open_cache", "Cache", "CacheServices", "TrackCache", "NowPlayingCache"} <= set(names)
+    assert {"open_cache", "Cache", "CacheServices", "TrackCache"} <= set(names)
     assert not any(name.startswith("_") for name in names)
 
 
@@ -66,7 +66,6 @@ def test_services_bundle_builds_every_service(clock):
     services = CacheServices.build(open_cache(None, clock=clock))
     assert services.namespaces == (
         "jobprogress",
-        "nowplaying",
         "playlist",
         "search",
         "session",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qfzz.cache import CacheServices, NowPlayingCache, Session, TrackCache
+from qfzz.cache import CacheServices, Session, TrackCache
 from qfzz.models import Track, TrackMeta
 
 
@@ -108,46 +108,6 @@ def test_feedback_invalidates_exactly_that_listeners_playlist(services):
     services.playlists.get("alice", lambda: alice("a"))
     services.playlists.get("bob", lambda: bob("b"))
     assert (len(alice.calls), len(bob.calls)) == (2, 1)
-
-
-def test_now_playing_lives_for_seconds(services, clock):
-    services.now_playing.put("main", {"title": "A"})
-    assert services.now_playing.get("main", lambda: {"title": "loaded"}) == {"title": "A"}
-    clock.advance(6)
-    assert services.now_playing.get("main", lambda: {"title": "B"}) == {"title": "B"}
-
-
-def test_now_playing_is_kept_per_mount_and_a_put_replaces_it(services):
-    services.now_playing.put("main", ["ann"])
-    services.now_playing.put("jazz", ["bob"])
-    services.now_playing.put("main", ["ann", "cy"])
-    assert services.now_playing.get("main", lambda: pytest.fail("cached")) == ["ann", "cy"]
-    assert services.now_playing.get("jazz", lambda: pytest.fail("cached")) == ["bob"]
-
-
-def test_nothing_playing_is_not_cached(services):
-    calls: list[int] = []
-    assert services.now_playing.get("main", lambda: calls.append(1)) is None
-    assert services.now_playing.get("main", lambda: calls.append(2)) is None
-    assert calls == [1, 2]  # None is asked again: playback may start any moment
-
-
-def test_a_put_in_one_process_replaces_what_another_process_holds(make_cache, backend_kind):
-    shared = backend_kind == "redis"  # else both services sit in the one embedded cache
-    here = make_cache()
-    there = make_cache() if shared else here
-    assert here.wait_subscribed(5) and there.wait_subscribed(5)
-    first, second = NowPlayingCache(here), NowPlayingCache(there)
-    first.put("main", "A")
-    assert second.get("main", lambda: pytest.fail("the server has it")) == "A"
-    first.put("main", "B")
-    if shared:  # its L1 copy of "A" leaves when the invalidation arrives
-        assert there.wait_for_invalidations(2)
-    assert second.get("main", lambda: pytest.fail("the server has it")) == "B"
-    assert second.clear() >= 1
-    if shared:
-        assert here.wait_for_invalidations(1)
-    assert first.get("main", lambda: "reloaded") == "reloaded"
 
 
 def test_sessions_live_as_long_as_their_token(services, clock):

@@ -161,7 +161,9 @@ def test_a_namespace_cleared_while_unreachable_is_not_read_back(clock):
     assert tracks.get(1, lambda i: track(i, "New")).title == "New 1"
     assert cache.stats()["journal"] == 1  # the key is a tombstone: nothing was sent for it
     assert tracks.get(2, lambda i: track(i, "Other")).title == "Other 2"  # the same
-    assert services.now_playing.get("main", lambda: "a song") == "a song"  # another namespace
+    assert (
+        services.search.get("main", None, (1, 0), lambda: "a song") == "a song"
+    )  # another namespace
     assert cache.stats()["journal"] == 0  # that call got through and replayed the clear
     assert backend.inner.get_fast(tracks.key(1)) is None
     assert tracks.get(1, lambda i: track(i, "Newer")).title == "Newer 1"
@@ -254,11 +256,13 @@ def test_a_journaled_delete_the_server_refuses_is_retried_now_and_then_not_per_c
     backend.down = True
     services.tracks.invalidate([1])  # journaled
     backend.down = False
-    services.now_playing.get("main", lambda: "x")  # reaches the server: one replay, refused
+    services.search.get(
+        "main", None, (1, 0), lambda: "x"
+    )  # reaches the server: one replay, refused
     assert backend.refusals == 1 and cache.stats()["journal"] == 1
     for n in range(20):
-        services.now_playing.get(f"m{n}", lambda: "x")
+        services.search.get(f"m{n}", None, (1, 0), lambda: "x")
     assert backend.refusals == 1  # not once per call
     clock.advance(1.0)
-    services.now_playing.get("later", lambda: "x")
+    services.search.get("later", None, (1, 0), lambda: "x")
     assert backend.refusals == 2

@@ -13,7 +13,7 @@ from qfzz.station import QFZZStation
 from qfzz.testing import synthetic_station
 
 #: What a test may have put in a Redis shared with other tests (cleared afterwards).
-NAMESPACES = ("track", "search", "playlist", "session", "nowplaying", "jobprogress", "jobs")
+NAMESPACES = ("track", "search", "playlist", "session", "jobprogress", "jobs")
 
 
 def _redis_url() -> str | None:

@@ -41,7 +41,6 @@ from qfzz.cache._services import CacheServices
 from qfzz.cache._types import JobProgress, Session
 from qfzz.cache._values import (
     JobProgressCache,
-    NowPlayingCache,
     PlaylistCache,
     SearchCache,
     SessionCache,
@@ -66,7 +65,6 @@ __all__ = [
     "JobProgressCache",
     "Keyspace",
     "MemoryBackend",
-    "NowPlayingCache",
     "PlaylistCache",
     "SearchCache",
     "ServerLink",

@@ -9,7 +9,6 @@ from qfzz.cache._core import Cache
 from qfzz.cache._errors import UnknownNamespace
 from qfzz.cache._values import (
     JobProgressCache,
-    NowPlayingCache,
     PlaylistCache,
     SearchCache,
     SessionCache,
@@ -25,7 +24,6 @@ class CacheServices:
     tracks: TrackCache
     search: SearchCache[Any]
     playlists: PlaylistCache[Any]
-    now_playing: NowPlayingCache[Any]
     sessions: SessionCache
     job_progress: JobProgressCache
 
@@ -36,7 +34,6 @@ class CacheServices:
             tracks=TrackCache(cache),
             search=SearchCache(cache),
             playlists=PlaylistCache(cache),
-            now_playing=NowPlayingCache(cache),
             sessions=SessionCache(cache),
             job_progress=JobProgressCache(cache),
         )
@@ -48,7 +45,6 @@ class CacheServices:
             self.tracks,
             self.search,
             self.playlists,
-            self.now_playing,
             self.sessions,
             self.job_progress,
         )

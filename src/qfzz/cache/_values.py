@@ -11,7 +11,6 @@ service            namespace       TTL        invalidated by
 TrackCache         ``track``       24 h       a rescan or edit of the track
 SearchCache        ``search``      1 h        ``clear()`` after a scan or import
 PlaylistCache      ``playlist``    24 h       the listener's next feedback (and versions)
-NowPlayingCache    ``nowplaying``  5 s        ``put()`` of the next track on the mount
 SessionCache       ``session``     token      ``revoke()`` (wins, see below); expiry
 JobProgress        ``jobprogress`` 24 h       ``update()`` (no L1: polled while it moves)
 =================  ==============  =========  =============================================
@@ -202,22 +201,6 @@ class PlaylistCache(_ValueService, Generic[T]):
 
     def invalidate(self, user_id: str, *, version: PlaylistVersion | None = None) -> None:
         self.cache.invalidate(self.namespace, [self.key(user_id, version)])
-
-
-class NowPlayingCache(_ValueService, Generic[T]):
-    """What a mount plays now (and the homepage built from it), for a few seconds."""
-
-    namespace = "nowplaying"
-
-    def __init__(self, cache: Cache, *, ttl: float = 5.0) -> None:
-        super().__init__(cache, ttl=ttl)
-
-    def get(self, mount: str, loader: Callable[[], T]) -> T:
-        return self._cached(self._key(mount), loader, negative_ttl=None)
-
-    def put(self, mount: str, value: T) -> None:
-        self.cache.invalidate(self.namespace, [self._key(mount)])
-        self.cache.store(self.namespace, self._key(mount), value, self.ttl)
 
 
 class SessionCache(_ValueService):
