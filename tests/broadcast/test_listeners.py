@@ -20,7 +20,6 @@ def station(tmp_path, tone_library):
         crossfade_seconds=0.5,
         burst_seconds=2.0,
         encoder_idle_seconds=0.0,
-        stream_speed=20.0,
         stream_buffer_seconds=3.0,
     )
     st = QFZZStation(settings)

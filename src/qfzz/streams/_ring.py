@@ -195,6 +195,15 @@ class IndexedBuffer(Generic[T]):
             self._check_range(i, i + 1)
             return self._items[i % self.maxlen]
 
+    def slice_held(self, i: int, j: int) -> list[T]:
+        """Items ``i..j-1`` (all still held) for a caller that already holds ``lock``
+        (a ``StreamBuffer`` reader waiting under it)."""
+        return self._slice_unlocked(i, j)
+
+    def key_to_index_held(self, key: Any, *, right: bool = False) -> int | None:
+        """``key_to_index`` for a caller that already holds ``lock``."""
+        return self._key_to_index_unlocked(key, right)
+
     @staticmethod
     def _resolve(value: int | None, n: int, default: int) -> int:
         if value is None:
