@@ -38,6 +38,7 @@ __all__ = [
     "live_station",
     "mounts_drained",
     "serve_in_thread",
+    "simulated_station",
     "streaming_settings",
     "tracks_of_genre",
     "trust_counts",
@@ -394,20 +395,27 @@ def mounts_drained(station: QFZZStation) -> bool:
 
 
 @contextmanager
-def live_station(settings: Settings, library: Path) -> Iterator[LiveServer]:
-    """A started station over ``library``, served over HTTP; closed afterwards.
-
-    It runs on a ``SimulatedClock`` that advances whenever its mounts are drained: its
-    streams play as fast as they are listened to, and nothing in it waits on real time.
-    """
+def simulated_station(
+    settings: Settings, library: Path
+) -> Iterator[tuple[QFZZStation, SimulatedClock]]:
+    """A started station over ``library`` on a ``SimulatedClock`` that advances whenever
+    its mounts are drained: its streams play as fast as they are listened to, and
+    nothing in it waits on real time. (A listener that stops reading holds time back;
+    a test that wants one to fall behind moves the clock itself with ``advance``.)"""
     clock = SimulatedClock()
     station = QFZZStation(settings, clock=clock)
     clock.auto_advance(lambda: mounts_drained(station))
     try:
         station.start()
         station.scan(library)
-        with serve_in_thread(station) as url:
-            yield LiveServer(url, station, clock)
+        yield station, clock
     finally:
         station.close()
         clock.close()
+
+
+@contextmanager
+def live_station(settings: Settings, library: Path) -> Iterator[LiveServer]:
+    """A ``simulated_station`` served over HTTP; closed afterwards."""
+    with simulated_station(settings, library) as (station, clock), serve_in_thread(station) as url:
+        yield LiveServer(url, station, clock)
