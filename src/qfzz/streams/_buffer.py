@@ -199,13 +199,13 @@ class StreamBuffer(Generic[T]):
         publishes or the stream ends. The lock and its condition stay here, so readers
         and slices never touch them; ``attempt`` may raise (a dropped index, the end).
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
-            while True:
-                got = attempt(self._ring, self._state)
-                if got is not None or not block:
-                    return got
-                self._check_idle()
+            got = attempt(self._ring, self._state)
+            if got is not None or not block:
+                return got
+            self._check_idle()
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while got is None:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return None
@@ -214,6 +214,8 @@ class StreamBuffer(Generic[T]):
                     self._cond.wait(remaining)
                 finally:
                     self._waiting -= 1
+                got = attempt(self._ring, self._state)
+            return got
 
     async def await_for(
         self,

@@ -66,6 +66,7 @@ class BufferReader(Generic[T]):
         self._batch: list[T] = []
         self._pos = 0
         self._entered = False
+        self._limit = batch_size  # of the fetch under way (read by ``_take``)
         oldest, n = buffer.span
         if start == "oldest":
             self._cursor = oldest
@@ -111,11 +112,12 @@ class BufferReader(Generic[T]):
         )
 
     # -- taking items (the one place that moves the cursor) ------------------------------
-    def _take(self, ring: IndexedBuffer[T], state: State, limit: int) -> list[T] | None:
-        """Up to ``limit`` items at the cursor, or ``None`` while nothing new exists
+    def _take(self, ring: IndexedBuffer[T], state: State) -> list[T] | None:
+        """Up to ``self._limit`` items at the cursor, or ``None`` while nothing new exists
         (called by the buffer, its lock held)."""
+        limit = self._limit
         n, cursor = ring.number_of_items_inserted, self._cursor
-        oldest = ring.oldest_index
+        oldest = n - ring.maxlen if n > ring.maxlen else 0
         if cursor < oldest:
             if self.on_dropped == "raise":
                 raise IndexDropped(cursor, oldest)
@@ -132,14 +134,12 @@ class BufferReader(Generic[T]):
         raise EndOfStream(f"end of stream after {n} items ({state})")
 
     def _fetch(self, limit: int, block: bool, timeout: float | None) -> list[T] | None:
-        return self._buffer.wait_for(
-            lambda ring, state: self._take(ring, state, limit), block=block, timeout=timeout
-        )
+        self._limit = limit  # one reader is read by one thread (or task) at a time
+        return self._buffer.wait_for(self._take, block=block, timeout=timeout)
 
     async def _afetch(self, limit: int, block: bool, timeout: float | None) -> list[T] | None:
-        return await self._buffer.await_for(
-            lambda ring, state: self._take(ring, state, limit), block=block, timeout=timeout
-        )
+        self._limit = limit
+        return await self._buffer.await_for(self._take, block=block, timeout=timeout)
 
     def _local(self, limit: int) -> list[T]:
         pos = self._pos
