@@ -68,9 +68,6 @@ class Settings(BaseSettings):
     burst_seconds: float = Field(default=4.0, ge=0.0, le=30.0)
     encoder_idle_seconds: float = Field(default=10.0, ge=0.0)
     stream_buffer_seconds: float = Field(default=30.0, ge=1.0, le=600.0)
-    stream_speed: float = Field(
-        default=1.0, gt=0.0, le=100.0, description="pace multiplier (tests run faster)"
-    )
 
     cache_url: str | None = Field(
         default=None, description="redis://host:6379/0 (Redis, Valkey, DragonflyDB); none: embedded"

@@ -1,7 +1,9 @@
 """Helpers for tests of QFZZ and of code built on it (shipped, beets-style).
 
-``FakeClock`` is the injected clock tests move by hand; ``add_synthetic_tracks`` fills a
-catalog with described tracks without audio files, for DJ and API behaviour tests.
+``FakeClock`` is the injected clock tests move by hand; ``SimulatedClock`` is the clock
+streaming tests run on (virtual time that passes as fast as the mounts can use it);
+``add_synthetic_tracks`` fills a catalog with described tracks without audio files, for DJ
+and API behaviour tests.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import uvicorn
 
 from qfzz.app import build_station
 from qfzz.audio import SAMPLE_RATE, encode_audio_file
+from qfzz.broadcast import Alarm
 from qfzz.models import ScannedFile, TrackMeta
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
@@ -28,12 +31,15 @@ __all__ = [
     "SIX_GENRES",
     "FakeClock",
     "LiveServer",
+    "SimulatedClock",
     "SyntheticTrack",
     "add_synthetic_tracks",
     "free_port",
     "listen_in_background",
     "live_station",
+    "mounts_drained",
     "serve_in_thread",
+    "simulated_station",
     "streaming_settings",
     "synthetic_station",
     "tracks_of_genre",
@@ -55,6 +61,140 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+class SimulatedClock:
+    """Virtual time for everything that waits on a clock (a ``qfzz.broadcast.Clock``).
+
+    Reading the clock never moves it, and a wait blocks until virtual time reaches its
+    deadline (or its alarm rings) — no real time is waited out, and none is measured.
+    Time moves forward only: by hand (``advance``), and, once ``auto_advance`` is given a
+    ``settled`` predicate, on its own — whenever nothing is left to consume (every stage
+    of every mount drained, say), it jumps to the earliest deadline anyone waits for.
+
+    So a station streams as fast as the CPU can encode, yet no reader ever falls out of
+    a ring because the producer outran it: a listener on HTTP that reads slowly holds
+    time back instead of being dropped, and what a test sees follows from the order of
+    events, not from how fast this machine happens to be.
+    """
+
+    def __init__(self, start: float = 1_800_000_000.0) -> None:
+        self._now = start
+        self._cond = threading.Condition()
+        self._deadlines: dict[object, float] = {}  # one per waiting thread
+        self._closed = False
+        self._driver: threading.Thread | None = None
+        self._paused = False
+        self._pause_when: Callable[[], object] | None = None
+        self._reached = threading.Event()
+
+    def __call__(self) -> float:
+        return self._now
+
+    def wait_until(self, deadline: float, alarm: Alarm) -> bool:
+        """Block until virtual time reaches ``deadline``; True if ``alarm`` ended it."""
+        remove = alarm.on_set(self._wake_all)
+        token = object()
+        try:
+            with self._cond:
+                self._deadlines[token] = deadline
+                self._cond.notify_all()  # a new deadline: the driver may have one to jump to
+                try:
+                    while self._now < deadline and not alarm.is_set():
+                        self._cond.wait()
+                finally:
+                    del self._deadlines[token]
+                return alarm.is_set()
+        finally:
+            remove()
+
+    def advance(self, seconds: float) -> None:
+        """Let ``seconds`` of virtual time pass (never backwards)."""
+        self.advance_to(self._now + max(0.0, seconds))
+
+    def advance_to(self, when: float) -> None:
+        with self._cond:
+            if when > self._now:
+                self._now = when
+                self._cond.notify_all()
+
+    def waiting(self) -> list[float]:
+        """The deadlines threads are waiting for now, earliest first."""
+        with self._cond:
+            return sorted(self._deadlines.values())
+
+    def auto_advance(self, settled: Callable[[], bool]) -> None:
+        """From now on, jump to the earliest pending deadline whenever ``settled()``."""
+        with self._cond:
+            if self._driver is not None:
+                raise RuntimeError("this clock already advances on its own")
+            self._driver = threading.Thread(
+                target=self._drive, args=(settled,), name="qfzz-simulated-time", daemon=True
+            )
+        self._driver.start()
+
+    def pause_when(self, condition: Callable[[], object], timeout: float = 20.0) -> bool:
+        """Let time run on its own until ``condition()`` holds, then hold it there
+        (until ``resume``): a test acts at a known moment of the simulation, however
+        long it takes in real time. False if ``condition`` did not come within
+        ``timeout`` real seconds (a guard against a hang, not a measurement)."""
+        with self._cond:
+            self._reached.clear()
+            self._pause_when, self._paused = condition, False
+            self._cond.notify_all()
+        return self._reached.wait(timeout)
+
+    def resume(self) -> None:
+        """Let time run on its own again after ``pause_when``."""
+        with self._cond:
+            self._paused, self._pause_when = False, None
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        """Stop advancing on its own (waits already under way keep their deadlines)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+            driver = self._driver
+        if driver is not None and driver is not threading.current_thread():
+            driver.join()
+
+    def _wake_all(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    def _next_deadline(self) -> float | None:
+        later = [d for d in self._deadlines.values() if d > self._now]
+        return min(later) if later else None
+
+    def _drive(self, settled: Callable[[], bool]) -> None:
+        while True:
+            with self._cond:
+                while not self._closed and self._next_deadline() is None:
+                    self._cond.wait()
+                if self._closed:
+                    return
+            # Whether every reader has caught up is not something anyone announces:
+            # look, and look again shortly (in real time) while they are still busy.
+            if self._paused:
+                with self._cond:
+                    self._cond.wait_for(lambda: not self._paused or self._closed)
+                continue
+            condition = self._pause_when
+            if condition is not None and condition():
+                with self._cond:
+                    self._paused, self._pause_when = True, None
+                self._reached.set()
+                continue
+            if settled():
+                with self._cond:
+                    target = self._next_deadline()
+                    if target is not None:
+                        self._now = target
+                        self._cond.notify_all()
+            else:
+                with self._cond:
+                    self._cond.wait(0.001)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +319,7 @@ def serve_in_thread(station: QFZZStation) -> Iterator[str]:
 class LiveServer:
     url: str
     station: QFZZStation
+    clock: SimulatedClock
 
     def sign_in(self, user_id: str = "ann", **preferences: object) -> tuple[dict[str, str], str]:
         """Register ``user_id`` if needed; returns bearer headers and a stream token."""
@@ -238,7 +379,7 @@ def write_tone_library(root: Path, *, tracks: int = 6, seconds: float = 4.0) -> 
     return root
 
 
-def streaming_settings(data_dir: Path, *, speed: float) -> Settings:
+def streaming_settings(data_dir: Path) -> Settings:
     """Settings for stream tests: short crossfades and bursts, encoders stop at once."""
     return Settings(
         data_dir=data_dir,
@@ -246,9 +387,13 @@ def streaming_settings(data_dir: Path, *, speed: float) -> Settings:
         crossfade_seconds=0.5,
         burst_seconds=1.0,
         encoder_idle_seconds=0.0,
-        stream_speed=speed,
         stream_buffer_seconds=8.0,
     )
+
+
+def mounts_drained(station: QFZZStation) -> bool:
+    """Every stage of every mount of ``station`` has consumed all it was given."""
+    return all(mount.drained() for mount in station.radio.all_mounts())
 
 
 @contextmanager
@@ -271,13 +416,27 @@ def synthetic_station(
 
 
 @contextmanager
-def live_station(settings: Settings, library: Path) -> Iterator[LiveServer]:
-    """A started station over ``library``, served over HTTP; closed afterwards."""
-    station = build_station(settings)
-    station.start()
-    station.scan(library)
+def simulated_station(
+    settings: Settings, library: Path
+) -> Iterator[tuple[QFZZStation, SimulatedClock]]:
+    """A started station over ``library`` on a ``SimulatedClock`` that advances whenever
+    its mounts are drained: its streams play as fast as they are listened to, and
+    nothing in it waits on real time. (A listener that stops reading holds time back;
+    a test that wants one to fall behind moves the clock itself with ``advance``.)"""
+    clock = SimulatedClock()
+    station = build_station(settings, clock=clock)
+    clock.auto_advance(lambda: mounts_drained(station))
     try:
-        with serve_in_thread(station) as url:
-            yield LiveServer(url, station)
+        station.start()
+        station.scan(library)
+        yield station, clock
     finally:
         station.close()
+        clock.close()
+
+
+@contextmanager
+def live_station(settings: Settings, library: Path) -> Iterator[LiveServer]:
+    """A ``simulated_station`` served over HTTP; closed afterwards."""
+    with simulated_station(settings, library) as (station, clock), serve_in_thread(station) as url:
+        yield LiveServer(url, station, clock)

@@ -255,7 +255,7 @@ def test_logout_revokes_the_stream_tokens_of_its_session(client):
 
 def test_a_stream_url_answers_401_after_logout(tmp_path):
     library = write_tone_library(tmp_path / "tones", tracks=2, seconds=2.0)
-    with live_station(streaming_settings(tmp_path / "data", speed=1.0), library) as live:
+    with live_station(streaming_settings(tmp_path / "data"), library) as live:
         headers, _ = live.sign_in("ann")
         minted = httpx.get(f"{live.url}/api/v1/auth/stream-token", headers=headers).json()
         url = live.url + minted["shared_stream"]

@@ -25,7 +25,12 @@ def test_the_same_playlist_is_rendered_once_and_a_new_one_afresh(station):
 
 def test_renderings_are_bounded(station):
     rendered = RenderedPlaylists(max_entries=2)
+    playlists, bodies = {}, {}
     for user in ("ann", "bob", "cy"):
         station.register_listener(user, {"genres": ["rock"]}, password="pw-1234")
-        rendered.body(station.playlist(user))
-    assert len(rendered._memo) == 2
+        playlists[user] = station.playlist(user)
+        bodies[user] = rendered.body(playlists[user])
+    assert rendered.body(playlists["cy"]) is bodies["cy"]  # the two newest are kept
+    assert rendered.body(playlists["bob"]) is bodies["bob"]
+    again = rendered.body(playlists["ann"])  # the oldest made room: rendered afresh
+    assert again is not bodies["ann"] and again == bodies["ann"]

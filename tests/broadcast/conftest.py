@@ -21,7 +21,7 @@ def tone_library(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def server_settings(tmp_path) -> Settings:
-    return streaming_settings(tmp_path / "data", speed=4.0)
+    return streaming_settings(tmp_path / "data")
 
 
 @pytest.fixture

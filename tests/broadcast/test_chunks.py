@@ -9,6 +9,7 @@ from qfzz.broadcast import IcyWriter, Packet
 from qfzz.broadcast._chunks import Chunk, TickGrid, chunk_holding, join_packets
 from qfzz.broadcast._mount import PHASE_GROUPS, _Encoder
 from qfzz.streams import IterableSource, StreamBuffer
+from qfzz.testing import SimulatedClock
 
 packet_lists = st.lists(
     st.tuples(st.binary(min_size=1, max_size=40), st.sampled_from(["A - a", "B - b", "C"])),
@@ -126,10 +127,13 @@ def test_chunks_end_when_the_packets_end():
     )
     with source_buffer:
         assert source_buffer.join(5)  # all three written, then the source ended
+        clock = SimulatedClock(1e9)
+        clock.auto_advance(lambda: True)  # nothing else to wait for: time just passes
         chunks: StreamBuffer[Chunk] = StreamBuffer(
-            ChunkSource(source_buffer, TickGrid(0.0, 0.01), clock=lambda: 1e9), maxlen=10
+            ChunkSource(source_buffer, TickGrid(0.0, 0.01), clock=clock), maxlen=10
         )
         with chunks:
             assert chunks.join(5) and chunks.state == "ended"
             got = chunks[0:]
+        clock.close()
     assert b"".join(c.data for c in got) == b"abcdef"

@@ -9,39 +9,45 @@ import functools
 import pytest
 
 from qfzz.api.routes.streams import ListenerResponse
-from qfzz.app import build_station
 from qfzz.broadcast import MAX_EVICTIONS, ListenerSession
 from qfzz.edge import DeviceRegistry, EdgeDeviceConfig, RegisteredDevice, StreamingParams
 from qfzz.settings import Settings
+from qfzz.testing import simulated_station
 from qfzz.testing import wait_for as _wait
 
 
 @pytest.fixture
-def station(tmp_path, tone_library):
+def simulated(tmp_path, tone_library):
+    """A station on simulated time: it runs while every listener keeps up; a test whose
+    listener stops reading moves the clock itself."""
     settings = Settings(
         data_dir=tmp_path / "d",
         demo_library=False,
         crossfade_seconds=0.5,
         burst_seconds=2.0,
         encoder_idle_seconds=0.0,
-        stream_speed=20.0,
         stream_buffer_seconds=3.0,
     )
-    st = build_station(settings)
-    st.start()
-    st.scan(tone_library)
-    yield st
-    st.close()
+    with simulated_station(settings, tone_library) as (station, clock):
+        yield station, clock
 
 
-def test_a_new_listener_starts_a_burst_behind_the_live_edge(station):
+@pytest.fixture
+def station(simulated):
+    return simulated[0]
+
+
+def test_a_new_listener_starts_a_burst_behind_the_live_edge(simulated):
+    station, clock = simulated
     mount = station.radio.mount("main")
     first = mount.tune_in("mp3", 128)
-    with first.reader:
+    with first.reader:  # a listener that never reads: time moves only by hand
         buffer = mount.packets("mp3", 128)
+        clock.advance(6.0)
         assert _wait(lambda: buffer.number_of_items_inserted > 200)  # > 5 s of audio
         second = mount.tune_in("mp3", 128)
         newest = buffer[buffer.number_of_items_inserted - 1].at
+        clock.advance(1.0)  # every phase group cuts its next chunk
         with second.reader:
             chunk = second.reader.read()
             assert chunk.start <= second.start < chunk.end  # the chunk holding the burst
@@ -67,7 +73,8 @@ def test_a_session_starts_with_the_header_and_leaves_the_mount_when_closed(stati
     assert _wait(lambda: mount.encoders == [])  # no listener, no grace: stopped
 
 
-def test_a_listener_that_falls_out_of_the_buffer_is_moved_then_dropped(station):
+def test_a_listener_that_falls_out_of_the_buffer_is_moved_then_dropped(simulated):
+    station, clock = simulated
     mount = station.radio.mount("main")
     session = ListenerSession(mount, "mp3", 128)
 
@@ -82,8 +89,9 @@ def test_a_listener_that_falls_out_of_the_buffer_is_moved_then_dropped(station):
 
         for _ in range(MAX_EVICTIONS + 2):
             behind = cut() + groups[0].maxlen + 5
-            while cut() < behind:  # stop reading: fall behind
-                await asyncio.sleep(0.01)
+            while cut() < behind:  # stop reading: fall behind while time goes on
+                clock.advance(0.5)
+                await asyncio.sleep(0.01)  # the encoder's thread catches up
             try:
                 await stream.__anext__()
                 chunks += 1

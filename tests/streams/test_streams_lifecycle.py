@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 
@@ -321,6 +322,50 @@ def test_streams_readers_made_from_a_source_share_its_one_buffer():
     with a, b:
         assert list(a) == list(b) == list(range(10))
     assert source.open_count == 1
+
+
+class EqualSource(IterableSource):
+    """A source that claims to equal (and hash like) every other one of its kind."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, EqualSource)
+
+    def __hash__(self) -> int:
+        return 1
+
+
+def test_streams_sources_are_told_apart_by_identity_never_by_value_or_a_reused_id():
+    first, second = EqualSource(range(3)), EqualSource(range(5))
+    a, b = first.stream_buffer(), second.stream_buffer()  # equal sources: two buffers
+    assert a is not b and a.source is first and b.source is second
+    assert first.stream_buffer() is a and second.stream_buffer() is b
+    del a
+    gc.collect()  # the buffer is gone: its source is free for a new one
+    assert not first.is_started
+    again = first.stream_buffer(maxlen=7)
+    assert again.maxlen == 7 and second.stream_buffer() is b
+    # Sources made and dropped in a row often reuse an id: none inherits a dead buffer.
+    for _ in range(200):
+        fresh = IterableSource(range(2))
+        assert fresh.stream_buffer().source is fresh
+        del fresh
+
+
+def test_streams_readers_behind_counts_entered_readers_that_have_not_read_the_newest():
+    source = BlockingSource()
+    buf = StreamBuffer(source, maxlen=10)
+    quick, slow, idle = buf.mk_reader(), buf.mk_reader(), buf.mk_reader()
+    assert buf.readers_behind() == 0  # none entered
+    with quick, slow:
+        source.feed(2)
+        assert [quick.read(timeout=5), quick.read(timeout=5)] == [0, 1]
+        assert buf.readers_behind() == 1  # slow has read nothing yet
+        assert slow.read(timeout=5) == 0
+        assert buf.readers_behind() == 1  # one item left for slow (kept in its batch)
+        assert slow.read(timeout=5) == 1
+        assert buf.readers_behind() == 0
+        assert idle.position == 0  # never entered: not counted
+    assert buf.readers_behind() == 0
 
 
 def test_streams_buffer_info_and_item_access_without_a_reader():

@@ -24,7 +24,7 @@ def library(tone_library) -> Path:
 
 @pytest.fixture
 def server_settings(tmp_path) -> Settings:
-    return streaming_settings(tmp_path / "data", speed=1.0)
+    return streaming_settings(tmp_path / "data")
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ listener a :class:`ListenerSession` (burst, evictions, ICY, bitrate switches its
 pushes)."""
 
 from qfzz.broadcast._chunks import Chunk, Mark
+from qfzz.broadcast._clock import Alarm, Clock, RealClock, as_clock
 from qfzz.broadcast._icy import METAINT, IcyWriter, metadata_block
 from qfzz.broadcast._mount import Mount, NowPlaying, Packet, Tuning
 from qfzz.broadcast._program import PcmBlock, Program, QueuedTrack, TrackProvider
@@ -17,8 +18,10 @@ from qfzz.broadcast._session import (
 __all__ = [
     "MAX_EVICTIONS",
     "METAINT",
+    "Alarm",
     "BitrateFeed",
     "Chunk",
+    "Clock",
     "IcyWriter",
     "ListenerSession",
     "Mark",
@@ -28,8 +31,10 @@ __all__ = [
     "PcmBlock",
     "Program",
     "QueuedTrack",
+    "RealClock",
     "StreamParams",
     "TrackProvider",
     "Tuning",
+    "as_clock",
     "metadata_block",
 ]

@@ -16,11 +16,11 @@ need.
 from __future__ import annotations
 
 import math
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from qfzz.broadcast._clock import Alarm, Clock
 from qfzz.streams import BufferReader, EndOfStream, SourceReader, StreamBuffer
 
 if TYPE_CHECKING:
@@ -142,13 +142,11 @@ class TickGrid:
 class ChunkSource(SourceReader[Chunk]):
     """Reads an encoder's packet buffer and cuts it into chunks at the times of ``grid``."""
 
-    def __init__(
-        self, packets: StreamBuffer[Packet], grid: TickGrid, clock: Callable[[], float]
-    ) -> None:
+    def __init__(self, packets: StreamBuffer[Packet], grid: TickGrid, clock: Clock) -> None:
         self._packets = packets
         self._grid = grid
         self._clock = clock
-        self._stopping = threading.Event()
+        self._stopping = Alarm()
         self._reader: BufferReader[Packet] | None = None
         self._previous: Packet | None = None
         self._due = grid.origin
@@ -164,8 +162,7 @@ class ChunkSource(SourceReader[Chunk]):
         reader = self._reader
         assert reader is not None
         while not self._stopping.is_set():
-            delay = self._due - self._clock()
-            if delay > 0 and self._stopping.wait(delay):
+            if self._clock.wait_until(self._due, self._stopping):
                 break
             try:
                 packets = reader.read_many(_ALL, block=True, timeout=0.1)

@@ -1,6 +1,6 @@
 """A mount: one program, decoded once, encoded once per (codec, bitrate), heard by many.
 
-    Program ──PcmSource (real-time pace)──▶ PCM StreamBuffer
+    Program ──PcmSource (paced by the clock)──▶ PCM StreamBuffer
         └─ EncoderSource(mp3, 128) reads PCM ──▶ packets ──ChunkSource──▶ chunks ──▶ listeners
         └─ EncoderSource(opus, 96)  reads PCM ──▶ packets ──ChunkSource──▶ chunks ──▶ listeners
 
@@ -24,6 +24,7 @@ from typing import Any
 
 from qfzz.audio import SAMPLE_RATE, Codec, LiveEncoder
 from qfzz.broadcast._chunks import Chunk, ChunkSource, TickGrid, chunk_holding
+from qfzz.broadcast._clock import Alarm, Clock, as_clock
 from qfzz.broadcast._program import PcmBlock, Program, QueuedTrack
 from qfzz.streams import BufferReader, IndexedBuffer, Intervals, SourceReader, StreamBuffer
 
@@ -95,19 +96,12 @@ class NowPlaying:
 
 
 class Pacer:
-    """Keeps a producer ``lead`` seconds ahead of real time (``speed`` > 1 for tests)."""
+    """Keeps a producer ``lead`` seconds ahead of its clock (real or simulated time)."""
 
-    def __init__(
-        self,
-        clock: Callable[[], float],
-        *,
-        lead: float = 0.5,
-        speed: float = 1.0,
-    ) -> None:
+    def __init__(self, clock: Clock, *, lead: float = 0.5) -> None:
         self._clock = clock
         self._lead = lead
-        self._speed = speed
-        self._wake = threading.Event()
+        self._wake = Alarm()
         self._origin = 0.0
 
     def start(self) -> None:
@@ -118,16 +112,14 @@ class Pacer:
         self._wake.set()
 
     def wall_time(self, program_seconds: float) -> float:
-        return self._origin + program_seconds / self._speed
+        return self._origin + program_seconds
 
     def wait_until(self, program_seconds: float) -> None:
-        delay = self.wall_time(program_seconds - self._lead) - self._clock()
-        if delay > 0:
-            self._wake.wait(delay)
+        self._clock.wait_until(self.wall_time(program_seconds - self._lead), self._wake)
 
 
 class PcmSource(SourceReader[PcmBlock]):
-    """The program, paced to real time, as a stream source."""
+    """The program, paced by the mount's clock, as a stream source."""
 
     def __init__(self, mount: Mount) -> None:
         self._mount = mount
@@ -210,11 +202,10 @@ class Mount:
         name: str,
         program: Program,
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Clock | Callable[[], float] = time.time,
         burst_seconds: float = 4.0,
         buffer_seconds: float = 30.0,
         idle_grace_seconds: float = 10.0,
-        speed: float = 1.0,
         description: str = "",
         personal: bool = False,
     ) -> None:
@@ -224,15 +215,14 @@ class Mount:
         self.program = program
         self.burst_seconds = burst_seconds
         self.idle_grace_seconds = idle_grace_seconds
-        self._clock = clock
-        self._pacer = Pacer(clock, speed=speed)
+        self._clock = as_clock(clock)  # paces the program and cuts chunks
+        self._pacer = Pacer(self._clock)
         self._offset = 0
         self._buffer_seconds = buffer_seconds
         self.pcm: StreamBuffer[PcmBlock] = StreamBuffer(
             PcmSource(self), maxlen=max(20, int(5 / BLOCK_SECONDS))
         )
         self.tick_seconds = PERSONAL_TICK_SECONDS if personal else SHARED_TICK_SECONDS
-        self._speed = speed
         self._encoders: dict[tuple[str, int], _Encoder] = {}
         self._listeners: dict[tuple[str, int], int] = {}
         self._idle_since: dict[tuple[str, int], float] = {}
@@ -240,7 +230,7 @@ class Mount:
         self.history: IndexedBuffer[tuple[float, float, QueuedTrack]] = IndexedBuffer(
             10_000, bounds=Intervals()
         )
-        self._current: tuple[QueuedTrack | None, float] = (None, clock())
+        self._current: tuple[QueuedTrack | None, float] = (None, self._clock())
         self._listeners_total = 0
 
     # -- listening ----------------------------------------------------------------------
@@ -272,7 +262,7 @@ class Mount:
         maxlen = int(self._buffer_seconds * packets_per_second)
         packets: StreamBuffer[Packet] = StreamBuffer(source, maxlen=maxlen, allow_equal_keys=True)
         packets.__enter__()  # the mount's own hold: released after the grace period
-        tick = self.tick_seconds / self._speed  # wall-clock seconds
+        tick = self.tick_seconds
         count = 1 if self.personal else PHASE_GROUPS
         origin = self._clock()
         grids = [TickGrid(origin, tick, tick * g / count) for g in range(count)]
@@ -321,7 +311,8 @@ class Mount:
         with self._lock:
             for key, since in list(self._idle_since.items()):
                 if now - since >= self.idle_grace_seconds and self._listeners.get(key, 0) <= 0:
-                    stopping.extend(self._encoders.pop(key).buffers())
+                    encoder = self._encoders.pop(key, None)  # None: closed meanwhile
+                    stopping.extend(encoder.buffers() if encoder else [])
                     self._idle_since.pop(key)
                     self._listeners.pop(key, None)
         for buffer in stopping:
@@ -355,6 +346,18 @@ class Mount:
         not running); a listener reads one of them."""
         with self._lock:
             return list(self._encoders[(codec, bitrate_kbps)].groups)
+
+    def drained(self) -> bool:
+        """True when nothing on air waits to be consumed: the encoders have read all the
+        program made, and every listener all the chunks cut. (The chunk cutters are left
+        out: they read the packets when their tick comes, not as they arrive.) Simulated
+        time advances only then, so in a test no stage falls out of a ring because the
+        clock outran the CPU (``qfzz.testing.SimulatedClock``)."""
+        with self._lock:
+            encoders = list(self._encoders.values())
+        buffers: list[StreamBuffer[Any]] = [self.pcm]
+        buffers.extend(group for encoder in encoders for group in encoder.groups)
+        return all(buffer.readers_behind() == 0 for buffer in buffers)
 
     def listener_count(self) -> int:
         with self._lock:

@@ -141,7 +141,6 @@ class Radio:
             burst_seconds=settings.burst_seconds,
             idle_grace_seconds=settings.encoder_idle_seconds,
             buffer_seconds=settings.stream_buffer_seconds,
-            speed=settings.stream_speed,
             description=description,
             personal=personal,
         )

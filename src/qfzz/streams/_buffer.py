@@ -16,6 +16,8 @@ import copy
 import itertools
 import logging
 import threading
+import time
+import weakref
 from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from qfzz.streams._reader import BufferReader
 
 T = TypeVar("T")
+R = TypeVar("R")
 State = Literal["idle", "running", "ended", "failed", "stopped"]
 DEFAULT_MAXLEN = 10_000
 logger = logging.getLogger("qfzz.streams")
@@ -92,6 +95,7 @@ class StreamBuffer(Generic[T]):
         self._info: dict[str, Any] = {}
         self._life = threading.Lock()
         self._holders = 0
+        self._readers: weakref.WeakSet[BufferReader[T]] = weakref.WeakSet()  # entered ones
         self._runner: Runner | None = None
         self._stop_timeout = stop_timeout
         self._name = f"qfzz-stream-{next(_names)}"
@@ -101,6 +105,11 @@ class StreamBuffer(Generic[T]):
     @property
     def source(self) -> Any:
         return self._source
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The options the buffer was made with (``maxlen``, ``key``, ...)."""
+        return dict(self._config)
 
     @property
     def maxlen(self) -> int:
@@ -145,6 +154,18 @@ class StreamBuffer(Generic[T]):
     def keyed(self) -> bool:
         return self._ring.keyed
 
+    @property
+    def span(self) -> tuple[int, int]:
+        """``(oldest_index, number_of_items_inserted)``, read together."""
+        with self._lock:
+            return self._ring.oldest_index, self._ring.number_of_items_inserted
+
+    def readers_behind(self) -> int:
+        """How many entered readers have not yet read the newest item (a pipeline whose
+        stages all answer 0 has nothing left to consume)."""
+        newest = self._ring.number_of_items_inserted
+        return sum(1 for reader in list(self._readers) if reader.position < newest)
+
     # -- reading without a reader (never blocks) ----------------------------------------
     def __getitem__(self, index: int | slice) -> Any:
         """``buf[i]``/``buf[i:j]`` by absolute index, now; the future is an ``IndexError``."""
@@ -162,6 +183,75 @@ class StreamBuffer(Generic[T]):
         from qfzz.streams._reader import BufferReader
 
         return BufferReader(self, **reader_kw)
+
+    # -- waiting for items (what readers and slices are built on) -----------------------
+    def wait_for(
+        self,
+        attempt: Callable[[IndexedBuffer[T], State], R | None],
+        *,
+        block: bool,
+        timeout: float | None,
+    ) -> R | None:
+        """``attempt(ring, state)`` under the buffer's lock until it returns something.
+
+        ``None`` means "not written yet": without ``block``, or once ``timeout`` seconds
+        passed, that ``None`` is the answer; otherwise the call sleeps until the producer
+        publishes or the stream ends. The lock and its condition stay here, so readers
+        and slices never touch them; ``attempt`` may raise (a dropped index, the end).
+        """
+        with self._lock:
+            got = attempt(self._ring, self._state)
+            if got is not None or not block:
+                return got
+            self._check_idle()
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while got is None:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return None
+                self._waiting += 1
+                try:
+                    self._cond.wait(remaining)
+                finally:
+                    self._waiting -= 1
+                got = attempt(self._ring, self._state)
+            return got
+
+    async def await_for(
+        self,
+        attempt: Callable[[IndexedBuffer[T], State], R | None],
+        *,
+        block: bool,
+        timeout: float | None,
+    ) -> R | None:
+        """``wait_for`` from async code: the loop is woken by the producer, never polled."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._lock:
+                got = attempt(self._ring, self._state)
+                if got is not None or not block:
+                    return got
+                self._check_idle()
+                loop = asyncio.get_running_loop()
+                wake: asyncio.Future[None] = loop.create_future()
+                self._async_waiters.setdefault(loop, []).append(wake)
+            if deadline is None:
+                await wake
+                continue
+            try:
+                await asyncio.wait_for(wake, deadline - time.monotonic())
+            except TimeoutError:
+                with self._lock:  # a reader polling a quiet stream must not pile up futures
+                    waiting = self._async_waiters.get(loop, [])
+                    if wake in waiting:
+                        waiting.remove(wake)
+                return None
+
+    def raise_failure(self) -> None:
+        """Raise a fresh copy of the failure (one exception object per reader thread)."""
+        error = self._error
+        assert error is not None
+        raise copy.copy(error) from error.__cause__
 
     # -- producer side (called by the runner) -------------------------------------------
     def _publish(self, item: T) -> None:
@@ -199,12 +289,6 @@ class StreamBuffer(Generic[T]):
         for loop, futures in waiters.items():
             with contextlib.suppress(RuntimeError):  # a closed loop: nobody left to wake
                 loop.call_soon_threadsafe(_resolve_all, futures)
-
-    def _raise_failure(self) -> None:
-        """Raise a fresh copy of the failure (one exception object per reader thread)."""
-        error = self._error
-        assert error is not None
-        raise copy.copy(error) from error.__cause__
 
     def _check_idle(self) -> None:
         if self._state == "idle":
@@ -295,7 +379,7 @@ class StreamBuffer(Generic[T]):
     def _raise_open_error(self, runner: Runner) -> None:
         """After the open attempt: a source that could not open fails the entering call."""
         if not self._open_ok and self._state == "failed" and self._error is not None:
-            self._raise_failure()
+            self.raise_failure()
 
     def _signal_stop(self) -> Runner | None:
         with self._life:
@@ -320,6 +404,39 @@ class StreamBuffer(Generic[T]):
             self._finish("stopped", None)
 
     # -- holders: readers' `with` and the buffer's own --------------------------------------
+    def hold(self, reader: BufferReader[T] | None = None) -> None:
+        """Keep the source running (the first holder starts it); ``reader`` is counted
+        by ``readers_behind`` until it releases."""
+        if reader is not None:
+            self._readers.add(reader)
+        try:
+            self._hold()
+        except BaseException:
+            if reader is not None:
+                self._readers.discard(reader)
+            raise
+
+    def release(self, reader: BufferReader[T] | None = None) -> None:
+        """Undo one ``hold``: the last holder stops the source and joins its producer."""
+        if reader is not None:
+            self._readers.discard(reader)
+        self._unhold()
+
+    async def ahold(self, reader: BufferReader[T] | None = None) -> None:
+        if reader is not None:
+            self._readers.add(reader)
+        try:
+            await self._ahold()
+        except BaseException:
+            if reader is not None:
+                self._readers.discard(reader)
+            raise
+
+    async def arelease(self, reader: BufferReader[T] | None = None) -> None:
+        if reader is not None:
+            self._readers.discard(reader)
+        await self._aunhold()
+
     def _hold(self) -> None:
         with self._life:
             self._holders += 1

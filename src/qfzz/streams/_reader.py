@@ -11,13 +11,13 @@ and its current batch, so it never blocks the source or the other readers.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from types import TracebackType
 from typing import Any, Generic, Literal, TypeVar
 
-from qfzz.streams._buffer import StreamBuffer
+from qfzz.streams._buffer import State, StreamBuffer
 from qfzz.streams._errors import NOT_YET, EndOfStream, IndexDropped, NotYetType
+from qfzz.streams._ring import IndexedBuffer
 from qfzz.streams._slicing import read_range
 
 T = TypeVar("T")
@@ -66,8 +66,8 @@ class BufferReader(Generic[T]):
         self._batch: list[T] = []
         self._pos = 0
         self._entered = False
-        with buffer._lock:
-            n, oldest = buffer.number_of_items_inserted, buffer.oldest_index
+        self._limit = batch_size  # of the fetch under way (read by ``_take``)
+        oldest, n = buffer.span
         if start == "oldest":
             self._cursor = oldest
         elif start == "newest":
@@ -112,11 +112,11 @@ class BufferReader(Generic[T]):
         )
 
     # -- taking items (the one place that moves the cursor) ------------------------------
-    def _take_unlocked(self, limit: int) -> list[T] | None:
-        """Up to ``limit`` items at the cursor, or ``None`` while nothing new exists."""
-        buffer = self._buffer
-        ring = buffer._ring
-        n, cursor = ring._n, self._cursor
+    def _take(self, ring: IndexedBuffer[T], state: State) -> list[T] | None:
+        """Up to ``self._limit`` items at the cursor, or ``None`` while nothing new exists
+        (called by the buffer, its lock held)."""
+        limit = self._limit
+        n, cursor = ring.number_of_items_inserted, self._cursor
         oldest = n - ring.maxlen if n > ring.maxlen else 0
         if cursor < oldest:
             if self.on_dropped == "raise":
@@ -126,57 +126,20 @@ class BufferReader(Generic[T]):
         if cursor < n:
             end = min(n, cursor + limit)
             self._cursor = end
-            return ring._slice_unlocked(cursor, end)
-        state = buffer._state
+            return ring.slice_held(cursor, end)
         if state == "running" or state == "idle":
             return None
         if state == "failed":
-            buffer._raise_failure()
+            self._buffer.raise_failure()
         raise EndOfStream(f"end of stream after {n} items ({state})")
 
     def _fetch(self, limit: int, block: bool, timeout: float | None) -> list[T] | None:
-        buffer = self._buffer
-        with buffer._lock:
-            items = self._take_unlocked(limit)
-            if items is not None or not block:
-                return items
-            buffer._check_idle()
-            deadline = None if timeout is None else time.monotonic() + timeout
-            while items is None:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return None
-                buffer._waiting += 1
-                try:
-                    buffer._cond.wait(remaining)
-                finally:
-                    buffer._waiting -= 1
-                items = self._take_unlocked(limit)
-            return items
+        self._limit = limit  # one reader is read by one thread (or task) at a time
+        return self._buffer.wait_for(self._take, block=block, timeout=timeout)
 
     async def _afetch(self, limit: int, block: bool, timeout: float | None) -> list[T] | None:
-        buffer = self._buffer
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            with buffer._lock:
-                items = self._take_unlocked(limit)
-                if items is not None or not block:
-                    return items
-                buffer._check_idle()
-                loop = asyncio.get_running_loop()
-                wake: asyncio.Future[None] = loop.create_future()
-                buffer._async_waiters.setdefault(loop, []).append(wake)
-            if deadline is None:
-                await wake
-                continue
-            try:
-                await asyncio.wait_for(wake, deadline - time.monotonic())
-            except TimeoutError:
-                with buffer._lock:  # a reader polling a quiet stream must not pile up futures
-                    waiting = buffer._async_waiters.get(loop, [])
-                    if wake in waiting:
-                        waiting.remove(wake)
-                return None
+        self._limit = limit
+        return await self._buffer.await_for(self._take, block=block, timeout=timeout)
 
     def _local(self, limit: int) -> list[T]:
         pos = self._pos
@@ -308,7 +271,7 @@ class BufferReader(Generic[T]):
     def enter(self) -> BufferReader[T]:
         """Hold the buffer: the first holder starts the source."""
         if not self._entered:
-            self._buffer._hold()
+            self._buffer.hold(self)
             self._entered = True
         return self
 
@@ -316,7 +279,7 @@ class BufferReader(Generic[T]):
         """Release the buffer: the last holder stops the source and joins its producer."""
         if self._entered:
             self._entered = False
-            self._buffer._unhold()
+            self._buffer.release(self)
 
     close = exit
 
@@ -330,7 +293,7 @@ class BufferReader(Generic[T]):
 
     async def __aenter__(self) -> BufferReader[T]:
         if not self._entered:
-            await self._buffer._ahold()
+            await self._buffer.ahold(self)
             self._entered = True
         return self
 
@@ -339,7 +302,7 @@ class BufferReader(Generic[T]):
     ) -> None:
         if self._entered:
             self._entered = False
-            await self._buffer._aunhold()
+            await self._buffer.arelease(self)
 
     # -- slicing (never moves the cursor) ------------------------------------------------
     def __getitem__(self, index: Any) -> Any:

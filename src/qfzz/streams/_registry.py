@@ -16,9 +16,28 @@ from qfzz.streams._errors import StreamError
 if TYPE_CHECKING:
     from qfzz.streams._buffer import StreamBuffer
 
-# Keyed by id(source): sources need not be hashable, and a live buffer holds its source,
-# so the id cannot be reused while the entry exists.
-_registry: weakref.WeakValueDictionary[int, StreamBuffer[Any]] = weakref.WeakValueDictionary()
+
+class SourceKey:
+    """A source as a dictionary key, by identity: sources need not be hashable, and two
+    sources that compare equal are still two sources, each read by its own buffer.
+
+    The key holds its source, so while an entry exists no other object can take the
+    source's place (or its ``id``); the entry, key and all, goes with its buffer.
+    """
+
+    __slots__ = ("source",)
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+
+    def __hash__(self) -> int:
+        return id(self.source)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SourceKey) and other.source is self.source
+
+
+_registry: weakref.WeakValueDictionary[SourceKey, StreamBuffer[Any]] = weakref.WeakValueDictionary()
 _registry_lock = threading.RLock()
 
 
@@ -29,13 +48,12 @@ def register(source: Any, buffer: StreamBuffer[Any]) -> None:
                 "this source already feeds a StreamBuffer; share it with "
                 "source.stream_buffer() or StreamReader(source) instead of reading it twice"
             )
-        _registry[id(source)] = buffer
+        _registry[SourceKey(source)] = buffer
 
 
 def buffer_of(source: Any) -> StreamBuffer[Any] | None:
     """The live buffer reading ``source``, if any."""
-    buffer = _registry.get(id(source))
-    return buffer if buffer is not None and buffer.source is source else None
+    return _registry.get(SourceKey(source))
 
 
 def stream_buffer_for(
@@ -54,11 +72,10 @@ def stream_buffer_for(
             if maxlen is not None:
                 buffer_kw["maxlen"] = maxlen
             return StreamBuffer(source, **buffer_kw)
+        options = existing.options
         for name, value in {"maxlen": maxlen, **buffer_kw}.items():
-            if name not in existing._config:
+            if name not in options:
                 raise TypeError(f"unknown buffer option {name!r}")
-            if value is not None and existing._config[name] != value:
-                raise ValueError(
-                    f"the source's buffer has {name}={existing._config[name]!r}, not {value!r}"
-                )
+            if value is not None and options[name] != value:
+                raise ValueError(f"the source's buffer has {name}={options[name]!r}, not {value!r}")
         return existing

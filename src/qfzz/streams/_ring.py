@@ -195,6 +195,10 @@ class IndexedBuffer(Generic[T]):
             self._check_range(i, i + 1)
             return self._items[i % self.maxlen]
 
+    def key_to_index_held(self, key: Any, *, right: bool = False) -> int | None:
+        """``key_to_index`` for a caller that already holds ``lock``."""
+        return self._key_to_index_unlocked(key, right)
+
     @staticmethod
     def _resolve(value: int | None, n: int, default: int) -> int:
         if value is None:
@@ -218,7 +222,12 @@ class IndexedBuffer(Generic[T]):
             return self._items[a:b]
         return self._items[a:] + self._items[: b - m]
 
+    #: Items ``i..j-1`` (all still held) for a caller that already holds ``lock`` (a
+    #: ``StreamBuffer`` reader waiting under it); an alias, not a wrapper: it is hot.
+    slice_held = _slice_unlocked
+
     # -- reading by key ----------------------------------------------------------------
+
     def key_to_index(self, key: Any, side: str = "left") -> int | None:
         """Absolute index of the first item whose key is >= ``key`` (``>`` for "right").
 

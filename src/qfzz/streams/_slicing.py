@@ -9,7 +9,6 @@ that starts at or after it, so ``reader[x0:x1]`` is the items starting in ``[x0,
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from math import ceil
@@ -18,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from qfzz.streams._errors import NOT_YET, IndexDropped, NotYetType
 
 if TYPE_CHECKING:
-    from qfzz.streams._buffer import StreamBuffer
+    from qfzz.streams._buffer import State, StreamBuffer
+    from qfzz.streams._ring import IndexedBuffer
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +53,8 @@ class Affine:
 
 def resolve_range(
     buffer: StreamBuffer[Any],
+    ring: IndexedBuffer[Any],
+    state: State,
     start: Any,
     stop: Any,
     mode: Literal["index", "key"],
@@ -64,16 +66,14 @@ def resolve_range(
     A range is final once its end exists: later writes cannot change it, only drop it.
     When the stream is over, the end clips to what was written.
     """
-    ring = buffer._ring
     n, oldest = ring.number_of_items_inserted, ring.oldest_index
-    state = buffer.state
     live = state in ("running", "idle")
     i: int | None
     j: int | None
     if start is None:
         i = oldest
     elif mode == "key":
-        i = ring._key_to_index_unlocked(start)
+        i = ring.key_to_index_held(start)
     else:  # negative counts back from the newest, clipped at the first item ever
         i = max(0, start + n) if start < 0 else start
     if single:
@@ -81,7 +81,7 @@ def resolve_range(
     elif stop is None:
         j = n
     elif mode == "key":
-        j = ring._key_to_index_unlocked(stop)
+        j = ring.key_to_index_held(stop)
     else:
         j = max(0, stop + n) if stop < 0 else stop
     # Dropped keys all map to ``oldest - 1``: a non-empty key range starting there lost
@@ -105,7 +105,7 @@ def resolve_range(
         if live:
             return None
         if state == "failed":
-            buffer._raise_failure()
+            buffer.raise_failure()
         j = n
     if j <= i:
         return []
@@ -115,7 +115,7 @@ def resolve_range(
         i = oldest
         if j <= i:
             return []
-    return ring._slice_unlocked(i, j)
+    return ring.slice_held(i, j)
 
 
 def read_range(
@@ -134,20 +134,11 @@ def read_range(
         start = None if start is None else key_trans(start)
         stop = None if stop is None else key_trans(stop)
     mode: Literal["index", "key"] = "key" if key_trans == "key" else "index"
-    deadline = None if timeout is None else time.monotonic() + timeout
-    with buffer._lock:
-        while True:
-            got = resolve_range(buffer, start, stop, mode, single, on_dropped)
-            if got is not None:
-                return got
-            if not block:
-                return NOT_YET
-            buffer._check_idle()
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                return NOT_YET
-            buffer._waiting += 1
-            try:
-                buffer._cond.wait(remaining)
-            finally:
-                buffer._waiting -= 1
+    got = buffer.wait_for(
+        lambda ring, state: resolve_range(
+            buffer, ring, state, start, stop, mode, single, on_dropped
+        ),
+        block=block,
+        timeout=timeout,
+    )
+    return NOT_YET if got is None else got
