@@ -154,10 +154,15 @@ def test_personal_radio_records_plays_and_skips(live):
 
 
 def _started_after(mount, skipped_id: int, asked: float) -> float | None:
-    """When the track after the one on air at ``asked`` (``skipped_id``) went on air."""
+    """When the track after the skipped one went on air, the skip asked at ``asked``.
+
+    The program runs a little ahead of the air (and crossfades), so the skipped track —
+    the program's newest when the skip came — may start on air up to a moment after
+    ``asked``; the track that follows it is the first to start after ``asked``.
+    """
     entries = sorted(mount.recent(asked - 60, asked + 60), key=lambda entry: entry[0])
     for (started, _, track), following in itertools.pairwise(entries):
-        if started <= asked < following[0] and track.track_id == skipped_id:
+        if track.track_id == skipped_id and started <= asked + 1.0 and following[0] > asked:
             return following[0]
     return None
 

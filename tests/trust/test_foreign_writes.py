@@ -83,7 +83,7 @@ def test_a_second_miner_does_not_stop_the_servers_miner(server, shared_settings,
     server.record_interaction("ann", tracks[0], "like")
     cli = another_process(shared_settings, clock)
     try:
-        mined = cli.ledger.mine_all()  # `qfzz ledger mine` beside the server
+        mined = cli.mine_pending()  # `qfzz ledger mine` beside the server
         assert [b.index for b in mined] == [1]
     finally:
         cli.close()

@@ -115,7 +115,7 @@ def test_mining_seals_pending_changes_into_valid_blocks(station, clock):
 
 def test_background_miner_mines_when_enough_changes_are_pending(station):
     mined = threading.Event()
-    station.miner.on_mined = lambda block: mined.set()
+    station.parts.miner.on_mined = lambda block: mined.set()
     station.start_miner()
     tracks = jazz(station)
     for n, user in enumerate(("ann", "bob", "cat", "dan", "ann")):
@@ -222,7 +222,7 @@ def test_disabled_blockchain_neither_filters_nor_mines(tmp_path, clock):
         for user in ("bob", "cat", "dan"):
             st.register_listener(user, {})
             st.record_interaction(user, track, "dislike")
-        assert st.parts.ledger.pending_count == 0 and st.trust_filter is None
+        assert st.parts.ledger.pending_count == 0 and st.parts.trust_filter is None
         assert track in [i.track.track_id for i in st.generate_playlist("ann", size=12).items]
     finally:
         st.close()
