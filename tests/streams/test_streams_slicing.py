@@ -126,7 +126,7 @@ def test_streams_batch_insertion_equals_one_by_one(batches, maxlen):
         n += size
         for item in items:
             one.append(item)
-        many._extend_unlocked(items)
+        many.extend(items)
         assert many.number_of_items_inserted == one.number_of_items_inserted == n
         assert many[:] == one[:] == list(range(max(0, n - maxlen), n))
 

@@ -3,10 +3,10 @@ encoded once per (codec, bitrate) into ``qfzz.streams`` buffers that listeners r
 listener a :class:`ListenerSession` (burst, evictions, ICY, bitrate switches its device
 pushes)."""
 
-from qfzz.broadcast._chunks import Chunk, Mark
+from qfzz.broadcast._chunks import Chunk, Mark, Packet
 from qfzz.broadcast._clock import Alarm, Clock, RealClock, as_clock
 from qfzz.broadcast._icy import METAINT, IcyWriter, metadata_block
-from qfzz.broadcast._mount import Mount, NowPlaying, Packet, Tuning
+from qfzz.broadcast._mount import Mount, NowPlaying, Tuning
 from qfzz.broadcast._program import PcmBlock, Program, QueuedTrack, TrackProvider
 from qfzz.broadcast._session import (
     MAX_EVICTIONS,

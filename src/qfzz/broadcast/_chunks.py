@@ -18,15 +18,21 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 from qfzz.broadcast._clock import Alarm, Clock
 from qfzz.streams import BufferReader, EndOfStream, SourceReader, StreamBuffer
 
-if TYPE_CHECKING:
-    from qfzz.broadcast._mount import Packet
-
 _ALL = 1 << 16  # more packets than any ring holds
+
+
+@dataclass(frozen=True, slots=True)
+class Packet:
+    """Encoded audio that starts ``at`` seconds into the mount's program."""
+
+    at: float
+    data: bytes
+    title: str
+    track_id: int | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qfzz.audio import SAMPLE_RATE, Codec, LiveEncoder
-from qfzz.broadcast._chunks import Chunk, ChunkSource, TickGrid, chunk_holding
+from qfzz.broadcast._chunks import Chunk, ChunkSource, Packet, TickGrid, chunk_holding
 from qfzz.broadcast._clock import Alarm, Clock, as_clock
 from qfzz.broadcast._program import PcmBlock, Program, QueuedTrack
 from qfzz.streams import BufferReader, IndexedBuffer, Intervals, SourceReader, StreamBuffer
@@ -43,16 +43,6 @@ PERSONAL_TICK_SECONDS = 0.25
 #: between the seconds of its own clock, so jitter never makes one second look empty and
 #: the next one double.
 PHASE_GROUPS = 4
-
-
-@dataclass(frozen=True, slots=True)
-class Packet:
-    """Encoded audio that starts ``at`` seconds into the mount's program."""
-
-    at: float
-    data: bytes
-    title: str
-    track_id: int | None
 
 
 @dataclass(frozen=True, slots=True)
