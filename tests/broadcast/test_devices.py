@@ -118,7 +118,7 @@ def test_a_listener_can_never_take_over_or_use_another_listeners_device(live):
     grab = httpx.post(devices, json={**DESKTOP, "network_type": "3g"}, headers=bob)
     assert grab.status_code == 409, grab.text
     assert grab.json()["error"] == "device_conflict" and grab.json()["detail"]
-    assert live.station.devices.get("desk-1").user_id == "ann"
+    assert live.station.parts.devices.registry.get("desk-1").user_id == "ann"
     assert [d.user_id for d in live.station.parts.store.devices.all()] == ["ann"]
     assert live.station.device_params("desk-1").bitrate_kbps == 320
     # bob can neither change nor read it, nor let it pick his stream or transcode
@@ -144,7 +144,8 @@ def test_a_listener_can_never_take_over_or_use_another_listeners_device(live):
         httpx.post(devices, json={**DESKTOP, "bandwidth_mbps": 20}, headers=ann).status_code == 201
     )
     moved = httpx.post(devices, json={**DESKTOP, "user_id": "bob"}, headers=boss)
-    assert moved.status_code == 201 and live.station.devices.get("desk-1").user_id == "bob"
+    registry = live.station.parts.devices.registry
+    assert moved.status_code == 201 and registry.get("desk-1").user_id == "bob"
     assert httpx.get(f"{devices}/desk-1/optimization", headers=ann).status_code == 403
 
 
@@ -159,5 +160,5 @@ def test_a_device_without_an_owner_is_changed_only_by_an_admin(live):
     assert (
         httpx.post(devices, json={**DESKTOP, "device_id": "kiosk"}, headers=ann).status_code == 409
     )
-    assert live.station.devices.get("kiosk").user_id is None
+    assert live.station.parts.devices.registry.get("kiosk").user_id is None
     assert httpx.patch(f"{devices}/kiosk", json=change, headers=boss).status_code == 200

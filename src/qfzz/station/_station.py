@@ -17,7 +17,7 @@ from typing import Any
 from qfzz.cache import Cache
 from qfzz.catalog.scanner import ScanProgress, ScanReport
 from qfzz.dj import CatalogIndex, ListenerProfile
-from qfzz.edge import DeviceRegistry, StreamingParams
+from qfzz.edge import StreamingParams
 from qfzz.models import (
     Block,
     IdempotencyKey,
@@ -226,11 +226,6 @@ class QFZZStation:
     ) -> Callable[[], None]:
         """A running stream's feed of its device's parameters (see ``Devices.follow``)."""
         return self.parts.devices.follow(device_id, push, by=by)
-
-    @property
-    def devices(self) -> DeviceRegistry:
-        """The live device registry (streams subscribe to its changes)."""
-        return self.parts.devices.registry
 
     # -- status ------------------------------------------------------------------------
 
