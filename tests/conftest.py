@@ -207,3 +207,22 @@ def own_redis(tmp_path) -> Iterator[RedisServer]:
         yield server
     finally:
         server.kill()
+
+
+@pytest.fixture(params=["embedded", "redis"])
+def backend_kind(request) -> str:
+    """The cache and job tests run once on each backend."""
+    return str(request.param)
+
+
+@pytest.fixture
+def key_prefix(request, backend_kind) -> Iterator[str]:
+    """A Redis key prefix of the test's own; on Redis, its keys are deleted afterwards."""
+    prefix = f"qfzz-test-{uuid.uuid4().hex[:8]}:"
+    url = request.getfixturevalue("redis_url") if backend_kind == "redis" else None
+    yield prefix
+    if url is not None:
+        cleanup = redis.Redis.from_url(url)
+        for key in cleanup.scan_iter(match=f"{prefix}*", count=1000):
+            cleanup.delete(key)
+        cleanup.close()

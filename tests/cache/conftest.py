@@ -6,11 +6,9 @@ session's own, else 127.0.0.1:6379 under a unique key prefix, else skipped sayin
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
-import redis
 
 from qfzz.cache import Cache, open_cache
 from qfzz.testing import FakeClock
@@ -18,16 +16,11 @@ from qfzz.testing import FakeClock
 CacheMaker = Callable[..., Cache]
 
 
-@pytest.fixture(params=["embedded", "redis"])
-def backend_kind(request) -> str:
-    return str(request.param)
-
-
 @pytest.fixture
-def make_cache(request, backend_kind, clock: FakeClock) -> Iterator[CacheMaker]:
+def make_cache(request, backend_kind, key_prefix, clock: FakeClock) -> Iterator[CacheMaker]:
     """Opens caches on one backend; each Redis-backed one is another "process"."""
     url = request.getfixturevalue("redis_url") if backend_kind == "redis" else None
-    prefix = f"qfzz-test-{uuid.uuid4().hex[:8]}:"
+    prefix = key_prefix
     opened: list[Cache] = []
 
     def make(**options: object) -> Cache:
@@ -41,11 +34,6 @@ def make_cache(request, backend_kind, clock: FakeClock) -> Iterator[CacheMaker]:
     yield make
     for cache in opened:
         cache.close()
-    if url is not None:
-        cleanup = redis.Redis.from_url(url)
-        for key in cleanup.scan_iter(match=f"{prefix}*", count=1000):
-            cleanup.delete(key)
-        cleanup.close()
 
 
 @pytest.fixture

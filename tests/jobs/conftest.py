@@ -8,11 +8,9 @@ queues are two workers of one process); ``redis`` queues are
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
-import redis
 
 from qfzz.cache import Cache, Codec, open_cache, server_link
 from qfzz.jobs import JobQueue, open_queue
@@ -31,16 +29,13 @@ def job_store(tmp_path):
         store.close()
 
 
-@pytest.fixture(params=["embedded", "redis"])
-def backend_kind(request) -> str:
-    return str(request.param)
-
-
 @pytest.fixture
-def make_queue(request, backend_kind, clock: FakeClock, job_store) -> Iterator[QueueMaker]:
+def make_queue(
+    request, backend_kind, key_prefix, clock: FakeClock, job_store
+) -> Iterator[QueueMaker]:
     """Opens queues on one backend, all over the same job store (and Redis key prefix)."""
     url = request.getfixturevalue("redis_url") if backend_kind == "redis" else None
-    prefix = f"qfzz-test-{uuid.uuid4().hex[:8]}:"
+    prefix = key_prefix
     opened: list[Cache] = []
 
     def make(name: str = "scan", **options: object) -> JobQueue:
@@ -64,8 +59,3 @@ def make_queue(request, backend_kind, clock: FakeClock, job_store) -> Iterator[Q
     yield make
     for cache in opened:
         cache.close()
-    if url is not None:
-        cleanup = redis.Redis.from_url(url)
-        for key in cleanup.scan_iter(match=f"{prefix}*", count=1000):
-            cleanup.delete(key)
-        cleanup.close()
