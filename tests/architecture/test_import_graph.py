@@ -1,4 +1,5 @@
-"""The import graph stays a tree of layers: no circle inside any package.
+"""The import graph stays a tree of layers: no circle inside any package, and one
+composition root.
 
 import-linter checks the layers and the forbidden imports; a circle between two modules of
 one package is invisible to it, and is how a helper module ends up reaching back into the
@@ -8,7 +9,12 @@ finds every circle at once.
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import grimp
+
+import qfzz
 
 #: Every package but ``qfzz.streams``, whose buffer, readers, sources and registry still
 #: import each other lazily (inside functions) — the one circle left, noted in
@@ -83,3 +89,50 @@ def test_the_circle_finder_finds_a_circle():
     graph.add_import(importer="p.b", imported="p.a")
     graph.add_import(importer="p.c", imported="p.a")
     assert _circles(graph, ["p", "p.a", "p.b", "p.c"]) == [["p.a", "p.b"]]
+
+
+#: What only the composition root (``qfzz.app``) may build from settings.
+PARTS = {
+    "QFZZStation",
+    "open_store",
+    "open_cache",
+    "open_queue",
+    "TrustLedger",
+    "Miner",
+    "PersonalizedDJ",
+    "DeviceRegistry",
+    "Radio",
+}
+
+
+def _calls(tree: ast.AST) -> set[str]:
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+            if name in PARTS:
+                names.add(name)
+    return names
+
+
+def test_only_the_composition_root_builds_the_stations_parts():
+    """Stores, caches, queues, the ledger, the DJ, the radio and the station itself are
+    built in qfzz.app alone (the CLI and qfzz.testing are handed its build_station)."""
+    root = Path(qfzz.__file__).parent
+    builders = {}
+    for path in sorted(root.rglob("*.py")):
+        module = path.relative_to(root).as_posix()
+        if module.startswith("app/"):
+            continue
+        found = _calls(ast.parse(path.read_text(encoding="utf-8")))
+        if found:
+            builders[module] = sorted(found)
+    assert builders == {}
+
+
+def test_the_builder_check_sees_a_construction():
+    assert _calls(ast.parse("x = open_store(url)\ny = mod.TrustLedger(a)")) == {
+        "open_store",
+        "TrustLedger",
+    }
