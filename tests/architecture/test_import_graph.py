@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import grimp
 
-#: Every package but ``qfzz.streams``, whose buffer, readers, sources and registry still
-#: import each other lazily (inside functions) — the one circle left, noted in
-#: ARCHITECTURE.md.
 PACKAGES = (
     "qfzz.station",
     "qfzz.app",
@@ -24,6 +21,7 @@ PACKAGES = (
     "qfzz.broadcast",
     "qfzz.edge",
     "qfzz.audio",
+    "qfzz.streams",
     "qfzz.store",
     "qfzz.cache",
     "qfzz.jobs",
