@@ -16,9 +16,6 @@ import grimp
 
 import qfzz
 
-#: Every package but ``qfzz.streams``, whose buffer, readers, sources and registry still
-#: import each other lazily (inside functions) — the one circle left, noted in
-#: ARCHITECTURE.md.
 PACKAGES = (
     "qfzz.station",
     "qfzz.app",
@@ -30,6 +27,7 @@ PACKAGES = (
     "qfzz.broadcast",
     "qfzz.edge",
     "qfzz.audio",
+    "qfzz.streams",
     "qfzz.store",
     "qfzz.cache",
     "qfzz.jobs",

@@ -317,6 +317,8 @@ def test_streams_readers_made_from_a_source_share_its_one_buffer():
     assert a.buffer is b.buffer is source.stream_buffer()
     with pytest.raises(ValueError, match="maxlen=50"):
         StreamReader(source, maxlen=60)
+    with pytest.raises(TypeError, match="unknown buffer option 'colour'"):
+        source.stream_buffer(colour="red")
     with pytest.raises(StreamError, match="already feeds"):
         StreamBuffer(source)
     with a, b:

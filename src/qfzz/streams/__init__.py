@@ -19,7 +19,7 @@ about audio or HTTP.
     (4950, [10, 11, 12])
 """
 
-from qfzz.streams._buffer import DEFAULT_MAXLEN, State, StreamBuffer
+from qfzz.streams._buffer import DEFAULT_MAXLEN, StreamBuffer
 from qfzz.streams._errors import (
     NOT_YET,
     EndOfStream,
@@ -32,6 +32,7 @@ from qfzz.streams._errors import (
 )
 from qfzz.streams._intervals import HOWS, How, Intervals, matches
 from qfzz.streams._merge import MergedStreams, TimeSlicer, Window, default_key
+from qfzz.streams._protocols import State
 from qfzz.streams._reader import BufferReader
 from qfzz.streams._ring import IndexedBuffer
 from qfzz.streams._slicing import Affine

@@ -20,20 +20,18 @@ import time
 import weakref
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import Any, Generic, TypeVar
 
 from qfzz.streams._errors import NotStarted, SourceError, StreamError
 from qfzz.streams._intervals import Bounds, How, Intervals
-from qfzz.streams._registry import register
+from qfzz.streams._protocols import Positioned, State
+from qfzz.streams._reader import BufferReader
+from qfzz.streams._registry import SourceRegistry
 from qfzz.streams._ring import IndexedBuffer
 from qfzz.streams._runner import Outcome, Runner, make_runner
 
-if TYPE_CHECKING:
-    from qfzz.streams._reader import BufferReader
-
 T = TypeVar("T")
 R = TypeVar("R")
-State = Literal["idle", "running", "ended", "failed", "stopped"]
 DEFAULT_MAXLEN = 10_000
 logger = logging.getLogger("qfzz.streams")
 _names = itertools.count(1)
@@ -95,11 +93,11 @@ class StreamBuffer(Generic[T]):
         self._info: dict[str, Any] = {}
         self._life = threading.Lock()
         self._holders = 0
-        self._readers: weakref.WeakSet[BufferReader[T]] = weakref.WeakSet()  # entered ones
+        self._readers: weakref.WeakSet[Positioned] = weakref.WeakSet()  # entered readers
         self._runner: Runner | None = None
         self._stop_timeout = stop_timeout
         self._name = f"qfzz-stream-{next(_names)}"
-        register(source, self)
+        _buffers.register(source, self)
 
     # -- facts ---------------------------------------------------------------------------
     @property
@@ -180,8 +178,6 @@ class StreamBuffer(Generic[T]):
 
     def mk_reader(self, **reader_kw: Any) -> BufferReader[T]:
         """A new reader with its own cursor; see ``BufferReader`` for the options."""
-        from qfzz.streams._reader import BufferReader
-
         return BufferReader(self, **reader_kw)
 
     # -- waiting for items (what readers and slices are built on) -----------------------
@@ -404,7 +400,7 @@ class StreamBuffer(Generic[T]):
             self._finish("stopped", None)
 
     # -- holders: readers' `with` and the buffer's own --------------------------------------
-    def hold(self, reader: BufferReader[T] | None = None) -> None:
+    def hold(self, reader: Positioned | None = None) -> None:
         """Keep the source running (the first holder starts it); ``reader`` is counted
         by ``readers_behind`` until it releases."""
         if reader is not None:
@@ -416,13 +412,13 @@ class StreamBuffer(Generic[T]):
                 self._readers.discard(reader)
             raise
 
-    def release(self, reader: BufferReader[T] | None = None) -> None:
+    def release(self, reader: Positioned | None = None) -> None:
         """Undo one ``hold``: the last holder stops the source and joins its producer."""
         if reader is not None:
             self._readers.discard(reader)
         self._unhold()
 
-    async def ahold(self, reader: BufferReader[T] | None = None) -> None:
+    async def ahold(self, reader: Positioned | None = None) -> None:
         if reader is not None:
             self._readers.add(reader)
         try:
@@ -432,7 +428,7 @@ class StreamBuffer(Generic[T]):
                 self._readers.discard(reader)
             raise
 
-    async def arelease(self, reader: BufferReader[T] | None = None) -> None:
+    async def arelease(self, reader: Positioned | None = None) -> None:
         if reader is not None:
             self._readers.discard(reader)
         await self._aunhold()
@@ -484,3 +480,26 @@ def _source_key(source: Any) -> Callable[[Any], Any] | None:
     if keyed is None:
         return key if callable(key) else None
     return key if keyed else None
+
+
+#: Every live buffer by its source; ``StreamBuffer`` registers itself here.
+_buffers: SourceRegistry[StreamBuffer[Any]] = SourceRegistry()
+
+
+def buffer_of(source: Any) -> StreamBuffer[Any] | None:
+    """The live buffer reading ``source``, if any."""
+    return _buffers.get(source)
+
+
+def stream_buffer_for(
+    source: Any, maxlen: int | None = None, **buffer_kw: Any
+) -> StreamBuffer[Any]:
+    """The buffer of ``source``, made with these options on first use; asking again with
+    different options is an error (see ``SourceRegistry.share``)."""
+
+    def make() -> StreamBuffer[Any]:
+        if maxlen is not None:
+            buffer_kw["maxlen"] = maxlen
+        return StreamBuffer(source, **buffer_kw)
+
+    return _buffers.share(source, make, {"maxlen": maxlen, **buffer_kw})

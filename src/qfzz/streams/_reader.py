@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from types import TracebackType
 from typing import Any, Generic, Literal, TypeVar
 
-from qfzz.streams._buffer import State, StreamBuffer
 from qfzz.streams._errors import NOT_YET, EndOfStream, IndexDropped, NotYetType
+from qfzz.streams._protocols import Feed, State
 from qfzz.streams._ring import IndexedBuffer
 from qfzz.streams._slicing import read_range
 
@@ -42,7 +42,7 @@ class BufferReader(Generic[T]):
 
     def __init__(
         self,
-        buffer: StreamBuffer[T],
+        buffer: Feed[T],
         *,
         start: int | Literal["oldest", "newest"] = "oldest",
         blocking: bool = True,
@@ -79,7 +79,7 @@ class BufferReader(Generic[T]):
 
     # -- facts ---------------------------------------------------------------------------
     @property
-    def buffer(self) -> StreamBuffer[T]:
+    def buffer(self) -> Feed[T]:
         return self._buffer
 
     @property

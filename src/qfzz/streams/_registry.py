@@ -1,20 +1,31 @@
 """One buffer per source: a source read by two buffers would be read twice.
 
-``StreamBuffer`` registers itself here; ``source.stream_buffer()`` and
-``StreamReader(source)`` look the buffer up, so every reader made from one source shares
-one buffer. Weak values: a buffer nobody uses any more frees its source for a new one.
+A ``SourceRegistry`` maps sources, by identity, to the buffer reading each; ``StreamBuffer``
+registers itself in the one registry its module owns, and ``source.stream_buffer()`` and
+``StreamReader(source)`` look the buffer up there, so every reader made from one source
+shares one buffer. Weak values: a buffer nobody uses any more frees its source for a new
+one. The registry knows buffers only by their ``options``, so it sits below the buffer
+and never imports it.
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Generic, Protocol, TypeVar
 
 from qfzz.streams._errors import StreamError
 
-if TYPE_CHECKING:
-    from qfzz.streams._buffer import StreamBuffer
+
+class Configured(Protocol):
+    """A buffer as the registry sees it: the options it was made with."""
+
+    @property
+    def options(self) -> dict[str, Any]: ...
+
+
+B = TypeVar("B", bound=Configured)
 
 
 class SourceKey:
@@ -37,45 +48,44 @@ class SourceKey:
         return isinstance(other, SourceKey) and other.source is self.source
 
 
-_registry: weakref.WeakValueDictionary[SourceKey, StreamBuffer[Any]] = weakref.WeakValueDictionary()
-_registry_lock = threading.RLock()
+class SourceRegistry(Generic[B]):
+    """The live buffer of each source; the one lock makes "look up, else make" atomic
+    (reentrant: a buffer being made registers itself under it)."""
 
+    def __init__(self) -> None:
+        self._buffers: weakref.WeakValueDictionary[SourceKey, B] = weakref.WeakValueDictionary()
+        self._lock = threading.RLock()
 
-def register(source: Any, buffer: StreamBuffer[Any]) -> None:
-    with _registry_lock:
-        if buffer_of(source) is not None:
-            raise StreamError(
-                "this source already feeds a StreamBuffer; share it with "
-                "source.stream_buffer() or StreamReader(source) instead of reading it twice"
-            )
-        _registry[SourceKey(source)] = buffer
+    def register(self, source: Any, buffer: B) -> None:
+        with self._lock:
+            if self.get(source) is not None:
+                raise StreamError(
+                    "this source already feeds a StreamBuffer; share it with "
+                    "source.stream_buffer() or StreamReader(source) instead of reading it twice"
+                )
+            self._buffers[SourceKey(source)] = buffer
 
+    def get(self, source: Any) -> B | None:
+        """The live buffer reading ``source``, if any."""
+        return self._buffers.get(SourceKey(source))
 
-def buffer_of(source: Any) -> StreamBuffer[Any] | None:
-    """The live buffer reading ``source``, if any."""
-    return _registry.get(SourceKey(source))
+    def share(self, source: Any, make: Callable[[], B], asked: dict[str, Any]) -> B:
+        """The buffer of ``source``, made by ``make()`` on first use.
 
-
-def stream_buffer_for(
-    source: Any, maxlen: int | None = None, **buffer_kw: Any
-) -> StreamBuffer[Any]:
-    """The buffer of ``source``, made with these options on first use.
-
-    Asking again with different options is an error rather than a second buffer,
-    because two buffers would read the source twice.
-    """
-    from qfzz.streams._buffer import StreamBuffer
-
-    with _registry_lock:
-        existing = buffer_of(source)
-        if existing is None:
-            if maxlen is not None:
-                buffer_kw["maxlen"] = maxlen
-            return StreamBuffer(source, **buffer_kw)
-        options = existing.options
-        for name, value in {"maxlen": maxlen, **buffer_kw}.items():
-            if name not in options:
-                raise TypeError(f"unknown buffer option {name!r}")
-            if value is not None and options[name] != value:
-                raise ValueError(f"the source's buffer has {name}={options[name]!r}, not {value!r}")
-        return existing
+        Asking again with different options (``asked``; a ``None`` value asks nothing)
+        is an error rather than a second buffer, because two buffers would read the
+        source twice.
+        """
+        with self._lock:
+            existing = self.get(source)
+            if existing is None:
+                return make()
+            options = existing.options
+            for name, value in asked.items():
+                if name not in options:
+                    raise TypeError(f"unknown buffer option {name!r}")
+                if value is not None and options[name] != value:
+                    raise ValueError(
+                        f"the source's buffer has {name}={options[name]!r}, not {value!r}"
+                    )
+            return existing

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
 from qfzz.streams._errors import KeyOrderError, SourceError
-from qfzz.streams._sources import AsyncSourceReader
+from qfzz.streams._protocols import AsyncSource
 
 logger = logging.getLogger("qfzz.streams")
 
@@ -39,7 +39,7 @@ class Sink(Protocol):
 
 
 def is_async_source(source: object) -> bool:
-    return isinstance(source, AsyncSourceReader) or (
+    return isinstance(source, AsyncSource) or (
         hasattr(source, "aread") and not hasattr(source, "read")
     )
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from qfzz.streams._errors import NOT_YET, IndexDropped, NotYetType
 
 if TYPE_CHECKING:
-    from qfzz.streams._buffer import State, StreamBuffer
+    from qfzz.streams._protocols import Feed, State
     from qfzz.streams._ring import IndexedBuffer
 
 
@@ -52,7 +52,7 @@ class Affine:
 
 
 def resolve_range(
-    buffer: StreamBuffer[Any],
+    buffer: Feed[Any],
     ring: IndexedBuffer[Any],
     state: State,
     start: Any,
@@ -119,7 +119,7 @@ def resolve_range(
 
 
 def read_range(
-    buffer: StreamBuffer[Any],
+    buffer: Feed[Any],
     start: Any,
     stop: Any,
     *,

@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from abc import ABC, abstractmethod
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -31,10 +30,10 @@ from collections.abc import (
 )
 from itertools import islice
 from math import floor
-from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar
+from typing import IO, Any, Generic, TypeVar
 
-if TYPE_CHECKING:
-    from qfzz.streams._buffer import StreamBuffer
+from qfzz.streams._buffer import StreamBuffer, buffer_of, stream_buffer_for
+from qfzz.streams._protocols import AsyncSource, SyncSource
 
 T = TypeVar("T")
 _END: Any = object()
@@ -68,48 +67,20 @@ class _SourceBase(Generic[T]):
     @property
     def is_started(self) -> bool:
         """True while a ``StreamBuffer`` is running this source."""
-        from qfzz.streams._registry import buffer_of
-
         buffer = buffer_of(self)
         return buffer is not None and buffer.is_running
 
     def stream_buffer(self, maxlen: int | None = None, **buffer_kw: Any) -> StreamBuffer[T]:
         """The one buffer of this source, made on first call (fluent interface)."""
-        from qfzz.streams._registry import stream_buffer_for
-
         return stream_buffer_for(self, maxlen, **buffer_kw)
 
 
-class SourceReader(_SourceBase[T], ABC):
+class SourceReader(_SourceBase[T], SyncSource[T]):
     """Base class of blocking sources; subclass it and implement open, read and close."""
 
-    @abstractmethod
-    def open(self) -> None:
-        """Acquire the resource; called in the producer thread before the first read."""
 
-    @abstractmethod
-    def read(self) -> T | None:
-        """The next item, blocking until it exists; ``None`` when exhausted."""
-
-    @abstractmethod
-    def close(self) -> None:
-        """Release the resource; called once per open, in the producer thread."""
-
-
-class AsyncSourceReader(_SourceBase[T], ABC):
+class AsyncSourceReader(_SourceBase[T], AsyncSource[T]):
     """Base class of sources that produce by awaiting (network feeds, async decoders)."""
-
-    @abstractmethod
-    async def aopen(self) -> None:
-        """Acquire the resource; called in the producer's event loop."""
-
-    @abstractmethod
-    async def aread(self) -> T | None:
-        """The next item, awaiting until it exists; ``None`` when exhausted."""
-
-    @abstractmethod
-    async def aclose(self) -> None:
-        """Release the resource; called once per open."""
 
 
 class IterableSource(SourceReader[T]):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypeVar
 
+from qfzz.streams._buffer import stream_buffer_for
 from qfzz.streams._reader import BufferReader, KeyTrans, OnDropped
-from qfzz.streams._registry import stream_buffer_for
 
 T = TypeVar("T")
 
