@@ -134,3 +134,18 @@ def test_the_builder_check_sees_a_construction():
         "open_store",
         "TrustLedger",
     }
+
+
+def test_frontends_use_the_facade_not_the_stations_parts():
+    """``station.parts`` is for tests and tools; the API and CLI go through the facade."""
+    root = Path(qfzz.__file__).parent
+    reaching = [
+        path.relative_to(root).as_posix()
+        for frontend in ("api", "cli")
+        for path in sorted((root / frontend).rglob("*.py"))
+        if any(
+            isinstance(node, ast.Attribute) and node.attr == "parts"
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        )
+    ]
+    assert reaching == []
