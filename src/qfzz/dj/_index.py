@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -290,16 +290,9 @@ class CatalogIndex:
         return float(_popularity(self.plays[row : row + 1])[0])
 
     def nbytes(self) -> int:
-        arrays = (
-            self.track_ids,
-            self.genre,
-            self.artist,
-            self.mood,
-            self.energy,
-            self.tempo,
-            self.playable,
-            self.active,
-            self.plays,
+        columns = self._columns()
+        arrays: tuple[npt.NDArray[np.generic], ...] = (
+            *(getattr(columns, f.name) for f in fields(columns)),
             self._row_of_id,
             self._artist_order,
             self._artist_starts,
