@@ -236,3 +236,14 @@ def test_plays_counted_on_one_snapshot_do_not_leak_into_the_next():
     view.add_plays([1])
     assert first.plays[first.row_of(1)] == 2
     assert second.plays[second.row_of(1)] == 3
+
+
+def test_one_snapshot_for_a_rescan_equals_retiring_then_adding():
+    old = make_index(30)
+    new = ([7, 40], ["x", "y"], ["rock", "folk"], ["calm", "dark"], [0.1, 0.9], [90.0, None])
+    at_once = old.extended(*new, [True, True], removed=[3, 5])
+    in_two = old.without([3, 5]).extended(*new, [True, True])
+    for column in ("track_ids", "active", "playable", "genre", "artist", "base_playable"):
+        assert getattr(at_once, column).tolist() == getattr(in_two, column).tolist()
+    assert [at_once.row_of(i) for i in (3, 5, 7, 40)] == [-1, -1, 30, 31]
+    assert old.extended([], [], [], [], [], [], [], removed=[3]).row_of(3) == -1

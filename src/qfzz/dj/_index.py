@@ -154,11 +154,14 @@ class CatalogIndex:
         tempos: Sequence[float | None],
         playable: Sequence[bool],
         plays: Sequence[int] | None = None,
+        *,
+        removed: Sequence[int] = (),
     ) -> CatalogIndex:
-        """A new index with these tracks added (a track already indexed: old row retired)."""
+        """A new index with these tracks added (a track already indexed: old row retired)
+        and the ``removed`` ones retired — one snapshot for a whole rescan."""
         n = len(track_ids)
         if n == 0:
-            return self
+            return self.without(removed) if removed else self
         ids = np.asarray(track_ids, dtype=np.int64)
         genres_v, artists_v, moods_v = (v.copy() for v in (self.genres, self.artists, self.moods))
         genre_codes = np.fromiter(
@@ -175,7 +178,9 @@ class CatalogIndex:
         play_counts = (
             np.zeros(n, dtype=np.float32) if plays is None else np.asarray(plays, np.float32)
         )
-        active, row_of_id = self._retired(ids)
+        active, row_of_id = self._retired(
+            np.concatenate([ids, np.asarray(removed, dtype=np.int64)])
+        )
         first_row = len(self)
         columns = _Columns(
             np.concatenate([self.track_ids, ids]),

@@ -93,8 +93,6 @@ class Catalog:
         ordered = [tracks[i] for i in changed_ids if i in tracks]
 
         def edit(index: CatalogIndex) -> CatalogIndex:
-            if removed_ids:
-                index = index.without(list(removed_ids))
             return index.extended(
                 [t.track_id for t in ordered],
                 [t.meta.artist for t in ordered],
@@ -104,6 +102,7 @@ class Catalog:
                 [t.meta.tempo for t in ordered],
                 [t.playable for t in ordered],
                 [plays.get(t.track_id, 0) for t in ordered],
+                removed=removed_ids,
             )
 
         self.view.change(edit)

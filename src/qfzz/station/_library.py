@@ -95,7 +95,7 @@ class Library:
         clock: Callable[[], float],
     ) -> None:
         self._settings = settings
-        self._stored = store
+        self._store = store
         self._catalog = catalog
         self._profiles = profiles
         self._dj = dj
@@ -106,10 +106,6 @@ class Library:
         self._artists: dict[str, ArtistGroup] = {}
         self._lock = threading.Lock()
         self._scan_thread: threading.Thread | None = None
-
-    @property
-    def _store(self) -> Store:
-        return self._stored
 
     # -- browsing -----------------------------------------------------------------------
 
