@@ -5,7 +5,8 @@ joined from the URL). Each answer carries an ETag, so a phone revalidates with a
 instead of downloading again, and goes out gzipped when the client accepts it (each file
 is compressed once, at import). The page carries a strict Content-Security-Policy (no
 inline script or style), which keeps the bearer token in ``localStorage`` out of reach
-of injected markup.
+of injected markup. Media may also come from ``blob:`` URLs: the player feeds its stream
+through a MediaSource (``static/stream.js``), and a blob URL belongs to the page's origin.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ CSP = "; ".join(
         "script-src 'self'",
         "style-src 'self'",
         "img-src 'self' data:",
-        "media-src 'self'",
+        "media-src 'self' blob:",  # the player's MediaSource (stream.js)
         "connect-src 'self'",
         "base-uri 'none'",
         "form-action 'self'",

@@ -4,9 +4,10 @@
 import { api, paths } from "./api.js";
 import { deviceId } from "./device.js";
 import { $, $$, clock, el, formatTime } from "./dom.js";
+import { openStream } from "./stream.js";
 
 /** Filled by setUpPlayer: user(), streamToken(), action(fn), say(), showError(),
- * afterFeedback(), onTrack(mount, track). */
+ * afterFeedback(), afterSkip(track), onTrack(mount, track, changed). */
 let ctx = null;
 /** Panels by mount ("personal", "main"). */
 export const panels = {};
@@ -36,10 +37,14 @@ function makePanel(root) {
     playButton: $(".play", root),
     track: null,
     playing: false,
+    stream: null,
+    onAir: null, // "track id@started_at" of the last announcement
+    leaving: null, // the same for a track just skipped
   };
   const label = mount === "personal" ? "your radio" : "the station";
   $(".stars", root).setAttribute("aria-label", `Rate the track playing on ${label}`);
   $(".feedback", root).setAttribute("aria-label", `Tell the DJ about the track on ${label}`);
+  $(".history", root).setAttribute("aria-label", `Recently played on ${label}`);
   panel.audio.setAttribute("aria-label", mount === "personal" ? "Your radio" : "Station");
   if (mount !== "personal") $(".skip", root).remove();
   else $(".skip", root).addEventListener("click", () => ctx.action(() => skip(panel)));
@@ -72,11 +77,18 @@ async function play(panel) {
   for (const other of Object.values(panels)) if (other !== panel) stop(other);
   const token = await ctx.streamToken();
   const base = panel.mount === "personal" ? token.personal_stream : token.shared_stream;
-  panel.audio.src = `${base}&device_id=${encodeURIComponent(deviceId())}`;
+  const url = `${base}&device_id=${encodeURIComponent(deviceId())}`;
   setPlaying(panel, true);
+  const stream = openStream(panel.audio, url, (error) => {
+    if (panel.stream !== stream) return;
+    stop(panel);
+    ctx.showError(error);
+  });
+  panel.stream = stream;
   try {
     await panel.audio.play();
   } catch (error) {
+    if (panel.stream !== stream) return; // stopped (or restarted) before it sounded
     stop(panel);
     throw new Error(`The browser would not play the stream: ${error.message}`);
   }
@@ -85,9 +97,9 @@ async function play(panel) {
 function stop(panel) {
   if (!panel.playing) return;
   setPlaying(panel, false);
-  panel.audio.pause();
-  panel.audio.removeAttribute("src"); // a live stream: resume at the live edge, not here
-  panel.audio.load();
+  const stream = panel.stream;
+  panel.stream = null;
+  stream?.close();
   $(".meter", panel.root).textContent = "";
 }
 
@@ -131,11 +143,26 @@ function setUpMediaSession() {
 }
 
 async function skip(panel) {
+  const leaving = panel.onAir;
   const answer = await api(paths.skip(ctx.user()), { method: "POST" });
+  // Until the next track is announced, the skipped one is not the target of feedback
+  // (a "like" pressed right after a skip must not land on the skipped track).
+  if (panel.onAir === leaving) {
+    panel.leaving = leaving;
+    panel.track = null;
+    $(".title", panel.root).textContent = "Next track…";
+    $(".artist", panel.root).textContent = "";
+  }
   ctx.say(answer.skipped ? `Skipped “${answer.skipped.title}”.` : "Skipped.");
+  await ctx.afterSkip(answer.skipped);
 }
 
 export function showNow(panel, data) {
+  const onAir = `${data.track?.track_id ?? ""}@${data.started_at}`;
+  if (onAir === panel.leaving) return; // the skipped track, announced before the cut
+  const changed = onAir !== panel.onAir;
+  panel.leaving = null;
+  panel.onAir = onAir;
   panel.track = data.track;
   const title = $(".title", panel.root);
   const artist = $(".artist", panel.root);
@@ -145,7 +172,7 @@ export function showNow(panel, data) {
     for (const star of $$("[data-stars]", panel.root)) star.setAttribute("aria-pressed", "false");
   }
   panel.root.dataset.trackId = data.track ? data.track.track_id : "";
-  ctx.onTrack?.(panel.mount, data.track);
+  ctx.onTrack?.(panel.mount, data.track, changed);
   updateTitle();
   showTrust(panel, data.track);
 }
@@ -160,7 +187,7 @@ export function showHistory(panel, data) {
     ...data.tracks.map((item) =>
       el(
         "li",
-        {},
+        { "data-track-id": item.track.track_id },
         el("time", { class: "muted small" }, clock(item.started_at)),
         " ",
         el("span", {}, item.track.title),
@@ -201,8 +228,9 @@ async function showTrust(panel, track) {
 const DONE = { like: "Liked", dislike: "Disliked", favorite: "Added to favorites:" };
 
 function current(panel) {
-  if (!panel.track) throw new Error("Nothing is playing on this stream yet: press Play first.");
-  return panel.track;
+  if (panel.track) return panel.track;
+  if (panel.leaving) throw new Error("The next track is starting: try again in a moment.");
+  throw new Error("Nothing is playing on this stream yet: press Play first.");
 }
 
 async function feedback(panel, type) {
