@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -94,6 +96,51 @@ def _current_time(audio: sync_api.Locator) -> float:
     return float(audio.evaluate("element => element.currentTime"))
 
 
+def _up_next(page: sync_api.Page) -> list[str]:
+    return [track_id for track_id, _ in _playlist(page)]
+
+
+def _history_ids(panel: sync_api.Locator) -> list[str]:
+    return [i for i in panel.locator(".history li").evaluate_all(_HISTORY_IDS) if i]
+
+
+_HISTORY_IDS = "items => items.map(li => li.dataset.trackId || '')"
+
+
+def _time_click_to_playing(page: sync_api.Page, panel: sync_api.Locator) -> float:
+    """Click Play and answer the milliseconds until the <audio> element fires ``playing``
+    (both read on the page's own clock)."""
+    panel.locator("audio").evaluate(
+        """(audio) => {
+            const play = audio.closest('[role="tabpanel"]').querySelector('.play');
+            window.qfzzTiming = new Promise((resolve) => {
+                let clicked = 0;
+                play.addEventListener('click', () => { clicked = performance.now(); },
+                                      {capture: true, once: true});
+                audio.addEventListener('playing', () => resolve(performance.now() - clicked),
+                                       {once: true});
+            });
+        }"""
+    )
+    panel.get_by_role("button", name="Play").click()
+    return float(page.evaluate("() => window.qfzzTiming"))
+
+
+def _layout_shift(page: sync_api.Page) -> float:
+    """The page's cumulative layout shift not caused by the user's own input."""
+    return float(
+        page.evaluate(
+            """() => new Promise((resolve) => {
+                new PerformanceObserver((list) => resolve(list.getEntries()
+                    .filter((e) => !e.hadRecentInput)
+                    .reduce((sum, e) => sum + e.value, 0)))
+                  .observe({type: 'layout-shift', buffered: true});
+                setTimeout(() => resolve(0), 500);  // no shift at all: no entries
+            })"""
+        )
+    )
+
+
 def _wait_for(condition: Callable[[], bool], what: str) -> None:
     """Poll from Python: the page's CSP (rightly) forbids the eval behind wait_for_function."""
     deadline = time.monotonic() + TIMEOUT_MS / 1000
@@ -102,13 +149,13 @@ def _wait_for(condition: Callable[[], bool], what: str) -> None:
         time.sleep(0.1)
 
 
-def test_sign_up_play_skip_and_like(live, page):
+def test_sign_up_play_skip_and_like(live, page, record_property):
     expect = sync_api.expect
     page.goto(live.url)
 
     # An API error is shown to the user.
     page.get_by_label("User name").fill("webby")
-    page.get_by_label("Password").fill("pw-1234")
+    page.get_by_label("Password", exact=True).fill("pw-1234")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_contain_text("wrong user id or password")
 
@@ -125,17 +172,22 @@ def test_sign_up_play_skip_and_like(live, page):
     expect(page.locator('[data-fact="profile"]')).not_to_have_text("…")
 
     # The Subsonic app password is shown, and a new one replaces it.
-    app_password = page.locator("#app-password")
-    expect(app_password).not_to_have_text("…")
-    old = app_password.text_content()
+    app_password = page.get_by_label("App password", exact=True)
+    expect(app_password).not_to_have_value("…")
+    old = app_password.input_value()
     assert old == live.station.accounts.app_password("webby")
     page.get_by_role("button", name="New app password").click()
-    expect(app_password).not_to_have_text(old or "")
-    assert app_password.text_content() == live.station.accounts.app_password("webby")
+    expect(app_password).not_to_have_value(old)
+    assert app_password.input_value() == live.station.accounts.app_password("webby")
 
-    # Play: the <audio> element's clock advances.
+    # Play: it sounds (the figure is reported, not asserted: it is a measurement), and
+    # the <audio> element's clock advances.
     personal = page.locator("#panel-personal")
-    personal.get_by_role("button", name="Play").click()
+    before_play = _up_next(page)
+    assert before_play
+    heard_in = _time_click_to_playing(page, personal)
+    print(f"\nclick to playing (fresh personal mount): {heard_in:.0f} ms")
+    record_property("click_to_playing_ms", round(heard_in))
     expect(personal.get_by_role("button", name="Pause")).to_be_visible()
     audio = personal.locator("audio")
     _wait_for(lambda: _current_time(audio) > 1.0, "the personal stream to play")
@@ -148,11 +200,25 @@ def test_sign_up_play_skip_and_like(live, page):
     assert playing
     expect(personal.locator(".trust")).to_contain_text("Trust 0.")
 
-    # Skip: now playing changes, and the skipped track shows in the history.
-    personal.get_by_role("button", name="Skip").click()
+    # Up next no longer holds the track on air.
+    _wait_for(lambda: playing not in _up_next(page), "the track on air to leave Up next")
+
+    # Skip: now playing changes, and the skipped track shows in the history. Up next is
+    # asked for again and holds neither the skipped track nor any other that was heard.
+    asked: list[float] = []
+    page.on("request", lambda r: "/playlist" in r.url and asked.append(time.monotonic()))
+    with page.expect_response(lambda r: r.url.endswith("/skip")) as answer:
+        personal.get_by_role("button", name="Skip").click()
+    skipped_at = time.monotonic()
+    skipped = str(json.loads(answer.value.body())["skipped"]["track_id"])
     expect(page.locator("#status")).to_contain_text("Skipped")
     _wait_for(lambda: _now_id(page) not in ("", playing), "now playing to change")
     expect(personal.locator(".history li").first).not_to_have_text("Nothing yet")
+    _wait_for(lambda: any(t > skipped_at for t in asked), "Up next to be asked for again")
+    expect(page.locator("#playlist")).to_have_attribute("aria-busy", "false")
+    heard = {skipped, playing, _now_id(page), *_history_ids(personal)}
+    _wait_for(lambda: not heard & set(_up_next(page)), f"Up next to drop {heard}")
+    assert _up_next(page) or "heard recently" in (page.locator("#playlist").text_content() or "")
 
     # Like: the next playlist changes.
     page.get_by_role("button", name="Refresh").click()
@@ -191,3 +257,172 @@ def test_sign_up_play_skip_and_like(live, page):
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("button", name="Create account")).to_be_visible()
     assert page.evaluate("() => localStorage.getItem('qfzz.session')") is None
+
+
+@pytest.fixture
+def stream_key_api(page) -> dict[str, object]:
+    """The stream-key API as its contract says, played by Playwright until it is merged:
+    POST makes a key (201, shown once), GET tells whether one exists, DELETE revokes (204).
+    Answers the calls made (method, user id) and the current key under ``"key"``."""
+    state: dict[str, object] = {"key": None, "created_at": None, "calls": []}
+    calls: list[tuple[str, str]] = state["calls"]  # type: ignore[assignment]
+
+    def handle(route: sync_api.Route) -> None:
+        request = route.request
+        user = request.url.split("/listeners/")[1].split("/")[0]
+        calls.append((request.method, user))
+        if request.method == "POST":
+            state["key"] = f"sk-{len(calls)}-{user}"
+            state["created_at"] = 1_800_000_000.0 + len(calls)
+            q = f"?key={state['key']}"
+            base = f"/api/v1/listeners/{user}/stream"
+            urls = {
+                "shared": f"/stream/main{q}",
+                "shared_m3u": f"/stream/main.m3u{q}",
+                "shared_pls": f"/stream/main.pls{q}",
+                "personal": f"{base}{q}",
+                "personal_m3u": f"{base}.m3u{q}",
+                "personal_pls": f"{base}.pls{q}",
+            }
+            body = {"key": state["key"], "created_at": state["created_at"], "urls": urls}
+            route.fulfill(status=201, json=body)
+        elif request.method == "DELETE":
+            state["key"] = state["created_at"] = None
+            route.fulfill(status=204, body="")
+        else:
+            exists = state["key"] is not None
+            route.fulfill(json={"exists": exists, "created_at": state["created_at"]})
+
+    page.route(re.compile(r".*/api/v1/listeners/[^/]+/stream-key$"), handle)
+    return state
+
+
+def test_player_links_and_subsonic_settings(live, page, stream_key_api):
+    expect = sync_api.expect
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.goto(live.url)
+    page.get_by_label("User name").fill("linky")
+    page.get_by_label("Password", exact=True).fill("pw-1234")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.locator("#who-name")).to_have_text("linky")
+    clipboard = lambda: page.evaluate("() => navigator.clipboard.readText()")  # noqa: E731
+
+    # The Subsonic settings: this server, the user name, the app password; copyable.
+    expect(page.get_by_label("Server URL", exact=True)).to_have_value(live.url)
+    expect(page.get_by_label("Username", exact=True)).to_have_value("linky")
+    expect(page.get_by_label("App password", exact=True)).to_have_value(
+        live.station.accounts.app_password("linky")
+    )
+    page.get_by_role("button", name="Copy server URL").click()
+    expect(page.locator("#status")).to_contain_text("Server URL copied")
+    assert clipboard() == live.url
+
+    # No links yet: nothing to revoke.
+    links = page.locator("section.links")
+    expect(links.locator("#key-state")).to_contain_text("no player links")
+    expect(links.get_by_role("button", name="Revoke links")).to_be_disabled()
+
+    # Create: the links are shown once, each labelled, absolute, with the key; copyable.
+    links.get_by_role("button", name="Create links").click()
+    expect(links.locator("#key-notice")).to_be_focused()
+    rows = links.locator("#key-urls input")
+    expect(rows).to_have_count(6)
+    first_key = stream_key_api["key"]
+    for row in rows.all():
+        assert row.input_value().startswith(live.url + "/")
+        assert f"key={first_key}" in row.input_value()
+    for label in (
+        "Your radio stream link",
+        "Station playlist (.m3u)",
+        "Your radio playlist (.pls)",
+    ):
+        expect(links.get_by_label(label, exact=True)).to_be_visible()
+    links.get_by_role("button", name="Copy Your radio playlist (.m3u)").click()
+    assert clipboard() == f"{live.url}/api/v1/listeners/linky/stream.m3u?key={first_key}"
+    expect(links.locator("#key-state")).to_contain_text("You have player links")
+
+    # Regenerating asks first; Escape (from the keyboard) keeps the old links.
+    posts = lambda: stream_key_api["calls"].count(("POST", "linky"))  # type: ignore[union-attr]  # noqa: E731
+    links.get_by_role("button", name="New links").click()
+    confirm = links.get_by_role("group", name=re.compile("stop working"))
+    expect(confirm).to_be_visible()
+    expect(links.get_by_role("button", name="Replace links")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(confirm).to_be_hidden()
+    expect(links.get_by_role("button", name="New links")).to_be_focused()
+    assert posts() == 1
+    page.keyboard.press("Enter")  # the focused "New links" again, then confirmed by keyboard
+    expect(links.get_by_role("button", name="Replace links")).to_be_focused()
+    page.keyboard.press("Enter")
+    _wait_for(lambda: posts() == 2, "a second key")
+    expect(rows.first).to_have_value(re.compile(f"key={stream_key_api['key']}$"))
+    assert stream_key_api["key"] != first_key
+
+    # Revoke, confirmed: the links disappear and there is nothing left to revoke.
+    links.get_by_role("button", name="Revoke links").click()
+    expect(links.get_by_text("Players that use your links stop playing")).to_be_visible()
+    links.get_by_role("button", name="Revoke links").last.click()
+    expect(links.locator("#key-links")).to_be_hidden()
+    expect(links.locator("#key-state")).to_contain_text("no player links")
+    expect(links.get_by_role("button", name="Revoke links")).to_be_disabled()
+    assert ("DELETE", "linky") in stream_key_api["calls"]  # type: ignore[operator]
+    # A reload asks the server again and shows no key (it is never shown twice).
+    page.reload()
+    expect(page.locator("#key-state")).to_contain_text("no player links")
+    expect(page.locator("#key-urls input")).to_have_count(0)
+
+
+def test_accessible_in_light_dark_and_phone_layouts(live, page):
+    expect = sync_api.expect
+    page.goto(live.url)
+    page.get_by_label("User name").fill("ally")
+    page.get_by_label("Password", exact=True).fill("pw-1234")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.locator("#who-name")).to_have_text("ally")
+    expect(page.locator("#playlist > li[data-track-id]").first).to_be_visible()
+
+    # Every control in the app has a name, and every field a label.
+    unnamed = page.locator("#app button, #app select, #app input").evaluate_all(
+        """els => els.filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+                             && !e.textContent.trim()).map(e => e.outerHTML)"""
+    )
+    assert unnamed == []
+
+    # Every visible control is reached with Tab (disabled ones are skipped by design).
+    wanted = set(
+        page.locator(
+            "#app button:visible:enabled, #app select:visible, #app input:visible"
+        ).evaluate_all(
+            "els => els.filter(e => e.tabIndex >= 0).map(e => e.id || e.dataset.copy"
+            " || e.dataset.feedback || e.dataset.stars || e.className)"
+        )
+    )
+    reached: set[str] = set()
+    page.locator("#sign-out").focus()
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        reached.add(
+            page.evaluate(
+                "() => { const e = document.activeElement; return e.id || e.dataset.copy"
+                " || e.dataset.feedback || e.dataset.stars || e.className; }"
+            )
+        )
+    assert wanted <= reached, f"not reached by Tab: {wanted - reached}"
+
+    # Messages float over the page: showing one moves nothing.
+    page.get_by_role("button", name="Refresh").click()
+    page.get_by_role("button", name="New app password").click()
+    expect(page.locator("#status")).not_to_be_empty()
+    assert _layout_shift(page) < 0.05
+
+    # Dark mode, and the phone layout: no sideways scrolling, controls still on screen.
+    page.emulate_media(color_scheme="dark")
+    background = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(18, 16, 24)"
+    page.set_viewport_size({"width": 360, "height": 740})
+    wide = page.evaluate("() => document.documentElement.scrollWidth - innerWidth")
+    assert wide <= 0
+    page.get_by_role("button", name="Copy server URL").scroll_into_view_if_needed()
+    expect(page.get_by_role("button", name="Copy server URL")).to_be_in_viewport()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "web-player-phone-dark.png"), full_page=True)

@@ -68,6 +68,7 @@ export const paths = {
   playlist: (user) => `/listeners/${enc(user)}/playlist`,
   interactions: (user) => `/listeners/${enc(user)}/interactions`,
   skip: (user) => `/listeners/${enc(user)}/skip`,
+  streamKey: (user) => `/listeners/${enc(user)}/stream-key`,
   track: (id) => `/tracks/${enc(id)}`,
   trust: (content, creator) => `/trust/${enc(content)}/${enc(creator)}`,
   device: (id) => `/devices/${enc(id)}`,

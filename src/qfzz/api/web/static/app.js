@@ -4,9 +4,10 @@
 import { api, ApiError, session } from "./api.js";
 import * as device from "./device.js";
 import { $, $$ } from "./dom.js";
+import { setUpLinks, showLinks } from "./links.js";
 import { follow } from "./live.js";
 import { panels, setUpPlayer, showHistory, showNow, stopAll } from "./player.js";
-import { loadPlaylist, markPlaying } from "./playlist.js";
+import { loadPlaylist, markHeard, markOnAir, resetPlaylist } from "./playlist.js";
 
 const state = { user: null, live: [], streamToken: null };
 
@@ -83,6 +84,7 @@ function signOutLocally() {
   state.live = [];
   state.user = null;
   state.streamToken = null;
+  resetPlaylist(null);
   session.clear();
   $("#app").hidden = true;
   $("#who").hidden = true;
@@ -97,22 +99,26 @@ async function enter(user) {
   $("#who").hidden = false;
   $("#auth").hidden = true;
   $("#app").hidden = false;
+  resetPlaylist(user);
   state.live = Object.values(panels).map((panel) =>
     follow(panel.mount, streamToken, {
       now: (data) => showNow(panel, data),
-      history: (data) => showHistory(panel, data),
+      history: (data) => {
+        showHistory(panel, data);
+        if (panel.mount === "personal") markHeard(data.tracks.map((item) => item.track.track_id));
+      },
       state: (s) => panel.root.setAttribute("data-live", s),
       // A refused session (expired, signed out elsewhere) signs this page out too.
       error: (error) => error.status === 401 && action(() => Promise.reject(error)),
     }),
   );
-  await Promise.all([loadPlaylist(user), registerDevice(), showAppPassword("GET")]);
+  await Promise.all([loadPlaylist(), registerDevice(), showAppPassword("GET"), showLinks(user)]);
 }
 
 /** The Subsonic app password: shown, and replaced on request (the old one stops working). */
 async function showAppPassword(method) {
   const { app_password: password } = await api("/me/app-password", { method });
-  $("#app-password").textContent = password;
+  $("#app-password").value = password;
 }
 
 /** A signed token for URLs (audio, events), reused until a minute before it expires. */
@@ -180,13 +186,23 @@ async function start() {
     action,
     say,
     showError,
-    afterFeedback: () => loadPlaylist(state.user),
-    onTrack: (mount, track) => mount === "personal" && markPlaying(track?.track_id),
+    afterFeedback: () => loadPlaylist(),
+    afterSkip: (track) => {
+      markHeard([track?.track_id]);
+      return loadPlaylist();
+    },
+    // A new track on the listener's stream: what played is no longer up next.
+    onTrack: (mount, track, changed) => {
+      if (mount !== "personal") return;
+      markOnAir(track?.track_id);
+      if (changed && state.user) action(() => loadPlaylist());
+    },
   });
   setUpTabs();
+  setUpLinks({ user: () => state.user, action, say });
   $("#auth-form").addEventListener("submit", onAuthSubmit);
   $("#sign-out").addEventListener("click", signOut);
-  $("#refresh").addEventListener("click", () => action(() => loadPlaylist(state.user)));
+  $("#refresh").addEventListener("click", () => action(() => loadPlaylist()));
   $("#profile").addEventListener("change", (e) =>
     action(async () => {
       await registerDevice(e.target.value);
