@@ -57,7 +57,10 @@ function detach(audio) {
 }
 
 async function pump(audio, source, pending, opened, signal) {
-  const response = await pending;
+  const response = await pending.catch((error) => {
+    if (signal.aborted) throw error;
+    throw new Error("The stream cannot be reached. Check your connection.");
+  });
   if (!response.ok) throw new Error(await refusal(response));
   await opened;
   if (signal.aborted) return;
