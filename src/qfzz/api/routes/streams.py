@@ -129,6 +129,10 @@ def _respond(
         "icy-description": "QFZZ personalized radio",
         "icy-pub": "0",
         "Cache-Control": "no-cache, no-store",
+        # An endless body ends when the connection does, as Icecast sends it: the server
+        # (qfzz.app's IcecastHttpProtocol) then writes it without chunk framing, which
+        # players such as VLC would otherwise decode as audio.
+        "Connection": "close",
     }
     if icy:
         headers["icy-metaint"] = str(METAINT)
