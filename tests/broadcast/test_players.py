@@ -110,3 +110,65 @@ def test_vlc_plays_30_seconds_without_a_decoder_error(live, player_dir, fmt, dec
     seconds, level = wav_seconds_and_level(wav)
     assert 29.5 <= seconds <= 31  # all of it: Opus once stopped after 8 s
     assert level > 0.01  # tones, not silence
+
+
+# -- playlist files ---------------------------------------------------------------------
+
+
+def _need_mpv() -> str:
+    if MPV is None:
+        pytest.skip("mpv is missing (apt-get install -y mpv)")
+    return MPV
+
+
+def mpv_decode(url: str, out: Path, seconds: int) -> str:
+    """mpv's log as it decodes ``seconds`` of ``url`` into ``out`` (encoding mode: as fast
+    as the station sends, no audio device)."""
+    command = [
+        _need_mpv(),
+        "--no-config",
+        "--msg-level=all=v",
+        "--no-video",
+        f"--length={seconds}",
+        f"--o={out}",
+        "--of=wav",
+        "--oac=pcm_s16le",
+        url,
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-3000:]
+    return log
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "codec"),
+    [
+        ("/stream/main.m3u", "format=opus", "opus"),
+        ("/stream/main.pls", "bitrate=96", "mp3"),
+        ("/api/v1/listeners/ann/stream.m3u", "", "mp3"),
+    ],
+)
+def test_mpv_plays_the_playlist_files(live, player_dir, path, query, codec):
+    live.sign_in()
+    key = live.station.accounts.create_stream_key("ann")
+    wav = player_dir / "mpv.wav"
+    log = mpv_decode(f"{live.url}{path}?key={key}&{query}", wav, 5)
+    assert f"Detected file format: {path[-3:]}" in log  # it read the playlist …
+    assert f"Selected codec: {codec}" in log  # … and decoded the stream it names
+    seconds, level = wav_seconds_and_level(wav)
+    assert seconds >= 4.5 and level > 0.01
+
+
+@pytest.mark.parametrize(
+    ("kind", "found"), [("m3u", "valid M3U playlist"), ("pls", "valid PLS playlist")]
+)
+def test_vlc_plays_the_playlist_files(live, player_dir, kind, found):
+    live.sign_in()
+    key = live.station.accounts.create_stream_key("ann")
+    log, wav = vlc_decode(f"{live.url}/stream/main.{kind}?key={key}&format=opus", player_dir, 10)
+    assert f"found {found}" in log
+    assert 'using audio decoder module "opus"' in log
+    assert decoder_errors(log) == []
+    seconds, level = wav_seconds_and_level(wav)
+    assert 9.5 <= seconds <= 11 and level > 0.01
