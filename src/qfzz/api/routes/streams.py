@@ -14,10 +14,10 @@ import asyncio
 import functools
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import PlainTextResponse, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from qfzz.api import _stream_urls as urls
@@ -161,6 +161,14 @@ def _device_feed(station: QFZZStation, choice: Choice) -> BitrateFeed | None:
 # -- playlist files (registered before /stream/{mount}, which would take "main.m3u") ----
 
 _PLAYLIST_TYPES = {"m3u": urls.M3U_TYPE, "pls": urls.PLS_TYPE}
+# Documented per file type; errors stay JSON (a plain-text response class would make
+# the OpenAPI document claim text/plain for them).
+_M3U: dict[int | str, dict[str, Any]] = {
+    200: {"content": {urls.M3U_TYPE: {"schema": {"type": "string"}}}, "description": "M3U"}
+}
+_PLS: dict[int | str, dict[str, Any]] = {
+    200: {"content": {urls.PLS_TYPE: {"schema": {"type": "string"}}}, "description": "PLS"}
+}
 
 
 def _playlist(
@@ -170,7 +178,7 @@ def _playlist(
     caller: StreamCaller,
     query: StreamQuery,
     request: Request,
-) -> PlainTextResponse:
+) -> Response:
     """A playlist of one stream URL carrying the caller's credential on to the player.
 
     The credential is the one this request was authorized with: ``?key=`` (lasting),
@@ -195,7 +203,7 @@ def _playlist(
     url = urls.absolute(str(request.base_url), path, [*asked, *credentials])
     body = urls.m3u(title, url) if kind == "m3u" else urls.pls(title, url)
     filename = f"{path.rsplit('/', 1)[-1]}.{kind}"
-    return PlainTextResponse(
+    return Response(
         body,
         media_type=_PLAYLIST_TYPES[kind],
         headers={
@@ -205,30 +213,30 @@ def _playlist(
     )
 
 
-@router.get("/stream/{mount}.m3u", response_class=PlainTextResponse)
-@router.get("/stream/{mount}.pls", response_class=PlainTextResponse)
+@router.get("/stream/{mount}.m3u", response_class=Response, responses=_M3U)
+@router.get("/stream/{mount}.pls", response_class=Response, responses=_PLS)
 def shared_playlist(
     mount: NamePath,
     request: Request,
     station: StationDep,
     caller: StreamCallerDep,
     query: StreamQueryDep,
-) -> PlainTextResponse:
+) -> Response:
     """``main.m3u`` / ``main.pls``: the shared mount's URL for players that open files."""
     found = _mount(station, mount)
     title = found.description or f"QFZZ {found.name}"
     return _playlist(title, urls.shared_path(mount), station, caller, query, request)
 
 
-@router.get("/api/v1/listeners/{user_id}/stream.m3u", response_class=PlainTextResponse)
-@router.get("/api/v1/listeners/{user_id}/stream.pls", response_class=PlainTextResponse)
+@router.get("/api/v1/listeners/{user_id}/stream.m3u", response_class=Response, responses=_M3U)
+@router.get("/api/v1/listeners/{user_id}/stream.pls", response_class=Response, responses=_PLS)
 def personal_playlist(
     user_id: UserPath,
     request: Request,
     station: StationDep,
     caller: StreamCallerDep,
     query: StreamQueryDep,
-) -> PlainTextResponse:
+) -> Response:
     """``stream.m3u`` / ``stream.pls``: the listener's personal stream for players."""
     caller.principal.require(user_id)
     station.require_running()
