@@ -208,3 +208,11 @@ def test_subsonic_takes_a_key_only_for_audio(client, ann):
     # the key is accepted: the synthetic track has no file, which is the next error
     assert code("stream", id="tr-1", key=key) == 70
     assert code("download", id="tr-1", key=key) == 70
+
+
+def test_an_admin_asking_for_a_missing_listeners_playlist_is_told_so(client, station):
+    station.register_listener("root", {}, password="pw-1234")
+    station.accounts.make_admin("root")
+    admin = {"Authorization": f"Bearer {station.accounts.issue_token('root')}"}
+    _refused(client.get("/api/v1/listeners/zed/stream.m3u", headers=admin), 404, "no listener")
+    _refused(client.post("/api/v1/listeners/zed/stream-key", headers=admin), 404, "no listener")

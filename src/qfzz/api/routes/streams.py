@@ -27,7 +27,7 @@ from qfzz.api._deps import StationDep
 from qfzz.api._guarded import GuardedRoute
 from qfzz.api._schemas import HistoryItemOut, HistoryOut, NowOut, SkipOut, StreamTrackOut
 from qfzz.broadcast import METAINT, BitrateFeed, ListenerSession, Mount
-from qfzz.errors import InvalidInput, UnknownMount
+from qfzz.errors import InvalidInput, UnknownListener, UnknownMount
 from qfzz.station import Principal, QFZZStation
 
 router = APIRouter(route_class=GuardedRoute, tags=["streams"])
@@ -225,7 +225,7 @@ def shared_playlist(
     """``main.m3u`` / ``main.pls``: the shared mount's URL for players that open files."""
     found = _mount(station, mount)
     title = found.description or f"QFZZ {found.name}"
-    return _playlist(title, urls.shared_path(mount), station, caller, query, request)
+    return _playlist(title, urls.shared_path(found.name), station, caller, query, request)
 
 
 @router.get("/api/v1/listeners/{user_id}/stream.m3u", response_class=Response, responses=_M3U)
@@ -240,6 +240,8 @@ def personal_playlist(
     """``stream.m3u`` / ``stream.pls``: the listener's personal stream for players."""
     caller.principal.require(user_id)
     station.require_running()
+    if station.listener(user_id) is None:  # an admin may ask for anyone: say who is missing
+        raise UnknownListener(f"no listener {user_id!r}")
     title = f"QFZZ for {user_id}"
     return _playlist(title, urls.personal_path(user_id), station, caller, query, request)
 
