@@ -12,6 +12,7 @@ extras whenever ``pyproject.toml`` changes, so a fresh clone needs nothing but P
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import subprocess
@@ -39,17 +40,30 @@ def ensure_environment() -> None:
         STAMP.write_text(wanted)
 
 
+#: Debian packages the end-to-end tests drive, each with a file it installs: Chromium for
+#: the web player, VLC (with its MP3 and Opus decoders) and mpv for the radio streams and
+#: their .m3u/.pls playlists.
+PLAYERS = {
+    "chromium": "/usr/bin/chromium",
+    "vlc-bin": "/usr/bin/cvlc",
+    "vlc-plugin-base": "/usr/lib/*/vlc/plugins/codec/libopus_plugin.so",
+    "mpv": "/usr/bin/mpv",
+}
+
+
 def ensure_browser() -> None:
-    """The web player's end-to-end test drives Debian's Chromium; install it when we can."""
-    if Path("/usr/bin/chromium").exists() or not Path("/usr/bin/apt-get").exists():
+    """Install the players the end-to-end tests drive, when we can (root and apt-get);
+    tests whose player is missing skip and say which package to install."""
+    missing = [package for package, path in PLAYERS.items() if not glob.glob(path)]
+    if not missing or not Path("/usr/bin/apt-get").exists():
         return
     if os.geteuid() != 0:
-        print("no /usr/bin/chromium (apt-get install chromium): browser tests will skip")
+        print(f"missing players (apt-get install {' '.join(missing)}): their tests will skip")
         return
-    print("installing Debian's chromium for the browser tests …", flush=True)
+    print(f"installing Debian's {', '.join(missing)} for the end-to-end tests …", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], env=env, check=False)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], env=env, check=False)
+    subprocess.run(["apt-get", "install", "-y", "-qq", *missing], env=env, check=False)
 
 
 def run(*args: str) -> int:

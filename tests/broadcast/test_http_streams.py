@@ -75,8 +75,9 @@ def read_icy_titles(
     while line := stream.readline().strip():
         name, _, value = line.decode().partition(":")
         headers[name.strip().lower()] = value.strip()
-    assert headers.get("transfer-encoding") == "chunked"
-    body = _Dechunk(stream)
+    # sent as Icecast sends it: no chunks, the body ends when the connection does
+    assert "transfer-encoding" not in headers and headers["connection"] == "close"
+    body = stream
     metaint = int(headers["icy-metaint"])
     titles: list[str] = []
     budget = most_seconds * int(headers["icy-br"]) * 1000 / 8  # bytes of audio
@@ -91,27 +92,6 @@ def read_icy_titles(
             titles.append(block[len("StreamTitle='") : -2])
     sock.close()
     return headers, titles
-
-
-class _Dechunk:
-    def __init__(self, stream):
-        self._stream = stream
-        self._left = 0
-
-    def read(self, n: int) -> bytes:
-        out = bytearray()
-        while len(out) < n:
-            if self._left == 0:
-                size = int(self._stream.readline().strip(), 16)
-                self._left = size
-                if size == 0:
-                    break
-            piece = self._stream.read(min(self._left, n - len(out)))
-            out += piece
-            self._left -= len(piece)
-            if self._left == 0:
-                self._stream.readline()
-        return bytes(out)
 
 
 def test_icy_metadata_blocks_carry_the_title_and_change_with_the_track(live):

@@ -132,3 +132,33 @@ def test_scan_command_reports_unreadable_files(data_dir, tmp_path):
     assert str(folder / "bad.flac") in result.output
     missing = qfzz("scan", tmp_path / "missing", "--data-dir", data_dir)
     assert missing.exit_code == 1
+
+
+def test_listener_stream_key_makes_and_revokes_a_key(data_dir):
+    assert qfzz("listener", "add", "Ann", "--data-dir", data_dir).exit_code == 0
+    made = qfzz(
+        "listener",
+        "stream-key",
+        "ann",
+        "--base-url",
+        "https://radio.example/",
+        "--data-dir",
+        data_dir,
+    )
+    assert made.exit_code == 0, made.output
+    key = made.output.split("(shown once): ")[1].split()[0]
+    assert f"shared playlist: https://radio.example/stream/main.m3u?key={key}" in made.output
+    assert (
+        f"personal stream: https://radio.example/api/v1/listeners/Ann/stream?key={key}"
+        in made.output
+    )
+    store = open_store(Settings(data_dir=data_dir).resolved_database_url)
+    try:
+        assert store.listeners.stream_key_created("Ann") is not None
+        revoked = qfzz("listener", "stream-key", "ann", "--revoke", "--data-dir", data_dir)
+        assert revoked.exit_code == 0 and "stream key of Ann revoked" in revoked.output
+        assert store.listeners.stream_key_created("Ann") is None
+    finally:
+        store.close()
+    missing = qfzz("listener", "stream-key", "zed", "--data-dir", data_dir)
+    assert missing.exit_code == 1 and "no listener 'zed'" in missing.output

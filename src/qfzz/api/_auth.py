@@ -1,10 +1,18 @@
-"""Who is asking: a bearer token, or a signed ``?token=`` on stream URLs."""
+"""Who is asking: a bearer token, or on stream URLs a credential in the query.
+
+Players cannot send an ``Authorization`` header, so stream routes also take, in order: a
+listener's stream key (``?key=``, lasting until revoked), a signed stream token
+(``?token=``, an hour, ends with its session), or Subsonic credentials (``u`` with ``t`` +
+``s`` or ``p``, or ``apiKey``: the stream URLs Subsonic apps are given carry them).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from qfzz.api._deps import StationDep
 from qfzz.errors import AuthError
@@ -35,16 +43,73 @@ async def _principal(
     return signed_in(station, authorization)
 
 
-async def _listener_or_stream_token(
+@dataclass(frozen=True, slots=True)
+class StreamCaller:
+    """Who listens, and the query credential that said so (``?key=``, ``?token=``, or
+    Subsonic's), which URLs made for them — playlist files — carry on. Empty when the
+    caller sent a bearer header."""
+
+    principal: Principal
+    credentials: tuple[tuple[str, str], ...] = ()
+
+
+async def _stream_caller(
+    request: Request,
     station: StationDep,
     authorization: Annotated[str | None, Header()] = None,
-    token: Annotated[str | None, Query(description="signed stream token")] = None,
-) -> Principal:
+    key: Annotated[
+        str | None, Query(max_length=128, description="the listener's stream key")
+    ] = None,
+    token: Annotated[str | None, Query(max_length=256, description="a signed stream token")] = None,
+    u: Annotated[
+        str | None, Query(max_length=256, description="Subsonic user (with t and s, or p)")
+    ] = None,
+    t: Annotated[
+        str | None, Query(max_length=64, description="Subsonic token: md5(app password + s)")
+    ] = None,
+    s: Annotated[str | None, Query(max_length=256, description="Subsonic salt")] = None,
+    p: Annotated[str | None, Query(max_length=1024, description="Subsonic app password")] = None,
+    api_key: Annotated[str | None, Query(alias="apiKey", max_length=256)] = None,
+) -> StreamCaller:
     if authorization is not None:
-        return signed_in(station, authorization)
+        return StreamCaller(signed_in(station, authorization))
+    accounts = station.accounts
+    if key is not None:
+        principal = await run_in_threadpool(accounts.verify_stream_key, key)
+        return StreamCaller(principal, (("key", key),))
     if token is not None:
-        return station.accounts.verify_stream_token(token)
-    raise AuthError("sign in first, or use a stream URL with ?token=")
+        return StreamCaller(accounts.verify_stream_token(token), (("token", token),))
+    if api_key is not None:
+        principal = await run_in_threadpool(accounts.subsonic, None, api_key=api_key)
+        return StreamCaller(principal, (("apiKey", api_key),))
+    if u is not None:
+        given = (("u", u), ("t", t), ("s", s), ("p", p))
+        principal = await run_in_threadpool(_subsonic, station, client_ip(request), u, p, t, s)
+        return StreamCaller(principal, tuple((n, v) for n, v in given if v is not None))
+    raise AuthError("sign in first, or use a stream URL with ?key= (or ?token=)")
+
+
+def _subsonic(
+    station: QFZZStation,
+    client: str,
+    user: str,
+    password: str | None,
+    token: str | None,
+    salt: str | None,
+) -> Principal:
+    """Subsonic password or token auth, wrong attempts counted as the Subsonic API counts
+    them (the same windows: a guesser gains nothing by switching routes)."""
+    keys = (f"subsonic-ip:{client}", f"subsonic-user:{user}")
+    station.limits.auth_failures.check(*keys)
+    try:
+        return station.accounts.subsonic(user, password=password, token=token, salt=salt)
+    except AuthError:
+        station.limits.auth_failures.add(*keys)
+        raise
+
+
+async def _listener(caller: Annotated[StreamCaller, Depends(_stream_caller)]) -> Principal:
+    return caller.principal
 
 
 def client_ip(request: Request) -> str:
@@ -61,4 +126,6 @@ async def admin_before_body(request: Request) -> None:
 
 
 UserDep = Annotated[Principal, Depends(_principal)]
-ListenerDep = Annotated[Principal, Depends(_listener_or_stream_token)]
+#: A listener on a stream route (bearer, stream key, stream token or Subsonic credentials).
+ListenerDep = Annotated[Principal, Depends(_listener)]
+StreamCallerDep = Annotated[StreamCaller, Depends(_stream_caller)]

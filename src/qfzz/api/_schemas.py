@@ -265,6 +265,34 @@ class SkipOut(BaseModel):
     skipped: StreamTrackOut | None
 
 
+class StreamUrlsOut(BaseModel):
+    """Ready-made player URLs: the streams, and playlist files that point at them."""
+
+    shared_stream: str
+    personal_stream: str
+    shared_m3u: str
+    shared_pls: str
+    personal_m3u: str
+    personal_pls: str
+
+
+class StreamKeyOut(BaseModel):
+    """A new stream key, shown this once (only its digest is kept)."""
+
+    user_id: str
+    key: str
+    created_at: float
+    urls: StreamUrlsOut
+
+
+class StreamKeyInfoOut(BaseModel):
+    """Whether a listener has a stream key, and since when (never the key itself)."""
+
+    user_id: str
+    exists: bool
+    created_at: float | None = None
+
+
 class RowDamageOut(BaseModel):
     block: int
     after: int

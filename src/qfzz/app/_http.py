@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from qfzz.app._icecast_http import IcecastHttpProtocol
 from qfzz.settings import Settings
 
 
@@ -15,6 +16,10 @@ def server_options(settings: Settings) -> dict[str, Any]:
     let any local client — or a proxy that passes the header through — choose the address
     that per-address rate limits count. QFZZ believes it only from the configured
     ``trusted_proxies`` (none by default).
+
+    The HTTP protocol is uvicorn's httptools one, except that endless audio is sent
+    without chunks, ending at close, as Icecast sends it (``IcecastHttpProtocol``: VLC
+    decoded uvicorn's chunk headers as audio).
     """
     proxies = list(settings.trusted_proxies)
     return {
@@ -23,6 +28,7 @@ def server_options(settings: Settings) -> dict[str, Any]:
         "proxy_headers": bool(proxies),
         "forwarded_allow_ips": proxies,
         "server_header": False,
+        "http": IcecastHttpProtocol,
         "log_config": None,
         "access_log": False,
     }

@@ -1,8 +1,10 @@
-"""``qfzz listener add USER``: register a listener from the command line."""
+"""``qfzz listener add USER``: register a listener from the command line;
+``qfzz listener stream-key USER [--revoke]``: their lasting player URLs."""
 
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 import typer
 
@@ -37,3 +39,40 @@ def add(
             preferences["discovery_factor"] = discovery
         registration = station.register_listener(user, preferences, password=password)
         console.print(f"listener {registration.user_id} added; token: {registration.token}")
+
+
+@app.command("stream-key")
+def stream_key(
+    ctx: typer.Context,
+    user: Annotated[str, typer.Argument(help="The listener's user id.")],
+    revoke: Annotated[
+        bool, typer.Option("--revoke", help="Revoke the key instead of making a new one.")
+    ] = False,
+    base_url: Annotated[
+        str | None,
+        typer.Option(help="The station's address as players reach it (default: its host:port)."),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Make USER a new stream key (the old one stops working) and print player URLs that
+    carry it; with --revoke, revoke it. Only its digest is stored: it is shown this once."""
+    with running_station(ctx, data_dir) as station:
+        accounts = station.accounts
+        user_id = accounts.resolve(user) or user
+        if revoke:
+            had = accounts.revoke_stream_key(user_id)
+            console.print(f"stream key of {user_id} revoked" if had else f"{user_id} had none")
+            return
+        key = accounts.create_stream_key(user_id)
+        settings = station.settings
+        base = (base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+        mount = quote(station.radio.mount_names[0], safe="")
+        personal = f"{base}/api/v1/listeners/{quote(user_id, safe='')}/stream"
+        console.print(f"stream key of {user_id} (shown once): {key}", soft_wrap=True)
+        for name, url in (
+            ("shared stream", f"{base}/stream/{mount}"),
+            ("shared playlist", f"{base}/stream/{mount}.m3u"),
+            ("personal stream", personal),
+            ("personal playlist", f"{personal}.m3u"),
+        ):
+            console.print(f"{name}: {url}?key={key}", soft_wrap=True, highlight=False)

@@ -7,6 +7,8 @@ encrypted with the server key (PyNaCl SecretBox), and never the login password.
 
 A session is named by its token's digest. Stream tokens carry that digest under their
 signature and are accepted only while the session lives, so logging out ends them too.
+A *stream key* is the lasting alternative for players (radio apps keep a URL for months):
+one random key per listener, stored as its digest, valid until regenerated or revoked.
 User ids are normalised everywhere they come in (``qfzz.models.normalise_user_id``) and
 found in any case or width (``ListenerRepository.credentials``).
 """
@@ -41,6 +43,9 @@ log = logging.getLogger(__name__)
 
 ADMIN = "admin"
 _STREAM_TOKEN_MAX = 160  # "<expires>.<64 hex>.<32 hex>" is about 108 characters
+STREAM_KEY_PREFIX = "sk_"
+_STREAM_KEY_LENGTH = len(STREAM_KEY_PREFIX) + 43  # 32 random bytes, URL-safe base64
+_URL_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +208,46 @@ class Accounts:
 
     def _sign(self, body: str) -> str:
         return hmac.new(self._signing_key, body.encode(), "sha256").hexdigest()[:32]
+
+    # -- stream keys ----------------------------------------------------------------------
+
+    def create_stream_key(self, user_id: str) -> str:
+        """A new stream key for the listener; any earlier one stops working at once.
+
+        ``sk_`` and 32 random bytes. Only its SHA-256 digest is stored: the key is shown
+        this once, and a leaked table holds no usable key.
+        """
+        if self._listeners.get(user_id) is None:
+            raise UnknownListener(f"no listener {user_id!r}")
+        key = STREAM_KEY_PREFIX + secrets.token_urlsafe(32)
+        self._listeners.set_stream_key(user_id, token_digest(key), now=self._clock())
+        return key
+
+    def revoke_stream_key(self, user_id: str) -> bool:
+        """Revoke the listener's stream key; whether they had one."""
+        return self._listeners.delete_stream_key(user_id)
+
+    def stream_key_info(self, user_id: str) -> float | None:
+        """When the listener's stream key was made, or None when they have none."""
+        return self._listeners.stream_key_created(user_id)
+
+    def verify_stream_key(self, key: str) -> Principal:
+        """The listener of a stream key: well formed, then found by digest.
+
+        The shape is checked before any lookup (a malformed key costs no query); the
+        stored digest is found through its unique index and compared in constant time.
+        """
+        if len(key) != _STREAM_KEY_LENGTH or not key.startswith(STREAM_KEY_PREFIX):
+            raise AuthError(
+                f"malformed stream key: expected {STREAM_KEY_PREFIX!r} and 43 characters"
+            )
+        if not _URL_SAFE.issuperset(key[len(STREAM_KEY_PREFIX) :]):
+            raise AuthError("malformed stream key: only letters, digits, '-' and '_' may follow")
+        digest = token_digest(key)
+        found = self._listeners.stream_key_owner(digest)
+        if found is None or not hmac.compare_digest(found[1], digest):
+            raise AuthError("unknown or revoked stream key; make a new one to listen again")
+        return self._principal(found[0])
 
     # -- admins ---------------------------------------------------------------------------
 

@@ -101,6 +101,23 @@ tokens = Table(
     Column("kind", String(16), nullable=False, default="session"),
 )
 
+#: A listener's stream key (``station.Accounts.create_stream_key``): a random secret for
+#: player URLs that last (``?key=``), stored only as its SHA-256 digest. One per listener:
+#: making a new one replaces (revokes) the old; deleting the row revokes it.
+stream_keys = Table(
+    "stream_keys",
+    metadata,
+    Column(
+        "user_id",
+        String(64),
+        ForeignKey("listeners.user_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("digest", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ux_stream_keys_digest", "digest", unique=True),
+)
+
 profile_weights = Table(
     "profile_weights",
     metadata,

@@ -1,4 +1,4 @@
-"""Listeners, their login tokens, learned profile weights and current playlists."""
+"""Listeners, their login tokens and stream keys, learned profile weights and playlists."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from qfzz.errors import ListenerExists
 from qfzz.models import user_key
 from qfzz.store._database import Database
-from qfzz.store._schema import listeners, playlists, profile_weights, tokens
+from qfzz.store._schema import listeners, playlists, profile_weights, stream_keys, tokens
 from qfzz.store._upsert import upsert
 
 
@@ -225,6 +225,38 @@ class ListenerRepository:
             conditions.append(tokens.c.kind == kind)
         with self._db.write() as conn:
             return int(conn.execute(delete(tokens).where(*conditions)).rowcount or 0)
+
+    # -- stream keys (only their digests) ---------------------------------------------------
+
+    def set_stream_key(self, user_id: str, digest: str, *, now: float) -> None:
+        """Make ``digest`` the listener's one stream key, replacing (revoking) any other."""
+        with self._db.write() as conn:
+            conn.execute(delete(stream_keys).where(stream_keys.c.user_id == user_id))
+            conn.execute(
+                stream_keys.insert().values(user_id=user_id, digest=digest, created_at=now)
+            )
+
+    def delete_stream_key(self, user_id: str) -> bool:
+        """Revoke the listener's stream key; whether there was one."""
+        with self._db.write() as conn:
+            gone = conn.execute(delete(stream_keys).where(stream_keys.c.user_id == user_id))
+            return bool(gone.rowcount)
+
+    def stream_key_created(self, user_id: str) -> float | None:
+        """When the listener's stream key was made, or None when they have none."""
+        with self._db.read() as conn:
+            return conn.scalar(
+                select(stream_keys.c.created_at).where(stream_keys.c.user_id == user_id)
+            )
+
+    def stream_key_owner(self, digest: str) -> tuple[str, str] | None:
+        """``(user_id, stored digest)`` of the key with ``digest`` (one unique-index lookup)."""
+        query = select(stream_keys.c.user_id, stream_keys.c.digest).where(
+            stream_keys.c.digest == digest
+        )
+        with self._db.read() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else (row[0], row[1])
 
     def password_hash(self, user_id: str) -> str | None:
         with self._db.read() as conn:

@@ -17,7 +17,10 @@ from qfzz.api._schemas import (
     ListenerIn,
     ListenerOut,
     PlaylistOut,
+    StreamKeyInfoOut,
+    StreamKeyOut,
 )
+from qfzz.api._stream_urls import stream_urls
 from qfzz.station import QFZZStation
 
 router = APIRouter(route_class=GuardedRoute, prefix="/listeners", tags=["listeners"])
@@ -93,3 +96,42 @@ async def interact(
         rating=done.rating,
         created_at=done.created_at,
     )
+
+
+# -- stream keys: player URLs that last until revoked -----------------------------------
+
+
+@router.post(
+    "/{user_id}/stream-key", status_code=status.HTTP_201_CREATED, response_model=StreamKeyOut
+)
+def create_stream_key(
+    user_id: UserPath, request: Request, station: StationDep, user: UserDep
+) -> StreamKeyOut:
+    """A new stream key (any earlier one stops working), shown this once, with ready-made
+    URLs: the shared and personal streams and their .m3u/.pls files, each with ``?key=``."""
+    user.require(user_id)
+    key = station.accounts.create_stream_key(user_id)
+    created = station.accounts.stream_key_info(user_id)
+    mount = station.radio.mount_names[0]
+    return StreamKeyOut(
+        user_id=user_id,
+        key=key,
+        created_at=created if created is not None else station.clock(),
+        urls=stream_urls(str(request.base_url), mount, user_id, [("key", key)]),
+    )
+
+
+@router.get("/{user_id}/stream-key", response_model=StreamKeyInfoOut)
+def stream_key_info(user_id: UserPath, station: StationDep, user: UserDep) -> StreamKeyInfoOut:
+    """Whether the listener has a stream key and since when; never the key."""
+    user.require(user_id)
+    created = station.accounts.stream_key_info(user_id)
+    return StreamKeyInfoOut(user_id=user_id, exists=created is not None, created_at=created)
+
+
+@router.delete("/{user_id}/stream-key", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_stream_key(user_id: UserPath, station: StationDep, user: UserDep) -> Response:
+    """Revoke the stream key: players using it are refused from their next request."""
+    user.require(user_id)
+    station.accounts.revoke_stream_key(user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

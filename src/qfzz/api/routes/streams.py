@@ -1,4 +1,5 @@
-"""Audio over HTTP: the shared mounts, personal streams, ICY metadata, now/history.
+"""Audio over HTTP: the shared mounts, personal streams, ICY metadata, now/history,
+and the .m3u/.pls playlist files that point players at a stream.
 
 These routes parse the request, authorize it, choose the codec and bitrate, and hand the
 listener to a ``qfzz.broadcast.ListenerSession`` (burst, evictions, ICY metadata, bitrate
@@ -13,19 +14,20 @@ import asyncio
 import functools
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from qfzz.api._auth import ListenerDep, UserDep
+from qfzz.api import _stream_urls as urls
+from qfzz.api._auth import ListenerDep, StreamCaller, StreamCallerDep, UserDep
 from qfzz.api._bounds import DeviceQuery, NamePath, UserPath
 from qfzz.api._deps import StationDep
 from qfzz.api._guarded import GuardedRoute
 from qfzz.api._schemas import HistoryItemOut, HistoryOut, NowOut, SkipOut, StreamTrackOut
 from qfzz.broadcast import METAINT, BitrateFeed, ListenerSession, Mount
-from qfzz.errors import InvalidInput, UnknownMount
+from qfzz.errors import InvalidInput, UnknownListener, UnknownMount
 from qfzz.station import Principal, QFZZStation
 
 router = APIRouter(route_class=GuardedRoute, tags=["streams"])
@@ -129,6 +131,10 @@ def _respond(
         "icy-description": "QFZZ personalized radio",
         "icy-pub": "0",
         "Cache-Control": "no-cache, no-store",
+        # An endless body ends when the connection does, as Icecast sends it: the server
+        # (qfzz.app's IcecastHttpProtocol) then writes it without chunk framing, which
+        # players such as VLC would otherwise decode as audio.
+        "Connection": "close",
     }
     if icy:
         headers["icy-metaint"] = str(METAINT)
@@ -150,6 +156,94 @@ def _device_feed(station: QFZZStation, choice: Choice) -> BitrateFeed | None:
         return None
 
     return functools.partial(station.follow_device, device_id, by=user)
+
+
+# -- playlist files (registered before /stream/{mount}, which would take "main.m3u") ----
+
+_PLAYLIST_TYPES = {"m3u": urls.M3U_TYPE, "pls": urls.PLS_TYPE}
+# Documented per file type; errors stay JSON (a plain-text response class would make
+# the OpenAPI document claim text/plain for them).
+_M3U: dict[int | str, dict[str, Any]] = {
+    200: {"content": {urls.M3U_TYPE: {"schema": {"type": "string"}}}, "description": "M3U"}
+}
+_PLS: dict[int | str, dict[str, Any]] = {
+    200: {"content": {urls.PLS_TYPE: {"schema": {"type": "string"}}}, "description": "PLS"}
+}
+
+
+def _playlist(
+    title: str,
+    path: str,
+    station: QFZZStation,
+    caller: StreamCaller,
+    query: StreamQuery,
+    request: Request,
+) -> Response:
+    """A playlist of one stream URL carrying the caller's credential on to the player.
+
+    The credential is the one this request was authorized with: ``?key=`` (lasting),
+    ``?token=`` or Subsonic's — echoed, never a new secret. A caller who sent only a
+    bearer header gets a signed stream token (it expires; a stream key does not).
+    """
+    kind = request.url.path.rsplit(".", 1)[-1]  # the route's literal suffix: m3u or pls
+    if query.bitrate is not None and query.bitrate not in BITRATES:
+        raise InvalidInput(f"bitrate must be one of {BITRATES}")
+    credentials = caller.credentials or (
+        ("token", station.accounts.stream_token(caller.principal)),
+    )
+    asked = [
+        (name, str(value))
+        for name, value in (
+            ("format", query.format),
+            ("bitrate", query.bitrate),
+            ("device_id", query.device_id),
+        )
+        if value is not None
+    ]
+    url = urls.absolute(str(request.base_url), path, [*asked, *credentials])
+    body = urls.m3u(title, url) if kind == "m3u" else urls.pls(title, url)
+    filename = f"{path.rsplit('/', 1)[-1]}.{kind}"
+    return Response(
+        body,
+        media_type=_PLAYLIST_TYPES[kind],
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",  # it carries a credential
+        },
+    )
+
+
+@router.get("/stream/{mount}.m3u", response_class=Response, responses=_M3U)
+@router.get("/stream/{mount}.pls", response_class=Response, responses=_PLS)
+def shared_playlist(
+    mount: NamePath,
+    request: Request,
+    station: StationDep,
+    caller: StreamCallerDep,
+    query: StreamQueryDep,
+) -> Response:
+    """``main.m3u`` / ``main.pls``: the shared mount's URL for players that open files."""
+    found = _mount(station, mount)
+    title = found.description or f"QFZZ {found.name}"
+    return _playlist(title, urls.shared_path(found.name), station, caller, query, request)
+
+
+@router.get("/api/v1/listeners/{user_id}/stream.m3u", response_class=Response, responses=_M3U)
+@router.get("/api/v1/listeners/{user_id}/stream.pls", response_class=Response, responses=_PLS)
+def personal_playlist(
+    user_id: UserPath,
+    request: Request,
+    station: StationDep,
+    caller: StreamCallerDep,
+    query: StreamQueryDep,
+) -> Response:
+    """``stream.m3u`` / ``stream.pls``: the listener's personal stream for players."""
+    caller.principal.require(user_id)
+    station.require_running()
+    if station.listener(user_id) is None:  # an admin may ask for anyone: say who is missing
+        raise UnknownListener(f"no listener {user_id!r}")
+    title = f"QFZZ for {user_id}"
+    return _playlist(title, urls.personal_path(user_id), station, caller, query, request)
 
 
 @router.get("/stream/{mount}", response_class=StreamingResponse)

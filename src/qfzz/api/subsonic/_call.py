@@ -78,8 +78,14 @@ class Call:
         return self.get("c") or "unknown"
 
 
-def authenticate(station: QFZZStation, params: Params, client: str) -> Principal:
-    """``apiKey``, or ``u`` with ``t`` + ``s`` or ``p`` (plain or ``enc:`` hex).
+#: Methods that also take a listener's stream key (``key``): the audio a player fetches
+#: from a URL it keeps, never the rest of the account.
+KEYED_METHODS = frozenset({"stream", "download"})
+
+
+def authenticate(station: QFZZStation, params: Params, client: str, method: str = "") -> Principal:
+    """``apiKey``, or ``u`` with ``t`` + ``s`` or ``p`` (plain or ``enc:`` hex); for
+    ``stream`` and ``download`` also QFZZ's stream key (``key``), alone.
 
     Wrong passwords are limited per client address and per user (``station.limits.auth_failures``,
     the login limit's numbers): past the limit every attempt is refused, right or wrong,
@@ -91,6 +97,11 @@ def authenticate(station: QFZZStation, params: Params, client: str) -> Principal
         return values[0] if values else None
 
     api_key, user = first("apiKey"), first("u")
+    key = first("key") if method in KEYED_METHODS else None
+    if key is not None:
+        if user is not None or api_key is not None:
+            raise ConflictingAuth("use either key, apiKey, or u with a password or token")
+        return station.accounts.verify_stream_key(key)
     if api_key is not None:
         if user is not None:
             raise ConflictingAuth("use either apiKey or u with a password or token, not both")

@@ -101,7 +101,7 @@ async def subsonic(method: str, request: Request) -> Response:
         if name in NO_AUTH:
             user = ANONYMOUS
         else:
-            user = await run_in_threadpool(authenticate, station, params, client_ip(request))
+            user = await run_in_threadpool(authenticate, station, params, client_ip(request), name)
         call = Call(station, params, user, str(request.base_url).rstrip("/"), body)
         result = await run_in_threadpool(handler, call)
     except Exception as exc:

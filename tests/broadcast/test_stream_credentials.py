@@ -1,0 +1,67 @@
+"""Every credential a player can carry in a stream URL, against a live station: ffmpeg
+decodes what each one opens (stream keys, Subsonic credentials, Subsonic's own audio)."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+
+import httpx
+import imageio_ffmpeg
+import pytest
+
+from qfzz.testing import tracks_of_genre
+
+FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
+
+pytestmark = pytest.mark.slow
+
+
+def decodes(url: str, seconds: int = 3) -> str:
+    """ffmpeg's log after decoding ``seconds`` of ``url`` without an error."""
+    result = subprocess.run(
+        [FFMPEG, "-hide_banner", "-nostdin", "-t", str(seconds), "-i", url, "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "error" not in result.stderr.lower()
+    assert f"time=00:00:0{seconds}" in result.stderr
+    return result.stderr
+
+
+def test_a_stream_key_opens_the_shared_and_the_personal_stream(live):
+    live.sign_in()
+    key = live.station.accounts.create_stream_key("ann")
+    assert "Audio: mp3" in decodes(f"{live.url}/stream/main?key={key}")
+    assert "Audio: opus" in decodes(f"{live.url}/api/v1/listeners/ann/stream?format=opus&key={key}")
+    live.station.accounts.revoke_stream_key("ann")
+    answer = httpx.get(f"{live.url}/stream/main?key={key}")
+    assert answer.status_code == 401 and "revoked" in answer.json()["detail"]
+
+
+def test_subsonic_credentials_open_the_streams(live):
+    headers, _ = live.sign_in()
+    password = live.station.accounts.app_password("ann")
+    token = hashlib.md5((password + "s4lt").encode()).hexdigest()
+    api_key = headers["Authorization"].removeprefix("Bearer ")
+    for query in (
+        f"u=ann&t={token}&s=s4lt&v=1.16.1&c=app",
+        f"u=ann&p={password}",
+        f"u=ann&p=enc:{password.encode().hex()}",
+        f"apiKey={api_key}",
+    ):
+        assert "Audio: mp3" in decodes(f"{live.url}/stream/main?{query}")
+    decodes(f"{live.url}/api/v1/listeners/ann/stream?u=ann&t={token}&s=s4lt")
+
+
+def test_subsonic_stream_and_download_take_a_stream_key(live):
+    live.sign_in()
+    key = live.station.accounts.create_stream_key("ann")
+    track = tracks_of_genre(live.station, "rock")[0]
+    rest = f"{live.url}/rest/{{}}?id=tr-{track}&key={key}&v=1.16.1&c=app"
+    assert "Audio: opus" in decodes(rest.format("stream") + "&format=opus")
+    download = httpx.get(rest.format("download"))
+    assert download.status_code == 200 and download.headers["content-type"] == "audio/mpeg"
+    assert "Audio: mp3" in decodes(rest.format("download"))
