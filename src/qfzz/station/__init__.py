@@ -28,6 +28,7 @@ from qfzz.station._radio import Radio, RadioParts
 from qfzz.station._ratelimit import SlidingWindow
 from qfzz.station._registration import Registrar, Registration
 from qfzz.station._running import RunState
+from qfzz.station._shares import ShareExpired, Shares
 from qfzz.station._station import LedgerSummary, QFZZStation
 
 __all__ = [
@@ -64,6 +65,8 @@ __all__ = [
     "Registrar",
     "Registration",
     "RunState",
+    "ShareExpired",
+    "Shares",
     "SlidingWindow",
     "StationParts",
     "TracksChanged",
