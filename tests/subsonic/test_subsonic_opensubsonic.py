@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+from xml.etree import ElementTree
 
 import httpx
 import imageio_ffmpeg
@@ -481,3 +482,44 @@ def test_internet_radio_urls_carry_the_callers_credentials(conn, live):
     plain = live.raw("getInternetRadioStations")  # token auth from raw(): copied as sent
     url = plain["internetRadioStations"]["internetRadioStation"][0]["streamUrl"]
     assert parse_qs(urlsplit(url).query)["s"] == ["pep"]
+
+
+def test_lyrics_and_bookmarks_in_xml(conn, live):
+    sung = _song(conn, "Sung")
+    conn.create_bookmark(sung.id, 42, "x<y")
+    params = {"u": "ann", "p": live.password, "c": "xml", "id": sung.id}
+    answer = httpx.get(f"{live.base}/rest/getLyricsBySongId", params=params)
+    root = ElementTree.fromstring(answer.text)
+    ns = {"s": "http://subsonic.org/restapi"}
+    synced = root.find("s:lyricsList/s:structuredLyrics", ns)
+    assert synced.get("synced") == "true" and synced.get("lang") == "deu"
+    assert [(line.get("start"), line.text) for line in synced.findall("s:line", ns)] == [
+        ("0", "eins"),
+        ("1500", "zwei"),
+    ]
+    answer = httpx.get(f"{live.base}/rest/getBookmarks", params=params)
+    mark = ElementTree.fromstring(answer.text).find("s:bookmarks/s:bookmark", ns)
+    assert mark.get("position") == "42" and mark.get("comment") == "x<y"
+    assert mark.find("s:entry", ns).get("id") == sung.id
+    conn.delete_bookmark(sung.id)
+
+
+def test_playlists_are_shared_as_their_songs_and_pages_escape_text(conn, live):
+    sung, side = _song(conn, "Sung"), _song(conn, "Side")
+    assert conn.create_playlist(name="pair", song_ids=[side.id, sung.id])
+    playlist = next(p for p in conn.get_playlists() if p.name == "pair")
+    first = conn.create_share([playlist.id], "<script>alert(1)</script>")
+    second = conn.create_share([sung.id])
+    assert first.id != second.id  # random ids, not counters
+    assert [e.id for e in first.entry] == [side.id, sung.id]
+    page = httpx.get(first.url)
+    assert "<script>" not in page.text and "&lt;script&gt;" in page.text
+    assert "script-src" not in page.headers["content-security-policy"]  # default-src 'none'
+    with pytest.raises(errors.SonicError, match="DJ playlist"):
+        conn.create_share(["pl-dj"])
+    live.station.register_listener("dee", {}, password="pw-4321")
+    with live.conn("dee") as dee, pytest.raises(errors.DataNotFoundError):
+        dee.create_share([playlist.id])  # ann's private playlist
+    for share in (first, second):
+        conn.delete_share(share.id)
+    conn.delete_playlist(playlist.id)

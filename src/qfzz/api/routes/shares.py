@@ -22,6 +22,7 @@ from qfzz.api._bounds import MAX_ID
 from qfzz.api._deps import StationDep
 from qfzz.api._errors import error_response
 from qfzz.api._guarded import GuardedRoute
+from qfzz.api._schemas import ErrorOut
 from qfzz.errors import NotFound
 from qfzz.models import Share, Track
 from qfzz.station import QFZZStation, ShareExpired
@@ -57,7 +58,19 @@ def _open(station: QFZZStation, share_id: str, visit: bool) -> tuple[Share, list
     return share, station.share_tracks(share)
 
 
-@router.get("/share/{share_id}", response_class=HTMLResponse, summary="A shared page")
+_HTML = {"content": {"text/html": {}}}
+
+
+@router.get(
+    "/share/{share_id}",
+    response_class=Response,
+    summary="A shared page",
+    responses={
+        200: {**_HTML, "description": "the share's page: one audio player per song"},
+        404: {**_HTML, "description": "no such share"},
+        410: {**_HTML, "description": "the share has expired"},
+    },
+)
 async def share_page(share_id: ShareId, station: StationDep) -> Response:
     try:
         share, tracks = await run_in_threadpool(_open, station, share_id, True)
@@ -81,7 +94,15 @@ async def share_page(share_id: ShareId, station: StationDep) -> Response:
     return _page(title, body)
 
 
-@router.get("/share/{share_id}/tracks/{track_id}", summary="A shared song's audio")
+@router.get(
+    "/share/{share_id}/tracks/{track_id}",
+    response_class=Response,
+    summary="A shared song's audio",
+    responses={
+        200: {"content": {"audio/*": {}}, "description": "the song's audio file"},
+        410: {"model": ErrorOut, "description": "the share has expired"},
+    },
+)
 async def share_track(share_id: ShareId, track_id: TrackId, station: StationDep) -> Response:
     """The audio file of one song of the share (Range requests work, so players seek)."""
     try:
