@@ -40,6 +40,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+#: Most files read to answer one lyrics lookup by artist and title.
+LYRICS_TRIES = 8
 
 
 class AlbumOrder(StrEnum):
@@ -197,11 +199,13 @@ class Library:
         if not wanted_title and not wanted_artist:
             return None
         needle = wanted_title or wanted_artist
-        for track in self._store.library.search(needle, limit=50, offset=0):
-            if wanted_title and track.meta.title.casefold() != wanted_title:
-                continue
-            if wanted_artist and track.meta.artist.casefold() != wanted_artist:
-                continue
+        matching = [
+            track
+            for track in self._store.library.search(needle, limit=50, offset=0)
+            if (not wanted_title or track.meta.title.casefold() == wanted_title)
+            and (not wanted_artist or track.meta.artist.casefold() == wanted_artist)
+        ]
+        for track in matching[:LYRICS_TRIES]:  # each is a file read
             found = self.lyrics(track)
             if found:
                 return track, found[0]

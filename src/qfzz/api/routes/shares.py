@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import mimetypes
 from pathlib import Path as FilePath
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 from fastapi.responses import FileResponse, HTMLResponse, Response
@@ -58,7 +58,7 @@ def _open(station: QFZZStation, share_id: str, visit: bool) -> tuple[Share, list
     return share, station.share_tracks(share)
 
 
-_HTML = {"content": {"text/html": {}}}
+_HTML: dict[str, Any] = {"content": {"text/html": {}}}
 
 
 @router.get(

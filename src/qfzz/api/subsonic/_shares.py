@@ -14,6 +14,7 @@ from qfzz.api.subsonic._errors import MissingParameter
 from qfzz.api.subsonic._registry import Result, method
 from qfzz.errors import InvalidInput
 from qfzz.models import Share
+from qfzz.station import MAX_SHARE_TRACKS
 
 #: Latest expiry accepted, in milliseconds since 1970 (the year 9999).
 MAX_EXPIRES_MS = 253_402_300_799_000
@@ -50,6 +51,8 @@ def create_share(call: Call) -> Result:
     values = call.all("id")
     if not values:
         raise MissingParameter("id")
+    if len(values) > MAX_SHARE_TRACKS:
+        raise InvalidInput(f"a share holds at most {MAX_SHARE_TRACKS} items")
     songs: list[int] = []
     albums: list[str] = []
     playlists: list[int] = []
