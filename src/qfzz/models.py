@@ -19,6 +19,7 @@ __all__ = [
     "AlbumGroup",
     "ArtistGroup",
     "Block",
+    "Bookmark",
     "GenreCount",
     "IdempotencyKey",
     "Interaction",
@@ -30,6 +31,7 @@ __all__ = [
     "PlaylistItem",
     "QualityReport",
     "ScannedFile",
+    "Share",
     "Track",
     "TrackMeta",
     "UserPlaylist",
@@ -361,6 +363,33 @@ class UserPlaylist:
 
 
 @dataclass(frozen=True, slots=True)
+class Bookmark:
+    """A listener's saved position in a song (one per song)."""
+
+    user_id: str
+    track_id: int
+    position_ms: int
+    comment: str | None
+    created_at: float
+    changed_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """A public link to some songs: ``share_id`` is its unguessable secret; it stops
+    working after ``expires_at`` (``None``: never)."""
+
+    share_id: str
+    user_id: str
+    description: str | None
+    track_ids: list[int]
+    created_at: float
+    expires_at: float | None
+    last_visited: float | None
+    visit_count: int
+
+
+@dataclass(frozen=True, slots=True)
 class PlayQueue:
     """What a listener was playing, saved by one app so another can carry on."""
 
@@ -370,3 +399,5 @@ class PlayQueue:
     position_ms: int
     changed_at: float
     changed_by: str
+    #: The playing entry's index in ``track_ids`` (a queue may hold a song twice).
+    current_index: int | None = None

@@ -22,9 +22,33 @@ def test_plain_and_hex_encoded_password(sub):
     assert status(sub, {"u": "ann", "p": encoded})["status"] == "ok"
 
 
-def test_the_login_password_is_not_the_app_password(sub):
+def test_the_login_password_is_not_the_app_password_and_says_so(sub):
     answer = status(sub, {"u": "ann", "p": "pw-1234"})
-    assert answer["error"] == {"code": 40, "message": "wrong username or password"}
+    assert answer["error"]["code"] == 40
+    assert answer["error"]["message"].startswith("this is your login password;")
+    assert "/api/v1/me/app-password" in answer["error"]["message"]
+    encoded = "enc:" + b"pw-1234".hex()
+    assert status(sub, {"u": "ann", "p": encoded})["error"]["message"].startswith("this is your")
+    # a wrong password is only wrong; a token cannot tell (it hides the password)
+    assert status(sub, {"u": "ann", "p": "nope"})["error"]["message"] == (
+        "wrong username or password"
+    )
+    token = hashlib.md5(b"pw-1234salt").hexdigest()
+    answer = status(sub, {"u": "ann", "t": token, "s": "salt"})
+    assert answer["error"]["message"] == "wrong username or password"
+
+
+def test_the_login_password_hint_stays_inside_the_failure_limit(sub):
+    """Past the limit every attempt is refused before any password is checked."""
+    for _ in range(40):
+        answer = sub.client.get("/rest/ping.view", params={"f": "json", "u": "ann", "p": "x"})
+        if answer.status_code == 429:
+            break
+    else:
+        raise AssertionError("the failure limit never answered 429")
+    late = sub.client.get("/rest/ping.view", params={"f": "json", "u": "ann", "p": "pw-1234"})
+    assert late.status_code == 429
+    assert "login password" not in late.json()["subsonic-response"]["error"]["message"]
 
 
 def test_wrong_password_and_token_are_code_40(sub):
@@ -43,7 +67,10 @@ def test_missing_credentials_are_code_10(sub):
 def test_api_key_is_a_bearer_token(sub):
     key = sub.station.accounts.issue_token("ann")
     assert status(sub, {"apiKey": key})["status"] == "ok"
-    assert status(sub, {"apiKey": "not-a-key"})["error"]["code"] == 44
+    wrong = status(sub, {"apiKey": sub.password})["error"]  # the app password is no API key
+    assert wrong["code"] == 44
+    assert "an API key is a QFZZ session token" in wrong["message"]
+    assert "/api/v1/auth/login" in wrong["message"] and "app password" in wrong["message"]
     assert status(sub, {"apiKey": key, "u": "ann"})["error"]["code"] == 43
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from urllib.parse import parse_qs, urlsplit
 
 from qfzz.api.subsonic import HANDLERS
 
@@ -206,7 +207,15 @@ def test_audio_errors_follow_f_and_never_pretend_to_be_audio(sub):
 
 def test_radio_stations_folders_and_scan_status(sub):
     stations = sub.json("getInternetRadioStations")["internetRadioStations"]
-    assert stations["internetRadioStation"][0]["streamUrl"].endswith("/stream/main")
+    url = urlsplit(stations["internetRadioStation"][0]["streamUrl"])
+    assert url.path == "/stream/main"
+    assert parse_qs(url.query) == {
+        "u": ["ann"],
+        "t": [sub.auth()["t"]],
+        "s": ["s4lt"],
+        "v": ["1.16.1"],
+        "c": ["tests"],
+    }
     assert sub.json("getMusicFolders")["musicFolders"]["musicFolder"] == [
         {"id": 1, "name": "Music"}
     ]

@@ -22,6 +22,7 @@ from qfzz.api.routes import (
     jobs,
     listeners,
     operations,
+    shares,
     streams,
     tracks,
     trust,
@@ -70,6 +71,7 @@ def create_api(station: QFZZStation, *, manage_lifecycle: bool = True) -> FastAP
         )
     app.include_router(streams.router, responses=ERROR_RESPONSES, max_body_size=small)
     app.include_router(operations.router, responses=ERROR_RESPONSES, max_body_size=small)
+    app.include_router(shares.router, responses=ERROR_RESPONSES, max_body_size=small)
     app.include_router(subsonic.router, max_body_size=small)
     app.include_router(web.router, max_body_size=small)
     app.state.metrics = Metrics(station)

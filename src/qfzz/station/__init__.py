@@ -28,11 +28,13 @@ from qfzz.station._radio import Radio, RadioParts
 from qfzz.station._ratelimit import SlidingWindow
 from qfzz.station._registration import Registrar, Registration
 from qfzz.station._running import RunState
+from qfzz.station._shares import MAX_SHARE_TRACKS, ShareExpired, Shares
 from qfzz.station._station import LedgerSummary, QFZZStation
 
 __all__ = [
     "ADMIN",
     "CATALOG_QUEUE",
+    "MAX_SHARE_TRACKS",
     "SNAPSHOT_EVERY",
     "Accounts",
     "AlbumOrder",
@@ -64,6 +66,8 @@ __all__ = [
     "Registrar",
     "Registration",
     "RunState",
+    "ShareExpired",
+    "Shares",
     "SlidingWindow",
     "StationParts",
     "TracksChanged",

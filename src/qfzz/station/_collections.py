@@ -1,5 +1,9 @@
 """A listener's own collection beside the library: listening reports (now playing, plays
-and skips from apps), playlists and the saved play queue.
+and skips from apps), playlists, the saved play queue, bookmarks and shares.
+
+What is *served* from a collection holds playable songs only: a playlist or queue keeps
+every id it was given (a song may become playable again), but its entries as listed
+skip songs QFZZ has no audio for, so every app can play what it lists.
 
 The store is the source of truth for playlists and queues; reports go through the
 feedback flow so the DJ learns from on-demand listening too. Now playing is kept in this
@@ -14,13 +18,20 @@ from dataclasses import dataclass
 from enum import StrEnum, auto
 
 from qfzz.errors import Forbidden, InvalidInput, UnknownItem
-from qfzz.models import PlayQueue, Track, UserPlaylist
+from qfzz.models import Bookmark, PlayQueue, Track, UserPlaylist
 from qfzz.station._catalog import Catalog
 from qfzz.station._feedback import FeedbackFlow
 from qfzz.station._playlists import Playlists
+from qfzz.station._shares import Shares, check_text
 from qfzz.store import Store
 
-__all__ = ["Collections", "NowPlaying", "PlaybackState"]
+__all__ = ["MAX_BOOKMARKS", "MAX_BOOKMARK_COMMENT", "Collections", "NowPlaying", "PlaybackState"]
+
+#: Longest bookmark comment, and most bookmarks one listener keeps.
+MAX_BOOKMARK_COMMENT = 1000
+MAX_BOOKMARKS = 1000
+#: Most songs a saved play queue holds.
+MAX_QUEUE = 5000
 
 #: A stop before min(this fraction of the track, PLAYED_SECONDS) is a skip (as on radio).
 PLAYED_FRACTION = 0.5
@@ -62,6 +73,8 @@ class Collections:
         self._clock = clock
         self._now: dict[str, NowPlaying] = {}
         self._lock = threading.Lock()
+        #: Public links to songs; a piece of the listener's collection with its own rules.
+        self.shares = Shares(store, clock=clock)
 
     # -- listening ----------------------------------------------------------------------
 
@@ -112,14 +125,14 @@ class Collections:
         stored = self._playlists.stored(user_id)
         if stored is None:
             made = self._playlists.generate(user_id)
-            return made.generated_at, [item.track for item in made.items]
+            return made.generated_at, [item.track for item in made.items if item.track.playable]
         ids = [int(item["track_id"]) for item in stored.items]
-        found = self._store.tracks.get_many(ids)
-        return stored.generated_at, [found[i] for i in ids if i in found]
+        return stored.generated_at, self.tracks(ids)
 
     def tracks(self, track_ids: Sequence[int]) -> list[Track]:
+        """The playable songs among ``track_ids``, in their order (repeats kept)."""
         found = self._store.tracks.get_many(list(track_ids))
-        return [found[i] for i in track_ids if i in found]
+        return [found[i] for i in track_ids if i in found and found[i].playable]
 
     def create_playlist(self, user_id: str, name: str, track_ids: Sequence[int]) -> int:
         self._check_tracks(track_ids)
@@ -182,12 +195,91 @@ class Collections:
         position_ms: int,
         client: str,
     ) -> None:
-        self._check_tracks(track_ids)
+        """Save the queue with ``current`` naming the playing song (its first place)."""
         if current is not None and current not in track_ids:
             raise InvalidInput("current must be one of the queued ids")
+        index = None if current is None else list(track_ids).index(current)
+        self.save_play_queue_at(user_id, track_ids, index, position_ms, client)
+
+    def save_play_queue_at(
+        self,
+        user_id: str,
+        track_ids: Sequence[int],
+        current_index: int | None,
+        position_ms: int,
+        client: str,
+    ) -> None:
+        """Save the queue with the playing entry named by its place (a song may repeat);
+        an empty queue clears the saved one."""
+        if len(track_ids) > MAX_QUEUE:
+            raise InvalidInput(f"a play queue holds at most {MAX_QUEUE} songs")
+        if not track_ids:
+            if current_index is not None:
+                raise InvalidInput("currentIndex needs songs in the queue")
+            self._store.collections.clear_play_queue(user_id)
+            return
+        self._check_tracks(track_ids)
+        if current_index is not None and not 0 <= current_index < len(track_ids):
+            raise InvalidInput(f"currentIndex must be between 0 and {len(track_ids) - 1}")
+        current = None if current_index is None else track_ids[current_index]
         self._store.collections.save_play_queue(
-            PlayQueue(user_id, list(track_ids), current, max(0, position_ms), self._clock(), client)
+            PlayQueue(
+                user_id,
+                list(track_ids),
+                current,
+                max(0, position_ms),
+                self._clock(),
+                client,
+                current_index,
+            )
         )
 
-    def play_queue(self, user_id: str) -> PlayQueue | None:
-        return self._store.collections.play_queue(user_id)
+    def play_queue(self, user_id: str) -> tuple[PlayQueue, list[Track], int | None] | None:
+        """The saved queue, its playable songs as served, and the playing entry's place
+        among them (``None`` when nothing plays or the playing song is not playable)."""
+        queue = self._store.collections.play_queue(user_id)
+        if queue is None:
+            return None
+        found = self._store.tracks.get_many(queue.track_ids)
+        index = queue.current_index
+        if index is None and queue.current in queue.track_ids:  # saved before 0012
+            index = queue.track_ids.index(queue.current)
+        served: list[Track] = []
+        served_index = None
+        for n, track_id in enumerate(queue.track_ids):
+            track = found.get(track_id)
+            if track is None or not track.playable:
+                continue
+            if n == index:
+                served_index = len(served)
+            served.append(track)
+        return queue, served, served_index
+
+    # -- bookmarks ----------------------------------------------------------------------
+
+    def save_bookmark(
+        self, user_id: str, track_id: int, position_ms: int, comment: str | None
+    ) -> None:
+        """Create or move the listener's bookmark in a song."""
+        if position_ms < 0:
+            raise InvalidInput("position must be zero or more milliseconds")
+        check_text("comment", comment, MAX_BOOKMARK_COMMENT)
+        self._catalog.track(track_id)  # raises UnknownTrack
+        existing = self._store.bookmarks.for_listener(user_id)
+        if len(existing) >= MAX_BOOKMARKS and all(b.track_id != track_id for b in existing):
+            raise InvalidInput(f"at most {MAX_BOOKMARKS} bookmarks; delete some first")
+        self._store.bookmarks.save(user_id, track_id, position_ms, comment, now=self._clock())
+
+    def bookmarks(self, user_id: str) -> list[tuple[Bookmark, Track]]:
+        """The listener's bookmarks on playable songs, newest first, with their songs."""
+        marks = self._store.bookmarks.for_listener(user_id)
+        found = self._store.tracks.get_many([b.track_id for b in marks])
+        return [
+            (b, found[b.track_id])
+            for b in marks
+            if b.track_id in found and found[b.track_id].playable
+        ]
+
+    def delete_bookmark(self, user_id: str, track_id: int) -> None:
+        if not self._store.bookmarks.delete(user_id, track_id):
+            raise UnknownItem(f"no bookmark on song {track_id}")

@@ -20,6 +20,7 @@ from functools import partial
 from pathlib import Path
 
 from qfzz.catalog.artwork import Artwork, find_artwork
+from qfzz.catalog.lyrics import Lyrics, read_lyrics
 from qfzz.dj import PersonalizedDJ
 from qfzz.errors import InvalidInput, MissingField, UnknownItem, UnreadableFile
 from qfzz.models import AlbumGroup, ArtistGroup, GenreCount, Track
@@ -39,6 +40,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+#: Most files read to answer one lyrics lookup by artist and title.
+LYRICS_TRIES = 8
 
 
 class AlbumOrder(StrEnum):
@@ -175,6 +178,39 @@ class Library:
                 return found
         return None
 
+    # -- lyrics -------------------------------------------------------------------------
+
+    def lyrics(self, track: Track) -> list[Lyrics]:
+        """The lyrics in the track's tags and in a ``.lrc`` beside it (synced first); the
+        file is read with the station's read deadline, a stalled read has none."""
+        if not track.path or not track.playable:
+            return []
+        path = Path(track.path)
+        try:
+            return self._catalog.file_reads.run(partial(read_lyrics, path), str(path))
+        except UnreadableFile as exc:
+            log.warning("no lyrics from %s: %s", path, exc)
+            return []
+
+    def lyrics_for(self, artist: str | None, title: str | None) -> tuple[Track, Lyrics] | None:
+        """The first lyrics of a playable song with this artist and title (any case)."""
+        wanted_title = (title or "").strip().casefold()
+        wanted_artist = (artist or "").strip().casefold()
+        if not wanted_title and not wanted_artist:
+            return None
+        needle = wanted_title or wanted_artist
+        matching = [
+            track
+            for track in self._store.library.search(needle, limit=50, offset=0)
+            if (not wanted_title or track.meta.title.casefold() == wanted_title)
+            and (not wanted_artist or track.meta.artist.casefold() == wanted_artist)
+        ]
+        for track in matching[:LYRICS_TRIES]:  # each is a file read
+            found = self.lyrics(track)
+            if found:
+                return track, found[0]
+        return None
+
     def album_tracks(self, key: str) -> tuple[AlbumGroup, list[Track]]:
         group = self.album(key)
         return group, self._store.library.album_tracks(group.artist_key, group.album_key)
@@ -242,6 +278,10 @@ class Library:
         return self._store.library.random_tracks(
             size, genre=genre, from_year=from_year, to_year=to_year
         )
+
+    def search_songs(self, needle: str | None, *, limit: int, offset: int) -> list[Track]:
+        """Playable songs matching ``needle`` in title, artist or album, paged in SQL."""
+        return self._store.library.search(needle, limit=limit, offset=offset)
 
     def songs_by_genre(self, genre: str, count: int, offset: int) -> list[Track]:
         return self._store.library.genre_tracks(genre, limit=count, offset=offset)
@@ -321,7 +361,11 @@ class Library:
         albums = self.albums()
         artists = self.artists()
         return Starred(
-            [songs[int(k)] for k in at.get("song", {}) if int(k) in songs],
+            [
+                songs[int(k)]
+                for k in at.get("song", {})
+                if int(k) in songs and songs[int(k)].playable
+            ],
             [g for g in albums if g.group_id in at.get("album", {})],
             [g for g in artists if g.group_id in at.get("artist", {})],
             at,

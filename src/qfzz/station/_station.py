@@ -18,6 +18,7 @@ from qfzz.cache import Cache
 from qfzz.catalog.scanner import ScanProgress, ScanReport
 from qfzz.dj import CatalogIndex, ListenerProfile
 from qfzz.edge import StreamingParams
+from qfzz.errors import InvalidInput
 from qfzz.models import (
     Block,
     IdempotencyKey,
@@ -26,13 +27,16 @@ from qfzz.models import (
     LedgerEvent,
     ListenerPreferences,
     Playlist,
+    Share,
     Track,
 )
+from qfzz.station._accounts import validate_user_id, verify_password
 from qfzz.station._auth import Principal
 from qfzz.station._catalog import DatasetImport
 from qfzz.station._idempotency import Once
 from qfzz.station._parts import StationParts
 from qfzz.station._registration import Registration
+from qfzz.station._shares import MAX_SHARE_TRACKS
 from qfzz.store import DatasetRecord, ListenerRecord, StoredPlaylist
 from qfzz.trust import Audit, ChainStatus, RepairReport, TrustRecord, trust_key
 
@@ -405,3 +409,50 @@ class QFZZStation:
     ) -> Once[Interaction]:
         """``arecord_interaction`` once per idempotency key."""
         return await self.parts.feedback.arecord_once(key, user_id, track_id, type, rating)
+
+    # -- listeners' collections: shares and credentials ---------------------------------
+
+    def create_share(
+        self,
+        user_id: str,
+        *,
+        songs: Sequence[int] = (),
+        albums: Sequence[str] = (),
+        playlists: Sequence[int] = (),
+        description: str | None = None,
+        expires_at: float | None = None,
+    ) -> Share:
+        """A public link to songs, albums and the listener's (or public) playlists, fixed
+        to their playable songs now; an unknown id fails the whole share (nothing stored)."""
+        tracks: list[Track] = []
+        for track_id in songs:
+            tracks.append(self.catalog.track(track_id))  # UnknownTrack
+        for key in albums:
+            tracks.extend(self.library.album_tracks(key)[1])  # UnknownItem
+        for number in playlists:
+            playlist = self.collections.playlist(user_id, number)  # UnknownItem
+            tracks.extend(self.collections.tracks(playlist.track_ids))
+            if len(tracks) > MAX_SHARE_TRACKS:
+                break
+        return self.collections.shares.create(
+            user_id,
+            [t for t in tracks if t.playable],
+            description=description,
+            expires_at=expires_at,
+        )
+
+    def share_tracks(self, share: Share) -> list[Track]:
+        """The playable songs of a share, in its order."""
+        return self.collections.tracks(share.track_ids)
+
+    def is_login_password(self, user_id: str, password: str) -> bool:
+        """Whether ``password`` is the listener's *login* password (one argon2 check).
+
+        For telling someone who typed their login password into a Subsonic app that the
+        app needs the app password; callers limit how often they ask (it costs a hash).
+        """
+        try:
+            found = self.parts.store.listeners.credentials(validate_user_id(user_id))
+        except InvalidInput:
+            return False
+        return found is not None and verify_password(found[1], password)

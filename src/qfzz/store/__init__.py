@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from qfzz.store._database import Database
+from qfzz.store.bookmarks import BookmarkRepository
 from qfzz.store.collections import CollectionRepository
 from qfzz.store.datasets import DatasetRecord, DatasetRepository
 from qfzz.store.devices import DeviceRecord, DeviceRepository
@@ -18,9 +19,11 @@ from qfzz.store.jobs import JobRecord, JobRepository
 from qfzz.store.ledger import LedgerRepository
 from qfzz.store.library import LibraryRepository
 from qfzz.store.listeners import ListenerRecord, ListenerRepository, StoredPlaylist
+from qfzz.store.shares import ShareRepository
 from qfzz.store.tracks import FeatureColumns, FileState, TrackRepository
 
 __all__ = [
+    "BookmarkRepository",
     "CollectionRepository",
     "CommitListener",
     "Database",
@@ -39,6 +42,7 @@ __all__ = [
     "LibraryRepository",
     "ListenerRecord",
     "ListenerRepository",
+    "ShareRepository",
     "Store",
     "StoredAnswer",
     "StoredPlaylist",
@@ -61,6 +65,8 @@ class Store:
     library: LibraryRepository
     collections: CollectionRepository
     idempotency: IdempotencyRepository
+    bookmarks: BookmarkRepository
+    shares: ShareRepository
 
     def close(self) -> None:
         self.interactions.stop()
@@ -86,4 +92,6 @@ def open_store(url: str, *, upgrade: bool = True) -> Store:
         library=LibraryRepository(db),
         collections=CollectionRepository(db),
         idempotency=keys,
+        bookmarks=BookmarkRepository(db),
+        shares=ShareRepository(db),
     )

@@ -264,6 +264,38 @@ play_queues = Table(
     Column("position_ms", BigInteger, nullable=False),
     Column("changed_at", Float, nullable=False),
     Column("changed_by", String(200), nullable=False),
+    # The playing entry's position in ``track_ids`` (a queue may hold a song twice);
+    # NULL for queues saved before migration 0012 (``current`` names the song then).
+    Column("current_index", Integer, nullable=True),
+)
+
+#: A listener's saved position in a song (audiobooks, long mixes): one per song.
+bookmarks = Table(
+    "bookmarks",
+    metadata,
+    Column("user_id", String(64), ForeignKey("listeners.user_id"), primary_key=True),
+    Column("track_id", Integer, ForeignKey("tracks.id"), primary_key=True),
+    Column("position_ms", BigInteger, nullable=False),
+    Column("comment", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("changed_at", Float, nullable=False),
+)
+
+#: A public link to some songs (``/share/{id}``): the id is a random url-safe secret, the
+#: songs are fixed when it is made (an album or playlist is resolved to its songs then).
+#: Past ``expires_at`` (NULL: never) the link and its streams stop working.
+shares = Table(
+    "shares",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_id", String(64), ForeignKey("listeners.user_id"), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("track_ids", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=True),
+    Column("last_visited", Float, nullable=True),
+    Column("visit_count", Integer, nullable=False, default=0),
+    Index("ix_shares_user", "user_id"),
 )
 
 #: The first answer to each request sent with an ``Idempotency-Key`` (``store.idempotency``),

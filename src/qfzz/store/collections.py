@@ -232,11 +232,23 @@ class CollectionRepository:
                         "position_ms": queue.position_ms,
                         "changed_at": queue.changed_at,
                         "changed_by": queue.changed_by,
+                        "current_index": queue.current_index,
                     }
                 ],
                 keys=["user_id"],
-                update=["track_ids", "current", "position_ms", "changed_at", "changed_by"],
+                update=[
+                    "track_ids",
+                    "current",
+                    "position_ms",
+                    "changed_at",
+                    "changed_by",
+                    "current_index",
+                ],
             )
+
+    def clear_play_queue(self, user_id: str) -> None:
+        with self._db.write() as conn:
+            conn.execute(delete(play_queues).where(play_queues.c.user_id == user_id))
 
     def play_queue(self, user_id: str) -> PlayQueue | None:
         with self._db.read() as conn:
@@ -254,6 +266,7 @@ class CollectionRepository:
             int(row["position_ms"]),
             float(row["changed_at"]),
             row["changed_by"],
+            row["current_index"],
         )
 
 

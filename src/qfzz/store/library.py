@@ -3,24 +3,33 @@
 QFZZ stores tracks only; albums and artists are *groups* of tracks, computed here in SQL.
 An artist is the tracks sharing a creator id (``normalise_creator(artist)``); an album is
 the tracks sharing an artist and an album title (exactly as tagged) (untagged tracks form one
-album per artist, with ``name`` ``None``). Callers name a group by its natural key
-``(artist_key, album_key)``; their stable ids are digests of those keys (``qfzz.models``).
+album per artist, with ``name`` ``None``). Only *playable* tracks (a file QFZZ can stream)
+count: metadata-only dataset tracks never appear in a group, a song list or a search, and
+a group of nothing but such tracks does not exist here, so every page is filled in SQL.
+Callers name a group by its natural key ``(artist_key, album_key)``; their stable ids are
+digests of those keys (``qfzz.models``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from qfzz.models import AlbumGroup, ArtistGroup, GenreCount, InteractionType, Track
 from qfzz.store._database import Database
-from qfzz.store._rows import TRACK_COLUMNS, row_to_track
+from qfzz.store._rows import TRACK_COLUMNS, chunks, row_to_track
 from qfzz.store._schema import interactions, ratings, tracks
 
 _artist_key = func.coalesce(tracks.c.creator_id, func.lower(tracks.c.artist))
 _album_key = func.coalesce(tracks.c.album, "")
 _LIVE = tracks.c.removed.is_(False)
+_PLAYABLE = and_(_LIVE, tracks.c.playable.is_(True))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class LibraryRepository:
@@ -40,7 +49,7 @@ class LibraryRepository:
                 func.min(tracks.c.genre),
                 func.min(tracks.c.added_at),
             )
-            .where(_LIVE)
+            .where(_PLAYABLE)
             .group_by(_artist_key, _album_key)
         )
         with self._db.read() as conn:
@@ -58,7 +67,7 @@ class LibraryRepository:
                 func.count(func.distinct(_album_key)),
                 func.count(),
             )
-            .where(_LIVE)
+            .where(_PLAYABLE)
             .group_by(_artist_key)
         )
         with self._db.read() as conn:
@@ -72,7 +81,7 @@ class LibraryRepository:
                 func.count(),
                 func.count(func.distinct(_artist_key + "\x1f" + _album_key)),
             )
-            .where(_LIVE, tracks.c.genre.is_not(None))
+            .where(_PLAYABLE, tracks.c.genre.is_not(None))
             .group_by(tracks.c.genre)
             .order_by(tracks.c.genre)
         )
@@ -105,16 +114,53 @@ class LibraryRepository:
             conditions.append(tracks.c.year >= from_year)
         if to_year is not None:
             conditions.append(tracks.c.year <= to_year)
-        query = select(*TRACK_COLUMNS).where(_LIVE, *conditions).order_by(func.random())
+        query = select(*TRACK_COLUMNS).where(_PLAYABLE, *conditions).order_by(func.random())
         with self._db.read() as conn:
             return [row_to_track(r) for r in conn.execute(query.limit(size)).mappings()]
+
+    def search(self, needle: str | None, *, limit: int, offset: int) -> list[Track]:
+        """Playable songs whose title, artist or album holds ``needle`` (any case), paged;
+        every playable song when ``needle`` is empty."""
+        conditions: list[ColumnElement[bool]] = []
+        if needle:
+            pattern = f"%{_escape_like(needle.lower())}%"
+            conditions.append(
+                or_(
+                    *(
+                        func.lower(column).like(pattern, escape="\\")
+                        for column in (tracks.c.title, tracks.c.artist, tracks.c.album)
+                    )
+                )
+            )
+        query = (
+            select(*TRACK_COLUMNS)
+            .where(_PLAYABLE, *conditions)
+            .order_by(tracks.c.artist, tracks.c.album, tracks.c.title, tracks.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        with self._db.read() as conn:
+            return [row_to_track(r) for r in conn.execute(query).mappings()]
+
+    def playable(self, track_ids: Sequence[int]) -> set[int]:
+        """Which of ``track_ids`` are live, playable songs."""
+        found: set[int] = set()
+        with self._db.read() as conn:
+            for chunk in chunks(track_ids):
+                found.update(
+                    int(t)
+                    for t in conn.scalars(
+                        select(tracks.c.id).where(_PLAYABLE, tracks.c.id.in_(chunk))
+                    )
+                )
+        return found
 
     def _tracks(
         self, *conditions: ColumnElement[bool], limit: int | None = None, offset: int = 0
     ) -> list[Track]:
         query = (
             select(*TRACK_COLUMNS)
-            .where(_LIVE, *conditions)
+            .where(_PLAYABLE, *conditions)
             .order_by(tracks.c.album, tracks.c.path, tracks.c.title, tracks.c.id)
             .offset(offset)
         )

@@ -7,6 +7,7 @@ from typing import Any
 from qfzz.api.subsonic import _ids as ids
 from qfzz.api.subsonic import _wire as wire
 from qfzz.api.subsonic._call import Call
+from qfzz.api.subsonic._links import cover_urls
 from qfzz.api.subsonic._registry import Result, method
 from qfzz.models import ArtistGroup, artist_group_id
 
@@ -73,7 +74,11 @@ def get_artist_info2(call: Call) -> Result:
 
 
 def _artist_info(call: Call) -> dict[str, Any]:
-    key = ids.parse_artist(call.required("id"))
+    """Every field of the spec's ``artistInfo``: QFZZ has no biography or Last.fm page,
+    so those are empty; the images are the artist's cover art, with the caller's
+    credentials in the URL (image loaders send nothing else)."""
+    value = call.required("id")
+    key = ids.parse_artist(value)
     count = call.number("count", 20, low=0, high=500)
     library = call.station.library
     artist = library.artist(key)
@@ -87,11 +92,13 @@ def _artist_info(call: Call) -> dict[str, Any]:
             for a in library.artists()
             if a.artist_key in others and a.artist_key != artist.artist_key
         ][:count]
-    mbid = next((t.meta.musicbrainz_id for t in own if t.meta.musicbrainz_id), None)
-    info: dict[str, Any] = {"biography": "", "similarArtist": similar}
-    if mbid:
-        info["musicBrainzId"] = mbid
-    return info
+    return {
+        "biography": "",
+        "musicBrainzId": "",
+        "lastFmUrl": "",
+        **cover_urls(call, value),
+        "similarArtist": similar,
+    }
 
 
 @method("getAlbum")
@@ -106,13 +113,17 @@ def get_album(call: Call) -> Result:
 
 @method("getAlbumInfo", "getAlbumInfo2")
 def get_album_info(call: Call) -> Result:
-    key = ids.parse_album(call.required("id"))
-    _group, tracks = call.station.library.album_tracks(key)
-    info: dict[str, Any] = {"notes": ""}
-    mbid = next((t.meta.musicbrainz_id for t in tracks if t.meta.musicbrainz_id), None)
-    if mbid:
-        info["musicBrainzId"] = mbid
-    return {"albumInfo": info}
+    """Every field of the spec's ``albumInfo`` (empty where QFZZ knows nothing)."""
+    value = call.required("id")
+    call.station.library.album(ids.parse_album(value))  # UnknownItem
+    return {
+        "albumInfo": {
+            "notes": "",
+            "musicBrainzId": "",
+            "lastFmUrl": "",
+            **cover_urls(call, value),
+        }
+    }
 
 
 @method("getSong")
@@ -138,19 +149,7 @@ def get_music_directory(call: Call) -> Result:
     library = call.station.library
     if ids.kind_of(value) == "artist":
         artist, albums = library.artist_albums(ids.parse_artist(value))
-        children = []
-        for group in albums:
-            entry = wire.album(group)
-            children.append(
-                {
-                    "id": entry.id,
-                    "parent": value,
-                    "isDir": True,
-                    "title": entry.name,
-                    "artist": entry.artist,
-                    "coverArt": entry.coverArt,
-                }
-            )
+        children = [wire.dump(wire.album_child(group)) for group in albums]
         return {"directory": {"id": value, "name": artist.name, "child": children}}
     group, tracks = library.album_tracks(ids.parse_album(value))
     notes = library.annotations(call.user.user_id, tracks)

@@ -15,6 +15,18 @@ from qfzz.errors import AuthError, InvalidInput
 from qfzz.station import Principal, QFZZStation
 
 Params = dict[str, list[str]]
+#: What a wrong ``apiKey`` is told: what an API key is, and where one comes from.
+API_KEY_HELP = (
+    "invalid API key: an API key is a QFZZ session token, the `token` that sign-up "
+    "(POST /api/v1/listeners) or sign-in (POST /api/v1/auth/login) answers; it ends when "
+    "you sign out. Apps without API key support sign in with your user id and your app "
+    "password instead (GET /api/v1/me/app-password, or 'Subsonic apps' in the web player)"
+)
+#: What a login password typed into a Subsonic app is told.
+LOGIN_PASSWORD_HELP = (
+    "this is your login password; Subsonic apps need your app password from "
+    "GET /api/v1/me/app-password (or 'Subsonic apps' in the web player)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +120,7 @@ def authenticate(station: QFZZStation, params: Params, client: str, method: str 
         try:
             return station.accounts.subsonic(None, api_key=api_key)
         except AuthError:
-            raise InvalidApiKey("invalid API key") from None
+            raise InvalidApiKey(API_KEY_HELP) from None
     if not user:
         raise MissingParameter("u", "apiKey")
     token, salt, password = first("t"), first("s"), first("p")
@@ -122,4 +134,18 @@ def authenticate(station: QFZZStation, params: Params, client: str, method: str 
         return station.accounts.subsonic(user, password=password, token=token, salt=salt)
     except AuthError:
         station.limits.auth_failures.add(*keys)
+        # Only a plain ``p`` can be told apart (a token hides the password), and only
+        # inside the failure limit just checked: the argon2 check costs what a login does.
+        if password is not None and station.is_login_password(user, _plain(password)):
+            raise AuthError(LOGIN_PASSWORD_HELP) from None
         raise
+
+
+def _plain(password: str) -> str:
+    """``p`` as typed: ``enc:`` hex decoded (undecodable hex stays as sent)."""
+    if password.startswith("enc:"):
+        try:
+            return bytes.fromhex(password[4:]).decode()
+        except ValueError:
+            return password
+    return password

@@ -8,6 +8,7 @@ code  meaning                                                raised for
                                                              ``MissingField``
 40    wrong username or password                             ``AuthError``
 41    token authentication not supported                     ``TokenAuthUnsupported``
+42    provided authentication mechanism not supported        ``AuthMechanismUnsupported``
 43    multiple conflicting authentication mechanisms         ``ConflictingAuth``
 44    invalid API key                                        ``InvalidApiKey``
 50    user is not authorized for the given operation         ``Forbidden``
@@ -34,6 +35,7 @@ GENERIC = 0
 MISSING_PARAMETER = 10
 WRONG_CREDENTIALS = 40
 TOKEN_AUTH_UNSUPPORTED = 41
+AUTH_MECHANISM_UNSUPPORTED = 42
 CONFLICTING_AUTH = 43
 INVALID_API_KEY = 44
 NOT_AUTHORIZED = 50
@@ -57,6 +59,10 @@ class MissingParameter(SubsonicError):
 
 class TokenAuthUnsupported(SubsonicError):
     subsonic_code = TOKEN_AUTH_UNSUPPORTED
+
+
+class AuthMechanismUnsupported(SubsonicError):
+    subsonic_code = AUTH_MECHANISM_UNSUPPORTED
 
 
 class ConflictingAuth(SubsonicError):

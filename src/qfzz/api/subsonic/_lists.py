@@ -9,7 +9,7 @@ from qfzz.api.subsonic import _wire as wire
 from qfzz.api.subsonic._call import Call
 from qfzz.api.subsonic._registry import Result, method
 from qfzz.errors import InvalidInput
-from qfzz.models import Track, artist_group_id, track_artist_key
+from qfzz.models import AlbumGroup, Track, artist_group_id, track_artist_key
 from qfzz.station import AlbumOrder
 
 MAX_LIST = 500
@@ -35,7 +35,7 @@ def _album_order(kind: str) -> AlbumOrder:
     return order
 
 
-def _album_list(call: Call) -> list[dict[str, Any]]:
+def _album_groups(call: Call) -> tuple[list[AlbumGroup], dict[str, float]]:
     library = call.station.library
     groups = library.album_list(
         call.user.user_id,
@@ -46,21 +46,20 @@ def _album_list(call: Call) -> list[dict[str, Any]]:
         to_year=call.optional_number("toYear"),
         genre=call.get("genre"),
     )
-    stars = call.station.library.stars(call.user.user_id, "album")
-    return [wire.dump(wire.album(g, starred=stars.get(g.group_id))) for g in groups]
+    return groups, call.station.library.stars(call.user.user_id, "album")
 
 
 @method("getAlbumList2")
 def get_album_list2(call: Call) -> Result:
-    return {"albumList2": {"album": _album_list(call)}}
+    groups, stars = _album_groups(call)
+    albums = [wire.dump(wire.album(g, starred=stars.get(g.group_id))) for g in groups]
+    return {"albumList2": {"album": albums}}
 
 
 @method("getAlbumList")
 def get_album_list(call: Call) -> Result:
-    albums = [
-        {**a, "title": a["name"], "isDir": True, "parent": a.get("artistId")}
-        for a in _album_list(call)
-    ]
+    groups, stars = _album_groups(call)
+    albums = [wire.dump(wire.album_child(g, starred=stars.get(g.group_id))) for g in groups]
     return {"albumList": {"album": albums}}
 
 
@@ -87,8 +86,10 @@ def get_songs_by_genre(call: Call) -> Result:
     return {"songsByGenre": {"song": [wire.dump(s) for s in wire.songs(tracks, notes)]}}
 
 
-def _search(call: Call) -> dict[str, Any]:
-    """An empty query (``""`` too, as some clients send) returns everything, paged."""
+def _search(call: Call, *, id3: bool) -> dict[str, Any]:
+    """An empty query (``""`` too, as some clients send) returns everything, paged.
+
+    ``search3`` answers albums in the ID3 shape, ``search2`` as folders (``Child``)."""
     query = (call.get("query") or "").strip()
     if query in ('""', "''"):
         query = ""
@@ -110,50 +111,51 @@ def _search(call: Call) -> dict[str, Any]:
     album_offset = call.number("albumOffset", 0)
     songs: list[Track] = []
     if song_count:
-        _total, songs = call.station.search_tracks(
-            q=needle or None, limit=song_count, offset=call.number("songOffset", 0)
+        songs = library.search_songs(
+            needle or None, limit=song_count, offset=call.number("songOffset", 0)
         )
     notes = library.annotations(call.user.user_id, songs)
+    shape = wire.album if id3 else wire.album_child
     return {
         "artist": [
             wire.dump(wire.artist(a)) for a in artists[artist_offset : artist_offset + artist_count]
         ],
-        "album": [
-            wire.dump(wire.album(g)) for g in albums[album_offset : album_offset + album_count]
-        ],
+        "album": [wire.dump(shape(g)) for g in albums[album_offset : album_offset + album_count]],
         "song": [wire.dump(s) for s in wire.songs(songs, notes)],
     }
 
 
 @method("search3")
 def search3(call: Call) -> Result:
-    return {"searchResult3": _search(call)}
+    return {"searchResult3": _search(call, id3=True)}
 
 
 @method("search2")
 def search2(call: Call) -> Result:
-    return {"searchResult2": _search(call)}
+    return {"searchResult2": _search(call, id3=False)}
 
 
-def _starred(call: Call) -> dict[str, Any]:
+def _starred(call: Call, *, id3: bool) -> dict[str, Any]:
+    """``getStarred2`` answers albums in the ID3 shape, ``getStarred`` as folders."""
     starred = call.station.library.starred(call.user.user_id)
     notes = call.station.library.annotations(call.user.user_id, starred.songs)
     albums, artists = starred.at.get("album", {}), starred.at.get("artist", {})
+    shape = wire.album if id3 else wire.album_child
     return {
         "artist": [wire.dump(wire.artist(a, starred=artists[a.group_id])) for a in starred.artists],
-        "album": [wire.dump(wire.album(g, starred=albums[g.group_id])) for g in starred.albums],
+        "album": [wire.dump(shape(g, starred=albums[g.group_id])) for g in starred.albums],
         "song": [wire.dump(s) for s in wire.songs(starred.songs, notes)],
     }
 
 
 @method("getStarred2")
 def get_starred2(call: Call) -> Result:
-    return {"starred2": _starred(call)}
+    return {"starred2": _starred(call, id3=True)}
 
 
 @method("getStarred")
 def get_starred(call: Call) -> Result:
-    return {"starred": _starred(call)}
+    return {"starred": _starred(call, id3=False)}
 
 
 def _similar(call: Call) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ def _summary(playlist: UserPlaylist, tracks: list[Track]) -> wire.Playlist:
         comment=playlist.comment,
         owner=playlist.user_id,
         public=playlist.public,
-        songCount=len(playlist.track_ids),
+        songCount=len(tracks),
         duration=round(sum(t.meta.duration or 0.0 for t in tracks)),
         created=wire.iso(playlist.created_at),
         changed=wire.iso(playlist.changed_at),
@@ -140,15 +140,27 @@ def save_play_queue(call: Call) -> Result:
     return {}
 
 
-@method("getPlayQueue")
-def get_play_queue(call: Call) -> Result:
-    library = call.station.library
-    collections = call.station.collections
-    queue = collections.play_queue(call.user.user_id)
-    if queue is None:
-        return {}
-    tracks = collections.tracks(queue.track_ids)
-    notes = library.annotations(call.user.user_id, tracks)
+@method("savePlayQueueByIndex")
+def save_play_queue_by_index(call: Call) -> Result:
+    """OpenSubsonic ``indexBasedQueue``: the playing entry by its place (songs may repeat);
+    no ``id`` clears the saved queue."""
+    songs = [ids.parse_track(v) for v in call.all("id")]
+    call.station.collections.save_play_queue_at(
+        call.user.user_id,
+        songs,
+        call.optional_number("currentIndex"),
+        call.number("position", 0),
+        call.client,
+    )
+    return {}
+
+
+def _queue(call: Call) -> dict[str, Any] | None:
+    found = call.station.collections.play_queue(call.user.user_id)
+    if found is None:
+        return None
+    queue, tracks, index = found
+    notes = call.station.library.annotations(call.user.user_id, tracks)
     body: dict[str, Any] = {
         "position": queue.position_ms,
         "username": queue.user_id,
@@ -156,6 +168,26 @@ def get_play_queue(call: Call) -> Result:
         "changedBy": queue.changed_by,
         "entry": [wire.dump(s) for s in wire.songs(tracks, notes)],
     }
-    if queue.current is not None:
-        body["current"] = ids.track_id(queue.current)
+    if index is not None:
+        body["current"] = ids.track_id(tracks[index].track_id)
+        body["currentIndex"] = index
+    return body
+
+
+@method("getPlayQueue")
+def get_play_queue(call: Call) -> Result:
+    body = _queue(call)
+    if body is None:
+        return {}
+    body.pop("currentIndex", None)
     return {"playQueue": body}
+
+
+@method("getPlayQueueByIndex")
+def get_play_queue_by_index(call: Call) -> Result:
+    body = _queue(call)
+    if body is None:  # nothing saved: an empty queue (strict clients need these fields)
+        now = wire.iso(call.station.clock())
+        body = {"username": call.user.user_id, "changed": now, "changedBy": "", "entry": []}
+    body.pop("current", None)
+    return {"playQueueByIndex": body}

@@ -14,10 +14,13 @@ from qfzz.api._guarded import GuardedRoute
 from qfzz.api._json import loads_bounded
 from qfzz.api.subsonic import (  # noqa: F401  (each module registers its methods)
     _annotate,
+    _bookmarks,
     _browse,
     _lists,
+    _lyrics,
     _media,
     _playlists,
+    _shares,
     _system,
     _transcode,
 )

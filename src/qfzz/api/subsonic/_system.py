@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from fastapi.responses import Response
+
 from qfzz.api.subsonic import _ids as ids
 from qfzz.api.subsonic import _wire as wire
 from qfzz.api.subsonic._call import Call
+from qfzz.api.subsonic._cover import avatar
+from qfzz.api.subsonic._errors import AuthMechanismUnsupported
+from qfzz.api.subsonic._links import with_credentials
 from qfzz.api.subsonic._registry import Result, method
 from qfzz.errors import Forbidden, UnknownListener
 
@@ -13,6 +18,8 @@ EXTENSIONS = {
     "playbackReport": [1],
     "formPost": [1],
     "apiKeyAuthentication": [1],
+    "songLyrics": [1],
+    "indexBasedQueue": [1],
 }
 
 
@@ -58,7 +65,7 @@ def get_user(call: Call) -> Result:
             "podcastRole": False,
             "streamRole": True,
             "jukeboxRole": False,
-            "shareRole": False,
+            "shareRole": True,
             "videoConversionRole": False,
             "folder": [ids.MUSIC_FOLDER],
         }
@@ -88,13 +95,36 @@ def start_scan(call: Call) -> Result:
     return _scan(status.scanning, status.count)
 
 
+@method("tokenInfo")
+def token_info(call: Call) -> Result:
+    """Who an API key belongs to (OpenSubsonic ``apiKeyAuthentication``)."""
+    if call.get("apiKey") is None:
+        raise AuthMechanismUnsupported(
+            "tokenInfo describes an API key; this request was signed with a password"
+        )
+    return {"tokenInfo": {"username": call.user.user_id}}
+
+
+@method("getAvatar")
+def get_avatar(call: Call) -> Result:
+    """A generated picture per listener (the same one every time)."""
+    username = call.required("username")
+    if call.station.listener(username) is None:
+        raise UnknownListener(f"no user {username!r}")
+    return Response(
+        avatar(username), media_type="image/png", headers={"Cache-Control": "public, max-age=86400"}
+    )
+
+
 @method("getInternetRadioStations")
 def get_radio_stations(call: Call) -> Result:
+    """The station's mounts, each URL carrying the caller's own credentials: players
+    open it with nothing else, and ``/stream/{mount}`` accepts Subsonic credentials."""
     stations = [
         {
             "id": f"mount-{name}",
             "name": f"QFZZ {name}",
-            "streamUrl": f"{call.base_url}/stream/{name}",
+            "streamUrl": with_credentials(call, f"{call.base_url}/stream/{name}"),
             "homePageUrl": f"{call.base_url}/",
         }
         for name in call.station.radio.mount_names

@@ -87,6 +87,29 @@ class Album(Wire):
     song: list[Song] | None = None
 
 
+class AlbumChild(Wire):
+    """An album as a folder (``Child`` with ``isDir``): the shape of ``search2``,
+    ``getStarred``, ``getAlbumList`` and ``getMusicDirectory``'s albums."""
+
+    id: str
+    parent: str
+    isDir: bool = True
+    title: str
+    name: str
+    album: str
+    artist: str | None = None
+    year: int | None = None
+    genre: str | None = None
+    coverArt: str | None = None
+    duration: int | None = None
+    songCount: int | None = None
+    created: str | None = None
+    starred: str | None = None
+    albumId: str | None = None
+    artistId: str | None = None
+    mediaType: str = "album"
+
+
 class Artist(Wire):
     id: str
     name: str
@@ -192,6 +215,29 @@ def album(
         genre=group.genre,
         starred=_when(starred),
         song=tracks,
+    )
+
+
+def album_child(group: AlbumGroup, *, starred: float | None = None) -> AlbumChild:
+    key = ids.album_id(group.group_id)
+    name = group.name or UNKNOWN_ALBUM
+    parent = ids.artist_id(artist_group_id(group.artist_key))
+    return AlbumChild(
+        id=key,
+        parent=parent,
+        title=name,
+        name=name,
+        album=name,
+        artist=group.artist,
+        year=group.year,
+        genre=group.genre,
+        coverArt=key,
+        duration=round(group.duration),
+        songCount=group.song_count,
+        created=iso(group.created),
+        starred=_when(starred),
+        albumId=key,
+        artistId=parent,
     )
 
 
