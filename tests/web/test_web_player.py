@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import pytest
 
 from qfzz.testing import write_tone
@@ -81,11 +82,13 @@ def page(live) -> Iterator[sync_api.Page]:
 
 
 def _playlist(page: sync_api.Page) -> list[tuple[str, str]]:
+    """Read in one evaluation: the list is re-rendered after every track change, so
+    reading item by item could ask for an item that a re-render just removed."""
     items = page.locator("#playlist > li[data-track-id]")
-    return [
-        (item.get_attribute("data-track-id") or "", item.get_attribute("data-score") or "")
-        for item in items.all()
-    ]
+    pairs = items.evaluate_all(
+        "items => items.map(li => [li.dataset.trackId || '', li.dataset.score || ''])"
+    )
+    return [(str(track_id), str(score)) for track_id, score in pairs]
 
 
 def _now_id(page: sync_api.Page) -> str:
@@ -259,42 +262,32 @@ def test_sign_up_play_skip_and_like(live, page, record_property):
     assert page.evaluate("() => localStorage.getItem('qfzz.session')") is None
 
 
+class StreamKeyCalls:
+    """The page's calls to the real stream-key API, as (method, user id), and the newest
+    key the server handed out (read from its answer when asked, not in the event handler,
+    which Playwright runs only while the test is inside one of its calls)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+        self._made: list[sync_api.Response] = []
+
+    def seen(self, response: sync_api.Response) -> None:
+        found = re.match(r".*/api/v1/listeners/([^/]+)/stream-key$", response.url)
+        if found is None:
+            return
+        self.calls.append((response.request.method, found.group(1)))
+        if response.request.method == "POST" and response.status == 201:
+            self._made.append(response)
+
+    def key(self) -> str:
+        return str(self._made[-1].json()["key"])
+
+
 @pytest.fixture
-def stream_key_api(page) -> dict[str, object]:
-    """The stream-key API as its contract says, played by Playwright until it is merged:
-    POST makes a key (201, shown once), GET tells whether one exists, DELETE revokes (204).
-    Answers the calls made (method, user id) and the current key under ``"key"``."""
-    state: dict[str, object] = {"key": None, "created_at": None, "calls": []}
-    calls: list[tuple[str, str]] = state["calls"]  # type: ignore[assignment]
-
-    def handle(route: sync_api.Route) -> None:
-        request = route.request
-        user = request.url.split("/listeners/")[1].split("/")[0]
-        calls.append((request.method, user))
-        if request.method == "POST":
-            state["key"] = f"sk-{len(calls)}-{user}"
-            state["created_at"] = 1_800_000_000.0 + len(calls)
-            q = f"?key={state['key']}"
-            base = f"/api/v1/listeners/{user}/stream"
-            urls = {
-                "shared": f"/stream/main{q}",
-                "shared_m3u": f"/stream/main.m3u{q}",
-                "shared_pls": f"/stream/main.pls{q}",
-                "personal": f"{base}{q}",
-                "personal_m3u": f"{base}.m3u{q}",
-                "personal_pls": f"{base}.pls{q}",
-            }
-            body = {"key": state["key"], "created_at": state["created_at"], "urls": urls}
-            route.fulfill(status=201, json=body)
-        elif request.method == "DELETE":
-            state["key"] = state["created_at"] = None
-            route.fulfill(status=204, body="")
-        else:
-            exists = state["key"] is not None
-            route.fulfill(json={"exists": exists, "created_at": state["created_at"]})
-
-    page.route(re.compile(r".*/api/v1/listeners/[^/]+/stream-key$"), handle)
-    return state
+def stream_key_api(page) -> StreamKeyCalls:
+    calls = StreamKeyCalls()
+    page.on("response", calls.seen)
+    return calls
 
 
 def test_player_links_and_subsonic_settings(live, page, stream_key_api):
@@ -327,7 +320,7 @@ def test_player_links_and_subsonic_settings(live, page, stream_key_api):
     expect(links.locator("#key-notice")).to_be_focused()
     rows = links.locator("#key-urls input")
     expect(rows).to_have_count(6)
-    first_key = stream_key_api["key"]
+    first_key = stream_key_api.key()
     for row in rows.all():
         assert row.input_value().startswith(live.url + "/")
         assert f"key={first_key}" in row.input_value()
@@ -342,7 +335,7 @@ def test_player_links_and_subsonic_settings(live, page, stream_key_api):
     expect(links.locator("#key-state")).to_contain_text("You have player links")
 
     # Regenerating asks first; Escape (from the keyboard) keeps the old links.
-    posts = lambda: stream_key_api["calls"].count(("POST", "linky"))  # type: ignore[union-attr]  # noqa: E731
+    posts = lambda: stream_key_api.calls.count(("POST", "linky"))  # noqa: E731
     links.get_by_role("button", name="New links").click()
     confirm = links.get_by_role("group", name=re.compile("stop working"))
     expect(confirm).to_be_visible()
@@ -353,10 +346,12 @@ def test_player_links_and_subsonic_settings(live, page, stream_key_api):
     assert posts() == 1
     page.keyboard.press("Enter")  # the focused "New links" again, then confirmed by keyboard
     expect(links.get_by_role("button", name="Replace links")).to_be_focused()
-    page.keyboard.press("Enter")
-    _wait_for(lambda: posts() == 2, "a second key")
-    expect(rows.first).to_have_value(re.compile(f"key={stream_key_api['key']}$"))
-    assert stream_key_api["key"] != first_key
+    with page.expect_response(lambda r: r.url.endswith("/stream-key") and r.status == 201):
+        page.keyboard.press("Enter")
+    assert posts() == 2
+    expect(rows.first).to_have_value(re.compile(f"key={stream_key_api.key()}$"))
+    second_key = stream_key_api.key()
+    assert second_key != first_key
 
     # Revoke, confirmed: the links disappear and there is nothing left to revoke.
     links.get_by_role("button", name="Revoke links").click()
@@ -365,7 +360,11 @@ def test_player_links_and_subsonic_settings(live, page, stream_key_api):
     expect(links.locator("#key-links")).to_be_hidden()
     expect(links.locator("#key-state")).to_contain_text("no player links")
     expect(links.get_by_role("button", name="Revoke links")).to_be_disabled()
-    assert ("DELETE", "linky") in stream_key_api["calls"]  # type: ignore[operator]
+    assert ("DELETE", "linky") in stream_key_api.calls
+    # Neither the replaced key nor the revoked one opens a stream any more.
+    for gone in (first_key, second_key):
+        refused = httpx.get(f"{live.url}/stream/main?key={gone}", timeout=10)
+        assert refused.status_code == 401, refused.text
     # A reload asks the server again and shows no key (it is never shown twice).
     page.reload()
     expect(page.locator("#key-state")).to_contain_text("no player links")
