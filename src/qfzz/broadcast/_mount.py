@@ -130,6 +130,7 @@ class PcmSource(SourceReader[PcmBlock]):
     def open(self) -> None:
         self._mount._pacer.start()
         self._mount._restarted()
+        self._mount._paced = False
         self._first = True
 
     def read(self) -> PcmBlock | None:
@@ -137,6 +138,7 @@ class PcmSource(SourceReader[PcmBlock]):
         block = mount.program.next_block()
         if self._first:  # pacing counts from the first block after (re)starting
             mount._offset, self._first = block.start, False
+            mount._paced = True
         mount._observe(block)
         mount._pacer.wait_until((block.start - mount._offset) / SAMPLE_RATE)
         return block
@@ -244,6 +246,7 @@ class Mount:
         # from the moment it starts: a cold mount's first listener gets its burst at once.
         self._pacer = Pacer(self._clock, lead=burst_seconds + MIN_LEAD_SECONDS)
         self._offset = 0
+        self._paced = False  # the offset is this run's (its first block was made)
         self._buffer_seconds = buffer_seconds
         self.pcm: StreamBuffer[PcmBlock] = StreamBuffer(
             PcmSource(self),
@@ -346,7 +349,7 @@ class Mount:
         """The PCM block heard now (a new encoder starts there), or ``"newest"`` when the
         PCM stage has not made it (stopped: it starts with the clock)."""
         pcm = self.pcm
-        if not pcm.is_running:
+        if not pcm.is_running or not self._paced:
             return "newest"
         heard = self._offset + round((self._clock() - self._pacer.wall_time(0.0)) * SAMPLE_RATE)
         after = pcm.key_to_index(heard, side="right")

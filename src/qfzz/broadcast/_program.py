@@ -49,8 +49,8 @@ class QueuedTrack:
         return f"{self.artist} - {self.title}"
 
     def resumed_at(self, seconds: float) -> QueuedTrack:
-        """This track again, from ``seconds`` past where it began this time."""
-        return replace(self, start_seconds=max(0.0, self.start_seconds + seconds))
+        """This track again, from ``seconds`` into the file."""
+        return replace(self, start_seconds=max(0.0, seconds))
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +149,7 @@ class Program:
     def suspend(self, heard: QueuedTrack | None, position: float) -> list[QueuedTrack]:
         """Stop where the listener was: release the decoder and the loudness worker,
         and begin the next ``next_block`` with the unfinished tracks — ``heard`` (the
-        track on air, from ``position`` seconds into it), then any track already made
+        track on air, from ``position`` seconds into its file), then any track already made
         ahead of it, then the one chosen next — before asking the provider again.
 
         Called only while nothing reads the program (its mount's PCM stage stopped).
@@ -158,7 +158,7 @@ class Program:
         unfinished: list[QueuedTrack] = []
         if heard is not None:
             duration = heard.duration
-            if duration is None or heard.start_seconds + position < duration - 1.0:
+            if duration is None or position < duration - 1.0:  # else: it has ended
                 unfinished.append(heard.resumed_at(position))
         playing, upcoming = self._current, self._next
         for track in (
