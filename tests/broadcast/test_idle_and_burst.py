@@ -40,6 +40,12 @@ def idle(tmp_path, tone_library):
         yield station, clock
 
 
+def _started_since(before: set[threading.Thread]) -> list[str]:
+    """The threads alive now that were not before (threads of other tests may end
+    meanwhile: a count would not do)."""
+    return [t.name for t in threading.enumerate() if t not in before]
+
+
 def _listen_until(tuning, clock, when: float) -> None:
     """Read the tuning's chunks (keeping simulated time moving) until the clock reads
     ``when``."""
@@ -51,9 +57,9 @@ def _listen_until(tuning, clock, when: float) -> None:
 def test_an_idle_encoder_stops_after_the_grace_period_by_the_clock_alone(idle):
     station, clock = idle
     mount = station.radio.mount("main")
-    threads = threading.active_count()  # the station's own, the reaper among them
+    threads = set(threading.enumerate())  # the station's own, the reaper among them
     _listen_until(mount.tune_in("mp3", 128), clock, clock() + 2.0)
-    assert threading.active_count() > threads  # program, encoder and chunk cutters run
+    assert _started_since(threads)  # program, encoder and chunk cutters run
     mount.leave("mp3", 128)
     left = clock()
     # nobody calls anything from here on: only simulated time passes
@@ -63,7 +69,7 @@ def test_an_idle_encoder_stops_after_the_grace_period_by_the_clock_alone(idle):
     assert _wait(lambda: mount.encoders == [])
     assert clock() >= left + GRACE
     assert _wait(lambda: not mount.pcm.is_running)  # the program stops with the encoder
-    assert _wait(lambda: threading.active_count() == threads)  # no thread left behind
+    assert _wait(lambda: not _started_since(threads)), _started_since(threads)  # none left
     assert mount in station.radio.all_mounts()  # a shared mount stays, stopped
 
 
@@ -88,7 +94,7 @@ def test_a_quiet_personal_radio_is_retired_and_resumes_where_it_was(idle):
     station, clock = idle
     station.register_listener("ann", {"genres": ["jazz"]})
     radio = station.radio
-    threads = threading.active_count()
+    threads = set(threading.enumerate())
     mount = radio.personal("ann")
     _listen_until(mount.tune_in("mp3", 128), clock, clock() + 3.0)
     mount.leave("mp3", 128)
@@ -100,7 +106,7 @@ def test_a_quiet_personal_radio_is_retired_and_resumes_where_it_was(idle):
     assert mount.encoders == [] and not mount.pcm.is_running
     suspended = mount.now()  # where the radio was when it stopped (no successor yet)
     assert suspended.track is not None
-    assert _wait(lambda: threading.active_count() == threads)  # nothing of it runs
+    assert _wait(lambda: not _started_since(threads)), _started_since(threads)  # none runs
 
     back = radio.personal("ann")  # the listener returns
     assert back is not mount and back.program is mount.program
@@ -132,12 +138,12 @@ def test_a_listener_holding_a_retired_mount_is_handed_to_its_successor(idle):
 
 
 def test_closing_the_station_leaves_no_thread(tmp_path, tone_library):
-    threads = threading.active_count()
+    threads = set(threading.enumerate())
     with simulated_station(_settings(tmp_path), tone_library) as (station, clock):
         station.register_listener("cy", {"genres": ["jazz"]})
         for mount in (station.radio.mount("main"), station.radio.personal("cy")):
             _listen_until(mount.tune_in("mp3", 128), clock, clock() + 1.0)
-    assert _wait(lambda: threading.active_count() == threads)
+    assert _wait(lambda: not _started_since(threads)), _started_since(threads)
 
 
 # -- the burst on a fresh mount -------------------------------------------------------------
