@@ -66,8 +66,25 @@ class Settings(BaseSettings):
     mounts: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["main"])
     crossfade_seconds: float = Field(default=3.0, ge=0.0, le=10.0)
     burst_seconds: float = Field(default=4.0, ge=0.0, le=30.0)
-    encoder_idle_seconds: float = Field(default=10.0, ge=0.0)
+    encoder_idle_seconds: float = Field(
+        default=10.0,
+        ge=0.0,
+        le=3600.0,
+        description=(
+            "how long an encoder outlives its last listener; a personal stream quiet this "
+            "long is suspended (its place kept for the listener's return)"
+        ),
+    )
     stream_buffer_seconds: float = Field(default=30.0, ge=1.0, le=600.0)
+    no_repeat_plays: int = Field(
+        default=50,
+        ge=0,
+        le=10_000,
+        description=(
+            "the shared mounts play no track again within this many plays (fewer when the "
+            "playable catalog is smaller: one less than its size)"
+        ),
+    )
 
     cache_url: str | None = Field(
         default=None, description="redis://host:6379/0 (Redis, Valkey, DragonflyDB); none: embedded"

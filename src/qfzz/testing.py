@@ -163,6 +163,12 @@ class SimulatedClock:
         with self._cond:
             self._cond.notify_all()
 
+    def _due_unwoken(self) -> bool:
+        """Whether a waiter's deadline has come but the waiter has not yet run (it
+        leaves ``_deadlines`` when it wakes): time must wait for it, or it would jump
+        past whatever that waiter is about to do."""
+        return any(d <= self._now for d in self._deadlines.values())
+
     def _next_deadline(self) -> float | None:
         later = [d for d in self._deadlines.values() if d > self._now]
         return min(later) if later else None
@@ -189,12 +195,12 @@ class SimulatedClock:
             if settled():
                 with self._cond:
                     target = self._next_deadline()
-                    if target is not None:
+                    if target is not None and not self._due_unwoken():
                         self._now = target
                         self._cond.notify_all()
-            else:
-                with self._cond:
-                    self._cond.wait(0.001)
+                        continue
+            with self._cond:
+                self._cond.wait(0.001)
 
 
 @dataclass(frozen=True, slots=True)

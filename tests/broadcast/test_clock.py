@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from qfzz.broadcast import Alarm, Mount, Program, RealClock, as_clock
 from qfzz.testing import SimulatedClock
 from qfzz.testing import wait_for as _wait
@@ -117,17 +119,22 @@ def test_pause_when_holds_time_at_the_moment_a_condition_comes_true():
         clock.close()
 
 
-def test_the_program_is_made_half_a_second_ahead_of_the_clock_and_no_further():
+@pytest.mark.parametrize(("burst", "made"), [(0.0, 6), (4.0, 46)])
+def test_the_program_is_made_the_burst_and_half_a_second_ahead_of_the_clock_and_no_further(
+    burst, made
+):
     clock = SimulatedClock(1000.0)
-    mount = Mount("paced", Program(Silence(), crossfade_seconds=0), clock=clock)
+    program = Program(Silence(), crossfade_seconds=0)
+    mount = Mount("paced", program, clock=clock, burst_seconds=burst)
     try:
         with mount.pcm.mk_reader():
-            # blocks 0-5 (0.0-0.6 s) are due by 0.5 s ahead; block 6 waits for the clock
+            # blocks up to burst + 0.5 s (+ the block that starts there) are made at once;
+            # the next one waits for the clock
             assert _wait(lambda: clock.waiting() == [1000.1])
-            assert mount.pcm.number_of_items_inserted == 6
+            assert mount.pcm.number_of_items_inserted == made
             clock.advance(1.0)
             assert _wait(lambda: clock.waiting() == [1001.1])
-            assert mount.pcm.number_of_items_inserted == 16
+            assert mount.pcm.number_of_items_inserted == made + 10
     finally:
         mount.close()
     assert clock.waiting() == []  # stopping the program interrupted its wait

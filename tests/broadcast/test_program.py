@@ -83,3 +83,27 @@ def test_nothing_to_play_is_silence_not_an_error():
     blocks = run(Program(Provider([]), crossfade_seconds=0), 1.0)
     assert all(b.track is None and not b.samples.any() for b in blocks)
     assert blocks[0].samples.shape == (2, int(0.1 * SAMPLE_RATE))
+
+
+def test_a_suspended_program_resumes_the_track_heard_from_where_it_was(files):
+    quiet, loud, _ = files
+    provider = Provider(
+        [QueuedTrack(1, str(quiet), "Q", "a", duration=3.0), QueuedTrack(2, str(loud), "L", "b")]
+    )
+    program = Program(provider, crossfade_seconds=0.5)
+    first = run(program, 1.0)
+    assert {b.track.title for b in first} == {"Q"} and program.now_playing is not None
+    # the listener heard Q up to 0.6 s when the radio stopped (the program ran ahead)
+    assert [t.title for t in program.suspend(first[5].track, 0.6)] == ["Q", "L"]
+    again = run(program, 1.0)
+    assert again[0].track.title == "Q" and again[0].track.start_seconds == pytest.approx(0.6)
+    assert not any(entry[0] == "finished" for entry in provider.log)  # nothing ended
+    # suspended again 1.0 s into the file: the position is the file's, not added up
+    assert program.suspend(again[3].track, 1.0)[0].start_seconds == pytest.approx(1.0)
+    rest = run(program, 3.0)
+    titles = [b.track.title if b.track else None for b in rest]
+    assert titles[0] == "Q" and "L" in titles  # then the queue goes on where it was
+    # Q from 1.0 s to its end (3 s) is 2 s of audio, less the crossfade's overlap
+    assert 1.3 <= titles.count("Q") / 10 <= 2.1
+    assert ("finished", "Q", 3.0, False) in provider.log  # counted from the file's start
+    assert provider.tracks == []  # L was taken once, before the first suspension

@@ -6,8 +6,9 @@ pushes)."""
 from qfzz.broadcast._chunks import Chunk, Mark, Packet
 from qfzz.broadcast._clock import Alarm, Clock, RealClock, as_clock
 from qfzz.broadcast._icy import METAINT, IcyWriter, metadata_block
-from qfzz.broadcast._mount import Mount, NowPlaying, Tuning
+from qfzz.broadcast._mount import Mount, MountRetired, NowPlaying, Tuning
 from qfzz.broadcast._program import PcmBlock, Program, QueuedTrack, TrackProvider
+from qfzz.broadcast._reaper import Reaper
 from qfzz.broadcast._session import (
     MAX_EVICTIONS,
     BitrateFeed,
@@ -26,12 +27,14 @@ __all__ = [
     "ListenerSession",
     "Mark",
     "Mount",
+    "MountRetired",
     "NowPlaying",
     "Packet",
     "PcmBlock",
     "Program",
     "QueuedTrack",
     "RealClock",
+    "Reaper",
     "StreamParams",
     "TrackProvider",
     "Tuning",

@@ -23,6 +23,8 @@ from qfzz.broadcast._clock import Alarm, Clock
 from qfzz.streams import BufferReader, EndOfStream, SourceReader, StreamBuffer
 
 _ALL = 1 << 16  # more packets than any ring holds
+#: Empty reads (of 0.1 s each) a cold encoder's first cut waits for the rest of its burst.
+BURST_PATIENCE = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,18 +150,22 @@ class TickGrid:
 class ChunkSource(SourceReader[Chunk]):
     """Reads an encoder's packet buffer and cuts it into chunks at the times of ``grid``."""
 
-    def __init__(self, packets: StreamBuffer[Packet], grid: TickGrid, clock: Clock) -> None:
+    def __init__(
+        self, packets: StreamBuffer[Packet], grid: TickGrid, clock: Clock, *, burst: float = 0.0
+    ) -> None:
         self._packets = packets
         self._grid = grid
         self._clock = clock
+        self._burst = burst
         self._stopping = Alarm()
         self._reader: BufferReader[Packet] | None = None
         self._previous: Packet | None = None
         self._due = grid.origin
+        self._first = True
 
     def open(self) -> None:
         self._stopping.clear()
-        self._due, self._previous = self._grid.origin, None
+        self._due, self._previous, self._first = self._grid.origin, None, True
         # From the oldest packet: a listener arriving now gets its burst from the chunks.
         self._reader = self._packets.mk_reader(start="oldest", on_dropped="skip")
         self._reader.enter()
@@ -175,12 +181,39 @@ class ChunkSource(SourceReader[Chunk]):
             except EndOfStream:  # the encoder stopped: so do its chunks
                 return None
             if packets:
+                if self._first:
+                    self._first = False
+                    packets.extend(self._rest_of_burst(reader, packets[0].at))
                 self._due = self._grid.after(max(self._due, self._clock()))
                 start = reader.position - len(packets)  # after any packets it skipped
                 chunk = join_packets(start, packets, self._previous)
                 self._previous = packets[-1]
                 return chunk
         return None
+
+    def _rest_of_burst(self, reader: BufferReader[Packet], first: float) -> list[Packet]:
+        """The packets after the first ones until they span the burst (the program is
+        made that far ahead of the clock, so they come without the clock moving): a cold
+        encoder's first listener gets its burst in the first chunk, not a tick at a time.
+
+        Waits only for the encoder's work, never on the clock; a guard of
+        ``BURST_PATIENCE`` empty reads ends it if the encoder stalls."""
+        more: list[Packet] = []
+        empty = 0
+        last = first
+        while last - first < self._burst and empty < BURST_PATIENCE:
+            if self._stopping.is_set():
+                break
+            try:
+                got = reader.read_many(_ALL, block=True, timeout=0.1)
+            except EndOfStream:
+                break
+            if not got:
+                empty += 1
+                continue
+            more.extend(got)
+            last = got[-1].at
+        return more
 
     def close(self) -> None:
         if self._reader is not None:

@@ -20,7 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from qfzz.audio import SAMPLE_RATE, Codec, LiveEncoder
 from qfzz.broadcast._chunks import Chunk, ChunkSource, Packet, TickGrid, chunk_holding
@@ -43,15 +43,23 @@ PERSONAL_TICK_SECONDS = 0.25
 #: between the seconds of its own clock, so jitter never makes one second look empty and
 #: the next one double.
 PHASE_GROUPS = 4
+#: How far the program runs ahead of the clock beyond the burst: room for the encoders'
+#: own delay, so a listener's burst is always whole.
+MIN_LEAD_SECONDS = 0.5
+#: A cold encoder's first chunk holds this much more than the burst (of that lead).
+BURST_MARGIN = 0.25
 
 
 @dataclass(frozen=True, slots=True)
 class Tuning:
     """A listener's place on one encoder: a reader of its phase group's chunks, and the
-    packet at which its audio starts (the chunk the reader is on may begin earlier)."""
+    packet at which its audio starts (the chunk the reader is on may begin earlier).
+    ``mount`` is the mount that took the listener (a retired one hands it to its
+    successor); the listener leaves that one."""
 
     reader: BufferReader[Chunk]
     start: int
+    mount: Mount
 
     def to_live_edge(self) -> None:
         """Skip to the next chunk (a listener that fell out of the ring)."""
@@ -88,11 +96,12 @@ class NowPlaying:
 class Pacer:
     """Keeps a producer ``lead`` seconds ahead of its clock (real or simulated time)."""
 
-    def __init__(self, clock: Clock, *, lead: float = 0.5) -> None:
+    def __init__(self, clock: Clock, *, lead: float = MIN_LEAD_SECONDS) -> None:
         self._clock = clock
-        self._lead = lead
+        self.lead = lead
         self._wake = Alarm()
         self._origin = 0.0
+        self.waiting = False  # parked on the clock: made all it may make until it moves
 
     def start(self) -> None:
         self._origin = self._clock()
@@ -105,7 +114,11 @@ class Pacer:
         return self._origin + program_seconds
 
     def wait_until(self, program_seconds: float) -> None:
-        self._clock.wait_until(self.wall_time(program_seconds - self._lead), self._wake)
+        self.waiting = True
+        try:
+            self._clock.wait_until(self.wall_time(program_seconds - self.lead), self._wake)
+        finally:
+            self.waiting = False
 
 
 class PcmSource(SourceReader[PcmBlock]):
@@ -116,6 +129,8 @@ class PcmSource(SourceReader[PcmBlock]):
 
     def open(self) -> None:
         self._mount._pacer.start()
+        self._mount._restarted()
+        self._mount._paced = False
         self._first = True
 
     def read(self) -> PcmBlock | None:
@@ -123,12 +138,13 @@ class PcmSource(SourceReader[PcmBlock]):
         block = mount.program.next_block()
         if self._first:  # pacing counts from the first block after (re)starting
             mount._offset, self._first = block.start, False
+            mount._paced = True
         mount._observe(block)
         mount._pacer.wait_until((block.start - mount._offset) / SAMPLE_RATE)
         return block
 
     def close(self) -> None:
-        pass
+        self._mount.program.close()  # its loudness worker too: an idle mount has no thread
 
     def key(self, item: PcmBlock) -> int:
         return item.start
@@ -153,7 +169,11 @@ class EncoderSource(SourceReader[Packet]):
     def open(self) -> None:
         self._stopping.clear()
         self._encoder = LiveEncoder(self.codec, self.bitrate_kbps)
-        self._reader = self._mount.pcm.mk_reader(start="newest", on_dropped="skip")
+        # From the block on air now: the program made ahead of the clock is this
+        # encoder's first listener's burst (on a cold mount, everything it will make).
+        self._reader = self._mount.pcm.mk_reader(
+            start=self._mount._on_air_index(), on_dropped="skip"
+        )
         self._reader.enter()
 
     def read(self) -> Packet | None:
@@ -184,8 +204,23 @@ class EncoderSource(SourceReader[Packet]):
         self._stopping.set()
 
 
+#: Who carries on for a retired mount: ``successor(create)`` is the mount on air for the
+#: same listener now (made if ``create``), or None.
+Successor = Callable[[bool], "Mount | None"]
+
+
+class MountRetired(RuntimeError):
+    """A retired mount was asked for a listener and has no successor to hand it to."""
+
+
 class Mount:
-    """One program on air; ``listen(codec, bitrate)`` gives a reader of its packets."""
+    """One program on air; ``listen(codec, bitrate)`` gives a reader of its packets.
+
+    Idle encoders stop ``idle_grace_seconds`` after their last listener left, when
+    ``reap`` is called at or after that time (``Radio`` runs a reaper that waits on the
+    clock for ``next_due``); the PCM stage stops with the last encoder. A mount that
+    is ``quiet`` (no encoder, no listener) for the grace period may be ``retire``d.
+    """
 
     def __init__(
         self,
@@ -198,6 +233,7 @@ class Mount:
         idle_grace_seconds: float = 10.0,
         description: str = "",
         personal: bool = False,
+        on_idle: Callable[[], None] | None = None,
     ) -> None:
         self.name = name
         self.personal = personal  # one listener's radio, not a shared station
@@ -206,21 +242,32 @@ class Mount:
         self.burst_seconds = burst_seconds
         self.idle_grace_seconds = idle_grace_seconds
         self._clock = as_clock(clock)  # paces the program and cuts chunks
-        self._pacer = Pacer(self._clock)
+        # The program runs the burst (and a margin for the encoders) ahead of the clock
+        # from the moment it starts: a cold mount's first listener gets its burst at once.
+        self._pacer = Pacer(self._clock, lead=burst_seconds + MIN_LEAD_SECONDS)
         self._offset = 0
+        self._paced = False  # the offset is this run's (its first block was made)
         self._buffer_seconds = buffer_seconds
         self.pcm: StreamBuffer[PcmBlock] = StreamBuffer(
-            PcmSource(self), maxlen=max(20, int(5 / BLOCK_SECONDS))
+            PcmSource(self),
+            maxlen=max(int(5 / BLOCK_SECONDS), math.ceil((self._pacer.lead + 2) / BLOCK_SECONDS)),
         )
         self.tick_seconds = PERSONAL_TICK_SECONDS if personal else SHARED_TICK_SECONDS
         self._encoders: dict[tuple[str, int], _Encoder] = {}
         self._listeners: dict[tuple[str, int], int] = {}
         self._idle_since: dict[tuple[str, int], float] = {}
         self._lock = threading.Lock()
+        self._on_idle = on_idle
+        self._quiet_since: float | None = self._clock()  # no encoder, no listener since
+        self._retired = False
+        self._successor: Successor | None = None
+        self._air_lock = threading.Lock()
         self.history: IndexedBuffer[tuple[float, float, QueuedTrack]] = IndexedBuffer(
             10_000, bounds=Intervals()
         )
         self._current: tuple[QueuedTrack | None, float] = (None, self._clock())
+        self._changes: deque[tuple[QueuedTrack | None, float]] = deque()  # made, not yet heard
+        self._made: QueuedTrack | None = None  # the track of the newest block made
         self._listeners_total = 0
 
     # -- listening ----------------------------------------------------------------------
@@ -230,26 +277,37 @@ class Mount:
         edge — or at program time ``at`` (a listener moving here from another bitrate).
 
         Starts the encoder if it is not running. The caller must ``enter()`` (or ``async
-        with``) the reader and call ``leave`` when done.
+        with``) the reader and call ``leave`` on ``Tuning.mount`` when done. A retired
+        mount hands the listener to its successor (the listener's radio, resumed).
         """
         key = (codec, bitrate_kbps)
+        encoder: _Encoder | None = None
         with self._lock:
-            encoder = self._encoders.get(key)
-            if encoder is None:
-                encoder = self._encoders[key] = self._start_encoder(codec, bitrate_kbps)
-            self._listeners[key] = self._listeners.get(key, 0) + 1
-            self._listeners_total += 1
-            self._idle_since.pop(key, None)
+            retired = self._retired
+            if not retired:
+                encoder = self._encoders.get(key)
+                if encoder is None:
+                    encoder = self._encoders[key] = self._start_encoder(codec, bitrate_kbps)
+                self._listeners[key] = self._listeners.get(key, 0) + 1
+                self._listeners_total += 1
+                self._idle_since.pop(key, None)
+                self._quiet_since = None
+        if encoder is None:  # retired
+            successor = self._successor(True) if self._successor is not None else None
+            if successor is None:
+                raise MountRetired(f"{self.name} is off the air")
+            return successor.tune_in(codec, bitrate_kbps, at)
         packets = encoder.packets
-        start = self._burst_start(packets) if at is None else self._index_at(packets, at)
         chunks = encoder.groups[encoder.group_for(self._clock())]
+        start = self._burst_start(packets) if at is None else self._index_at(packets, at)
         reader = chunks.mk_reader(start=chunk_holding(chunks, start), on_dropped="raise")
-        return Tuning(reader, start)
+        return Tuning(reader, start, self)
 
     def _start_encoder(self, codec: Codec, bitrate_kbps: int) -> _Encoder:
         source = EncoderSource(self, codec, bitrate_kbps)
         packets_per_second = 40 if codec == "mp3" else 1 / 0.2 + 1
-        maxlen = int(self._buffer_seconds * packets_per_second)
+        seconds = self._buffer_seconds + self._pacer.lead  # the past, and the burst ahead
+        maxlen = int(seconds * packets_per_second)
         packets: StreamBuffer[Packet] = StreamBuffer(source, maxlen=maxlen, allow_equal_keys=True)
         packets.__enter__()  # the mount's own hold: released after the grace period
         tick = self.tick_seconds
@@ -259,8 +317,8 @@ class Mount:
         groups: list[StreamBuffer[Chunk]] = []
         for grid in grids:
             chunks: StreamBuffer[Chunk] = StreamBuffer(
-                ChunkSource(packets, grid, self._clock),
-                maxlen=math.ceil(self._buffer_seconds / self.tick_seconds) + 4,
+                ChunkSource(packets, grid, self._clock, burst=self.burst_seconds + BURST_MARGIN),
+                maxlen=math.ceil(seconds / self.tick_seconds) + 4,
             )
             chunks.__enter__()
             groups.append(chunks)
@@ -271,11 +329,13 @@ class Mount:
         return encoder.source.header if encoder else b""
 
     def _burst_start(self, buffer: StreamBuffer[Packet]) -> int:
+        """``burst_seconds`` back from the live edge (and a block more: packets of one
+        block share its time, so the burst is never a block short)."""
         newest = buffer.number_of_items_inserted
         if newest == 0:
             return 0
         live_edge = buffer[newest - 1].at
-        index = buffer.key_to_index(live_edge - self.burst_seconds)
+        index = buffer.key_to_index(live_edge - self.burst_seconds - BLOCK_SECONDS)
         return buffer.oldest_index if index is None else max(index, buffer.oldest_index)
 
     def _index_at(self, buffer: StreamBuffer[Packet], at: float) -> int:
@@ -285,6 +345,19 @@ class Mount:
             return buffer.number_of_items_inserted
         return max(found, buffer.oldest_index)
 
+    def _on_air_index(self) -> int | Literal["newest"]:
+        """The PCM block heard now (a new encoder starts there), or ``"newest"`` when the
+        PCM stage has not made it (stopped: it starts with the clock)."""
+        pcm = self.pcm
+        if not pcm.is_running or not self._paced:
+            return "newest"
+        heard = self._offset + round((self._clock() - self._pacer.wall_time(0.0)) * SAMPLE_RATE)
+        after = pcm.key_to_index(heard, side="right")
+        oldest, newest = pcm.span
+        if after is None:
+            return "newest" if newest == oldest else max(oldest, newest - 1)
+        return max(oldest, after - 1)
+
     def leave(self, codec: Codec, bitrate_kbps: int) -> None:
         key = (codec, bitrate_kbps)
         with self._lock:
@@ -293,20 +366,69 @@ class Mount:
             if remaining <= 0:
                 self._idle_since[key] = self._clock()
         self.reap()
+        if self._on_idle is not None:
+            self._on_idle()  # a new deadline for the reaper
 
-    def reap(self) -> None:
-        """Stop encoders that have had no listener for the grace period."""
-        now = self._clock()
+    def reap(self, now: float | None = None) -> None:
+        """Stop encoders that have had no listener for the grace period (by ``now``)."""
+        now = self._clock() if now is None else now
         stopping: list[StreamBuffer[Any]] = []
+        last_left: float | None = None
         with self._lock:
             for key, since in list(self._idle_since.items()):
-                if now - since >= self.idle_grace_seconds and self._listeners.get(key, 0) <= 0:
+                if now >= since + self.idle_grace_seconds and self._listeners.get(key, 0) <= 0:
                     encoder = self._encoders.pop(key, None)  # None: closed meanwhile
                     stopping.extend(encoder.buffers() if encoder else [])
                     self._idle_since.pop(key)
                     self._listeners.pop(key, None)
+                    last_left = since if last_left is None else max(last_left, since)
+            if last_left is not None and not self._encoders and self._quiet_since is None:
+                self._quiet_since = last_left  # quiet since its last listener left
         for buffer in stopping:
             buffer.__exit__(None, None, None)
+
+    def next_due(self) -> float | None:
+        """When ``reap`` next has an encoder to stop (or, for a personal mount, when it
+        will be ``quiet`` long enough to retire)."""
+        grace = self.idle_grace_seconds
+        with self._lock:
+            if self._retired:
+                return None
+            dues = [since + grace for since in self._idle_since.values()]
+            if self.personal and self._quiet_since is not None and not self._encoders:
+                dues.append(self._quiet_since + grace)
+        return min(dues) if dues else None
+
+    def quiet(self, now: float) -> bool:
+        """No encoder and no listener for the grace period by ``now``."""
+        with self._lock:
+            since = self._quiet_since
+            return (
+                not self._encoders and since is not None and now >= since + self.idle_grace_seconds
+            )
+
+    def retire(self, now: float, successor: Successor) -> bool:
+        """Take the mount off the air if it is ``quiet`` by ``now``: its program is
+        suspended where it was heard (``Program.suspend``); a listener who still holds
+        this mount is handed to ``successor(True)``, and ``now``/``recent`` answer for
+        ``successor(False)`` once there is one. False if it is not quiet."""
+        with self._lock:
+            since = self._quiet_since
+            if (
+                self._retired
+                or self._encoders
+                or since is None
+                or now < since + self.idle_grace_seconds
+            ):
+                return False
+            self._retired, self._successor = True, successor
+        playing = self._now()  # the PCM stage stopped (and joined) with the last encoder
+        self.program.suspend(playing.track, playing.position)
+        return True
+
+    @property
+    def retired(self) -> bool:
+        return self._retired
 
     def close(self) -> None:
         with self._lock:
@@ -340,9 +462,13 @@ class Mount:
     def drained(self) -> bool:
         """True when nothing on air waits to be consumed: the encoders have read all the
         program made, and every listener all the chunks cut. (The chunk cutters are left
-        out: they read the packets when their tick comes, not as they arrive.) Simulated
-        time advances only then, so in a test no stage falls out of a ring because the
-        clock outran the CPU (``qfzz.testing.SimulatedClock``)."""
+        out: they read the packets when their tick comes, not as they arrive.) A running
+        program must be parked on the clock too — not busy decoding or measuring the next
+        track — or time would jump past what it has yet to make. Simulated time advances
+        only then, so in a test no stage falls out of a ring because the clock outran the
+        CPU (``qfzz.testing.SimulatedClock``)."""
+        if self.pcm.is_running and not self._pacer.waiting:
+            return False
         with self._lock:
             encoders = list(self._encoders.values())
         buffers: list[StreamBuffer[Any]] = [self.pcm]
@@ -354,22 +480,58 @@ class Mount:
             return sum(n for n in self._listeners.values() if n > 0)
 
     def now(self) -> NowPlaying:
-        track, started = self._current
-        return NowPlaying(track, started, max(0.0, self._clock() - started))
+        """What is heard now (a resumed track counts from where it was resumed)."""
+        if self._retired and (successor := self._live_successor()) is not None:
+            return successor.now()
+        return self._now()
+
+    def _now(self) -> NowPlaying:
+        with self._air_lock:
+            now = self._settle()
+            track, started = self._current
+        offset = track.start_seconds if track is not None else 0.0
+        return NowPlaying(track, started, offset + max(0.0, now - started))
 
     def recent(self, start: float, end: float) -> list[tuple[float, float, QueuedTrack]]:
         """Tracks on air during ``[start, end)`` (wall-clock seconds), by interval query."""
-        found = self.history.query(start, end, how="overlaps")
-        track, started = self._current
+        if self._retired and (successor := self._live_successor()) is not None:
+            return successor.recent(start, end)
+        with self._air_lock:
+            now = self._settle()
+            found = self.history.query(start, end, how="overlaps")
+            track, started = self._current
         if track is not None and started < end:
-            found.append((started, max(started, self._clock()), track))
+            found.append((started, max(started, now), track))
         return found
 
+    def _live_successor(self) -> Mount | None:
+        successor = self._successor(False) if self._successor is not None else None
+        return successor if successor is not None and successor is not self else None
+
     def _observe(self, block: PcmBlock) -> None:
-        """Note track changes, as wall-clock times of when they are heard."""
-        track, started = self._current
-        if block.track is not track:
+        """Note track changes as the wall-clock times they will be heard (the program is
+        made ahead of the clock; ``now`` and ``recent`` settle them as time reaches them)."""
+        if block.track is not self._made:
             at = self._pacer.wall_time((block.start - self._offset) / SAMPLE_RATE)
-            if track is not None:
-                self.history.append((started, max(started, at), track))
-            self._current = (block.track, at)
+            with self._air_lock:
+                self._changes.append((block.track, at))
+                self._made = block.track
+
+    def _restarted(self) -> None:
+        """The PCM stage starts again: what was made ahead but never heard is forgotten."""
+        with self._air_lock:
+            self._settle()
+            self._changes.clear()
+            self._made = self._current[0]
+
+    def _settle(self) -> float:
+        """Move the changes the clock has reached into ``_current`` and the history
+        (``_air_lock`` held); returns the time read."""
+        now = self._clock()
+        while self._changes and self._changes[0][1] <= now:
+            track, at = self._changes.popleft()
+            previous, started = self._current
+            if previous is not None:
+                self.history.append((started, max(started, at), previous))
+            self._current = (track, at)
+        return now

@@ -18,7 +18,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -40,10 +40,17 @@ class QueuedTrack:
     artist: str
     album: str | None = None
     duration: float | None = None
+    #: Where in the file to begin: a program that was suspended (a personal stream nobody
+    #: listened to) resumes the track it was playing from here.
+    start_seconds: float = 0.0
 
     @property
     def stream_title(self) -> str:
         return f"{self.artist} - {self.title}"
+
+    def resumed_at(self, seconds: float) -> QueuedTrack:
+        """This track again, from ``seconds`` into the file."""
+        return replace(self, start_seconds=max(0.0, seconds))
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +73,8 @@ class _Playing:
         self.track = track
         self.blocks = blocks
         self.gain = np.float32(gain)
-        self.played = 0  # samples of this track sent on air
+        # samples of this track sent on air (a resumed track counts what came before)
+        self.played = int(track.start_seconds * SAMPLE_RATE)
         self.done = False
 
     def pull(self) -> Pcm | None:
@@ -112,7 +120,8 @@ class Program:
         self._skip = threading.Event()
         self._on_air: QueuedTrack | None = None
         self._gains: dict[str, float] = {}
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qfzz-loudness")
+        self._pool: ThreadPoolExecutor | None = None  # made on first use, again after close
+        self._resume: deque[QueuedTrack] = deque()  # unfinished tracks of a suspension
 
     @property
     def provider(self) -> TrackProvider:
@@ -128,7 +137,47 @@ class Program:
         self._skip.set()
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop the loudness worker (a later ``next_block`` starts a new one)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        upcoming = self._next
+        if upcoming is not None and upcoming[1].cancelled():  # measured again when due
+            self._next = None
+            self._resume.appendleft(upcoming[0])
+
+    def suspend(self, heard: QueuedTrack | None, position: float) -> list[QueuedTrack]:
+        """Stop where the listener was: release the decoder and the loudness worker,
+        and begin the next ``next_block`` with the unfinished tracks — ``heard`` (the
+        track on air, from ``position`` seconds into its file), then any track already made
+        ahead of it, then the one chosen next — before asking the provider again.
+
+        Called only while nothing reads the program (its mount's PCM stage stopped).
+        Returns the tracks it will resume with, in order.
+        """
+        unfinished: list[QueuedTrack] = []
+        if heard is not None:
+            duration = heard.duration
+            if duration is None or position < duration - 1.0:  # else: it has ended
+                unfinished.append(heard.resumed_at(position))
+        playing, upcoming = self._current, self._next
+        for track in (
+            playing.track if playing is not None else None,
+            upcoming[0] if upcoming is not None else None,
+        ):
+            if track is not None and track is not heard:
+                unfinished.append(track)
+        if playing is not None:
+            _close_blocks(playing.blocks)
+        self._resume.extendleft(reversed(unfinished))
+        self._ready.clear()
+        self._ready_samples = 0
+        self._held.clear()
+        self._held_samples = 0
+        self._current, self._next, self._on_air = None, None, None
+        self._skip.clear()
+        self.close()
+        return list(self._resume)
 
     def next_block(self) -> PcmBlock:
         if self._skip.is_set():
@@ -215,7 +264,7 @@ class Program:
                     self._queue(_fade(tail, out=True), outgoing)
                 return tail is not None
             try:
-                blocks = decode(track.path)
+                blocks = decode(track.path, start_seconds=track.start_seconds)
                 playing = _Playing(track, blocks, gain)
                 head = self._pull_samples(playing, 0 if tail is None else tail.shape[1])
             except UnreadableFile as exc:
@@ -277,7 +326,7 @@ class Program:
         if self._next is not None:
             return
         try:
-            track = self._provider.next_track()
+            track = self._resume.popleft() if self._resume else self._provider.next_track()
         except Exception:
             log.exception("track provider failed on next_track()")
             track = None
@@ -288,6 +337,8 @@ class Program:
         if cached is not None:
             future.set_result(cached)
         else:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qfzz-loudness")
             future = self._pool.submit(self._gain_of, track.path)
         self._next = (track, future)
 
@@ -338,6 +389,13 @@ class Program:
             for i, b in owned:
                 kept[i] = (faded[:, offset : offset + b.shape[1]], track)
                 offset += b.shape[1]
+
+
+def _close_blocks(blocks: Iterator[Pcm]) -> None:
+    """Close a decoder's generator now (its file and codec), not when collected."""
+    close = getattr(blocks, "close", None)
+    if close is not None:
+        close()
 
 
 def _fade(block: Pcm, *, out: bool) -> Pcm:

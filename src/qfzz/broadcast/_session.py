@@ -165,11 +165,12 @@ class ListenerSession:
         """A place on the current encoder, held (and counted by the mount) while in use."""
         codec, bitrate = self.codec, self.bitrate_kbps
         tuning = self.mount.tune_in(codec, bitrate, at=at)
+        self.mount = tuning.mount  # a retired mount handed the listener on
         try:
             async with tuning.reader:
                 yield tuning
         finally:
-            self.mount.leave(codec, bitrate)
+            tuning.mount.leave(codec, bitrate)
 
     async def _next(self, tuning: Tuning) -> list[Chunk] | None:
         """The next chunks, or None when the listener is done: the stream ended, the

@@ -7,13 +7,14 @@ track, or four minutes, was heard; a ``skip`` when the listener cut it short).
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from qfzz.broadcast import Mount, Program, QueuedTrack
+from qfzz.broadcast import Mount, Program, QueuedTrack, Reaper
 from qfzz.dj import ListenerProfile, PersonalizedDJ, TrustFilter
 from qfzz.errors import UnknownListener, UnknownTrack
 from qfzz.settings import Settings
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 PLAYED_FRACTION = 0.5
 PLAYED_SECONDS = 240.0
 STATION_USER = "~station"
+#: Tracks the station's autoDJ asks the DJ for at a time.
+REFILL = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,21 +85,56 @@ class _Provider:
 
 
 class AutoDJ(_Provider):
-    """Plays for everyone: a profile that blends every listener's learned taste."""
+    """Plays for everyone: a profile that blends every listener's learned taste.
+
+    No track comes back within the last ``no_repeat_plays`` picks (fewer when the
+    playable catalog is smaller: one less than its size). A pick counts from the moment
+    it is handed to the program — queued, on air or finished alike — so neither the
+    prefetch nor a refill made before the last track ended can let a repeat through.
+    """
 
     def __init__(self, parts: RadioParts) -> None:
         super().__init__(parts)
+        window = parts.settings.no_repeat_plays
         self.profile = ListenerProfile(STATION_USER, {}, discovery_factor=0.2)
+        # the DJ ranks recent picks last; the window below is the rule
+        self.profile.recent_plays = deque(maxlen=max(window, 1))
+        self._picked: deque[int] = deque(maxlen=max(window, 1))
 
-    def _refill(self) -> list[int]:
+    def window(self) -> int:
+        """How many of the last picks the next one may not repeat."""
+        index = self.parts.dj.catalog.current
+        playable = int((index.active & index.playable).sum())
+        return max(0, min(self.parts.settings.no_repeat_plays, playable - 1))
+
+    def next_track(self) -> QueuedTrack | None:
+        with self._lock:
+            window = self.window()
+            recent = set(list(self._picked)[len(self._picked) - window :]) if window else set()
+            for attempt in range(4):
+                if not self._queue:
+                    self._queue.extend(self._refill(wide=attempt > 0))
+                if attempt == 3:  # nothing fresh is playable: a repeat beats silence
+                    recent = set()
+                while self._queue:
+                    track_id = self._queue.popleft()
+                    if track_id in recent:
+                        continue
+                    found = queued(track_id, self.parts.catalog)
+                    if found is not None:
+                        self._picked.append(track_id)
+                        self.profile.recent_plays.append(track_id)
+                        return found
+            return None
+
+    def _refill(self, *, wide: bool = False) -> list[int]:
+        """The DJ's next picks; ``wide`` asks for enough to get past the whole window."""
         self.profile.weights = self.parts.profiles.blended_weights()
+        size = REFILL + (len(self._picked) if wide else 0)
         picks = self.parts.dj.recommend(
-            self.profile, 10, now=self.parts.clock(), trust_filter=self.parts.trust_filter
+            self.profile, size, now=self.parts.clock(), trust_filter=self.parts.trust_filter
         )
         return [p.track_id for p in picks]
-
-    def finished(self, track: QueuedTrack, played_seconds: float, skipped: bool) -> None:
-        self.profile.recent_plays.append(track.track_id)
 
 
 class PersonalDJ(_Provider):
@@ -122,28 +160,42 @@ class PersonalDJ(_Provider):
 
 
 class Radio:
-    """The mounts of one station: shared ones by name, personal ones by listener."""
+    """The mounts of one station: shared ones by name, personal ones by listener.
+
+    A reaper (started with the station) stops each idle encoder when its grace period
+    ends, by the station's clock; the PCM stage of a mount stops with its last encoder.
+    A personal mount quiet for the grace period is retired: dropped from the radio, its
+    program suspended where the listener was (``Program.suspend``) and kept, so a
+    returning listener continues that radio — the track that was on air, from where it
+    was heard, then the rest of the queue — instead of a fresh playlist.
+    """
 
     def __init__(self, parts: RadioParts) -> None:
         self._parts = parts
         self._mounts: dict[str, Mount] = {}
         self._personal: dict[str, Mount] = {}
+        self._resting: dict[str, Program] = {}  # suspended personal programs
         self._lock = threading.Lock()
+        self._reaper = Reaper(parts.clock, self._next_due, self._reap_at, name="qfzz-radio-reaper")
 
     def _new_mount(
-        self, name: str, provider: _Provider, description: str, *, personal: bool = False
+        self, name: str, program: Program, description: str, *, personal: bool = False
     ) -> Mount:
         settings = self._parts.settings
         return Mount(
             name,
-            Program(provider, crossfade_seconds=settings.crossfade_seconds),
+            program,
             clock=self._parts.clock,
             burst_seconds=settings.burst_seconds,
             idle_grace_seconds=settings.encoder_idle_seconds,
             buffer_seconds=settings.stream_buffer_seconds,
             description=description,
             personal=personal,
+            on_idle=self._reaper.poke,
         )
+
+    def _program(self, provider: _Provider) -> Program:
+        return Program(provider, crossfade_seconds=self._parts.settings.crossfade_seconds)
 
     @property
     def mount_names(self) -> list[str]:
@@ -155,22 +207,30 @@ class Radio:
         with self._lock:
             found = self._mounts.get(name)
             if found is None:
-                found = self._new_mount(name, AutoDJ(self._parts), f"QFZZ {name}")
+                program = self._program(AutoDJ(self._parts))
+                found = self._new_mount(name, program, f"QFZZ {name}")
                 self._mounts[name] = found
             return found
 
     def personal(self, user_id: str) -> Mount:
+        """The listener's radio: on air, resumed where it was retired, or new."""
         self._parts.profiles.get(user_id)  # raises UnknownListener
+        found = self._personal_mount(user_id, create=True)
+        assert found is not None
+        return found
+
+    def _personal_mount(self, user_id: str, *, create: bool) -> Mount | None:
         with self._lock:
             found = self._personal.get(user_id)
-            if found is None:
+            if found is None and create:
+                program = self._resting.pop(user_id, None)
+                if program is None:
+                    program = self._program(PersonalDJ(self._parts, user_id))
                 found = self._new_mount(
-                    f"~{user_id}",
-                    PersonalDJ(self._parts, user_id),
-                    f"QFZZ for {user_id}",
-                    personal=True,
+                    f"~{user_id}", program, f"QFZZ for {user_id}", personal=True
                 )
                 self._personal[user_id] = found
+                self._reaper.poke()  # a new mount: quiet until its listener tunes in
             return found
 
     def skip(self, user_id: str) -> QueuedTrack | None:
@@ -186,13 +246,47 @@ class Radio:
         with self._lock:
             return [*self._mounts.values(), *self._personal.values()]
 
+    @property
+    def resting(self) -> list[str]:
+        """Listeners whose personal radio is suspended (retired, its place kept)."""
+        with self._lock:
+            return list(self._resting)
+
+    def start(self) -> None:
+        """Start reaping idle encoders and mounts (the station does, when it starts)."""
+        self._reaper.start()
+
     def reap(self) -> None:
+        """Stop what is due now (the reaper does this on its own; for callers that move
+        a clock the reaper cannot wait on, such as a ``FakeClock``)."""
+        self._reap_at(self._parts.clock())
+
+    def _reap_at(self, now: float) -> None:
         for mount in self.all_mounts():
-            mount.reap()
+            mount.reap(now)
+        with self._lock:
+            for user_id, mount in list(self._personal.items()):
+                successor = functools.partial(self._successor, user_id)
+                if mount.quiet(now) and mount.retire(now, successor):
+                    del self._personal[user_id]
+                    self._resting[user_id] = mount.program
+                    log.debug("personal radio of %s retired until they return", user_id)
+
+    def _successor(self, user_id: str, create: bool) -> Mount | None:
+        return self._personal_mount(user_id, create=create)
+
+    def _next_due(self) -> float | None:
+        dues = [due for mount in self.all_mounts() if (due := mount.next_due()) is not None]
+        return min(dues) if dues else None
 
     def close(self) -> None:
+        self._reaper.stop()
         for mount in self.all_mounts():
             mount.close()
         with self._lock:
+            programs = list(self._resting.values())
             self._mounts.clear()
             self._personal.clear()
+            self._resting.clear()
+        for program in programs:
+            program.close()

@@ -90,6 +90,7 @@ class QFZZStation:
                 parts.ledger.pending_count,
             )
         parts.store.interactions.start()
+        parts.radio.start()  # reaps idle encoders and personal mounts by the clock
         self._run_state.started()
         log.info("station started with %d tracks", self.index.active_count)
 
