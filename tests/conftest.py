@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 
 from qfzz.catalog.demo import generate_demo_library
@@ -21,6 +22,11 @@ from qfzz.store import Store, open_store
 from qfzz.testing import FakeClock, free_port, synthetic_station
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+# Property tests check what is true, never how fast: hypothesis' per-example deadline and
+# its too-slow health check are timed assertions that a loaded machine fails by luck.
+settings.register_profile("qfzz", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("qfzz")
 
 
 def _postgres_reachable() -> str | None:
