@@ -65,3 +65,19 @@ def test_subsonic_stream_and_download_take_a_stream_key(live):
     download = httpx.get(rest.format("download"))
     assert download.status_code == 200 and download.headers["content-type"] == "audio/mpeg"
     assert "Audio: mp3" in decodes(rest.format("download"))
+
+
+def test_a_subsonic_apps_internet_radio_url_plays_as_given(live):
+    """The whole path an app takes: list the internet radio stations with its own
+    credentials, then open the stream URL exactly as the server gave it."""
+    live.sign_in()
+    password = live.station.accounts.app_password("ann")
+    token = hashlib.md5((password + "pep").encode()).hexdigest()
+    answer = httpx.get(
+        f"{live.url}/rest/getInternetRadioStations",
+        params={"u": "ann", "t": token, "s": "pep", "v": "1.16.1", "c": "app", "f": "json"},
+    )
+    stations = answer.json()["subsonic-response"]["internetRadioStations"]
+    url = stations["internetRadioStation"][0]["streamUrl"]
+    absolute = url if url.startswith("http") else f"{live.url}{url}"
+    assert "Audio: mp3" in decodes(absolute)
