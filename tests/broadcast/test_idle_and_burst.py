@@ -15,7 +15,7 @@ from qfzz.app import build_station
 from qfzz.audio import SAMPLE_RATE, decode_all
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
-from qfzz.testing import SimulatedClock, simulated_station
+from qfzz.testing import SimulatedClock, simulated_station, write_tone_library
 from qfzz.testing import wait_for as _wait
 
 GRACE = 10.0
@@ -202,3 +202,28 @@ def test_a_fresh_mount_bursts_before_the_clock_moves(tmp_path, tone_library, bit
         assert all(seconds >= settings.burst_seconds for seconds in heard.values()), heard
         for key in (("mp3", bitrate), ("mp3", 96), ("mp3", bitrate)):
             mount.leave(*key)
+
+
+def test_a_skip_is_judged_by_what_was_heard_not_by_what_was_made_ahead(tmp_path):
+    """The program runs burst + 0.5 s ahead of the ear: a skip 2 s into a 12 s track has
+    6.5 s made (over half of it) but 2 s heard, and is a skip."""
+    library = write_tone_library(tmp_path / "long", tracks=3, seconds=12.0)
+    settings = _settings(tmp_path, burst_seconds=4.0)
+    with simulated_station(settings, library) as (station, clock):
+        station.register_listener("ann", {"genres": ["jazz"]})
+        mount = station.radio.personal("ann")
+        tuning = mount.tune_in("mp3", 128)
+        with tuning.reader:
+            while (heard := mount.now()).track is None or heard.position < 2.0:
+                tuning.reader.read_many(64, block=True, timeout=1.0)
+            assert clock.pause_when(lambda: True)  # time stands still for the skip
+            made = mount.program.now_playing
+            assert made is not None and made.track_id == heard.track.track_id
+            skipped = station.radio.skip("ann")
+            clock.resume()
+            history = station.parts.store.interactions.for_listener
+            while not any(i.track_id == skipped.track_id for i in history("ann")):
+                tuning.reader.read_many(64, block=True, timeout=1.0)
+        mount.leave("mp3", 128)
+    recorded = [i.type.value for i in history("ann") if i.track_id == skipped.track_id]
+    assert recorded == ["skip"]

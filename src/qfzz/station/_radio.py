@@ -138,11 +138,23 @@ class AutoDJ(_Provider):
 
 
 class PersonalDJ(_Provider):
-    """Plays one listener's playlist, refilled from the DJ, and learns from listening."""
+    """Plays one listener's playlist, refilled from the DJ, and learns from listening.
+
+    The program runs ``burst_seconds`` and more ahead of what the listener hears, so what
+    it has made of a skipped track overstates what was heard: a skip a few seconds into a
+    short track would count as a play. ``Radio.skip`` notes the position the listener
+    had reached, and a skip is judged by that.
+    """
 
     def __init__(self, parts: RadioParts, user_id: str) -> None:
         super().__init__(parts)
         self.user_id = user_id
+        self._heard_at_skip: dict[int, float] = {}
+
+    def note_skip(self, track_id: int, heard_seconds: float) -> None:
+        """The listener asked to skip ``track_id`` having heard ``heard_seconds`` of it."""
+        with self._lock:
+            self._heard_at_skip = {track_id: heard_seconds}
 
     def _refill(self) -> list[int]:
         playlist = self.parts.playlists.generate(self.user_id)
@@ -150,6 +162,10 @@ class PersonalDJ(_Provider):
 
     def finished(self, track: QueuedTrack, played_seconds: float, skipped: bool) -> None:
         duration = track.duration or 0.0
+        if skipped:
+            with self._lock:
+                heard = self._heard_at_skip.pop(track.track_id, played_seconds)
+            played_seconds = min(played_seconds, heard)
         try:
             if skipped and played_seconds < min(PLAYED_SECONDS, PLAYED_FRACTION * duration):
                 self.parts.feedback.record([(self.user_id, track.track_id, "skip", None)])
@@ -239,6 +255,12 @@ class Radio:
         if found is None:
             raise UnknownListener(f"{user_id} has no personal stream playing")
         playing = found.program.now_playing
+        provider = found.program.provider
+        if playing is not None and isinstance(provider, PersonalDJ):
+            heard = found.now()  # what the listener hears: behind what the program made
+            same = heard.track is not None and heard.track.track_id == playing.track_id
+            position = heard.position if same else 0.0
+            provider.note_skip(playing.track_id, position)
         found.program.skip()
         return playing
 
