@@ -81,3 +81,13 @@ def test_a_subsonic_apps_internet_radio_url_plays_as_given(live):
     url = stations["internetRadioStation"][0]["streamUrl"]
     absolute = url if url.startswith("http") else f"{live.url}{url}"
     assert "Audio: mp3" in decodes(absolute)
+
+
+def test_a_login_password_in_a_stream_url_is_told_apart_from_a_wrong_one(live):
+    live.sign_in()  # password "pw-1234"
+    login = httpx.get(f"{live.url}/stream/main?u=ann&p=pw-1234")
+    wrong = httpx.get(f"{live.url}/stream/main?u=ann&p=nope")
+    assert login.status_code == wrong.status_code == 401
+    assert "login password" in login.json()["detail"]
+    assert "app password" in login.json()["detail"]
+    assert "login password" not in wrong.json()["detail"]

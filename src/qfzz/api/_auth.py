@@ -84,12 +84,21 @@ async def _stream_caller(
         return StreamCaller(principal, (("apiKey", api_key),))
     if u is not None:
         given = (("u", u), ("t", t), ("s", s), ("p", p))
-        principal = await run_in_threadpool(_subsonic, station, client_ip(request), u, p, t, s)
+        principal = await run_in_threadpool(
+            subsonic_password, station, client_ip(request), u, p, t, s
+        )
         return StreamCaller(principal, tuple((n, v) for n, v in given if v is not None))
     raise AuthError("sign in first, or use a stream URL with ?key= (or ?token=)")
 
 
-def _subsonic(
+#: What a login password typed into a Subsonic app (or a stream URL) is told.
+LOGIN_PASSWORD_HELP = (
+    "this is your login password; Subsonic apps need your app password from "
+    "GET /api/v1/me/app-password (or 'Subsonic apps' in the web player)"
+)
+
+
+def subsonic_password(
     station: QFZZStation,
     client: str,
     user: str,
@@ -97,15 +106,31 @@ def _subsonic(
     token: str | None,
     salt: str | None,
 ) -> Principal:
-    """Subsonic password or token auth, wrong attempts counted as the Subsonic API counts
-    them (the same windows: a guesser gains nothing by switching routes)."""
+    """Subsonic password or token auth, for the Subsonic API and stream URLs alike: wrong
+    attempts are counted per address and per user in the same windows (a guesser gains
+    nothing by switching routes), and a login password given where the app password
+    belongs is told so."""
     keys = (f"subsonic-ip:{client}", f"subsonic-user:{user}")
     station.limits.auth_failures.check(*keys)
     try:
         return station.accounts.subsonic(user, password=password, token=token, salt=salt)
     except AuthError:
         station.limits.auth_failures.add(*keys)
+        # Only a plain ``p`` can be told apart (a token hides the password), and only
+        # inside the failure limit just checked: the argon2 check costs what a login does.
+        if password is not None and station.is_login_password(user, _plain(password)):
+            raise AuthError(LOGIN_PASSWORD_HELP) from None
         raise
+
+
+def _plain(password: str) -> str:
+    """``p`` as typed: ``enc:`` hex decoded (undecodable hex stays as sent)."""
+    if password.startswith("enc:"):
+        try:
+            return bytes.fromhex(password[4:]).decode()
+        except ValueError:
+            return password
+    return password
 
 
 async def _listener(caller: Annotated[StreamCaller, Depends(_stream_caller)]) -> Principal:

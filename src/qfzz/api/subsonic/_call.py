@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from qfzz.api._auth import subsonic_password
 from qfzz.api._json import loads_bounded
 from qfzz.api.subsonic._errors import ConflictingAuth, InvalidApiKey, MissingParameter
 from qfzz.errors import AuthError, InvalidInput
@@ -21,11 +22,6 @@ API_KEY_HELP = (
     "(POST /api/v1/listeners) or sign-in (POST /api/v1/auth/login) answers; it ends when "
     "you sign out. Apps without API key support sign in with your user id and your app "
     "password instead (GET /api/v1/me/app-password, or 'Subsonic apps' in the web player)"
-)
-#: What a login password typed into a Subsonic app is told.
-LOGIN_PASSWORD_HELP = (
-    "this is your login password; Subsonic apps need your app password from "
-    "GET /api/v1/me/app-password (or 'Subsonic apps' in the web player)"
 )
 
 
@@ -128,24 +124,4 @@ def authenticate(station: QFZZStation, params: Params, client: str, method: str 
         raise MissingParameter("t and s")
     if token is None and password is None:
         raise MissingParameter("p", "t and s")
-    keys = (f"subsonic-ip:{client}", f"subsonic-user:{user}")
-    station.limits.auth_failures.check(*keys)
-    try:
-        return station.accounts.subsonic(user, password=password, token=token, salt=salt)
-    except AuthError:
-        station.limits.auth_failures.add(*keys)
-        # Only a plain ``p`` can be told apart (a token hides the password), and only
-        # inside the failure limit just checked: the argon2 check costs what a login does.
-        if password is not None and station.is_login_password(user, _plain(password)):
-            raise AuthError(LOGIN_PASSWORD_HELP) from None
-        raise
-
-
-def _plain(password: str) -> str:
-    """``p`` as typed: ``enc:`` hex decoded (undecodable hex stays as sent)."""
-    if password.startswith("enc:"):
-        try:
-            return bytes.fromhex(password[4:]).decode()
-        except ValueError:
-            return password
-    return password
+    return subsonic_password(station, client, user, password, token, salt)
