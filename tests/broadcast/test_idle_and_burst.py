@@ -227,3 +227,16 @@ def test_a_skip_is_judged_by_what_was_heard_not_by_what_was_made_ahead(tmp_path)
         mount.leave("mp3", 128)
     recorded = [i.type.value for i in history("ann") if i.track_id == skipped.track_id]
     assert recorded == ["skip"]
+
+
+def test_resting_radios_are_capped_longest_resting_first(idle):
+    station, clock = idle
+    radio = station.radio
+    radio.max_resting = 1
+    for user in ("ann", "bo"):
+        station.register_listener(user, {"genres": ["jazz"]})
+        mount = radio.personal(user)
+        _listen_until(mount.tune_in("mp3", 128), clock, clock() + 1.0)
+        mount.leave("mp3", 128)
+        assert _wait(lambda user=user: user in radio.resting)
+    assert radio.resting == ["bo"]  # ann's radio, resting longer, was let go

@@ -186,11 +186,16 @@ class Radio:
     was heard, then the rest of the queue — instead of a fresh playlist.
     """
 
+    #: Suspended personal programs kept at most; past it the longest resting is dropped
+    #: (that listener's next visit starts a fresh playlist). Each holds no decoder or
+    #: thread, only its queue, so the cap only bounds a station with very many listeners.
+    max_resting = 10_000
+
     def __init__(self, parts: RadioParts) -> None:
         self._parts = parts
         self._mounts: dict[str, Mount] = {}
         self._personal: dict[str, Mount] = {}
-        self._resting: dict[str, Program] = {}  # suspended personal programs
+        self._resting: dict[str, Program] = {}  # suspended, longest resting first
         self._lock = threading.Lock()
         self._reaper = Reaper(parts.clock, self._next_due, self._reap_at, name="qfzz-radio-reaper")
 
@@ -286,6 +291,7 @@ class Radio:
     def _reap_at(self, now: float) -> None:
         for mount in self.all_mounts():
             mount.reap(now)
+        dropped: list[Program] = []
         with self._lock:
             for user_id, mount in list(self._personal.items()):
                 successor = functools.partial(self._successor, user_id)
@@ -293,6 +299,10 @@ class Radio:
                     del self._personal[user_id]
                     self._resting[user_id] = mount.program
                     log.debug("personal radio of %s retired until they return", user_id)
+            while len(self._resting) > self.max_resting:
+                dropped.append(self._resting.pop(next(iter(self._resting))))
+        for program in dropped:
+            program.close()
 
     def _successor(self, user_id: str, create: bool) -> Mount | None:
         return self._personal_mount(user_id, create=create)
