@@ -24,6 +24,7 @@ from qfzz.network import (
 def test_first_use_creates_a_private_key_file(tmp_path):
     identity = NodeIdentity.load_or_create(tmp_path / "data")
     key_file = tmp_path / "data" / KEY_FILE
+    assert NodeIdentity.from_seed(key_file.read_bytes()).node_id == identity.node_id
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert len(key_file.read_bytes()) == 32
     assert [p.name for p in (tmp_path / "data").iterdir()] == [KEY_FILE]  # no temp file left
