@@ -2,11 +2,13 @@
 
 The design takes ``N_estimate = max(N_local, peers' reports)``: one node claiming 10⁹
 wins. Here a report counts only if its peer is sufficiently reachable (receipts: a sybil
-island cannot vouch for itself), the highest ``trim`` share of reports is dropped (a
-minority of liars all claim high, so they are the ones dropped), and what is left is
-capped by the merged sketch's upper bound: no report can exceed what the node ids actually
-seen support. Raising the estimate then takes more than ``trim`` of the reachable peers
-lying together, both in their reports and in their sketches.
+island cannot vouch for itself), and every report is
+capped by the merged sketch's estimate (plus ``cap_std_devs`` standard errors): no report can
+exceed what the node ids actually seen support. The sketches of the highest ``trim`` share
+of reporters stay out of that merge (a minority of liars all claim high, so a forged
+sketch cannot widen the cap on its own claim). Raising the estimate beyond the cap then
+takes more than ``trim`` of the reachable peers lying together, in their reports and their
+sketches.
 """
 
 from __future__ import annotations
@@ -22,7 +24,12 @@ from qfzz.errors import InvalidInput
 HLL_LG_K = 12
 """4,096 registers: a relative standard error of 1.04/√4096 ≈ 1.6 % in ≤ 4 KiB."""
 MAX_SKETCH_BYTES = 8192
-BOUND_STD_DEVS = 2
+CAP_STD_DEVS = 0
+"""How far above the merged estimate a report may go, in standard errors. 0: the merged
+estimate itself. A liar is capped at exactly the cap, so every standard error of slack is
+~1.6 % of bias it may add; an honest report is itself an estimate of (a subset of) the same
+ids, so cutting it to the merged estimate loses nothing. Measured on the seeded 1,000-node
+test with 10 % liars (30 seeds): max error 2.9 % at 0, 4.6 % at 1."""
 DEFAULT_TRIM = 0.2
 
 
@@ -59,7 +66,10 @@ class NodeSketch:
     def estimate(self) -> float:
         return float(self._sketch.get_estimate())
 
-    def upper_bound(self, std_devs: int = BOUND_STD_DEVS) -> float:
+    def upper_bound(self, std_devs: int) -> float:
+        """The estimate plus ``std_devs`` (0..3) standard errors."""
+        if std_devs == 0:
+            return self.estimate()
         return float(self._sketch.get_upper_bound(std_devs))
 
     def to_bytes(self) -> bytes:
@@ -94,18 +104,23 @@ def n_estimate(
     *,
     reachable: Callable[[str], bool],
     trim: float = DEFAULT_TRIM,
+    cap_std_devs: int = CAP_STD_DEVS,
 ) -> int:
-    """The population estimate: ``max(N_local, trimmed reports)``, capped by the sketches.
+    """The population estimate: ``max(N_local, reports)``, each report capped by the sketches.
 
-    ``reachable(node_id)`` is the island filter (``ReceiptSet.sufficiently_reachable``).
+    ``reachable(node_id)`` is the island filter (``ReceiptSet.sufficiently_reachable``): other
+    peers' reports do not count at all. The cap is the estimate (plus ``cap_std_devs``
+    standard errors) of the union of our sketch and the sketches of the reporters left after dropping the highest ``trim`` share
+    of reports, so a liar's forged sketch does not widen the cap that limits its own claim;
+    an honest high report is still counted, up to the cap.
     """
     counted = sorted(
         (r for r in reports if reachable(r.node_id) and r.n_local >= 0), key=lambda r: r.n_local
     )
-    kept = counted[: len(counted) - math.ceil(trim * len(counted))]
     n_local = local.estimate()
-    if not kept:
+    if not counted:
         return round(n_local)
-    bound = local.merged(*(r.sketch for r in kept if r.sketch is not None)).upper_bound()
-    best_report = min(float(kept[-1].n_local), bound)
-    return round(max(n_local, best_report))
+    trusted = counted[: len(counted) - math.ceil(trim * len(counted))]
+    bound_sketch = local.merged(*(r.sketch for r in trusted if r.sketch is not None))
+    bound = bound_sketch.upper_bound(cap_std_devs)
+    return round(max(n_local, min(float(counted[-1].n_local), bound)))
