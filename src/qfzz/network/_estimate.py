@@ -111,8 +111,8 @@ def n_estimate(
     ``reachable(node_id)`` is the island filter (``ReceiptSet.sufficiently_reachable``): other
     peers' reports do not count at all. The cap is the estimate (plus ``cap_std_devs``
     standard errors) of the union of our sketch and the sketches of the reporters left after
-    dropping the highest ``trim`` share of reports, so a liar's forged sketch does not widen the cap that limits its own claim;
-    an honest high report is still counted, up to the cap.
+    dropping the highest ``trim`` share of reports, so a liar's forged sketch does not widen
+    the cap that limits its own claim; an honest high report is still counted, up to the cap.
     """
     counted = sorted(
         (r for r in reports if reachable(r.node_id) and r.n_local >= 0), key=lambda r: r.n_local
