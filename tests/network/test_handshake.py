@@ -11,7 +11,9 @@ import pytest
 
 from qfzz.network import (
     HANDSHAKE_SKEW,
+    MAX_ANSWER_BYTES,
     MAX_HANDSHAKE_BYTES,
+    MAX_KNOWN_NODES,
     MAX_RECEIPTS,
     REJECT_REASONS,
     SCHEMA_VERSION,
@@ -167,6 +169,54 @@ def test_the_answer_round_trips_and_is_bound_to_the_request(receiver, clock):
     obj = json.loads(raw)
     obj["n_estimate"] = "many"
     bad("malformed", json.dumps(obj).encode())
+
+
+def _largest_member(identity, timestamp):
+    info = NodeInfo.of(
+        identity,
+        "h" * 253,
+        capabilities=[f"{i:02d}" + "c" * 30 for i in range(16)],
+        asn="A" * 32,
+        metrics={f"{i:02d}" + "m" * 62: -1.2345678901234567e15 for i in range(32)},
+    )
+    return MemberRecord.signed(
+        identity, info, "alive", incarnation=2**53, logical_counter=2**53, timestamp=timestamp
+    )
+
+
+def test_the_largest_handshake_a_node_can_build_is_accepted(receiver, clock):
+    witnesses = [NodeIdentity.from_seed(bytes([50 + i]) * 32) for i in range(MAX_RECEIPTS)]
+    receipts = tuple(
+        ReachabilityReceipt.signed(w, SENDER.node_id, asn="A" * 32, timestamp=clock())
+        for w in witnesses
+    )
+    sketch = NodeSketch.of(str(i) for i in range(100_000)).to_bytes()
+    raw = build_handshake(
+        SENDER, _largest_member(SENDER, clock()), now=clock(), receipts=receipts, sketch=sketch
+    )
+    handshake = receiver.accept(raw)
+    assert len(handshake.receipts) == MAX_RECEIPTS
+    assert handshake.sketch == sketch
+
+
+def test_an_answer_lists_only_as_many_nodes_as_the_caller_accepts(receiver, clock):
+    handshake = receiver.accept(_body(clock))
+    many = tuple(
+        _largest_member(NodeIdentity.from_seed(i.to_bytes(32, "big")), clock())
+        for i in range(1, MAX_KNOWN_NODES + 1)
+    )
+    raw = build_answer(
+        RECEIVER,
+        _alive(RECEIVER, "r.example"),
+        handshake,
+        known_public_nodes=many,
+        n_estimate=len(many),
+        now=clock(),
+    )
+    assert len(raw) <= MAX_ANSWER_BYTES
+    answer = verify_answer(raw, request_nonce=handshake.nonce, now=clock())
+    assert 0 < len(answer.known_public_nodes) < len(many)
+    assert answer.known_public_nodes == many[: len(answer.known_public_nodes)]
 
 
 # -- tampering: each kind refused, nothing stored ---------------------------------------------

@@ -171,7 +171,11 @@ def build_handshake(
     sketch: bytes | None = None,
     nonce: str | None = None,
 ) -> bytes:
-    """The request body: ``member`` is this node's own alive record."""
+    """The request body: ``member`` is this node's own alive record.
+
+    Every part is bounded (a record, ``MAX_RECEIPTS`` receipts, a sketch), so the largest
+    body a node can build still fits ``MAX_HANDSHAKE_BYTES`` (a test builds it).
+    """
     payload = {
         "schema": SCHEMA_VERSION,
         "node": member.to_json(),
@@ -193,16 +197,24 @@ def build_answer(
     now: float,
     sketch: bytes | None = None,
 ) -> bytes:
-    payload = {
-        "schema": SCHEMA_VERSION,
-        "node": member.to_json(),
-        "known_public_nodes": [r.to_json() for r in known_public_nodes[:MAX_KNOWN_NODES]],
-        "n_estimate": int(n_estimate),
-        "hll": None if sketch is None else sketch.hex(),
-        "nonce": request.nonce,
-        "timestamp": float(now),
-    }
-    return _sign(identity, "network.handshake.answer", payload)
+    """The answer to ``request``, listing as many known nodes as fit in an answer the
+    caller will accept (at most ``MAX_KNOWN_NODES``, halved until under
+    ``MAX_ANSWER_BYTES``): the caller learns the rest from later handshakes."""
+    listed = known_public_nodes[:MAX_KNOWN_NODES]
+    while True:
+        payload = {
+            "schema": SCHEMA_VERSION,
+            "node": member.to_json(),
+            "known_public_nodes": [r.to_json() for r in listed],
+            "n_estimate": int(n_estimate),
+            "hll": None if sketch is None else sketch.hex(),
+            "nonce": request.nonce,
+            "timestamp": float(now),
+        }
+        body = _sign(identity, "network.handshake.answer", payload)
+        if len(body) <= MAX_ANSWER_BYTES or not listed:
+            return body
+        listed = listed[: len(listed) // 2]
 
 
 # -- verification ----------------------------------------------------------------------------
