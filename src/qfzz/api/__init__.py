@@ -21,6 +21,7 @@ from qfzz.api.routes import (
     health,
     jobs,
     listeners,
+    network,
     operations,
     shares,
     streams,
@@ -72,6 +73,7 @@ def create_api(station: QFZZStation, *, manage_lifecycle: bool = True) -> FastAP
     app.include_router(streams.router, responses=ERROR_RESPONSES, max_body_size=small)
     app.include_router(operations.router, responses=ERROR_RESPONSES, max_body_size=small)
     app.include_router(shares.router, responses=ERROR_RESPONSES, max_body_size=small)
+    app.include_router(network.router, responses=ERROR_RESPONSES, max_body_size=small)
     app.include_router(subsonic.router, max_body_size=small)
     app.include_router(web.router, max_body_size=small)
     app.state.metrics = Metrics(station)

@@ -175,6 +175,16 @@ class HealthOut(BaseModel):
     tracks: int
 
 
+class SystemVersionOut(BaseModel):
+    """Liveness and protocol version of this node, for its peers."""
+
+    status: str
+    node_id: str  # blake3(public_key), hex
+    public_key: str  # Ed25519, hex
+    software_version: str
+    schema_version: str
+
+
 class TrustOut(BaseModel):
     content_id: str
     creator_id: str

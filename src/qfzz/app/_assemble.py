@@ -16,6 +16,7 @@ from qfzz.catalog.timed_reads import TimedReads
 from qfzz.dj import CatalogView, PersonalizedDJ
 from qfzz.edge import DeviceRegistry
 from qfzz.jobs import open_queue
+from qfzz.network import NodeIdentity
 from qfzz.settings import Settings
 from qfzz.station import (
     CATALOG_QUEUE,
@@ -64,6 +65,7 @@ def build_station(
     )
     caches = CacheServices.build(cache)
     secret_key = load_secret_key(settings.data_dir, settings.secret_key)
+    node = NodeIdentity.load_or_create(settings.data_dir)
     ledger = TrustLedger(
         store.ledger,
         store.interactions,
@@ -175,6 +177,7 @@ def build_station(
         StationParts(
             settings=settings,
             clock=clock,
+            node=node,
             store=store,
             cache=cache,
             caches=caches,

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from qfzz.cli import admin, cache, datasets, ledger, listener
+from qfzz.cli import admin, cache, datasets, ledger, listener, node
 from qfzz.cli._common import (
     DataDir,
     LibraryProgress,
@@ -75,5 +75,6 @@ def build_cli(wiring: Wiring) -> typer.Typer:
     app.add_typer(ledger.app, name="ledger")
     app.add_typer(admin.app, name="admin")
     app.add_typer(cache.app, name="cache")
+    app.add_typer(node.app, name="node")
     app.command()(ledger.trust)
     return app

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from qfzz.cache import Cache, CacheServices
 from qfzz.dj import PersonalizedDJ, TrustFilter
+from qfzz.network import NodeIdentity
 from qfzz.settings import Settings
 from qfzz.station._auth import Accounts
 from qfzz.station._catalog import Catalog
@@ -47,6 +48,8 @@ class RateLimits:
 class StationParts:
     settings: Settings
     clock: Callable[[], float]
+    #: This station as a node of the network: its Ed25519 key (``data_dir/node.key``).
+    node: NodeIdentity
     store: Store
     cache: Cache
     caches: CacheServices

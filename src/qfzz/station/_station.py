@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import qfzz
 from qfzz.cache import Cache
 from qfzz.catalog.scanner import ScanProgress, ScanReport
 from qfzz.dj import CatalogIndex, ListenerProfile
@@ -30,6 +31,7 @@ from qfzz.models import (
     Share,
     Track,
 )
+from qfzz.network import SCHEMA_VERSION
 from qfzz.station._accounts import validate_user_id, verify_password
 from qfzz.station._auth import Principal
 from qfzz.station._catalog import DatasetImport
@@ -262,6 +264,19 @@ class QFZZStation:
 
     def health(self) -> dict[str, Any]:
         return {"status": "ok", "running": self.is_running(), "tracks": self.index.active_count}
+
+    def system_version(self) -> dict[str, Any]:
+        """What a peer asks first (``GET /api/system.version``): that this node is alive,
+        who it is (its NodeID, the blake3 of its public key) and which record schema it
+        speaks."""
+        node = self.parts.node
+        return {
+            "status": "ok" if self.is_running() else "stopped",
+            "node_id": node.node_id,
+            "public_key": node.public_key.hex(),
+            "software_version": qfzz.__version__,
+            "schema_version": SCHEMA_VERSION,
+        }
 
     def cache_stats(self) -> dict[str, Any]:
         """Hits, misses, errors, latency and circuit state per cache."""
