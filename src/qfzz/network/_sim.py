@@ -135,4 +135,5 @@ class Simulation:
         """For each live observer that has seen ``node_id`` in ``state``: the delay after
         ``since`` at which it first did."""
         seen = self.first_seen.get((node_id, state), {})
-        return sorted(t - since for n, t in seen.items() if n in set(self.live()) and n != node_id)
+        live = set(self.live())
+        return sorted(t - since for n, t in seen.items() if n in live and n != node_id)

@@ -208,6 +208,8 @@ class SwimNode:
         self._probe_order: list[str] = []
         self._probe_index = 0
         self._running = False
+        self._live: int | None = None
+        self._ids: list[str] = []  # every other member ever known, for O(1) random picks
         self.leaving = False
 
     # --- life cycle ------------------------------------------------------------------
@@ -233,6 +235,7 @@ class SwimNode:
         self.incarnation += 1
         me = self.members[self.node_id]
         me.incarnation, me.state = self.incarnation, State.LEFT
+        self._live = None
         self._enqueue(
             Update(self.node_id, self.address, self.incarnation, State.LEFT, self.node_id)
         )
@@ -243,8 +246,11 @@ class SwimNode:
         now = self._clock.now()
         for u in updates:
             if u.node_id != self.node_id:
+                if u.node_id not in self.members:
+                    self._ids.append(u.node_id)
                 self.members[u.node_id] = Member(u.node_id, u.address, u.incarnation, u.state, now)
                 self._by_address[u.address] = u.node_id
+        self._live = None
 
     # --- views -----------------------------------------------------------------------
 
@@ -253,7 +259,12 @@ class SwimNode:
         return None if member is None else member.state
 
     def live_count(self) -> int:
-        return sum(1 for m in self.members.values() if m.state in (State.ALIVE, State.SUSPECT))
+        """Members alive or suspect, this node included (cached: every message asks)."""
+        if self._live is None:
+            self._live = sum(
+                1 for m in self.members.values() if m.state in (State.ALIVE, State.SUSPECT)
+            )
+        return self._live
 
     def queued(self) -> int:
         return len(self._queue)
@@ -264,6 +275,7 @@ class SwimNode:
         """Handles one delivered message; anything that is not a SWIM message is ignored."""
         if not self._running:
             return
+        self._nudge(sender)
         if isinstance(message, Ping):
             self._merge(message.updates[: self.config.max_piggyback])
             if message.target == self.node_id:
@@ -285,6 +297,21 @@ class SwimNode:
             self._merge(message.members[: self.config.max_members])
             if not message.reply:
                 self._transport.send(sender, PushPull(self._snapshot(), reply=True))
+
+    def _nudge(self, sender: str) -> None:
+        """A node we hold dead is talking to us: tell it, so it can refute.
+
+        Gossip is probabilistic; a member that missed a refutation keeps a live node dead
+        until that node speaks again. memberlist repairs this with a periodic full state
+        push-pull; answering the 'dead' node directly is the cheap targeted version.
+        """
+        node_id = self._by_address.get(sender)
+        member = None if node_id is None else self.members.get(node_id)
+        if member is not None and member.state is State.DEAD:
+            update = Update(
+                member.node_id, member.address, member.incarnation, State.DEAD, self.node_id
+            )
+            self._transport.send(sender, Gossip((update,)))
 
     def _merge(self, updates: Iterable[Update]) -> None:
         for u in updates:
@@ -340,12 +367,10 @@ class SwimNode:
         probe = self._probes.get(seq)
         if probe is None or probe.acked:
             return
-        helpers = [
-            m
-            for m in self.members.values()
-            if m.state is State.ALIVE and m.node_id not in (self.node_id, target.node_id)
-        ]
-        chosen = self._rng.sample(helpers, min(self.config.indirect_checks, len(helpers)))
+        chosen = self._pick(
+            self.config.indirect_checks,
+            lambda m: m.state is State.ALIVE and m.node_id != target.node_id,
+        )
         probe.expected_nacks = len(chosen)
         for helper in chosen:
             message = IndirectPing(seq, target.node_id, target.address, self._piggyback())
@@ -419,9 +444,13 @@ class SwimNode:
             member = Member(u.node_id, u.address, u.incarnation, State.ALIVE, self._clock.now())
             self.members[u.node_id] = member
             self._by_address[u.address] = u.node_id
+            self._ids.append(u.node_id)
+            self._live = None
         elif u.incarnation <= member.incarnation:
             return
         else:
+            if member.state in (State.DEAD, State.LEFT):
+                self._live = None
             member.incarnation, member.state = u.incarnation, State.ALIVE
             member.address, member.since = u.address, self._clock.now()
             self._by_address[u.address] = u.node_id
@@ -430,11 +459,11 @@ class SwimNode:
         self._changed(member)
 
     def _suspect(self, u: Update) -> None:
+        if u.node_id == self.node_id:
+            self._accused(u)
+            return
         member = self.members.get(u.node_id)
         if member is None or u.incarnation < member.incarnation:
-            return
-        if u.node_id == self.node_id:
-            self._refute(u.incarnation)
             return
         if member.state in (State.DEAD, State.LEFT):
             return
@@ -457,21 +486,33 @@ class SwimNode:
         self._changed(member)
 
     def _dead(self, u: Update) -> None:
+        if u.node_id == self.node_id:
+            self._accused(u)
+            return
         member = self.members.get(u.node_id)
         if member is None or u.incarnation < member.incarnation:
             return
         if member.state in (State.DEAD, State.LEFT):
             return
-        if u.node_id == self.node_id:
-            if not self.leaving:
-                self._refute(u.incarnation)
-            return
         member.incarnation = u.incarnation
         member.state = State.LEFT if u.state is State.LEFT or u.source == u.node_id else State.DEAD
         member.since = self._clock.now()
+        self._live = None
         self._clear_suspicion(u.node_id)
         self._enqueue(u)
         self._changed(member)
+
+    def _accused(self, u: Update) -> None:
+        """Someone says we are suspect or dead. At our incarnation or above: refute. Below:
+        we already refuted, but the accuser missed it — gossip our alive again."""
+        if self.leaving:
+            return
+        if u.incarnation >= self.incarnation:
+            self._refute(u.incarnation)
+        elif self.node_id not in self._queue:
+            self._enqueue(
+                Update(self.node_id, self.address, self.incarnation, State.ALIVE, self.node_id)
+            )
 
     def _refute(self, incarnation: int) -> None:
         """We are accused: outbid the accusation's incarnation and say we are alive."""
@@ -565,20 +606,38 @@ class SwimNode:
         if not self._queue:
             return
         now = self._clock.now()
-        peers = [
-            m
-            for m in self.members.values()
-            if m.node_id != self.node_id
-            and (
-                m.state in (State.ALIVE, State.SUSPECT)
-                or (m.state is State.DEAD and now - m.since < self.config.gossip_to_the_dead)
+        dead_window = self.config.gossip_to_the_dead
+
+        def reachable(m: Member) -> bool:
+            return m.state in (State.ALIVE, State.SUSPECT) or (
+                m.state is State.DEAD and now - m.since < dead_window
             )
-        ]
-        for peer in self._rng.sample(peers, min(self.config.gossip_nodes, len(peers))):
+
+        for peer in self._pick(self.config.gossip_nodes, reachable):
             updates = self._piggyback()
             if not updates:
                 return
             self._transport.send(peer.address, Gossip(updates))
+
+    def _pick(self, count: int, ok: Callable[[Member], bool]) -> list[Member]:
+        """Up to ``count`` distinct random other members passing ``ok``.
+
+        Random draws first (O(count), not O(N): this runs five times a second), then a
+        full scan only when draws keep missing, as in a small or mostly dead cluster.
+        """
+        ids = self._ids
+        chosen: dict[str, Member] = {}
+        for _ in range(count * 4):
+            if len(chosen) >= count or not ids:
+                break
+            member = self.members[ids[self._rng.randrange(len(ids))]]
+            if member.node_id not in chosen and ok(member):
+                chosen[member.node_id] = member
+        if len(chosen) < count:
+            rest = [m for n in ids if n not in chosen and ok(m := self.members[n])]
+            more = self._rng.sample(rest, min(count - len(chosen), len(rest)))
+            chosen.update((m.node_id, m) for m in more)
+        return list(chosen.values())
 
     def _snapshot(self) -> tuple[Update, ...]:
         return tuple(
