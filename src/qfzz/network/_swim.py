@@ -20,12 +20,12 @@ import math
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from qfzz.network._transport import Handle, Scheduler, Transport
 
 
-class State(str, Enum):
+class State(StrEnum):
     """A member's state; ``dead`` and ``left`` are final for an incarnation."""
 
     ALIVE = "alive"
@@ -423,7 +423,9 @@ class SwimNode:
             if self._probes.pop(seq, None) is not None:
                 self._transport.send(requester, Nack(message.seq, self._piggyback()))
 
-        probe.timeout = self._clock.call_later(self.config.probe_timeout, give_up)
+        # Lifeguard: nack at 80% of the timeout so it reaches the requester before the end
+        # of its probe period; a nack arriving late would read as the requester's fault.
+        probe.timeout = self._clock.call_later(0.8 * self.config.probe_timeout, give_up)
 
     def _adjust_awareness(self, delta: int) -> None:
         self.awareness = min(self.config.awareness_max - 1, max(0, self.awareness + delta))
