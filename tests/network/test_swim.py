@@ -7,9 +7,11 @@ suspicion timeout), measured on the virtual clock — never a wall-clock timing.
 from __future__ import annotations
 
 import math
+import random
 
 from qfzz.network._sim import Simulation
 from qfzz.network._swim import (
+    Ack,
     Gossip,
     Ping,
     State,
@@ -122,16 +124,19 @@ def test_lifeguard_a_node_that_cannot_hear_raises_its_own_health_score() -> None
 
 def test_suspicion_timeout_shrinks_with_independent_confirmations() -> None:
     loop = VirtualLoop()
-    sent: list[tuple[str, object]] = []
+    holder: list[SwimNode] = []
 
-    class Recorder:
+    class EveryoneAnswers:
+        """Peers that ack every ping, so the node's own probing never suspects anyone."""
+
         def send(self, address: str, message: object) -> None:
-            sent.append((address, message))
-
-    import random
+            if isinstance(message, Ping):
+                ack = Ack(message.seq)
+                loop.at(loop.now() + 0.001, "a", lambda: holder[0].receive(address, ack))
 
     config = SwimConfig()
-    node = SwimNode("a", "a", Recorder(), NodeScheduler(loop, "a"), random.Random(0), config)
+    node = SwimNode("a", "a", EveryoneAnswers(), NodeScheduler(loop, "a"), random.Random(0), config)
+    holder.append(node)
     peers = [f"p{i}" for i in range(9)]
     node.install(Update(p, p, 0, State.ALIVE, p) for p in peers)
     node.start()
@@ -146,6 +151,7 @@ def test_suspicion_timeout_shrinks_with_independent_confirmations() -> None:
     loop.run_until(minimum + 1.0 + 1e-6)
     assert node.state_of("p0") is State.DEAD
     assert minimum + 1.0 < maximum
+    assert node.awareness == 0
 
 
 def test_a_suspected_node_refutes_with_a_higher_incarnation() -> None:
@@ -155,8 +161,6 @@ def test_a_suspected_node_refutes_with_a_higher_incarnation() -> None:
     class Recorder:
         def send(self, address: str, message: object) -> None:
             sent.append((address, message))
-
-    import random
 
     node = SwimNode("a", "a", Recorder(), NodeScheduler(loop, "a"), random.Random(0))
     node.install([Update("b", "b", 0, State.ALIVE, "b")])
