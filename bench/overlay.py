@@ -105,11 +105,14 @@ def detection(args: argparse.Namespace) -> None:
             undetected += 1
         else:
             everyone.append(max(times))
+    if not everyone:
+        everyone = [math.inf]
     print(
         f"detection: {args.crashes} crashes, {args.loss:.0%} loss; every live node marks "
-        f"dead after p50 {statistics.median(everyone):.1f} s, p99 {percentile(everyone, 99):.1f}"
-        f" s (target ≤ 20 s); per observer p50 {statistics.median(pairs):.1f} s, p99 "
-        f"{percentile(pairs, 99):.1f} s; not seen by all within 45 s of the last crash: {undetected}"
+        f"dead after p50 {statistics.median(everyone):.1f} s, "
+        f"p99 {percentile(everyone, 99):.1f} s (target ≤ 20 s); "
+        f"per observer p50 {statistics.median(pairs):.1f} s, p99 {percentile(pairs, 99):.1f} s; "
+        f"not seen by all within 45 s of the last crash: {undetected}"
     )
 
 
