@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from qfzz.network._swim import Member, State, SwimConfig, SwimNode, Update
+from qfzz.network._swim import State, SwimConfig, SwimNode, Update
 from qfzz.network._transport import InMemoryNetwork, NodeScheduler, VirtualLoop
 
 
@@ -61,7 +61,7 @@ class Simulation:
     def add_node(self, node_id: str) -> SwimNode:
         """Creates and starts one node (address = node id); it knows only itself."""
 
-        def observe(member: Member) -> None:
+        def observe(member: Update) -> None:
             seen = self.first_seen.setdefault((member.node_id, member.state), {})
             seen.setdefault(node_id, self.loop.now())
             if self.record:

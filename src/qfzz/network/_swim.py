@@ -167,7 +167,9 @@ class _Probe:
     timeout: Handle | None = None
 
 
-ChangeHook = Callable[[Member], None]
+ChangeHook = Callable[[Update], None]
+"""Called with each change of this node's view (``source`` = this node): the seam where
+membership leaves the detector — to signed member records, metrics, logs."""
 
 
 class SwimNode:
@@ -434,7 +436,11 @@ class SwimNode:
 
     def _changed(self, member: Member) -> None:
         if self._on_change is not None:
-            self._on_change(member)
+            self._on_change(
+                Update(
+                    member.node_id, member.address, member.incarnation, member.state, self.node_id
+                )
+            )
 
     def _alive(self, u: Update) -> None:
         if u.node_id == self.node_id:
