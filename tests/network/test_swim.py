@@ -205,3 +205,17 @@ def test_retransmissions_per_change_are_bounded() -> None:
     assert all(sim.nodes[n].queued() == 0 for n in ids)
     limit = sim.config.retransmit_mult * scale(N)
     assert limit == 4 * math.ceil(math.log10(N + 1))
+
+
+def test_a_join_whose_first_exchange_is_lost_is_retried() -> None:
+    sim = Simulation(seed=6)
+    ids = sim.bootstrap(6)
+    sim.run(1.0)
+    sim.network.partition({"late"}, set(ids))  # the first push-pull goes nowhere
+    sim.join("late", ids[0])
+    sim.run(0.5)
+    assert set(sim.nodes["late"].members) == {"late"}
+    sim.network.heal()
+    sim.run(3.0)
+    assert set(sim.nodes["late"].members) == {*ids, "late"}
+    assert sim.knowers("late", (State.ALIVE,)) == ids

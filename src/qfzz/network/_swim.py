@@ -210,6 +210,7 @@ class SwimNode:
         self._probe_order: list[str] = []
         self._probe_index = 0
         self._running = False
+        self._joined = True
         self._live: int | None = None
         self._ids: list[str] = []  # every other member ever known, for O(1) random picks
         self.leaving = False
@@ -227,9 +228,21 @@ class SwimNode:
     def stop(self) -> None:
         self._running = False
 
-    def join(self, address: str) -> None:
-        """Asks the node at ``address`` for its member list and announces this node."""
+    def join(self, address: str, attempts: int = 10) -> None:
+        """Asks the node at ``address`` for its member list and announces this node.
+
+        Retried each probe period until a reply comes: a lost exchange would leave this
+        node knowing nobody, and gossip only carries changes, never the whole list.
+        """
+        self._joined = False
         self._transport.send(address, PushPull(self._snapshot(), reply=False))
+
+        def retry() -> None:
+            if self._running and not self._joined:
+                self.join(address, attempts - 1)
+
+        if attempts > 1:
+            self._clock.call_later(self.config.probe_interval, retry)
 
     def leave(self) -> None:
         """Announces an orderly departure; keeps running so the news gets gossiped out."""
@@ -297,7 +310,9 @@ class SwimNode:
             self._merge(message.updates[: self.config.max_piggyback])
         elif isinstance(message, PushPull):
             self._merge(message.members[: self.config.max_members])
-            if not message.reply:
+            if message.reply:
+                self._joined = True
+            else:
                 self._transport.send(sender, PushPull(self._snapshot(), reply=True))
 
     def _nudge(self, sender: str) -> None:
