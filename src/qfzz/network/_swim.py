@@ -106,7 +106,7 @@ class SwimConfig:
     gossip_nodes: int = 3
     gossip_to_the_dead: float = 30.0
     awareness_max: int = 8
-    max_piggyback: int = 8
+    max_piggyback: int = 16
     max_members: int = 100_000
 
 
@@ -231,7 +231,7 @@ class SwimNode:
     def join(self, address: str, attempts: int = 10) -> None:
         """Asks the node at ``address`` for its member list and announces this node.
 
-        Retried each probe period until a reply comes: a lost exchange would leave this
+        Retried after each probe timeout (a reply takes one round trip) until one comes: a lost exchange would leave this
         node knowing nobody, and gossip only carries changes, never the whole list.
         """
         self._joined = False
@@ -242,7 +242,7 @@ class SwimNode:
                 self.join(address, attempts - 1)
 
         if attempts > 1:
-            self._clock.call_later(self.config.probe_interval, retry)
+            self._clock.call_later(self.config.probe_timeout, retry)
 
     def leave(self) -> None:
         """Announces an orderly departure; keeps running so the news gets gossiped out."""
