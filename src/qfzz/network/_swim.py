@@ -231,8 +231,9 @@ class SwimNode:
     def join(self, address: str, attempts: int = 10) -> None:
         """Asks the node at ``address`` for its member list and announces this node.
 
-        Retried after each probe timeout (a reply takes one round trip) until one comes: a lost exchange would leave this
-        node knowing nobody, and gossip only carries changes, never the whole list.
+        Retried after each probe timeout (a reply takes one round trip) until one comes:
+        a lost exchange would leave this node knowing nobody, and gossip only carries
+        changes, never the whole list.
         """
         self._joined = False
         self._transport.send(address, PushPull(self._snapshot(), reply=False))
