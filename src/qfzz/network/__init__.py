@@ -2,8 +2,12 @@
 
 A node's Ed25519 identity (``NodeID = blake3(public key)``), signed membership records and
 reachability receipts merged as LWW sets, the signed handshake with its answer, and a
-population estimate from a HyperLogLog of node ids. Plain Python, PyNaCl, blake3 and
-datasketches: no HTTP and no I/O but the key file; frontends carry the bytes.
+population estimate from a HyperLogLog of node ids; and SWIM failure detection with
+Lifeguard's refinements (``SwimNode``) over two seams, a ``Scheduler`` and a ``Transport``,
+so the same protocol code runs in a real process and in the discrete-event simulation
+(``VirtualLoop``, ``InMemoryNetwork``, ``Simulation``; ``bench/overlay.py``). Plain Python,
+PyNaCl, blake3 and datasketches: no HTTP and no I/O but the key file; frontends carry the
+bytes.
 """
 
 from qfzz.network._estimate import (
@@ -58,6 +62,18 @@ from qfzz.network._records import (
     ReceiptSet,
     canonical,
 )
+from qfzz.network._sim import Observation, Simulation
+from qfzz.network._swim import State as SwimState
+from qfzz.network._swim import SwimConfig, SwimNode, Update
+from qfzz.network._transport import (
+    Handle,
+    InMemoryNetwork,
+    InMemoryTransport,
+    NodeScheduler,
+    Scheduler,
+    Transport,
+    VirtualLoop,
+)
 
 __all__ = [
     "DHT_MEMBERSHIP_TTL",
@@ -73,10 +89,13 @@ __all__ = [
     "MAX_SKETCH_BYTES",
     "REJECT_REASONS",
     "SCHEMA_VERSION",
+    "Handle",
     "Handshake",
     "HandshakeAnswer",
     "HandshakeRejected",
     "IdentityError",
+    "InMemoryNetwork",
+    "InMemoryTransport",
     "InvalidRecord",
     "InvalidSketch",
     "MalformedRecord",
@@ -85,13 +104,23 @@ __all__ = [
     "MemberState",
     "NodeIdentity",
     "NodeInfo",
+    "NodeScheduler",
     "NodeSketch",
     "NonceWindow",
+    "Observation",
     "PeerReport",
     "Privacy",
     "ReachabilityReceipt",
     "ReceiptSet",
     "RejectReason",
+    "Scheduler",
+    "Simulation",
+    "SwimConfig",
+    "SwimNode",
+    "SwimState",
+    "Transport",
+    "Update",
+    "VirtualLoop",
     "accept_handshake",
     "build_answer",
     "build_handshake",
