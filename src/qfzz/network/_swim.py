@@ -482,14 +482,23 @@ class SwimNode:
         self._enqueue(u)
         self._changed(member)
 
-    def _suspect(self, u: Update) -> None:
+    def _accusable(self, u: Update) -> Member | None:
+        """The member an accusation (suspect or dead) is about, if it still applies: not
+        older than what we hold, and not about a member already gone. An accusation of
+        this node itself is answered here (refuted unless we are leaving)."""
         if u.node_id == self.node_id:
             self._accused(u)
-            return
+            return None
         member = self.members.get(u.node_id)
         if member is None or u.incarnation < member.incarnation:
-            return
+            return None
         if member.state in (State.DEAD, State.LEFT):
+            return None
+        return member
+
+    def _suspect(self, u: Update) -> None:
+        member = self._accusable(u)
+        if member is None:
             return
         suspicion = self._suspicions.get(u.node_id)
         if (
@@ -510,13 +519,8 @@ class SwimNode:
         self._changed(member)
 
     def _dead(self, u: Update) -> None:
-        if u.node_id == self.node_id:
-            self._accused(u)
-            return
-        member = self.members.get(u.node_id)
-        if member is None or u.incarnation < member.incarnation:
-            return
-        if member.state in (State.DEAD, State.LEFT):
+        member = self._accusable(u)
+        if member is None:
             return
         member.incarnation = u.incarnation
         member.state = State.LEFT if u.state is State.LEFT or u.source == u.node_id else State.DEAD
