@@ -342,7 +342,7 @@ def test_forged_receipt(receiver, clock):
         obj["reachability_receipts"][1]["issuer"] = RECEIVER.node_id
 
     _assert_rejected(receiver, _edit(raw, impersonate), "forged_receipt")
-    # a genuine receipt, but about another node, cannot vouch for the sender
+    # a genuine receipt, but between two other nodes, is hearsay the sender cannot vouch for
     foreign = _receipts(clock(), target=WITNESSES[2].node_id)[0]
     _assert_rejected(
         receiver,
@@ -370,3 +370,31 @@ def test_the_nonce_window_is_bounded_by_time_and_count(clock):
     clock.advance(2 * HANDSHAKE_SKEW + 1)
     receiver.accept(_body(clock))
     assert len(receiver.nonces) == 1
+
+
+def test_the_sender_delivers_the_receipts_it_issued(receiver, clock):
+    """A caller that reached another node hands over its receipt; it is stored."""
+    issued = ReachabilityReceipt.signed(SENDER, RECEIVER.node_id, asn="AS1", timestamp=clock())
+    raw = _edit(_body(clock), lambda o: o["reachability_receipts"].append(issued.to_json()))
+    receiver.accept(raw)
+    assert receiver.receipts.snapshot()[issued.key] == issued
+
+
+def test_an_answer_cannot_list_someone_elses_accusation(receiver, clock):
+    """A dead record signed by a reporter is its opinion: a peer cannot hand it on."""
+    handshake = receiver.accept(_body(clock))
+    subject = _alive(WITNESSES[0], "w0.example")
+    dead = MemberRecord.signed(
+        WITNESSES[1], subject.info, "dead", incarnation=9, logical_counter=10**6, timestamp=1.0
+    )
+    raw = build_answer(
+        RECEIVER,
+        _alive(RECEIVER, "receiver.example"),
+        handshake,
+        known_public_nodes=(dead,),
+        n_estimate=3,
+        now=clock(),
+    )
+    with pytest.raises(HandshakeRejected) as caught:
+        verify_answer(raw, request_nonce=handshake.nonce, now=clock())
+    assert caught.value.reason == "not_alive"

@@ -311,8 +311,13 @@ def verify_handshake(
     _verify_member(member)
     _check_signature(member, "network.handshake", obj, signature)
     for receipt in receipts:
-        if receipt.target != member.node_id:
-            raise HandshakeRejected("forged_receipt", "a receipt is about another node")
+        # A sender presents receipts others issued about it, and delivers the ones it
+        # issued itself about the nodes it reached; a third party's receipt about a third
+        # node is hearsay the sender cannot vouch for.
+        if member.node_id not in (receipt.target, receipt.issuer):
+            raise HandshakeRejected(
+                "forged_receipt", "a receipt neither about nor issued by the sender"
+            )
         try:
             receipt.verify()
         except InvalidRecord as exc:
@@ -385,4 +390,9 @@ def verify_answer(
             record.verify()
         except InvalidRecord as exc:
             raise HandshakeRejected(_shaped(exc.reason), f"known node: {exc.detail}") from None
+        # Only a node's own alive record is listed: a suspect or dead record signed by some
+        # reporter is that reporter's opinion, and taking it from a peer would let one
+        # member outrank everyone's view of another (liveness is SWIM's to judge).
+        if record.state != "alive":
+            raise HandshakeRejected("not_alive", "a known public node must be alive")
     return HandshakeAnswer(member, known, n_value, sketch, nonce, timestamp)
