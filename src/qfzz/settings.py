@@ -9,7 +9,8 @@ from __future__ import annotations
 import ipaddress
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -128,9 +129,32 @@ class Settings(BaseSettings):
         default=32, ge=1, le=1024, description="largest dataset import body (MiB, admins)"
     )
 
+    peers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="seed nodes to join on start (URLs, comma separated)"
+    )
+    node_privacy: Literal["public", "private"] = Field(
+        default="public", description="private: joins the network but is never advertised"
+    )
+    public_host: str | None = Field(
+        default=None, description="URL peers reach this node at; default http://HOST:PORT"
+    )
+    node_asn: str | None = Field(
+        default=None, max_length=32, description="this node's ASN label (no lookup offline)"
+    )
+    handshake_interval_sec: float = Field(default=30.0, ge=0.1, le=3600.0)
+    peer_tls_verify: bool = Field(default=True, description="verify peers' TLS certificates")
+    peer_ca_file: Path | None = Field(
+        default=None, description="CA bundle to verify peers with (default: the system's)"
+    )
+    dht_min_receipts: int = Field(default=5, ge=1, le=32)
+    dht_min_reachability: float = Field(default=0.6, ge=0.0, le=1.0)
+    dht_membership_ttl: float = Field(default=600.0, ge=10.0, le=86_400.0)
+
     log_level: str = "INFO"
 
-    @field_validator("library", "allowed_licenses", "mounts", "trusted_proxies", mode="before")
+    @field_validator(
+        "library", "allowed_licenses", "mounts", "trusted_proxies", "peers", mode="before"
+    )
     @classmethod
     def _split_comma_list(cls, value: object) -> object:
         """Accept ``QFZZ_LIBRARY=/a,/b`` as well as a JSON list."""
@@ -152,6 +176,21 @@ class Settings(BaseSettings):
                 ) from None
         return value
 
+    @field_validator("peers")
+    @classmethod
+    def _peer_urls(cls, value: list[str]) -> list[str]:
+        return [_base_url(entry, "peers") for entry in value]
+
+    @field_validator("public_host")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        return None if value is None else _base_url(value, "public_host")
+
+    @property
+    def node_url(self) -> str:
+        """Where peers reach this node: ``public_host``, else the address it listens on."""
+        return self.public_host or f"http://{self.host}:{self.port}"
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -161,3 +200,16 @@ class Settings(BaseSettings):
     @property
     def demo_library_dir(self) -> Path:
         return self.data_dir / "demo-library"
+
+
+def _base_url(value: str, name: str) -> str:
+    """An http(s) base URL without a trailing slash (``host:port`` gets ``http://``)."""
+    text = value.strip().rstrip("/")
+    if "://" not in text:
+        text = f"http://{text}"
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or len(text) > 300:
+        raise ValueError(f"{name}: {value!r} is not an http(s) URL of a node")
+    if parts.query or parts.fragment:
+        raise ValueError(f"{name}: {value!r} must not carry a query or fragment")
+    return text

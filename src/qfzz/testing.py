@@ -8,7 +8,11 @@ and API behaviour tests.
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -16,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import numpy as np
 import uvicorn
 
@@ -31,6 +36,7 @@ __all__ = [
     "SIX_GENRES",
     "FakeClock",
     "LiveServer",
+    "ServeProcess",
     "SimulatedClock",
     "SyntheticTrack",
     "add_synthetic_tracks",
@@ -344,6 +350,64 @@ def wait_for(condition: Callable[[], object], timeout: float = 20.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+class ServeProcess:
+    """``qfzz serve`` as a real process on a free loopback port: what an operator runs,
+    started without waiting (so several start at once), killed with SIGKILL as a crash."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        env: dict[str, str] | None = None,
+        args: Sequence[str] = ("--no-demo",),
+        port: int | None = None,
+    ) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._env = {**os.environ, "QFZZ_LOG_LEVEL": "WARNING", **(env or {})}
+        self._args = list(args)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ServeProcess:
+        command = ["serve", "--data-dir", str(self.data_dir), "--port", str(self.port)]
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "qfzz", *command, *self._args],
+            env=self._env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        return self
+
+    def healthy(self) -> bool:
+        if self.process is None or self.process.poll() is not None:
+            raise AssertionError(f"qfzz serve on {self.port} is not running")
+        try:
+            return httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def wait_healthy(self, timeout: float = 90.0) -> ServeProcess:
+        if not wait_for(self.healthy, timeout):
+            raise AssertionError(f"qfzz serve on {self.port} did not become healthy")
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hook runs, as in a crash."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it does not exit."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
 
 
 def listen_in_background(

@@ -28,6 +28,8 @@ from qfzz.api.routes import (
     tracks,
     trust,
 )
+from qfzz.network import MAX_HANDSHAKE_BYTES
+from qfzz.overlay import MAX_SWIM_BYTES, Overlay
 from qfzz.station import QFZZStation
 
 __all__ = ["create_api", "request_id"]
@@ -36,22 +38,34 @@ KIB = 1024
 MIB = 1024 * KIB
 
 
-def create_api(station: QFZZStation, *, manage_lifecycle: bool = True) -> FastAPI:
-    """The ASGI app around a station; starts and stops it with the server if asked."""
+def create_api(
+    station: QFZZStation, *, overlay: Overlay | None = None, manage_lifecycle: bool = True
+) -> FastAPI:
+    """The ASGI app around a station; starts and stops it with the server if asked.
+
+    ``overlay``: the station as a network node; its rounds and failure detector run on the
+    server's event loop, so it starts and stops with the server (without it, the network
+    routes answer 503).
+    """
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if manage_lifecycle:
             station.start()
+        if overlay is not None:
+            await overlay.start()
         try:
             yield
         finally:
+            if overlay is not None:
+                await overlay.stop()
             if manage_lifecycle:
                 station.stop()
 
     settings = station.settings
     app = FastAPI(title="QFZZ", version="0.1.0", lifespan=lifespan)
     app.state.station = station
+    app.state.overlay = overlay
     app.state.rendered_playlists = RenderedPlaylists()
     install_error_handlers(app)
     # Every route reads at most this much body (413 before parsing; routes may set less);
@@ -73,10 +87,17 @@ def create_api(station: QFZZStation, *, manage_lifecycle: bool = True) -> FastAP
     app.include_router(streams.router, responses=ERROR_RESPONSES, max_body_size=small)
     app.include_router(operations.router, responses=ERROR_RESPONSES, max_body_size=small)
     app.include_router(shares.router, responses=ERROR_RESPONSES, max_body_size=small)
-    app.include_router(network.router, responses=ERROR_RESPONSES, max_body_size=small)
+    # Twice the largest body the overlay accepts: up to there a refusal is the overlay's
+    # own, counted by reason; beyond, the framework's 413.
+    app.include_router(
+        network.router, responses=ERROR_RESPONSES, max_body_size=2 * MAX_HANDSHAKE_BYTES
+    )
+    app.include_router(
+        network.swim_router, responses=ERROR_RESPONSES, max_body_size=2 * MAX_SWIM_BYTES
+    )
     app.include_router(subsonic.router, max_body_size=small)
     app.include_router(web.router, max_body_size=small)
-    app.state.metrics = Metrics(station)
+    app.state.metrics = Metrics(station, overlay)
     app.add_middleware(PlainErrorsAsJson)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
     return app

@@ -17,10 +17,11 @@ from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from qfzz.cache import CacheCollector
+from qfzz.overlay import Overlay
 from qfzz.station import InteractionRecorded, QFZZStation, TracksChanged
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -36,7 +37,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 class Metrics:
     """One registry per app, so several apps (tests) never share counters."""
 
-    def __init__(self, station: QFZZStation) -> None:
+    def __init__(self, station: QFZZStation, overlay: Overlay | None = None) -> None:
         self.registry = CollectorRegistry()
         self.requests = Histogram(
             "qfzz_http_request_duration_seconds",
@@ -70,6 +71,8 @@ class Metrics:
         )
         self.registry.register(_StationCollector(station))
         self.registry.register(CacheCollector(station.cache))
+        if overlay is not None:
+            self.registry.register(_OverlayCollector(overlay))
         station.events.listen("playlist_generated", lambda e: self.playlists.observe(e.seconds))
         station.events.listen("interaction_recorded", self._count)
         station.events.listen("tracks_changed", self._count_tracks)
@@ -125,6 +128,58 @@ class _StationCollector(Collector):
             lookups = stats.get("hits", 0) + stats.get("misses", 0)
             ratio.add_metric([name], stats.get("hits", 0) / lookups if lookups else 0.0)
         yield ratio
+
+
+class _OverlayCollector(Collector):
+    """The node's view of the network, read at scrape time from the ``Overlay``."""
+
+    def __init__(self, overlay: Overlay) -> None:
+        self._overlay = overlay
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        overlay = self._overlay
+        counters = overlay.counters
+        members = GaugeMetricFamily(
+            "qfzz_network_members", "Other members this node knows, by state", labels=["state"]
+        )
+        by_state = overlay.members_by_state()
+        for state in ("alive", "suspect", "dead", "left", "unprobed"):
+            members.add_metric([state], by_state.get(state, 0))
+        yield members
+        yield GaugeMetricFamily(
+            "qfzz_network_n_estimate", "Estimated nodes in the network", value=overlay.n_estimate()
+        )
+        handshakes = CounterMetricFamily(
+            "qfzz_network_handshakes",
+            "Handshakes received, accepted or rejected by reason",
+            labels=["outcome", "reason"],
+        )
+        handshakes.add_metric(["accepted", ""], counters.handshakes_accepted)
+        for reason, count in sorted(counters.handshakes_rejected.items()):
+            handshakes.add_metric(["rejected", reason], count)
+        yield handshakes
+        swim = CounterMetricFamily(
+            "qfzz_network_swim_messages",
+            "SWIM messages received, accepted or rejected by reason",
+            labels=["outcome", "reason"],
+        )
+        swim.add_metric(["accepted", ""], counters.swim_received)
+        for reason, count in sorted(counters.swim_rejected.items()):
+            swim.add_metric(["rejected", reason], count)
+        yield swim
+        outbound = CounterMetricFamily(
+            "qfzz_network_outbound_handshakes",
+            "Handshakes this node sent, by outcome",
+            labels=["outcome"],
+        )
+        outbound.add_metric(["ok"], counters.outbound_ok)
+        outbound.add_metric(["failed"], counters.outbound_failed)
+        yield outbound
+        yield CounterMetricFamily(
+            "dht_merge_conflicts",
+            "Merges that met two different records for one key",
+            value=overlay.members.conflicts,
+        )
 
 
 def _template(scope: Scope) -> str:

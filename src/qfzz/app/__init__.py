@@ -12,7 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from qfzz.api import create_api
-from qfzz.app._assemble import build_station
+from qfzz.app._assemble import build_overlay, build_station
 from qfzz.app._bootstrap import prepare_library
 from qfzz.app._http import server_options
 from qfzz.app._logging import configure_logging
@@ -22,6 +22,7 @@ from qfzz.station import QFZZStation
 
 __all__ = [
     "build_app",
+    "build_overlay",
     "build_station",
     "command_line",
     "main",
@@ -34,7 +35,8 @@ __all__ = [
 
 def build_app(settings: Settings | None = None) -> FastAPI:
     """A station on ``settings`` and the HTTP API around it (started by the server)."""
-    return create_api(build_station(settings or Settings()))
+    station = build_station(settings or Settings())
+    return create_api(station, overlay=build_overlay(station))
 
 
 def prepare_station(settings: Settings, progress: LibraryProgress | None = None) -> QFZZStation:
@@ -54,7 +56,7 @@ def prepare_station(settings: Settings, progress: LibraryProgress | None = None)
 def run_http(station: QFZZStation, settings: Settings) -> None:
     """Serve the API until interrupted, then close the station."""
     try:
-        app = create_api(station, manage_lifecycle=False)
+        app = create_api(station, overlay=build_overlay(station), manage_lifecycle=False)
         # What start-up built (catalog index, routes, models, compiled SQL) lives as long
         # as the process: freezing it keeps the cyclic collector from walking it in every
         # full collection, which otherwise paused the event loop for 100-230 ms at a time

@@ -17,6 +17,7 @@ from qfzz.dj import CatalogView, PersonalizedDJ
 from qfzz.edge import DeviceRegistry
 from qfzz.jobs import open_queue
 from qfzz.network import NodeIdentity
+from qfzz.overlay import Overlay, OverlayConfig
 from qfzz.settings import Settings
 from qfzz.station import (
     CATALOG_QUEUE,
@@ -208,3 +209,9 @@ def build_station(
             limits=limits,
         )
     )
+
+
+def build_overlay(station: QFZZStation) -> Overlay:
+    """The station as a network node: its key, its settings, its data directory."""
+    settings = station.settings
+    return Overlay(station.parts.node, OverlayConfig.from_settings(settings), settings.data_dir)

@@ -34,3 +34,5 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # httpx logs every request at INFO: the overlay's probes would bury everything else
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))

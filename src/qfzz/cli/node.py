@@ -1,11 +1,26 @@
-"""``qfzz node id``: this station as a node of the network."""
+"""``qfzz node id | peers | join``: this station as a node of the network.
+
+``id`` reads the key; ``peers`` reads the view the running node writes after every
+handshake round (so it answers whether or not the station runs, and says how old the view
+is); ``join URL`` handshakes the node at URL now, with this node's key, and adds it to the
+seeds the running node (or the next start) handshakes.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from qfzz.cli._common import DataDir, cli_errors, console, make_settings
+from qfzz.errors import InvalidInput
 from qfzz.network import SCHEMA_VERSION, NodeIdentity
+from qfzz.overlay import OverlayConfig, add_seed, handshake_once, read_snapshot
+from qfzz.settings import Settings
 
 app = typer.Typer(help="This station as a node of the network.", no_args_is_help=True)
 
@@ -22,3 +37,57 @@ def node_id(data_dir: DataDir = None) -> None:
     console.print(f"node id     {node.node_id}")
     console.print(f"public key  {node.public_key.hex()}")
     console.print(f"schema      {SCHEMA_VERSION}")
+
+
+def _ago(then: float | None, now: float) -> str:
+    return "never" if then is None else f"{max(0.0, now - then):.0f} s ago"
+
+
+@app.command("peers")
+def peers(data_dir: DataDir = None) -> None:
+    """List the members this node knows: state, last seen, receipts, reachability, ASN."""
+    with cli_errors():
+        snapshot = read_snapshot(make_settings(data_dir).data_dir)
+    if snapshot is None:
+        console.print("no peers yet: the station has not run as a node (qfzz serve)")
+        return
+    now = time.time()
+    console.print(
+        f"node {snapshot.node_id[:16]}…  {snapshot.public_host}  {snapshot.privacy}  "
+        f"N≈{snapshot.n_estimate}  (as of {_ago(snapshot.updated_at, now)})"
+    )
+    table = Table("node id", "address", "state", "last seen", "receipts", "reach", "asn", "listed")
+    for row in snapshot.peers:
+        table.add_row(
+            row.node_id[:16] + "…",
+            row.public_host,
+            row.state,
+            _ago(row.last_seen, now),
+            str(row.receipts),
+            f"{row.reachability:.0%}",
+            row.asn or "-",
+            "yes" if row.advertised else ("private" if row.privacy == "private" else "no"),
+        )
+    # piped output is not cut to 80 columns: ids and addresses are what it is read for
+    (console if console.is_terminal else Console(width=200)).print(table)
+
+
+@app.command("join")
+def join(
+    url: Annotated[str, typer.Argument(help="A node's base URL, e.g. https://radio.example")],
+    data_dir: DataDir = None,
+) -> None:
+    """Handshake the node at URL now and keep it as a seed (a failure changes nothing)."""
+    with cli_errors():
+        settings = make_settings(data_dir)
+        try:
+            seed = Settings(peers=[url]).peers[0]
+        except ValueError as exc:
+            raise InvalidInput(f"{url!r} is not an http(s) URL of a node") from exc
+        identity = NodeIdentity.load_or_create(settings.data_dir)
+        config = OverlayConfig.from_settings(settings)
+        answer = asyncio.run(handshake_once(identity, config, settings.data_dir, seed))
+        added = add_seed(settings.data_dir, seed)
+    console.print(f"joined {answer.member.node_id}  at {seed}")
+    console.print(f"it knows {len(answer.known_public_nodes)} public nodes; N≈{answer.n_estimate}")
+    console.print("added to the seeds" if added else "already a seed")

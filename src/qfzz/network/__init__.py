@@ -63,6 +63,12 @@ from qfzz.network._records import (
     canonical,
 )
 from qfzz.network._sim import Observation, Simulation
+from qfzz.network._swim import Ack as SwimAck
+from qfzz.network._swim import Gossip as SwimGossip
+from qfzz.network._swim import IndirectPing as SwimIndirectPing
+from qfzz.network._swim import Nack as SwimNack
+from qfzz.network._swim import Ping as SwimPing
+from qfzz.network._swim import PushPull as SwimPushPull
 from qfzz.network._swim import State as SwimState
 from qfzz.network._swim import SwimConfig, SwimNode, Update
 from qfzz.network._transport import (
@@ -115,8 +121,14 @@ __all__ = [
     "RejectReason",
     "Scheduler",
     "Simulation",
+    "SwimAck",
     "SwimConfig",
+    "SwimGossip",
+    "SwimIndirectPing",
+    "SwimNack",
     "SwimNode",
+    "SwimPing",
+    "SwimPushPull",
     "SwimState",
     "Transport",
     "Update",

@@ -74,6 +74,7 @@ RejectReason = Literal[
     "forged_receipt",
     "wrong_nonce",
     "nonce_window_full",
+    "unknown_sender",
 ]
 _REQUEST_FIELDS = frozenset(
     {"schema", "node", "nonce", "timestamp", "reachability_receipts", "hll", "signature"}

@@ -1,0 +1,38 @@
+"""The station as a running node of the network (federation part 1).
+
+``qfzz.network`` is the protocol with no I/O; this package runs it in a real process: an
+``Overlay`` that owns the node's membership state and answers handshakes and SWIM messages
+handed to it by the HTTP routes, handshakes peers in rounds over HTTP (``PeerClient``) and
+drives ``SwimNode`` on the asyncio loop (``AsyncioScheduler``). ``qfzz.app`` builds it from
+settings; ``qfzz.api`` routes bytes to it; ``qfzz.cli`` reads the view it writes down.
+"""
+
+from qfzz.overlay._overlay import Overlay, OverlayConfig, OverlayCounters, handshake_once
+from qfzz.overlay._peers import (
+    HANDSHAKE_PATH,
+    SWIM_PATH,
+    AsyncioScheduler,
+    PeerClient,
+    PeerUnavailable,
+)
+from qfzz.overlay._snapshot import PeerRow, Snapshot, add_seed, read_seeds, read_snapshot
+from qfzz.overlay._wire import MAX_SWIM_BYTES, seal
+
+__all__ = [
+    "HANDSHAKE_PATH",
+    "MAX_SWIM_BYTES",
+    "SWIM_PATH",
+    "AsyncioScheduler",
+    "Overlay",
+    "OverlayConfig",
+    "OverlayCounters",
+    "PeerClient",
+    "PeerRow",
+    "PeerUnavailable",
+    "Snapshot",
+    "add_seed",
+    "handshake_once",
+    "read_seeds",
+    "read_snapshot",
+    "seal",
+]
