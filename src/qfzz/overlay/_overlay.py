@@ -333,12 +333,16 @@ class Overlay:
 
     # --- handshake rounds ----------------------------------------------------------------
 
+    async def run_round(self) -> None:
+        """One handshake round, then the view written down for ``qfzz node peers``."""
+        targets = self._targets()
+        await asyncio.gather(*(self._handshake(url, node_id) for url, node_id in targets))
+        self.receipts.prune(self._wall())
+        self._write_snapshot()
+
     async def _round(self) -> None:
         try:
-            targets = self._targets()
-            await asyncio.gather(*(self._handshake(url, node_id) for url, node_id in targets))
-            self.receipts.prune(self._wall())
-            self._write_snapshot()
+            await self.run_round()
         except Exception:  # a bug here must not end the rounds for good
             log.exception("handshake round failed", extra={"error_id": uuid.uuid4().hex[:12]})
         finally:

@@ -48,9 +48,16 @@ class AsyncioScheduler:
 class PeerClient:
     """HTTP to other nodes: one pooled client, bounded answers, bounded concurrency."""
 
-    def __init__(self, *, verify: bool | str = True, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        *,
+        verify: bool | str = True,
+        timeout: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self._verify = verify
         self._timeout = timeout
+        self._transport = transport  # httpx's seam: tests route requests in process
         self._http: httpx.AsyncClient | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
         self.swim_sent = 0
@@ -63,6 +70,7 @@ class PeerClient:
         if self._http is None:
             self._http = httpx.AsyncClient(
                 verify=self._verify,
+                transport=self._transport,
                 timeout=httpx.Timeout(self._timeout),
                 limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
                 follow_redirects=False,
