@@ -9,28 +9,60 @@ Runs the real ``qfzz.network._swim`` code for N nodes over the in-memory lossy n
   crashes, with 10% loss (target p99 ≤ 20 s with the default timings);
 * calm: false positives (a live node declared dead, counted once per node and
   incarnation) per 10,000 node-hours with 5% loss while 5% of the nodes stall for 5 s
-  at a time (target ≤ 1);
-* CPU time (this process, simulator included) per node per second of simulated time.
+  at a time (target ≤ 1), and when none is seen, the 95% upper bound on the rate that
+  zero in that many node-hours allows (rule of three);
+* CPU time (this process, simulator included) per node per second of simulated time;
+* estimate: the N estimate's relative error |est − N|/N on the honest nodes while 10% of
+  the nodes lie (claim 10⁹ and send a forged sketch), with the real signed handshake and
+  ``n_estimate`` (target p99 ≤ 5%), beside the design's naive ``max(N_local, reports)``
+  computed from the same reports, per round; see ``estimate_rounds`` for the model. A
+  node is captured (its estimate ~10⁶) whenever more than ``n_estimate``'s trimmed 20% of
+  its reports are liars', so the p99 holds only once nodes hold enough reports that
+  fewer than 1% are (~50 at 10% liars). ``--liar-claims split`` runs liars that also
+  make low claims, which ``n_estimate``'s trim by claim does not remove: there the
+  estimate does not hold at all.
 
-The starting cluster is installed as already converged (every node knows every other),
-which is what a cluster looks like after its joins have settled; joins are measured
-separately. Not measured here: the N estimate (the records/HLL part of issue 14).
+The SWIM sections install the starting cluster as already converged (every node knows
+every other), which is what a cluster looks like after its joins have settled; joins are
+measured separately. The estimate section is not a SWIM run: it starts every node with
+a partial view and runs synchronous handshake rounds (no loss, no delay), because the
+question there is what the estimate does with liars, not with packets.
 
     python3 run.py bench overlay [--n 1000 --loss 0.1 --seed 1 --fp-duration 600]
+    python3 run.py bench overlay --only estimate [--est-rounds 12 --liar-claims split]
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import math
+import random
 import statistics
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
-from qfzz.network import Simulation
+from qfzz.network import (
+    MemberRecord,
+    NodeIdentity,
+    NodeInfo,
+    NodeSketch,
+    NonceWindow,
+    PeerReport,
+    Simulation,
+    build_answer,
+    build_handshake,
+    n_estimate,
+    verify_answer,
+    verify_handshake,
+)
 from qfzz.network import SwimState as State
+from qfzz.network._estimate import DEFAULT_TRIM
 
 
 def percentile(values: list[float], p: float) -> float:
+    """The nearest-rank percentile (no interpolation: p99 of 900 values is the 9th worst)."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, math.ceil(p / 100 * len(ordered)) - 1))]
 
@@ -131,7 +163,7 @@ def calm(args: argparse.Namespace) -> None:
         )
 
     for node_id in flaky:
-        sim.loop.at(sim.rng.uniform(0.0, 30.0), None, lambda n=node_id: stall_cycle(n))
+        sim.loop.at(sim.rng.uniform(0.0, 30.0), None, functools.partial(stall_cycle, node_id))
     cpu = time.process_time()
     sim.run(args.fp_duration)
     cpu = time.process_time() - cpu
@@ -149,15 +181,315 @@ def calm(args: argparse.Namespace) -> None:
         f"node-hours (target ≤ 1); max awareness at the end {max(awareness)}"
     )
     if not false_dead:
+        # Rule of three: with 0 events in H node-hours, a Poisson rate above 3/H would have
+        # shown at least one event with 95% probability, so 3/H is the 95% upper bound.
         bound = 3 / node_hours * 10_000
+        verdict = (
+            "under the target of 1: zero at this duration shows the target is met"
+            if bound <= 1
+            else "not under the target of 1: zero at this duration does not show the target "
+            f"is met (that takes ≥ {30_000 / args.n * 3600:.0f} s of simulated time at "
+            f"N={args.n}; run longer with --fp-duration)"
+        )
         print(
-            f"  (zero observed: the 95% upper bound at this duration is {bound:.1f} per "
-            "10,000 node-hours; run longer with --fp-duration to tighten it)"
+            f"  zero observed in {node_hours:.0f} node-hours: the 95% upper bound of the rate "
+            f"(rule of three, 3/H) is {bound:.1f} per 10,000 node-hours, {verdict}"
         )
     print(
         f"cpu: {cpu / (args.n * args.fp_duration) * 1e6:.1f} µs of CPU per node per "
         f"simulated second ({sim.loop.events_run} events, {sim.network.sent} messages, "
         f"{cpu:.1f} s total)"
+    )
+
+
+# -- the N estimate with liars ---------------------------------------------------------------
+
+LIAR_CLAIM = 10**9
+FORGED_IDS = 1_000_000
+ROUND_SECONDS = 10.0
+"""Virtual time between rounds: well inside the handshake's ±60 s skew window, so every
+timestamp check runs and passes, and nonces stay in each answerer's window for 12 rounds."""
+
+
+@dataclass
+class EstimateNode:
+    """One node of the estimate run: its identity, what it has verified, what it was told.
+
+    ``known`` holds the signed alive records this node has verified (its own, its starting
+    view, every answerer's, every caller's and every record listed in an answer's
+    ``known_public_nodes``); ``sketch`` is the HLL of exactly those ids, so ``N_local`` is
+    what the node has seen for itself. Peers' sketches are never merged into it: a node
+    cannot tell an honest sketch from a forged one, and a forged sketch merged once would
+    stay in the union for good and travel on in every answer. They are kept, with each
+    peer's claim, as that peer's latest ``PeerReport``, and merged afresh by ``n_estimate``
+    every time it runs (after dropping the highest ``trim`` share of claims), which is
+    where the design puts that merge.
+    """
+
+    identity: NodeIdentity
+    record: MemberRecord
+    liar: bool
+    known: dict[str, MemberRecord] = field(default_factory=dict)
+    others: list[MemberRecord] = field(default_factory=list)
+    sketch: NodeSketch = field(default_factory=NodeSketch)
+    reports: dict[str, PeerReport] = field(default_factory=dict)
+    nonces: NonceWindow = field(default_factory=NonceWindow)
+    estimate: int = 1
+
+    @property
+    def node_id(self) -> str:
+        return self.identity.node_id
+
+    def learn(self, record: MemberRecord) -> None:
+        """Count a verified record's node in the local view (once)."""
+        if record.node_id not in self.known:
+            self.known[record.node_id] = record
+            self.sketch.add(record.node_id)
+            if record.node_id != self.node_id:
+                self.others.append(record)
+
+
+@dataclass(frozen=True)
+class EstimateRound:
+    """The honest nodes' figures after one round (relative errors, N_true = all nodes).
+
+    ``ceiling`` is the error of the union of the node's own sketch and every honest
+    reporter's: the best any rule could make of the honest sketches it holds by this
+    round, so ``errors`` within it are the gossip's lag, and beyond it the liars' doing.
+    ``captured`` counts honest nodes whose estimate a forged sketch carried past 2·N.
+    """
+
+    round: int
+    reports: float
+    local: float
+    errors: list[float]
+    naive: list[float]
+    ceiling: list[float]
+
+    def over(self, limit: float) -> int:
+        return sum(e > limit for e in self.errors)
+
+    @property
+    def captured(self) -> int:
+        return self.over(1.0)
+
+
+def _everyone_reachable(node_id: str) -> bool:
+    """The worst case for the island filter: every peer, liars included, has its receipts."""
+    return True
+
+
+def _handshake(
+    caller: EstimateNode,
+    peer: EstimateNode,
+    *,
+    now: float,
+    rng: random.Random,
+    listed: int,
+    forged: bytes,
+    claims: str,
+) -> None:
+    """One real exchange: a signed request, verified by the peer; a signed answer built by
+    ``build_answer`` carrying the peer's claim and sketch, verified by the caller with
+    ``verify_answer`` (every listed record's signature included); then the caller learns
+    the listed records and keeps the answer as the peer's latest report.
+
+    A liar claims 10⁹ (``claims="high"``). With ``claims="split"`` it claims 10⁹ to the
+    callers whose id sorts above its own and its unremarkable starting local estimate to
+    the rest, so to those its forged sketch is not among the highest claims that
+    ``n_estimate`` trims: a collusion beyond the issue's liars, run only on request."""
+    raw = build_handshake(caller.identity, caller.record, now=now, nonce=rng.randbytes(16).hex())
+    request = verify_handshake(raw, nonces=peer.nonces, now=now)
+    peer.learn(request.member)
+    drawn = rng.sample(peer.others, min(listed + 1, len(peer.others)))
+    known = tuple([r for r in drawn if r.node_id != caller.node_id][:listed])
+    if peer.liar:
+        claim = LIAR_CLAIM if claims == "high" or peer.node_id < caller.node_id else peer.estimate
+        sketch = forged
+    else:
+        claim, sketch = peer.estimate, peer.sketch.to_bytes()
+    body = build_answer(
+        peer.identity,
+        peer.record,
+        request,
+        known_public_nodes=known,
+        n_estimate=claim,
+        now=now,
+        sketch=sketch,
+    )
+    answer = verify_answer(body, request_nonce=request.nonce, now=now, expected_node=peer.node_id)
+    caller.learn(answer.member)
+    for record in answer.known_public_nodes:
+        caller.learn(record)
+    caller.reports[peer.node_id] = PeerReport(
+        peer.node_id,
+        answer.n_estimate,
+        None if answer.sketch is None else NodeSketch.from_bytes(answer.sketch),
+    )
+
+
+def estimate_rounds(
+    n: int,
+    *,
+    seed: int,
+    rounds: int,
+    peers: int,
+    view: int,
+    listed: int,
+    liars: float,
+    claims: str = "high",
+) -> Iterable[EstimateRound]:
+    """Run ``rounds`` synchronous rounds of handshakes among ``n`` nodes; yield each round.
+
+    Every node starts knowing itself and ``view`` random others (signed records, as from a
+    bootstrap list), so its local estimate starts far below ``n``. In each round every node
+    handshakes ``peers`` peers from its view, those it holds no report from first (a node
+    that wants its estimate to rest on many peers spreads its handshakes); an answer lists
+    ``listed`` random records of the answerer's view (a real answer may list up to 128; few
+    here because ``verify_answer`` checks each one's signature, ~85 µs apiece, and the
+    estimate rests on the merged sketches rather than on each node seeing everyone, so small
+    lists only make views, and so the honest union, grow more slowly). After the round,
+    every honest node recomputes ``n_estimate(local sketch, latest report per peer)``, the
+    claim it sends in the next round's answers. A ``liars`` share of the nodes claim 10⁹ and
+    send the sketch of a million made-up ids (``claims``: see ``_handshake``); otherwise
+    they behave (they handshake and list real records), and the island filter counts them
+    (worst case: they have their receipts). Minting identities to list is a sybil attack,
+    which the receipts filter, and is not run here.
+    """
+    rng = random.Random(seed)
+    identities = [NodeIdentity.from_seed(rng.randbytes(32)) for _ in range(n)]
+    lying = set(rng.sample(range(n), round(liars * n)))
+    nodes = [
+        EstimateNode(
+            identity,
+            MemberRecord.signed(
+                identity,
+                NodeInfo.of(identity, f"node{i}.example.net"),
+                "alive",
+                incarnation=0,
+                logical_counter=1,
+                timestamp=0.0,
+            ),
+            liar=i in lying,
+        )
+        for i, identity in enumerate(identities)
+    ]
+    for i, node in enumerate(nodes):
+        node.learn(node.record)
+        for j in rng.sample([j for j in range(n) if j != i], min(view, n - 1)):
+            node.learn(nodes[j].record)
+        node.estimate = round(node.sketch.estimate())
+    by_id = {node.node_id: node for node in nodes}
+    forged = NodeSketch.of(f"made-up-{k}" for k in range(FORGED_IDS)).to_bytes()
+    honest = [node for node in nodes if not node.liar]
+    for r in range(1, rounds + 1):
+        now = r * ROUND_SECONDS
+        order = list(nodes)
+        rng.shuffle(order)
+        for caller in order:
+            candidates = [i for i in caller.known if i != caller.node_id]
+            fresh = [i for i in candidates if i not in caller.reports]
+            chosen = rng.sample(fresh, min(peers, len(fresh)))
+            if len(chosen) < peers:
+                rest = [i for i in candidates if i not in chosen]
+                chosen += rng.sample(rest, min(peers - len(chosen), len(rest)))
+            for peer_id in chosen:
+                _handshake(
+                    caller,
+                    by_id[peer_id],
+                    now=now,
+                    rng=rng,
+                    listed=listed,
+                    forged=forged,
+                    claims=claims,
+                )
+        errors: list[float] = []
+        naive: list[float] = []
+        ceiling: list[float] = []
+        for node in honest:
+            reports = list(node.reports.values())
+            node.estimate = n_estimate(node.sketch, reports, reachable=_everyone_reachable)
+            simple = max(round(node.sketch.estimate()), *(rep.n_local for rep in reports))
+            truthful = [rep.sketch for rep in reports if rep.sketch and not by_id[rep.node_id].liar]
+            reference = node.sketch.merged(*truthful).estimate()
+            errors.append(abs(node.estimate - n) / n)
+            naive.append(abs(simple - n) / n)
+            ceiling.append(abs(reference - n) / n)
+        yield EstimateRound(
+            r,
+            statistics.median(len(node.reports) for node in honest),
+            statistics.median(node.sketch.estimate() for node in honest),
+            errors,
+            naive,
+            ceiling,
+        )
+
+
+def _error(value: float) -> str:
+    """A relative error as a percentage (in scientific notation once beyond 1,000%)."""
+    return f"{value:.1%}" if value < 10 else f"{value * 100:.1e}%"
+
+
+def capture_odds(reports: int, liars: float, trim: float = DEFAULT_TRIM) -> float:
+    """The chance that more than ``n_estimate``'s trimmed share of ``reports`` random
+    reports are liars' (binomial): then a forged sketch stays in the merge that caps the
+    estimate, and the node is captured. It depends on the reports held, not on N."""
+    trimmed = math.ceil(trim * reports)
+    return sum(
+        math.comb(reports, k) * liars**k * (1 - liars) ** (reports - k)
+        for k in range(trimmed + 1, reports + 1)
+    )
+
+
+def estimate(args: argparse.Namespace) -> None:
+    cpu = time.process_time()
+    claims = "claim 10⁹" if args.liar_claims == "high" else "split claims: 10⁹ or low"
+    print(
+        f"estimate: N={args.n}, {args.liars:.0%} liars ({claims}, forged sketch "
+        f"of {FORGED_IDS:,} ids, counted as reachable), start view {args.est_view} + self, "
+        f"{args.est_peers} handshakes per node per round, {args.est_listed} records listed "
+        "per answer; honest nodes' error |est − N|/N, n_estimate vs naive max(N_local, reports)"
+    )
+    last: EstimateRound | None = None
+    for result in estimate_rounds(
+        args.n,
+        seed=args.seed + 3,
+        rounds=args.est_rounds,
+        peers=args.est_peers,
+        view=args.est_view,
+        listed=args.est_listed,
+        liars=args.liars,
+        claims=args.liar_claims,
+    ):
+        last = result
+        e, v = result.errors, result.naive
+        print(
+            f"  round {result.round:2}  reports {result.reports:3.0f}  N_local {result.local:5.0f}"
+            f"  n_estimate p50 {_error(statistics.median(e)):>6}"
+            f" p99 {_error(percentile(e, 99)):>8}"
+            f" max {_error(max(e)):>8} (>5%: {result.over(0.05):3}, >2·N: {result.captured:2})"
+            f"  honest union p99 {_error(percentile(result.ceiling, 99)):>5}"
+            f"  naive p50 {_error(statistics.median(v))} p99 {_error(percentile(v, 99))}"
+        )
+    cpu = time.process_time() - cpu
+    if last is None:
+        return
+    p99 = percentile(last.errors, 99)
+    odds = (
+        f"binomial odds at {last.reports:.0f} reports: "
+        f"{capture_odds(round(last.reports), args.liars):.1%}; "
+        "p99 stays ≤ 5% only while fewer than 1% are"
+        if args.liar_claims == "high"
+        else "the liars' low claims keep their sketches in the merge"
+    )
+    print(
+        f"estimate: N-estimate error with {args.liars:.0%} liars after {last.round} rounds "
+        f"({last.reports:.0f} reports per node): p99 {_error(p99)} (target ≤ 5%: "
+        f"{'met' if p99 <= 0.05 else 'NOT met'}), p50 {_error(statistics.median(last.errors))}, "
+        f"max {_error(max(last.errors))}; {last.over(0.05)} of {len(last.errors)} honest nodes "
+        f"over 5%, {last.captured} of them captured by a forged sketch ({odds}); "
+        "naive max(N_local, reports) "
+        f"p99 {_error(percentile(last.naive, 99))}; {cpu:.1f} s of CPU"
     )
 
 
@@ -173,11 +505,30 @@ def main() -> None:
     parser.add_argument("--fp-stalled", type=float, default=0.05)
     parser.add_argument("--stall", type=float, default=5.0)
     parser.add_argument("--fp-duration", type=float, default=120.0)
-    parser.add_argument("--only", choices=["dissemination", "detection", "calm"])
+    parser.add_argument("--liars", type=float, default=0.10, help="share of lying nodes")
+    parser.add_argument(
+        "--liar-claims",
+        choices=["high", "split"],
+        default="high",
+        help="liars claim 10⁹ (high) or 10⁹ to half their callers, a low N to the rest",
+    )
+    parser.add_argument("--est-rounds", type=int, default=12)
+    parser.add_argument("--est-peers", type=int, default=4, help="handshakes per node per round")
+    parser.add_argument("--est-view", type=int, default=60, help="others each node starts with")
+    parser.add_argument("--est-listed", type=int, default=2, help="known nodes per answer")
+    parser.add_argument(
+        "--only", choices=["dissemination", "detection", "calm", "estimate"], default=None
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     print(f"overlay: N={args.n}, seed {args.seed}, delay 1–10 ms uniform, memberlist defaults")
-    for name, run in (("dissemination", dissemination), ("detection", detection), ("calm", calm)):
+    sections = (
+        ("dissemination", dissemination),
+        ("detection", detection),
+        ("calm", calm),
+        ("estimate", estimate),
+    )
+    for name, run in sections:
         if args.only in (None, name):
             run(args)
     print(f"wall time {time.perf_counter() - started:.0f} s")
