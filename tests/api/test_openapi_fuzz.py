@@ -29,6 +29,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from qfzz.api import create_api
+from qfzz.overlay import Overlay, OverlayConfig
 
 SKIP = r"(^/stream/|/stream$|^/rest|^/$|events|^/static)"
 #: 413 (a body over the route's limit, refused unread) is a rejection too.
@@ -45,14 +46,16 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 @pytest.mark.parametrize("role", ["listener", "admin"])
-def test_no_server_errors_and_answers_match_the_schema(station, role):
+def test_no_server_errors_and_answers_match_the_schema(station, role, tmp_path):
     user = f"fuzz-{role}"
     token = station.register_listener(user, {}, password="pw-1234").token
     if role == "admin":
         station.accounts.make_admin(user)
-    schema = schemathesis.openapi.from_asgi(
-        "/openapi.json", create_api(station, manage_lifecycle=False), config=CONFIG
-    ).exclude(path_regex=SKIP)
+    node = Overlay(station.parts.node, OverlayConfig(public_host="http://fuzz.example"), tmp_path)
+    app = create_api(station, overlay=node, manage_lifecycle=False)
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=CONFIG).exclude(
+        path_regex=SKIP
+    )
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 20
     headers = {"Authorization": f"Bearer {token}"}

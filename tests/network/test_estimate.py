@@ -122,3 +122,28 @@ def test_honest_reports_still_raise_a_partial_local_view():
     reports = [PeerReport(f"p{i}", N, NodeSketch.of(ids)) for i in range(10)]
     assert n_estimate(local, reports, reachable=_everyone) == pytest.approx(N, rel=0.05)
     assert n_estimate(local, [], reachable=_everyone) == pytest.approx(100, rel=0.05)
+
+
+@pytest.mark.parametrize("seed", range(41, 51))
+def test_liars_that_claim_low_to_keep_their_forged_sketch_in_gain_nothing(seed):
+    """The split attack: each liar claims 10⁹ to some peers and little to others, so that
+    trimming by claim keeps its forged sketch in the cap's merge. The cap leaves out the
+    sketches that would add the most, whatever their senders claim."""
+    local, reports = _population(seed)
+    split = [
+        PeerReport(r.node_id, 5 if i % 2 else r.n_local, r.sketch) if r.n_local == 10**9 else r
+        for i, r in enumerate(reports)
+    ]
+    assert any(r.n_local == 5 for r in split) and any(r.n_local == 10**9 for r in split)
+    estimate = n_estimate(local, split, reachable=_everyone)
+    assert abs(estimate - N) / N <= 0.05
+
+
+def test_one_high_and_one_low_forged_claim_are_both_left_out():
+    rng = random.Random(6)
+    ids = _ids(rng, N)
+    local = NodeSketch.of(ids)
+    forged = NodeSketch.of(_ids(rng, 200_000))
+    honest = [PeerReport(f"h{i}", N, NodeSketch.of(ids)) for i in range(8)]
+    liars = [PeerReport("high", 10**9, forged), PeerReport("low", 3, forged)]
+    assert n_estimate(local, honest + liars, reachable=_everyone) == pytest.approx(N, rel=0.05)

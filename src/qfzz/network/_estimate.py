@@ -2,13 +2,13 @@
 
 The design takes ``N_estimate = max(N_local, peers' reports)``: one node claiming 10⁹
 wins. Here a report counts only if its peer is sufficiently reachable (receipts: a sybil
-island cannot vouch for itself), and every report is
-capped by the merged sketch's estimate (plus ``cap_std_devs`` standard errors): no report can
-exceed what the node ids actually seen support. The sketches of the highest ``trim`` share
-of reporters stay out of that merge (a minority of liars all claim high, so a forged
-sketch cannot widen the cap on its own claim). Raising the estimate beyond the cap then
-takes more than ``trim`` of the reachable peers lying together, in their reports and their
-sketches.
+island cannot vouch for itself), and the highest claim is capped by the estimate (plus
+``cap_std_devs`` standard errors) of our sketch merged with the sketches of the trusted
+reporters — all but the ``trim`` share whose sketch alone would add the most to ours. A
+forged sketch adds the most, so it is left out whatever its sender claims (high, or low to
+some peers and high to others, which defeated trimming by claim); honest partial views
+still add up to the population. Raising the estimate beyond the ids seen takes more than
+``trim`` of a node's reachable peers lying together.
 """
 
 from __future__ import annotations
@@ -106,21 +106,31 @@ def n_estimate(
     trim: float = DEFAULT_TRIM,
     cap_std_devs: int = CAP_STD_DEVS,
 ) -> int:
-    """The population estimate: ``max(N_local, reports)``, each report capped by the sketches.
+    """The population estimate: ``max(N_local, reports)``, the reports capped by sketches.
 
     ``reachable(node_id)`` is the island filter (``ReceiptSet.sufficiently_reachable``): other
     peers' reports do not count at all. The cap is the estimate (plus ``cap_std_devs``
     standard errors) of the union of our sketch and the sketches of the reporters left after
-    dropping the highest ``trim`` share of reports, so a liar's forged sketch does not widen
-    the cap that limits its own claim; an honest high report is still counted, up to the cap.
+    dropping the ``trim`` share whose sketches add the most to ours (see the module text);
+    an honest high report is still counted, up to the cap.
     """
-    counted = sorted(
-        (r for r in reports if reachable(r.node_id) and r.n_local >= 0), key=lambda r: r.n_local
-    )
+    counted = [r for r in reports if reachable(r.node_id) and r.n_local >= 0]
     n_local = local.estimate()
     if not counted:
         return round(n_local)
-    trusted = counted[: len(counted) - math.ceil(trim * len(counted))]
-    bound_sketch = local.merged(*(r.sketch for r in trusted if r.sketch is not None))
-    bound = bound_sketch.upper_bound(cap_std_devs)
-    return round(max(n_local, min(float(counted[-1].n_local), bound)))
+    # A reporter is trusted to widen the cap by how much its sketch adds to ours: a forged
+    # sketch adds the most, so the highest ``trim`` share by that measure (not by claim) is
+    # left out, whatever those liars claim — high, or low to some peers and high to others.
+    # The trusted sketches are merged (honest partial views add up to the population), and
+    # the highest claim is counted up to what that merge supports.
+    added = sorted(
+        (n_local if r.sketch is None else local.merged(r.sketch).estimate(), i)
+        for i, r in enumerate(counted)
+    )
+    keep = len(added) - math.ceil(trim * len(added))
+    trusted = [counted[i] for _, i in added[: max(0, keep)]]
+    bound = local.merged(*(r.sketch for r in trusted if r.sketch is not None)).upper_bound(
+        cap_std_devs
+    )
+    highest = max(r.n_local for r in counted)
+    return round(max(n_local, min(float(highest), bound)))
