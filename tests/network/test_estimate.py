@@ -147,3 +147,19 @@ def test_one_high_and_one_low_forged_claim_are_both_left_out():
     honest = [PeerReport(f"h{i}", N, NodeSketch.of(ids)) for i in range(8)]
     liars = [PeerReport("high", 10**9, forged), PeerReport("low", 3, forged)]
     assert n_estimate(local, honest + liars, reachable=_everyone) == pytest.approx(N, rel=0.05)
+
+
+def test_a_node_whose_peers_are_mostly_liars_short_of_half_is_not_captured():
+    """More liars than the trim (40 % of the reports): their forged sketches are far out
+    of line with the median peer's view and are left out all the same."""
+    rng = random.Random(7)
+    ids = _ids(rng, N)
+    local = NodeSketch.of(rng.sample(ids, 300))
+    honest = []
+    for i in range(30):
+        seen = NodeSketch.of(rng.sample(ids, rng.randint(700, N)))
+        honest.append(PeerReport(f"honest{i}", round(seen.estimate()), seen))
+    forged = NodeSketch.of(_ids(rng, 200_000))
+    liars = [PeerReport(f"liar{i}", 10**9 if i % 2 else 7, forged) for i in range(20)]
+    estimate = n_estimate(local, honest + liars, reachable=_everyone)
+    assert abs(estimate - N) / N <= 0.05

@@ -11,6 +11,7 @@ bytes.
 """
 
 from qfzz.network._estimate import (
+    DEFAULT_TRIM,
     HLL_LG_K,
     MAX_SKETCH_BYTES,
     InvalidSketch,
@@ -82,6 +83,7 @@ from qfzz.network._transport import (
 )
 
 __all__ = [
+    "DEFAULT_TRIM",
     "DHT_MEMBERSHIP_TTL",
     "DHT_MIN_REACHABILITY",
     "DHT_MIN_RECEIPTS",
