@@ -12,6 +12,7 @@ push-pull spreads members, and handshakes carry the receipts.
 from __future__ import annotations
 
 import asyncio
+import random
 
 import httpx
 import pytest
@@ -22,7 +23,13 @@ from qfzz.network import (
     MemberRecord,
     NodeIdentity,
     NodeInfo,
+    NodeScheduler,
     NonceWindow,
+    SwimNode,
+    SwimPushPull,
+    SwimState,
+    Update,
+    VirtualLoop,
     build_answer,
     verify_handshake,
 )
@@ -169,3 +176,43 @@ def test_a_handshake_refused_by_the_peer_is_raised_with_its_reason(net, tmp_path
     assert "nonce_window_full" in refused.value.detail
     assert b.counters.handshakes_rejected["nonce_window_full"] == 1
     assert not isinstance(refused.value, HandshakeRejected)  # the peer's refusal, relayed
+
+
+class _Recorded:
+    """A SWIM transport that only records what the detector sends."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, object]] = []
+
+    def send(self, address: str, message: object) -> None:
+        self.sent.append((address, message))
+
+
+def test_a_member_held_dead_is_handshaken_again_after_30_s_and_rejoined(net, tmp_path, clock):
+    """SWIM stops gossiping to the dead after 30 s, so two sides of a healed partition
+    that hold each other dead would never speak again; the rounds try one dead member
+    every round once 30 s have passed, and a success starts a SWIM push-pull with it."""
+    a = net.add(tmp_path, "a")
+    b = net.add(tmp_path, "b", seeds=[a.config.public_host])
+    _rounds(b, a, times=1)  # each has handshaken the other
+    recorded = _Recorded()
+    a.swim = SwimNode(
+        a.node_id,
+        a.config.public_host,
+        recorded,
+        NodeScheduler(VirtualLoop(), a.node_id),
+        random.Random(1),
+    )
+    a.swim.install([Update(b.node_id, b.config.public_host, 0, SwimState.DEAD, a.node_id)])
+    a.swim.start()
+    ok = a.counters.outbound_ok
+    clock.advance(10)
+    _rounds(a, times=1)
+    assert a.counters.outbound_ok == ok  # dead, and tried less than 30 s ago
+    clock.advance(25)
+    _rounds(a, times=1)
+    assert a.counters.outbound_ok == ok + 1
+    assert any(
+        address == b.config.public_host and isinstance(message, SwimPushPull)
+        for address, message in recorded.sent
+    )
