@@ -24,9 +24,10 @@ from qfzz.network import (
     build_handshake,
     canonical,
     new_nonce,
+    seal,
     verify_answer,
 )
-from qfzz.overlay import Overlay, OverlayConfig, seal
+from qfzz.overlay import Overlay, OverlayConfig
 
 PEER = NodeIdentity.from_seed(b"\x07" * 32)
 WITNESS = NodeIdentity.from_seed(b"\x08" * 32)

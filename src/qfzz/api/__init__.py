@@ -28,8 +28,8 @@ from qfzz.api.routes import (
     tracks,
     trust,
 )
-from qfzz.network import MAX_HANDSHAKE_BYTES
-from qfzz.overlay import MAX_SWIM_BYTES, Overlay
+from qfzz.network import MAX_HANDSHAKE_BYTES, MAX_SWIM_BYTES
+from qfzz.overlay import Overlay
 from qfzz.station import QFZZStation
 
 __all__ = ["create_api", "request_id"]

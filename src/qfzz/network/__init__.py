@@ -6,8 +6,9 @@ population estimate from a HyperLogLog of node ids; and SWIM failure detection w
 Lifeguard's refinements (``SwimNode``) over two seams, a ``Scheduler`` and a ``Transport``,
 so the same protocol code runs in a real process and in the discrete-event simulation
 (``VirtualLoop``, ``InMemoryNetwork``, ``Simulation``; ``bench/overlay.py``). Plain Python,
-PyNaCl, blake3 and datasketches: no HTTP and no I/O but the key file; frontends carry the
-bytes.
+PyNaCl, blake3 and datasketches: no HTTP and no I/O but the key file; SWIM messages have a
+bounded JSON form in a signed envelope (``seal``, ``open_envelope``), and ``qfzz.overlay``
+carries the bytes.
 """
 
 from qfzz.network._estimate import (
@@ -81,6 +82,15 @@ from qfzz.network._transport import (
     Transport,
     VirtualLoop,
 )
+from qfzz.network._wire import (
+    MAX_SWIM_BYTES,
+    Envelope,
+    decode_message,
+    encode_message,
+    open_envelope,
+    seal,
+    verify_envelope,
+)
 
 __all__ = [
     "DEFAULT_TRIM",
@@ -95,8 +105,10 @@ __all__ = [
     "MAX_KNOWN_NODES",
     "MAX_RECEIPTS",
     "MAX_SKETCH_BYTES",
+    "MAX_SWIM_BYTES",
     "REJECT_REASONS",
     "SCHEMA_VERSION",
+    "Envelope",
     "Handle",
     "Handshake",
     "HandshakeAnswer",
@@ -139,12 +151,17 @@ __all__ = [
     "build_answer",
     "build_handshake",
     "canonical",
+    "decode_message",
+    "encode_message",
     "membership_key",
     "n_estimate",
     "new_nonce",
     "node_id_of",
+    "open_envelope",
     "receipt_key",
+    "seal",
     "verify_answer",
+    "verify_envelope",
     "verify_handshake",
     "verify_signature",
 ]

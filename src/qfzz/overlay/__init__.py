@@ -16,11 +16,9 @@ from qfzz.overlay._peers import (
     PeerUnavailable,
 )
 from qfzz.overlay._snapshot import PeerRow, Snapshot, add_seed, read_seeds, read_snapshot
-from qfzz.overlay._wire import MAX_SWIM_BYTES, seal
 
 __all__ = [
     "HANDSHAKE_PATH",
-    "MAX_SWIM_BYTES",
     "SWIM_PATH",
     "AsyncioScheduler",
     "Overlay",
@@ -34,5 +32,4 @@ __all__ = [
     "handshake_once",
     "read_seeds",
     "read_snapshot",
-    "seal",
 ]

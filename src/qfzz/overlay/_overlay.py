@@ -55,14 +55,17 @@ from qfzz.network import (
     accept_handshake,
     build_answer,
     build_handshake,
+    decode_message,
     n_estimate,
     new_nonce,
+    open_envelope,
+    seal,
     verify_answer,
+    verify_envelope,
 )
 from qfzz.network import SwimPushPull as PushPull
 from qfzz.overlay._peers import AsyncioScheduler, PeerClient, PeerUnavailable
 from qfzz.overlay._snapshot import PeerRow, Snapshot, read_seeds, write_snapshot
-from qfzz.overlay._wire import decode, open_envelope, seal, verify
 from qfzz.settings import Settings
 from qfzz.station import SlidingWindow
 
@@ -279,7 +282,7 @@ class Overlay:
     def _open(self, raw: bytes) -> tuple[MemberRecord, object]:
         envelope = open_envelope(raw)
         sender = envelope.sender
-        verify(envelope, now=self._wall(), skew=HANDSHAKE_SKEW)
+        verify_envelope(envelope, now=self._wall(), skew=HANDSHAKE_SKEW)
         if sender.node_id == self.node_id:
             raise HandshakeRejected("unknown_sender", "a message signed as this node")
         if sender != self.members.get(sender.node_id):
@@ -295,7 +298,7 @@ class Overlay:
                 )
                 raise HandshakeRejected(reason, exc.detail) from None  # type: ignore[arg-type]
         try:
-            return sender, decode(envelope.message)
+            return sender, decode_message(envelope.message)
         except MalformedRecord as exc:
             raise HandshakeRejected("malformed", exc.detail) from None
 
