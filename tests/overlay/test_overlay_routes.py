@@ -63,6 +63,17 @@ def _metric(client, name, **labels):
     return 0.0
 
 
+def _assert_refused(node, path, body, reason):
+    """A JSON 422 naming ``reason``, and the node's state exactly as before."""
+    overlay, client = node
+    before = _state(overlay)
+    response = client.post(path, content=body)
+    assert response.status_code == 422
+    assert response.json()["error"] == "handshake_rejected"
+    assert response.json()["detail"].startswith(f"{reason}:")
+    assert _state(overlay) == before
+
+
 def _handshake(clock, **overrides):
     receipt = ReachabilityReceipt.signed(WITNESS, PEER.node_id, asn="AS1", timestamp=clock())
     return build_handshake(
@@ -131,13 +142,7 @@ def _bad_handshakes(clock):
 )
 def test_every_bad_handshake_is_refused_counted_and_changes_nothing(node, clock, reason):
     overlay, client = node
-    before = _state(overlay)
-    response = client.post("/api/v1/network.handshake", content=_bad_handshakes(clock)[reason])
-    assert response.status_code == 422
-    body = response.json()
-    assert body["error"] == "handshake_rejected"
-    assert body["detail"].startswith(f"{reason}:")
-    assert _state(overlay) == before
+    _assert_refused(node, "/api/v1/network.handshake", _bad_handshakes(clock)[reason], reason)
     assert overlay.counters.handshakes_rejected[reason] == 1
     assert _metric(client, "qfzz_network_handshakes_total", outcome="rejected", reason=reason) == 1
 
@@ -226,13 +231,9 @@ def _bad_swim(clock):
     ],
 )
 def test_every_bad_swim_message_is_refused_counted_and_changes_nothing(node, clock, case):
-    overlay, client = node
-    before = _state(overlay)
-    response = client.post("/api/v1/network.swim", content=_bad_swim(clock)[case])
-    assert response.status_code == 422
+    overlay, _client = node
     reason = case.removesuffix("_record")
-    assert response.json()["detail"].startswith(f"{reason}:")
-    assert _state(overlay) == before
+    _assert_refused(node, "/api/v1/network.swim", _bad_swim(clock)[case], reason)
     assert overlay.counters.swim_rejected[reason] == 1
     assert overlay.counters.swim_received == 0
 

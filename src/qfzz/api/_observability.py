@@ -13,7 +13,7 @@ import contextvars
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -149,24 +149,18 @@ class _OverlayCollector(Collector):
         yield GaugeMetricFamily(
             "qfzz_network_n_estimate", "Estimated nodes in the network", value=overlay.n_estimate()
         )
-        handshakes = CounterMetricFamily(
+        yield _judged(
             "qfzz_network_handshakes",
             "Handshakes received, accepted or rejected by reason",
-            labels=["outcome", "reason"],
+            counters.handshakes_accepted,
+            counters.handshakes_rejected,
         )
-        handshakes.add_metric(["accepted", ""], counters.handshakes_accepted)
-        for reason, count in sorted(counters.handshakes_rejected.items()):
-            handshakes.add_metric(["rejected", reason], count)
-        yield handshakes
-        swim = CounterMetricFamily(
+        yield _judged(
             "qfzz_network_swim_messages",
             "SWIM messages received, accepted or rejected by reason",
-            labels=["outcome", "reason"],
+            counters.swim_received,
+            counters.swim_rejected,
         )
-        swim.add_metric(["accepted", ""], counters.swim_received)
-        for reason, count in sorted(counters.swim_rejected.items()):
-            swim.add_metric(["rejected", reason], count)
-        yield swim
         outbound = CounterMetricFamily(
             "qfzz_network_outbound_handshakes",
             "Handshakes this node sent, by outcome",
@@ -180,6 +174,17 @@ class _OverlayCollector(Collector):
             "Merges that met two different records for one key",
             value=overlay.members.conflicts,
         )
+
+
+def _judged(
+    name: str, documentation: str, accepted: int, rejected: Mapping[str, int]
+) -> CounterMetricFamily:
+    """One counter of messages judged: accepted, and rejected by reason."""
+    family = CounterMetricFamily(name, documentation, labels=["outcome", "reason"])
+    family.add_metric(["accepted", ""], accepted)
+    for reason, count in sorted(rejected.items()):
+        family.add_metric(["rejected", reason], count)
+    return family
 
 
 def _template(scope: Scope) -> str:
