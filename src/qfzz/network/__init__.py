@@ -85,10 +85,12 @@ from qfzz.network._transport import (
 from qfzz.network._wire import (
     MAX_SWIM_BYTES,
     Envelope,
+    alive_proof_holds,
     decode_message,
     encode_message,
     open_envelope,
     seal,
+    sign_alive,
     verify_envelope,
 )
 
@@ -148,6 +150,7 @@ __all__ = [
     "Update",
     "VirtualLoop",
     "accept_handshake",
+    "alive_proof_holds",
     "build_answer",
     "build_handshake",
     "canonical",
@@ -160,6 +163,7 @@ __all__ = [
     "open_envelope",
     "receipt_key",
     "seal",
+    "sign_alive",
     "verify_answer",
     "verify_envelope",
     "verify_handshake",

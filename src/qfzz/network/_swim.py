@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from qfzz.network._transport import Handle, Scheduler, Transport
@@ -36,13 +36,20 @@ class State(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Update:
-    """One membership change as it is gossiped: about ``node_id``, said by ``source``."""
+    """One membership change as it is gossiped: about ``node_id``, said by ``source``.
+
+    ``proof``: for an alive update above incarnation 0, the subject's own signature over
+    it (``_wire.sign_alive``), carried along unchanged by every relay, so no member can
+    raise another's incarnation. The detector never reads it (the simulation leaves it
+    empty); the real transport attaches and checks it. It takes no part in equality.
+    """
 
     node_id: str
     address: str
     incarnation: int
     state: State
     source: str
+    proof: bytes = field(default=b"", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +280,10 @@ class SwimNode:
     def state_of(self, node_id: str) -> State | None:
         member = self.members.get(node_id)
         return None if member is None else member.state
+
+    def incarnation_of(self, node_id: str) -> int | None:
+        member = self.members.get(node_id)
+        return None if member is None else member.incarnation
 
     def live_count(self) -> int:
         """Members alive or suspect, this node included (cached: every message asks)."""

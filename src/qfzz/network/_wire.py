@@ -151,7 +151,28 @@ def decode_message(obj: Mapping[str, object]) -> object:
 
 
 def _updates_out(updates: tuple[Update, ...]) -> list[list[object]]:
-    return [[u.node_id, u.address, u.incarnation, u.state.value, u.source] for u in updates]
+    return [
+        [u.node_id, u.address, u.incarnation, u.state.value, u.source]
+        + ([u.proof.hex()] if u.proof else [])
+        for u in updates
+    ]
+
+
+def _alive_message(node_id: str, address: str, incarnation: int) -> bytes:
+    payload = {"node_id": node_id, "address": address, "incarnation": incarnation}
+    return _signed_message("swim.alive", payload)
+
+
+def sign_alive(identity: NodeIdentity, address: str, incarnation: int) -> bytes:
+    """This node's proof that it is alive at ``address`` with ``incarnation``: only the
+    node itself can raise its incarnation (a refutation), so a relay cannot forge one."""
+    return identity.sign(_alive_message(identity.node_id, address, incarnation))
+
+
+def alive_proof_holds(update: Update, public_key: bytes) -> bool:
+    """Whether ``update`` carries its subject's signature (checked with the subject's key)."""
+    message = _alive_message(update.node_id, update.address, update.incarnation)
+    return bool(update.proof) and verify_signature(public_key, message, update.proof)
 
 
 def _updates(
@@ -159,11 +180,14 @@ def _updates(
 ) -> tuple[Update, ...]:
     out = []
     for item in _list(_field(obj, name, "message"), name, limit):
-        if not isinstance(item, list) or len(item) != 5:
-            raise MalformedRecord("an update is [node_id, address, incarnation, state, source]")
-        node_id, address, incarnation, state, source = item
+        if not isinstance(item, list) or len(item) not in (5, 6):
+            raise MalformedRecord(
+                "an update is [node_id, address, incarnation, state, source, proof?]"
+            )
+        node_id, address, incarnation, state, source = item[:5]
         if state not in _STATES:
             raise MalformedRecord("unknown member state")
+        proof = _hex(item[5], "proof", SIGNATURE_BYTES) if len(item) == 6 else b""
         out.append(
             Update(
                 _node_id(node_id, "node_id"),
@@ -171,6 +195,7 @@ def _updates(
                 _count(incarnation, "incarnation"),
                 _STATES[str(state)],
                 _node_id(source, "source"),
+                proof,
             )
         )
     return tuple(out)

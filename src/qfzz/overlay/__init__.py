@@ -7,6 +7,7 @@ drives ``SwimNode`` on the asyncio loop (``AsyncioScheduler``). ``qfzz.app`` bui
 settings; ``qfzz.api`` routes bytes to it; ``qfzz.cli`` reads the view it writes down.
 """
 
+from qfzz.overlay._guard import SwimGuard
 from qfzz.overlay._overlay import Overlay, OverlayConfig, OverlayCounters, handshake_once
 from qfzz.overlay._peers import (
     HANDSHAKE_PATH,
@@ -28,6 +29,7 @@ __all__ = [
     "PeerRow",
     "PeerUnavailable",
     "Snapshot",
+    "SwimGuard",
     "add_seed",
     "handshake_once",
     "read_seeds",

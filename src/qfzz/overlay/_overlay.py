@@ -17,7 +17,6 @@ gossip is handshaked at once (its key and receipts come that way).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import random
 import time
@@ -63,7 +62,7 @@ from qfzz.network import (
     verify_answer,
     verify_envelope,
 )
-from qfzz.network import SwimPushPull as PushPull
+from qfzz.overlay._guard import SwimGuard
 from qfzz.overlay._peers import AsyncioScheduler, PeerClient, PeerUnavailable
 from qfzz.overlay._snapshot import PeerRow, Snapshot, read_seeds, write_snapshot
 from qfzz.settings import Settings
@@ -73,6 +72,8 @@ log = logging.getLogger("qfzz.overlay")
 
 MEMBERS_PER_ROUND = 3
 NEW_MEMBERS_PER_ROUND = 8
+MAX_PENDING = 256
+MAX_EAGER_HANDSHAKES = 8
 DEAD_RETRY_AFTER = 30.0
 
 
@@ -154,6 +155,7 @@ class Overlay:
         self._last_seen: dict[str, float] = {}
         self._last_tried: dict[str, float] = {}
         self._pending: set[str] = set()  # addresses SWIM told us of, not yet handshaked
+        self._guard = SwimGuard(identity, self.members.get)
         self._running: set[str] = set()  # handshakes under way, by address
         self._tasks: set[asyncio.Task[None]] = set()
         self.swim: SwimNode | None = None
@@ -230,8 +232,10 @@ class Overlay:
         )
 
     def send_swim(self, address: str, message: object) -> None:
-        """SWIM's way out: the message sealed in this node's signed envelope."""
-        self._client.send(address, seal(self.identity, self._record, message, now=self._wall()))
+        """SWIM's way out: alive updates proven, the message sealed in this node's signed
+        envelope."""
+        proven = self._guard.outgoing(message)
+        self._client.send(address, seal(self.identity, self._record, proven, now=self._wall()))
 
     # --- receiving ---------------------------------------------------------------------
 
@@ -276,8 +280,12 @@ class Overlay:
             raise
         self.counters.swim_received += 1
         self._last_seen[sender.node_id] = self._wall()
-        if self.swim is not None:
-            self.swim.receive(sender.info.public_host, self._vetted(message))
+        swim = self.swim
+        if swim is not None:
+            vetted, unknown = self._guard.incoming(message, swim, swim.incarnation)
+            for update in unknown:
+                self._discover(update.address, update.node_id)
+            swim.receive(sender.info.public_host, vetted)
 
     def _open(self, raw: bytes) -> tuple[MemberRecord, object]:
         envelope = open_envelope(raw)
@@ -302,21 +310,6 @@ class Overlay:
         except MalformedRecord as exc:
             raise HandshakeRejected("malformed", exc.detail) from None
 
-    def _vetted(self, message: object) -> object:
-        """Drops updates that put a known node at an address its own record does not name
-        (a member cannot redirect probes of another node to a host of its choosing)."""
-
-        def ok(u: Update) -> bool:
-            record = self.members.get(u.node_id)
-            return record is None or record.info.public_host == u.address
-
-        if isinstance(message, PushPull):
-            return PushPull(tuple(u for u in message.members if ok(u)), message.reply)
-        updates = getattr(message, "updates", None)
-        if updates is None or all(ok(u) for u in updates):
-            return message
-        return dataclasses.replace(message, updates=tuple(u for u in updates if ok(u)))  # type: ignore[type-var]
-
     def _refused(
         self, counter: Counter[str], exc: HandshakeRejected, address: str, what: str
     ) -> None:
@@ -331,8 +324,16 @@ class Overlay:
     def _on_change(self, update: Update) -> None:
         """SWIM saw a change: a member we hold no record of is handshaked at once."""
         if update.state is SwimState.ALIVE and self.members.get(update.node_id) is None:
-            self._pending.add(update.address)
-            self._spawn(self._handshake(update.address, update.node_id))
+            self._discover(update.address, update.node_id)
+
+    def _discover(self, address: str, node_id: str) -> None:
+        """Handshakes a node heard of by gossip: now while few handshakes are under way,
+        else in the next round. Bounded, since the addresses come from peers' gossip."""
+        if address in self._pending or len(self._pending) >= MAX_PENDING:
+            return
+        self._pending.add(address)
+        if len(self._running) < MAX_EAGER_HANDSHAKES:
+            self._spawn(self._handshake(address, node_id))
 
     # --- handshake rounds ----------------------------------------------------------------
 
