@@ -11,6 +11,16 @@ bounded JSON form in a signed envelope (``seal``, ``open_envelope``), and ``qfzz
 carries the bytes.
 """
 
+from qfzz.network._content import (
+    MAX_CONTENT_BYTES,
+    ContentRecord,
+    content_id_of,
+    content_key,
+    open_blob,
+    redistributable,
+    seal_blob,
+    verify_blob,
+)
 from qfzz.network._estimate import (
     DEFAULT_TRIM,
     HLL_LG_K,
@@ -19,6 +29,15 @@ from qfzz.network._estimate import (
     NodeSketch,
     PeerReport,
     n_estimate,
+)
+from qfzz.network._fencing import (
+    MetaRegister,
+    expired_holders,
+    holder_may_serve,
+    reassign,
+    reassign_dead,
+    renew,
+    take_over,
 )
 from qfzz.network._handshake import (
     HANDSHAKE_SKEW,
@@ -48,6 +67,15 @@ from qfzz.network._identity import (
     node_id_of,
     receipt_key,
     verify_signature,
+)
+from qfzz.network._leases import (
+    DHT_HEARTBEAT_INTERVAL,
+    DHT_HEARTBEAT_MISS_THRESHOLD,
+    DHT_LEASE_TTL,
+    ConflictEntry,
+    Lease,
+    MetaRecord,
+    meta_key,
 )
 from qfzz.network._records import (
     DHT_MEMBERSHIP_TTL,
@@ -96,6 +124,9 @@ from qfzz.network._wire import (
 
 __all__ = [
     "DEFAULT_TRIM",
+    "DHT_HEARTBEAT_INTERVAL",
+    "DHT_HEARTBEAT_MISS_THRESHOLD",
+    "DHT_LEASE_TTL",
     "DHT_MEMBERSHIP_TTL",
     "DHT_MIN_REACHABILITY",
     "DHT_MIN_RECEIPTS",
@@ -103,6 +134,7 @@ __all__ = [
     "HLL_LG_K",
     "KEY_FILE",
     "MAX_ANSWER_BYTES",
+    "MAX_CONTENT_BYTES",
     "MAX_HANDSHAKE_BYTES",
     "MAX_KNOWN_NODES",
     "MAX_RECEIPTS",
@@ -110,6 +142,8 @@ __all__ = [
     "MAX_SWIM_BYTES",
     "REJECT_REASONS",
     "SCHEMA_VERSION",
+    "ConflictEntry",
+    "ContentRecord",
     "Envelope",
     "Handle",
     "Handshake",
@@ -120,10 +154,13 @@ __all__ = [
     "InMemoryTransport",
     "InvalidRecord",
     "InvalidSketch",
+    "Lease",
     "MalformedRecord",
     "MemberRecord",
     "MemberSet",
     "MemberState",
+    "MetaRecord",
+    "MetaRegister",
     "NodeIdentity",
     "NodeInfo",
     "NodeScheduler",
@@ -154,17 +191,30 @@ __all__ = [
     "build_answer",
     "build_handshake",
     "canonical",
+    "content_id_of",
+    "content_key",
     "decode_message",
     "encode_message",
+    "expired_holders",
+    "holder_may_serve",
     "membership_key",
+    "meta_key",
     "n_estimate",
     "new_nonce",
     "node_id_of",
+    "open_blob",
     "open_envelope",
+    "reassign",
+    "reassign_dead",
     "receipt_key",
+    "redistributable",
+    "renew",
     "seal",
+    "seal_blob",
     "sign_alive",
+    "take_over",
     "verify_answer",
+    "verify_blob",
     "verify_envelope",
     "verify_handshake",
     "verify_signature",
