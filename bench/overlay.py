@@ -21,6 +21,13 @@ Runs the real ``qfzz.network._swim`` code for N nodes over the in-memory lossy n
   above the median peer's view. ``--liar-claims split`` runs liars that also make low
   claims — which defeated an earlier cap that trimmed by claim (720 of 900 nodes
   captured); now it changes nothing.
+* placement: where content lives (``qfzz.network.place``) at N nodes with 10,000 items, R=3,
+  ASNs from 50 and IP first octets from 100: the share of items with ≥ R holders meeting
+  diversity (target 100%), the share with fewer than R and with none, and the copies one
+  join or leave adds as a multiple of R/N (target ≤ 1.2), for the design's prefix rule,
+  the issue's fix (prefix members, extended by rendezvous rank to R) and plain rendezvous
+  with a diversity pick (``place``'s rule); also what one step of the prefix length p
+  moves (the estimate crossing R·2^(p+½)), and so the cost per join over a doubling of N.
 
 The SWIM sections install the starting cluster as already converged (every node knows
 every other), which is what a cluster looks like after its joins have settled; joins are
@@ -30,6 +37,7 @@ question there is what the estimate does with liars, not with packets.
 
     python3 run.py bench overlay [--n 1000 --loss 0.1 --seed 1 --fp-duration 600]
     python3 run.py bench overlay --only estimate [--est-rounds 12 --liar-claims split]
+    python3 run.py bench overlay --only placement [--n 1000 --items 10000 --churn 20]
 """
 
 from __future__ import annotations
@@ -40,21 +48,31 @@ import math
 import random
 import statistics
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from qfzz.network import (
     DEFAULT_TRIM,
+    DHT_MIN_ASN,
+    DHT_MIN_IP_OCTETS,
+    DHT_REPLICATION_TARGET,
+    Candidate,
     MemberRecord,
     NodeIdentity,
     NodeInfo,
     NodeSketch,
     NonceWindow,
     PeerReport,
+    Placement,
+    Population,
     Simulation,
     build_answer,
     build_handshake,
     n_estimate,
+    place,
+    prefix_only,
+    rendezvous_order,
+    replication_prefix,
     verify_answer,
     verify_handshake,
 )
@@ -491,6 +509,196 @@ def estimate(args: argparse.Namespace) -> None:
     )
 
 
+# -- placement -------------------------------------------------------------------------------
+
+PLACEMENT_RULES = ("prefix only", "prefix + rendezvous", "rendezvous")
+"""The design's rule as written; the issue's fix (prefix members first, extended by
+rendezvous rank to R); plain rendezvous over every member (``place``'s default)."""
+PLACEMENT_DEPTH = 24
+"""How much of each item's rendezvous order over all nodes is kept: a placement over these
+(and the item's prefix members) is the placement over everyone as long as its ``depth``
+stays within the ones present; a deeper one is recomputed over everyone (and counted)."""
+
+
+@dataclass
+class RuleFigures:
+    """One rule's placements over the starting nodes, and the holder copies each event
+    adds (must be transferred) and drops, summed over the items."""
+
+    placements: list[Placement] = field(default_factory=list)
+    added: dict[int, int] = field(default_factory=dict)
+    dropped: dict[int, int] = field(default_factory=dict)
+
+    def share(self, test: Callable[[Placement], bool]) -> float:
+        return sum(map(test, self.placements)) / len(self.placements)
+
+
+@dataclass
+class PlacementRun:
+    n: int
+    items: int
+    r: int
+    prefix_bits: int
+    step_estimate: int
+    events: list[tuple[str, frozenset[str], int]]
+    everyone: Population
+    rules: dict[str, RuleFigures]
+    recomputed: int
+
+    def moved(self, rule: str, kind: str) -> float:
+        """Copies added per event of ``kind`` over all items, as a multiple of R/N·items
+        (what an ideal rule moves on one join or leave)."""
+        fig = self.rules[rule]
+        numbers = [i for i, (k, _, _) in enumerate(self.events) if k == kind]
+        added = statistics.mean(fig.added.get(i, 0) for i in numbers)
+        return added / (self.r / self.n * self.items)
+
+    def worst(self, rule: str, kind: str) -> float:
+        """The most copies one event of ``kind`` added, as a multiple of R/N·items."""
+        fig = self.rules[rule]
+        numbers = [i for i, (k, _, _) in enumerate(self.events) if k == kind]
+        return max(fig.added.get(i, 0) for i in numbers) / (self.r / self.n * self.items)
+
+    def per_item(self, rule: str, kind: str, dropped: bool = False) -> float:
+        fig = self.rules[rule]
+        counts = fig.dropped if dropped else fig.added
+        numbers = [i for i, (k, _, _) in enumerate(self.events) if k == kind]
+        return statistics.mean(counts.get(i, 0) for i in numbers) / self.items
+
+
+def _place_by(
+    rule: str, content_id: str, population: Population, estimate: int, r: int
+) -> Placement:
+    if rule == "prefix only":
+        return prefix_only(content_id, population, r_target=r, n_estimate=estimate)
+    kind = "prefix" if rule == "prefix + rendezvous" else "rendezvous"
+    return place(content_id, population, r_target=r, n_estimate=estimate, rule=kind)
+
+
+def placement_run(
+    n: int,
+    items: int,
+    *,
+    seed: int,
+    r: int = 3,
+    asns: int = 50,
+    octets: int = 100,
+    churn: int = 20,
+) -> PlacementRun:
+    """Places ``items`` random content ids over ``n`` seeded nodes by each rule, then again
+    after each of ``churn`` single joins and ``churn`` single leaves, and with the estimate
+    just past the next prefix step (same nodes), counting the holder copies that change.
+
+    Every item's rendezvous order over all nodes (joiners included) is computed once; an
+    event recomputes an item only when the event's node is among its first
+    ``PLACEMENT_DEPTH`` or its prefix members, or the prefix length changes — otherwise the
+    placement's inputs are the same, and so is the placement."""
+    rng = random.Random(seed)
+
+    def candidate() -> Candidate:
+        return Candidate(
+            rng.randbytes(32).hex(), asn=f"AS{rng.randrange(asns)}", ip_octet=rng.randrange(octets)
+        )
+
+    nodes = [candidate() for _ in range(n)]
+    joiners = [candidate() for _ in range(churn)]
+    leavers = rng.sample(nodes, churn)
+    content = [rng.randbytes(32).hex() for _ in range(items)]
+    everyone = Population.of(nodes + joiners)
+    start = frozenset(c.node_id for c in nodes)
+    p0 = replication_prefix(n, r)
+    step = math.ceil(r * 2 ** (p0 + 0.5))  # the estimate at which p becomes p0 + 1
+    events: list[tuple[str, frozenset[str], int]] = [("base", start, n)]
+    events += [("join", start | {j.node_id}, n + 1) for j in joiners]
+    events += [("leave", start - {x.node_id}, n - 1) for x in leavers]
+    events.append(("step", start, step))
+    bits = [replication_prefix(e, r) for _, _, e in events]
+    deltas = [present ^ start for _, present, _ in events]
+    p_min = min(bits)
+    whole: dict[int, Population] = {}
+    figures = {rule: RuleFigures() for rule in PLACEMENT_RULES}
+    recomputed = 0
+    for content_id in content:
+        top = rendezvous_order(content_id, everyone, PLACEMENT_DEPTH)
+        in_top = {c.node_id for c in top}
+        members = [
+            everyone.candidates[i]
+            for i in everyone.prefix_run(content_id, p_min)
+            if everyone.node_ids[i] not in in_top
+        ]
+        relevant = in_top | {c.node_id for c in members}
+        base: dict[str, Placement] = {}
+        for number, (_, present, estimate) in enumerate(events):
+            if number and not deltas[number] & relevant and bits[number] == p0:
+                continue  # the same inputs: the same placement, nothing moves
+            subset = [c for c in top if c.node_id in present]
+            small = Population.of(subset + [c for c in members if c.node_id in present])
+            for rule, fig in figures.items():
+                placed = _place_by(rule, content_id, small, estimate, r)
+                if rule != "prefix only" and placed.depth >= len(subset):
+                    recomputed += 1
+                    if number not in whole:
+                        whole[number] = Population.of(
+                            c for c in everyone.candidates if c.node_id in present
+                        )
+                    placed = _place_by(rule, content_id, whole[number], estimate, r)
+                if not number:
+                    base[rule] = placed
+                    fig.placements.append(placed)
+                    continue
+                before, after = set(base[rule].holders), set(placed.holders)
+                fig.added[number] = fig.added.get(number, 0) + len(after - before)
+                fig.dropped[number] = fig.dropped.get(number, 0) + len(before - after)
+    return PlacementRun(n, items, r, p0, step, events, everyone, figures, recomputed)
+
+
+def placement(args: argparse.Namespace) -> None:
+    cpu = time.process_time()
+    run = placement_run(
+        args.n,
+        args.items,
+        seed=args.seed + 5,
+        r=args.replicas,
+        asns=args.asns,
+        octets=args.octets,
+        churn=args.churn,
+    )
+    cpu = time.process_time() - cpu
+    r, p = run.r, run.prefix_bits
+    print(
+        f"placement: N={run.n}, {run.items:,} items, R={r}, ASNs from {args.asns}, IP first "
+        f"octets from {args.octets}; diversity ≥ {DHT_MIN_ASN} ASNs and ≥ {DHT_MIN_IP_OCTETS} "
+        f"octets; p={p}; moves averaged over {args.churn} joins and {args.churn} leaves, "
+        f"copies added as a multiple of R/N per item; p step: estimate {run.n} → "
+        f"{run.step_estimate} (p {p} → {p + 1}), same nodes"
+    )
+    for rule in PLACEMENT_RULES:
+        fig = run.rules[rule]
+        good = fig.share(lambda x: len(x.holders) >= r and x.diverse)
+        added, dropped = run.per_item(rule, "step"), run.per_item(rule, "step", dropped=True)
+        lost = run.per_item(rule, "leave", dropped=True) / (r / run.n)
+        print(
+            f"  {rule:20}  ≥R & diverse {good:6.1%}"
+            f"  <R {fig.share(lambda x: len(x.holders) < r):5.1%}"
+            f"  none {fig.share(lambda x: not x.holders):4.1%}"
+            f"  join {run.moved(rule, 'join'):4.2f}·R/N"
+            f"  leave {run.moved(rule, 'leave'):4.2f}·R/N (lost {lost:4.2f}·R/N)"
+            f"  p step: +{added:.2f} −{dropped:.2f} copies per item"
+            f"  per join over a doubling {run.moved(rule, 'join') + added / r:4.2f}·R/N"
+        )
+    mean = max(run.moved("rendezvous", "join"), run.moved("rendezvous", "leave"))
+    worst = max(run.worst("rendezvous", "join"), run.worst("rendezvous", "leave"))
+    diverse = run.rules["rendezvous"].share(lambda x: len(x.holders) >= r and x.diverse)
+    print(
+        f"placement: rendezvous with diversity: {diverse:.1%} of items with ≥ {r} diverse "
+        f"holders (target 100%: {'met' if diverse == 1 else 'NOT met'}), one join or leave "
+        f"moves {mean:.2f}·R/N on average (target ≤ 1.2: {'met' if mean <= 1.2 else 'NOT met'}),"
+        f" the worst single one {worst:.2f}·R/N; "
+        f"{run.recomputed} placements looked past depth {PLACEMENT_DEPTH} and were recomputed "
+        f"over everyone; {cpu:.1f} s of CPU"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=1000)
@@ -514,8 +722,15 @@ def main() -> None:
     parser.add_argument("--est-peers", type=int, default=4, help="handshakes per node per round")
     parser.add_argument("--est-view", type=int, default=60, help="others each node starts with")
     parser.add_argument("--est-listed", type=int, default=2, help="known nodes per answer")
+    parser.add_argument("--items", type=int, default=10_000, help="content items placed")
+    parser.add_argument("--replicas", type=int, default=DHT_REPLICATION_TARGET)
+    parser.add_argument("--asns", type=int, default=50, help="ASNs the nodes are drawn from")
+    parser.add_argument("--octets", type=int, default=100, help="IP first octets drawn from")
+    parser.add_argument("--churn", type=int, default=20, help="joins and leaves placed after")
     parser.add_argument(
-        "--only", choices=["dissemination", "detection", "calm", "estimate"], default=None
+        "--only",
+        choices=["dissemination", "detection", "calm", "estimate", "placement"],
+        default=None,
     )
     args = parser.parse_args()
     started = time.perf_counter()
@@ -525,6 +740,7 @@ def main() -> None:
         ("detection", detection),
         ("calm", calm),
         ("estimate", estimate),
+        ("placement", placement),
     )
     for name, run in sections:
         if args.only in (None, name):
