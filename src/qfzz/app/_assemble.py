@@ -8,6 +8,7 @@ what tests run is what operators run.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -214,4 +215,10 @@ def build_station(
 def build_overlay(station: QFZZStation) -> Overlay:
     """The station as a network node: its key, its settings, its data directory."""
     settings = station.settings
+    if settings.public_host is None and settings.host in ("0.0.0.0", "::", ""):
+        logging.getLogger("qfzz.overlay").warning(
+            "peers cannot reach http://%s:%d: set QFZZ_PUBLIC_HOST to the URL they should use",
+            settings.host,
+            settings.port,
+        )
     return Overlay(station.parts.node, OverlayConfig.from_settings(settings), settings.data_dir)
