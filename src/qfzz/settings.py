@@ -149,6 +149,12 @@ class Settings(BaseSettings):
     dht_min_receipts: int = Field(default=5, ge=1, le=32)
     dht_min_reachability: float = Field(default=0.6, ge=0.0, le=1.0)
     dht_membership_ttl: float = Field(default=600.0, ge=10.0, le=86_400.0)
+    dht_replication_target: int = Field(default=3, ge=1, le=16)
+    dht_lease_ttl: float = Field(default=600.0, ge=1.0, le=3600.0)
+    dht_heartbeat_interval: float = Field(default=60.0, ge=0.1, le=3600.0)
+    dht_heartbeat_miss_threshold: int = Field(default=3, ge=1, le=100)
+    dht_min_asn: int = Field(default=3, ge=0, le=16)
+    dht_min_ip_octets: int = Field(default=3, ge=0, le=16)
 
     log_level: str = "INFO"
 

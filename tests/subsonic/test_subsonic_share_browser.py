@@ -44,6 +44,7 @@ def test_a_share_plays_in_a_browser_without_an_account(tmp_path):
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             page = browser.new_page()
             page.set_default_timeout(TIMEOUT_MS)
+            sync_api.expect.set_options(timeout=TIMEOUT_MS)  # expect() has its own default
             problems: list[str] = []
             page.on("pageerror", lambda error: problems.append(str(error)))
             page.on("console", lambda m: m.type == "error" and problems.append(m.text))

@@ -62,6 +62,9 @@ def page(live) -> Iterator[sync_api.Page]:
         context = browser.new_context(viewport={"width": 1180, "height": 900})
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
+        # expect() keeps its own 5 s default; on a loaded machine a click's answer can take
+        # longer to show, which is not what these tests judge
+        sync_api.expect.set_options(timeout=TIMEOUT_MS)
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         # Failed requests (the wrong password's 401) are expected; anything else, such as

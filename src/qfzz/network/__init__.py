@@ -134,6 +134,7 @@ from qfzz.network._wire import (
     encode_message,
     open_envelope,
     seal,
+    seal_json,
     sign_alive,
     verify_envelope,
 )
@@ -240,6 +241,7 @@ __all__ = [
     "replication_prefix",
     "seal",
     "seal_blob",
+    "seal_json",
     "shares_prefix",
     "sign_alive",
     "take_over",

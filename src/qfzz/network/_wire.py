@@ -49,6 +49,7 @@ _STATES = {s.value: s for s in SwimState}
 class Envelope:
     """A parsed envelope, before its record and signature are checked."""
 
+    kind: str
     sender: MemberRecord
     timestamp: float
     message: Mapping[str, object]
@@ -58,19 +59,32 @@ class Envelope:
 
 def seal(identity: NodeIdentity, record: MemberRecord, message: object, *, now: float) -> bytes:
     """The body that carries ``message`` from this node (``record``: its alive record)."""
+    return seal_json(identity, record, encode_message(message), now=now, kind=_KIND)
+
+
+def seal_json(
+    identity: NodeIdentity,
+    record: MemberRecord,
+    message: Mapping[str, object],
+    *,
+    now: float,
+    kind: str,
+) -> bytes:
+    """Any JSON ``message`` in the same signed envelope, under its own ``kind`` (domain
+    separation: a heartbeat's signature never verifies as a SWIM message's)."""
     payload = {
         "schema": SCHEMA_VERSION,
         "node": record.to_json(),
         "timestamp": float(now),
-        "message": encode_message(message),
+        "message": dict(message),
     }
-    signature = identity.sign(_signed_message(_KIND, payload)).hex()
+    signature = identity.sign(_signed_message(kind, payload)).hex()
     return json.dumps({**payload, "signature": signature}, separators=(",", ":")).encode()
 
 
-def open_envelope(raw: bytes) -> Envelope:
+def open_envelope(raw: bytes, *, kind: str = _KIND, max_bytes: int = MAX_SWIM_BYTES) -> Envelope:
     """Parse and bound an envelope; ``verify_envelope`` checks its timestamp and signature."""
-    body = _parse(raw, MAX_SWIM_BYTES)
+    body = _parse(raw, max_bytes)
     try:
         if body.get("schema") != SCHEMA_VERSION:
             raise HandshakeRejected("wrong_schema", f"schema must be {SCHEMA_VERSION!r}")
@@ -78,6 +92,7 @@ def open_envelope(raw: bytes) -> Envelope:
         if set(payload) != {"schema", "node", "timestamp", "message"}:
             raise MalformedRecord("envelope has missing or unknown fields")
         return Envelope(
+            kind=kind,
             sender=MemberRecord.from_json(payload["node"]),
             timestamp=_number(payload["timestamp"], "timestamp"),
             message=_obj(payload["message"], "message"),
@@ -96,8 +111,9 @@ def verify_envelope(envelope: Envelope, *, now: float, skew: float = HANDSHAKE_S
     if envelope.timestamp > now + skew:
         raise HandshakeRejected("future_timestamp", f"timestamp is {skew:g} s+ in the future")
     key = envelope.sender.info.public_key
-    if not verify_signature(key, _signed_message(_KIND, envelope.payload), envelope.signature):
-        raise HandshakeRejected("bad_signature", "swim envelope signature does not verify")
+    message = _signed_message(envelope.kind, envelope.payload)
+    if not verify_signature(key, message, envelope.signature):
+        raise HandshakeRejected("bad_signature", f"{envelope.kind} signature does not verify")
 
 
 # -- messages ----------------------------------------------------------------------------------

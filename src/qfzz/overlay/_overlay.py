@@ -17,6 +17,7 @@ gossip is handshaked at once (its key and receipts come that way).
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import random
 import time
@@ -25,6 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from qfzz.errors import RateLimited
 from qfzz.network import (
@@ -33,6 +35,7 @@ from qfzz.network import (
     DHT_MIN_RECEIPTS,
     HANDSHAKE_SKEW,
     MAX_RECEIPTS,
+    Candidate,
     HandshakeAnswer,
     HandshakeRejected,
     InvalidRecord,
@@ -64,6 +67,7 @@ from qfzz.network import (
 )
 from qfzz.overlay._guard import SwimGuard
 from qfzz.overlay._peers import AsyncioScheduler, PeerClient, PeerUnavailable
+from qfzz.overlay._replicas import NodeView, ReplicaConfig, Replicas
 from qfzz.overlay._snapshot import PeerRow, Snapshot, read_seeds, write_snapshot
 from qfzz.settings import Settings
 from qfzz.station import SlidingWindow
@@ -94,6 +98,7 @@ class OverlayConfig:
     swim_messages_per_second: int = 200
     capabilities: tuple[str, ...] = ("radio", "subsonic")
     swim: SwimConfig = field(default_factory=SwimConfig)
+    replicas: ReplicaConfig = field(default_factory=ReplicaConfig)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OverlayConfig:
@@ -110,6 +115,14 @@ class OverlayConfig:
             min_reachability=settings.dht_min_reachability,
             membership_ttl=settings.dht_membership_ttl,
             tls_verify=verify,
+            replicas=ReplicaConfig(
+                r_target=settings.dht_replication_target,
+                lease_ttl=settings.dht_lease_ttl,
+                heartbeat_interval=settings.dht_heartbeat_interval,
+                heartbeat_misses=settings.dht_heartbeat_miss_threshold,
+                min_asn=settings.dht_min_asn,
+                min_ip_octets=settings.dht_min_ip_octets,
+            ),
         )
 
 
@@ -159,7 +172,11 @@ class Overlay:
         self._running: set[str] = set()  # handshakes under way, by address
         self._tasks: set[asyncio.Task[None]] = set()
         self.swim: SwimNode | None = None
+        self.replicas = Replicas(
+            identity, data_dir, self._client, config=config.replicas, wall=wall
+        )
         self._round_handle: asyncio.TimerHandle | None = None
+        self._tick_handle: asyncio.TimerHandle | None = None
         # A restarted node must outrank its old record: the counter is its start time (ms).
         self._record = self._sign_self(int(wall() * 1000))
         self.members.apply(self._record)
@@ -207,11 +224,13 @@ class Overlay:
         )
         self.swim.start()
         self._spawn(self._round())
+        self._spawn(self._tick())
 
     async def stop(self) -> None:
         """Says goodbye (a SWIM leave), lets it go out briefly, and stops."""
-        if self._round_handle is not None:
-            self._round_handle.cancel()
+        for handle in (self._round_handle, self._tick_handle):
+            if handle is not None:
+                handle.cancel()
         if self.swim is not None:
             self.swim.leave()
             await self._client.drain(1.0)
@@ -224,6 +243,44 @@ class Overlay:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _tick(self) -> None:
+        try:
+            await self.replicas.tick(self.view())
+        except Exception:  # a bug here must not end replication for good
+            log.exception("replica tick failed", extra={"error_id": uuid.uuid4().hex[:12]})
+        finally:
+            loop = asyncio.get_running_loop()
+            self._tick_handle = loop.call_later(
+                self.config.replicas.heartbeat_interval, lambda: self._spawn(self._tick())
+            )
+
+    def view(self) -> NodeView:
+        """The live members as candidates for content placement (this node included)."""
+        swim = self.swim
+        up = (SwimState.ALIVE, SwimState.SUSPECT)
+        live = [
+            r
+            for r in self.members
+            if r.state == "alive"
+            and (r.node_id == self.node_id or (swim is not None and swim.state_of(r.node_id) in up))
+        ]
+
+        def address_of(node_id: str) -> str | None:
+            record = self.members.get(node_id)
+            return None if record is None else record.info.public_host
+
+        def is_dead(node_id: str) -> bool:
+            return swim is not None and swim.state_of(node_id) in (SwimState.DEAD, SwimState.LEFT)
+
+        return NodeView(
+            candidates=tuple(
+                Candidate(r.node_id, r.info.asn, _first_octet(r.info.public_host)) for r in live
+            ),
+            address_of=address_of,
+            is_dead=is_dead,
+            record=self._record,
+        )
 
     def _schedule_round(self) -> None:
         loop = asyncio.get_running_loop()
@@ -268,11 +325,7 @@ class Overlay:
 
     def handle_swim(self, raw: bytes, address: str) -> None:
         """Verify a SWIM envelope and hand its message to the detector."""
-        try:
-            self._swim_limit.hit(address)
-        except RateLimited:
-            self.counters.swim_rejected["rate_limited"] += 1
-            raise
+        self._limited(address)
         try:
             sender, message = self._open(raw)
         except HandshakeRejected as exc:
@@ -287,10 +340,9 @@ class Overlay:
                 self._discover(update.address, update.node_id)
             swim.receive(sender.info.public_host, vetted)
 
-    def _open(self, raw: bytes) -> tuple[MemberRecord, object]:
-        envelope = open_envelope(raw)
-        sender = envelope.sender
-        verify_envelope(envelope, now=self._wall(), skew=HANDSHAKE_SKEW)
+    def _admit(self, sender: MemberRecord) -> bool:
+        """Takes a sender's own alive record (verified) into the member set; refuses
+        anything else with a counted reason."""
         if sender.node_id == self.node_id:
             raise HandshakeRejected("unknown_sender", "a message signed as this node")
         if sender != self.members.get(sender.node_id):
@@ -299,12 +351,41 @@ class Overlay:
             try:
                 self.members.apply(sender)
             except InvalidRecord as exc:
-                reason = (
-                    exc.reason
-                    if exc.reason in ("bad_signature", "node_id_mismatch")
-                    else "malformed"
-                )
+                known = ("bad_signature", "node_id_mismatch")
+                reason = exc.reason if exc.reason in known else "malformed"
                 raise HandshakeRejected(reason, exc.detail) from None  # type: ignore[arg-type]
+        return True
+
+    def handle_records(self, raw: bytes, address: str) -> int:
+        """Content and lease records pushed by a peer (each verified; counted refusals)."""
+        self._limited(address)
+        try:
+            return self.replicas.accept_records(raw)
+        except HandshakeRejected as exc:
+            self._refused(self.counters.swim_rejected, exc, address, "records")
+            raise
+
+    def handle_heartbeat(self, raw: bytes, address: str) -> int:
+        """A holder's signed heartbeat for the contents this node leads."""
+        self._limited(address)
+        try:
+            return self.replicas.accept_heartbeat(raw, self._admit)
+        except HandshakeRejected as exc:
+            self._refused(self.counters.swim_rejected, exc, address, "heartbeat")
+            raise
+
+    def _limited(self, address: str) -> None:
+        try:
+            self._swim_limit.hit(address)
+        except RateLimited:
+            self.counters.swim_rejected["rate_limited"] += 1
+            raise
+
+    def _open(self, raw: bytes) -> tuple[MemberRecord, object]:
+        envelope = open_envelope(raw)
+        sender = envelope.sender
+        verify_envelope(envelope, now=self._wall(), skew=HANDSHAKE_SKEW)
+        self._admit(sender)
         try:
             return sender, decode_message(envelope.message)
         except MalformedRecord as exc:
@@ -578,3 +659,13 @@ async def handshake_once(
         return await overlay.handshake(address.rstrip("/"))
     finally:
         await overlay.stop()
+
+
+def _first_octet(url: str) -> int | None:
+    """The first octet of a node's IPv4 address, when its URL names one (diversity)."""
+    host = urlsplit(url).hostname or ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return int(str(address).split(".")[0]) if address.version == 4 else None

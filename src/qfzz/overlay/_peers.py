@@ -97,6 +97,35 @@ class PeerClient:
             raise PeerUnavailable(f"{base_url} refused: {response.status_code} {raw[:300]!r}")
         return raw
 
+    async def post(self, base_url: str, path: str, body: bytes) -> None:
+        """POSTs ``body`` and waits for a 2xx; raises ``PeerUnavailable`` otherwise."""
+        try:
+            response = await self._client.post(base_url.rstrip("/") + path, content=body)
+        except httpx.HTTPError as exc:
+            raise PeerUnavailable(f"{base_url}: {type(exc).__name__}: {exc}") from None
+        if response.status_code >= 300:
+            raise PeerUnavailable(
+                f"{base_url} refused: {response.status_code} {response.text[:300]}"
+            )
+
+    async def get(self, base_url: str, path: str, *, max_bytes: int) -> bytes:
+        """GETs at most ``max_bytes``; raises ``PeerUnavailable`` on an error or a longer body."""
+        url = base_url.rstrip("/") + path
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async with self._client.stream("GET", url) as response:
+                if response.status_code != 200:
+                    raise PeerUnavailable(f"{base_url} answered {response.status_code}")
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise PeerUnavailable(f"{base_url} sent more than {max_bytes} B")
+                    chunks.append(chunk)
+        except httpx.HTTPError as exc:
+            raise PeerUnavailable(f"{base_url}: {type(exc).__name__}: {exc}") from None
+        return b"".join(chunks)
+
     def send(self, base_url: str, body: bytes) -> None:
         """Sends one SWIM message without waiting; dropped when too many are in flight."""
         if len(self._in_flight) >= MAX_IN_FLIGHT:

@@ -1,0 +1,429 @@
+"""Shared content on this node: what it published, what it holds, what it leads.
+
+``Replicas`` owns the content records, the lease register of every content it knows, the
+sealed blobs and, where it leads, the holders' heartbeats. Every ``tick`` (the heartbeat
+interval) it places each content over the live members (``place``: rendezvous rank with
+ASN / address diversity), and then:
+
+- as the **leader** (smallest NodeID among the placed holders) it starts or takes over the
+  lease record at a higher epoch, reassigns at once the slots of holders that membership
+  declares dead or that missed three heartbeats (epoch + 1: the old holder is fenced before
+  its TTL runs out), fills empty slots, renews the holders that heartbeated, and pushes the
+  signed records to holders and origin;
+- as a **holder** with a lease it may serve, it fetches the sealed blob it lacks from the
+  origin or another holder (``BlobStore.put`` refuses one that does not hash to its id, and
+  the next source is tried) and heartbeats the leader;
+- as anyone else that knows the content while its recorded leader is not the placed one
+  (dead, or a join moved it), it hands the records to the placed leader, so a new leader
+  always learns what it must lead.
+
+Records from peers arrive through ``accept_records`` (each verified; nothing stored from
+one that fails) and heartbeats through ``accept_heartbeat`` (a signed envelope). Content
+and lease records are kept as files under ``data_dir/network/records``, so a restart keeps
+them and ``qfzz node share`` (another process) can add content the running node picks up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qfzz.errors import InvalidInput
+from qfzz.network import (
+    DHT_HEARTBEAT_INTERVAL,
+    DHT_HEARTBEAT_MISS_THRESHOLD,
+    DHT_LEASE_TTL,
+    DHT_MIN_ASN,
+    DHT_MIN_IP_OCTETS,
+    DHT_REPLICATION_TARGET,
+    Candidate,
+    ContentRecord,
+    HandshakeRejected,
+    InvalidRecord,
+    MalformedRecord,
+    MemberRecord,
+    MetaRecord,
+    MetaRegister,
+    NodeIdentity,
+    expired_holders,
+    holder_may_serve,
+    open_blob,
+    open_envelope,
+    place,
+    reassign_dead,
+    rendezvous_order,
+    renew,
+    seal_blob,
+    seal_json,
+    take_over,
+    verify_envelope,
+)
+from qfzz.overlay._blobs import BlobStore
+from qfzz.overlay._peers import PeerClient, PeerUnavailable
+
+log = logging.getLogger("qfzz.overlay")
+
+RECORDS_DIR = "records"
+KEYS_DIR = "keys"
+MAX_BATCH = 64
+MAX_RECORDS_BYTES = 1024 * 1024
+MAX_HEARTBEAT_BYTES = 256 * 1024
+MAX_HEARTBEAT_CONTENTS = 1024
+HEARTBEAT_KIND = "network.heartbeat"
+
+
+@dataclass(frozen=True)
+class ReplicaConfig:
+    r_target: int = DHT_REPLICATION_TARGET
+    lease_ttl: float = DHT_LEASE_TTL
+    heartbeat_interval: float = DHT_HEARTBEAT_INTERVAL
+    heartbeat_misses: int = DHT_HEARTBEAT_MISS_THRESHOLD
+    min_asn: int = DHT_MIN_ASN
+    min_ip_octets: int = DHT_MIN_IP_OCTETS
+
+
+@dataclass
+class ReplicaCounters:
+    corrupt_blobs_refused: int = 0
+    records_refused: int = 0
+    blobs_fetched: int = 0
+    leader_changes: int = 0
+    pushes_failed: int = 0
+    heartbeats_received: int = 0
+
+
+@dataclass(frozen=True)
+class NodeView:
+    """What the replicas need to know of the membership, as the overlay sees it now."""
+
+    candidates: tuple[Candidate, ...]
+    address_of: Callable[[str], str | None]
+    is_dead: Callable[[str], bool]
+    record: MemberRecord
+
+
+@dataclass
+class _Known:
+    """One content as this node knows it."""
+
+    content: ContentRecord
+    register: MetaRegister = field(init=False)
+    heartbeats: dict[str, float] = field(default_factory=dict)  # as leader: holder → last
+
+    def __post_init__(self) -> None:
+        self.register = MetaRegister(self.content.content_id)
+
+
+class Replicas:
+    """The owner of this node's shared-content state (see the module text)."""
+
+    def __init__(
+        self,
+        identity: NodeIdentity,
+        data_dir: Path,
+        client: PeerClient,
+        *,
+        config: ReplicaConfig | None = None,
+        wall: Callable[[], float],
+    ) -> None:
+        self.identity = identity
+        self.config = config or ReplicaConfig()
+        self.blobs = BlobStore(data_dir)
+        self.counters = ReplicaCounters()
+        self._dir = data_dir / "network" / RECORDS_DIR
+        self._keys = data_dir / "network" / KEYS_DIR
+        self._client = client
+        self._wall = wall
+        self._known: dict[str, _Known] = {}
+        self.load()
+
+    # --- sharing (the origin) ----------------------------------------------------------
+
+    def share(
+        self, plaintext: bytes, *, media_type: str, title: str, artist: str, license: str
+    ) -> ContentRecord:
+        """Seal and publish one file from this node; its key stays here unless the licence
+        lets peers play copies (then the signed record carries it)."""
+        key, blob = seal_blob(plaintext)
+        self.blobs.add(blob)
+        record = ContentRecord.signed(
+            self.identity, blob, key, media_type=media_type, title=title, artist=artist,
+            license=license,
+        )  # fmt: skip
+        if record.key is None:
+            self._keep_key(record.content_id, key)
+        self._store_content(record)
+        return record
+
+    def _keep_key(self, content_id: str, key: bytes) -> None:
+        self._keys.mkdir(parents=True, exist_ok=True)
+        path = self._keys / content_id
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(key)
+
+    def plaintext(self, content_id: str) -> tuple[bytes, str]:
+        """The audio of a content this node may play: a replica whose record carries the
+        key, or its own content. Raises ``InvalidInput`` otherwise."""
+        known = self._known.get(content_id)
+        if known is None or not self.blobs.has(content_id):
+            raise InvalidInput("this node holds no such content")
+        key = known.content.key
+        if key is None and known.content.origin == self.identity.node_id:
+            key = (self._keys / content_id).read_bytes()
+        if key is None:
+            raise InvalidInput("its licence does not let this node play a copy")
+        return open_blob(self.blobs.read(content_id), key), known.content.media_type
+
+    # --- records from peers -------------------------------------------------------------
+
+    def accept_records(self, raw: bytes) -> int:
+        """Verify and merge a batch of content and lease records; returns how many changed
+        state. A batch that is malformed, or any record that fails, is refused whole."""
+        if len(raw) > MAX_RECORDS_BYTES:
+            raise HandshakeRejected("too_large", f"body is larger than {MAX_RECORDS_BYTES} B")
+        try:
+            body = json.loads(raw)
+            if not isinstance(body, dict):
+                raise MalformedRecord("body must be an object")
+            contents = [ContentRecord.from_json(r) for r in _bounded(body.get("content"))]
+            metas = [MetaRecord.from_json(r) for r in _bounded(body.get("meta"))]
+            for content in contents:
+                content.verify()
+            for meta in metas:
+                meta.verify()
+        except (ValueError, RecursionError) as exc:
+            self.counters.records_refused += 1
+            raise HandshakeRejected("malformed", f"records: {exc}") from None
+        except (MalformedRecord, InvalidRecord) as exc:
+            self.counters.records_refused += 1
+            raise HandshakeRejected("bad_signature", f"records: {exc.detail}") from None
+        changed = sum(self._store_content(c) for c in contents)
+        for meta in metas:
+            known = self._known.get(meta.content_id)
+            if known is not None and known.register.apply(meta):
+                self._save(f"meta-{meta.content_id}", meta.to_json())
+                changed += 1
+        return changed
+
+    def accept_heartbeat(self, raw: bytes, sender_known: Callable[[MemberRecord], bool]) -> int:
+        """A holder says it still holds these contents; as their leader, note it."""
+        envelope = open_envelope(raw, kind=HEARTBEAT_KIND, max_bytes=MAX_HEARTBEAT_BYTES)
+        verify_envelope(envelope, now=self._wall())
+        if not sender_known(envelope.sender):
+            raise HandshakeRejected("unknown_sender", "heartbeat from a node this one lacks")
+        ids = envelope.message.get("contents")
+        if not isinstance(ids, list) or len(ids) > MAX_HEARTBEAT_CONTENTS:
+            raise HandshakeRejected("malformed", "contents must be a bounded list")
+        holder, now, noted = envelope.sender.node_id, self._wall(), 0
+        for content_id in ids:
+            known = self._known.get(content_id) if isinstance(content_id, str) else None
+            meta = None if known is None else known.register.record
+            if (
+                known is not None
+                and meta is not None
+                and meta.leader == self.identity.node_id
+                and meta.lease_of(holder) is not None
+            ):
+                known.heartbeats[holder] = now
+                noted += 1
+        self.counters.heartbeats_received += 1
+        return noted
+
+    # --- the periodic work ----------------------------------------------------------------
+
+    async def tick(self, view: NodeView) -> None:
+        """One heartbeat period: lead, hold, hand over (see the module text)."""
+        self.load()
+        now = self._wall()
+        me = self.identity.node_id
+        pushes: dict[str, list[_Known]] = {}
+        beats: dict[str, list[str]] = {}
+        fetches: list[tuple[_Known, list[str]]] = []
+        for content_id, known in list(self._known.items()):
+            placement = place(
+                content_id,
+                view.candidates,
+                r_target=self.config.r_target,
+                min_asn=self.config.min_asn,
+                min_ip_octets=self.config.min_ip_octets,
+            )
+            meta = known.register.record
+            if placement.leader == me:
+                meta = self._lead(known, meta, placement.holders, view, now)
+                targets = {lease.holder for lease in meta.leases} | {known.content.origin}
+                for target in targets - {me}:
+                    pushes.setdefault(target, []).append(known)
+            elif placement.leader is not None and (meta is None or meta.leader != placement.leader):
+                pushes.setdefault(placement.leader, []).append(known)
+            lease = None if meta is None else meta.lease_of(me)
+            if meta is not None and lease is not None and holder_may_serve(lease, meta, now):
+                if not self.blobs.has(content_id):
+                    sources = [known.content.origin, *(x.holder for x in meta.leases)]
+                    fetches.append((known, [s for s in sources if s != me]))
+                else:
+                    beats.setdefault(meta.leader, []).append(content_id)
+        await asyncio.gather(
+            *(self._fetch(known, sources, view) for known, sources in fetches),
+            *(self._push(target, items, view) for target, items in pushes.items()),
+            *(self._beat(leader, ids, view, now) for leader, ids in beats.items()),
+        )
+
+    def _lead(
+        self,
+        known: _Known,
+        meta: MetaRecord | None,
+        holders: tuple[str, ...],
+        view: NodeView,
+        now: float,
+    ) -> MetaRecord:
+        me, ttl = self.identity, self.config.lease_ttl
+        content_id = known.content.content_id
+        if meta is None or meta.leader != me.node_id:
+            if meta is not None:
+                self.counters.leader_changes += 1
+            known.heartbeats.clear()
+            meta = take_over(me, content_id, now, previous=meta, holders=holders, ttl=ttl)
+        else:
+            known.heartbeats[me.node_id] = now  # the leader holds too, and needs no message
+            silent = expired_holders(
+                meta,
+                now,
+                known.heartbeats,
+                interval=self.config.heartbeat_interval,
+                misses=self.config.heartbeat_misses,
+            )
+            dead = {x.holder for x in meta.leases if view.is_dead(x.holder)} | set(silent)
+            if dead:
+                order = [c.node_id for c in rendezvous_order(content_id, view.candidates, 32)]
+                spare = [n for n in (*holders, *order) if n not in dead]
+                meta = reassign_dead(me, meta, dead, spare, now, ttl=ttl)
+            if len(meta.leases) < min(self.config.r_target, len(view.candidates)):
+                meta = take_over(me, content_id, now, previous=meta, holders=holders, ttl=ttl)
+            fresh = [
+                x.holder
+                for x in meta.leases
+                if known.heartbeats.get(x.holder, 0.0) > x.granted_at
+                and x.expires_at - now < ttl - self.config.heartbeat_interval
+            ]
+            if fresh:
+                meta = renew(me, meta, fresh, now, ttl=ttl)
+        if known.register.apply(meta):
+            self._save(f"meta-{content_id}", meta.to_json())
+        return known.register.record or meta
+
+    async def _push(self, target: str, items: list[_Known], view: NodeView) -> None:
+        address = view.address_of(target)
+        if address is None:
+            return
+        for start in range(0, len(items), MAX_BATCH // 2):
+            chunk = items[start : start + MAX_BATCH // 2]
+            body = {
+                "content": [k.content.to_json() for k in chunk],
+                "meta": [k.register.record.to_json() for k in chunk if k.register.record],
+            }
+            try:
+                await self._client.post(address, "/api/v1/network.replicate", _dumps(body))
+            except PeerUnavailable as exc:
+                self.counters.pushes_failed += 1
+                log.info("records to %s not delivered: %s", address, exc)
+
+    async def _fetch(self, known: _Known, sources: list[str], view: NodeView) -> None:
+        content = known.content
+        for source in dict.fromkeys(sources):
+            address = view.address_of(source)
+            if address is None or view.is_dead(source):
+                continue
+            path = f"/api/v1.5/storage/{content.content_id}"
+            try:
+                blob = await self._client.get(address, path, max_bytes=content.size)
+            except PeerUnavailable:
+                continue
+            try:
+                self.blobs.put(content.content_id, blob)
+            except InvalidRecord:
+                self.counters.corrupt_blobs_refused += 1
+                log.warning("corrupt blob %s from %s refused", content.content_id, address)
+                continue
+            self.counters.blobs_fetched += 1
+            return
+
+    async def _beat(self, leader: str, ids: list[str], view: NodeView, now: float) -> None:
+        if leader == self.identity.node_id:
+            for content_id in ids:
+                self._known[content_id].heartbeats[leader] = now
+            return
+        address = view.address_of(leader)
+        if address is None:
+            return
+        for start in range(0, len(ids), MAX_HEARTBEAT_CONTENTS):
+            message = {"contents": ids[start : start + MAX_HEARTBEAT_CONTENTS]}
+            body = seal_json(self.identity, view.record, message, now=now, kind=HEARTBEAT_KIND)
+            try:
+                await self._client.post(address, "/api/v1/network.heartbeat", body)
+            except PeerUnavailable:
+                self.counters.pushes_failed += 1
+
+    # --- views ---------------------------------------------------------------------------
+
+    def contents(self) -> list[ContentRecord]:
+        return [k.content for k in self._known.values()]
+
+    def meta(self, content_id: str) -> MetaRecord | None:
+        known = self._known.get(content_id)
+        return None if known is None else known.register.record
+
+    # --- persistence ---------------------------------------------------------------------
+
+    def _store_content(self, record: ContentRecord) -> bool:
+        if record.content_id in self._known:
+            return False
+        self._known[record.content_id] = _Known(record)
+        self._save(f"content-{record.content_id}", record.to_json())
+        return True
+
+    def _save(self, name: str, value: dict[str, Any]) -> None:
+        self._dir.mkdir(parents=True, exist_ok=True)
+        temporary = self._dir / f".{name}.{os.getpid()}.tmp"
+        temporary.write_text(json.dumps(value), encoding="utf-8")
+        os.replace(temporary, self._dir / f"{name}.json")
+
+    def load(self) -> None:
+        """Reads records written by an earlier run or by ``qfzz node share`` (only files
+        not yet known: a directory listing per tick)."""
+        if not self._dir.is_dir():
+            return
+        for path in sorted(self._dir.glob("content-*.json")):
+            content_id = path.stem.removeprefix("content-")
+            if content_id in self._known:
+                continue
+            record = ContentRecord.from_json(json.loads(path.read_text(encoding="utf-8")))
+            record.verify()
+            self._known[content_id] = _Known(record)
+            meta_path = self._dir / f"meta-{content_id}.json"
+            if meta_path.is_file():
+                meta = MetaRecord.from_json(json.loads(meta_path.read_text(encoding="utf-8")))
+                self._known[content_id].register.apply(meta)
+
+
+def _bounded(value: object) -> list[object]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > MAX_BATCH:
+        raise MalformedRecord(f"a batch is a list of at most {MAX_BATCH} records")
+    return value
+
+
+def _dumps(value: object) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def records_of(items: Iterable[ContentRecord]) -> bytes:
+    """A batch body of content records (for tests and tools)."""
+    return _dumps({"content": [r.to_json() for r in items], "meta": []})
