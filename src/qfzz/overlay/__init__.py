@@ -16,6 +16,7 @@ from qfzz.overlay._peers import (
     PeerClient,
     PeerUnavailable,
 )
+from qfzz.overlay._replicas import ReplicaConfig, Replicas, media_type_of
 from qfzz.overlay._snapshot import PeerRow, Snapshot, add_seed, read_seeds, read_snapshot
 
 __all__ = [
@@ -28,10 +29,13 @@ __all__ = [
     "PeerClient",
     "PeerRow",
     "PeerUnavailable",
+    "ReplicaConfig",
+    "Replicas",
     "Snapshot",
     "SwimGuard",
     "add_seed",
     "handshake_once",
+    "media_type_of",
     "read_seeds",
     "read_snapshot",
 ]

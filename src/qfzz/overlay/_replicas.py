@@ -28,13 +28,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import mimetypes
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qfzz.errors import InvalidInput
+from qfzz.errors import Forbidden, NotFound
 from qfzz.network import (
     DHT_HEARTBEAT_INTERVAL,
     DHT_HEARTBEAT_MISS_THRESHOLD,
@@ -173,12 +174,12 @@ class Replicas:
         key, or its own content. Raises ``InvalidInput`` otherwise."""
         known = self._known.get(content_id)
         if known is None or not self.blobs.has(content_id):
-            raise InvalidInput("this node holds no such content")
+            raise NotFound("this node holds no such content")
         key = known.content.key
         if key is None and known.content.origin == self.identity.node_id:
             key = (self._keys / content_id).read_bytes()
         if key is None:
-            raise InvalidInput("its licence does not let this node play a copy")
+            raise Forbidden("its licence does not let this node play a copy")
         return open_blob(self.blobs.read(content_id), key), known.content.media_type
 
     # --- records from peers -------------------------------------------------------------
@@ -375,6 +376,28 @@ class Replicas:
     def contents(self) -> list[ContentRecord]:
         return [k.content for k in self._known.values()]
 
+    def describe(self) -> list[dict[str, Any]]:
+        """Each known content with this node's part in it (for the API and the tests)."""
+        out = []
+        for content_id, known in sorted(self._known.items()):
+            meta = known.register.record
+            out.append(
+                {
+                    "content_id": content_id,
+                    "title": known.content.title,
+                    "artist": known.content.artist,
+                    "license": known.content.license,
+                    "redistributable": known.content.redistributable,
+                    "origin": known.content.origin,
+                    "size": known.content.size,
+                    "stored_here": self.blobs.has(content_id),
+                    "leader": None if meta is None else meta.leader,
+                    "epoch": None if meta is None else meta.epoch,
+                    "holders": [] if meta is None else [x.holder for x in meta.leases],
+                }
+            )
+        return out
+
     def meta(self, content_id: str) -> MetaRecord | None:
         known = self._known.get(content_id)
         return None if known is None else known.register.record
@@ -427,3 +450,9 @@ def _dumps(value: object) -> bytes:
 def records_of(items: Iterable[ContentRecord]) -> bytes:
     """A batch body of content records (for tests and tools)."""
     return _dumps({"content": [r.to_json() for r in items], "meta": []})
+
+
+def media_type_of(path: str) -> str:
+    """The media type of an audio file by its name (``application/octet-stream`` if unknown)."""
+    guessed, _ = mimetypes.guess_type(path)
+    return guessed or "application/octet-stream"

@@ -10,16 +10,20 @@ reason; nothing from it is stored); both are rate-limited per address. The route
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path as PathLib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
 
 from qfzz.api._auth import UserDep, client_ip
 from qfzz.api._deps import StationDep
 from qfzz.api._guarded import GuardedRoute
 from qfzz.api._schemas import SystemVersionOut
-from qfzz.errors import StationNotRunning
-from qfzz.overlay import Overlay
+from qfzz.errors import NotFound, StationNotRunning
+from qfzz.overlay import Overlay, media_type_of
 
 router = APIRouter(route_class=GuardedRoute, tags=["network"])
 swim_router = APIRouter(route_class=GuardedRoute, tags=["network"])
@@ -33,6 +37,14 @@ async def _overlay(request: Request) -> Overlay:
 
 
 OverlayDep = Annotated[Overlay, Depends(_overlay)]
+ContentIdPath = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
+
+
+class ShareIn(BaseModel):
+    """Tracks of this station to publish to the network, under one licence."""
+
+    track_ids: list[Annotated[int, Field(ge=0, le=2**53)]] = Field(min_length=1, max_length=1000)
+    license: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9.+-]+$")
 
 
 @router.get("/api/system.version", response_model=SystemVersionOut)
@@ -65,3 +77,62 @@ async def swim(request: Request, overlay: OverlayDep) -> Response:
     """One SWIM message (probe, ack, gossip, push-pull) in a signed envelope."""
     overlay.handle_swim(await request.body(), client_ip(request))
     return Response(status_code=204)
+
+
+@router.get("/api/v1.5/storage/{file_hash}")
+async def storage(file_hash: ContentIdPath, overlay: OverlayDep) -> FileResponse:
+    """A sealed blob this node stores (ciphertext; ranges honoured), for replicas to copy."""
+    if not overlay.replicas.blobs.has(file_hash):
+        raise NotFound("this node stores no such content")
+    return FileResponse(
+        overlay.replicas.blobs.path(file_hash), media_type="application/octet-stream"
+    )
+
+
+@router.get("/api/v1/network.content")
+async def contents(overlay: OverlayDep) -> dict[str, Any]:
+    """The content this node knows: its signed record, and the lease record's holders."""
+    return {"content": overlay.replicas.describe()}
+
+
+@router.get("/api/v1/network.content/{content_id}/audio")
+async def content_audio(content_id: ContentIdPath, overlay: OverlayDep) -> Response:
+    """The audio of a content this node may play: its own, or a replica whose licence lets
+    copies be played (the signed record then carries the key)."""
+    audio, media_type = overlay.replicas.plaintext(content_id)
+    return Response(audio, media_type=media_type)
+
+
+@router.post("/api/v1/network.share", status_code=201)
+async def share(
+    body: ShareIn, overlay: OverlayDep, station: StationDep, user: UserDep
+) -> dict[str, Any]:
+    """Publish tracks of this station to the network (admins)."""
+    user.require_admin()
+    shared = []
+    for track_id in dict.fromkeys(body.track_ids):
+        track = station.track(track_id)
+        if not track.playable or track.path is None:
+            raise NotFound(f"track {track_id} has no audio file to share")
+        audio = await asyncio.to_thread(PathLib(track.path).read_bytes)
+        record = overlay.replicas.share(
+            audio,
+            media_type=media_type_of(track.path),
+            title=track.title,
+            artist=track.artist,
+            license=body.license,
+        )
+        shared.append({"track_id": track_id, "content_id": record.content_id})
+    return {"shared": shared}
+
+
+@swim_router.post("/api/v1/network.replicate")
+async def replicate(request: Request, overlay: OverlayDep) -> dict[str, int]:
+    """Content and lease records from a peer (each verified before anything is kept)."""
+    return {"changed": overlay.handle_records(await request.body(), client_ip(request))}
+
+
+@swim_router.post("/api/v1/network.heartbeat")
+async def heartbeat(request: Request, overlay: OverlayDep) -> dict[str, int]:
+    """A holder's signed heartbeat for contents this node leads."""
+    return {"noted": overlay.handle_heartbeat(await request.body(), client_ip(request))}
