@@ -49,6 +49,20 @@ from qfzz.network._identity import (
     receipt_key,
     verify_signature,
 )
+from qfzz.network._metrics import (
+    DEFAULT_HORIZON_WINDOWS,
+    MAX_METRIC_HLL_BYTES,
+    METRIC_HLL_LG_K,
+    METRIC_WINDOW_SEC,
+    MetricBook,
+    MetricRecord,
+    MetricTotals,
+    MetricWindow,
+    Tally,
+    metric_key,
+    view_id,
+    window_id_of,
+)
 from qfzz.network._records import (
     DHT_MEMBERSHIP_TTL,
     DHT_MIN_REACHABILITY,
@@ -93,6 +107,7 @@ from qfzz.network._wire import (
 )
 
 __all__ = [
+    "DEFAULT_HORIZON_WINDOWS",
     "DEFAULT_TRIM",
     "DHT_MEMBERSHIP_TTL",
     "DHT_MIN_REACHABILITY",
@@ -103,9 +118,12 @@ __all__ = [
     "MAX_ANSWER_BYTES",
     "MAX_HANDSHAKE_BYTES",
     "MAX_KNOWN_NODES",
+    "MAX_METRIC_HLL_BYTES",
     "MAX_RECEIPTS",
     "MAX_SKETCH_BYTES",
     "MAX_SWIM_BYTES",
+    "METRIC_HLL_LG_K",
+    "METRIC_WINDOW_SEC",
     "REJECT_REASONS",
     "SCHEMA_VERSION",
     "Envelope",
@@ -122,6 +140,10 @@ __all__ = [
     "MemberRecord",
     "MemberSet",
     "MemberState",
+    "MetricBook",
+    "MetricRecord",
+    "MetricTotals",
+    "MetricWindow",
     "NodeIdentity",
     "NodeInfo",
     "NodeScheduler",
@@ -144,6 +166,7 @@ __all__ = [
     "SwimPing",
     "SwimPushPull",
     "SwimState",
+    "Tally",
     "Transport",
     "Update",
     "VirtualLoop",
@@ -154,6 +177,7 @@ __all__ = [
     "decode_message",
     "encode_message",
     "membership_key",
+    "metric_key",
     "n_estimate",
     "new_nonce",
     "node_id_of",
@@ -164,4 +188,6 @@ __all__ = [
     "verify_envelope",
     "verify_handshake",
     "verify_signature",
+    "view_id",
+    "window_id_of",
 ]
