@@ -62,9 +62,10 @@ def _pool() -> list[MetricRecord]:
                     now=now,
                 )
             records += book.export(identity)
-    base = records[0].tally
-    twin = dataclasses.replace(base, watch_seconds=base.watch_seconds + 1)
-    records.append(MetricRecord.signed(NODES[0], records[0].content_id, records[0].window_id, twin))
+    mine = [r for r in records if r.node_id == NODES[0].node_id and r.key == records[0].key]
+    last = max(mine, key=lambda r: r.tally.logical_counter)  # a tie that decides the state
+    twin = dataclasses.replace(last.tally, watch_seconds=last.tally.watch_seconds + 1)
+    records.append(MetricRecord.signed(NODES[0], last.content_id, last.window_id, twin))
     return records
 
 

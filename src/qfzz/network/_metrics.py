@@ -345,7 +345,7 @@ class MetricWindow:
             retracted=current.retracted,
             watch_seconds=_bump(current.watch_seconds, watch_seconds),
             bytes_out=_bump(current.bytes_out, bytes_out),
-            completions=_bump(current.completions, int(completed)),
+            completions=_bump(current.completions, int(bool(completed))),
             hll=bytes(sketch.serialize_compact()),
             logical_counter=_bump(current.logical_counter, 1),
             timestamp=float(now),
@@ -476,12 +476,14 @@ class MetricBook:
     """All windows a node holds, keyed by ``metric_key``, with bounded memory.
 
     Memory is bounded by time and by count, in ways that keep the state a function of the set
-    of records seen, not of their order: windows more than ``horizon`` behind the newest window
-    held are dropped (a record for one is ignored), and past ``max_keys`` windows the smallest
-    by (window_id, content_id) are dropped and anything at or below them is ignored. Both
-    thresholds only rise, so the kept windows are the same whatever the delivery order. A
-    record for a window that starts after ``now + max_skew`` is refused, so a far-future record
-    cannot push every real window past the horizon.
+    of records seen, not of their order: windows ``horizon`` or more behind the newest window
+    seen are dropped (a record for one is ignored), and of the rest only the ``max_keys``
+    greatest by (window_id, content_id) are kept. The newest window only rises, and the top
+    ``max_keys`` of a set plus one key is the top ``max_keys`` of the top ``max_keys`` plus that
+    key, so the kept windows are the same whatever the delivery order. A record for a window
+    that starts after ``now + max_skew`` is refused, so a far-future record cannot push every
+    real window past the horizon. The count bound is a guard against a flood, not fairness:
+    under one, the contents with the smallest ids go first.
     """
 
     def __init__(
@@ -499,7 +501,6 @@ class MetricBook:
         self._windows: dict[tuple[int, str], MetricWindow] = {}
         self._heap: list[tuple[int, str]] = []  # exactly the held keys, smallest first
         self._newest = -1
-        self._floor: tuple[int, str] | None = None
 
     def record_view(
         self,
@@ -575,7 +576,7 @@ class MetricBook:
         clone = MetricBook(horizon=self.horizon, max_keys=self.max_keys, max_skew=self.max_skew)
         clone._windows = {k: w.copy() for k, w in self._windows.items()}
         clone._heap = list(self._heap)
-        clone._newest, clone._floor = self._newest, self._floor
+        clone._newest = self._newest
         return clone
 
     def _admit(self, content_id: str, window_id: int, now: float | None) -> MetricWindow | None:
@@ -586,18 +587,14 @@ class MetricBook:
             self._newest = window_id
             while self._heap and self._heap[0][0] <= self._newest - self.horizon:
                 self._windows.pop(heapq.heappop(self._heap), None)
-        if window_id <= self._newest - self.horizon or (
-            self._floor is not None and key <= self._floor
-        ):
+        if window_id <= self._newest - self.horizon:
             return None
         window = self._windows.get(key)
         if window is None:
             window = self._windows[key] = MetricWindow(content_id, window_id)
             heapq.heappush(self._heap, key)
             while len(self._windows) > self.max_keys:
-                smallest = heapq.heappop(self._heap)
-                del self._windows[smallest]
-                self._floor = smallest if self._floor is None else max(self._floor, smallest)
+                del self._windows[heapq.heappop(self._heap)]
         return self._windows.get(key)
 
     def _sorted(self) -> list[MetricWindow]:
