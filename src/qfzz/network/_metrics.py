@@ -77,7 +77,7 @@ MAX_DEVICE_SALT_BYTES = 64
 METRIC_MAX_SKEW = 300.0
 """A record may be for a window that starts at most this far in the receiver's future."""
 DEFAULT_HORIZON_WINDOWS = 24 * 7
-"""A book keeps the last week of windows (counted back from the newest it holds)."""
+"""A book keeps the last week of windows (counted back from the newest it has seen)."""
 DEFAULT_MAX_KEYS = 100_000
 UNIQUES_SLACK = 1.0 + 5 * 1.04 / math.sqrt(2**METRIC_HLL_LG_K)
 """A node saw at most ``views`` distinct ViewIDs; its sketch may estimate up to 5 standard
