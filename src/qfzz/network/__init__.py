@@ -77,6 +77,20 @@ from qfzz.network._leases import (
     MetaRecord,
     meta_key,
 )
+from qfzz.network._metrics import (
+    DEFAULT_HORIZON_WINDOWS,
+    MAX_METRIC_HLL_BYTES,
+    METRIC_HLL_LG_K,
+    METRIC_WINDOW_SEC,
+    MetricBook,
+    MetricRecord,
+    MetricTotals,
+    MetricWindow,
+    Tally,
+    metric_key,
+    view_id,
+    window_id_of,
+)
 from qfzz.network._placement import (
     DHT_MIN_ASN,
     DHT_MIN_IP_OCTETS,
@@ -140,6 +154,7 @@ from qfzz.network._wire import (
 )
 
 __all__ = [
+    "DEFAULT_HORIZON_WINDOWS",
     "DEFAULT_TRIM",
     "DHT_HEARTBEAT_INTERVAL",
     "DHT_HEARTBEAT_MISS_THRESHOLD",
@@ -157,9 +172,12 @@ __all__ = [
     "MAX_CONTENT_BYTES",
     "MAX_HANDSHAKE_BYTES",
     "MAX_KNOWN_NODES",
+    "MAX_METRIC_HLL_BYTES",
     "MAX_RECEIPTS",
     "MAX_SKETCH_BYTES",
     "MAX_SWIM_BYTES",
+    "METRIC_HLL_LG_K",
+    "METRIC_WINDOW_SEC",
     "REJECT_REASONS",
     "RULES",
     "SCHEMA_VERSION",
@@ -183,6 +201,10 @@ __all__ = [
     "MemberState",
     "MetaRecord",
     "MetaRegister",
+    "MetricBook",
+    "MetricRecord",
+    "MetricTotals",
+    "MetricWindow",
     "NodeIdentity",
     "NodeInfo",
     "NodeScheduler",
@@ -208,6 +230,7 @@ __all__ = [
     "SwimPing",
     "SwimPushPull",
     "SwimState",
+    "Tally",
     "Transport",
     "Update",
     "VirtualLoop",
@@ -224,6 +247,7 @@ __all__ = [
     "holder_may_serve",
     "membership_key",
     "meta_key",
+    "metric_key",
     "n_estimate",
     "new_nonce",
     "node_id_of",
@@ -250,4 +274,6 @@ __all__ = [
     "verify_envelope",
     "verify_handshake",
     "verify_signature",
+    "view_id",
+    "window_id_of",
 ]
