@@ -10,16 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from qfzz.cli._common import DataDir, cli_errors, console, make_settings
+from qfzz.cli._common import DataDir, cli_errors, console, make_settings, running_station
 from qfzz.errors import InvalidInput
 from qfzz.network import SCHEMA_VERSION, NodeIdentity
-from qfzz.overlay import OverlayConfig, add_seed, handshake_once, read_snapshot
+from qfzz.overlay import (
+    OverlayConfig,
+    PeerClient,
+    Replicas,
+    add_seed,
+    handshake_once,
+    media_type_of,
+    read_snapshot,
+)
 from qfzz.settings import Settings
 
 app = typer.Typer(help="This station as a node of the network.", no_args_is_help=True)
@@ -91,3 +100,58 @@ def join(
     console.print(f"joined {answer.member.node_id}  at {seed}")
     console.print(f"it knows {len(answer.known_public_nodes)} public nodes; N≈{answer.n_estimate}")
     console.print("added to the seeds" if added else "already a seed")
+
+
+@app.command("share")
+def share(
+    ctx: typer.Context,
+    track_ids: Annotated[list[int] | None, typer.Argument(help="Track ids to publish.")] = None,
+    license: Annotated[
+        str, typer.Option("--license", help="SPDX id, e.g. CC-BY-4.0 (decides who may play)")
+    ] = "",
+    every: Annotated[bool, typer.Option("--all", help="Every playable track.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Publish tracks to the network: sealed, replicated on other nodes.
+
+    A licence that allows sharing copies (CC0, CC-BY…) puts the key in the signed record,
+    so any node can play a replica; any other keeps the key here (peers hold the sealed
+    file for durability only). The running node picks the new content up within one
+    heartbeat interval.
+    """
+    with cli_errors():
+        if not license:
+            raise InvalidInput("say under which licence: --license CC-BY-4.0 (an SPDX id)")
+        if not track_ids and not every:
+            raise InvalidInput("name the tracks to share, or --all")
+    with running_station(ctx, data_dir) as station, cli_errors():
+        settings = station.settings
+        if every:
+            tracks, offset, total = [], 0, 1
+            while offset < total:
+                total, page = station.search_tracks(limit=500, offset=offset)
+                tracks += page
+                offset += len(page) or total
+        else:
+            tracks = [station.track(track_id) for track_id in dict.fromkeys(track_ids or [])]
+        files = [t for t in tracks if t.playable and t.path is not None]
+        if not files:
+            raise InvalidInput("none of these tracks has an audio file to share")
+        replicas = Replicas(
+            NodeIdentity.load_or_create(settings.data_dir),
+            settings.data_dir,
+            PeerClient(),
+            wall=time.time,
+        )
+        for track in files:
+            path = str(track.path)
+            record = replicas.share(
+                Path(path).read_bytes(),
+                media_type=media_type_of(path),
+                title=track.title,
+                artist=track.artist,
+                license=license,
+            )
+            playable = "playable by peers" if record.key is not None else "key kept here"
+            console.print(f"{track.track_id}  {record.content_id}  {playable}")
+    console.print(f"shared {len(files)} tracks")

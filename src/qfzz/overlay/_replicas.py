@@ -286,35 +286,40 @@ class Replicas:
     ) -> MetaRecord:
         me, ttl = self.identity, self.config.lease_ttl
         content_id = known.content.content_id
+        wanted = min(self.config.r_target, len(view.candidates))
         if meta is None or meta.leader != me.node_id:
             if meta is not None:
                 self.counters.leader_changes += 1
-            known.heartbeats.clear()
             meta = take_over(me, content_id, now, previous=meta, holders=holders, ttl=ttl)
-        else:
-            known.heartbeats[me.node_id] = now  # the leader holds too, and needs no message
-            silent = expired_holders(
-                meta,
-                now,
-                known.heartbeats,
-                interval=self.config.heartbeat_interval,
-                misses=self.config.heartbeat_misses,
-            )
-            dead = {x.holder for x in meta.leases if view.is_dead(x.holder)} | set(silent)
-            if dead:
-                order = [c.node_id for c in rendezvous_order(content_id, view.candidates, 32)]
-                spare = [n for n in (*holders, *order) if n not in dead]
-                meta = reassign_dead(me, meta, dead, spare, now, ttl=ttl)
-            if len(meta.leases) < min(self.config.r_target, len(view.candidates)):
-                meta = take_over(me, content_id, now, previous=meta, holders=holders, ttl=ttl)
-            fresh = [
-                x.holder
-                for x in meta.leases
-                if known.heartbeats.get(x.holder, 0.0) > x.granted_at
-                and x.expires_at - now < ttl - self.config.heartbeat_interval
-            ]
-            if fresh:
-                meta = renew(me, meta, fresh, now, ttl=ttl)
+            # holders still heartbeat the old leader until they see this record: a grace
+            # period of the full miss threshold from now, not from the old grants
+            known.heartbeats = {lease.holder: now for lease in meta.leases}
+        known.heartbeats[me.node_id] = now  # the leader holds too, and needs no message
+        silent = expired_holders(
+            meta,
+            now,
+            known.heartbeats,
+            interval=self.config.heartbeat_interval,
+            misses=self.config.heartbeat_misses,
+        )
+        dead = {x.holder for x in meta.leases if view.is_dead(x.holder)} | set(silent)
+        if dead:
+            live = sum(1 for x in meta.leases if x.holder not in dead)
+            order = [c.node_id for c in rendezvous_order(content_id, view.candidates, 32)]
+            holding = {x.holder for x in meta.leases}
+            spare = [n for n in dict.fromkeys((*holders, *order)) if n not in holding]
+            # replace only as many as R needs: a surplus holder's slot is vacated
+            meta = reassign_dead(me, meta, dead, spare[: max(0, wanted - live)], now, ttl=ttl)
+        if len(meta.leases) < wanted:
+            meta = take_over(me, content_id, now, previous=meta, holders=holders, ttl=ttl)
+        fresh = [
+            x.holder
+            for x in meta.leases
+            if known.heartbeats.get(x.holder, 0.0) > x.granted_at
+            and x.expires_at - now < ttl - self.config.heartbeat_interval
+        ]
+        if fresh:
+            meta = renew(me, meta, fresh, now, ttl=ttl)
         if known.register.apply(meta):
             self._save(f"meta-{content_id}", meta.to_json())
         return known.register.record or meta
