@@ -248,3 +248,44 @@ def test_a_station_without_a_node_answers_503(station):
 def test_the_peer_list_is_for_admins(node):
     _overlay, client = node
     assert client.get("/api/v1/network.peers").status_code == 401
+
+
+# -- shared content ------------------------------------------------------------------------------
+
+
+def test_the_storage_route_serves_sealed_blobs_with_ranges(node):
+    overlay, client = node
+    record = overlay.replicas.share(
+        b"ID3" + bytes(range(256)) * 8, media_type="audio/mpeg", title="T", artist="A",
+        license="CC0-1.0",
+    )  # fmt: skip
+    blob = overlay.replicas.blobs.read(record.content_id)
+    whole = client.get(f"/api/v1.5/storage/{record.content_id}")
+    assert whole.status_code == 200 and whole.content == blob
+    part = client.get(f"/api/v1.5/storage/{record.content_id}", headers={"Range": "bytes=10-19"})
+    assert part.status_code == 206 and part.content == blob[10:20]
+    assert client.get(f"/api/v1.5/storage/{'0' * 64}").status_code == 404
+    assert client.get("/api/v1.5/storage/not-a-hash").status_code == 422
+    audio = client.get(f"/api/v1/network.content/{record.content_id}/audio")
+    assert audio.status_code == 200 and audio.content.startswith(b"ID3")
+
+
+def test_a_pushed_record_with_a_bad_signature_is_refused_and_counted(node, clock, tmp_path):
+    overlay, client = node
+    origin = Overlay(PEER, OverlayConfig(public_host="http://peer.example:8000"), tmp_path / "o")
+    record = origin.replicas.share(
+        b"ID3 audio", media_type="audio/mpeg", title="T", artist="A", license="CC0-1.0"
+    )
+    tampered = record.to_json()
+    tampered["license"] = "CC-BY-4.0"
+    response = client.post(
+        "/api/v1/network.replicate", content=json.dumps({"content": [tampered]}).encode()
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("bad_signature:")
+    assert overlay.replicas.describe() == []
+    assert overlay.counters.swim_rejected["bad_signature"] == 1
+    accepted = client.post(
+        "/api/v1/network.replicate", content=json.dumps({"content": [record.to_json()]}).encode()
+    )
+    assert accepted.status_code == 200 and accepted.json() == {"changed": 1}

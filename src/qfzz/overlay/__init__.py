@@ -16,13 +16,14 @@ from qfzz.overlay._peers import (
     PeerClient,
     PeerUnavailable,
 )
-from qfzz.overlay._replicas import ReplicaConfig, Replicas, media_type_of
+from qfzz.overlay._replicas import NodeView, ReplicaConfig, Replicas, media_type_of
 from qfzz.overlay._snapshot import PeerRow, Snapshot, add_seed, read_seeds, read_snapshot
 
 __all__ = [
     "HANDSHAKE_PATH",
     "SWIM_PATH",
     "AsyncioScheduler",
+    "NodeView",
     "Overlay",
     "OverlayConfig",
     "OverlayCounters",
