@@ -1,5 +1,6 @@
 """Five real ``qfzz serve`` processes replicate shared content: node A shares 20 tracks;
-each gets R = 3 verified replicas on nodes with distinct ASN labels; a SIGKILLed holder's
+each gets R = 3 verified replicas on nodes with distinct ASN labels; plays on three nodes
+add up to the same count everywhere the content is known; a SIGKILLed holder's
 leases move and its blobs are copied again; a SIGKILLed leader is replaced by the
 smallest NodeID among the new holders at a higher epoch; and with A down a freely licensed
 replica still plays from another node.
@@ -53,6 +54,15 @@ def _stored(node: ServeProcess, content_id: str) -> bool:
     return path.is_file() and blake3.blake3(path.read_bytes()).hexdigest() == content_id
 
 
+def _shared_pair(listing: str) -> tuple[int, str]:
+    """The first (track id, content id) that ``qfzz node share`` printed."""
+    for line in listing.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0].isdigit() and len(parts[1]) == 64:
+            return int(parts[0]), parts[1]
+    raise AssertionError(f"no shared track in {listing!r}")
+
+
 def test_shared_content_keeps_three_diverse_replicas_through_crashes(tmp_path):
     library = write_tone_library(tmp_path / "music", tracks=TRACKS, seconds=1.0)
     a = _node(tmp_path, 0, None, library).start()
@@ -99,6 +109,31 @@ def test_shared_content_keeps_three_diverse_replicas_through_crashes(tmp_path):
             return True
 
         assert wait_for(lambda: replicated(nodes), timeout=90)
+
+        # plays on three nodes: a listener on A (the play interaction of a shared track),
+        # and the replica's audio fetched from two holders; every node that knows the
+        # content ends with the same three views
+        track_id, content_id = _shared_pair(shared.stdout)
+        listener = httpx.post(
+            f"{a.url}/api/v1/listeners",
+            json={"user_id": "ann", "password": "pw-1234", "preferences": {}},
+            timeout=30,
+        ).json()
+        played = httpx.post(
+            f"{a.url}/api/v1/listeners/ann/interactions",
+            json={"track_id": track_id, "type": "play"},
+            headers={"Authorization": f"Bearer {listener['token']}"},
+            timeout=30,
+        )
+        assert played.status_code == 201
+        holders = [by_id[h] for h in _contents(a)[content_id]["holders"] if h != ids[0]]
+        for holder in holders[:2]:
+            got = httpx.get(f"{holder.url}/api/v1/network.content/{content_id}/audio", timeout=30)
+            assert got.status_code == 200
+        knowing = [a, *(by_id[h] for h in _contents(a)[content_id]["holders"])]
+        assert wait_for(
+            lambda: all(_contents(n)[content_id]["views"] == 3 for n in knowing), timeout=60
+        ), [_contents(n)[content_id]["views"] for n in knowing]
 
         # kill -9 a holder that is not A: its slots move, its blobs are copied again
         view = _contents(a)

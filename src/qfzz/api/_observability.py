@@ -174,6 +174,31 @@ class _OverlayCollector(Collector):
             "Merges that met two different records for one key",
             value=overlay.members.conflicts,
         )
+        replicas = overlay.replicas
+        under, over = replicas.replication()
+        yield GaugeMetricFamily(
+            "dht_replication_under", "Contents this node leads with fewer than R holders", under
+        )
+        yield GaugeMetricFamily(
+            "dht_replication_over", "Contents this node leads with more than R holders", over
+        )
+        yield CounterMetricFamily(
+            "dht_leader_changes",
+            "Contents this node took over from another leader",
+            value=replicas.counters.leader_changes,
+        )
+        totals = replicas.totals()
+        yield CounterMetricFamily(
+            "dht_view_count", "Views of known shared content, all nodes", value=totals.views
+        )
+        yield GaugeMetricFamily(
+            "dht_unique_view_estimate", "Distinct viewers of known content", value=totals.uniques
+        )
+        yield CounterMetricFamily(
+            "dht_watch_time_seconds",
+            "Listening time of known shared content, all nodes",
+            value=totals.watch_seconds,
+        )
 
 
 def _judged(

@@ -17,6 +17,7 @@ from qfzz.catalog.timed_reads import TimedReads
 from qfzz.dj import CatalogView, PersonalizedDJ
 from qfzz.edge import DeviceRegistry
 from qfzz.jobs import open_queue
+from qfzz.models import InteractionType
 from qfzz.network import NodeIdentity
 from qfzz.overlay import Overlay, OverlayConfig
 from qfzz.settings import Settings
@@ -30,6 +31,7 @@ from qfzz.station import (
     Events,
     FeedbackFlow,
     Idempotency,
+    InteractionRecorded,
     Library,
     Playlists,
     ProfileBook,
@@ -221,4 +223,11 @@ def build_overlay(station: QFZZStation) -> Overlay:
             settings.host,
             settings.port,
         )
-    return Overlay(station.parts.node, OverlayConfig.from_settings(settings), settings.data_dir)
+    overlay = Overlay(station.parts.node, OverlayConfig.from_settings(settings), settings.data_dir)
+
+    def played(event: InteractionRecorded) -> None:
+        if event.interaction.type is InteractionType.PLAY:
+            overlay.note_play(event.interaction.track_id, event.interaction.user_id)
+
+    station.events.listen("interaction_recorded", played)  # stream, Subsonic and web plays
+    return overlay

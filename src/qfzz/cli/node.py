@@ -151,6 +151,8 @@ def share(
                 title=track.title,
                 artist=track.artist,
                 license=license,
+                track_id=track.track_id,
+                duration=track.meta.duration,
             )
             playable = "playable by peers" if record.key is not None else "key kept here"
             console.print(f"{track.track_id}  {record.content_id}  {playable}")

@@ -177,6 +177,7 @@ class Overlay:
         )
         self._round_handle: asyncio.TimerHandle | None = None
         self._tick_handle: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         # A restarted node must outrank its old record: the counter is its start time (ms).
         self._record = self._sign_self(int(wall() * 1000))
         self.members.apply(self._record)
@@ -213,6 +214,7 @@ class Overlay:
         if self.swim is not None:
             return
         loop = asyncio.get_running_loop()
+        self._loop = loop
         self.swim = SwimNode(
             self.node_id,
             self.config.public_host,
@@ -287,6 +289,15 @@ class Overlay:
         self._round_handle = loop.call_later(
             self.config.handshake_interval, lambda: self._spawn(self._round())
         )
+
+    def note_play(self, track_id: int, listener: str) -> None:
+        """A play on this station (any route): a view, if the track is shared. Safe from any
+        thread: the count is made on the event loop, which owns the metrics."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            self.replicas.record_play(track_id, listener)
+        else:
+            loop.call_soon_threadsafe(self.replicas.record_play, track_id, listener)
 
     def send_swim(self, address: str, message: object) -> None:
         """SWIM's way out: alive updates proven, the message sealed in this node's signed

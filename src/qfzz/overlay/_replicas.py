@@ -51,6 +51,9 @@ from qfzz.network import (
     MemberRecord,
     MetaRecord,
     MetaRegister,
+    MetricBook,
+    MetricRecord,
+    MetricTotals,
     NodeIdentity,
     expired_holders,
     holder_may_serve,
@@ -76,7 +79,9 @@ MAX_BATCH = 64
 MAX_RECORDS_BYTES = 1024 * 1024
 MAX_HEARTBEAT_BYTES = 256 * 1024
 MAX_HEARTBEAT_CONTENTS = 1024
+MAX_METRICS_PER_BATCH = 512
 HEARTBEAT_KIND = "network.heartbeat"
+SHARED_TRACKS = "shared-tracks.json"
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,7 @@ class ReplicaCounters:
     leader_changes: int = 0
     pushes_failed: int = 0
     heartbeats_received: int = 0
+    views_recorded: int = 0
 
 
 @dataclass(frozen=True)
@@ -142,12 +148,22 @@ class Replicas:
         self._client = client
         self._wall = wall
         self._known: dict[str, _Known] = {}
+        self._tracks: dict[int, tuple[str, float]] = {}  # shared track → content, seconds
+        self.metrics = MetricBook()
         self.load()
 
     # --- sharing (the origin) ----------------------------------------------------------
 
     def share(
-        self, plaintext: bytes, *, media_type: str, title: str, artist: str, license: str
+        self,
+        plaintext: bytes,
+        *,
+        media_type: str,
+        title: str,
+        artist: str,
+        license: str,
+        track_id: int | None = None,
+        duration: float | None = None,
     ) -> ContentRecord:
         """Seal and publish one file from this node; its key stays here unless the licence
         lets peers play copies (then the signed record carries it)."""
@@ -160,7 +176,64 @@ class Replicas:
         if record.key is None:
             self._keep_key(record.content_id, key)
         self._store_content(record)
+        if track_id is not None:
+            self._tracks[track_id] = (record.content_id, duration or 0.0)
+            shared = {str(t): [c, d] for t, (c, d) in sorted(self._tracks.items())}
+            self._save(SHARED_TRACKS.removesuffix(".json"), shared)
         return record
+
+    # --- play metrics ---------------------------------------------------------------------
+
+    def record_play(self, track_id: int, listener: str) -> bool:
+        """A listener played a track this node shared: one view in the content's window.
+
+        The view's device salt is this node's signature over the listener's id: stable per
+        listener (uniques count people, not plays) and not a hash anyone could reverse by
+        guessing ids, since only this node can compute it."""
+        shared = self._tracks.get(track_id)
+        if shared is None:
+            return False
+        return self.record_view(shared[0], listener, watch_seconds=round(shared[1]))
+
+    def record_view(self, content_id: str, listener: str, *, watch_seconds: int = 0) -> bool:
+        """One view of a known content served by this node (a shared track played here, or
+        a replica's audio fetched from here)."""
+        known = self._known.get(content_id)
+        if known is None:
+            return False
+        salt = self.identity.sign(b"qfzz/view-salt\n" + listener.encode())
+        counted = self.metrics.record_view(
+            self.identity.node_id,
+            content_id,
+            salt[:32],
+            watch_seconds=watch_seconds,
+            bytes_out=known.content.size,
+            completed=True,
+            now=self._wall(),
+        )
+        self.counters.views_recorded += counted
+        return counted
+
+    def totals(self) -> MetricTotals:
+        """Every known content's metrics, summed (uniques summed per content)."""
+        parts = [self.metrics.totals(content_id) for content_id in self._known]
+        return MetricTotals(
+            views=sum(t.views for t in parts),
+            uniques=sum(t.uniques for t in parts),
+            watch_seconds=sum(t.watch_seconds for t in parts),
+            bytes_out=sum(t.bytes_out for t in parts),
+            completions=sum(t.completions for t in parts),
+        )
+
+    def replication(self) -> tuple[int, int]:
+        """Contents this node leads with fewer than R holders, and with more."""
+        me, under, over = self.identity.node_id, 0, 0
+        for known in self._known.values():
+            meta = known.register.record
+            if meta is not None and meta.leader == me:
+                under += len(meta.leases) < self.config.r_target
+                over += len(meta.leases) > self.config.r_target
+        return under, over
 
     def _keep_key(self, content_id: str, key: bytes) -> None:
         self._keys.mkdir(parents=True, exist_ok=True)
@@ -195,10 +268,16 @@ class Replicas:
                 raise MalformedRecord("body must be an object")
             contents = [ContentRecord.from_json(r) for r in _bounded(body.get("content"))]
             metas = [MetaRecord.from_json(r) for r in _bounded(body.get("meta"))]
+            metrics = [
+                MetricRecord.from_json(r)
+                for r in _bounded(body.get("metrics"), MAX_METRICS_PER_BATCH)
+            ]
             for content in contents:
                 content.verify()
             for meta in metas:
                 meta.verify()
+            for metric in metrics:
+                metric.verify()
         except (ValueError, RecursionError) as exc:
             self.counters.records_refused += 1
             raise HandshakeRejected("malformed", f"records: {exc}") from None
@@ -206,6 +285,12 @@ class Replicas:
             self.counters.records_refused += 1
             raise HandshakeRejected("bad_signature", f"records: {exc.detail}") from None
         changed = sum(self._store_content(c) for c in contents)
+        for metric in metrics:
+            if metric.content_id in self._known:
+                try:
+                    changed += self.metrics.apply(metric, now=self._wall())
+                except InvalidRecord:
+                    self.counters.records_refused += 1
         for meta in metas:
             known = self._known.get(meta.content_id)
             if known is not None and known.register.apply(meta):
@@ -246,6 +331,7 @@ class Replicas:
         me = self.identity.node_id
         pushes: dict[str, list[_Known]] = {}
         beats: dict[str, list[str]] = {}
+        played = {r.content_id for r in self.metrics.export(self.identity)}
         fetches: list[tuple[_Known, list[str]]] = []
         for content_id, known in list(self._known.items()):
             placement = place(
@@ -261,7 +347,10 @@ class Replicas:
                 targets = {lease.holder for lease in meta.leases} | {known.content.origin}
                 for target in targets - {me}:
                     pushes.setdefault(target, []).append(known)
-            elif placement.leader is not None and (meta is None or meta.leader != placement.leader):
+            elif placement.leader is not None and (
+                meta is None or meta.leader != placement.leader or content_id in played
+            ):
+                # a new leader learns what to lead; the leader gathers this node's plays
                 pushes.setdefault(placement.leader, []).append(known)
             lease = None if meta is None else meta.lease_of(me)
             if meta is not None and lease is not None and holder_may_serve(lease, meta, now):
@@ -330,9 +419,12 @@ class Replicas:
             return
         for start in range(0, len(items), MAX_BATCH // 2):
             chunk = items[start : start + MAX_BATCH // 2]
+            ids = {k.content.content_id for k in chunk}
+            metrics = [r.to_json() for r in self.metrics.records() if r.content_id in ids]
             body = {
                 "content": [k.content.to_json() for k in chunk],
                 "meta": [k.register.record.to_json() for k in chunk if k.register.record],
+                "metrics": metrics[-MAX_METRICS_PER_BATCH:],
             }
             try:
                 await self._client.post(address, "/api/v1/network.replicate", _dumps(body))
@@ -399,6 +491,7 @@ class Replicas:
                     "leader": None if meta is None else meta.leader,
                     "epoch": None if meta is None else meta.epoch,
                     "holders": [] if meta is None else [x.holder for x in meta.leases],
+                    "views": self.metrics.totals(content_id).views,
                 }
             )
         return out
@@ -427,6 +520,10 @@ class Replicas:
         not yet known: a directory listing per tick)."""
         if not self._dir.is_dir():
             return
+        shared = self._dir / SHARED_TRACKS
+        if shared.is_file():
+            entries = json.loads(shared.read_text(encoding="utf-8"))
+            self._tracks = {int(t): (str(c), float(d)) for t, (c, d) in entries.items()}
         for path in sorted(self._dir.glob("content-*.json")):
             content_id = path.stem.removeprefix("content-")
             if content_id in self._known:
@@ -440,11 +537,11 @@ class Replicas:
                 self._known[content_id].register.apply(meta)
 
 
-def _bounded(value: object) -> list[object]:
+def _bounded(value: object, limit: int = MAX_BATCH) -> list[object]:
     if value is None:
         return []
-    if not isinstance(value, list) or len(value) > MAX_BATCH:
-        raise MalformedRecord(f"a batch is a list of at most {MAX_BATCH} records")
+    if not isinstance(value, list) or len(value) > limit:
+        raise MalformedRecord(f"a batch is a list of at most {limit} records")
     return value
 
 

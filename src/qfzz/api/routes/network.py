@@ -96,10 +96,13 @@ async def contents(overlay: OverlayDep) -> dict[str, Any]:
 
 
 @router.get("/api/v1/network.content/{content_id}/audio")
-async def content_audio(content_id: ContentIdPath, overlay: OverlayDep) -> Response:
+async def content_audio(
+    content_id: ContentIdPath, request: Request, overlay: OverlayDep
+) -> Response:
     """The audio of a content this node may play: its own, or a replica whose licence lets
     copies be played (the signed record then carries the key)."""
     audio, media_type = overlay.replicas.plaintext(content_id)
+    overlay.replicas.record_view(content_id, f"address:{client_ip(request)}")
     return Response(audio, media_type=media_type)
 
 
@@ -121,6 +124,8 @@ async def share(
             title=track.title,
             artist=track.artist,
             license=body.license,
+            track_id=track_id,
+            duration=track.meta.duration,
         )
         shared.append({"track_id": track_id, "content_id": record.content_id})
     return {"shared": shared}
