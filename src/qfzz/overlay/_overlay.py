@@ -78,6 +78,7 @@ MEMBERS_PER_ROUND = 3
 NEW_MEMBERS_PER_ROUND = 8
 MAX_PENDING = 256
 MAX_EAGER_HANDSHAKES = 8
+TICK_SOON = 0.05  # s: a burst of deaths or leases makes one early tick, not one each
 DEAD_RETRY_AFTER = 30.0
 
 
@@ -178,6 +179,8 @@ class Overlay:
         self._round_handle: asyncio.TimerHandle | None = None
         self._tick_handle: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._ticking = False
+        self._tick_again = False
         # A restarted node must outrank its old record: the counter is its start time (ms).
         self._record = self._sign_self(int(wall() * 1000))
         self.members.apply(self._record)
@@ -247,15 +250,32 @@ class Overlay:
         task.add_done_callback(self._tasks.discard)
 
     async def _tick(self) -> None:
+        self._ticking = True
         try:
             await self.replicas.tick(self.view())
         except Exception:  # a bug here must not end replication for good
             log.exception("replica tick failed", extra={"error_id": uuid.uuid4().hex[:12]})
         finally:
+            self._ticking = False
             loop = asyncio.get_running_loop()
-            self._tick_handle = loop.call_later(
-                self.config.replicas.heartbeat_interval, lambda: self._spawn(self._tick())
-            )
+            delay = self.config.replicas.heartbeat_interval
+            if self._tick_again:
+                self._tick_again = False
+                delay = min(delay, TICK_SOON)
+            self._tick_handle = loop.call_later(delay, lambda: self._spawn(self._tick()))
+
+    def _tick_soon(self) -> None:
+        """Replicate now rather than at the next heartbeat: a holder died (reassign at once,
+        as the issue asks) or a lease arrived for a blob this node lacks (fetch at once)."""
+        if self.swim is None:
+            return
+        if self._ticking:
+            self._tick_again = True
+            return
+        if self._tick_handle is not None:
+            self._tick_handle.cancel()
+        loop = asyncio.get_running_loop()
+        self._tick_handle = loop.call_later(TICK_SOON, lambda: self._spawn(self._tick()))
 
     def view(self) -> NodeView:
         """The live members as candidates for content placement (this node included)."""
@@ -371,10 +391,13 @@ class Overlay:
         """Content and lease records pushed by a peer (each verified; counted refusals)."""
         self._limited(address)
         try:
-            return self.replicas.accept_records(raw)
+            changed = self.replicas.accept_records(raw)
         except HandshakeRejected as exc:
             self._refused(self.counters.swim_rejected, exc, address, "records")
             raise
+        if changed:  # a new content to lead, a lease to fill, a leader to follow: act now
+            self._tick_soon()
+        return changed
 
     def handle_heartbeat(self, raw: bytes, address: str) -> int:
         """A holder's signed heartbeat for the contents this node leads."""
@@ -414,9 +437,12 @@ class Overlay:
         )
 
     def _on_change(self, update: Update) -> None:
-        """SWIM saw a change: a member we hold no record of is handshaked at once."""
+        """SWIM saw a change: a member we hold no record of is handshaked at once; a member
+        gone makes the replicas move now, not at the next heartbeat."""
         if update.state is SwimState.ALIVE and self.members.get(update.node_id) is None:
             self._discover(update.address, update.node_id)
+        elif update.state in (SwimState.DEAD, SwimState.LEFT):
+            self._tick_soon()
 
     def _discover(self, address: str, node_id: str) -> None:
         """Handshakes a node heard of by gossip: now while few handshakes are under way,

@@ -225,6 +225,21 @@ class Replicas:
             completions=sum(t.completions for t in parts),
         )
 
+    def lacking(self, now: float) -> bool:
+        """Whether this node holds a lease it may serve on a blob it does not store yet."""
+        me = self.identity.node_id
+        for content_id, known in self._known.items():
+            meta = known.register.record
+            lease = None if meta is None else meta.lease_of(me)
+            if (
+                meta is not None
+                and lease is not None
+                and holder_may_serve(lease, meta, now)
+                and not self.blobs.has(content_id)
+            ):
+                return True
+        return False
+
     def replication(self) -> tuple[int, int]:
         """Contents this node leads with fewer than R holders, and with more."""
         me, under, over = self.identity.node_id, 0, 0
