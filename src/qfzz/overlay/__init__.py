@@ -7,8 +7,9 @@ drives ``SwimNode`` on the asyncio loop (``AsyncioScheduler``). ``qfzz.app`` bui
 settings; ``qfzz.api`` routes bytes to it; ``qfzz.cli`` reads the view it writes down.
 """
 
+from qfzz.overlay._config import OverlayConfig, OverlayCounters
 from qfzz.overlay._guard import SwimGuard
-from qfzz.overlay._overlay import Overlay, OverlayConfig, OverlayCounters, handshake_once
+from qfzz.overlay._overlay import Overlay, handshake_once
 from qfzz.overlay._peers import (
     HANDSHAKE_PATH,
     SWIM_PATH,

@@ -24,15 +24,11 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from qfzz.errors import RateLimited
 from qfzz.network import (
-    DHT_MEMBERSHIP_TTL,
-    DHT_MIN_REACHABILITY,
-    DHT_MIN_RECEIPTS,
     HANDSHAKE_SKEW,
     MAX_RECEIPTS,
     Candidate,
@@ -47,10 +43,8 @@ from qfzz.network import (
     NodeSketch,
     NonceWindow,
     PeerReport,
-    Privacy,
     ReachabilityReceipt,
     ReceiptSet,
-    SwimConfig,
     SwimNode,
     SwimState,
     Update,
@@ -65,11 +59,11 @@ from qfzz.network import (
     verify_answer,
     verify_envelope,
 )
+from qfzz.overlay._config import OverlayConfig, OverlayCounters
 from qfzz.overlay._guard import SwimGuard
 from qfzz.overlay._peers import AsyncioScheduler, PeerClient, PeerUnavailable
-from qfzz.overlay._replicas import NodeView, ReplicaConfig, Replicas
+from qfzz.overlay._replicas import NodeView, Replicas
 from qfzz.overlay._snapshot import PeerRow, Snapshot, read_seeds, write_snapshot
-from qfzz.settings import Settings
 from qfzz.station import SlidingWindow
 
 log = logging.getLogger("qfzz.overlay")
@@ -80,63 +74,6 @@ MAX_PENDING = 256
 MAX_EAGER_HANDSHAKES = 8
 TICK_SOON = 0.05  # s: a burst of deaths or leases makes one early tick, not one each
 DEAD_RETRY_AFTER = 30.0
-
-
-@dataclass(frozen=True)
-class OverlayConfig:
-    """What the operator chose (``QFZZ_PUBLIC_HOST``, ``QFZZ_PEERS``, ``QFZZ_DHT_*``…)."""
-
-    public_host: str
-    seeds: tuple[str, ...] = ()
-    privacy: Privacy = "public"
-    asn: str | None = None
-    handshake_interval: float = 30.0
-    min_receipts: int = DHT_MIN_RECEIPTS
-    min_reachability: float = DHT_MIN_REACHABILITY
-    membership_ttl: float = DHT_MEMBERSHIP_TTL
-    tls_verify: bool | str = True
-    handshakes_per_minute: int = 60
-    swim_messages_per_second: int = 200
-    capabilities: tuple[str, ...] = ("radio", "subsonic")
-    swim: SwimConfig = field(default_factory=SwimConfig)
-    replicas: ReplicaConfig = field(default_factory=ReplicaConfig)
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> OverlayConfig:
-        verify: bool | str = settings.peer_tls_verify
-        if verify and settings.peer_ca_file is not None:
-            verify = str(settings.peer_ca_file)
-        return cls(
-            public_host=settings.node_url,
-            seeds=tuple(settings.peers),
-            privacy=settings.node_privacy,
-            asn=settings.node_asn,
-            handshake_interval=settings.handshake_interval_sec,
-            min_receipts=settings.dht_min_receipts,
-            min_reachability=settings.dht_min_reachability,
-            membership_ttl=settings.dht_membership_ttl,
-            tls_verify=verify,
-            replicas=ReplicaConfig(
-                r_target=settings.dht_replication_target,
-                lease_ttl=settings.dht_lease_ttl,
-                heartbeat_interval=settings.dht_heartbeat_interval,
-                heartbeat_misses=settings.dht_heartbeat_miss_threshold,
-                min_asn=settings.dht_min_asn,
-                min_ip_octets=settings.dht_min_ip_octets,
-            ),
-        )
-
-
-@dataclass
-class OverlayCounters:
-    """What the metrics export: every handshake and SWIM message judged, by outcome."""
-
-    handshakes_accepted: int = 0
-    handshakes_rejected: Counter[str] = field(default_factory=Counter)
-    swim_rejected: Counter[str] = field(default_factory=Counter)
-    swim_received: int = 0
-    outbound_ok: int = 0
-    outbound_failed: int = 0
 
 
 class Overlay:
