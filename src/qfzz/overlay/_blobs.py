@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from qfzz.network import content_id_of, verify_blob
+from qfzz.network import InvalidRecord, content_id_of, verify_blob
 
 BLOBS_DIR = "blobs"
 
@@ -52,6 +52,22 @@ class BlobStore:
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, target)
+
+    def incoming(self, content_id: str) -> Path:
+        """A temporary file beside where ``content_id`` will live, for a download."""
+        target = self.path(content_id)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target.with_name(f".{content_id}.{os.getpid()}.part")
+
+    def commit(self, content_id: str, incoming: Path, digest: str) -> None:
+        """Moves a finished download into place if it hashed to ``content_id``; otherwise
+        deletes it and raises ``InvalidRecord`` (corrupt_blob): nothing is stored."""
+        if digest != content_id:
+            incoming.unlink(missing_ok=True)
+            raise InvalidRecord("the blob does not hash to its content id", "corrupt_blob")
+        with open(incoming, "rb+") as done:
+            os.fsync(done.fileno())
+        os.replace(incoming, self.path(content_id))
 
     def read(self, content_id: str) -> bytes:
         return self.path(content_id).read_bytes()

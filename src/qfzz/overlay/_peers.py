@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
+import blake3
 import httpx
 
 from qfzz.errors import QfzzError
@@ -125,6 +127,27 @@ class PeerClient:
         except httpx.HTTPError as exc:
             raise PeerUnavailable(f"{base_url}: {type(exc).__name__}: {exc}") from None
         return b"".join(chunks)
+
+    async def download(self, base_url: str, path: str, dest: Path, *, max_bytes: int) -> str:
+        """Streams a GET into ``dest`` (at most ``max_bytes``) and returns the blake3 hex of
+        what was written: a blob is hashed as it arrives, never held whole in memory."""
+        url = base_url.rstrip("/") + path
+        digest = blake3.blake3()
+        size = 0
+        try:
+            async with self._client.stream("GET", url) as response:
+                if response.status_code != 200:
+                    raise PeerUnavailable(f"{base_url} answered {response.status_code}")
+                with open(dest, "wb") as out:
+                    async for chunk in response.aiter_bytes():
+                        size += len(chunk)
+                        if size > max_bytes:
+                            raise PeerUnavailable(f"{base_url} sent more than {max_bytes} B")
+                        digest.update(chunk)
+                        out.write(chunk)
+        except httpx.HTTPError as exc:
+            raise PeerUnavailable(f"{base_url}: {type(exc).__name__}: {exc}") from None
+        return digest.hexdigest()
 
     def send(self, base_url: str, body: bytes) -> None:
         """Sends one SWIM message without waiting; dropped when too many are in flight."""

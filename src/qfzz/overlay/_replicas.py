@@ -454,12 +454,15 @@ class Replicas:
             if address is None or view.is_dead(source):
                 continue
             path = f"/api/v1.5/storage/{content.content_id}"
+            incoming = self.blobs.incoming(content.content_id)
             try:
-                blob = await self._client.get(address, path, max_bytes=content.size)
+                digest = await self._client.download(
+                    address, path, incoming, max_bytes=content.size
+                )
+                self.blobs.commit(content.content_id, incoming, digest)
             except PeerUnavailable:
+                incoming.unlink(missing_ok=True)
                 continue
-            try:
-                self.blobs.put(content.content_id, blob)
             except InvalidRecord:
                 self.counters.corrupt_blobs_refused += 1
                 log.warning("corrupt blob %s from %s refused", content.content_id, address)
