@@ -38,7 +38,10 @@ Runs the real ``qfzz.network._swim`` code for N nodes over the in-memory lossy n
   Beside it, the design's rule (reassign after 3 missed 60 s heartbeats, phases uniform).
   Then leader changes per hour of churn: 10% of the nodes leaving and 10% joining per
   hour at seeded random times, every item's placement leader (and holders) recounted
-  after each event, against what random ids predict (``churn_run``).
+  after each event, against what random ids predict (``churn_run``), and the copies
+  fetched when leases move as ``Replicas._lead`` moves them (``lead_leases``: only a
+  departed holder is replaced, a new leader grants every placed holder, nothing is
+  dropped — so leases drift above R under churn).
 
 The SWIM sections install the starting cluster as already converged (every node knows
 every other), which is what a cluster looks like after its joins have settled; joins are
@@ -93,6 +96,7 @@ from qfzz.network import (
     verify_handshake,
 )
 from qfzz.network import SwimState as State
+from qfzz.network._leases import MAX_REPLICAS
 from qfzz.overlay._overlay import TICK_SOON
 
 
@@ -996,6 +1000,8 @@ def replication(args: argparse.Namespace) -> None:
         )
     leaders = sum(run.leaders.values()) / hours
     added = sum(run.added.values()) / hours
+    fetched = sum(run.fetched.values()) / hours
+    counts = [len(x) for x in run.leases.values()]
     print(
         f"churn: leader changes per hour of churn {leaders:.1f} ({leaders / run.items:.3f} per "
         f"item per hour; {run.items_with_change:,} of {run.items:,} items changed leader at "
@@ -1005,6 +1011,14 @@ def replication(args: argparse.Namespace) -> None:
         f"({added / run.items:.3f} per item), against "
         f"{sum(run.expected_added.values()) / hours:.1f} (items × R/N per event); "
         f"{cpu:.1f} s of CPU"
+    )
+    print(
+        f"churn: copies fetched as Replicas._lead moves leases (a departed holder's slot "
+        f"refilled, a new leader's take_over granting every placed holder, no live holder "
+        f"ever moved or dropped): {fetched:.1f}/h (joins {run.fetched['join'] / hours:.1f}, "
+        f"leaves {run.fetched['leave'] / hours:.1f}); leases per item after {hours:g} h: mean "
+        f"{statistics.mean(counts):.2f}, max {max(counts)} (R={r}), "
+        f"{sum(c > r for c in counts):,} items over R"
     )
 
 
@@ -1027,6 +1041,35 @@ class ChurnRun:
     expected_added: dict[str, float]
     items_with_change: int
     recomputed: int
+    leases: dict[str, set[str]]
+    fetched: dict[str, int]
+
+
+def lead_leases(
+    leases: set[str],
+    leader_changed: bool,
+    placed: Placement,
+    gone: str | None,
+    order: Callable[[], list[str]],
+    r: int,
+) -> set[str]:
+    """The lease holders after one membership event, as ``Replicas._lead`` sets them: a
+    new leader's ``take_over`` grants every placed holder without a lease a slot (keeping
+    the old leases); a departed holder's slot goes to the first placed holder, then the
+    first node in rendezvous ``order``, without a lease, only as far as R needs
+    (``reassign_dead``); fewer than R leases are topped up with the placed holders. A
+    live holder is never moved or dropped, so a placement change without a departure or a
+    new leader moves no copy, and a new leader can leave more than R."""
+    leases = set(leases)
+    if leader_changed:
+        leases |= set([h for h in placed.holders if h not in leases][: MAX_REPLICAS - len(leases)])
+    if gone is not None and gone in leases:
+        live = len(leases) - 1
+        spare = [x for x in dict.fromkeys((*placed.holders, *order())) if x not in leases]
+        leases = (leases - {gone}) | set(spare[: max(0, r - live)])
+    if len(leases) < r:
+        leases |= set(placed.holders)
+    return leases
 
 
 def churn_run(
@@ -1065,6 +1108,7 @@ def churn_run(
             events.append(ChurnEvent(at, kind, _candidates(rng, 1, asns, octets)[0]))
     population = Population.of(present.values())
     placements: dict[str, Placement] = {}
+    leases: dict[str, set[str]] = {}
     reach: dict[str, set[str]] = {}
     bound: dict[str, bytes | None] = {}
 
@@ -1079,19 +1123,21 @@ def churn_run(
         return placed
 
     for c in content:
-        settle(c)
+        leases[c] = set(settle(c).holders)
     leaders = {"join": 0, "leave": 0}
     added = {"join": 0, "leave": 0}
     expected_leaders = {"join": 0.0, "leave": 0.0}
     expected_added = {"join": 0.0, "leave": 0.0}
+    fetched = {"join": 0, "leave": 0}
     changed: set[str] = set()
     recomputed = 0
     for number, event in enumerate(events):
         if event.kind == "leave":
             gone = rng.choice(sorted(present))
             events[number] = ChurnEvent(event.time, "leave", present.pop(gone))
-            touched = [c for c in content if gone in reach[c]]
+            touched = [c for c in content if gone in reach[c] or gone in leases[c]]
         else:
+            gone = None
             present[event.node.node_id] = event.node
             touched = [
                 c
@@ -1104,12 +1150,22 @@ def churn_run(
         expected_leaders[event.kind] += items * r / size * 2 / (r + 1)
         for c in touched:
             old = placements[c]
-            new = settle(c)
-            recomputed += 1
+            new = settle(c) if gone is None or gone in reach[c] else old
+            recomputed += new is not old
             added[event.kind] += len(set(new.holders) - set(old.holders))
             if new.leader != old.leader:
                 leaders[event.kind] += 1
                 changed.add(c)
+            held = lead_leases(
+                leases[c],
+                new.leader != old.leader,
+                new,
+                gone,
+                functools.partial(_order_ids, c, population),
+                r,
+            )
+            fetched[event.kind] += len(held - leases[c])
+            leases[c] = held
     return ChurnRun(
         items,
         events,
@@ -1121,7 +1177,14 @@ def churn_run(
         expected_added,
         len(changed),
         recomputed,
+        leases,
+        fetched,
     )
+
+
+def _order_ids(content_id: str, population: Population) -> list[str]:
+    """The order ``_lead`` draws spare holders from (its first 32 by rendezvous score)."""
+    return [c.node_id for c in rendezvous_order(content_id, population, 32)]
 
 
 def main() -> None:

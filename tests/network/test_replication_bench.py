@@ -87,3 +87,7 @@ def test_churn_counts_match_placing_everything_again():
     assert 0 < changes <= items * len(run.events)
     assert sum(run.added.values()) >= changes  # a new smallest holder: a new holder set
     assert run.items_with_change <= changes
+    # the leases as Replicas._lead keeps them: R or more, all on nodes still present
+    present = set(run.final.node_ids)
+    assert all(len(held) >= 3 and held <= present for held in run.leases.values())
+    assert run.fetched["leave"] > 0 and run.fetched["join"] < run.added["join"]
