@@ -28,6 +28,20 @@ Runs the real ``qfzz.network._swim`` code for N nodes over the in-memory lossy n
   the issue's fix (prefix members, extended by rendezvous rank to R) and plain rendezvous
   with a diversity pick (``place``'s rule); also what one step of the prefix length p
   moves (the estimate crossing R·2^(p+½)), and so the cost per join over a doubling of N.
+* replication (issue 15): the time from a node crash to full re-replication (target ≤ 2
+  detection periods), p50/p99 over several crashes of the SWIM simulation at 10% loss,
+  beside the detection period (every live node marks the crash dead, p99) of the same
+  runs. Each content the crashed node held is followed as ``Replicas`` handles it: its
+  leader after the crash (``place`` over the others) acts a tick after *its own* view
+  marks the crash dead, reassigns the slot, and the new holder fetches; the blob transfer
+  is modelled (``Transfer``: 5 MB at 10 MB/s plus a 100 ms round trip), not simulated.
+  Beside it, the design's rule (reassign after 3 missed 60 s heartbeats, phases uniform).
+  Then leader changes per hour of churn: 10% of the nodes leaving and 10% joining per
+  hour at seeded random times, every item's placement leader (and holders) recounted
+  after each event, against what random ids predict (``churn_run``), and the copies
+  fetched when leases move as ``Replicas._lead`` moves them (``lead_leases``: only a
+  departed holder is replaced, a new leader grants every placed holder, nothing is
+  dropped — so leases drift above R under churn).
 
 The SWIM sections install the starting cluster as already converged (every node knows
 every other), which is what a cluster looks like after its joins have settled; joins are
@@ -38,6 +52,8 @@ question there is what the estimate does with liars, not with packets.
     python3 run.py bench overlay [--n 1000 --loss 0.1 --seed 1 --fp-duration 600]
     python3 run.py bench overlay --only estimate [--est-rounds 12 --liar-claims split]
     python3 run.py bench overlay --only placement [--n 1000 --items 10000 --churn 20]
+    python3 run.py bench overlay --only replication [--rep-items 2000 --crashes 10
+        --blob-mb 5 --bandwidth-mb 10 --rtt 0.1 --churn-hours 2 --churn-leave 0.1]
 """
 
 from __future__ import annotations
@@ -53,6 +69,8 @@ from dataclasses import dataclass, field
 
 from qfzz.network import (
     DEFAULT_TRIM,
+    DHT_HEARTBEAT_INTERVAL,
+    DHT_HEARTBEAT_MISS_THRESHOLD,
     DHT_MIN_ASN,
     DHT_MIN_IP_OCTETS,
     DHT_REPLICATION_TARGET,
@@ -72,11 +90,14 @@ from qfzz.network import (
     place,
     prefix_only,
     rendezvous_order,
+    rendezvous_score,
     replication_prefix,
     verify_answer,
     verify_handshake,
 )
 from qfzz.network import SwimState as State
+from qfzz.network._leases import MAX_REPLICAS
+from qfzz.overlay._overlay import TICK_SOON
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -699,6 +720,473 @@ def placement(args: argparse.Namespace) -> None:
     )
 
 
+# -- re-replication after a crash, and leader changes under churn ----------------------------
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """The blob transfer, modelled (the simulation carries no blobs): one round trip to ask,
+    then ``size / bandwidth``. The defaults are a 5 MB track over a 10 MB/s path with a
+    100 ms WAN round trip; the simulation's own 1–10 ms delay is a LAN's, too short for
+    the fetch between federated nodes."""
+
+    size: float = 5e6
+    bandwidth: float = 10e6
+    rtt: float = 0.1
+
+    def fetch(self) -> float:
+        return self.rtt + self.size / self.bandwidth
+
+
+@dataclass(frozen=True)
+class ContentMove:
+    """One content the crashed node held: its leader after the crash, when that leader's
+    view marked the crash dead (seconds after it), and when the new holder has the blob."""
+
+    content_id: str
+    leader: str
+    leader_dead: float
+    new_holder: str
+    done: float
+
+
+def rereplicate(
+    old: Placement,
+    new: Placement,
+    victim: str,
+    dead_after: Callable[[str], float],
+    transfer: Transfer,
+    tick: float = TICK_SOON,
+) -> ContentMove:
+    """What ``Replicas`` does for one content of a crashed holder, as a chain of delays.
+
+    ``new`` is the placement over the live nodes without ``victim``: what the leader's view
+    gives once it marks the victim dead (``NodeView`` leaves DEAD members out), so its
+    leader is ``new.leader``. That node acts ``tick`` after its own SWIM view marks the
+    victim dead (``_on_change`` → ``_tick_soon``). A leader that held no copy before (the
+    victim led, and the new smallest holder is a newcomer) has no records yet: a surviving
+    holder hands them over once *its* view marks the victim dead (its tick, one way), and
+    the leader acts a tick after both. ``_lead`` then reassigns the dead slot to the first
+    placed holder without a lease — the leader itself when it is the newcomer (it fetches
+    in the same tick), else a node that gets the record one way later and fetches a tick
+    after (a lease for a blob it lacks). ``dead_after`` maps a node to the seconds after the
+    crash at which it marks the victim dead (``inf``: never, within the run)."""
+    leader = new.leader
+    assert leader is not None
+    start = dead_after(leader)
+    if leader not in old.holders:
+        handed = min(dead_after(h) for h in old.holders if h != victim) + tick + transfer.rtt / 2
+        start = max(start, handed)
+        new_holder = leader
+    else:
+        new_holder = next(h for h in new.holders if h not in old.holders)
+    filled = start + tick
+    if new_holder != leader:
+        filled += transfer.rtt / 2 + tick
+    return ContentMove(
+        new.content_id, leader, dead_after(leader), new_holder, filled + transfer.fetch()
+    )
+
+
+@dataclass
+class CrashFigures:
+    """One crash: when every live node marked it dead, and its contents' re-replication by
+    SWIM's verdict (``moves``) and by the design's 3 missed heartbeats (``design``)."""
+
+    victim: str
+    detection: float
+    moves: list[ContentMove]
+    design: list[ContentMove]
+
+    @property
+    def rereplication(self) -> float:
+        return max(m.done for m in self.moves)
+
+    @property
+    def design_rereplication(self) -> float:
+        return max(m.done for m in self.design)
+
+
+def _candidates(rng: random.Random, count: int, asns: int, octets: int) -> list[Candidate]:
+    return [
+        Candidate(
+            rng.randbytes(32).hex(), asn=f"AS{rng.randrange(asns)}", ip_octet=rng.randrange(octets)
+        )
+        for _ in range(count)
+    ]
+
+
+def _design_dead_after(rng: random.Random, interval: float, misses: int) -> Callable[[str], float]:
+    """The design's rule: a node learns of the crash at its first heartbeat check at least
+    ``misses × interval`` after the victim's last heartbeat. The victim beat ``U`` before the
+    crash and each node checks at its own phase ``W`` after that limit (both uniform over
+    an interval), so it learns ``misses × interval − U + W`` after the crash: 120–240 s."""
+    last = rng.uniform(0.0, interval)
+    phases: dict[str, float] = {}
+
+    def dead_after(node_id: str) -> float:
+        if node_id not in phases:
+            phases[node_id] = rng.uniform(0.0, interval)
+        return misses * interval - last + phases[node_id]
+
+    return dead_after
+
+
+def rereplication_run(
+    n: int,
+    items: int,
+    *,
+    seed: int,
+    loss: float,
+    crashes: int,
+    spacing: float = 1.0,
+    r: int = DHT_REPLICATION_TARGET,
+    asns: int = 50,
+    octets: int = 100,
+    transfer: Transfer | None = None,
+    limit: float = 45.0,
+) -> list[CrashFigures]:
+    """Crashes ``crashes`` nodes of an N-node SWIM simulation (``spacing`` apart, as the
+    detection section does) and times each crashed node's contents back to R copies.
+
+    The simulation's nodes get seeded NodeIDs, ASNs and IP first octets, and ``items``
+    random contents are placed over all of them. The victims are drawn so that no victim
+    is within the placement depth of another's contents: each crash's new placements are
+    then the ones over everyone but that victim, whatever the others' state."""
+    transfer = transfer or Transfer()
+    sim = Simulation(seed=seed, loss=loss, record=False)
+    names = sim.bootstrap(n)
+    sim.run(3.0)
+    rng = random.Random(seed)
+    nodes = _candidates(rng, n, asns, octets)
+    name_of = {c.node_id: name for c, name in zip(nodes, names, strict=True)}
+    everyone = Population.of(nodes)
+    content = [rng.randbytes(32).hex() for _ in range(items)]
+    before = {c: place(c, everyone, r_target=r) for c in content}
+    held: dict[str, list[str]] = {}
+    for c, placed in before.items():
+        for holder in placed.holders:
+            held.setdefault(holder, []).append(c)
+    victims: list[tuple[str, dict[str, Placement]]] = []
+    touched: set[str] = set()
+    for candidate in rng.sample(nodes, len(nodes)):
+        v = candidate.node_id
+        if len(victims) == crashes:
+            break
+        if v in touched or v not in held:
+            continue
+        rest = Population.of(c for c in nodes if c.node_id != v)
+        after = {c: place(c, rest, r_target=r) for c in held[v]}
+        reach = {
+            x.node_id
+            for c, placed in after.items()
+            for x in rendezvous_order(c, everyone, placed.depth + 1)
+        }
+        if reach & {w for w, _ in victims}:
+            continue
+        victims.append((v, after))
+        touched |= reach
+    crashed_at: dict[str, float] = {}
+    for v, _ in victims:
+        sim.crash(name_of[v])
+        crashed_at[v] = sim.now
+        sim.run(spacing)
+    deadline = sim.now + limit
+    while sim.now < deadline and not all(
+        len(sim.knowers(name_of[v], (State.DEAD,))) == len(sim.live()) for v, _ in victims
+    ):
+        sim.run(1.0)
+    design_rng = random.Random(seed + 1)
+    figures: list[CrashFigures] = []
+    for v, after in victims:
+        seen = sim.first_seen.get((name_of[v], State.DEAD), {})
+        live = [x for x in sim.live() if x != name_of[v]]
+        times = [seen[x] - crashed_at[v] for x in live if x in seen]
+        detection = max(times) if len(times) == len(live) else math.inf
+
+        def swim_dead(
+            node_id: str, seen: dict[str, float] = seen, at: float = crashed_at[v]
+        ) -> float:
+            t = seen.get(name_of[node_id])
+            return math.inf if t is None else t - at
+
+        design_dead = _design_dead_after(
+            design_rng, DHT_HEARTBEAT_INTERVAL, DHT_HEARTBEAT_MISS_THRESHOLD
+        )
+        moves = [rereplicate(before[c], after[c], v, swim_dead, transfer) for c in held[v]]
+        design = [rereplicate(before[c], after[c], v, design_dead, transfer) for c in held[v]]
+        figures.append(CrashFigures(v, detection, moves, design))
+    return figures
+
+
+def replication(args: argparse.Namespace) -> None:
+    cpu = time.process_time()
+    transfer = Transfer(args.blob_mb * 1e6, args.bandwidth_mb * 1e6, args.rtt)
+    figures = rereplication_run(
+        args.n,
+        args.rep_items,
+        seed=args.seed + 6,
+        loss=args.loss,
+        crashes=args.crashes,
+        spacing=args.crash_spacing,
+        r=args.replicas,
+        asns=args.asns,
+        octets=args.octets,
+        transfer=transfer,
+    )
+    print(
+        f"replication: N={args.n}, {args.rep_items:,} items, R={args.replicas}, "
+        f"{len(figures)} crashes {args.crash_spacing:.0f} s apart, {args.loss:.0%} loss; SWIM "
+        f"simulated, the transfer MODELLED (not simulated): {args.blob_mb:g} MB at "
+        f"{args.bandwidth_mb:g} MB/s + {args.rtt * 1000:.0f} ms round trip = "
+        f"{transfer.fetch():.2f} s, one way {args.rtt * 500:.0f} ms per record push, "
+        f"{TICK_SOON * 1000:.0f} ms to each replica tick; design: reassign after "
+        f"{DHT_HEARTBEAT_MISS_THRESHOLD} missed heartbeats of {DHT_HEARTBEAT_INTERVAL:.0f} s, "
+        "uniform phases"
+    )
+    for crash in figures:
+        last = max(crash.moves, key=lambda m: m.done)
+        led = sum(m.new_holder == m.leader for m in crash.moves)
+        print(
+            f"  crash: {len(crash.moves)} items ({led} with a newcomer leader), every live node "
+            f"marks dead {crash.detection:5.1f} s, last item's leader {last.leader_dead:5.1f} s "
+            f"→ R copies again {crash.rereplication:5.1f} s; design's rule "
+            f"{crash.design_rereplication:6.1f} s"
+        )
+    done = [c.rereplication for c in figures]
+    detected = [c.detection for c in figures]
+    design = [c.design_rereplication for c in figures]
+    period = percentile(detected, 99)
+    p99 = percentile(done, 99)
+    ratio = p99 / period
+    cpu_first = time.process_time() - cpu
+    print(
+        f"replication: time from a crash to full re-replication p50 "
+        f"{statistics.median(done):.1f} s, p99 {p99:.1f} s; detection period (every live node "
+        f"marks the crash dead) p50 {statistics.median(detected):.1f} s, p99 {period:.1f} s; "
+        f"p99 ratio {ratio:.2f} detection periods (target ≤ 2: "
+        f"{'met' if ratio <= 2 else 'NOT met'}); the design's 3 missed heartbeats: p50 "
+        f"{statistics.median(design):.0f} s, p99 {percentile(design, 99):.0f} s "
+        f"({percentile(design, 99) / period:.1f} detection periods); {cpu_first:.1f} s of CPU"
+    )
+    cpu = time.process_time()
+    run = churn_run(
+        args.n,
+        args.rep_items,
+        seed=args.seed + 7,
+        r=args.replicas,
+        asns=args.asns,
+        octets=args.octets,
+        hours=args.churn_hours,
+        leave_rate=args.churn_leave,
+        join_rate=args.churn_join,
+    )
+    cpu = time.process_time() - cpu
+    hours = args.churn_hours
+    events = len(run.events)
+    r = args.replicas
+    print(
+        f"churn: N={args.n}, {run.items:,} items, R={r}; {args.churn_leave:.0%} of the nodes "
+        f"leave and {args.churn_join:.0%} join per hour ({events / hours:.0f} events/h, "
+        f"seeded random times, one every {hours * 3600 / events:.0f} s on average) for "
+        f"{hours:g} h; leaders and holders by place(); {run.recomputed:,} placements recomputed"
+    )
+    for kind in ("join", "leave"):
+        count = sum(1 for e in run.events if e.kind == kind)
+        print(
+            f"  {kind}s {count / hours:4.0f}/h: leader changes {run.leaders[kind] / hours:6.1f}/h "
+            f"(expected {run.expected_leaders[kind] / hours:6.1f}), holder copies added "
+            f"{run.added[kind] / hours:6.1f}/h (expected {run.expected_added[kind] / hours:6.1f})"
+        )
+    leaders = sum(run.leaders.values()) / hours
+    added = sum(run.added.values()) / hours
+    fetched = sum(run.fetched.values()) / hours
+    counts = [len(x) for x in run.leases.values()]
+    print(
+        f"churn: leader changes per hour of churn {leaders:.1f} ({leaders / run.items:.3f} per "
+        f"item per hour; {run.items_with_change:,} of {run.items:,} items changed leader at "
+        f"least once), against {sum(run.expected_leaders.values()) / hours:.1f} expected for "
+        f"random ids (each event: items × R/N enter or lose that holder, and 2/(R+1) of those "
+        f"change the smallest holder); holder copies added per hour {added:.1f} "
+        f"({added / run.items:.3f} per item), against "
+        f"{sum(run.expected_added.values()) / hours:.1f} (items × R/N per event); "
+        f"{cpu:.1f} s of CPU"
+    )
+    print(
+        f"churn: copies fetched as Replicas._lead moves leases (a departed holder's slot "
+        f"refilled, a new leader's take_over granting every placed holder, no live holder "
+        f"ever moved or dropped): {fetched:.1f}/h (joins {run.fetched['join'] / hours:.1f}, "
+        f"leaves {run.fetched['leave'] / hours:.1f}); leases per item after {hours:g} h: mean "
+        f"{statistics.mean(counts):.2f}, max {max(counts)} (R={r}), "
+        f"{sum(c > r for c in counts):,} items over R"
+    )
+
+
+@dataclass(frozen=True)
+class ChurnEvent:
+    time: float
+    kind: str
+    node: Candidate
+
+
+@dataclass
+class ChurnRun:
+    items: int
+    events: list[ChurnEvent]
+    placements: dict[str, Placement]
+    final: Population
+    leaders: dict[str, int]
+    added: dict[str, int]
+    expected_leaders: dict[str, float]
+    expected_added: dict[str, float]
+    items_with_change: int
+    recomputed: int
+    leases: dict[str, set[str]]
+    fetched: dict[str, int]
+
+
+def lead_leases(
+    leases: set[str],
+    leader_changed: bool,
+    placed: Placement,
+    gone: str | None,
+    order: Callable[[], list[str]],
+    r: int,
+) -> set[str]:
+    """The lease holders after one membership event, as ``Replicas._lead`` sets them: a
+    new leader's ``take_over`` grants every placed holder without a lease a slot (keeping
+    the old leases); a departed holder's slot goes to the first placed holder, then the
+    first node in rendezvous ``order``, without a lease, only as far as R needs
+    (``reassign_dead``); fewer than R leases are topped up with the placed holders. A
+    live holder is never moved or dropped, so a placement change without a departure or a
+    new leader moves no copy, and a new leader can leave more than R."""
+    leases = set(leases)
+    if leader_changed:
+        leases |= set([h for h in placed.holders if h not in leases][: MAX_REPLICAS - len(leases)])
+    if gone is not None and gone in leases:
+        live = len(leases) - 1
+        spare = [x for x in dict.fromkeys((*placed.holders, *order())) if x not in leases]
+        leases = (leases - {gone}) | set(spare[: max(0, r - live)])
+    if len(leases) < r:
+        leases |= set(placed.holders)
+    return leases
+
+
+def churn_run(
+    n: int,
+    items: int,
+    *,
+    seed: int,
+    r: int = DHT_REPLICATION_TARGET,
+    asns: int = 50,
+    octets: int = 100,
+    hours: float = 1.0,
+    leave_rate: float = 0.1,
+    join_rate: float = 0.1,
+) -> ChurnRun:
+    """Places ``items`` contents over ``n`` nodes, then applies each hour
+    ``leave_rate × n`` leaves of random present nodes and ``join_rate × n`` joins of new
+    ones at seeded random times, and counts the placement leaders and holders that change.
+
+    Incremental, and exact: a placement depends only on the first ``Placement.depth``
+    candidates of the item's rendezvous order, so an item is placed again only when a
+    leaver is among them or a joiner's score ranks within them (below the score at
+    ``depth``); otherwise the event leaves its placement as it was."""
+    rng = random.Random(seed)
+    present = {c.node_id: c for c in _candidates(rng, n, asns, octets)}
+    content = [rng.randbytes(32).hex() for _ in range(items)]
+    events: list[ChurnEvent] = []
+    whole = math.ceil(hours)
+    for hour in range(whole):
+        span = min(1.0, hours - hour) * 3600
+        times = [hour * 3600 + rng.uniform(0.0, span) for _ in range(round(leave_rate * n))]
+        kinds = ["leave"] * len(times)
+        joins = [hour * 3600 + rng.uniform(0.0, span) for _ in range(round(join_rate * n))]
+        times += joins
+        kinds += ["join"] * len(joins)
+        for at, kind in sorted(zip(times, kinds, strict=True)):
+            events.append(ChurnEvent(at, kind, _candidates(rng, 1, asns, octets)[0]))
+    population = Population.of(present.values())
+    placements: dict[str, Placement] = {}
+    leases: dict[str, set[str]] = {}
+    reach: dict[str, set[str]] = {}
+    bound: dict[str, bytes | None] = {}
+
+    def settle(c: str) -> Placement:
+        placed = place(c, population, r_target=r)
+        top = rendezvous_order(c, population, placed.depth)
+        placements[c] = placed
+        reach[c] = {x.node_id for x in top}
+        # a placement that looked at everyone depends on everyone: any joiner may change it
+        last = rendezvous_score(c, top[-1].node_id) if top else None
+        bound[c] = None if placed.depth >= len(population) else last
+        return placed
+
+    for c in content:
+        leases[c] = set(settle(c).holders)
+    leaders = {"join": 0, "leave": 0}
+    added = {"join": 0, "leave": 0}
+    expected_leaders = {"join": 0.0, "leave": 0.0}
+    expected_added = {"join": 0.0, "leave": 0.0}
+    fetched = {"join": 0, "leave": 0}
+    changed: set[str] = set()
+    recomputed = 0
+    for number, event in enumerate(events):
+        if event.kind == "leave":
+            gone = rng.choice(sorted(present))
+            events[number] = ChurnEvent(event.time, "leave", present.pop(gone))
+            touched = [c for c in content if gone in reach[c] or gone in leases[c]]
+        else:
+            gone = None
+            present[event.node.node_id] = event.node
+            touched = [
+                c
+                for c in content
+                if (limit := bound[c]) is None or rendezvous_score(c, event.node.node_id) < limit
+            ]
+        population = Population.of(present.values())
+        size = len(population)
+        expected_added[event.kind] += items * r / size
+        expected_leaders[event.kind] += items * r / size * 2 / (r + 1)
+        for c in touched:
+            old = placements[c]
+            new = settle(c) if gone is None or gone in reach[c] else old
+            recomputed += new is not old
+            added[event.kind] += len(set(new.holders) - set(old.holders))
+            if new.leader != old.leader:
+                leaders[event.kind] += 1
+                changed.add(c)
+            held = lead_leases(
+                leases[c],
+                new.leader != old.leader,
+                new,
+                gone,
+                functools.partial(_order_ids, c, population),
+                r,
+            )
+            fetched[event.kind] += len(held - leases[c])
+            leases[c] = held
+    return ChurnRun(
+        items,
+        events,
+        placements,
+        population,
+        leaders,
+        added,
+        expected_leaders,
+        expected_added,
+        len(changed),
+        recomputed,
+        leases,
+        fetched,
+    )
+
+
+def _order_ids(content_id: str, population: Population) -> list[str]:
+    """The order ``_lead`` draws spare holders from (its first 32 by rendezvous score)."""
+    return [c.node_id for c in rendezvous_order(content_id, population, 32)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=1000)
@@ -727,9 +1215,16 @@ def main() -> None:
     parser.add_argument("--asns", type=int, default=50, help="ASNs the nodes are drawn from")
     parser.add_argument("--octets", type=int, default=100, help="IP first octets drawn from")
     parser.add_argument("--churn", type=int, default=20, help="joins and leaves placed after")
+    parser.add_argument("--rep-items", type=int, default=2_000, help="items for replication")
+    parser.add_argument("--blob-mb", type=float, default=5.0, help="modelled blob size, MB")
+    parser.add_argument("--bandwidth-mb", type=float, default=10.0, help="modelled MB/s")
+    parser.add_argument("--rtt", type=float, default=0.1, help="modelled round trip, s")
+    parser.add_argument("--churn-hours", type=float, default=2.0)
+    parser.add_argument("--churn-leave", type=float, default=0.10, help="share leaving per h")
+    parser.add_argument("--churn-join", type=float, default=0.10, help="share joining per h")
     parser.add_argument(
         "--only",
-        choices=["dissemination", "detection", "calm", "estimate", "placement"],
+        choices=["dissemination", "detection", "calm", "estimate", "placement", "replication"],
         default=None,
     )
     args = parser.parse_args()
@@ -741,6 +1236,7 @@ def main() -> None:
         ("calm", calm),
         ("estimate", estimate),
         ("placement", placement),
+        ("replication", replication),
     )
     for name, run in sections:
         if args.only in (None, name):
