@@ -74,6 +74,7 @@ from qfzz.network import (
     DHT_MIN_ASN,
     DHT_MIN_IP_OCTETS,
     DHT_REPLICATION_TARGET,
+    MAX_REPLICAS,
     Candidate,
     MemberRecord,
     NodeIdentity,
@@ -83,6 +84,7 @@ from qfzz.network import (
     PeerReport,
     Placement,
     Population,
+    Rule,
     Simulation,
     build_answer,
     build_handshake,
@@ -96,8 +98,7 @@ from qfzz.network import (
     verify_handshake,
 )
 from qfzz.network import SwimState as State
-from qfzz.network._leases import MAX_REPLICAS
-from qfzz.overlay._overlay import TICK_SOON
+from qfzz.overlay import TICK_SOON
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -592,7 +593,7 @@ def _place_by(
 ) -> Placement:
     if rule == "prefix only":
         return prefix_only(content_id, population, r_target=r, n_estimate=estimate)
-    kind = "prefix" if rule == "prefix + rendezvous" else "rendezvous"
+    kind: Rule = "prefix" if rule == "prefix + rendezvous" else "rendezvous"
     return place(content_id, population, r_target=r, n_estimate=estimate, rule=kind)
 
 

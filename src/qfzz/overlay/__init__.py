@@ -9,7 +9,7 @@ settings; ``qfzz.api`` routes bytes to it; ``qfzz.cli`` reads the view it writes
 
 from qfzz.overlay._config import OverlayConfig, OverlayCounters
 from qfzz.overlay._guard import SwimGuard
-from qfzz.overlay._overlay import Overlay, handshake_once
+from qfzz.overlay._overlay import TICK_SOON, Overlay, handshake_once
 from qfzz.overlay._peers import (
     HANDSHAKE_PATH,
     SWIM_PATH,
@@ -23,6 +23,7 @@ from qfzz.overlay._snapshot import PeerRow, Snapshot, add_seed, read_seeds, read
 __all__ = [
     "HANDSHAKE_PATH",
     "SWIM_PATH",
+    "TICK_SOON",
     "AsyncioScheduler",
     "NodeView",
     "Overlay",
