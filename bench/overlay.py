@@ -39,9 +39,9 @@ Runs the real ``qfzz.network._swim`` code for N nodes over the in-memory lossy n
   Then leader changes per hour of churn: 10% of the nodes leaving and 10% joining per
   hour at seeded random times, every item's placement leader (and holders) recounted
   after each event, against what random ids predict (``churn_run``), and the copies
-  fetched when leases move as ``Replicas._lead`` moves them (``lead_leases``: only a
-  departed holder is replaced, a new leader grants every placed holder, nothing is
-  dropped — so leases drift above R under churn).
+  fetched when leases move as ``Replicas._lead`` moves them (``lead_leases``: a
+  departed holder is replaced, a new leader grants every placed holder, and once the
+  placed holders hold the blob the surplus slots are vacated — leases settle back to R).
 
 The SWIM sections install the starting cluster as already converged (every node knows
 every other), which is what a cluster looks like after its joins have settled; joins are
@@ -1015,8 +1015,9 @@ def replication(args: argparse.Namespace) -> None:
     )
     print(
         f"churn: copies fetched as Replicas._lead moves leases (a departed holder's slot "
-        f"refilled, a new leader's take_over granting every placed holder, no live holder "
-        f"ever moved or dropped): {fetched:.1f}/h (joins {run.fetched['join'] / hours:.1f}, "
+        f"refilled, a new leader's take_over granting every placed holder, surplus slots "
+        f"vacated once the placed holders hold the blob): {fetched:.1f}/h "
+        f"(joins {run.fetched['join'] / hours:.1f}, "
         f"leaves {run.fetched['leave'] / hours:.1f}); leases per item after {hours:g} h: mean "
         f"{statistics.mean(counts):.2f}, max {max(counts)} (R={r}), "
         f"{sum(c > r for c in counts):,} items over R"
@@ -1059,8 +1060,9 @@ def lead_leases(
     the old leases); a departed holder's slot goes to the first placed holder, then the
     first node in rendezvous ``order``, without a lease, only as far as R needs
     (``reassign_dead``); fewer than R leases are topped up with the placed holders. A
-    live holder is never moved or dropped, so a placement change without a departure or a
-    new leader moves no copy, and a new leader can leave more than R."""
+    live holder is never moved while it is placed; once every placed holder holds the blob
+    (here: at once, the fetch being modelled as done), the surplus slots are vacated
+    (``Replicas._trim``), so leases settle back to the placed R."""
     leases = set(leases)
     if leader_changed:
         leases |= set([h for h in placed.holders if h not in leases][: MAX_REPLICAS - len(leases)])
@@ -1070,6 +1072,8 @@ def lead_leases(
         leases = (leases - {gone}) | set(spare[: max(0, r - live)])
     if len(leases) < r:
         leases |= set(placed.holders)
+    if set(placed.holders) <= leases and len(leases) > r:
+        leases = set(placed.holders)  # _trim: surplus slots vacated, no copy fetched
     return leases
 
 

@@ -368,6 +368,15 @@ class Replicas:
                 # a new leader learns what to lead; the leader gathers this node's plays
                 pushes.setdefault(placement.leader, []).append(known)
             lease = None if meta is None else meta.lease_of(me)
+            if (
+                meta is not None
+                and lease is None
+                and known.content.origin != me
+                and len(meta.leases) >= self.config.r_target
+                and not any(view.is_dead(x.holder) for x in meta.leases)
+                and self.blobs.has(content_id)
+            ):
+                self.blobs.remove(content_id)  # fenced out, and R live others hold it
             if meta is not None and lease is not None and holder_may_serve(lease, meta, now):
                 if not self.blobs.has(content_id):
                     sources = [known.content.origin, *(x.holder for x in meta.leases)]
@@ -398,7 +407,8 @@ class Replicas:
             # holders still heartbeat the old leader until they see this record: a grace
             # period of the full miss threshold from now, not from the old grants
             known.heartbeats = {lease.holder: now for lease in meta.leases}
-        known.heartbeats[me.node_id] = now  # the leader holds too, and needs no message
+        if self.blobs.has(content_id):
+            known.heartbeats[me.node_id] = now  # the leader holds too, and needs no message
         silent = expired_holders(
             meta,
             now,
@@ -416,6 +426,7 @@ class Replicas:
             meta = reassign_dead(me, meta, dead, spare[: max(0, wanted - live)], now, ttl=ttl)
         if len(meta.leases) < wanted:
             meta = take_over(me, content_id, now, previous=meta, holders=holders, ttl=ttl)
+        meta = self._trim(known, meta, holders, wanted, now)
         fresh = [
             x.holder
             for x in meta.leases
@@ -427,6 +438,22 @@ class Replicas:
         if known.register.apply(meta):
             self._save(f"meta-{content_id}", meta.to_json())
         return known.register.record or meta
+
+    def _trim(
+        self, known: _Known, meta: MetaRecord, holders: tuple[str, ...], wanted: int, now: float
+    ) -> MetaRecord:
+        """Once every placed holder has heartbeated since its grant (it stores the blob),
+        the slots of surplus holders — kept through a change of leader or a join — are
+        vacated at a new epoch, so leases do not drift above R."""
+        surplus = [x.holder for x in meta.leases if x.holder not in holders]
+        if not surplus or len(meta.leases) <= wanted:
+            return meta
+        for holder in holders:
+            lease = meta.lease_of(holder)
+            if lease is None or known.heartbeats.get(holder, 0.0) <= lease.granted_at:
+                return meta
+        excess = surplus[: len(meta.leases) - wanted]
+        return reassign_dead(self.identity, meta, excess, [], now, ttl=self.config.lease_ttl)
 
     async def _push(self, target: str, items: list[_Known], view: NodeView) -> None:
         address = view.address_of(target)
