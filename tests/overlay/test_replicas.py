@@ -162,3 +162,20 @@ def test_a_licence_without_copies_keeps_the_key_at_the_origin(cluster):
         holder.plaintext(record.content_id)  # ... not for playback
     audio, _ = cluster.nodes["origin"].plaintext(record.content_id)
     assert audio.startswith(b"ID3")
+
+
+def test_a_lease_record_from_an_implausible_leader_is_not_taken(cluster, tmp_path):
+    """Any member can sign a record with a higher epoch; only one ranked among the first
+    R + 2 for the content may lead it."""
+    record = _share(cluster)
+    holder = cluster.nodes["holder"]
+    holder.accept_records(json.dumps({"content": [record.to_json()]}).encode())
+    usurper = NodeIdentity.from_seed(b"usurper".ljust(32, b"\0"))
+    grab = take_over(usurper, record.content_id, cluster.clock(), holders=[usurper.node_id])
+    view = cluster.view("holder")  # four members; the usurper is not one of them
+    body = json.dumps({"meta": [grab.to_json()]}).encode()
+    assert holder.accept_records(body, view) == 0
+    assert holder.meta(record.content_id) is None
+    assert holder.counters.records_refused == 1
+    legit = take_over(cluster.ids["origin"], record.content_id, cluster.clock(), holders=[])
+    assert holder.accept_records(json.dumps({"meta": [legit.to_json()]}).encode(), view) == 1

@@ -328,7 +328,7 @@ class Overlay:
         """Content and lease records pushed by a peer (each verified; counted refusals)."""
         self._limited(address)
         try:
-            changed = self.replicas.accept_records(raw)
+            changed = self.replicas.accept_records(raw, self.view())
         except HandshakeRejected as exc:
             self._refused(self.counters.swim_rejected, exc, address, "records")
             raise

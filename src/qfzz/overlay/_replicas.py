@@ -272,9 +272,13 @@ class Replicas:
 
     # --- records from peers -------------------------------------------------------------
 
-    def accept_records(self, raw: bytes) -> int:
+    def accept_records(self, raw: bytes, view: NodeView | None = None) -> int:
         """Verify and merge a batch of content and lease records; returns how many changed
-        state. A batch that is malformed, or any record that fails, is refused whole."""
+        state. A batch that is malformed, or any record that fails, is refused whole.
+
+        With ``view``, a lease record counts only from a plausible leader: a node among the
+        first R + 2 by rendezvous rank of this node's live members (a valid signature alone
+        would let any member take over any content by claiming a higher epoch)."""
         if len(raw) > MAX_RECORDS_BYTES:
             raise HandshakeRejected("too_large", f"body is larger than {MAX_RECORDS_BYTES} B")
         try:
@@ -308,10 +312,26 @@ class Replicas:
                     self.counters.records_refused += 1
         for meta in metas:
             known = self._known.get(meta.content_id)
-            if known is not None and known.register.apply(meta):
-                self._save(f"meta-{meta.content_id}", meta.to_json())
-                changed += 1
+            if known is None:
+                continue
+            may_lead = None if view is None else self._plausible(known, view)
+            try:
+                if known.register.apply(meta, may_lead=may_lead):
+                    self._save(f"meta-{meta.content_id}", meta.to_json())
+                    changed += 1
+            except InvalidRecord:
+                self.counters.records_refused += 1
         return changed
+
+    def _plausible(self, known: _Known, view: NodeView) -> Callable[[str], bool]:
+        depth = self.config.r_target + 2
+        top = {
+            c.node_id for c in rendezvous_order(known.content.content_id, view.candidates, depth)
+        }
+        current = known.register.record
+        if current is not None:
+            top.add(current.leader)
+        return top.__contains__
 
     def accept_heartbeat(self, raw: bytes, sender_known: Callable[[MemberRecord], bool]) -> int:
         """A holder says it still holds these contents; as their leader, note it."""
