@@ -4,25 +4,11 @@ design's ``max(N_local, reports)`` on the same reports is off by the liars' 10‚Å
 
 from __future__ import annotations
 
-import importlib.util
 import statistics
-import sys
-from pathlib import Path
-
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "overlay.py"
 
 
-def _overlay():
-    spec = importlib.util.spec_from_file_location("overlay_bench", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while defining
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_ten_percent_liars_leave_honest_estimates_within_five_percent():
-    overlay = _overlay()
+def test_ten_percent_liars_leave_honest_estimates_within_five_percent(overlay_bench):
+    overlay = overlay_bench
     n = 150
     rounds = list(
         overlay.estimate_rounds(n, seed=4, rounds=10, peers=4, view=20, listed=2, liars=0.1)

@@ -5,26 +5,11 @@ design's prefix rule short of R where rendezvous is not."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 from qfzz.network import Population, place, prefix_only
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "overlay.py"
 
-
-def _overlay():
-    spec = importlib.util.spec_from_file_location("overlay_bench_placement", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while defining
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_the_bench_shortcut_counts_what_a_full_recomputation_counts():
-    overlay = _overlay()
+def test_the_bench_shortcut_counts_what_a_full_recomputation_counts(overlay_bench):
+    overlay = overlay_bench
     run = overlay.placement_run(120, 600, seed=5, asns=6, octets=8, churn=2)
     content = [p.content_id for p in run.rules["rendezvous"].placements]
     # Rebuild each event's population from the bench's own event list and recount.

@@ -7,10 +7,7 @@ possible."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -21,20 +18,9 @@ from qfzz.network import (
     place,
 )
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "overlay.py"
 
-
-def _overlay():
-    spec = importlib.util.spec_from_file_location("overlay_bench_replication", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while defining
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_re_replication_follows_the_leaders_own_view_of_the_crash():
-    overlay = _overlay()
+def test_re_replication_follows_the_leaders_own_view_of_the_crash(overlay_bench):
+    overlay = overlay_bench
     transfer = overlay.Transfer(size=2e6, bandwidth=1e6, rtt=0.2)
     figures = overlay.rereplication_run(
         60, 240, seed=3, loss=0.1, crashes=3, asns=8, octets=10, transfer=transfer
@@ -57,8 +43,8 @@ def _placed(*holders: str) -> Placement:
     return Placement("f" * 64, 0, holders, holders, min(holders), True, len(holders))
 
 
-def test_a_newcomer_leader_waits_for_a_surviving_holder_to_hand_it_the_records():
-    overlay = _overlay()
+def test_a_newcomer_leader_waits_for_a_surviving_holder_to_hand_it_the_records(overlay_bench):
+    overlay = overlay_bench
     transfer = overlay.Transfer(size=1e6, bandwidth=1e6, rtt=0.2)
     tick = overlay.TICK_SOON
     victim, newcomer, b, c = "1" * 64, "2" * 64, "3" * 64, "4" * 64
@@ -76,8 +62,8 @@ def test_a_newcomer_leader_waits_for_a_surviving_holder_to_hand_it_the_records()
     assert kept.done == pytest.approx(9.0 + tick + 0.1 + tick + transfer.fetch())
 
 
-def test_churn_counts_match_placing_everything_again():
-    overlay = _overlay()
+def test_churn_counts_match_placing_everything_again(overlay_bench):
+    overlay = overlay_bench
     items = 300
     run = overlay.churn_run(80, items, seed=2, asns=8, octets=10, hours=1.0)
     assert {e.kind for e in run.events} == {"join", "leave"}

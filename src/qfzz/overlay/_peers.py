@@ -110,24 +110,6 @@ class PeerClient:
                 f"{base_url} refused: {response.status_code} {response.text[:300]}"
             )
 
-    async def get(self, base_url: str, path: str, *, max_bytes: int) -> bytes:
-        """GETs at most ``max_bytes``; raises ``PeerUnavailable`` on an error or a longer body."""
-        url = base_url.rstrip("/") + path
-        chunks: list[bytes] = []
-        size = 0
-        try:
-            async with self._client.stream("GET", url) as response:
-                if response.status_code != 200:
-                    raise PeerUnavailable(f"{base_url} answered {response.status_code}")
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise PeerUnavailable(f"{base_url} sent more than {max_bytes} B")
-                    chunks.append(chunk)
-        except httpx.HTTPError as exc:
-            raise PeerUnavailable(f"{base_url}: {type(exc).__name__}: {exc}") from None
-        return b"".join(chunks)
-
     async def download(self, base_url: str, path: str, dest: Path, *, max_bytes: int) -> str:
         """Streams a GET into ``dest`` (at most ``max_bytes``) and returns the blake3 hex of
         what was written: a blob is hashed as it arrives, never held whole in memory."""
