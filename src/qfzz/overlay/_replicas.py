@@ -55,6 +55,7 @@ from qfzz.network import (
     MetricRecord,
     MetricTotals,
     NodeIdentity,
+    Placement,
     expired_holders,
     holder_may_serve,
     open_blob,
@@ -150,6 +151,8 @@ class Replicas:
         self._known: dict[str, _Known] = {}
         self._tracks: dict[int, tuple[str, float]] = {}  # shared track → content, seconds
         self.metrics = MetricBook()
+        self._placements: dict[str, Placement] = {}
+        self._placed_over: tuple[Candidate, ...] = ()
         self.load()
 
     # --- sharing (the origin) ----------------------------------------------------------
@@ -369,13 +372,7 @@ class Replicas:
         played = {r.content_id for r in self.metrics.export(self.identity)}
         fetches: list[tuple[_Known, list[str]]] = []
         for content_id, known in list(self._known.items()):
-            placement = place(
-                content_id,
-                view.candidates,
-                r_target=self.config.r_target,
-                min_asn=self.config.min_asn,
-                min_ip_octets=self.config.min_ip_octets,
-            )
+            placement = self._placed(content_id, view)
             meta = known.register.record
             if placement.leader == me:
                 meta = self._lead(known, meta, placement.holders, view, now)
@@ -408,6 +405,23 @@ class Replicas:
             *(self._push(target, items, view) for target, items in pushes.items()),
             *(self._beat(leader, ids, view, now) for leader, ids in beats.items()),
         )
+
+    def _placed(self, content_id: str, view: NodeView) -> Placement:
+        """``place`` over the live members, kept until the membership changes: placing
+        costs O(N) hashes per content, and most ticks see the same members."""
+        if view.candidates != self._placed_over:
+            self._placements.clear()
+            self._placed_over = view.candidates
+        placement = self._placements.get(content_id)
+        if placement is None:
+            placement = self._placements[content_id] = place(
+                content_id,
+                view.candidates,
+                r_target=self.config.r_target,
+                min_asn=self.config.min_asn,
+                min_ip_octets=self.config.min_ip_octets,
+            )
+        return placement
 
     def _lead(
         self,
