@@ -155,6 +155,9 @@ class Settings(BaseSettings):
     dht_heartbeat_miss_threshold: int = Field(default=3, ge=1, le=100)
     dht_min_asn: int = Field(default=3, ge=0, le=16)
     dht_min_ip_octets: int = Field(default=3, ge=0, le=16)
+    dht_metric_window_sec: int = Field(
+        default=3600, ge=60, le=86_400, description="play-metric window; the same on every node"
+    )
 
     log_level: str = "INFO"
 

@@ -421,3 +421,15 @@ def test_local_recording_refuses_bad_input():
     with pytest.raises(InvalidInput):
         book.retract_view(NODES[0].node_id, CONTENTS[0], W0, now=T0)
     assert len(book) == 0
+
+
+def test_the_window_length_is_a_setting_of_the_book():
+    node = NodeIdentity.from_seed(b"\x01" * 32)
+    windows = []
+    for book in (MetricBook(window_sec=60), MetricBook()):
+        book.record_view(
+            node.node_id, "cd" * 32, b"salt", watch_seconds=1, bytes_out=1, completed=True,
+            now=600.0,
+        )  # fmt: skip
+        windows.append([r.window_id for r in book.export(node)])
+    assert windows == [[10], [0]]

@@ -492,9 +492,12 @@ class MetricBook:
         horizon: int = DEFAULT_HORIZON_WINDOWS,
         max_keys: int = DEFAULT_MAX_KEYS,
         max_skew: float = METRIC_MAX_SKEW,
+        window_sec: int = METRIC_WINDOW_SEC,
     ) -> None:
-        if horizon < 1 or max_keys < 1:
-            raise InvalidInput("a book keeps at least one window")
+        if horizon < 1 or max_keys < 1 or window_sec < 1:
+            raise InvalidInput("a book keeps at least one window of at least one second")
+        # every node of a network must use the same length: a window id means nothing else
+        self.window_sec = window_sec
         self.horizon = horizon
         self.max_keys = max_keys
         self.max_skew = max_skew
@@ -517,7 +520,7 @@ class MetricBook:
         already past the horizon (a clock that went back)."""
         view = view_id(content_id, device_salt)
         _bump(0, watch_seconds), _bump(0, bytes_out)  # refuse bad input before a window exists
-        window = self._admit(content_id, window_id_of(now), None)
+        window = self._admit(content_id, window_id_of(now, self.window_sec), None)
         if window is None:
             return False
         window.record_view(
@@ -573,14 +576,22 @@ class MetricBook:
                 window.merge(theirs)
 
     def copy(self) -> MetricBook:
-        clone = MetricBook(horizon=self.horizon, max_keys=self.max_keys, max_skew=self.max_skew)
+        clone = MetricBook(
+            horizon=self.horizon,
+            max_keys=self.max_keys,
+            max_skew=self.max_skew,
+            window_sec=self.window_sec,
+        )
         clone._windows = {k: w.copy() for k, w in self._windows.items()}
         clone._heap = list(self._heap)
         clone._newest = self._newest
         return clone
 
     def _admit(self, content_id: str, window_id: int, now: float | None) -> MetricWindow | None:
-        if now is not None and window_id > window_id_of(max(0.0, now + self.max_skew)):
+        latest = (
+            window_id_of(max(0.0, now + self.max_skew), self.window_sec) if now is not None else 0
+        )
+        if now is not None and window_id > latest:
             raise InvalidRecord(f"window {window_id} has not started yet", "future_window")
         key = (window_id, content_id)
         if window_id > self._newest:

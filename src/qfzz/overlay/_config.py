@@ -57,6 +57,7 @@ class OverlayConfig:
                 heartbeat_misses=settings.dht_heartbeat_miss_threshold,
                 min_asn=settings.dht_min_asn,
                 min_ip_octets=settings.dht_min_ip_octets,
+                metric_window_sec=settings.dht_metric_window_sec,
             ),
         )
 

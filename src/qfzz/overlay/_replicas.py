@@ -43,6 +43,7 @@ from qfzz.network import (
     DHT_MIN_ASN,
     DHT_MIN_IP_OCTETS,
     DHT_REPLICATION_TARGET,
+    METRIC_WINDOW_SEC,
     Candidate,
     ContentRecord,
     HandshakeRejected,
@@ -93,6 +94,7 @@ class ReplicaConfig:
     heartbeat_misses: int = DHT_HEARTBEAT_MISS_THRESHOLD
     min_asn: int = DHT_MIN_ASN
     min_ip_octets: int = DHT_MIN_IP_OCTETS
+    metric_window_sec: int = METRIC_WINDOW_SEC
 
 
 @dataclass
@@ -150,7 +152,7 @@ class Replicas:
         self._wall = wall
         self._known: dict[str, _Known] = {}
         self._tracks: dict[int, tuple[str, float]] = {}  # shared track → content, seconds
-        self.metrics = MetricBook()
+        self.metrics = MetricBook(window_sec=self.config.metric_window_sec)
         self._placements: dict[str, Placement] = {}
         self._placed_over: tuple[Candidate, ...] = ()
         self.load()
