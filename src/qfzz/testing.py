@@ -370,20 +370,26 @@ class ServeProcess:
         self._env = {**os.environ, "QFZZ_LOG_LEVEL": "WARNING", **(env or {})}
         self._args = list(args)
         self.process: subprocess.Popen[bytes] | None = None
+        # stderr goes to a file (a pipe nobody reads could fill and stall the server); its
+        # tail is what a test shows when the server dies
+        self.log = data_dir.parent / f"serve-{self.port}.log"
 
     def start(self) -> ServeProcess:
         command = ["serve", "--data-dir", str(self.data_dir), "--port", str(self.port)]
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "qfzz", *command, *self._args],
-            env=self._env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "qfzz", *command, *self._args],
+                env=self._env,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
         return self
 
     def healthy(self) -> bool:
         if self.process is None or self.process.poll() is not None:
-            raise AssertionError(f"qfzz serve on {self.port} is not running")
+            tail = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+            raise AssertionError(f"qfzz serve on {self.port} is not running:\n{tail}")
         try:
             return httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200
         except httpx.HTTPError:

@@ -4,7 +4,6 @@ run in their own processes beside a serving station (real processes, loopback HT
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from qfzz.testing import free_port, wait_for, write_tone
+from qfzz.testing import ServeProcess, wait_for, write_tone
 
 pytestmark = pytest.mark.slow
 
@@ -29,30 +28,12 @@ def _env(**ledger: str) -> dict[str, str]:
     return {**os.environ, "QFZZ_LOG_LEVEL": "WARNING", "QFZZ_DIFFICULTY": "1", **ledger}
 
 
-class Serving:
-    """`qfzz serve` in a subprocess."""
+class Serving(ServeProcess):
+    """`qfzz serve` in a subprocess, started and healthy, with the calls these tests make."""
 
     def __init__(self, data: Path, library: Path, env: dict[str, str]) -> None:
-        self.url = f"http://127.0.0.1:{free_port()}"
-        port = self.url.rsplit(":", 1)[1]
-        command = ["serve", "--data-dir", str(data), "--library", str(library), "--port", port]
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "qfzz", *command],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        if not wait_for(self._healthy, timeout=60):
-            self.stop()
-            raise AssertionError("the server did not start")
-
-    def _healthy(self) -> bool:
-        if self.process.poll() is not None:
-            raise AssertionError(self.process.stderr.read().decode())
-        try:
-            return httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
+        super().__init__(data, env=env, args=("--library", str(library)))
+        self.start().wait_healthy(60)
 
     def get(self, path: str, **kwargs):
         return httpx.get(f"{self.url}{path}", timeout=10, **kwargs)
@@ -68,9 +49,7 @@ class Serving:
         return {"Authorization": f"Bearer {created.json()['token']}"}
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-        self.process.stderr.close()
+        self.kill()
 
 
 def qfzz(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

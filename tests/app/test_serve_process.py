@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -18,14 +12,9 @@ from mutagen.easyid3 import EasyID3
 from qfzz.app import build_station
 from qfzz.audio import encode_audio_file
 from qfzz.settings import Settings
+from qfzz.testing import ServeProcess
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _library(root: Path) -> Path:
@@ -44,43 +33,9 @@ def _library(root: Path) -> Path:
     return root
 
 
-class Server:
-    def __init__(self, data_dir: Path, library: Path) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "QFZZ_LOG_LEVEL": "WARNING"}
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "qfzz",
-                "serve",
-                "--data-dir",
-                str(data_dir),
-                "--library",
-                str(library),
-                "--port",
-                str(self.port),
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(self.process.stderr.read().decode())
-            try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise AssertionError("server did not start")
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-        self.process.stderr.close()
+def Server(data_dir: Path, library: Path) -> ServeProcess:
+    """`qfzz serve` on the library, started and healthy."""
+    return ServeProcess(data_dir, args=("--library", str(library))).start().wait_healthy(60)
 
 
 def test_acknowledged_interaction_survives_sigkill(tmp_path):
