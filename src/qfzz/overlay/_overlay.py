@@ -1,11 +1,12 @@
 """The station as a running node: handshakes, membership, failure detection, the N estimate.
 
 ``Overlay`` owns the node's network state — the signed member records and receipts (LWW
-sets), the nonce window, peers' estimate reports, the SWIM detector — and is the only
-thing that changes it. Frontends hand it bytes (``handle_handshake``, ``handle_swim``) and
-read views (``peers``, ``stats``); it talks to peers through ``PeerClient`` on the event
-loop, never inside a listener's request, so a station whose peers are all unreachable
-serves exactly as one with no peers.
+sets), the nonce window, peers' estimate reports, the SWIM detector, and (through its
+``Replicas``) shared content — and is the only thing that changes it. Frontends hand it
+bytes (``handle_handshake``, ``handle_swim``, ``handle_records``, ``handle_heartbeat``) and
+read views (``peers``, ``members_by_state``, ``n_estimate``, ``known_public_nodes``); it
+talks to peers through ``PeerClient`` on the event loop, never inside a listener's
+request, so a station whose peers are all unreachable serves exactly as one with no peers.
 
 Rounds: every ``handshake_interval`` seconds the node handshakes a few members (and its
 seeds while it knows nobody live, and one member held dead, so a healed partition is
