@@ -367,6 +367,7 @@ class Replicas:
     async def tick(self, view: NodeView) -> None:
         """One heartbeat period: lead, hold, hand over (see the module text)."""
         self.load()
+        await self._place_all(view)
         now = self._wall()
         me = self.identity.node_id
         pushes: dict[str, list[_Known]] = {}
@@ -408,22 +409,35 @@ class Replicas:
             *(self._beat(leader, ids, view, now) for leader, ids in beats.items()),
         )
 
+    async def _place_all(self, view: NodeView) -> None:
+        """Places every content again when the membership changed: O(contents × N) hashes
+        (seconds at 10k contents and 1,000 nodes), so in a worker thread — the event loop
+        keeps serving listeners meanwhile — and only then swapped in."""
+        if view.candidates == self._placed_over:
+            return
+        ids = list(self._known)
+
+        def place_each() -> dict[str, Placement]:
+            return {content_id: self._place(content_id, view) for content_id in ids}
+
+        self._placements = await asyncio.to_thread(place_each)
+        self._placed_over = view.candidates
+
     def _placed(self, content_id: str, view: NodeView) -> Placement:
-        """``place`` over the live members, kept until the membership changes: placing
-        costs O(N) hashes per content, and most ticks see the same members."""
-        if view.candidates != self._placed_over:
-            self._placements.clear()
-            self._placed_over = view.candidates
+        """The content's placement over the live members, kept until they change."""
         placement = self._placements.get(content_id)
         if placement is None:
-            placement = self._placements[content_id] = place(
-                content_id,
-                view.candidates,
-                r_target=self.config.r_target,
-                min_asn=self.config.min_asn,
-                min_ip_octets=self.config.min_ip_octets,
-            )
+            placement = self._placements[content_id] = self._place(content_id, view)
         return placement
+
+    def _place(self, content_id: str, view: NodeView) -> Placement:
+        return place(
+            content_id,
+            view.candidates,
+            r_target=self.config.r_target,
+            min_asn=self.config.min_asn,
+            min_ip_octets=self.config.min_ip_octets,
+        )
 
     def _lead(
         self,
