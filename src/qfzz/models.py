@@ -401,3 +401,53 @@ class PlayQueue:
     changed_by: str
     #: The playing entry's index in ``track_ids`` (a queue may hold a song twice).
     current_index: int | None = None
+
+
+class ContentStatus(StrEnum):
+    """Where an uploaded content is on its way to listeners."""
+
+    UPLOADING = "uploading"
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Derivative:
+    """One file derived from an upload (``preview``, ``low``, ``high``) or the original,
+    named by the blake3 of its bytes as stored."""
+
+    kind: str
+    file_hash: str
+    media_type: str
+    size: int
+    codec: str | None = None
+    bitrate: int | None = None
+    duration: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UploadedContent:
+    """A creator's upload: who owns it, what it is, under which licence, how far along.
+
+    ``media`` is false for a file that is not audio (a booklet, an image): it keeps only
+    its original. ``loudness`` (EBU R128 integrated, LUFS) is measured once, on conversion.
+    """
+
+    content_id: str
+    upload_id: str
+    owner: str
+    title: str
+    artist: str
+    license: str
+    media_type: str
+    size: int
+    media: bool
+    status: ContentStatus
+    created_at: float
+    reason: str | None = None
+    loudness: float | None = None
+    derivatives: tuple[Derivative, ...] = ()
+
+    def derivative(self, kind: str) -> Derivative | None:
+        return next((d for d in self.derivatives if d.kind == kind), None)

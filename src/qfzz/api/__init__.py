@@ -16,6 +16,7 @@ from qfzz.api._schemas import ERROR_RESPONSES
 from qfzz.api.routes import (
     auth,
     cache,
+    contents,
     datasets,
     devices,
     health,
@@ -73,7 +74,7 @@ def create_api(
     # are set per router, not on the app: the app's own limit answers in plain text from
     # outside the error handlers.
     small = settings.max_body_kb * KIB
-    for module in (health, auth, listeners, tracks, trust, devices, cache):
+    for module in (health, auth, listeners, tracks, trust, devices, cache, contents):
         app.include_router(
             module.router, prefix="/api/v1", responses=ERROR_RESPONSES, max_body_size=small
         )

@@ -27,6 +27,7 @@ from qfzz.station import (
     Catalog,
     CatalogJobs,
     Collections,
+    Contents,
     Devices,
     Events,
     FeedbackFlow,
@@ -209,6 +210,7 @@ def build_station(
             library=library,
             collections=collections,
             jobs=jobs,
+            contents=Contents(store, clock=clock),
             limits=limits,
         )
     )

@@ -7,6 +7,7 @@ from qfzz.station._accounts import token_digest, verify_password
 from qfzz.station._auth import ADMIN, Accounts, Principal, load_secret_key
 from qfzz.station._catalog import Catalog, DatasetImport
 from qfzz.station._collections import Collections, NowPlaying, PlaybackState
+from qfzz.station._contents import Contents, ContentView, ViewOption
 from qfzz.station._devices import Devices
 from qfzz.station._events import (
     DeviceChanged,
@@ -42,6 +43,8 @@ __all__ = [
     "Catalog",
     "CatalogJobs",
     "Collections",
+    "ContentView",
+    "Contents",
     "DatasetImport",
     "DeviceChanged",
     "Devices",
@@ -72,6 +75,7 @@ __all__ = [
     "StationParts",
     "TracksChanged",
     "Unsubscribe",
+    "ViewOption",
     "load_secret_key",
     "parse_key",
     "request_key",

@@ -13,6 +13,7 @@ from qfzz.settings import Settings
 from qfzz.station._auth import Accounts
 from qfzz.station._catalog import Catalog
 from qfzz.station._collections import Collections
+from qfzz.station._contents import Contents
 from qfzz.station._devices import Devices
 from qfzz.station._events import Events
 from qfzz.station._feedback import FeedbackFlow
@@ -71,4 +72,6 @@ class StationParts:
     library: Library
     collections: Collections
     jobs: CatalogJobs
+    #: Creators' uploads: their views and licences.
+    contents: Contents
     limits: RateLimits

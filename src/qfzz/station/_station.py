@@ -35,6 +35,7 @@ from qfzz.network import SCHEMA_VERSION
 from qfzz.station._accounts import validate_user_id, verify_password
 from qfzz.station._auth import Principal
 from qfzz.station._catalog import DatasetImport
+from qfzz.station._contents import ContentView
 from qfzz.station._idempotency import Once
 from qfzz.station._parts import StationParts
 from qfzz.station._registration import Registration
@@ -425,6 +426,16 @@ class QFZZStation:
     ) -> Once[Interaction]:
         """``arecord_interaction`` once per idempotency key."""
         return await self.parts.feedback.arecord_once(key, user_id, track_id, type, rating)
+
+    # -- creators' uploads ----------------------------------------------------------------
+
+    def content_view(self, content_id: str, viewer: Principal | None) -> ContentView:
+        """What ``viewer`` (None: anonymous) may see and do with an uploaded content."""
+        return self.parts.contents.view(content_id, viewer)
+
+    def grant_license(self, content_id: str, user_id: str, by: Principal) -> bool:
+        """The owner or an admin licenses a listener; False if they held one already."""
+        return self.parts.contents.grant(content_id, user_id, by)
 
     # -- listeners' collections: shares and credentials ---------------------------------
 

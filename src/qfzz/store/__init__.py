@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from qfzz.store._database import Database
 from qfzz.store.bookmarks import BookmarkRepository
 from qfzz.store.collections import CollectionRepository
+from qfzz.store.contents import ContentRepository
 from qfzz.store.datasets import DatasetRecord, DatasetRepository
 from qfzz.store.devices import DeviceRecord, DeviceRepository
 from qfzz.store.idempotency import IdempotencyRepository, KeyTaken, StoredAnswer
@@ -26,6 +27,7 @@ __all__ = [
     "BookmarkRepository",
     "CollectionRepository",
     "CommitListener",
+    "ContentRepository",
     "Database",
     "DatasetRecord",
     "DatasetRepository",
@@ -67,6 +69,7 @@ class Store:
     idempotency: IdempotencyRepository
     bookmarks: BookmarkRepository
     shares: ShareRepository
+    contents: ContentRepository
 
     def close(self) -> None:
         self.interactions.stop()
@@ -94,4 +97,5 @@ def open_store(url: str, *, upgrade: bool = True) -> Store:
         idempotency=keys,
         bookmarks=BookmarkRepository(db),
         shares=ShareRepository(db),
+        contents=ContentRepository(db),
     )

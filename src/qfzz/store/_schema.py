@@ -298,6 +298,39 @@ shares = Table(
     Index("ix_shares_user", "user_id"),
 )
 
+#: Creators' uploads (issue 16): one row per finished upload; ``upload_id`` is unique, so
+#: a finish that runs twice creates one content, whatever retried it.
+contents = Table(
+    "contents",
+    metadata,
+    Column("content_id", String(64), primary_key=True),
+    Column("upload_id", String(64), nullable=False, unique=True),
+    Column("owner", String(64), ForeignKey("listeners.user_id"), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("artist", Text, nullable=False),
+    Column("license", String(64), nullable=False),
+    Column("media_type", String(127), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("media", Boolean, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("loudness", Float, nullable=True),
+    Column("derivatives", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_contents_owner", "owner"),
+)
+
+#: Who may hear or download a content in full (besides its owner, admins, and everyone
+#: when its licence is free).
+content_licenses = Table(
+    "content_licenses",
+    metadata,
+    Column("content_id", String(64), ForeignKey("contents.content_id"), primary_key=True),
+    Column("user_id", String(64), ForeignKey("listeners.user_id"), primary_key=True),
+    Column("granted_by", String(64), nullable=False),
+    Column("granted_at", Float, nullable=False),
+)
+
 #: The first answer to each request sent with an ``Idempotency-Key`` (``store.idempotency``),
 #: committed in the same transaction as what the request stored, so a retry whose first
 #: attempt was stored (but whose answer was lost) gets that answer instead of a second
