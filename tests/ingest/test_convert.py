@@ -224,6 +224,23 @@ def test_loudness_of_a_sine_is_what_bs1770_defines(tmp_path) -> None:
     assert derived.peak == pytest.approx(0.1, abs=0.002)
 
 
+def test_a_mono_upload_without_extension_stays_mono_and_its_original_is_named(tmp_path) -> None:
+    """Uploads are stored under ids: the kept original is named after its container."""
+    source = tmp_path / "upload-123"
+    wav = tmp_path / "x.wav"
+    encode_audio_file(_tone(3, 0.2)[:1], 48000, wav)
+    wav.rename(source)
+    result = Converter(tmp_path / "d").convert("upload-123", source)
+    assert isinstance(result, Converted)
+    assert {d.name: (d.file, d.channels) for d in result.derivatives} == {
+        "preview": ("preview.mp3", 1),
+        "low": ("low.opus", 1),
+        "high": ("high.wav", 1),
+    }
+    assert probe(result.path("low"))["codec"] == "opus"
+    assert decodes_cleanly(result.path("high"))
+
+
 def test_a_booklet_and_an_image_keep_only_the_original(tmp_path) -> None:
     converter = Converter(tmp_path / "d")
     pdf = tmp_path / "booklet.pdf"
@@ -286,7 +303,7 @@ def test_a_child_killed_mid_job_leaves_nothing_and_the_rerun_finishes_once(
     again = converter.convert("long", long_wav)
     assert isinstance(again, Converted)
     assert again.seconds == pytest.approx(LONG_SECONDS, abs=0.01)
-    assert [p.name for p in root.iterdir() if not p.name.endswith(".lock")] == ["long"]
+    assert [p.name for p in root.iterdir()] == ["long"]  # no leftovers, not even the lock
     rerun = converter.start("long", long_wav)
     assert rerun.pid is None  # answered from the finished directory: no child, no work
     assert rerun.wait() == again

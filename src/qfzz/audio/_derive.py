@@ -50,6 +50,21 @@ HIGH_KBPS = 256
 MAX_BAD_SHARE = 0.05
 MIN_BAD_FORGIVEN = 3
 _MP3_RATES = (32000, 44100, 48000)
+#: The extension a kept original gets, by the container FFmpeg found: uploads are often
+#: stored under an id with no extension, and players go by the name they are served.
+_ORIGINAL_EXTENSIONS = {
+    "flac": ".flac",
+    "wav": ".wav",
+    "w64": ".w64",
+    "aiff": ".aiff",
+    "mov,mp4,m4a,3gp,3g2,mj2": ".m4a",
+    "wv": ".wv",
+    "ape": ".ape",
+    "tta": ".tta",
+    "ogg": ".ogg",
+    "matroska,webm": ".mka",
+    "caf": ".caf",
+}
 
 
 class NotAudio(UnreadableFile):
@@ -259,7 +274,9 @@ def _derive(
             Derivative("high", high.path.name, "mp3", HIGH_KBPS, _secs(high), mp3_rate, channels)
         )
     else:
-        made.append(_keep_original(source, out_dir, codec_name, stream, seconds))
+        made.append(
+            _keep_original(source, out_dir, container.format.name, codec_name, stream, seconds)
+        )
     return Derived(tuple(made), loudness, peak, seconds, codec_name, lossless, bad)
 
 
@@ -290,10 +307,11 @@ def _secs(output: _Output) -> float:
 
 
 def _keep_original(
-    source: Path, out_dir: Path, codec: str, stream: AudioStream, seconds: float
+    source: Path, out_dir: Path, fmt: str, codec: str, stream: AudioStream, seconds: float
 ) -> Derivative:
-    """The lossless original as ``high``, under ``high`` plus its own extension."""
-    target = out_dir / f"high{source.suffix.lower() or '.bin'}"
+    """The lossless original as ``high``, named after its container (``high.flac``…)."""
+    extension = _ORIGINAL_EXTENSIONS.get(fmt) or source.suffix.lower() or ".bin"
+    target = out_dir / f"high{extension}"
     with contextlib.suppress(FileNotFoundError):
         target.unlink()
     try:

@@ -3,10 +3,10 @@
 The layout of a job, and why:
 
 * A per-content lock file (``<root>/.<content id>.lock``, ``flock``) is held by the worker
-  for the whole job. Two workers handed the same job (a visibility timeout ran out while the
-  first still worked) cannot both convert; and any temporary directory of that content found
-  while holding the lock belongs to a worker that died (the kernel drops a dead process's
-  locks), so it is removed.
+  for the whole job, and removed once the final directory exists. Two workers handed the
+  same job (a visibility timeout ran out while the first still worked) cannot both
+  convert; and any temporary directory of that content found while holding the lock
+  belongs to a worker that died (the kernel drops a dead process's locks), so it goes.
 * The child writes into ``<root>/.<content id>.<random>.tmp/``; only when it has answered
   "done" (every file synced, manifest written last) is that directory renamed to
   ``<root>/<content id>/`` in one ``rename``. A worker or child killed at any moment leaves
@@ -191,6 +191,11 @@ class Conversion:
             return self._finish(
                 self._failed(f"conversion took longer than {timeout:g} s and was killed", True)
             )
+        except BaseException:  # interrupted while waiting: the child must not outlive us
+            process.kill()
+            process.wait()
+            self._finish(self._failed("interrupted", True))
+            raise
         return self._finish(self._judge(process.returncode, out))
 
     def _judge(self, code: int, out: bytes) -> Outcome:
@@ -255,6 +260,11 @@ class Conversion:
         if self.temp_dir is not None and self.temp_dir.exists():
             shutil.rmtree(self.temp_dir, ignore_errors=True)
         if self._lock is not None:
+            if isinstance(outcome, Converted):
+                # safe to remove once the final directory exists: whoever locks a file of
+                # that name from now on finds the directory first and converts nothing
+                with contextlib.suppress(OSError):
+                    os.unlink(self._converter.lock_path(self.content_id))
             self._lock.close()  # closing drops the flock
             self._lock = None
         self._outcome = outcome
@@ -273,6 +283,9 @@ class Converter:
         if not _CONTENT_ID.fullmatch(content_id):
             raise ValueError(f"content id must match {_CONTENT_ID.pattern}")
         return self.root / content_id
+
+    def lock_path(self, content_id: str) -> Path:
+        return self.root / f".{self.directory(content_id).name}.lock"
 
     def existing(self, content_id: str) -> Converted | None:
         """The finished conversion of ``content_id``, if there is one."""
@@ -303,7 +316,7 @@ class Converter:
         done = self.existing(content_id)
         if done is not None:
             return Conversion(self, content_id, source, None, done)
-        lock = (self.root / f".{content_id}.lock").open("ab")
+        lock = self.lock_path(content_id).open("ab")
         try:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
