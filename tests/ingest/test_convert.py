@@ -330,9 +330,10 @@ def test_a_tiny_memory_limit_fails_cleanly_with_a_reason(tmp_path, sources) -> N
     assert not (tmp_path / "d" / "song").exists()
 
 
-def test_the_cpu_limit_ends_a_costly_conversion(tmp_path, long_wav) -> None:
+def test_the_cpu_limit_ends_a_costly_conversion(tmp_path, sources) -> None:
+    """The 42 s MP3 takes about 3 s of CPU (two MP3 encodes and an Opus one): over 1 s."""
     converter = Converter(tmp_path / "d", ConvertLimits(max_cpu_seconds=1))
-    result = converter.convert("long", long_wav)
+    result = converter.convert("song", sources["mp3"])
     assert isinstance(result, ConversionFailed)
     assert result.reason.startswith("CPU limit of 1 s reached")
 
