@@ -159,6 +159,26 @@ class Settings(BaseSettings):
         default=3600, ge=60, le=86_400, description="play-metric window; the same on every node"
     )
 
+    convert_max_memory_mb: int = Field(
+        default=1024,
+        ge=256,
+        le=65_536,
+        description=(
+            "address space of one conversion child (RLIMIT_AS); it counts mapped libraries "
+            "and thread stacks, so it sits well above a conversion's peak (~330 MB mapped, "
+            "~80 MB resident)"
+        ),
+    )
+    convert_max_cpu_seconds: int = Field(
+        default=600, ge=1, le=86_400, description="CPU time of one conversion child (RLIMIT_CPU)"
+    )
+    convert_timeout_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        le=86_400.0,
+        description="wall time after which a conversion child is killed (a stalled read)",
+    )
+
     log_level: str = "INFO"
 
     @field_validator(

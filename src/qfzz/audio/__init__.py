@@ -1,4 +1,5 @@
-"""Audio synthesis, decoding, encoding and transcoding: the only package that imports PyAV.
+"""Audio synthesis, decoding, encoding, transcoding and upload derivatives: the only
+package that imports PyAV.
 
 Everything else in QFZZ sees numpy sample arrays and finished files, so the FFmpeg
 dependency stays behind this one door (an import-linter contract enforces it). Library
@@ -7,6 +8,16 @@ here and in ``qfzz.catalog``.
 """
 
 from qfzz.audio._decode import CHANNELS, SAMPLE_RATE, Pcm, decode, decode_all
+from qfzz.audio._derive import (
+    HIGH_KBPS,
+    LOW_KBPS,
+    PREVIEW_KBPS,
+    PREVIEW_SECONDS,
+    Derivative,
+    Derived,
+    NotAudio,
+    derive,
+)
 from qfzz.audio._encode import (
     ENCODABLE_EXTENSIONS,
     encode_audio,
@@ -23,18 +34,26 @@ __all__ = [
     "CHANNELS",
     "CONTENT_TYPES",
     "ENCODABLE_EXTENSIONS",
+    "HIGH_KBPS",
+    "LOW_KBPS",
     "MAX_TRANSCODES",
+    "PREVIEW_KBPS",
+    "PREVIEW_SECONDS",
     "SAMPLE_RATE",
     "TARGET_DBFS",
     "Codec",
+    "Derivative",
+    "Derived",
     "LiveEncoder",
     "Loudness",
+    "NotAudio",
     "NotRegularFile",
     "Pcm",
     "PieceSpec",
     "Timbre",
     "decode",
     "decode_all",
+    "derive",
     "encode_audio",
     "encode_audio_file",
     "file_kind",

@@ -3,4 +3,26 @@ upload store, and conversion into what listeners hear, in killable, resource-lim
 processes. Plain Python behind small protocols (no web framework, no SQL); PyAV stays in
 ``qfzz.audio``, which this package calls."""
 
-__all__: list[str] = []
+from qfzz.ingest._convert import (
+    Conversion,
+    ConversionFailed,
+    Converted,
+    Converter,
+    ConvertLimits,
+    Outcome,
+)
+from qfzz.ingest._convert_jobs import ConvertJobs, parse_convert_job
+from qfzz.ingest._convert_kinds import Kind, sniff
+
+__all__ = [
+    "Conversion",
+    "ConversionFailed",
+    "ConvertJobs",
+    "ConvertLimits",
+    "Converted",
+    "Converter",
+    "Kind",
+    "Outcome",
+    "parse_convert_job",
+    "sniff",
+]
