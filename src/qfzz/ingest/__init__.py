@@ -3,4 +3,39 @@ upload store, and conversion into what listeners hear, in killable, resource-lim
 processes. Plain Python behind small protocols (no web framework, no SQL); PyAV stays in
 ``qfzz.audio``, which this package calls."""
 
-__all__: list[str] = []
+from qfzz.ingest._leases import LEASE_SECONDS, Leases
+from qfzz.ingest._tus import (
+    CHECKSUM_ALGORITHMS,
+    EXTENSIONS,
+    PATCH_CONTENT_TYPE,
+    TUS_VERSION,
+    Checksum,
+    TusError,
+    encode_metadata,
+    parse_checksum,
+    parse_count,
+    parse_metadata,
+    require_patch_type,
+    require_version,
+)
+from qfzz.ingest._uploads import FinishHandler, Upload, UploadStore
+
+__all__ = [
+    "CHECKSUM_ALGORITHMS",
+    "EXTENSIONS",
+    "LEASE_SECONDS",
+    "PATCH_CONTENT_TYPE",
+    "TUS_VERSION",
+    "Checksum",
+    "FinishHandler",
+    "Leases",
+    "TusError",
+    "Upload",
+    "UploadStore",
+    "encode_metadata",
+    "parse_checksum",
+    "parse_count",
+    "parse_metadata",
+    "require_patch_type",
+    "require_version",
+]
