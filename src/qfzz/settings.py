@@ -129,6 +129,16 @@ class Settings(BaseSettings):
         default=32, ge=1, le=1024, description="largest dataset import body (MiB, admins)"
     )
 
+    max_content_size_mb: int = Field(
+        default=512, ge=1, le=65536, description="largest upload (tus Upload-Length), MiB"
+    )
+    upload_quota_mb: int = Field(
+        default=4096, ge=1, description="bytes a listener may hold in unconverted uploads, MiB"
+    )
+    upload_expiry_hours: float = Field(
+        default=24.0, gt=0, le=24 * 30, description="an unfinished upload idle this long expires"
+    )
+
     peers: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="seed nodes to join on start (URLs, comma separated)"
     )

@@ -28,7 +28,9 @@ from qfzz.api.routes import (
     streams,
     tracks,
     trust,
+    uploads,
 )
+from qfzz.ingest import UploadStore
 from qfzz.network import MAX_HANDSHAKE_BYTES, MAX_SWIM_BYTES
 from qfzz.overlay import Overlay
 from qfzz.station import QFZZStation
@@ -40,13 +42,20 @@ MIB = 1024 * KIB
 
 
 def create_api(
-    station: QFZZStation, *, overlay: Overlay | None = None, manage_lifecycle: bool = True
+    station: QFZZStation,
+    *,
+    overlay: Overlay | None = None,
+    manage_lifecycle: bool = True,
+    upload_store: UploadStore | None = None,
 ) -> FastAPI:
     """The ASGI app around a station; starts and stops it with the server if asked.
 
     ``overlay``: the station as a network node; its rounds and failure detector run on the
     server's event loop, so it starts and stops with the server (without it, the network
     routes answer 503).
+
+    ``upload_store``: where tus uploads go; default ``data_dir/uploads`` on the station's
+    clock, whose finish handler only logs until conversion is plugged in.
     """
 
     @asynccontextmanager
@@ -85,6 +94,23 @@ def create_api(
             responses=ERROR_RESPONSES,
             max_body_size=settings.max_dataset_body_mb * MIB,
         )
+    if upload_store is None:
+        upload_store = UploadStore(
+            settings.data_dir / "uploads",
+            clock=station.clock,
+            max_size=settings.max_content_size_mb * MIB,
+            quota=settings.upload_quota_mb * MIB,
+            expiry_seconds=settings.upload_expiry_hours * 3600,
+        )
+        upload_store.recover()
+    app.state.uploads = upload_store
+    # A PATCH body is at most the largest upload; the store refuses more than is missing.
+    app.include_router(
+        uploads.router,
+        prefix="/api/v1",
+        responses=ERROR_RESPONSES,
+        max_body_size=upload_store.max_size,
+    )
     app.include_router(streams.router, responses=ERROR_RESPONSES, max_body_size=small)
     app.include_router(operations.router, responses=ERROR_RESPONSES, max_body_size=small)
     app.include_router(shares.router, responses=ERROR_RESPONSES, max_body_size=small)

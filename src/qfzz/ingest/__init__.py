@@ -13,16 +13,49 @@ from qfzz.ingest._convert import (
 )
 from qfzz.ingest._convert_jobs import ConvertJobs, parse_convert_job
 from qfzz.ingest._convert_kinds import Kind, sniff
+from qfzz.ingest._leases import LEASE_SECONDS, Leases
+from qfzz.ingest._tus import (
+    CHECKSUM_ALGORITHMS,
+    EXTENSIONS,
+    PATCH_CONTENT_TYPE,
+    TUS_VERSION,
+    Checksum,
+    TusError,
+    encode_metadata,
+    parse_checksum,
+    parse_count,
+    parse_metadata,
+    require_patch_type,
+    require_version,
+)
+from qfzz.ingest._uploads import FinishHandler, Upload, UploadStore
 
 __all__ = [
+    "CHECKSUM_ALGORITHMS",
+    "EXTENSIONS",
+    "LEASE_SECONDS",
+    "PATCH_CONTENT_TYPE",
+    "TUS_VERSION",
+    "Checksum",
     "Conversion",
     "ConversionFailed",
     "ConvertJobs",
     "ConvertLimits",
     "Converted",
     "Converter",
+    "FinishHandler",
     "Kind",
+    "Leases",
     "Outcome",
+    "TusError",
+    "Upload",
+    "UploadStore",
+    "encode_metadata",
+    "parse_checksum",
     "parse_convert_job",
+    "parse_count",
+    "parse_metadata",
+    "require_patch_type",
+    "require_version",
     "sniff",
 ]
