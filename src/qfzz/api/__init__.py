@@ -101,6 +101,7 @@ def create_api(
             max_size=settings.max_content_size_mb * MIB,
             quota=settings.upload_quota_mb * MIB,
             expiry_seconds=settings.upload_expiry_hours * 3600,
+            on_finished=station.upload_finished,
         )
         upload_store.recover()
     app.state.uploads = upload_store

@@ -16,6 +16,7 @@ from qfzz.cache import CacheServices, open_cache, server_link
 from qfzz.catalog.timed_reads import TimedReads
 from qfzz.dj import CatalogView, PersonalizedDJ
 from qfzz.edge import DeviceRegistry
+from qfzz.ingest import Converter, ConvertJobs, ConvertLimits
 from qfzz.jobs import open_queue
 from qfzz.models import InteractionType
 from qfzz.network import NodeIdentity
@@ -23,6 +24,7 @@ from qfzz.overlay import Overlay, OverlayConfig
 from qfzz.settings import Settings
 from qfzz.station import (
     CATALOG_QUEUE,
+    CONVERT_QUEUE,
     Accounts,
     Catalog,
     CatalogJobs,
@@ -44,6 +46,7 @@ from qfzz.station import (
     RunState,
     SlidingWindow,
     StationParts,
+    Uploads,
     load_secret_key,
 )
 from qfzz.store import Store, open_store
@@ -211,6 +214,27 @@ def build_station(
             collections=collections,
             jobs=jobs,
             contents=Contents(store, clock=clock),
+            uploads=Uploads(
+                store,
+                lambda record: ConvertJobs(
+                    open_queue(
+                        CONVERT_QUEUE,
+                        store=store.jobs,
+                        clock=clock,
+                        codec=cache.codec,
+                        server=server_link(cache, "jobs"),
+                        visibility=settings.convert_timeout_seconds + 60,
+                        max_attempts=3,
+                    ),
+                    Converter(
+                        settings.data_dir / "derivatives", ConvertLimits.from_settings(settings)
+                    ),
+                    settings.data_dir / "convert-inbox",
+                    record,
+                ),
+                settings.data_dir / "content",
+                clock=clock,
+            ),
             limits=limits,
         )
     )

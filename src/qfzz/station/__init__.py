@@ -31,10 +31,12 @@ from qfzz.station._registration import Registrar, Registration
 from qfzz.station._running import RunState
 from qfzz.station._shares import MAX_SHARE_TRACKS, ShareExpired, Shares
 from qfzz.station._station import LedgerSummary, QFZZStation
+from qfzz.station._uploads import CONVERT_QUEUE, Uploads
 
 __all__ = [
     "ADMIN",
     "CATALOG_QUEUE",
+    "CONVERT_QUEUE",
     "MAX_SHARE_TRACKS",
     "SNAPSHOT_EVERY",
     "Accounts",
@@ -75,6 +77,7 @@ __all__ = [
     "StationParts",
     "TracksChanged",
     "Unsubscribe",
+    "Uploads",
     "ViewOption",
     "load_secret_key",
     "parse_key",

@@ -26,6 +26,7 @@ from qfzz.station._radio import Radio
 from qfzz.station._ratelimit import SlidingWindow
 from qfzz.station._registration import Registrar
 from qfzz.station._running import RunState
+from qfzz.station._uploads import Uploads
 from qfzz.store import Store
 from qfzz.trust import Miner, TrustLedger
 
@@ -74,4 +75,6 @@ class StationParts:
     jobs: CatalogJobs
     #: Creators' uploads: their views and licences.
     contents: Contents
+    #: Finished uploads into content, and their conversion.
+    uploads: Uploads
     limits: RateLimits

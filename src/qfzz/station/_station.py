@@ -20,6 +20,7 @@ from qfzz.catalog.scanner import ScanProgress, ScanReport
 from qfzz.dj import CatalogIndex, ListenerProfile
 from qfzz.edge import StreamingParams
 from qfzz.errors import InvalidInput
+from qfzz.ingest import Upload
 from qfzz.models import (
     Block,
     IdempotencyKey,
@@ -103,6 +104,7 @@ class QFZZStation:
         self._run_state.stopped()
         parts = self.parts
         parts.jobs.stop()
+        parts.uploads.stop()
         parts.radio.close()
         parts.miner.stop()
         parts.store.interactions.stop()
@@ -134,6 +136,7 @@ class QFZZStation:
         """The background work of a serving station: mining and catalog jobs."""
         self.start_miner()
         self.jobs.start()
+        self.parts.uploads.start()
 
     def _ensure_admin(self) -> None:
         password = self.settings.admin_password
@@ -432,6 +435,10 @@ class QFZZStation:
     def content_view(self, content_id: str, viewer: Principal | None) -> ContentView:
         """What ``viewer`` (None: anonymous) may see and do with an uploaded content."""
         return self.parts.contents.view(content_id, viewer)
+
+    def upload_finished(self, upload: Upload, data: Path) -> None:
+        """The upload store's finish handler: the content, made once, and its conversion."""
+        self.parts.uploads.finished(upload, data)
 
     def grant_license(self, content_id: str, user_id: str, by: Principal) -> bool:
         """The owner or an admin licenses a listener; False if they held one already."""

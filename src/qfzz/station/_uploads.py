@@ -1,0 +1,201 @@
+"""From a finished upload to content listeners can have.
+
+``finished`` is the tus store's finish handler: it seals the file (a fresh key,
+XChaCha20-Poly1305; ``ContentID`` = blake3 of the sealed blob), keeps the blob and its key
+under ``data_dir/content``, records the content once per upload (``create_once`` on the
+upload id: a finish that runs again after a crash stores nothing new) and, for media,
+queues one conversion job. ``converted`` records what the conversion made (derivatives by
+the blake3 of their bytes, loudness) or why it failed; the worker thread runs the jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import blake3
+import mutagen
+
+from qfzz.errors import QfzzError
+from qfzz.ingest import ConversionFailed, Converted, ConvertJobs, Outcome, Upload, sniff
+from qfzz.models import ContentStatus, Derivative, UploadedContent
+from qfzz.network import content_id_of, seal_blob
+from qfzz.store import Store
+
+log = logging.getLogger("qfzz.uploads")
+
+DEFAULT_LICENSE = "LicenseRef-All-Rights-Reserved"
+POLL_SECONDS = 1.0
+CONVERT_QUEUE = "convert"
+_MEDIA_TYPES = {"mp3": "audio/mpeg", "opus": "audio/ogg", "flac": "audio/flac"}
+
+
+class Uploads:
+    """The finish handler, the conversion record and the conversion worker."""
+
+    def __init__(
+        self,
+        store: Store,
+        jobs: Callable[[Callable[[Outcome], None]], ConvertJobs],
+        content_dir: Path,
+        *,
+        clock: Callable[[], float],
+    ) -> None:
+        self._store = store
+        self.jobs = jobs(self.converted)
+        self._dir = content_dir
+        self._clock = clock
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def finished(self, upload: Upload, data_path: Path) -> None:
+        """Make the upload's content (once) and queue its conversion."""
+        if self._store.contents.by_upload(upload.upload_id) is not None:
+            return  # a finish run again after a crash: the content is made already
+        data = data_path.read_bytes()
+        key, blob = seal_blob(data)
+        content_id = content_id_of(blob)
+        self._keep(content_id, blob, key)
+        media = sniff(data[:16]) is None  # documents and images keep only their original
+        meta = upload.metadata
+        title, artist = _names(meta, data_path)
+        content = UploadedContent(
+            content_id=content_id,
+            upload_id=upload.upload_id,
+            owner=upload.owner,
+            title=title,
+            artist=artist,
+            license=_license(meta.get("license")),
+            media_type=_media_type(meta.get("filetype"), meta.get("filename")),
+            size=len(data),
+            media=media,
+            status=ContentStatus.PROCESSING if media else ContentStatus.READY,
+            created_at=self._clock(),
+            derivatives=(
+                Derivative("original", content_id, "application/octet-stream", len(blob)),
+            ),
+        )
+        stored, created = self._store.contents.create_once(content)
+        if created and media:
+            # the job names a plain file in the converter's inbox: a hard link, not a copy
+            inbox = self.jobs.uploads / upload.upload_id
+            inbox.parent.mkdir(parents=True, exist_ok=True)
+            if not inbox.exists():
+                os.link(data_path, inbox)
+            self.jobs.submit(stored.content_id, upload.upload_id)
+        log.info("upload %s is content %s", upload.upload_id, stored.content_id)
+
+    def _keep(self, content_id: str, blob: bytes, key: bytes) -> None:
+        self._dir.mkdir(parents=True, exist_ok=True)
+        for path, data, mode in (
+            (self._dir / f"{content_id}.key", key, 0o600),
+            (self._dir / content_id, blob, 0o644),
+        ):
+            temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, path)
+
+    def converted(self, outcome: Outcome) -> None:
+        """Record a conversion's result on its content."""
+        content = self._store.contents.get(outcome.content_id)
+        if content is None:
+            log.warning("conversion of unknown content %s", outcome.content_id)
+            return
+        if isinstance(outcome, ConversionFailed):
+            self._store.contents.set_status(
+                content.content_id, ContentStatus.FAILED, reason=outcome.reason
+            )
+            return
+        made = tuple(_derivative(outcome, d.name) for d in outcome.derivatives)
+        original = tuple(d for d in content.derivatives if d.kind == "original")
+        self._store.contents.set_status(
+            content.content_id,
+            ContentStatus.READY,
+            loudness=outcome.loudness_lufs,
+            derivatives=made + original,
+        )
+
+    # -- the worker -------------------------------------------------------------------------
+
+    def run_pending(self) -> int:
+        """Run every visible conversion job now (the worker's loop; tests call it)."""
+        done = 0
+        while self.jobs.run_once() is not None:
+            done += 1
+        return done
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="qfzz-convert", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._stop.set()
+            thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_pending()
+            except QfzzError:
+                log.exception("conversion worker")
+            self._stop.wait(POLL_SECONDS)
+
+
+def _derivative(outcome: Converted, name: str) -> Derivative:
+    made = outcome.derivative(name)
+    assert made is not None
+    path = outcome.path(name)
+    digest = blake3.blake3()
+    with open(path, "rb") as data:
+        for chunk in iter(lambda: data.read(1 << 20), b""):
+            digest.update(chunk)
+    media_type = _MEDIA_TYPES.get(made.codec) or _media_type(None, made.file)
+    return Derivative(
+        name,
+        digest.hexdigest(),
+        media_type,
+        path.stat().st_size,
+        codec=made.codec,
+        bitrate=made.bitrate_kbps,
+        duration=made.seconds,
+    )
+
+
+def _names(meta: dict[str, str], data_path: Path) -> tuple[str, str]:
+    """Title and artist from the upload's metadata, else its tags, else its file name."""
+    title, artist = meta.get("title"), meta.get("artist")
+    if not (title and artist):
+        try:
+            tags = mutagen.File(data_path, easy=True)
+        except Exception:  # mutagen raises many kinds on files that are not tagged audio
+            tags = None
+        if tags is not None and tags.tags is not None:
+            title = title or next(iter(tags.tags.get("title", [])), None)
+            artist = artist or next(iter(tags.tags.get("artist", [])), None)
+    filename = meta.get("filename") or "upload"
+    return (title or Path(filename).stem)[:512], (artist or "Unknown artist")[:512]
+
+
+def _license(value: str | None) -> str:
+    if value and len(value) <= 64 and all(c.isalnum() or c in ".+-" for c in value):
+        return value
+    return DEFAULT_LICENSE
+
+
+def _media_type(filetype: str | None, filename: str | None) -> str:
+    if filetype and "/" in filetype and len(filetype) <= 127 and filetype.isascii():
+        return filetype.lower()
+    guessed = mimetypes.guess_type(filename or "")[0]
+    return guessed or "application/octet-stream"

@@ -1,0 +1,104 @@
+"""A finished upload becomes content: sealed and kept, recorded once, converted by the
+worker (derivatives and loudness recorded), and shown per licence — through the real tus
+routes. A booklet is ready at once with its original only; a finish run twice changes
+nothing."""
+
+from __future__ import annotations
+
+import blake3
+import pytest
+from fastapi.testclient import TestClient
+
+from qfzz.api import create_api
+from qfzz.ingest import encode_metadata
+from qfzz.network import open_blob
+from qfzz.testing import write_tone
+
+TUS = {"Tus-Resumable": "1.0.0"}
+
+
+@pytest.fixture
+def api(station):
+    station.register_listener("ann", {}, password="pw-1234")
+    token = station.accounts.issue_token("ann")
+    client = TestClient(create_api(station, manage_lifecycle=False))
+    return client, {"Authorization": f"Bearer {token}", **TUS}
+
+
+def _upload(client, headers, data: bytes, **metadata: str) -> str:
+    created = client.post(
+        "/api/v1/upload/",
+        headers={**headers, "Upload-Length": str(len(data)),
+                 "Upload-Metadata": encode_metadata(metadata)},
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    location = created.headers["location"]
+    patched = client.patch(
+        location,
+        content=data,
+        headers={**headers, "Upload-Offset": "0",
+                 "Content-Type": "application/offset+octet-stream"},
+    )  # fmt: skip
+    assert patched.status_code == 204, patched.text
+    return location.rstrip("/").rsplit("/", 1)[1]
+
+
+def test_an_uploaded_song_is_sealed_recorded_once_and_converted(api, station, tmp_path):
+    client, headers = api
+    song = tmp_path / "song.mp3"
+    write_tone(song, 330, 6.0, 0.3, {"title": "Tagged", "artist": "Tag Band", "genre": "jazz"})
+    data = song.read_bytes()
+    upload_id = _upload(
+        client, headers, data, filename="song.mp3", title="Morning", license="LicenseRef-Mine"
+    )
+    content = station.parts.store.contents.by_upload(upload_id)
+    assert content is not None and content.status.value == "processing"
+    assert (content.title, content.artist) == ("Morning", "Tag Band")  # metadata, then tags
+    # sealed at rest: the stored blob hashes to the content id and opens with its key
+    blob = (station.settings.data_dir / "content" / content.content_id).read_bytes()
+    assert blake3.blake3(blob).hexdigest() == content.content_id
+    key = (station.settings.data_dir / "content" / f"{content.content_id}.key").read_bytes()
+    assert open_blob(blob, key) == data
+
+    assert station.parts.uploads.run_pending() == 1
+    ready = station.parts.store.contents.get(content.content_id)
+    assert ready is not None and ready.status.value == "ready"
+    kinds = {d.kind: d for d in ready.derivatives}
+    assert set(kinds) == {"preview", "low", "high", "original"}
+    assert (kinds["low"].codec, kinds["high"].codec) == ("opus", "mp3")
+    assert kinds["high"].duration == pytest.approx(6.0, abs=0.1)
+    assert ready.loudness is not None and -40 < ready.loudness < 0
+
+    # what a listener without a licence sees
+    view = client.get(f"/api/v1/content.view/{content.content_id}").json()
+    assert [o["kind"] for o in view["options"]] == ["preview", "low"]
+
+    # a finish run again (a crash inside the handler, recovered at start): nothing new
+    upload = client.app.state.uploads.get(upload_id, "ann")
+    station.upload_finished(upload, station.settings.data_dir / "uploads" / upload_id / "data")
+    assert station.parts.uploads.run_pending() == 0
+    assert station.parts.store.contents.by_upload(upload_id) == ready
+
+
+def test_a_booklet_keeps_only_its_original_and_is_ready_at_once(api, station):
+    client, headers = api
+    booklet = b"%PDF-1.4\n" + b"0" * 2000 + b"\n%%EOF\n"
+    upload_id = _upload(client, headers, booklet, filename="booklet.pdf", license="CC-BY-4.0")
+    content = station.parts.store.contents.by_upload(upload_id)
+    assert content is not None and not content.media
+    assert content.status.value == "ready"
+    assert [d.kind for d in content.derivatives] == ["original"]
+    assert content.media_type == "application/pdf"
+    assert station.parts.uploads.run_pending() == 0  # nothing to convert
+    view = client.get(f"/api/v1/content.view/{content.content_id}").json()
+    assert [o["kind"] for o in view["options"]] == ["original"]  # a free licence: everyone
+
+
+def test_a_file_that_does_not_decode_fails_with_its_reason(api, station):
+    client, headers = api
+    upload_id = _upload(client, headers, b"\x00garbage" * 500, filename="broken.mp3")
+    content = station.parts.store.contents.by_upload(upload_id)
+    assert content is not None and content.status.value == "processing"
+    station.parts.uploads.run_pending()
+    failed = station.parts.store.contents.get(content.content_id)
+    assert failed is not None and failed.status.value == "failed" and failed.reason
