@@ -1,6 +1,6 @@
 """A finished upload becomes content: sealed and kept, recorded once, converted by the
-worker (derivatives and loudness recorded), and shown per licence — through the real tus
-routes. A booklet is ready at once with its original only; a finish run twice changes
+worker (derivatives and loudness recorded), a catalog track, and shown per licence —
+through the real tus routes. A booklet is ready at once with its original only; a finish run twice changes
 nothing."""
 
 from __future__ import annotations
@@ -68,6 +68,11 @@ def test_an_uploaded_song_is_sealed_recorded_once_and_converted(api, station, tm
     assert (kinds["low"].codec, kinds["high"].codec) == ("opus", "mp3")
     assert kinds["high"].duration == pytest.approx(6.0, abs=0.1)
     assert ready.loudness is not None and -40 < ready.loudness < 0
+
+    # the song is a catalog track now: playable, found by its title
+    _total, found = station.search_tracks(q="Morning")
+    assert [(t.title, t.artist, t.playable) for t in found] == [("Morning", "Tag Band", True)]
+    assert found[0].meta.duration == pytest.approx(6.0, abs=0.2)
 
     # what a listener without a licence sees
     view = client.get(f"/api/v1/content.view/{content.content_id}").json()

@@ -233,6 +233,8 @@ def build_station(
                     record,
                 ),
                 settings.data_dir / "content",
+                catalog=catalog,
+                music_dir=settings.data_dir / "uploaded-music",
                 clock=clock,
             ),
             limits=limits,

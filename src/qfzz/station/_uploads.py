@@ -5,7 +5,10 @@ XChaCha20-Poly1305; ``ContentID`` = blake3 of the sealed blob), keeps the blob a
 under ``data_dir/content``, records the content once per upload (``create_once`` on the
 upload id: a finish that runs again after a crash stores nothing new) and, for media,
 queues one conversion job. ``converted`` records what the conversion made (derivatives by
-the blake3 of their bytes, loudness) or why it failed; the worker thread runs the jobs.
+the blake3 of their bytes, loudness) or why it failed, and makes a converted song a catalog
+track: its ``high`` file, copied into ``data_dir/uploaded-music`` and tagged with the
+upload's title and artist, is scanned like any library file — playable, in the DJ, in
+Subsonic and on the stations. The worker thread runs the jobs.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 import os
+import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +28,7 @@ from qfzz.errors import QfzzError
 from qfzz.ingest import ConversionFailed, Converted, ConvertJobs, Outcome, Upload, sniff
 from qfzz.models import ContentStatus, Derivative, UploadedContent
 from qfzz.network import content_id_of, seal_blob
+from qfzz.station._catalog import Catalog
 from qfzz.store import Store
 
 log = logging.getLogger("qfzz.uploads")
@@ -43,11 +48,15 @@ class Uploads:
         jobs: Callable[[Callable[[Outcome], None]], ConvertJobs],
         content_dir: Path,
         *,
+        catalog: Catalog,
+        music_dir: Path,
         clock: Callable[[], float],
     ) -> None:
         self._store = store
         self.jobs = jobs(self.converted)
         self._dir = content_dir
+        self._catalog = catalog
+        self._music = music_dir
         self._clock = clock
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -122,6 +131,19 @@ class Uploads:
             loudness=outcome.loudness_lufs,
             derivatives=made + original,
         )
+        if outcome.derivative("high") is not None:
+            self._catalogue(content, outcome.path("high"))
+
+    def _catalogue(self, content: UploadedContent, high: Path) -> None:
+        """The song joins the catalog: a tagged copy of its ``high`` file, scanned."""
+        self._music.mkdir(parents=True, exist_ok=True)
+        target = self._music / f"{content.content_id}{high.suffix}"
+        if not target.exists():
+            temporary = target.with_name(f".{target.name}.part")
+            shutil.copyfile(high, temporary)
+            _tag(temporary, content)
+            os.replace(temporary, target)
+        self._catalog.scan(self._music)
 
     # -- the worker -------------------------------------------------------------------------
 
@@ -171,6 +193,22 @@ def _derivative(outcome: Converted, name: str) -> Derivative:
         bitrate=made.bitrate_kbps,
         duration=made.seconds,
     )
+
+
+def _tag(path: Path, content: UploadedContent) -> None:
+    """Title and artist written into the file the catalog will read (best effort: a
+    format mutagen cannot tag is catalogued by its file name)."""
+    try:
+        audio = mutagen.File(path, easy=True)
+        if audio is None:
+            return
+        if audio.tags is None:
+            audio.add_tags()
+        audio["title"] = content.title
+        audio["artist"] = content.artist
+        audio.save()
+    except Exception as exc:  # mutagen's errors have no common base worth naming
+        log.warning("could not tag %s: %s", path, exc)
 
 
 def _names(meta: dict[str, str], data_path: Path) -> tuple[str, str]:
