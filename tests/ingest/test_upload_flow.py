@@ -1,7 +1,7 @@
 """A finished upload becomes content: sealed and kept, recorded once, converted by the
 worker (derivatives and loudness recorded), a catalog track, and shown per licence —
-through the real tus routes. A booklet is ready at once with its original only; a finish run twice changes
-nothing."""
+through the real tus routes. A booklet is ready at once with its original only; a finish
+run twice changes nothing."""
 
 from __future__ import annotations
 

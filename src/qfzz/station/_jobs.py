@@ -9,7 +9,6 @@ that keeps failing ends in the dead-letter list instead of blocking the queue.
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from qfzz.jobs import Job, JobQueue
 from qfzz.models import IdempotencyKey
 from qfzz.station._catalog import Catalog
 from qfzz.station._idempotency import Idempotency, Once
+from qfzz.station._poller import Poller
 from qfzz.store import JobRepository
 
 log = logging.getLogger(__name__)
@@ -40,8 +40,7 @@ class CatalogJobs:
         self._progress = progress
         self._catalog = catalog
         self._idempotency = idempotency
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = Poller("qfzz-jobs", self.run_pending, POLL_SECONDS)
 
     # -- producers --------------------------------------------------------------------------
 
@@ -85,16 +84,10 @@ class CatalogJobs:
     # -- the worker -------------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="qfzz-jobs", daemon=True)
-            self._thread.start()
+        self._worker.start()
 
     def stop(self) -> None:
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            self._stop.set()
-            thread.join()
+        self._worker.stop()
 
     def run_pending(self) -> int:
         """Do every visible job now (the worker's loop body; tests call it directly)."""
@@ -103,14 +96,6 @@ class CatalogJobs:
             self._do(job)
             done += 1
         return done
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_pending()
-            except Exception:  # the queue itself failed: try again at the next poll
-                log.exception("catalog job worker")
-            self._stop.wait(POLL_SECONDS)
 
     def _do(self, job: Job) -> None:
         progress = self._progress

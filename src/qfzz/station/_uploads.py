@@ -17,18 +17,17 @@ import logging
 import mimetypes
 import os
 import shutil
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import blake3
 import mutagen
 
-from qfzz.errors import QfzzError
 from qfzz.ingest import ConversionFailed, Converted, ConvertJobs, Outcome, Upload, sniff
 from qfzz.models import ContentStatus, Derivative, UploadedContent
 from qfzz.network import content_id_of, seal_blob
 from qfzz.station._catalog import Catalog
+from qfzz.station._poller import Poller
 from qfzz.store import Store
 
 log = logging.getLogger("qfzz.uploads")
@@ -58,8 +57,7 @@ class Uploads:
         self._catalog = catalog
         self._music = music_dir
         self._clock = clock
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = Poller("qfzz-convert", self.run_pending, POLL_SECONDS)
 
     def finished(self, upload: Upload, data_path: Path) -> None:
         """Make the upload's content (once) and queue its conversion."""
@@ -155,24 +153,10 @@ class Uploads:
         return done
 
     def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="qfzz-convert", daemon=True)
-            self._thread.start()
+        self._worker.start()
 
     def stop(self) -> None:
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            self._stop.set()
-            thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_pending()
-            except QfzzError:
-                log.exception("conversion worker")
-            self._stop.wait(POLL_SECONDS)
+        self._worker.stop()
 
 
 def _derivative(outcome: Converted, name: str) -> Derivative:
