@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 
 import pytest
 from fastapi.testclient import TestClient
@@ -174,3 +175,22 @@ def test_cli_commands_normalise_user_ids(tmp_path):
         assert station.accounts.authenticate(station.accounts.login("ZOË", "root-pw")).is_admin
     finally:
         station.close()
+
+
+def test_two_first_uses_of_the_app_password_at_once_get_the_same_one(station):
+    """The web page and an app asking at the same moment: one password, valid for both."""
+    station.register_listener("twin", {}, password="pw-1234")
+    barrier = threading.Barrier(8)
+    seen: list[str] = []
+
+    def ask() -> None:
+        barrier.wait()
+        seen.append(station.accounts.app_password("twin"))
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(seen)) == 1
+    assert station.accounts.app_password("twin") == seen[0]

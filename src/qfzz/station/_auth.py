@@ -266,10 +266,17 @@ class Accounts:
     # -- Subsonic -------------------------------------------------------------------------
 
     def app_password(self, user_id: str) -> str:
-        """The listener's Subsonic app password (made on first use)."""
+        """The listener's Subsonic app password (made on first use, atomically: two first
+        uses at once — the web page and an app — get the same one)."""
         stored = self._listeners.app_password(user_id)
         if stored is None:
-            return self.regenerate_app_password(user_id)
+            if self._listeners.get(user_id) is None:
+                raise UnknownListener(f"no listener {user_id!r}")
+            fresh = secrets.token_urlsafe(12)
+            sealed = base64.b64encode(self._box.encrypt(fresh.encode())).decode()
+            stored = self._listeners.set_app_password_if_absent(user_id, sealed)
+            if stored is None:
+                raise UnknownListener(f"no listener {user_id!r}")
         return self._box.decrypt(base64.b64decode(stored)).decode()
 
     def regenerate_app_password(self, user_id: str) -> str:

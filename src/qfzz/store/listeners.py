@@ -296,6 +296,21 @@ class ListenerRepository:
                 .values(app_password=encrypted)
             )
 
+    def set_app_password_if_absent(self, user_id: str, encrypted: str) -> str | None:
+        """Stores ``encrypted`` only if the listener has no app password yet (one atomic
+        UPDATE), and returns whichever is stored now: of two first uses at once, both
+        answer the same password."""
+        with self._db.write() as conn:
+            conn.execute(
+                listeners.update()
+                .where(listeners.c.user_id == user_id, listeners.c.app_password.is_(None))
+                .values(app_password=encrypted)
+            )
+            stored: str | None = conn.scalar(
+                select(listeners.c.app_password).where(listeners.c.user_id == user_id)
+            )
+            return stored
+
     def save_playlist(self, playlist: StoredPlaylist) -> None:
         with self._db.write() as conn:
             upsert(
