@@ -424,6 +424,8 @@ class Derivative:
     codec: str | None = None
     bitrate: int | None = None
     duration: float | None = None
+    #: Where the file is, relative to the data directory (``storage`` serves it by hash).
+    path: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

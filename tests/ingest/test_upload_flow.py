@@ -78,6 +78,26 @@ def test_an_uploaded_song_is_sealed_recorded_once_and_converted(api, station, tm
     view = client.get(f"/api/v1/content.view/{content.content_id}").json()
     assert [o["kind"] for o in view["options"]] == ["preview", "low"]
 
+    # derivatives by the hash of their bytes; the original decrypted for its owner only
+    low = kinds["low"]
+    served = client.get(f"/api/v1.5/storage/{low.file_hash}")
+    assert served.status_code == 200 and blake3.blake3(served.content).hexdigest() == low.file_hash
+    assert served.headers["content-type"].startswith("audio/ogg")
+    sealed = client.get(f"/api/v1.5/storage/{content.content_id}")
+    assert blake3.blake3(sealed.content).hexdigest() == content.content_id
+    original = f"/api/v1/content/{content.content_id}/original"
+    assert client.get(original).status_code == 403  # a restrictive licence, no licence
+    owner = {"Authorization": headers["Authorization"]}
+    whole = client.get(original, headers=owner)
+    assert whole.status_code == 200 and whole.content == data
+    part = client.get(original, headers={**owner, "Range": "bytes=10-19"})
+    assert part.status_code == 206 and part.content == data[10:20]
+    assert part.headers["content-range"] == f"bytes 10-19/{len(data)}"
+    tail = client.get(original, headers={**owner, "Range": "bytes=-5"})
+    assert tail.status_code == 206 and tail.content == data[-5:]
+    outside = client.get(original, headers={**owner, "Range": f"bytes={len(data)}-"})
+    assert outside.status_code == 416
+
     # a finish run again (a crash inside the handler, recovered at start): nothing new
     upload = client.app.state.uploads.get(upload_id, "ann")
     station.upload_finished(upload, station.settings.data_dir / "uploads" / upload_id / "data")

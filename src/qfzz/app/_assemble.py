@@ -213,7 +213,7 @@ def build_station(
             library=library,
             collections=collections,
             jobs=jobs,
-            contents=Contents(store, clock=clock),
+            contents=Contents(store, data_dir=settings.data_dir, clock=clock),
             uploads=Uploads(
                 store,
                 lambda record: ConvertJobs(

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from qfzz.errors import Forbidden, NotFound, UnknownListener
 from qfzz.models import UploadedContent
-from qfzz.network import redistributable
+from qfzz.network import open_blob, redistributable
 from qfzz.station._auth import Principal
 from qfzz.store import Store
 
@@ -62,10 +63,12 @@ class Contents:
         self,
         store: Store,
         *,
+        data_dir: Path,
         clock: Callable[[], float],
         purchase_options: Sequence[Mapping[str, object]] = (),
     ) -> None:
         self._store = store
+        self._data_dir = data_dir
         self._clock = clock
         self._purchase = tuple(purchase_options)
 
@@ -108,6 +111,22 @@ class Contents:
             options=tuple(options),
             purchase=() if licensed else self._purchase,
         )
+
+    def file(self, file_hash: str) -> tuple[Path, str] | None:
+        """A stored file of some content by the blake3 of its bytes: a derivative, or the
+        sealed original (the hash is the capability: views show it only to those allowed)."""
+        found = self._store.contents.file(file_hash)
+        return None if found is None else (self._data_dir / found[0], found[1])
+
+    def original(self, content_id: str, viewer: Principal | None) -> tuple[bytes, str]:
+        """The original file, decrypted, for a viewer whose view allows it in full."""
+        view = self.view(content_id, viewer)
+        if not view.licensed:
+            raise Forbidden("the original needs a licence")
+        content = self._get(content_id)
+        sealed = self._data_dir / "content" / content_id
+        key = sealed.with_name(f"{content_id}.key").read_bytes()
+        return open_blob(sealed.read_bytes(), key), content.media_type
 
     def _role(self, content: UploadedContent, viewer: Principal | None) -> str:
         if viewer is None:

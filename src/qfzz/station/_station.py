@@ -440,6 +440,14 @@ class QFZZStation:
         """The upload store's finish handler: the content, made once, and its conversion."""
         self.parts.uploads.finished(upload, data)
 
+    def content_file(self, file_hash: str) -> tuple[Path, str] | None:
+        """A stored file of an upload by its hash (path, media type), or None."""
+        return self.parts.contents.file(file_hash)
+
+    def content_original(self, content_id: str, viewer: Principal | None) -> tuple[bytes, str]:
+        """An upload's original, decrypted, for a viewer with a licence."""
+        return self.parts.contents.original(content_id, viewer)
+
     def grant_license(self, content_id: str, user_id: str, by: Principal) -> bool:
         """The owner or an admin licenses a listener; False if they held one already."""
         return self.parts.contents.grant(content_id, user_id, by)

@@ -54,6 +54,7 @@ class Uploads:
         self._store = store
         self.jobs = jobs(self.converted)
         self._dir = content_dir
+        self._root = content_dir.parent  # the data directory: stored paths are relative to it
         self._catalog = catalog
         self._music = music_dir
         self._clock = clock
@@ -83,7 +84,13 @@ class Uploads:
             status=ContentStatus.PROCESSING if media else ContentStatus.READY,
             created_at=self._clock(),
             derivatives=(
-                Derivative("original", content_id, "application/octet-stream", len(blob)),
+                Derivative(
+                    "original",
+                    content_id,
+                    "application/octet-stream",
+                    len(blob),
+                    path=f"{self._dir.name}/{content_id}",
+                ),
             ),
         )
         stored, created = self._store.contents.create_once(content)
@@ -121,7 +128,7 @@ class Uploads:
                 content.content_id, ContentStatus.FAILED, reason=outcome.reason
             )
             return
-        made = tuple(_derivative(outcome, d.name) for d in outcome.derivatives)
+        made = tuple(_derivative(outcome, d.name, self._root) for d in outcome.derivatives)
         original = tuple(d for d in content.derivatives if d.kind == "original")
         self._store.contents.set_status(
             content.content_id,
@@ -159,7 +166,7 @@ class Uploads:
         self._worker.stop()
 
 
-def _derivative(outcome: Converted, name: str) -> Derivative:
+def _derivative(outcome: Converted, name: str, root: Path) -> Derivative:
     made = outcome.derivative(name)
     assert made is not None
     path = outcome.path(name)
@@ -176,6 +183,7 @@ def _derivative(outcome: Converted, name: str) -> Derivative:
         codec=made.codec,
         bitrate=made.bitrate_kbps,
         duration=made.seconds,
+        path=str(path.relative_to(root)),
     )
 
 

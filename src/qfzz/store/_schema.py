@@ -320,6 +320,17 @@ contents = Table(
     Index("ix_contents_owner", "owner"),
 )
 
+#: Every stored file of a content by the blake3 of its bytes, for the storage route.
+content_files = Table(
+    "content_files",
+    metadata,
+    Column("file_hash", String(64), primary_key=True),
+    Column("content_id", String(64), ForeignKey("contents.content_id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("media_type", String(127), nullable=False),
+)
+
 #: Who may hear or download a content in full (besides its owner, admins, and everyone
 #: when its licence is free).
 content_licenses = Table(

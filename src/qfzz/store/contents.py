@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from qfzz.models import ContentStatus, Derivative, UploadedContent
 from qfzz.store._database import Database
-from qfzz.store._schema import content_licenses, contents
+from qfzz.store._schema import content_files, content_licenses, contents
 
 
 class ContentRepository:
@@ -25,6 +25,7 @@ class ContentRepository:
         try:
             with self._db.write() as conn:
                 conn.execute(contents.insert().values(**_values(content)))
+                _add_files(conn, content.content_id, content.derivatives)
         except IntegrityError:
             existing = self.by_upload(content.upload_id)
             if existing is None:
@@ -62,6 +63,22 @@ class ContentRepository:
             conn.execute(
                 update(contents).where(contents.c.content_id == content_id).values(**values)
             )
+            if derivatives is not None:
+                query = select(content_files.c.file_hash).where(
+                    content_files.c.content_id == content_id
+                )
+                known = set(conn.scalars(query))
+                fresh = tuple(d for d in derivatives if d.file_hash not in known)
+                _add_files(conn, content_id, fresh)
+
+    def file(self, file_hash: str) -> tuple[str, str] | None:
+        """(path relative to the data directory, media type) of a stored file by hash."""
+        with self._db.read() as conn:
+            query = select(content_files.c.path, content_files.c.media_type).where(
+                content_files.c.file_hash == file_hash
+            )
+            row = conn.execute(query).first()
+        return None if row is None else (str(row[0]), str(row[1]))
 
     def bytes_owned(self, owner: str) -> int:
         """What a creator's uploads take (for the quota)."""
@@ -94,6 +111,22 @@ class ContentRepository:
                 content_licenses.c.user_id == user_id,
             )
             return conn.execute(query).first() is not None
+
+
+def _add_files(conn: Any, content_id: str, derivatives: tuple[Derivative, ...]) -> None:
+    rows = [
+        {
+            "file_hash": d.file_hash,
+            "content_id": content_id,
+            "kind": d.kind,
+            "path": d.path,
+            "media_type": d.media_type,
+        }
+        for d in derivatives
+        if d.path is not None
+    ]
+    if rows:
+        conn.execute(content_files.insert(), rows)
 
 
 def _values(content: UploadedContent) -> dict[str, Any]:

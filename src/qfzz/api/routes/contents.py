@@ -10,13 +10,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path
+from fastapi import APIRouter, Header, Path, Response
 from pydantic import BaseModel, Field
 
 from qfzz.api._auth import UserDep, signed_in
 from qfzz.api._bounds import UserId
 from qfzz.api._deps import StationDep
 from qfzz.api._guarded import GuardedRoute
+from qfzz.api._ranges import ranged
 
 router = APIRouter(route_class=GuardedRoute, tags=["content"])
 ContentAddress = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
@@ -36,6 +37,20 @@ def content_view(
     """The content's status and what this viewer may hear or download."""
     viewer = None if authorization is None else signed_in(station, authorization)
     return dataclasses.asdict(station.content_view(content_address, viewer))
+
+
+@router.get("/content/{content_address}/original")
+def content_original(
+    content_address: ContentAddress,
+    station: StationDep,
+    range: Annotated[str | None, Header()] = None,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Response:
+    """The original file, decrypted on the fly, for a viewer with a licence (one byte range
+    honoured, as players and download managers ask)."""
+    viewer = None if authorization is None else signed_in(station, authorization)
+    data, media_type = station.content_original(content_address, viewer)
+    return ranged(data, media_type, range)
 
 
 @router.post("/licenses", status_code=201)

@@ -80,13 +80,18 @@ async def swim(request: Request, overlay: OverlayDep) -> Response:
 
 
 @router.get("/api/v1.5/storage/{file_hash}")
-async def storage(file_hash: ContentIdPath, overlay: OverlayDep) -> FileResponse:
-    """A sealed blob this node stores (ciphertext; ranges honoured), for replicas to copy."""
-    if not overlay.replicas.blobs.has(file_hash):
-        raise NotFound("this node stores no such content")
-    return FileResponse(
-        overlay.replicas.blobs.path(file_hash), media_type="application/octet-stream"
-    )
+async def storage(file_hash: ContentIdPath, request: Request, station: StationDep) -> FileResponse:
+    """A stored file by the blake3 of its bytes (ranges honoured): a sealed blob replicas
+    copy, or an upload's derivative or sealed original."""
+    overlay: Overlay | None = getattr(request.app.state, "overlay", None)
+    if overlay is not None and overlay.replicas.blobs.has(file_hash):
+        path, media_type = overlay.replicas.blobs.path(file_hash), "application/octet-stream"
+    else:
+        found = station.content_file(file_hash)
+        if found is None:
+            raise NotFound("this node stores no such file")
+        path, media_type = found
+    return FileResponse(path, media_type=media_type)
 
 
 @router.get("/api/v1/network.content")

@@ -35,6 +35,16 @@ def upgrade() -> None:
     )
     op.create_index("ix_contents_owner", "contents", ["owner"])
     op.create_table(
+        "content_files",
+        sa.Column("file_hash", sa.String(64), primary_key=True),
+        sa.Column(
+            "content_id", sa.String(64), sa.ForeignKey("contents.content_id"), nullable=False
+        ),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("path", sa.Text, nullable=False),
+        sa.Column("media_type", sa.String(127), nullable=False),
+    )
+    op.create_table(
         "content_licenses",
         sa.Column(
             "content_id", sa.String(64), sa.ForeignKey("contents.content_id"), primary_key=True
@@ -47,5 +57,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("content_licenses")
+    op.drop_table("content_files")
     op.drop_index("ix_contents_owner", table_name="contents")
     op.drop_table("contents")
