@@ -127,3 +127,26 @@ def test_a_file_that_does_not_decode_fails_with_its_reason(api, station):
     station.parts.uploads.run_pending()
     failed = station.parts.store.contents.get(content.content_id)
     assert failed is not None and failed.status.value == "failed" and failed.reason
+
+
+def test_the_legacy_single_request_upload_goes_the_same_way(api, station, tmp_path):
+    client, headers = api
+    auth = {"Authorization": headers["Authorization"]}
+    booklet = b"%PDF-1.4\n" + b"1" * 500 + b"\n%%EOF\n"
+    stored = client.post(
+        "/api/v1/storage?title=Notes&license=CC0-1.0&filename=notes.pdf",
+        content=booklet,
+        headers=auth,
+    )
+    assert stored.status_code == 201, stored.text
+    body = stored.json()
+    assert body["status"] == "ready"
+    content = station.parts.store.contents.get(body["content_id"])
+    assert content is not None and content.title == "Notes" and content.owner == "ann"
+    # refused, and nothing made: no sign-in, an empty file, over the size limit
+    assert client.post("/api/v1/storage", content=booklet).status_code == 401
+    empty = client.post("/api/v1/storage", content=b"", headers=auth)
+    assert empty.status_code == 422 and empty.json()["error"]
+    too_long = client.post("/api/v1/storage?title=" + "x" * 600, content=booklet, headers=auth)
+    assert too_long.status_code == 422
+    assert station.parts.store.contents.bytes_owned("ann") == len(booklet)

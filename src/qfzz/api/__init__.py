@@ -106,12 +106,13 @@ def create_api(
         upload_store.recover()
     app.state.uploads = upload_store
     # A PATCH body is at most the largest upload; the store refuses more than is missing.
-    app.include_router(
-        uploads.router,
-        prefix="/api/v1",
-        responses=ERROR_RESPONSES,
-        max_body_size=upload_store.max_size,
-    )
+    for upload_router in (uploads.router, uploads.legacy_router):
+        app.include_router(
+            upload_router,
+            prefix="/api/v1",
+            responses=ERROR_RESPONSES,
+            max_body_size=upload_store.max_size,
+        )
     app.include_router(streams.router, responses=ERROR_RESPONSES, max_body_size=small)
     app.include_router(operations.router, responses=ERROR_RESPONSES, max_body_size=small)
     app.include_router(shares.router, responses=ERROR_RESPONSES, max_body_size=small)

@@ -31,6 +31,7 @@ from qfzz.models import (
     Playlist,
     Share,
     Track,
+    UploadedContent,
 )
 from qfzz.network import SCHEMA_VERSION
 from qfzz.station._accounts import validate_user_id, verify_password
@@ -439,6 +440,10 @@ class QFZZStation:
     def upload_finished(self, upload: Upload, data: Path) -> None:
         """The upload store's finish handler: the content, made once, and its conversion."""
         self.parts.uploads.finished(upload, data)
+
+    def upload_content(self, upload_id: str) -> UploadedContent | None:
+        """The content a finished upload became (None while it has not)."""
+        return self.parts.store.contents.by_upload(upload_id)
 
     def content_file(self, file_hash: str) -> tuple[Path, str] | None:
         """A stored file of an upload by its hash (path, media type), or None."""

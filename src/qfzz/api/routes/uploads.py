@@ -14,11 +14,12 @@ from collections.abc import AsyncIterator
 from email.utils import formatdate
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect
 
 from qfzz.api._auth import UserDep
+from qfzz.api._deps import StationDep
 from qfzz.api._errors import error_response
 from qfzz.api._guarded import GuardedRoute
 from qfzz.ingest import (
@@ -181,3 +182,51 @@ async def terminate(
     except TusError as exc:
         return _refusal(exc)
     return Response(status_code=status.HTTP_204_NO_CONTENT, headers=_headers())
+
+
+legacy_router = APIRouter(route_class=GuardedRoute, tags=["uploads"])
+MetaText = Annotated[str | None, Query(max_length=512)]
+
+
+@legacy_router.post("/storage", status_code=status.HTTP_201_CREATED)
+async def store_in_one_request(
+    request: Request,
+    user: UserDep,
+    uploads: UploadsDep,
+    station: StationDep,
+    title: MetaText = None,
+    artist: MetaText = None,
+    license: Annotated[str | None, Query(max_length=64)] = None,
+    filename: MetaText = None,
+) -> Response:
+    """The legacy single-request upload: the whole file as the body (``Content-Length``
+    required), metadata in the query. It goes through the same store, limits and finish
+    as a tus upload; a body that ends short leaves an unfinished upload the cleaner
+    removes, and nothing else."""
+    metadata = {
+        k: v
+        for k, v in {
+            "title": title, "artist": artist, "license": license, "filename": filename
+        }.items()
+        if v
+    }  # fmt: skip
+    try:
+        length = _content_length(request)
+        if length is None:
+            raise TusError("send the file with a Content-Length")
+        upload = uploads.create(user.user_id, length, metadata)
+        upload = await uploads.append(
+            upload.upload_id, user.user_id, 0, _body(request), declared=length
+        )
+    except TusError as exc:
+        return _refusal(exc)
+    if upload.offset < upload.length:
+        detail = f"the body ended after {upload.offset} of {upload.length} bytes"
+        return error_response(status.HTTP_400_BAD_REQUEST, "incomplete_upload", detail)
+    content = station.upload_content(upload.upload_id)
+    body = {
+        "upload_id": upload.upload_id,
+        "content_id": None if content is None else content.content_id,
+        "status": None if content is None else content.status.value,
+    }
+    return JSONResponse(body, status_code=status.HTTP_201_CREATED)
