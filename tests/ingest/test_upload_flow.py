@@ -54,6 +54,9 @@ def test_an_uploaded_song_is_sealed_recorded_once_and_converted(api, station, tm
     content = station.parts.store.contents.by_upload(upload_id)
     assert content is not None and content.status.value == "processing"
     assert (content.title, content.artist) == ("Morning", "Tag Band")  # metadata, then tags
+    # a finished upload names its content, for the client to follow it to ready
+    head = client.head(f"/api/v1/upload/{upload_id}", headers=headers)
+    assert head.headers["qfzz-content-id"] == content.content_id
     # sealed at rest: the stored blob hashes to the content id and opens with its key
     blob = (station.settings.data_dir / "content" / content.content_id).read_bytes()
     assert blake3.blake3(blob).hexdigest() == content.content_id

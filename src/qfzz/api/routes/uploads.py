@@ -37,6 +37,7 @@ from qfzz.ingest import (
     require_patch_type,
     require_version,
 )
+from qfzz.station import QFZZStation
 
 router = APIRouter(route_class=GuardedRoute, prefix="/upload", tags=["uploads"])
 
@@ -51,12 +52,18 @@ async def _uploads(request: Request) -> UploadStore:
 UploadsDep = Annotated[UploadStore, Depends(_uploads)]
 
 
-def _headers(upload: Upload | None = None) -> dict[str, str]:
+def _headers(upload: Upload | None = None, station: QFZZStation | None = None) -> dict[str, str]:
+    """tus's headers; a finished upload also names the content it became
+    (``QFZZ-Content-Id``), so a client can follow it to ready (``content.view``)."""
     headers = {"Tus-Resumable": TUS_VERSION, "Cache-Control": "no-store"}
     if upload is not None:
         headers["Upload-Offset"] = str(upload.offset)
         if not upload.finished:
             headers["Upload-Expires"] = formatdate(upload.expires, usegmt=True)
+        elif station is not None:
+            content = station.upload_content(upload.upload_id)
+            if content is not None:
+                headers["QFZZ-Content-Id"] = content.content_id
     return headers
 
 
@@ -134,7 +141,11 @@ async def create(request: Request, user: UserDep, uploads: UploadsDep) -> Respon
 
 @router.head("/{upload_id}", name="tus_upload")
 async def offset(
-    upload_id: UploadId, request: Request, user: UserDep, uploads: UploadsDep
+    upload_id: UploadId,
+    request: Request,
+    user: UserDep,
+    uploads: UploadsDep,
+    station: StationDep,
 ) -> Response:
     """Where an upload stands: the offset to resume from, its length and metadata."""
     try:
@@ -142,7 +153,7 @@ async def offset(
         upload = uploads.get(upload_id, user.user_id)
     except TusError as exc:
         return _refusal(exc)
-    headers = _headers(upload)
+    headers = _headers(upload, station)
     headers["Upload-Length"] = str(upload.length)
     if upload.metadata:
         headers["Upload-Metadata"] = encode_metadata(upload.metadata)
@@ -151,7 +162,11 @@ async def offset(
 
 @router.patch("/{upload_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def append(
-    upload_id: UploadId, request: Request, user: UserDep, uploads: UploadsDep
+    upload_id: UploadId,
+    request: Request,
+    user: UserDep,
+    uploads: UploadsDep,
+    station: StationDep,
 ) -> Response:
     """Append the body at ``Upload-Offset`` (checked against ``Upload-Checksum`` if sent)."""
     headers = request.headers
@@ -168,7 +183,7 @@ async def append(
         )
     except TusError as exc:
         return _refusal(exc)
-    return Response(status_code=status.HTTP_204_NO_CONTENT, headers=_headers(upload))
+    return Response(status_code=status.HTTP_204_NO_CONTENT, headers=_headers(upload, station))
 
 
 @router.delete("/{upload_id}", status_code=status.HTTP_204_NO_CONTENT)
