@@ -153,3 +153,21 @@ def test_the_legacy_single_request_upload_goes_the_same_way(api, station, tmp_pa
     too_long = client.post("/api/v1/storage?title=" + "x" * 600, content=booklet, headers=auth)
     assert too_long.status_code == 422
     assert station.parts.store.contents.bytes_owned("ann") == len(booklet)
+
+
+def test_the_same_song_uploaded_twice_converts_twice(api, station, tmp_path):
+    """Deterministic encoders make byte-identical derivatives: one file hash, two contents,
+    both ready (it once left the second stuck in processing)."""
+    client, headers = api
+    song = tmp_path / "song.mp3"
+    write_tone(song, 330, 4.0, 0.3, {"title": "Twice", "artist": "Band"})
+    data = song.read_bytes()
+    first = _upload(client, headers, data, filename="song.mp3")
+    second = _upload(client, headers, data, filename="song.mp3")
+    assert station.parts.uploads.run_pending() == 2
+    for upload_id in (first, second):
+        content = station.parts.store.contents.by_upload(upload_id)
+        assert content is not None and content.status.value == "ready"
+        low = content.derivative("low")
+        assert low is not None
+        assert client.get(f"/api/v1.5/storage/{low.file_hash}").status_code == 200

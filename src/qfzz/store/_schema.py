@@ -325,7 +325,8 @@ content_files = Table(
     "content_files",
     metadata,
     Column("file_hash", String(64), primary_key=True),
-    Column("content_id", String(64), ForeignKey("contents.content_id"), nullable=False),
+    # two uploads of the same song make byte-identical derivatives: one hash, two contents
+    Column("content_id", String(64), ForeignKey("contents.content_id"), primary_key=True),
     Column("kind", String(16), nullable=False),
     Column("path", Text, nullable=False),
     Column("media_type", String(127), nullable=False),

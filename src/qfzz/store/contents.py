@@ -77,7 +77,7 @@ class ContentRepository:
             query = select(content_files.c.path, content_files.c.media_type).where(
                 content_files.c.file_hash == file_hash
             )
-            row = conn.execute(query).first()
+            row = conn.execute(query.limit(1)).first()  # identical bytes: any copy will do
         return None if row is None else (str(row[0]), str(row[1]))
 
     def bytes_owned(self, owner: str) -> int:

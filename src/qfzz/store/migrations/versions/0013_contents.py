@@ -38,7 +38,7 @@ def upgrade() -> None:
         "content_files",
         sa.Column("file_hash", sa.String(64), primary_key=True),
         sa.Column(
-            "content_id", sa.String(64), sa.ForeignKey("contents.content_id"), nullable=False
+            "content_id", sa.String(64), sa.ForeignKey("contents.content_id"), primary_key=True
         ),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("path", sa.Text, nullable=False),
