@@ -62,8 +62,6 @@ class PeerClient:
         self._transport = transport  # httpx's seam: tests route requests in process
         self._http: httpx.AsyncClient | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
-        self.swim_sent = 0
-        self.swim_dropped = 0
 
     @property
     def _client(self) -> httpx.AsyncClient:
@@ -134,8 +132,7 @@ class PeerClient:
     def send(self, base_url: str, body: bytes) -> None:
         """Sends one SWIM message without waiting; dropped when too many are in flight."""
         if len(self._in_flight) >= MAX_IN_FLIGHT:
-            self.swim_dropped += 1
-            return
+            return  # lost, as a datagram would be: the protocol tolerates it
         task = asyncio.get_running_loop().create_task(self._post(base_url, body))
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
@@ -143,11 +140,10 @@ class PeerClient:
     async def _post(self, base_url: str, body: bytes) -> None:
         try:
             response = await self._client.post(base_url.rstrip("/") + SWIM_PATH, content=body)
-            self.swim_sent += 1
             if response.status_code >= 400:
                 log.debug("swim message refused by %s: %s", base_url, response.text[:200])
-        except httpx.HTTPError:
-            self.swim_dropped += 1
+        except httpx.HTTPError as exc:
+            log.debug("swim message to %s lost: %s", base_url, exc)
 
     async def drain(self, timeout: float) -> None:
         """Lets messages already sent (a leave) go out, for at most ``timeout`` seconds."""

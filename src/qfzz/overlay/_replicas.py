@@ -30,7 +30,7 @@ import json
 import logging
 import mimetypes
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -229,21 +229,6 @@ class Replicas:
             bytes_out=sum(t.bytes_out for t in parts),
             completions=sum(t.completions for t in parts),
         )
-
-    def lacking(self, now: float) -> bool:
-        """Whether this node holds a lease it may serve on a blob it does not store yet."""
-        me = self.identity.node_id
-        for content_id, known in self._known.items():
-            meta = known.register.record
-            lease = None if meta is None else meta.lease_of(me)
-            if (
-                meta is not None
-                and lease is not None
-                and holder_may_serve(lease, meta, now)
-                and not self.blobs.has(content_id)
-            ):
-                return True
-        return False
 
     def replication(self) -> tuple[int, int]:
         """Contents this node leads with fewer than R holders, and with more."""
@@ -642,11 +627,6 @@ def _bounded(value: object, limit: int = MAX_BATCH) -> list[object]:
 
 def _dumps(value: object) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
-
-
-def records_of(items: Iterable[ContentRecord]) -> bytes:
-    """A batch body of content records (for tests and tools)."""
-    return _dumps({"content": [r.to_json() for r in items], "meta": []})
 
 
 def media_type_of(path: str) -> str:
