@@ -171,3 +171,26 @@ def test_the_same_song_uploaded_twice_converts_twice(api, station, tmp_path):
         low = content.derivative("low")
         assert low is not None
         assert client.get(f"/api/v1.5/storage/{low.file_hash}").status_code == 200
+
+
+def test_a_listener_lists_only_their_own_uploads_newest_first(api, station, clock):
+    client, headers = api
+    station.register_listener("bob", {}, password="pw-1234")
+    bob = {"Authorization": f"Bearer {station.accounts.issue_token('bob')}", **TUS}
+    booklet = b"%PDF-1.4\n" + b"0" * 200 + b"\n%%EOF\n"
+    _upload(client, headers, booklet, filename="first.pdf", title="First")
+    clock.advance(1)
+    _upload(client, headers, booklet + b" ", filename="second.pdf", title="Second")
+    _upload(client, bob, booklet + b"  ", filename="bobs.pdf", title="Bob's")
+    mine = client.get("/api/v1/me/contents", headers=headers).json()["contents"]
+    assert [(view["title"], view["role"]) for view in mine] == [
+        ("Second", "owner"),
+        ("First", "owner"),
+    ]
+    assert (
+        client.get("/api/v1/me/contents?limit=1", headers=headers).json()["contents"][0]["title"]
+        == "Second"
+    )
+    assert client.get("/api/v1/me/contents").status_code == 401
+    refused = client.get("/api/v1/me/contents?limit=100000", headers=headers)
+    assert refused.status_code == 422 and refused.json()["error"]

@@ -3,37 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
+from browser_helpers import ARTIFACTS, browser_page, wait_for
 
 from qfzz.testing import write_tone
-
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-gpu",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]
-TIMEOUT_MS = 15_000
 
 sync_api = pytest.importorskip(
     "playwright.sync_api",
     reason="the playwright package is not installed (pip install playwright)",
 )
-if not os.access(CHROMIUM, os.X_OK):
-    pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)", allow_module_level=True)
 
 
 @pytest.fixture(scope="module")
@@ -57,31 +42,8 @@ def library(long_tones) -> Path:
 
 @pytest.fixture
 def page(live) -> Iterator[sync_api.Page]:
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        context = browser.new_context(viewport={"width": 1180, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        # expect() keeps its own 5 s default; on a loaded machine a click's answer can take
-        # longer to show, which is not what these tests judge
-        sync_api.expect.set_options(timeout=TIMEOUT_MS)
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        # Failed requests (the wrong password's 401) are expected; anything else, such as
-        # a Content-Security-Policy violation, is a bug.
-        page.on(
-            "console",
-            lambda m: (
-                m.type == "error"
-                and "Failed to load resource" not in m.text
-                and errors.append(m.text)
-            ),
-        )
-        try:
-            yield page
-        finally:
-            browser.close()
-        assert not errors, f"JavaScript errors on the page: {errors}"
+    with browser_page() as page:
+        yield page
 
 
 def _playlist(page: sync_api.Page) -> list[tuple[str, str]]:
@@ -147,14 +109,6 @@ def _layout_shift(page: sync_api.Page) -> float:
     )
 
 
-def _wait_for(condition: Callable[[], bool], what: str) -> None:
-    """Poll from Python: the page's CSP (rightly) forbids the eval behind wait_for_function."""
-    deadline = time.monotonic() + TIMEOUT_MS / 1000
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
 def test_sign_up_play_skip_and_like(live, page, record_property):
     expect = sync_api.expect
     page.goto(live.url)
@@ -196,9 +150,9 @@ def test_sign_up_play_skip_and_like(live, page, record_property):
     record_property("click_to_playing_ms", round(heard_in))
     expect(personal.get_by_role("button", name="Pause")).to_be_visible()
     audio = personal.locator("audio")
-    _wait_for(lambda: _current_time(audio) > 1.0, "the personal stream to play")
+    wait_for(lambda: _current_time(audio) > 1.0, "the personal stream to play")
     start = _current_time(audio)
-    _wait_for(lambda: _current_time(audio) > start + 0.5, "currentTime to advance")
+    wait_for(lambda: _current_time(audio) > start + 0.5, "currentTime to advance")
 
     # Now playing arrives over SSE, with the track's trust score.
     expect(personal.locator(".title")).not_to_have_text("Nothing yet")
@@ -207,7 +161,7 @@ def test_sign_up_play_skip_and_like(live, page, record_property):
     expect(personal.locator(".trust")).to_contain_text("Trust 0.")
 
     # Up next no longer holds the track on air.
-    _wait_for(lambda: playing not in _up_next(page), "the track on air to leave Up next")
+    wait_for(lambda: playing not in _up_next(page), "the track on air to leave Up next")
 
     # Skip: now playing changes, and the skipped track shows in the history. Up next is
     # asked for again and holds neither the skipped track nor any other that was heard.
@@ -218,12 +172,12 @@ def test_sign_up_play_skip_and_like(live, page, record_property):
     skipped_at = time.monotonic()
     skipped = str(json.loads(answer.value.body())["skipped"]["track_id"])
     expect(page.locator("#status")).to_contain_text("Skipped")
-    _wait_for(lambda: _now_id(page) not in ("", playing), "now playing to change")
+    wait_for(lambda: _now_id(page) not in ("", playing), "now playing to change")
     expect(personal.locator(".history li").first).not_to_have_text("Nothing yet")
-    _wait_for(lambda: any(t > skipped_at for t in asked), "Up next to be asked for again")
+    wait_for(lambda: any(t > skipped_at for t in asked), "Up next to be asked for again")
     expect(page.locator("#playlist")).to_have_attribute("aria-busy", "false")
     heard = {skipped, playing, _now_id(page), *_history_ids(personal)}
-    _wait_for(lambda: not heard & set(_up_next(page)), f"Up next to drop {heard}")
+    wait_for(lambda: not heard & set(_up_next(page)), f"Up next to drop {heard}")
     assert _up_next(page) or "heard recently" in (page.locator("#playlist").text_content() or "")
 
     # Like: it is stored, and the next playlist changes.
@@ -241,7 +195,7 @@ def test_sign_up_play_skip_and_like(live, page, record_property):
     # Up next may be empty when every track was heard recently (more of them on a loaded
     # machine, where the test runs longer): then there is nothing to reorder
     if before:
-        _wait_for(lambda: _playlist(page) != before, "the playlist to change after a like")
+        wait_for(lambda: _playlist(page) != before, "the playlist to change after a like")
 
     # The device's profile can be picked; the parameters shown follow.
     page.get_by_label("Streaming profile").select_option("bandwidth_save")
@@ -262,7 +216,7 @@ def test_sign_up_play_skip_and_like(live, page, record_property):
     station.get_by_role("button", name="Play").click()
     expect(personal.locator(".play")).to_have_attribute("aria-pressed", "false")  # stopped
     shared = station.locator("audio")
-    _wait_for(lambda: _current_time(shared) > 0.5, "the station's stream to play")
+    wait_for(lambda: _current_time(shared) > 0.5, "the station's stream to play")
     expect(station.locator(".title")).not_to_have_text("Nothing yet")
 
     # The session survives a reload (the token is in localStorage); signing out ends it.

@@ -112,6 +112,11 @@ class Contents:
             purchase=() if licensed else self._purchase,
         )
 
+    def of_owner(self, owner: Principal, limit: int) -> list[ContentView]:
+        """The viewer's own uploads as they see them, newest first (the upload page)."""
+        owned = self._store.contents.owned_by(owner.user_id, limit)
+        return [self.view(content.content_id, owner) for content in owned]
+
     def file(self, file_hash: str) -> tuple[Path, str] | None:
         """A stored file of some content by the blake3 of its bytes: a derivative, or the
         sealed original (the hash is the capability: views show it only to those allowed)."""

@@ -437,6 +437,10 @@ class QFZZStation:
         """What ``viewer`` (None: anonymous) may see and do with an uploaded content."""
         return self.parts.contents.view(content_id, viewer)
 
+    def my_contents(self, owner: Principal, limit: int) -> list[ContentView]:
+        """The listener's own uploads, newest first, as the owner sees them."""
+        return self.parts.contents.of_owner(owner, limit)
+
     def upload_finished(self, upload: Upload, data: Path) -> None:
         """The upload store's finish handler: the content, made once, and its conversion."""
         self.parts.uploads.finished(upload, data)

@@ -71,6 +71,17 @@ class ContentRepository:
                 fresh = tuple(d for d in derivatives if d.file_hash not in known)
                 _add_files(conn, content_id, fresh)
 
+    def owned_by(self, owner: str, limit: int) -> list[UploadedContent]:
+        """A creator's uploads, newest first (the index on ``owner`` finds them)."""
+        with self._db.read() as conn:
+            query = (
+                select(contents)
+                .where(contents.c.owner == owner)
+                .order_by(contents.c.created_at.desc(), contents.c.content_id)
+                .limit(limit)
+            )
+            return [_content(row) for row in conn.execute(query).mappings()]
+
     def file(self, file_hash: str) -> tuple[str, str] | None:
         """(path relative to the data directory, media type) of a stored file by hash."""
         with self._db.read() as conn:

@@ -1,8 +1,9 @@
 """Uploaded content as each viewer may have it, and the licences owners grant.
 
 ``GET /api/v1/content.view/{content_address}`` answers anyone (signed in or not): the
-content's state and the options this viewer has. ``POST /api/v1/licenses`` lets the owner
-or an admin license a listener.
+content's state and the options this viewer has. ``GET /api/v1/me/contents`` lists the
+signed-in listener's own uploads (the web page's upload list). ``POST /api/v1/licenses``
+lets the owner or an admin license a listener.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Response
+from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from qfzz.api._auth import UserDep, signed_in
@@ -20,6 +21,7 @@ from qfzz.api._guarded import GuardedRoute
 from qfzz.api._ranges import ranged
 
 router = APIRouter(route_class=GuardedRoute, tags=["content"])
+MAX_LISTED = 200
 ContentAddress = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 
 
@@ -37,6 +39,17 @@ def content_view(
     """The content's status and what this viewer may hear or download."""
     viewer = None if authorization is None else signed_in(station, authorization)
     return dataclasses.asdict(station.content_view(content_address, viewer))
+
+
+@router.get("/me/contents")
+def my_contents(
+    station: StationDep,
+    user: UserDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_LISTED)] = 50,
+) -> dict[str, Any]:
+    """The signed-in listener's uploads, newest first, each as its owner sees it."""
+    views = station.my_contents(user, limit)
+    return {"contents": [dataclasses.asdict(view) for view in views]}
 
 
 @router.get("/content/{content_address}/original")

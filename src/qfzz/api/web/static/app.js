@@ -1,5 +1,5 @@
 // The QFZZ web player: accounts, the personal playlist, two streams (personal and the
-// shared station), feedback to the DJ, live now-playing, and this device's profile.
+// shared station), feedback to the DJ, live now-playing, this device's profile, and uploads.
 
 import { api, ApiError, session } from "./api.js";
 import * as device from "./device.js";
@@ -8,6 +8,7 @@ import { setUpLinks, showLinks } from "./links.js";
 import { follow } from "./live.js";
 import { panels, setUpPlayer, showHistory, showNow, stopAll } from "./player.js";
 import { loadPlaylist, markHeard, markOnAir, resetPlaylist } from "./playlist.js";
+import { resetUploads, setUpUploads, showUploads } from "./uploads.js";
 
 const state = { user: null, live: [], streamToken: null };
 
@@ -85,6 +86,7 @@ function signOutLocally() {
   state.user = null;
   state.streamToken = null;
   resetPlaylist(null);
+  resetUploads();
   session.clear();
   $("#app").hidden = true;
   $("#who").hidden = true;
@@ -112,7 +114,13 @@ async function enter(user) {
       error: (error) => error.status === 401 && action(() => Promise.reject(error)),
     }),
   );
-  await Promise.all([loadPlaylist(), registerDevice(), showAppPassword("GET"), showLinks(user)]);
+  await Promise.all([
+    loadPlaylist(),
+    registerDevice(),
+    showAppPassword("GET"),
+    showLinks(user),
+    showUploads(),
+  ]);
 }
 
 /** The Subsonic app password: shown, and replaced on request (the old one stops working). */
@@ -200,6 +208,7 @@ async function start() {
   });
   setUpTabs();
   setUpLinks({ user: () => state.user, action, say });
+  setUpUploads({ user: () => state.user, action, say });
   $("#auth-form").addEventListener("submit", onAuthSubmit);
   $("#sign-out").addEventListener("click", signOut);
   $("#refresh").addEventListener("click", () => action(() => loadPlaylist()));
