@@ -5,16 +5,25 @@ run twice changes nothing."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import blake3
 import pytest
+from mutagen.id3 import APIC, ID3
 from fastapi.testclient import TestClient
 
 from qfzz.api import create_api
+from qfzz.catalog.artwork import embedded_artwork
 from qfzz.ingest import encode_metadata
 from qfzz.network import open_blob
 from qfzz.testing import write_tone
 
 TUS = {"Tus-Resumable": "1.0.0"}
+#: A 1x1 PNG, as a cover inside an uploaded file.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
 
 
 @pytest.fixture
@@ -47,6 +56,9 @@ def test_an_uploaded_song_is_sealed_recorded_once_and_converted(api, station, tm
     client, headers = api
     song = tmp_path / "song.mp3"
     write_tone(song, 330, 6.0, 0.3, {"title": "Tagged", "artist": "Tag Band", "genre": "jazz"})
+    tags = ID3(song)
+    tags.add(APIC(encoding=3, mime="image/png", type=3, desc="front", data=PNG))
+    tags.save(song)
     data = song.read_bytes()
     upload_id = _upload(
         client, headers, data, filename="song.mp3", title="Morning", license="LicenseRef-Mine"
@@ -76,6 +88,21 @@ def test_an_uploaded_song_is_sealed_recorded_once_and_converted(api, station, tm
     _total, found = station.search_tracks(q="Morning")
     assert [(t.title, t.artist, t.playable) for t in found] == [("Morning", "Tag Band", True)]
     assert found[0].meta.duration == pytest.approx(6.0, abs=0.2)
+    # with the cover the uploaded file carried (the MP3 made from it started without tags)
+    cover = embedded_artwork(Path(found[0].path))
+    assert cover is not None and (cover.data, cover.mime) == (PNG, "image/png")
+    # and no plaintext of the upload is left: not in the upload store, not in the inbox
+    assert not (station.settings.data_dir / "uploads" / upload_id / "data").exists()
+    assert not (station.parts.uploads.jobs.uploads / upload_id).exists()
+    head = client.head(f"/api/v1/upload/{upload_id}", headers=headers)  # the record stays
+    assert head.status_code == 200 and head.headers["upload-offset"] == str(len(data))
+    again = client.patch(
+        f"/api/v1/upload/{upload_id}",
+        content=b"",
+        headers={**headers, "Upload-Offset": str(len(data)),
+                 "Content-Type": "application/offset+octet-stream"},
+    )  # fmt: skip
+    assert again.status_code == 204  # a retried last PATCH: done, nothing to write
 
     # what a listener without a licence sees
     view = client.get(f"/api/v1/content.view/{content.content_id}").json()

@@ -27,11 +27,17 @@ signal never calls it again. A crash *during* the handler leaves ``finishing``;
 :meth:`UploadStore.recover` calls the handler again for those at the next start. So: exactly
 once while the process lives, at least once across crashes — handlers must be idempotent
 by ``upload_id`` (the conversion job will be keyed by it).
+
+A finished upload keeps its record (so a client that lost the last answer learns from HEAD
+that it is done) but not its bytes: the handler must keep what it needs (a hard link, a
+sealed copy) before it returns, and the store then deletes its ``data``, so no plaintext
+copy of a creator's file lingers here after the finish.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -112,7 +118,8 @@ class Upload:
 
 
 class FinishHandler(Protocol):
-    """Called once an upload has all its bytes: ``data`` is the file, still in the store."""
+    """Called once an upload has all its bytes: ``data`` is the file, still in the store
+    until the handler returns (then it is deleted: keep a link or a copy of what you need)."""
 
     def __call__(self, upload: Upload, data: Path) -> None: ...
 
@@ -251,6 +258,8 @@ class UploadStore:
         try:
             if offset != upload.offset:
                 raise OffsetMismatch(f"the upload is at offset {upload.offset}, not {offset}")
+            if upload.offset == upload.length:
+                return upload  # a retried last PATCH: all is here, its bytes moved on
             remaining = upload.length - upload.offset
             if declared is not None and declared > remaining:
                 raise UploadTooLarge(f"the body is over the {remaining} bytes still missing")
@@ -338,6 +347,8 @@ class UploadStore:
         with self._lock:
             upload.state = FINISHED
             self._save(upload)
+        with contextlib.suppress(FileNotFoundError):
+            self.data_path(upload.upload_id).unlink()
 
     def recover(self) -> list[str]:
         """Call the handler again for uploads a crash left ``finishing`` (at least once)."""

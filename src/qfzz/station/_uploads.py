@@ -7,8 +7,11 @@ upload id: a finish that runs again after a crash stores nothing new) and, for m
 queues one conversion job. ``converted`` records what the conversion made (derivatives by
 the blake3 of their bytes, loudness) or why it failed, and makes a converted song a catalog
 track: its ``high`` file, copied into ``data_dir/uploaded-music`` and tagged with the
-upload's title and artist, is scanned like any library file — playable, in the DJ, in
-Subsonic and on the stations. The worker thread runs the jobs.
+upload's title, artist and cover art (the picture inside the uploaded file: an encoded
+``high`` starts without tags), is scanned like any library file — playable, in the DJ, in
+Subsonic and on the stations. Once the outcome is recorded, the plaintext the converter
+read (a hard link in its inbox) is deleted: from then on the upload exists only sealed and
+as its derivatives. The worker thread runs the jobs.
 """
 
 from __future__ import annotations
@@ -19,10 +22,13 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import blake3
 import mutagen
+from mutagen.id3 import APIC, ID3
 
+from qfzz.catalog.artwork import FRONT_COVER, Artwork, embedded_artwork
 from qfzz.ingest import ConversionFailed, Converted, ConvertJobs, Outcome, Upload, sniff
 from qfzz.models import ContentStatus, Derivative, UploadedContent
 from qfzz.network import content_id_of, seal_blob
@@ -123,10 +129,12 @@ class Uploads:
         if content is None:
             log.warning("conversion of unknown content %s", outcome.content_id)
             return
+        source = self.jobs.uploads / content.upload_id
         if isinstance(outcome, ConversionFailed):
             self._store.contents.set_status(
                 content.content_id, ContentStatus.FAILED, reason=outcome.reason
             )
+            source.unlink(missing_ok=True)  # the sealed blob is the upload now
             return
         made = tuple(_derivative(outcome, d.name, self._root) for d in outcome.derivatives)
         original = tuple(d for d in content.derivatives if d.kind == "original")
@@ -137,16 +145,18 @@ class Uploads:
             derivatives=made + original,
         )
         if outcome.derivative("high") is not None:
-            self._catalogue(content, outcome.path("high"))
+            self._catalogue(content, outcome.path("high"), source)
+        source.unlink(missing_ok=True)  # the sealed blob is the upload now
 
-    def _catalogue(self, content: UploadedContent, high: Path) -> None:
-        """The song joins the catalog: a tagged copy of its ``high`` file, scanned."""
+    def _catalogue(self, content: UploadedContent, high: Path, source: Path) -> None:
+        """The song joins the catalog: a tagged copy of its ``high`` file, scanned. (A
+        rerun after a crash finds the copy made, and the source perhaps gone already.)"""
         self._music.mkdir(parents=True, exist_ok=True)
         target = self._music / f"{content.content_id}{high.suffix}"
         if not target.exists():
-            temporary = target.with_name(f".{target.name}.part")
+            temporary = target.with_name(f".part-{target.name}")  # keeps the suffix for mutagen
             shutil.copyfile(high, temporary)
-            _tag(temporary, content)
+            _tag(temporary, content, embedded_artwork(source) if source.exists() else None)
             os.replace(temporary, target)
         self._catalog.scan(self._music)
 
@@ -187,9 +197,9 @@ def _derivative(outcome: Converted, name: str, root: Path) -> Derivative:
     )
 
 
-def _tag(path: Path, content: UploadedContent) -> None:
-    """Title and artist written into the file the catalog will read (best effort: a
-    format mutagen cannot tag is catalogued by its file name)."""
+def _tag(path: Path, content: UploadedContent, artwork: Artwork | None) -> None:
+    """Title, artist and cover written into the file the catalog will read (best effort: a
+    format mutagen cannot tag is catalogued by its file name, without a picture)."""
     try:
         audio = mutagen.File(path, easy=True)
         if audio is None:
@@ -199,6 +209,13 @@ def _tag(path: Path, content: UploadedContent) -> None:
         audio["title"] = content.title
         audio["artist"] = content.artist
         audio.save()
+        if artwork is not None and path.suffix == ".mp3":  # a kept original has its own
+            id3: Any = ID3  # mutagen is untyped
+            picture: Any = APIC
+            tags = id3(path)
+            tags.add(picture(encoding=3, mime=artwork.mime, type=FRONT_COVER, desc="Cover",
+                          data=artwork.data))  # fmt: skip
+            tags.save(path)
     except Exception as exc:  # mutagen's errors have no common base worth naming
         log.warning("could not tag %s: %s", path, exc)
 
