@@ -46,6 +46,7 @@ from qfzz.station import (
     RunState,
     SlidingWindow,
     StationParts,
+    StoredLoudness,
     Uploads,
     load_secret_key,
 )
@@ -127,6 +128,7 @@ def build_station(
         events=events,
         clock=clock,
     )
+    uploaded_music = settings.data_dir / "uploaded-music"  # uploaded songs, as catalog files
     radio = Radio(
         RadioParts(
             settings=settings,
@@ -137,6 +139,9 @@ def build_station(
             playlists=playlists,
             feedback=feedback,
             trust_filter=trust_filter,
+            known_loudness=StoredLoudness(
+                store.contents, music_dir=uploaded_music, data_dir=settings.data_dir
+            ),
         )
     )
     library = Library(
@@ -234,7 +239,7 @@ def build_station(
                 ),
                 settings.data_dir / "content",
                 catalog=catalog,
-                music_dir=settings.data_dir / "uploaded-music",
+                music_dir=uploaded_music,
                 clock=clock,
             ),
             limits=limits,

@@ -26,7 +26,7 @@ from qfzz.audio._encode import (
 )
 from qfzz.audio._files import NotRegularFile, file_kind, open_regular
 from qfzz.audio._live import CONTENT_TYPES, Codec, LiveEncoder
-from qfzz.audio._loudness import TARGET_DBFS, Loudness, measure
+from qfzz.audio._loudness import MAX_GAIN_DB, PEAK_CEILING, TARGET_LUFS, Loudness, measure
 from qfzz.audio._synth import PieceSpec, Timbre, synthesize_piece
 from qfzz.audio._transcode import MAX_TRANSCODES, transcode_stream
 
@@ -36,11 +36,13 @@ __all__ = [
     "ENCODABLE_EXTENSIONS",
     "HIGH_KBPS",
     "LOW_KBPS",
+    "MAX_GAIN_DB",
     "MAX_TRANSCODES",
+    "PEAK_CEILING",
     "PREVIEW_KBPS",
     "PREVIEW_SECONDS",
     "SAMPLE_RATE",
-    "TARGET_DBFS",
+    "TARGET_LUFS",
     "Codec",
     "Derivative",
     "Derived",

@@ -34,11 +34,11 @@ from pathlib import Path
 from typing import Any
 
 import av
-import av.filter
 import numpy as np
 from av.audio.stream import AudioStream
 
 from qfzz.audio._files import open_regular
+from qfzz.audio._meter import Meter
 from qfzz.errors import UnreadableFile
 
 PREVIEW_SECONDS = 30.0
@@ -133,40 +133,6 @@ class _Output:
             self.container.close()
 
 
-class _Meter:
-    """FFmpeg's ``ebur128`` filter fed the source frames as they are (rate, layout, format).
-
-    The filter annotates each frame with the running integrated loudness; the value on the
-    last frame is the programme's (the same number the filter prints at the end).
-    """
-
-    def __init__(self, stream: AudioStream) -> None:
-        self.graph = av.filter.Graph()
-        source = self.graph.add_abuffer(template=stream)
-        meter = self.graph.add("ebur128", "metadata=1:peak=sample")
-        sink = self.graph.add("abuffersink")
-        source.link_to(meter)
-        meter.link_to(sink)
-        self.graph.configure()
-        self.last: dict[str, str] = {}
-
-    def push(self, frame: av.AudioFrame | None) -> None:
-        self.graph.push(frame)
-        while True:
-            try:
-                out = self.graph.pull()
-            except (av.BlockingIOError, av.EOFError):
-                return
-            if out.metadata:
-                self.last = dict(out.metadata)
-
-    def result(self) -> tuple[float | None, float]:
-        integrated = float(self.last.get("lavfi.r128.I", "-inf"))
-        peak = float(self.last.get("lavfi.r128.sample_peak", "0"))
-        # the filter reports -70 (its gate) or below for silence: no loudness to speak of
-        return (integrated if integrated > -70.0 else None), peak
-
-
 def derive(source: Path, out_dir: Path, *, preview_seconds: float = PREVIEW_SECONDS) -> Derived:
     """Decode ``source`` once into ``preview.mp3``, ``low.opus`` and ``high.*`` in ``out_dir``.
 
@@ -224,7 +190,7 @@ def _derive(
             outputs.append(high)
         to_mp3 = _resampler(preview)
         to_opus = _resampler(low)
-        meter = _Meter(stream)
+        meter = Meter(stream)
         decoded = good = bad = 0
 
         def consume(frame: av.AudioFrame | None) -> None:

@@ -1,63 +1,69 @@
 """Loudness measurement and the gain that brings a track to the station's level.
 
-A gated RMS in the spirit of EBU R128 (400 ms blocks; blocks below -70 dBFS and more than
-10 dB under the ungated mean are ignored) without the K-weighting filter: close enough to
-make quiet and loud tracks sit at a similar level, and cheap enough to run on every track
-the first time it goes on air.
+Loudness is EBU R128 / ITU-R BS.1770 integrated loudness in LUFS (K-weighted, gated at
+-70 LUFS absolute and 10 LU under the ungated level), measured by FFmpeg's ``ebur128``
+filter (:class:`~qfzz.audio._meter.Meter`) — the same meter that measures an upload when
+it is converted, so a figure stored then and one measured here are interchangeable.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import av
 import numpy as np
 
 from qfzz.audio._decode import SAMPLE_RATE, Pcm
+from qfzz.audio._meter import Meter
 
-TARGET_DBFS = -18.0
+#: The station's level. -18 LUFS is ReplayGain 2.0's reference level, so the stream sits
+#: where players that normalise files already put music; it is quieter than the -14 LUFS
+#: of the big streaming services on purpose: there is no limiter on air, only a gain under
+#: a peak ceiling, and the headroom lets a quiet track (old masters, classical, often
+#: -20 to -25 LUFS) actually be brought up instead of being held down by its peaks.
+#: (EBU R128's -23 LUFS is meant for broadcast with speech and would make music thin
+#: beside every other stream.)
+TARGET_LUFS = -18.0
+#: At most this much boost: a near-silent track (a long fade, room tone) must not be
+#: raised into noise.
 MAX_GAIN_DB = 18.0
+#: The sample peak a track may reach after its gain (linear; about -0.2 dBFS).
 PEAK_CEILING = 0.98
-_BLOCK = int(0.4 * SAMPLE_RATE)
 
 
 @dataclass(frozen=True, slots=True)
 class Loudness:
-    level_dbfs: float  # gated RMS level
+    """A track's integrated loudness (LUFS; None for silence) and sample peak (linear)."""
+
+    lufs: float | None
     peak: float
 
-    def gain(self, target_dbfs: float = TARGET_DBFS) -> float:
-        """Linear gain to the target level, limited so the peak stays under the ceiling."""
-        if self.level_dbfs == -math.inf or self.peak <= 0:
+    def gain(self, target_lufs: float = TARGET_LUFS) -> float:
+        """Linear gain to ``target_lufs``: at most :data:`MAX_GAIN_DB` up, and never so
+        much that the peak passes :data:`PEAK_CEILING`. Silence stays at unity."""
+        if self.lufs is None or self.peak <= 0:
             return 1.0
-        wanted_db = min(MAX_GAIN_DB, target_dbfs - self.level_dbfs)
+        wanted_db = min(MAX_GAIN_DB, target_lufs - self.lufs)
         gain = 10 ** (wanted_db / 20)
         return float(min(gain, PEAK_CEILING / self.peak))
 
 
 def measure(blocks: Iterable[Pcm]) -> Loudness:
-    powers: list[float] = []
-    peak = 0.0
-    carry = np.zeros((2, 0), dtype=np.float32)
+    """The loudness of ``(2, n)`` float32 blocks at :data:`SAMPLE_RATE` (what ``decode``
+    yields), measured as one programme."""
+    meter = Meter(rate=SAMPLE_RATE, layout="stereo", sample_format="fltp")
+    samples = 0
     for block in blocks:
-        if block.size:
-            peak = max(peak, float(np.abs(block).max()))
-        data = np.concatenate([carry, block], axis=1) if carry.shape[1] else block
-        whole = data.shape[1] // _BLOCK * _BLOCK
-        if whole:
-            chunks = data[:, :whole].reshape(2, -1, _BLOCK)
-            powers.extend(np.mean(np.square(chunks, dtype=np.float64), axis=(0, 2)).tolist())
-        carry = data[:, whole:]
-    if carry.shape[1]:
-        powers.append(float(np.mean(np.square(carry, dtype=np.float64))))
-    level = _gated_level(np.asarray(powers))
-    return Loudness(level, peak)
-
-
-def _gated_level(powers: np.ndarray) -> float:
-    audible = powers[powers > 10 ** (-70 / 10)]
-    if audible.size == 0:
-        return -math.inf
-    relative = audible[audible > np.mean(audible) * 10 ** (-10 / 10)]
-    return float(10 * np.log10(np.mean(relative if relative.size else audible)))
+        if not block.shape[1]:
+            continue
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(block, dtype=np.float32), format="fltp", layout="stereo"
+        )
+        frame.sample_rate = SAMPLE_RATE
+        frame.pts = samples
+        samples += block.shape[1]
+        meter.push(frame)
+    meter.push(None)
+    lufs, peak = meter.result()
+    return Loudness(lufs, peak)

@@ -2,12 +2,13 @@
 
 Tracks come from a ``TrackProvider`` (the autoDJ of a shared mount, or one listener's
 playlist). Each is decoded to the internal format and scaled by a gain that brings it to
-the station's loudness; the next track's gain is measured in the background while the
-current one plays. Between tracks the last seconds of one overlap the first of the next
-with equal-power fades — unless the outgoing track already ends in near silence, in which
-case they are simply sequenced (the complaint radio listeners make most is a loud track
-faded into a quiet ending). A file that fails to decode is reported and skipped; the
-stream never has a gap, and when nothing is playable it carries silence.
+the station's loudness (EBU R128, in LUFS): a loudness the station already knows (an
+upload's, measured when it was converted) is used as it is, any other is measured in the
+background while the current track plays. Between tracks the last seconds of one overlap
+the first of the next with equal-power fades — unless the outgoing track already ends in
+near silence, in which case they are simply sequenced (the complaint radio listeners make
+most is a loud track faded into a quiet ending). A file that fails to decode is reported
+and skipped; the stream never has a gap, and when nothing is playable it carries silence.
 """
 
 from __future__ import annotations
@@ -94,7 +95,13 @@ class _Playing:
 
 
 class Program:
-    """Produces ``PcmBlock``s of ``block_seconds``; thread-safe ``skip()``."""
+    """Produces ``PcmBlock``s of ``block_seconds``; thread-safe ``skip()``.
+
+    A track's gain comes from ``known_loudness(path)`` when that answers (a figure stored
+    elsewhere: measuring again would decode the whole file for the same number), else
+    from ``loudness(path)`` (by default the whole file decoded and measured). Both run on
+    the loudness worker, never on the thread that makes blocks.
+    """
 
     def __init__(
         self,
@@ -103,6 +110,7 @@ class Program:
         crossfade_seconds: float = 3.0,
         block_seconds: float = 0.1,
         loudness: Callable[[str], Loudness] | None = None,
+        known_loudness: Callable[[str], Loudness | None] | None = None,
     ) -> None:
         if not 0 <= crossfade_seconds <= 10:
             raise ValueError("crossfade_seconds must be in [0, 10]")
@@ -110,6 +118,7 @@ class Program:
         self._crossfade = int(crossfade_seconds * SAMPLE_RATE)
         self._block = max(1, int(block_seconds * SAMPLE_RATE))
         self._loudness = loudness or (lambda path: measure(decode(path)))
+        self._known_loudness = known_loudness
         self._ready: deque[tuple[Pcm, QueuedTrack | None]] = deque()
         self._ready_samples = 0
         self._held: deque[Pcm] = deque()  # the current track's newest samples (crossfade)
@@ -343,9 +352,20 @@ class Program:
         self._next = (track, future)
 
     def _gain_of(self, path: str) -> float:
-        gain = self._loudness(path).gain()
+        gain = (self._known(path) or self._loudness(path)).gain()
         self._gains[path] = gain
         return gain
+
+    def _known(self, path: str) -> Loudness | None:
+        """The loudness known for ``path`` without measuring, if any (a lookup that fails
+        is only a missed shortcut: the file is measured instead)."""
+        if self._known_loudness is None:
+            return None
+        try:
+            return self._known_loudness(path)
+        except Exception:
+            log.exception("looking up the loudness of %s failed; measuring it", path)
+            return None
 
     def _cut_current(self) -> None:
         """A skip: fade out what is queued of the track on air and go on with the next.

@@ -13,6 +13,7 @@ from qfzz.ingest._convert import (
 )
 from qfzz.ingest._convert_jobs import ConvertJobs, parse_convert_job
 from qfzz.ingest._convert_kinds import Kind, sniff
+from qfzz.ingest._convert_manifest import CorruptManifest, read_manifest
 from qfzz.ingest._leases import LEASE_SECONDS, Leases
 from qfzz.ingest._tus import (
     CHECKSUM_ALGORITHMS,
@@ -43,6 +44,7 @@ __all__ = [
     "ConvertLimits",
     "Converted",
     "Converter",
+    "CorruptManifest",
     "FinishHandler",
     "Kind",
     "Leases",
@@ -55,6 +57,7 @@ __all__ = [
     "parse_convert_job",
     "parse_count",
     "parse_metadata",
+    "read_manifest",
     "require_patch_type",
     "require_version",
     "sniff",

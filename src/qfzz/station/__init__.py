@@ -21,6 +21,7 @@ from qfzz.station._events import (
 from qfzz.station._feedback import FeedbackFlow
 from qfzz.station._idempotency import Idempotency, Once, parse_key, request_key
 from qfzz.station._jobs import CATALOG_QUEUE, CatalogJobs
+from qfzz.station._known_loudness import StoredLoudness
 from qfzz.station._library import AlbumOrder, Annotations, Library
 from qfzz.station._parts import RateLimits, StationParts
 from qfzz.station._playlists import Playlists
@@ -75,6 +76,7 @@ __all__ = [
     "Shares",
     "SlidingWindow",
     "StationParts",
+    "StoredLoudness",
     "TracksChanged",
     "Unsubscribe",
     "Uploads",

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from qfzz.audio import Loudness
 from qfzz.broadcast import Mount, Program, QueuedTrack, Reaper
 from qfzz.dj import ListenerProfile, PersonalizedDJ, TrustFilter
 from qfzz.errors import UnknownListener, UnknownTrack
@@ -44,6 +45,9 @@ class RadioParts:
     playlists: Playlists
     feedback: FeedbackFlow
     trust_filter: TrustFilter | None
+    #: The loudness already known for a track path (an upload's, stored when it was
+    #: converted; see ``StoredLoudness``), tried before a program measures the file.
+    known_loudness: Callable[[str], Loudness | None] | None = None
 
 
 def queued(track_id: int, catalog: Catalog) -> QueuedTrack | None:
@@ -216,7 +220,11 @@ class Radio:
         )
 
     def _program(self, provider: _Provider) -> Program:
-        return Program(provider, crossfade_seconds=self._parts.settings.crossfade_seconds)
+        return Program(
+            provider,
+            crossfade_seconds=self._parts.settings.crossfade_seconds,
+            known_loudness=self._parts.known_loudness,
+        )
 
     @property
     def mount_names(self) -> list[str]:
