@@ -9,8 +9,8 @@ from pathlib import Path
 
 import blake3
 import pytest
-from mutagen.id3 import APIC, ID3
 from fastapi.testclient import TestClient
+from mutagen.id3 import APIC, ID3
 
 from qfzz.api import create_api
 from qfzz.catalog.artwork import embedded_artwork
