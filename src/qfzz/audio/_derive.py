@@ -39,6 +39,7 @@ from av.audio.stream import AudioStream
 
 from qfzz.audio._files import open_regular
 from qfzz.audio._meter import Meter
+from qfzz.audio._outputs import BackgroundOutput, EncodedOutput, fsync_file
 from qfzz.errors import UnreadableFile
 
 PREVIEW_SECONDS = 30.0
@@ -100,39 +101,6 @@ class Derived:
     skipped_packets: int
 
 
-class _Output:
-    """One encoded file being written: a container, its stream and the samples so far."""
-
-    def __init__(self, path: Path, fmt: str, codec: str, rate: int, layout: str, kbps: int):
-        self.path = path
-        self.rate = rate
-        self.layout = layout
-        self.kbps = kbps
-        options = {"vbr": "constrained"} if codec == "libopus" else {}
-        self.container = av.open(str(path), mode="w", format=fmt)
-        stream = self.container.add_stream(codec, rate=rate, layout=layout, options=options)
-        if not isinstance(stream, AudioStream):  # narrows the type; cannot happen
-            raise TypeError(f"{codec} did not give an audio stream")
-        stream.bit_rate = kbps * 1000
-        stream.codec_context.open()
-        self.stream = stream
-        self.samples = 0
-
-    def write(self, frame: av.AudioFrame) -> None:
-        frame.pts = self.samples
-        self.samples += frame.samples
-        self.container.mux(self.stream.encode(frame))
-
-    def close(self) -> None:
-        self.container.mux(self.stream.encode(None))
-        self.container.close()
-        _fsync(self.path)
-
-    def abort(self) -> None:
-        with contextlib.suppress(Exception):
-            self.container.close()
-
-
 def derive(source: Path, out_dir: Path, *, preview_seconds: float = PREVIEW_SECONDS) -> Derived:
     """Decode ``source`` once into ``preview.mp3``, ``low.opus`` and ``high.*`` in ``out_dir``.
 
@@ -179,14 +147,20 @@ def _derive(
     channels = 1 if layout == "mono" else 2
     mp3_rate = stream.rate if stream.rate in _MP3_RATES else 44100
     preview_samples = round(preview_seconds * mp3_rate)
-    preview = _Output(out_dir / "preview.mp3", "mp3", "libmp3lame", mp3_rate, layout, PREVIEW_KBPS)
-    outputs = [preview]
+    preview = EncodedOutput(
+        out_dir / "preview.mp3", "mp3", "libmp3lame", mp3_rate, layout, PREVIEW_KBPS
+    )
+    outputs: list[EncodedOutput | BackgroundOutput] = [preview]
     try:
-        low = _Output(out_dir / "low.opus", "ogg", "libopus", 48000, layout, LOW_KBPS)
+        low = EncodedOutput(out_dir / "low.opus", "ogg", "libopus", 48000, layout, LOW_KBPS)
         outputs.append(low)
         high = None
         if not lossless:
-            high = _Output(out_dir / "high.mp3", "mp3", "libmp3lame", mp3_rate, layout, HIGH_KBPS)
+            high = BackgroundOutput(
+                EncodedOutput(
+                    out_dir / "high.mp3", "mp3", "libmp3lame", mp3_rate, layout, HIGH_KBPS
+                )
+            )
             outputs.append(high)
         to_mp3 = _resampler(preview)
         to_opus = _resampler(low)
@@ -200,10 +174,10 @@ def _derive(
                 frame.pts = None  # our own timeline: gaps in the source's are not ours
             meter.push(frame)
             for out in to_mp3.resample(frame):
-                if high is not None:
-                    high.write(out)
                 if preview.samples < preview_samples:
                     preview.write(_head(out, preview_samples - preview.samples))
+                if high is not None:  # last: the frame belongs to the encoder's thread now
+                    high.write(out)
             for out in to_opus.resample(frame):
                 low.write(out)
 
@@ -246,7 +220,7 @@ def _derive(
     return Derived(tuple(made), loudness, peak, seconds, codec_name, lossless, bad)
 
 
-def _resampler(output: _Output) -> av.AudioResampler:
+def _resampler(output: EncodedOutput) -> av.AudioResampler:
     ctx = output.stream.codec_context
     return av.AudioResampler(
         format=ctx.format.name,
@@ -268,7 +242,7 @@ def _head(frame: av.AudioFrame, samples: int) -> av.AudioFrame:
     return head
 
 
-def _secs(output: _Output) -> float:
+def _secs(output: EncodedOutput | BackgroundOutput) -> float:
     return output.samples / output.rate
 
 
@@ -284,16 +258,8 @@ def _keep_original(
         os.link(source, target)
     except OSError:  # another file system, or links not allowed: a copy does the same
         shutil.copyfile(source, target)
-        _fsync(target)
+        fsync_file(target)
     size_bits = target.stat().st_size * 8
     kbps = round(size_bits / seconds / 1000) if seconds > 0 else 0
     channels = stream.codec_context.layout.nb_channels
     return Derivative("high", target.name, codec, kbps, seconds, stream.rate, channels, True)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
