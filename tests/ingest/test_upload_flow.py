@@ -14,8 +14,7 @@ from mutagen.id3 import APIC, ID3
 
 from qfzz.api import create_api
 from qfzz.catalog.artwork import embedded_artwork
-from qfzz.ingest import encode_metadata
-from qfzz.network import open_blob
+from qfzz.ingest import SealedFile, encode_metadata
 from qfzz.testing import write_tone
 
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -73,7 +72,8 @@ def test_an_uploaded_song_is_sealed_recorded_once_and_converted(api, station, tm
     blob = (station.settings.data_dir / "content" / content.content_id).read_bytes()
     assert blake3.blake3(blob).hexdigest() == content.content_id
     key = (station.settings.data_dir / "content" / f"{content.content_id}.key").read_bytes()
-    assert open_blob(blob, key) == data
+    sealed = station.settings.data_dir / "content" / content.content_id
+    assert SealedFile(sealed, key).read_all() == data
 
     assert station.parts.uploads.run_pending() == 1
     ready = station.parts.store.contents.get(content.content_id)

@@ -15,6 +15,7 @@ from qfzz.ingest._convert_jobs import ConvertJobs, parse_convert_job
 from qfzz.ingest._convert_kinds import Kind, sniff
 from qfzz.ingest._convert_manifest import CorruptManifest, read_manifest
 from qfzz.ingest._leases import LEASE_SECONDS, Leases
+from qfzz.ingest._sealed import SealBroken, Sealed, SealedFile, seal_file
 from qfzz.ingest._tus import (
     CHECKSUM_ALGORITHMS,
     EXTENSIONS,
@@ -49,6 +50,9 @@ __all__ = [
     "Kind",
     "Leases",
     "Outcome",
+    "SealBroken",
+    "Sealed",
+    "SealedFile",
     "TusError",
     "Upload",
     "UploadStore",
@@ -60,5 +64,6 @@ __all__ = [
     "read_manifest",
     "require_patch_type",
     "require_version",
+    "seal_file",
     "sniff",
 ]

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qfzz.errors import Forbidden, NotFound, UnknownListener
+from qfzz.ingest import SealedFile
 from qfzz.models import UploadedContent
-from qfzz.network import open_blob, redistributable
+from qfzz.network import redistributable
 from qfzz.station._auth import Principal
 from qfzz.store import Store
 
@@ -123,15 +124,16 @@ class Contents:
         found = self._store.contents.file(file_hash)
         return None if found is None else (self._data_dir / found[0], found[1])
 
-    def original(self, content_id: str, viewer: Principal | None) -> tuple[bytes, str]:
-        """The original file, decrypted, for a viewer whose view allows it in full."""
+    def original(self, content_id: str, viewer: Principal | None) -> tuple[SealedFile, str]:
+        """The sealed original, opened for a viewer whose view allows it in full (decrypted
+        range by range as it is read)."""
         view = self.view(content_id, viewer)
         if not view.licensed:
             raise Forbidden("the original needs a licence")
         content = self._get(content_id)
         sealed = self._data_dir / "content" / content_id
         key = sealed.with_name(f"{content_id}.key").read_bytes()
-        return open_blob(sealed.read_bytes(), key), content.media_type
+        return SealedFile(sealed, key), content.media_type
 
     def _role(self, content: UploadedContent, viewer: Principal | None) -> str:
         if viewer is None:

@@ -20,7 +20,7 @@ from qfzz.catalog.scanner import ScanProgress, ScanReport
 from qfzz.dj import CatalogIndex, ListenerProfile
 from qfzz.edge import StreamingParams
 from qfzz.errors import InvalidInput
-from qfzz.ingest import Upload
+from qfzz.ingest import SealedFile, Upload
 from qfzz.models import (
     Block,
     IdempotencyKey,
@@ -453,8 +453,8 @@ class QFZZStation:
         """A stored file of an upload by its hash (path, media type), or None."""
         return self.parts.contents.file(file_hash)
 
-    def content_original(self, content_id: str, viewer: Principal | None) -> tuple[bytes, str]:
-        """An upload's original, decrypted, for a viewer with a licence."""
+    def content_original(self, content_id: str, viewer: Principal | None) -> tuple[SealedFile, str]:
+        """An upload's original, opened to be decrypted as read, for a viewer with a licence."""
         return self.parts.contents.original(content_id, viewer)
 
     def grant_license(self, content_id: str, user_id: str, by: Principal) -> bool:

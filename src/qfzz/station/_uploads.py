@@ -1,7 +1,8 @@
 """From a finished upload to content listeners can have.
 
 ``finished`` is the tus store's finish handler: it seals the file (a fresh key,
-XChaCha20-Poly1305; ``ContentID`` = blake3 of the sealed blob), keeps the blob and its key
+XChaCha20-Poly1305 in chunks, streamed: ``qfzz.ingest.seal_file``; ``ContentID`` = blake3
+of the sealed blob), keeps the blob and its key
 under ``data_dir/content``, records the content once per upload (``create_once`` on the
 upload id: a finish that runs again after a crash stores nothing new) and, for media,
 queues one conversion job. ``converted`` records what the conversion made (derivatives by
@@ -29,9 +30,17 @@ import mutagen
 from mutagen.id3 import APIC, ID3
 
 from qfzz.catalog.artwork import FRONT_COVER, Artwork, embedded_artwork
-from qfzz.ingest import ConversionFailed, Converted, ConvertJobs, Outcome, Upload, sniff
+from qfzz.ingest import (
+    ConversionFailed,
+    Converted,
+    ConvertJobs,
+    Outcome,
+    Sealed,
+    Upload,
+    seal_file,
+    sniff,
+)
 from qfzz.models import ContentStatus, Derivative, UploadedContent
-from qfzz.network import content_id_of, seal_blob
 from qfzz.station._catalog import Catalog
 from qfzz.station._poller import Poller
 from qfzz.store import Store
@@ -70,11 +79,10 @@ class Uploads:
         """Make the upload's content (once) and queue its conversion."""
         if self._store.contents.by_upload(upload.upload_id) is not None:
             return  # a finish run again after a crash: the content is made already
-        data = data_path.read_bytes()
-        key, blob = seal_blob(data)
-        content_id = content_id_of(blob)
-        self._keep(content_id, blob, key)
-        media = sniff(data[:16]) is None  # documents and images keep only their original
+        sealed = self._seal(upload.upload_id, data_path)
+        content_id = sealed.content_id
+        with open(data_path, "rb") as head:
+            media = sniff(head.read(16)) is None  # documents and images keep only their original
         meta = upload.metadata
         title, artist = _names(meta, data_path)
         content = UploadedContent(
@@ -85,7 +93,7 @@ class Uploads:
             artist=artist,
             license=_license(meta.get("license")),
             media_type=_media_type(meta.get("filetype"), meta.get("filename")),
-            size=len(data),
+            size=sealed.size,
             media=media,
             status=ContentStatus.PROCESSING if media else ContentStatus.READY,
             created_at=self._clock(),
@@ -94,7 +102,7 @@ class Uploads:
                     "original",
                     content_id,
                     "application/octet-stream",
-                    len(blob),
+                    sealed.sealed_size,
                     path=f"{self._dir.name}/{content_id}",
                 ),
             ),
@@ -109,19 +117,18 @@ class Uploads:
             self.jobs.submit(stored.content_id, upload.upload_id)
         log.info("upload %s is content %s", upload.upload_id, stored.content_id)
 
-    def _keep(self, content_id: str, blob: bytes, key: bytes) -> None:
+    def _seal(self, upload_id: str, data_path: Path) -> Sealed:
+        """Seal the upload into ``content/<content id>`` (streamed: the file is never held in
+        memory) with its key beside it, each written whole or not at all."""
         self._dir.mkdir(parents=True, exist_ok=True)
-        for path, data, mode in (
-            (self._dir / f"{content_id}.key", key, 0o600),
-            (self._dir / content_id, blob, 0o644),
-        ):
-            temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, path)
+        temporary = self._dir / f".{upload_id}.{os.getpid()}.sealing"
+        try:
+            sealed = seal_file(data_path, temporary)
+            _write_atomically(self._dir / f"{sealed.content_id}.key", sealed.key, 0o600)
+            os.replace(temporary, self._dir / sealed.content_id)
+        finally:
+            temporary.unlink(missing_ok=True)
+        return sealed
 
     def converted(self, outcome: Outcome) -> None:
         """Record a conversion's result on its content."""
@@ -174,6 +181,16 @@ class Uploads:
 
     def stop(self) -> None:
         self._worker.stop()
+
+
+def _write_atomically(path: Path, data: bytes, mode: int) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(temporary, path)
 
 
 def _derivative(outcome: Converted, name: str, root: Path) -> Derivative:

@@ -62,8 +62,8 @@ def content_original(
     """The original file, decrypted on the fly, for a viewer with a licence (one byte range
     honoured, as players and download managers ask)."""
     viewer = None if authorization is None else signed_in(station, authorization)
-    data, media_type = station.content_original(content_address, viewer)
-    return ranged(data, media_type, range)
+    original, media_type = station.content_original(content_address, viewer)
+    return ranged(original.size, original.read, media_type, range)
 
 
 @router.post("/licenses", status_code=201)
