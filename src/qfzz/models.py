@@ -95,6 +95,10 @@ class TrackMeta:
     bitrate: int | None = None
     musicbrainz_id: str | None = None
     format: str | None = None
+    #: The platform a dataset record came from (normalised: "qq", "netease", a Subsonic
+    #: source's name…) and the track's id or URL there: where the resolver looks first.
+    origin: str | None = None
+    origin_ref: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

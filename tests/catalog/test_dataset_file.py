@@ -203,3 +203,26 @@ def test_numbers_are_always_present(value: object) -> None:
 def test_blank_strings_are_missing(value: str) -> None:
     assert not is_present(value)
     assert not is_present(None)
+
+
+@pytest.mark.parametrize(
+    ("spelling", "origin"),
+    [("QQ Music", "qq"), ("qqmusic", "qq"), ("NetEase Cloud Music", "netease"), ("163", "netease"),
+     ("Jamendo", "jamendo"), ("my server", "my_server")],
+)  # fmt: skip
+def test_a_records_origin_is_normalised_and_its_reference_kept(spelling, origin):
+    [meta] = records_to_meta(
+        [{"title": "T", "artist": "A", "source": spelling, "source_id": " 004Z8Ihr0JIu5s "}]
+    )
+    assert (meta.origin, meta.origin_ref) == (origin, "004Z8Ihr0JIu5s")
+
+
+def test_an_origin_that_is_too_long_or_not_text_is_refused():
+    with pytest.raises(InvalidDataset, match="record 0: field 'source'"):
+        records_to_meta([{"title": "T", "artist": "A", "source": "x" * 65}])
+    with pytest.raises(InvalidDataset, match="record 0: field 'source'"):
+        records_to_meta([{"title": "T", "artist": "A", "source": ["qq"]}])
+    with pytest.raises(InvalidDataset, match="source_id"):
+        records_to_meta([{"title": "T", "artist": "A", "source_id": "x" * 513}])
+    [meta] = records_to_meta([{"title": "T", "artist": "A"}])
+    assert (meta.origin, meta.origin_ref) == (None, None)

@@ -286,6 +286,55 @@ def records_to_meta(records: Sequence[Mapping[str, object]]) -> list[TrackMeta]:
                 energy=floats["energy"],
                 tempo=floats["tempo"],
                 duration=floats["duration"],
+                origin=_origin(index, record),
+                origin_ref=_origin_ref(index, record),
             )
         )
     return metas
+
+
+#: What datasets call the platforms they were scraped from, in their own spellings.
+ORIGIN_ALIASES = {
+    "qqmusic": "qq",
+    "qq_music": "qq",
+    "tencent": "qq",
+    "163": "netease",
+    "neteasecloudmusic": "netease",
+    "netease_cloud_music": "netease",
+    "ncm": "netease",
+    "yt": "youtube",
+    "youtubemusic": "youtube",
+    "youtube_music": "youtube",
+}
+MAX_ORIGIN = 64
+MAX_ORIGIN_REF = 512
+
+
+def normalise_origin(value: str) -> str:
+    """``"QQ Music"`` → ``"qq"``: lower case, words joined by ``_``, known aliases mapped,
+    so one platform is one group in the resolver's statistics however datasets spell it."""
+    words = "".join(c if c.isalnum() else " " for c in value.casefold()).split()
+    joined = "_".join(words)
+    return ORIGIN_ALIASES.get(joined) or ORIGIN_ALIASES.get("".join(words)) or joined
+
+
+def _origin(index: int, record: Mapping[str, object]) -> str | None:
+    """The record's ``source`` (or ``origin`` / ``platform``) field, normalised."""
+    raw = next((record[f] for f in ("source", "origin", "platform") if f in record), None)
+    text = _text(index, "source", raw)
+    if not text:
+        return None
+    origin = normalise_origin(text)
+    if not origin or len(origin) > MAX_ORIGIN:
+        raise InvalidDataset(f"record {index}: field 'source' must be 1-{MAX_ORIGIN} letters")
+    return origin
+
+
+def _origin_ref(index: int, record: Mapping[str, object]) -> str | None:
+    """The track's id or URL on its origin (``source_id``, ``source_url``, ``origin_ref``)."""
+    fields = ("source_id", "source_url", "origin_ref", "origin_id")
+    raw = next((record[f] for f in fields if f in record), None)
+    text = _text(index, "source_id", raw)
+    if text and len(text) > MAX_ORIGIN_REF:
+        raise InvalidDataset(f"record {index}: field 'source_id' is over {MAX_ORIGIN_REF} chars")
+    return text or None

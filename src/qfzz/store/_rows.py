@@ -23,6 +23,8 @@ TRACK_META_COLUMNS = (
     "bitrate",
     "musicbrainz_id",
     "format",
+    "origin",
+    "origin_ref",
 )
 
 

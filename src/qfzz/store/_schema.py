@@ -57,6 +57,9 @@ tracks = Table(
     Column("bitrate", Integer, nullable=True),
     Column("format", String(16), nullable=True),
     Column("musicbrainz_id", String(64), nullable=True),
+    # where a dataset record came from, for the resolver (issue 17)
+    Column("origin", String(64), nullable=True),
+    Column("origin_ref", String(512), nullable=True),
     Column("content_id", String(64), nullable=True),
     Column("creator_id", String(500), nullable=True),
     Column("dataset_id", Integer, ForeignKey("datasets.id"), nullable=True),
@@ -66,6 +69,8 @@ tracks = Table(
     Index("ix_tracks_artist", "artist"),
     Index("ix_tracks_genre", "genre"),
     Index("ix_tracks_content_id", "content_id"),
+    # the resolver's work list: dataset tracks without a file, by origin
+    Index("ix_tracks_unresolved", "playable", "origin"),
 )
 
 listeners = Table(
