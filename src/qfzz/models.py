@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 __all__ = [
     "FEEDBACK_STRENGTH",
+    "SOURCE_STATS_HALF_LIFE",
+    "SOURCE_STATS_MAX_EVIDENCE",
     "USER_ID_MAX",
     "AlbumGroup",
     "ArtistGroup",
@@ -32,14 +35,17 @@ __all__ = [
     "QualityReport",
     "ScannedFile",
     "Share",
+    "SourceStats",
     "Track",
     "TrackMeta",
     "UserPlaylist",
     "album_group_id",
     "artist_group_id",
+    "check_attempt_seconds",
     "feedback_strength",
     "normalise_creator",
     "normalise_user_id",
+    "record_source_attempt",
     "track_album_key",
     "track_artist_key",
     "user_key",
@@ -457,3 +463,97 @@ class UploadedContent:
 
     def derivative(self, kind: str) -> Derivative | None:
         return next((d for d in self.derivatives if d.kind == kind), None)
+
+
+# --- the resolver's fallback statistics (qfzz.resolver ranks with them, qfzz.store keeps them)
+
+#: How long a fallback statistic takes to lose half its weight: a provider that broke (or
+#: recovered) a few weeks ago should not be judged by what it did then.
+SOURCE_STATS_HALF_LIFE = 7 * 24 * 3600.0
+#: The most evidence (discounted successes + failures) one candidate source keeps: beyond
+#: it, older outcomes are scaled down as a new one arrives, so a provider that breaks in
+#: the middle of a large resolve is noticed within tens of attempts, not after as many
+#: failures as it once had successes. Time decay alone cannot do this when thousands of
+#: tracks are resolved in an hour.
+SOURCE_STATS_MAX_EVIDENCE = 100.0
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStats:
+    """What the resolver learned about one candidate source for one origin.
+
+    ``attempts`` and ``successes`` are plain counts (the design's smoothed rate and
+    warmup use them). ``decayed_successes`` and ``decayed_failures`` are the same outcomes
+    discounted by age and bounded in total (see :func:`record_source_attempt`), as of
+    ``updated_at``: Thompson sampling's Beta posterior. ``mean_seconds`` is the moving
+    mean of attempt durations, weighted as the discounted counts are.
+    """
+
+    attempts: int
+    successes: int
+    last_attempt_at: float | None
+    last_success_at: float | None
+    decayed_successes: float
+    decayed_failures: float
+    mean_seconds: float | None
+    updated_at: float
+
+    def discount(self, now: float, half_life_seconds: float) -> float:
+        """The factor the discounted counts shrink by between ``updated_at`` and ``now``
+        (1 when ``now`` is not later: clocks of two processes may disagree a little)."""
+        return float(0.5 ** (max(0.0, now - self.updated_at) / half_life_seconds))
+
+
+def record_source_attempt(
+    previous: SourceStats | None,
+    *,
+    success: bool,
+    seconds: float,
+    now: float,
+    half_life_seconds: float = SOURCE_STATS_HALF_LIFE,
+    max_evidence: float = SOURCE_STATS_MAX_EVIDENCE,
+) -> SourceStats:
+    """``previous`` after one more attempt: the rule every statistics repository applies
+    (the SQLite one in SQL, in one atomic upsert).
+
+    The old discounted counts decay to ``now``, the outcome is added, and when their sum
+    exceeds ``max_evidence`` both are scaled down to it (their ratio kept). The duration
+    mean moves by ``1 / evidence`` of the difference, so it forgets at the counts' pace.
+    """
+    check_attempt_seconds(seconds)
+    won = 1.0 if success else 0.0
+    if previous is None:
+        return SourceStats(
+            attempts=1,
+            successes=int(won),
+            last_attempt_at=now,
+            last_success_at=now if success else None,
+            decayed_successes=won,
+            decayed_failures=1.0 - won,
+            mean_seconds=seconds,
+            updated_at=now,
+        )
+    factor = previous.discount(now, half_life_seconds)
+    wins = previous.decayed_successes * factor + won
+    losses = previous.decayed_failures * factor + (1.0 - won)
+    scale = min(1.0, max_evidence / (wins + losses))
+    weight = min(wins + losses, max_evidence)
+    mean = previous.mean_seconds
+    return SourceStats(
+        attempts=previous.attempts + 1,
+        successes=previous.successes + int(won),
+        last_attempt_at=max(now, previous.last_attempt_at or now),
+        last_success_at=(
+            max(now, previous.last_success_at or now) if success else previous.last_success_at
+        ),
+        decayed_successes=wins * scale,
+        decayed_failures=losses * scale,
+        mean_seconds=seconds if mean is None else mean + (seconds - mean) / weight,
+        updated_at=max(now, previous.updated_at),
+    )
+
+
+def check_attempt_seconds(seconds: float) -> None:
+    """An attempt's duration must be a finite number of seconds, at least 0."""
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"an attempt's duration must be finite and >= 0 seconds, not {seconds!r}")

@@ -20,10 +20,12 @@ from qfzz.store.jobs import JobRecord, JobRepository
 from qfzz.store.ledger import LedgerRepository
 from qfzz.store.library import LibraryRepository
 from qfzz.store.listeners import ListenerRecord, ListenerRepository, StoredPlaylist
+from qfzz.store.resolver_stats import RESOLVER_STATS_FILE, ResolverStatsRepository
 from qfzz.store.shares import ShareRepository
 from qfzz.store.tracks import FeatureColumns, FileState, TrackRepository
 
 __all__ = [
+    "RESOLVER_STATS_FILE",
     "BookmarkRepository",
     "CollectionRepository",
     "CommitListener",
@@ -44,6 +46,7 @@ __all__ = [
     "LibraryRepository",
     "ListenerRecord",
     "ListenerRepository",
+    "ResolverStatsRepository",
     "ShareRepository",
     "Store",
     "StoredAnswer",
