@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_ALLOWED_LICENSE_FAMILIES: tuple[str, ...] = (
@@ -28,6 +28,39 @@ DEFAULT_ALLOWED_LICENSE_FAMILIES: tuple[str, ...] = (
     "ODBL",
     "PDDL",
 )
+
+
+#: Sources every station has: its own music folders, and the federation's nodes.
+BUILT_IN_SOURCES = frozenset({"local", "peers"})
+
+
+class ResolverSourceConfig(BaseModel):
+    """One remote source of the resolver: a Subsonic/OpenSubsonic server, or a JSON search
+    endpoint (``url`` is then a template with ``{query}``, ``fields`` maps its answer)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    kind: Literal["subsonic", "http"]
+    url: str = Field(min_length=8, max_length=2048)
+    user: str | None = Field(default=None, max_length=256)
+    password: SecretStr | None = None
+    results: str = Field(default="results", max_length=256)
+    fields: dict[str, str] = Field(default_factory=dict, max_length=16)
+    refresh_url: str | None = Field(default=None, max_length=2048)
+    duration_scale: float = Field(default=1.0, gt=0, le=1000)
+
+    @model_validator(mode="after")
+    def _complete(self) -> ResolverSourceConfig:
+        if self.kind == "subsonic" and (self.user is None or self.password is None):
+            raise ValueError(
+                f"resolver source {self.name!r}: a Subsonic source needs user and password"
+            )
+        if self.kind == "http" and "{query}" not in self.url:
+            raise ValueError(
+                f"resolver source {self.name!r}: the url needs a {{query}} placeholder"
+            )
+        return self
 
 
 class Settings(BaseSettings):
@@ -189,10 +222,42 @@ class Settings(BaseSettings):
         description="wall time after which a conversion child is killed (a stalled read)",
     )
 
+    download_sources: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["local"],
+        description=(
+            "sources the resolver tries, in order (the warm-up order of every origin): "
+            "'local', 'peers', or names of resolver_sources"
+        ),
+    )
+    resolver_sources: list[ResolverSourceConfig] = Field(
+        default_factory=list,
+        description="remote sources as JSON: [{name, kind: subsonic|http, url, ...}]",
+    )
+    resolver_ranking: Literal["smoothed", "thompson"] = Field(
+        default="smoothed", description="how fallback sources are ordered after warm-up"
+    )
+    resolver_warmup_attempts: int = Field(
+        default=1000, ge=0, le=1_000_000, description="fallback attempts per origin before ranking"
+    )
+    resolver_half_life_hours: float = Field(
+        default=168.0, gt=0, le=87_600, description="thompson: how fast old outcomes fade"
+    )
+    resolver_stats_path: Path | None = Field(
+        default=None, description="the resolver's statistics database; default in data_dir"
+    )
+    resolver_max_download_mb: int = Field(default=200, ge=1, le=4096)
+    resolver_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
+
     log_level: str = "INFO"
 
     @field_validator(
-        "library", "allowed_licenses", "mounts", "trusted_proxies", "peers", mode="before"
+        "library",
+        "allowed_licenses",
+        "mounts",
+        "trusted_proxies",
+        "peers",
+        "download_sources",
+        mode="before",
     )
     @classmethod
     def _split_comma_list(cls, value: object) -> object:
@@ -219,6 +284,28 @@ class Settings(BaseSettings):
     @classmethod
     def _peer_urls(cls, value: list[str]) -> list[str]:
         return [_base_url(entry, "peers") for entry in value]
+
+    @model_validator(mode="after")
+    def _known_download_sources(self) -> Settings:
+        named = {source.name for source in self.resolver_sources}
+        if len(named) != len(self.resolver_sources):
+            raise ValueError("resolver_sources: every source needs its own name")
+        if named & BUILT_IN_SOURCES:
+            raise ValueError(f"resolver_sources: {sorted(BUILT_IN_SOURCES)} are built in")
+        if len(set(self.download_sources)) != len(self.download_sources):
+            raise ValueError("download_sources: a source is named twice")
+        built_in = ", ".join(sorted(BUILT_IN_SOURCES))
+        for name in self.download_sources:
+            if name not in named and name not in BUILT_IN_SOURCES:
+                raise ValueError(
+                    f"download_sources: {name!r} is neither built in ({built_in}) "
+                    "nor the name of one of resolver_sources"
+                )
+        return self
+
+    @property
+    def resolver_stats_file(self) -> Path:
+        return self.resolver_stats_path or self.data_dir / "resolver_stats.db"
 
     @field_validator("public_host")
     @classmethod

@@ -162,3 +162,32 @@ def test_listener_stream_key_makes_and_revokes_a_key(data_dir):
         store.close()
     missing = qfzz("listener", "stream-key", "zed", "--data-dir", data_dir)
     assert missing.exit_code == 1 and "no listener 'zed'" in missing.output
+
+
+def test_resolve_finds_dataset_tracks_in_the_stations_own_folders(tmp_path):
+    from qfzz.testing import write_tone_library
+
+    data = tmp_path / "fresh"
+    library = write_tone_library(tmp_path / "music", tracks=3, seconds=4.0)
+    assert qfzz("scan", library, "--data-dir", data).exit_code == 0
+    records = [
+        {"title": f"Tone {n}", "artist": f"Artist {n % 3}", "duration": 4.0, "source": "QQ Music"}
+        for n in range(3)
+    ] + [{"title": "Nowhere", "artist": "Nobody", "duration": 4.0, "source": "netease"}]
+    path = tmp_path / "set.json"
+    path.write_text(json.dumps(records))
+    imported = qfzz("datasets", "import", path, "--license", "CC0-1.0", "--data-dir", data)
+    assert imported.exit_code == 0, imported.output
+
+    other = qfzz("resolve", "--origin", "spotify", "--data-dir", data)
+    assert other.exit_code == 0 and "0 of 0 resolved" in other.output
+    done = qfzz("resolve", "--limit", "10", "--data-dir", data)
+    assert done.exit_code == 0, done.output
+    assert "3 of 4 resolved (3 from local)" in done.output
+    assert "Nobody – Nowhere" in done.output  # the one not found, and why
+    again = qfzz("resolve", "--data-dir", data)
+    assert "0 of 1 resolved" in again.output  # the resolved ones are not asked for again
+    refused = qfzz("resolve", "--limit", "0", "--data-dir", data)
+    assert refused.exit_code != 0
+    # the side database of the resolver's statistics: fallbacks of origin qq were recorded
+    assert (data / "resolver_stats.db").is_file()

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from qfzz.app._resolver import build_resolving
 from qfzz.cache import CacheServices, open_cache, server_link
 from qfzz.catalog.timed_reads import TimedReads
 from qfzz.dj import CatalogView, PersonalizedDJ
@@ -157,6 +158,7 @@ def build_station(
     collections = Collections(
         store, catalog=catalog, playlists=playlists, feedback=feedback, clock=clock
     )
+    resolving = build_resolving(settings, store, catalog, clock)
     jobs = CatalogJobs(
         open_queue(
             CATALOG_QUEUE,
@@ -170,6 +172,7 @@ def build_station(
         caches.job_progress,
         catalog,
         idempotency,
+        resolving,
     )
     accounts = Accounts(
         store.listeners,
@@ -242,6 +245,7 @@ def build_station(
                 music_dir=uploaded_music,
                 clock=clock,
             ),
+            resolving=resolving,
             limits=limits,
         )
     )

@@ -23,6 +23,7 @@ from qfzz.cli._common import (
 )
 from qfzz.cli.interact import interact
 from qfzz.cli.playlist import playlist
+from qfzz.cli.resolve import resolve
 from qfzz.cli.scan import scan
 
 __all__ = ["LibraryProgress", "Wiring", "build_cli"]
@@ -68,6 +69,7 @@ def build_cli(wiring: Wiring) -> typer.Typer:
         wiring.run(station, settings)
 
     app.command()(scan)
+    app.command()(resolve)
     app.command()(playlist)
     app.command()(interact)
     app.add_typer(datasets.app, name="datasets")

@@ -7,13 +7,17 @@ from qfzz.resolver._local import LocalFile, LocalSource
 from qfzz.resolver._match import ACCEPTABLE, HIGH_CONFIDENCE, confidence, normalise
 from qfzz.resolver._mock import MockSource, MockTrack
 from qfzz.resolver._ranking import Ranking, Smoothed, Thompson, fallback_order, record_attempt
+from qfzz.resolver._resolver import UNKNOWN_ORIGIN, Attempt, Outcome, Resolved, Resolver, Unresolved
 from qfzz.resolver._stats import InMemoryStats, SourceStats, StatsRepository
 from qfzz.resolver._subsonic import SubsonicSource
 from qfzz.resolver._types import Candidate, Source, SourceFailed, Wanted
+from qfzz.resolver._verify import Verdict, Verifier, decoded_seconds, fingerprint_similarity
 
 __all__ = [
     "ACCEPTABLE",
     "HIGH_CONFIDENCE",
+    "UNKNOWN_ORIGIN",
+    "Attempt",
     "Candidate",
     "HttpJsonSource",
     "InMemoryStats",
@@ -21,7 +25,10 @@ __all__ = [
     "LocalSource",
     "MockSource",
     "MockTrack",
+    "Outcome",
     "Ranking",
+    "Resolved",
+    "Resolver",
     "Smoothed",
     "Source",
     "SourceFailed",
@@ -29,9 +36,14 @@ __all__ = [
     "StatsRepository",
     "SubsonicSource",
     "Thompson",
+    "Unresolved",
+    "Verdict",
+    "Verifier",
     "Wanted",
     "confidence",
+    "decoded_seconds",
     "fallback_order",
+    "fingerprint_similarity",
     "normalise",
     "record_attempt",
 ]

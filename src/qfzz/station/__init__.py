@@ -20,7 +20,7 @@ from qfzz.station._events import (
 )
 from qfzz.station._feedback import FeedbackFlow
 from qfzz.station._idempotency import Idempotency, Once, parse_key, request_key
-from qfzz.station._jobs import CATALOG_QUEUE, CatalogJobs
+from qfzz.station._jobs import CATALOG_QUEUE, MAX_RESOLVE, CatalogJobs
 from qfzz.station._known_loudness import StoredLoudness
 from qfzz.station._library import AlbumOrder, Annotations, Library
 from qfzz.station._parts import RateLimits, StationParts
@@ -29,6 +29,7 @@ from qfzz.station._profiles import SNAPSHOT_EVERY, ProfileBook
 from qfzz.station._radio import Radio, RadioParts
 from qfzz.station._ratelimit import SlidingWindow
 from qfzz.station._registration import Registrar, Registration
+from qfzz.station._resolving import ResolveReport, Resolving, local_source
 from qfzz.station._running import RunState
 from qfzz.station._shares import MAX_SHARE_TRACKS, ShareExpired, Shares
 from qfzz.station._station import LedgerSummary, QFZZStation
@@ -38,6 +39,7 @@ __all__ = [
     "ADMIN",
     "CATALOG_QUEUE",
     "CONVERT_QUEUE",
+    "MAX_RESOLVE",
     "MAX_SHARE_TRACKS",
     "SNAPSHOT_EVERY",
     "Accounts",
@@ -71,6 +73,8 @@ __all__ = [
     "RateLimits",
     "Registrar",
     "Registration",
+    "ResolveReport",
+    "Resolving",
     "RunState",
     "ShareExpired",
     "Shares",
@@ -82,6 +86,7 @@ __all__ = [
     "Uploads",
     "ViewOption",
     "load_secret_key",
+    "local_source",
     "parse_key",
     "request_key",
     "token_digest",

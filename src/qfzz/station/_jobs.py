@@ -1,4 +1,5 @@
-"""Long catalog work (library scans, dataset imports) as jobs on the reliable queue.
+"""Long catalog work (library scans, dataset imports, resolving) as jobs on the reliable
+queue.
 
 The API enqueues and answers at once; a worker thread of the serving process takes jobs,
 reports progress (shown by ``GET /api/v1/jobs/{id}`` and ``qfzz jobs show``), and acks them
@@ -19,6 +20,7 @@ from qfzz.models import IdempotencyKey
 from qfzz.station._catalog import Catalog
 from qfzz.station._idempotency import Idempotency, Once
 from qfzz.station._poller import Poller
+from qfzz.station._resolving import Resolving
 from qfzz.store import JobRepository
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,8 @@ log = logging.getLogger(__name__)
 #: The queue the catalog jobs (scans, dataset imports) run on.
 CATALOG_QUEUE = "catalog"
 POLL_SECONDS = 0.5
+#: Most tracks one resolver job takes on (a run is restartable: the rest waits for the next).
+MAX_RESOLVE = 100_000
 
 
 class CatalogJobs:
@@ -35,11 +39,13 @@ class CatalogJobs:
         progress: JobProgressCache,
         catalog: Catalog,
         idempotency: Idempotency,
+        resolving: Resolving | None = None,
     ) -> None:
         self.queue = queue
         self._progress = progress
         self._catalog = catalog
         self._idempotency = idempotency
+        self._resolving = resolving
         self._worker = Poller("qfzz-jobs", self.run_pending, POLL_SECONDS)
 
     # -- producers --------------------------------------------------------------------------
@@ -77,6 +83,14 @@ class CatalogJobs:
             lambda: self.import_dataset(name, records, license_id, key=key),
             JobRepository.answered,
         )
+
+    def resolve(self, *, limit: int, origin: str | None = None) -> str:
+        """Queue a resolver run over up to ``limit`` unresolved tracks (of ``origin``)."""
+        if not 1 <= limit <= MAX_RESOLVE:
+            raise InvalidInput(f"limit must be 1-{MAX_RESOLVE}")
+        job_id = self.queue.put({"kind": "resolve", "limit": limit, "origin": origin})
+        self._progress.update(job_id, 0, None, "queued")
+        return job_id
 
     def progress(self, job_id: str) -> JobProgress | None:
         return self._progress.get(job_id)
@@ -123,6 +137,20 @@ class CatalogJobs:
                     count,
                     f"dataset {result.dataset.dataset_id}: quality {result.report.score:.4f}",
                     finished=True,
+                )
+            elif payload.get("kind") == "resolve" and self._resolving is not None:
+
+                def resolving(done: int, total: int, message: str) -> None:
+                    progress.update(job.job_id, done, total, message)
+
+                origin = payload.get("origin")
+                resolved = self._resolving.run(
+                    limit=int(payload["limit"]),
+                    origin=str(origin) if origin is not None else None,
+                    progress=resolving,
+                )
+                progress.update(
+                    job.job_id, resolved.total, resolved.total, resolved.summary(), finished=True
                 )
             else:
                 raise InvalidInput(f"unknown job {payload!r}")

@@ -25,6 +25,7 @@ from qfzz.station._profiles import ProfileBook
 from qfzz.station._radio import Radio
 from qfzz.station._ratelimit import SlidingWindow
 from qfzz.station._registration import Registrar
+from qfzz.station._resolving import Resolving
 from qfzz.station._running import RunState
 from qfzz.station._uploads import Uploads
 from qfzz.store import Store
@@ -77,4 +78,6 @@ class StationParts:
     contents: Contents
     #: Finished uploads into content, and their conversion.
     uploads: Uploads
+    #: Audio for dataset tracks that have none (qfzz.resolver, run by jobs or the CLI).
+    resolving: Resolving
     limits: RateLimits

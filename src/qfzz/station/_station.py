@@ -41,6 +41,7 @@ from qfzz.station._contents import ContentView
 from qfzz.station._idempotency import Once
 from qfzz.station._parts import StationParts
 from qfzz.station._registration import Registration
+from qfzz.station._resolving import ResolveReport
 from qfzz.station._shares import MAX_SHARE_TRACKS
 from qfzz.store import DatasetRecord, ListenerRecord, StoredPlaylist
 from qfzz.trust import Audit, ChainStatus, RepairReport, TrustRecord, trust_key
@@ -162,6 +163,18 @@ class QFZZStation:
 
     def scan(self, root: Path, on_progress: ScanProgress | None = None) -> ScanReport:
         return self.catalog.scan(root, on_progress)
+
+    def resolve(
+        self,
+        *,
+        limit: int,
+        origin: str | None = None,
+        progress: Callable[[int, int, str], None] | None = None,
+    ) -> ResolveReport:
+        """Resolve up to ``limit`` dataset tracks now, in this process (the CLI's way; the
+        API queues the same work as a job)."""
+        self.require_running()
+        return self.parts.resolving.run(limit=limit, origin=origin, progress=progress)
 
     def import_dataset(
         self,

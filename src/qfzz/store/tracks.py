@@ -90,6 +90,40 @@ class TrackRepository:
         with self._db.write() as conn:
             conn.execute(update(tracks).where(tracks.c.id == track_id).values(playable=playable))
 
+    def unresolved(self, *, limit: int, origin: str | None = None, after: int = 0) -> list[Track]:
+        """Dataset tracks still without audio (the resolver's work list), by id after
+        ``after``; ``origin`` narrows it to one platform's records."""
+        conditions: list[Any] = [
+            tracks.c.playable.is_(False),
+            tracks.c.path.is_(None),
+            tracks.c.removed.is_(False),
+            tracks.c.id > after,
+        ]
+        if origin is not None:
+            conditions.append(tracks.c.origin == origin)
+        query = select(*TRACK_COLUMNS).where(*conditions).order_by(tracks.c.id).limit(limit)
+        with self._db.read() as conn:
+            return [row_to_track(row) for row in conn.execute(query).mappings()]
+
+    def attach_file(
+        self, track_id: int, path: str, *, size: int, mtime: float, duration: float | None
+    ) -> bool:
+        """Give a dataset track the audio file the resolver found: playable, its metadata
+        kept (the duration filled in only where the dataset had none). False when the track
+        already had a file or is gone (another resolver was first)."""
+        values: dict[str, Any] = {"path": path, "size": size, "mtime": mtime, "playable": True}
+        if duration is not None:
+            values["duration"] = func.coalesce(tracks.c.duration, duration)
+        with self._db.write() as conn:
+            result = conn.execute(
+                update(tracks)
+                .where(
+                    tracks.c.id == track_id, tracks.c.path.is_(None), tracks.c.removed.is_(False)
+                )
+                .values(**values)
+            )
+        return bool(result.rowcount)
+
     def insert_metadata_tracks(
         self,
         conn: Connection,

@@ -12,6 +12,7 @@ from qfzz.api._guarded import GuardedRoute, before_body
 from qfzz.api._idempotency import IdempotencyKeyHeader, answered, key_of
 from qfzz.api._schemas import DatasetIn
 from qfzz.errors import UnknownJob
+from qfzz.station import MAX_RESOLVE
 
 router = APIRouter(route_class=GuardedRoute, tags=["catalog"])
 
@@ -57,6 +58,23 @@ def import_in_background(
         once = station.jobs.import_dataset_once(key, body.name, body.tracks, body.license)
         job_id = answered(response, once)
     return JobOut(job_id=job_id, total=len(body.tracks), message="queued")
+
+
+class ResolveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: int = Field(default=1000, ge=1, le=MAX_RESOLVE)
+    origin: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")] | None = None
+
+
+@router.post(
+    "/resolve", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut, max_body_size=4096
+)
+def resolve(body: ResolveIn, station: StationDep, user: UserDep) -> JobOut:
+    """Queue a resolver run (admins): audio for up to ``limit`` dataset tracks that have
+    none, of one ``origin`` if given; follow it at GET /api/v1/jobs/{job_id}."""
+    user.require_admin()
+    job_id = station.jobs.resolve(limit=body.limit, origin=body.origin)
+    return JobOut(job_id=job_id, message="queued")
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)
