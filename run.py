@@ -48,7 +48,7 @@ PLAYERS = {
     "vlc-bin": "/usr/bin/cvlc",
     "vlc-plugin-base": "/usr/lib/*/vlc/plugins/codec/libopus_plugin.so",
     "mpv": "/usr/bin/mpv",
-    "libchromaprint-tools": "/usr/bin/fpcalc",  # the resolver's fingerprint check
+    "libchromaprint1": "/usr/lib/*/libchromaprint.so.1",  # the resolver's fingerprint check
 }
 
 

@@ -11,13 +11,13 @@ import pytest
 
 from qfzz.resolver import (
     InMemoryStats,
-    ResolverStatsRepository,
     Smoothed,
     SourceStats,
     Thompson,
     fallback_order,
     record_attempt,
 )
+from qfzz.store import ResolverStatsRepository
 
 CONFIGURED = ["local", "peers", "b", "jamendo", "archive"]
 DAY = 24 * 3600.0

@@ -11,7 +11,14 @@ from qfzz.resolver._resolver import UNKNOWN_ORIGIN, Attempt, Outcome, Resolved, 
 from qfzz.resolver._stats import InMemoryStats, SourceStats, StatsRepository
 from qfzz.resolver._subsonic import SubsonicSource
 from qfzz.resolver._types import Candidate, Source, SourceFailed, Wanted
-from qfzz.resolver._verify import Verdict, Verifier, decoded_seconds, fingerprint_similarity
+from qfzz.resolver._verify import (
+    Verdict,
+    Verifier,
+    decoded_seconds,
+    fingerprint_of,
+    fingerprint_similarity,
+    fingerprints_available,
+)
 
 __all__ = [
     "ACCEPTABLE",
@@ -43,7 +50,9 @@ __all__ = [
     "confidence",
     "decoded_seconds",
     "fallback_order",
+    "fingerprint_of",
     "fingerprint_similarity",
+    "fingerprints_available",
     "normalise",
     "record_attempt",
 ]
