@@ -188,3 +188,24 @@ def test_leftovers_of_a_crashed_run_are_removed(tmp_path, songs):
     (folder / "4.mp3").write_bytes(songs["dawn"])
     assert _resolver(tmp_path, []).remove_leftovers() == 1
     assert _leftovers(tmp_path) == ["4.mp3"]
+
+
+def test_a_source_that_times_out_is_a_failed_attempt_with_its_time(tmp_path, songs):
+    clock = FakeClock()
+    slow = MockSource("slow", [_dawn(songs)], latency=30.0, timeout=10.0, sleep=clock.advance)
+    good = MockSource("good", [_dawn(songs)])
+    stats = InMemoryStats()
+    resolver = Resolver(
+        [slow, good],
+        stats=stats,
+        ranking=Smoothed(),
+        verifier=Verifier(fingerprints=False),
+        out_dir=tmp_path / "resolved",
+        clock=clock,
+    )
+    outcome = resolver.resolve(Wanted(1, "Dawn Chorus", "The Larks", duration=6.0))
+    assert isinstance(outcome, Resolved) and outcome.source == "good"
+    first = outcome.attempts[0]
+    assert (first.source, first.ok, first.seconds) == ("slow", False, 10.0)
+    recorded = stats.stats("unknown")["slow"]
+    assert (recorded.attempts, recorded.successes, recorded.mean_seconds) == (1, 0, 10.0)
