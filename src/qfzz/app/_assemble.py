@@ -21,7 +21,7 @@ from qfzz.ingest import Converter, ConvertJobs, ConvertLimits
 from qfzz.jobs import open_queue
 from qfzz.models import InteractionType
 from qfzz.network import NodeIdentity
-from qfzz.overlay import Overlay, OverlayConfig
+from qfzz.overlay import Overlay, OverlayConfig, PeersSource
 from qfzz.settings import Settings
 from qfzz.station import (
     CATALOG_QUEUE,
@@ -261,6 +261,12 @@ def build_overlay(station: QFZZStation) -> Overlay:
             settings.port,
         )
     overlay = Overlay(station.parts.node, OverlayConfig.from_settings(settings), settings.data_dir)
+    order = settings.download_sources
+    if "peers" in order:  # the resolver's federation source exists with the overlay
+        resolver = station.parts.resolving.resolver
+        before = set(order[: order.index("peers")])
+        position = sum(1 for name in resolver.configured if name in before)
+        resolver.add_source(PeersSource(overlay), position)
 
     def played(event: InteractionRecorded) -> None:
         if event.interaction.type is InteractionType.PLAY:

@@ -17,6 +17,7 @@ from qfzz.overlay._peers import (
     PeerClient,
     PeerUnavailable,
 )
+from qfzz.overlay._peers_source import PeersSource
 from qfzz.overlay._replicas import NodeView, ReplicaConfig, Replicas, media_type_of
 from qfzz.overlay._snapshot import PeerRow, Snapshot, add_seed, read_seeds, read_snapshot
 
@@ -32,6 +33,7 @@ __all__ = [
     "PeerClient",
     "PeerRow",
     "PeerUnavailable",
+    "PeersSource",
     "ReplicaConfig",
     "Replicas",
     "Snapshot",

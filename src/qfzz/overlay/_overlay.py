@@ -215,6 +215,11 @@ class Overlay:
         loop = asyncio.get_running_loop()
         self._tick_handle = loop.call_later(TICK_SOON, lambda: self._spawn(self._tick()))
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The event loop the overlay runs on once started (its state belongs to it)."""
+        return self._loop
+
     def view(self) -> NodeView:
         """The live members as candidates for content placement (this node included)."""
         swim = self.swim

@@ -140,6 +140,16 @@ class Resolver:
     def configured(self) -> list[str]:
         return list(self._configured)
 
+    def add_source(self, source: Source, position: int) -> None:
+        """A source that exists only once something else started (the federation's), at
+        ``position`` of the configured order. Runs already going keep their plans."""
+        if source.name in self._sources:
+            raise ValueError(f"a source named {source.name!r} is there already")
+        configured = list(self._configured)
+        configured.insert(position, source.name)
+        self._sources = {**self._sources, source.name: source}
+        self._configured = configured  # replaced whole: readers see the old or the new list
+
     # -- one track, in the caller's thread ---------------------------------------------------
 
     def resolve(self, wanted: Wanted) -> Outcome:
