@@ -184,6 +184,15 @@ def test_a_bad_duration_is_refused_and_nothing_stored(tmp_path, seconds):
     repo.close()
 
 
+@pytest.mark.parametrize(("origin", "candidate"), [("", "b"), ("qq", ""), ("qq", "x" * 65)])
+def test_a_bad_source_name_is_refused_and_nothing_stored(tmp_path, origin, candidate):
+    repo = ResolverStatsRepository(tmp_path / "s.db")
+    with pytest.raises(ValueError, match="source name"):
+        repo.record(origin, candidate, success=True, seconds=1.0, now=1.0)
+    assert repo.stats(origin) == {}
+    repo.close()
+
+
 def test_a_corrupt_file_fails_loudly(tmp_path):
     path = tmp_path / "s.db"
     path.write_bytes(b"this is not a database, just text " * 200)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
@@ -107,7 +108,9 @@ class Thompson:
     about every source (no selection bias) and notices when a provider breaks or recovers.
     A source never tried gets the uniform prior and ``prior_seconds``: it is explored.
 
-    Deterministic given ``rng`` (sources are drawn in configured order).
+    Deterministic given ``rng`` (sources are drawn in configured order); the draws of one
+    order are taken under a lock, so resolver threads sharing a ranking never interleave
+    them.
     """
 
     def __init__(
@@ -121,12 +124,14 @@ class Thompson:
         self.rng = rng
         self.half_life_seconds = half_life_seconds
         self.prior_seconds = prior_seconds
+        self._lock = threading.Lock()
 
     def order(
         self, configured: Sequence[str], stats: Mapping[str, SourceStats], now: float
     ) -> list[str]:
         names = _unique(configured)
-        scores = [self._score(stats.get(name), now) for name in names]
+        with self._lock:
+            scores = [self._score(stats.get(name), now) for name in names]
         ranked = sorted(range(len(names)), key=lambda i: (-scores[i], i))
         return [names[i] for i in ranked]
 

@@ -57,14 +57,16 @@ __all__ = ["RESOLVER_STATS_FILE", "ResolverStatsRepository", "resolver_source_st
 #: The side database's file name in the data directory.
 RESOLVER_STATS_FILE = "resolver_stats.db"
 _DECAY = "qfzz_half_life_decay"
+#: The longest origin or candidate source name stored (settings name sources briefly).
+NAME_MAX = 64
 
 metadata = MetaData()
 
 resolver_source_stats = Table(
     "resolver_source_stats",
     metadata,
-    Column("origin_source", String(64), nullable=False),
-    Column("candidate_source", String(64), nullable=False),
+    Column("origin_source", String(NAME_MAX), nullable=False),
+    Column("candidate_source", String(NAME_MAX), nullable=False),
     Column("attempt_count", Integer, nullable=False),
     Column("resolve_success_count", Integer, nullable=False),
     Column("last_attempt_at", Float, nullable=True),
@@ -161,8 +163,9 @@ class ResolverStatsRepository:
         self, origin: str, candidate: str, *, success: bool, seconds: float, now: float
     ) -> None:
         check_attempt_seconds(seconds)
-        if not origin or not candidate:
-            raise ValueError("origin and candidate source names must not be empty")
+        for name in (origin, candidate):
+            if not 0 < len(name) <= NAME_MAX:
+                raise ValueError(f"a source name must have 1 to {NAME_MAX} characters: {name!r}")
         won = 1.0 if success else 0.0
         statement = insert(resolver_source_stats).values(
             origin_source=origin,
