@@ -58,13 +58,13 @@ from qfzz.models import SOURCE_STATS_MAX_EVIDENCE
 from qfzz.resolver import (
     InMemoryStats,
     Ranking,
-    ResolverStatsRepository,
     Smoothed,
     SourceStats,
     Thompson,
     fallback_order,
     record_attempt,
 )
+from qfzz.store import ResolverStatsRepository
 
 CONFIGURED = ["local", "navidrome", "peers", "jamendo", "archive"]
 BROKEN = "navidrome"

@@ -464,3 +464,23 @@ def test_http_source_turns_an_unreachable_server_into_a_failure(tmp_path: Path) 
 def test_http_source_refuses_bad_configuration(template: str, fields: dict[str, str]) -> None:
     with pytest.raises(InvalidInput):
         HttpJsonSource("bad", template, fields)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://localhost:6379/",  # the station's own Redis, by name
+        "http://127.0.0.2/x.mp3",  # another loopback address
+        "http://10.0.0.1/x.mp3",  # the operator's network
+        "http://169.254.169.254/latest/meta-data/",  # a cloud's metadata service
+        "http://[::1]:5432/",
+    ],
+)
+def test_http_source_never_fetches_from_private_addresses_a_catalogue_names(
+    catalogue: Catalogue, url: str, tmp_path: Path
+) -> None:
+    source = make_source(catalogue)  # the catalogue itself is on 127.0.0.1: configured, trusted
+    forged = Candidate("free", url, "Hey Jude", "The Beatles", 431.0, 1.0)
+    with pytest.raises(SourceFailed, match=r"not a public address|cannot resolve"):
+        source.download(forged, tmp_path / "x.mp3", max_bytes=1 << 20)
+    assert not (tmp_path / "x.mp3").exists()

@@ -8,7 +8,9 @@ download by a deadline on an injected clock, since httpx's timeouts bound each r
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -38,6 +40,25 @@ def check_http_url(url: str, what: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise SourceFailed(f"{what} must be an http(s) URL, not {url[:200]!r}")
     return url
+
+
+def check_public_host(url: str, trusted_hosts: frozenset[str], what: str) -> None:
+    """Refuse a URL a remote answer named when its host is not one the operator configured
+    and resolves to any address that is not public (loopback, private, link-local…): a
+    catalogue must not make the station fetch from its own network (its Redis, a router's
+    admin page). The check resolves the name once; a host that changes its answer between
+    this check and the connection (DNS rebinding) is not caught here."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host in trusted_hosts:
+        return
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise SourceFailed(f"{what}: cannot resolve {host[:200]!r}") from None
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if not address.is_global:
+            raise SourceFailed(f"{what}: {host[:200]} is not a public address ({address})")
 
 
 def make_client(timeout: float) -> httpx.Client:

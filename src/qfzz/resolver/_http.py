@@ -34,6 +34,7 @@ from qfzz.resolver import _fields as fields
 from qfzz.resolver._fetch import (
     DOWNLOAD_SECONDS,
     check_http_url,
+    check_public_host,
     download_to,
     get_json,
     make_client,
@@ -86,6 +87,13 @@ class HttpJsonSource:
         self._name = name
         self._search_url = search_url_template
         self._refresh_url = refresh_url_template
+        #: Hosts the operator named: files there may be fetched whatever they resolve to
+        #: (a catalogue on the local network); any other host must be public.
+        self._trusted_hosts = frozenset(
+            (urlsplit(t.replace("{query}", "x").replace("{ref}", "x")).hostname or "").lower()
+            for t in (search_url_template, refresh_url_template)
+            if t is not None
+        )
         self._fields = dict(fields)
         self._results = results
         self._scale = duration_scale
@@ -122,6 +130,7 @@ class HttpJsonSource:
 
     def download(self, candidate: Candidate, target: Path, *, max_bytes: int) -> None:
         url = check_http_url(candidate.ref, f"{self._name}: download URL")
+        check_public_host(url, self._trusted_hosts, f"{self._name}: download URL")
         download_to(
             self._client,
             url,
