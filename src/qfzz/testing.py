@@ -40,6 +40,7 @@ __all__ = [
     "SimulatedClock",
     "SyntheticTrack",
     "add_synthetic_tracks",
+    "ffmpeg_decoded_seconds",
     "free_port",
     "listen_in_background",
     "live_station",
@@ -276,6 +277,22 @@ def trust_counts(station: QFZZStation, track_id: int) -> tuple[int, int]:
     track = station.track(track_id)
     record = station.trust(track.content_id or "", track.creator_id or "")
     return record.verifications, record.reports
+
+
+def ffmpeg_decoded_seconds(data: bytes) -> float:
+    """Seconds of audio the ffmpeg binary (imageio-ffmpeg's, a test dependency) decodes from
+    ``data``: a real client's verdict on what a server sent; raises if it cannot decode."""
+    import imageio_ffmpeg  # only the tests have it
+
+    done = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", "pipe:0", "-f", "s16le",
+         "-ac", "1", "-ar", "8000", "-"],
+        input=data,
+        capture_output=True,
+        check=True,
+        timeout=30,
+    )  # fmt: skip
+    return len(done.stdout) / 2 / 8000
 
 
 def write_tone(

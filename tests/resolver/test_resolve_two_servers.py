@@ -5,29 +5,15 @@ stream from A — through py-sonic, a real Subsonic client — and ffmpeg decode
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 
 import httpx
-import imageio_ffmpeg
 import libsonic
 import pytest
 
-from qfzz.testing import ServeProcess, write_tone_library
+from qfzz.testing import ServeProcess, ffmpeg_decoded_seconds, write_tone_library
 
-FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 ADMIN = {"user_id": "admin", "password": "admin-pw-1"}
-
-
-def _decoded_seconds(data: bytes) -> float:
-    done = subprocess.run(
-        [FFMPEG, "-hide_banner", "-i", "pipe:0", "-f", "s16le", "-ac", "1", "-ar", "8000", "-"],
-        input=data,
-        capture_output=True,
-        check=True,
-        timeout=30,
-    )
-    return len(done.stdout) / 2 / 8000
 
 
 def _login(client: httpx.Client) -> dict[str, str]:
@@ -125,7 +111,7 @@ def test_a_dataset_resolves_through_another_servers_subsonic_api(servers):
     assert len(songs) == 4
     for song in songs:
         raw = sonic.stream(song["id"], tformat="raw").read()
-        assert _decoded_seconds(raw) == pytest.approx(4.0, abs=0.2)
+        assert ffmpeg_decoded_seconds(raw) == pytest.approx(4.0, abs=0.2)
     # and the files A holds are B's library files, byte for byte
     held = sorted(p.read_bytes() for p in (a.data_dir / "resolved").iterdir())
     assert held == sorted(p.read_bytes() for p in library.iterdir())

@@ -5,26 +5,11 @@ py-sonic sends form POSTs with ``f=json``; knuckles sends GETs.
 
 from __future__ import annotations
 
-import subprocess
-
-import imageio_ffmpeg
 import knuckles
 import libsonic
 import pytest
 
-FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
-
-
-def decodes(data: bytes) -> float:
-    """Seconds of audio ffmpeg decodes from ``data`` (fails the test if it cannot)."""
-    done = subprocess.run(
-        [FFMPEG, "-hide_banner", "-i", "pipe:0", "-f", "s16le", "-ac", "1", "-ar", "8000", "-"],
-        input=data,
-        capture_output=True,
-        check=True,
-        timeout=30,
-    )
-    return len(done.stdout) / 2 / 8000
+from qfzz.testing import ffmpeg_decoded_seconds
 
 
 @pytest.fixture
@@ -52,18 +37,18 @@ def test_py_sonic_browses_searches_and_lists(sonic, mbid):
     assert {a["name"] for a in by_year} == {"Album 0", "Album 1", "Album 2"}
 
 
-def test_py_sonic_stream_is_audio_ffmpeg_decodes(sonic, live_subsonic):
+def test_py_sonic_stream_is_audio_ffmpeg_ffmpeg_decoded_seconds(sonic, live_subsonic):
     song = sonic.search3("Tone 1")["searchResult3"]["song"][0]
     raw = sonic.stream(song["id"], tformat="raw")
     assert raw.headers["Content-Type"] == "audio/mpeg"
-    assert decodes(raw.read()) == pytest.approx(3.0, abs=0.2)
+    assert ffmpeg_decoded_seconds(raw.read()) == pytest.approx(3.0, abs=0.2)
     low = sonic.stream(song["id"], maxBitRate=32, timeOffset=1)
     assert low.headers["Content-Type"] == "audio/mpeg"
-    assert decodes(low.read()) == pytest.approx(2.0, abs=0.2)
+    assert ffmpeg_decoded_seconds(low.read()) == pytest.approx(2.0, abs=0.2)
     opus = sonic.stream(song["id"], tformat="opus", maxBitRate=48)
     assert opus.headers["Content-Type"] == "audio/ogg"
-    assert decodes(opus.read()) == pytest.approx(3.0, abs=0.2)
-    assert decodes(sonic.download(song["id"]).read()) == pytest.approx(3.0, abs=0.2)
+    assert ffmpeg_decoded_seconds(opus.read()) == pytest.approx(3.0, abs=0.2)
+    assert ffmpeg_decoded_seconds(sonic.download(song["id"]).read()) == pytest.approx(3.0, abs=0.2)
 
 
 def test_py_sonic_errors_are_json(sonic):
@@ -149,7 +134,7 @@ def test_py_sonic_transcode_decision_for_a_3g_phone(sonic):
         )
     )
     assert stream.headers["Content-Type"] == "audio/ogg"
-    assert decodes(stream.read()) == pytest.approx(3.0, abs=0.2)
+    assert ffmpeg_decoded_seconds(stream.read()) == pytest.approx(3.0, abs=0.2)
 
 
 @pytest.fixture
@@ -175,6 +160,6 @@ def test_knuckles_ping_search_album_lists_and_stream(knuckled, live_subsonic):
 
     answer = requests.get(url, timeout=10)
     assert answer.headers["Content-Type"].startswith("audio/")
-    assert decodes(answer.content) > 2.5
+    assert ffmpeg_decoded_seconds(answer.content) > 2.5
     knuckled.media_annotation.star_song(album.songs[0].id)
     assert [s.id for s in knuckled.lists.get_starred().songs] == [album.songs[0].id]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import struct
-import subprocess
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +18,6 @@ from urllib.parse import parse_qs, urlsplit
 from xml.etree import ElementTree
 
 import httpx
-import imageio_ffmpeg
 import libopensonic
 import mutagen
 import pytest
@@ -31,9 +29,8 @@ from qfzz.app import build_station
 from qfzz.catalog.lyrics import MAX_LRC_BYTES, read_lyrics, sidecar_lyrics
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
-from qfzz.testing import FakeClock, serve_in_thread, write_tone
+from qfzz.testing import FakeClock, ffmpeg_decoded_seconds, serve_in_thread, write_tone
 
-FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 LRC = "[ar:Reader]\n[ti:Timed]\n[la:eng]\n[offset:-50]\n[00:00.50]one\n[00:01.25][00:02.00]two\n"
 METADATA_ONLY = [
     {
@@ -49,18 +46,6 @@ METADATA_ONLY = [
     }
     for i in range(30)
 ]
-
-
-def decodes(data: bytes) -> float:
-    """Seconds of audio ffmpeg decodes from ``data`` (fails the test if it cannot)."""
-    done = subprocess.run(
-        [FFMPEG, "-hide_banner", "-i", "pipe:0", "-f", "s16le", "-ac", "1", "-ar", "8000", "-"],
-        input=data,
-        capture_output=True,
-        check=True,
-        timeout=30,
-    )
-    return len(done.stdout) / 2 / 8000
 
 
 def _library(root: Path) -> Path:
@@ -428,7 +413,7 @@ def test_shares_play_in_a_browser_without_an_account_until_they_expire(conn, liv
     assert len(sources) == 6
     audio = httpx.get(f"{live.base}{sources[0]}")
     assert audio.status_code == 200 and audio.headers["content-type"].startswith("audio/")
-    assert decodes(audio.content) == pytest.approx(2.0, abs=0.2)
+    assert ffmpeg_decoded_seconds(audio.content) == pytest.approx(2.0, abs=0.2)
     other = live.station.search_tracks(q="Tone meta 2", limit=1)[1][0].track_id
     assert httpx.get(f"{live.base}/share/{share.id}/tracks/{other}").status_code == 404
     listed = conn.get_shares()

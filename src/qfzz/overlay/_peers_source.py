@@ -24,7 +24,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 
 from qfzz.errors import QfzzError
-from qfzz.resolver import ACCEPTABLE, Candidate, SourceFailed, Wanted, confidence
+from qfzz.resolver import (
+    ACCEPTABLE,
+    Candidate,
+    SourceFailed,
+    Wanted,
+    confidence,
+    download_to,
+    make_client,
+)
 
 if TYPE_CHECKING:
     from qfzz.overlay._overlay import Overlay
@@ -45,7 +53,7 @@ class PeersSource:
         self, overlay: Overlay, *, client: httpx.Client | None = None, timeout: float = 20.0
     ) -> None:
         self._overlay = overlay
-        self._client = client or httpx.Client(timeout=timeout, follow_redirects=False)
+        self._client = client or make_client(timeout)
 
     def refresh(self, wanted: Wanted) -> Candidate | None:
         return None  # a content id is not an origin's reference
@@ -80,20 +88,14 @@ class PeersSource:
         )
 
     def _fetch(self, address: str, content_id: str, target: Path, max_bytes: int) -> None:
-        url = f"{address.rstrip('/')}/api/v1/network.content/{content_id}/audio"
-        size = 0
-        try:
-            with self._client.stream("GET", url) as response:
-                if response.status_code != 200:
-                    raise SourceFailed(f"{address} answered {response.status_code}")
-                with open(target, "wb") as out:
-                    for chunk in response.iter_bytes():
-                        size += len(chunk)
-                        if size > max_bytes:
-                            raise SourceFailed(f"{address} sent more than {max_bytes} bytes")
-                        out.write(chunk)
-        except httpx.HTTPError as exc:
-            raise SourceFailed(f"{address}: {type(exc).__name__}") from None
+        download_to(
+            self._client,
+            f"{address.rstrip('/')}/api/v1/network.content/{content_id}/audio",
+            None,
+            target,
+            max_bytes=max_bytes,
+            what=f"peers: {address}",
+        )
 
     # -- read on the overlay's loop ---------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from qfzz.resolver._fetch import download_to, make_client
 from qfzz.resolver._http import HttpJsonSource
 from qfzz.resolver._local import LocalFile, LocalSource
 from qfzz.resolver._match import ACCEPTABLE, HIGH_CONFIDENCE, confidence, normalise
@@ -49,10 +50,12 @@ __all__ = [
     "Wanted",
     "confidence",
     "decoded_seconds",
+    "download_to",
     "fallback_order",
     "fingerprint_of",
     "fingerprint_similarity",
     "fingerprints_available",
+    "make_client",
     "normalise",
     "record_attempt",
 ]
