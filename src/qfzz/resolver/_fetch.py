@@ -149,3 +149,32 @@ def _small(response: httpx.Response) -> bool:
     """Whether the body is declared small enough to quote in an error."""
     declared = response.headers.get("content-length", "")
     return declared.isdigit() and int(declared) <= 64 * 1024
+
+
+class HttpSource:
+    """What the network sources share: a name, an HTTP client (made here unless handed
+    in, then closed here too) and the deadline of a whole download on an injected clock."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        client: httpx.Client | None,
+        timeout: float,
+        clock: Callable[[], float],
+        download_seconds: float,
+    ) -> None:
+        self._name = name
+        self._client = client if client is not None else make_client(timeout)
+        self._owns_client = client is None
+        self._clock = clock
+        self._download_seconds = download_seconds
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def close(self) -> None:
+        """Close the HTTP client this source made (a handed-in client is the caller's)."""
+        if self._owns_client:
+            self._client.close()

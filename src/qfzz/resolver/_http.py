@@ -33,11 +33,11 @@ from qfzz.errors import InvalidInput
 from qfzz.resolver import _fields as fields
 from qfzz.resolver._fetch import (
     DOWNLOAD_SECONDS,
+    HttpSource,
     check_http_url,
     check_public_host,
     download_to,
     get_json,
-    make_client,
 )
 from qfzz.resolver._match import confidence, searchable
 from qfzz.resolver._types import Candidate, SourceFailed, Wanted
@@ -48,7 +48,7 @@ MAX_CANDIDATES = 5
 MAX_ITEMS = 200  # more items than any search page: the answer is not a search answer
 
 
-class HttpJsonSource:
+class HttpJsonSource(HttpSource):
     """A JSON search endpoint, a URL template and a field mapping."""
 
     def __init__(
@@ -84,7 +84,6 @@ class HttpJsonSource:
             raise InvalidInput(f"source {name!r}: every field needs a non-empty path")
         if not duration_scale > 0:
             raise InvalidInput(f"source {name!r}: duration_scale must be positive")
-        self._name = name
         self._search_url = search_url_template
         self._refresh_url = refresh_url_template
         #: Hosts the operator named: files there may be fetched whatever they resolve to
@@ -97,19 +96,9 @@ class HttpJsonSource:
         self._fields = dict(fields)
         self._results = results
         self._scale = duration_scale
-        self._client = client if client is not None else make_client(timeout)
-        self._owns_client = client is None
-        self._clock = clock
-        self._download_seconds = download_seconds
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    def close(self) -> None:
-        """Close the HTTP client this source made (a handed-in client is the caller's)."""
-        if self._owns_client:
-            self._client.close()
+        super().__init__(
+            name, client=client, timeout=timeout, clock=clock, download_seconds=download_seconds
+        )
 
     def refresh(self, wanted: Wanted) -> Candidate | None:
         """The item at ``refresh_url_template`` for ``wanted.origin_ref`` (None without a

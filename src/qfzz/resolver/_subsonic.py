@@ -26,11 +26,11 @@ from qfzz.errors import InvalidInput
 from qfzz.resolver import _fields as fields
 from qfzz.resolver._fetch import (
     DOWNLOAD_SECONDS,
+    HttpSource,
     Params,
     check_http_url,
     download_to,
     get_json,
-    make_client,
 )
 from qfzz.resolver._match import confidence, searchable
 from qfzz.resolver._types import Candidate, SourceFailed, Wanted
@@ -45,7 +45,7 @@ NOT_FOUND = 70  # Subsonic's "the requested data was not found"
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 
 
-class SubsonicSource:
+class SubsonicSource(HttpSource):
     """Any Subsonic-compatible server, by URL and a user's credentials."""
 
     def __init__(
@@ -68,23 +68,12 @@ class SubsonicSource:
             raise InvalidInput(exc.detail) from None
         if not user:
             raise InvalidInput(f"source {name!r}: a Subsonic user is required")
-        self._name = name
         self._base = base_url.rstrip("/")
         self._user = user
         self._password = password
-        self._client = client if client is not None else make_client(timeout)
-        self._owns_client = client is None
-        self._clock = clock
-        self._download_seconds = download_seconds
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    def close(self) -> None:
-        """Close the HTTP client this source made (a handed-in client is the caller's)."""
-        if self._owns_client:
-            self._client.close()
+        super().__init__(
+            name, client=client, timeout=timeout, clock=clock, download_seconds=download_seconds
+        )
 
     def __repr__(self) -> str:  # never the password
         return f"SubsonicSource({self._name!r}, {self._base!r}, user={self._user!r})"
