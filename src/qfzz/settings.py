@@ -93,6 +93,12 @@ class Settings(BaseSettings):
 
     enable_blockchain: bool = True
     trust_threshold: float = Field(default=0.3, ge=0.0, le=1.0)
+    trust_min_voters: int = Field(
+        default=5,
+        ge=1,
+        le=1_000_000,
+        description="distinct listeners' votes before the trust filter judges a track",
+    )
     difficulty: int = Field(default=3, ge=0, le=6, description="proof-of-work hex zeros")
     mine_every_records: int = Field(default=100, ge=1)
     mine_every_seconds: float = Field(default=30.0, gt=0)

@@ -20,6 +20,7 @@ def trust_settings(tmp_path) -> Settings:
         difficulty=2,
         mine_every_records=5,
         mine_every_seconds=30,
+        trust_min_voters=3,  # these tests' listeners: bob, cat and dan vote
     )
 
 

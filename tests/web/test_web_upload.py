@@ -42,6 +42,8 @@ def _sign_up(page: Any, url: str, user: str) -> None:
     page.get_by_label("Password", exact=True).fill("pw-1234")
     page.get_by_role("button", name="Create account").click()
     sync_api.expect(page.locator("#who-name")).to_have_text(user)
+    # signed up once the page has loaded what follows (its welcome replaces any message)
+    sync_api.expect(page.locator("#status")).to_contain_text("Welcome")
 
 
 def _upload_item(page: Any, title: str) -> Any:

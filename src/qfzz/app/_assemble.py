@@ -106,7 +106,7 @@ def build_station(
     trust_filter = None
     if settings.enable_blockchain:
         store.interactions.on_committed = ledger.apply_committed
-        trust_filter = ledger.trust_filter(settings.trust_threshold)
+        trust_filter = ledger.trust_filter(settings.trust_threshold, settings.trust_min_voters)
     playlists = Playlists(
         dj=dj,
         profiles=profiles,

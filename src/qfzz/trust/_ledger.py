@@ -139,13 +139,20 @@ class TrustLedger:
         return state.index.scores(rows)
 
     def trust_filter(
-        self, threshold: float
+        self, threshold: float, min_voters: int = 1
     ) -> Callable[[npt.NDArray[np.int64]], npt.NDArray[np.bool_]]:
-        """Which of some tracks may be played: trust score at least ``threshold`` (the
-        DJ's filter; reads the ledger's current state at each call)."""
+        """Which of some tracks may be played: trust score at least ``threshold`` once
+        ``min_voters`` distinct listeners voted on the track, neutral before (the DJ's
+        filter; reads the ledger's current state at each call)."""
+        if min_voters < 1:
+            raise ValueError("min_voters must be at least 1")
 
         def trusted(track_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-            return np.asarray(self.track_scores(track_ids.tolist()) >= threshold)
+            state = self._state  # one reference: a reload swaps the whole state
+            rows = np.fromiter(
+                (state.track_rows.get(int(t), -1) for t in track_ids.tolist()), np.int32
+            )
+            return state.index.trusted(rows, threshold, min_voters)
 
         return trusted
 

@@ -120,6 +120,22 @@ class TrustIndex:
             score = np.where(total > 0, v / np.maximum(total, 1), NEUTRAL)
         return np.where(known, score, NEUTRAL)
 
+    def trusted(
+        self, rows: npt.NDArray[np.int32], threshold: float, min_voters: int
+    ) -> npt.NDArray[np.bool_]:
+        """Which rows may be played: a score of at least ``threshold``, judged only once
+        ``min_voters`` distinct listeners voted (each listener holds one vote per key, so
+        verifications + reports counts voters). Below that the item is neutral: one skip
+        by the first listener to hear it must not hide it from everyone."""
+        known = rows >= 0
+        safe = np.where(known, rows, 0)
+        v = self.verifications[safe].astype(np.float64)
+        total = v + self.reports[safe]
+        judged = known & (total >= min_voters)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            score = v / np.maximum(total, 1)
+        return np.asarray(~judged | (score >= threshold))
+
     def _grow(self) -> None:
         size = self.verifications.shape[0] * 2
         for name in ("verifications", "reports", "first_us", "last_us"):

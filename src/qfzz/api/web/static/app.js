@@ -25,9 +25,11 @@ function say(text) {
   $("#status").textContent = text;
 }
 
-/** Run a user action: clear old errors, show new ones; a refused token signs out. */
-async function action(fn) {
-  $("#error").hidden = true;
+/** Run a user action: clear old errors, show new ones; a refused token signs out. Work the
+ * page does by itself (a refresh after a track change, a poll) passes `quiet`: it shows its
+ * own errors but never hides the one the listener has not read yet. */
+async function action(fn, { quiet = false } = {}) {
+  if (!quiet) $("#error").hidden = true;
   try {
     return await fn();
   } catch (error) {
@@ -203,7 +205,7 @@ async function start() {
     onTrack: (mount, track, changed) => {
       if (mount !== "personal") return;
       markOnAir(track?.track_id);
-      if (changed && state.user) action(() => loadPlaylist());
+      if (changed && state.user) action(() => loadPlaylist(), { quiet: true });
     },
   });
   setUpTabs();
@@ -218,7 +220,9 @@ async function start() {
       say("Streaming profile saved; a playing stream follows it from the next track.");
     }),
   );
-  device.onLinkChange(() => action(async () => state.user && showDevice(await device.update())));
+  device.onLinkChange(() =>
+    action(async () => state.user && showDevice(await device.update()), { quiet: true }),
+  );
   $("#new-app-password").addEventListener("click", () =>
     action(async () => {
       await showAppPassword("POST");

@@ -71,7 +71,7 @@ export async function showUploads() {
     ...(contents.length ? contents.map(uploadItem) : [el("li", { class: "muted" }, "Nothing uploaded yet")]),
   );
   if (contents.some((view) => view.status === "processing" || view.status === "uploading")) {
-    pollTimer = setTimeout(() => deps.action(showUploads), POLL_MS);
+    pollTimer = setTimeout(() => deps.action(showUploads, { quiet: true }), POLL_MS);
   }
 }
 
