@@ -82,3 +82,25 @@ def test_bad_radio_settings_are_refused(tmp_path, bad):
     with pytest.raises(ValidationError) as caught:
         Settings(data_dir=tmp_path, **bad)
     assert next(iter(bad)) in str(caught.value)
+
+
+def test_a_dislike_or_a_skip_chooses_the_rest_of_the_personal_queue_again(tmp_path):
+    with _station(tmp_path, SIX_GENRES[:64]) as station:
+        station.register_listener("ann", {"genres": ["jazz"]})
+        provider = station.radio.personal("ann").program.provider
+        first = provider.next_track()
+        assert first is not None
+        queued_ids = list(provider._queue)
+        assert len(queued_ids) >= 3
+        doomed = queued_ids[1]  # chosen before the listener said anything
+        station.record_interaction("ann", doomed, "dislike")  # on any route: the web page
+        assert list(provider._queue) == []  # chosen again at the next pick
+        picks = [provider.next_track() for _ in range(len(queued_ids) + 5)]
+        assert doomed not in {p.track_id for p in picks if p is not None}
+        # a skip on the stream does the same; a like or a play keeps the queue
+        provider.next_track()
+        kept = list(provider._queue)
+        station.record_interaction("ann", kept[0], "like")
+        assert list(provider._queue) == kept
+        station.record_interaction("ann", first.track_id, "skip")
+        assert list(provider._queue) == []

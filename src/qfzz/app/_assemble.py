@@ -145,6 +145,12 @@ def build_station(
             ),
         )
     )
+
+    def taste_changed(event: InteractionRecorded) -> None:
+        if event.interaction.type in (InteractionType.SKIP, InteractionType.DISLIKE):
+            radio.taste_changed(event.interaction.user_id)
+
+    events.listen("interaction_recorded", taste_changed)  # a radio that reacts
     library = Library(
         settings,
         store,

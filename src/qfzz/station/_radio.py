@@ -81,6 +81,12 @@ class _Provider:
     def _refill(self) -> list[int]:
         raise NotImplementedError
 
+    def invalidate(self) -> None:
+        """Forget what was queued: the next track comes from a fresh refill (the track the
+        program already took to play next stays: it may be on air within seconds)."""
+        with self._lock:
+            self._queue.clear()
+
     def failed(self, track: QueuedTrack, reason: str) -> None:
         self.parts.catalog.mark_unplayable(track.track_id, reason)
 
@@ -276,6 +282,16 @@ class Radio:
             provider.note_skip(playing.track_id, position)
         found.program.skip()
         return playing
+
+    def taste_changed(self, user_id: str) -> None:
+        """The listener skipped or disliked something: the rest of their radio's queue was
+        chosen before they said so, so it is chosen again (on whichever route they said it:
+        the stream, the web page, a Subsonic app)."""
+        with self._lock:
+            mount = self._personal.get(user_id)
+            program = mount.program if mount is not None else self._resting.get(user_id)
+        if program is not None and isinstance(program.provider, _Provider):
+            program.provider.invalidate()
 
     def all_mounts(self) -> list[Mount]:
         with self._lock:
