@@ -67,7 +67,7 @@ def test_acknowledged_interaction_survives_sigkill(tmp_path):
             (tracks[0]["track_id"], "favorite")
         ]
         profile = station.profile("ann")  # the stored snapshot plus the replayed log
-        assert profile.weight("genre", "jazz") == pytest.approx(0.2)
+        assert profile.weight("genre", "jazz") == pytest.approx(4 / 6)  # a favorite: 4 plays
         assert profile.weight("genre", "rock") == pytest.approx(0.8)
     finally:
         station.close()

@@ -175,32 +175,65 @@ def test_unplayable_tracks_only_on_request():
     assert len(dj.recommend(profile(), 10, now=0.0, include_unplayable=True)) == 10
 
 
-def test_feedback_moves_weights_by_the_design_strengths():
+def test_feedback_is_evidence_counted_by_the_design_strengths():
+    """Weights are smoothed shares of positive evidence (in plays: the design's strengths
+    over a play's), pulled towards the stated weight as a prior worth two plays."""
     index = make_index()
     p = profile(genres={"jazz": 0.5})
     row = int(np.flatnonzero(index.genre == index.genres.get("jazz"))[0])
     f = index.features(row)
     steps = [
-        ("play", None, 0.05),
-        ("skip", None, -0.05),
-        ("like", None, 0.1),
-        ("dislike", None, -0.1),
-        ("favorite", None, 0.2),
-        ("rate", 0.9, 0.08),
-        ("rate", 0.0, -0.1),
+        ("play", None, 1, 0),
+        ("skip", None, 0, 1),
+        ("like", None, 2, 0),
+        ("dislike", None, 0, 2),
+        ("favorite", None, 4, 0),
+        ("rate", 0.9, 1.6, 0),
+        ("rate", 0.0, 0, 2),
     ]
-    expected = 0.5
-    for kind, rating, delta in steps:
+    positive = negative = 0.0
+    for kind, rating, up, down in steps:
         p.apply(Interaction("ann", f.track_id, InteractionType(kind), rating, 0.0), f)
-        expected = min(1.0, max(0.0, expected + delta))
+        positive, negative = positive + up, negative + down
+        expected = (0.5 * 2 + positive) / (2 + positive + negative)
         assert p.weight("genre", "jazz") == pytest.approx(expected)
+    # an artist never named starts at nothing: it earns its weight
+    assert p.weight("artist", f.artist) == pytest.approx(positive / (2 + positive + negative))
+
+
+def test_taste_does_not_saturate_and_counts_exposure():
+    """Many likes of two genres no longer tie at 1.0: the one also skipped ranks lower."""
+    index = make_index()
+    p = profile()
+    jazz = index.features(int(np.flatnonzero(index.genre == index.genres.get("jazz"))[0]))
+    rock = index.features(int(np.flatnonzero(index.genre == index.genres.get("rock"))[0]))
     for _ in range(20):
-        p.apply(Interaction("ann", f.track_id, InteractionType.FAVORITE, None, 0.0), f)
-    assert p.weight("genre", "jazz") == 1.0
-    assert p.weight("artist", f.artist) == 1.0
-    for _ in range(30):
-        p.apply(Interaction("ann", f.track_id, InteractionType.DISLIKE, None, 0.0), f)
-    assert p.weight("mood", f.mood) == 0.0
+        for f in (jazz, rock):
+            p.apply(Interaction("ann", f.track_id, InteractionType.LIKE, None, 0.0), f)
+    for _ in range(10):
+        p.apply(Interaction("ann", rock.track_id, InteractionType.SKIP, None, 0.0), rock)
+    assert 0.9 < p.weight("genre", "jazz") < 1.0
+    assert p.weight("genre", "rock") < p.weight("genre", "jazz") - 0.1
+
+
+def test_old_evidence_fades_behind_new():
+    """A genre loved a year ago and skipped this month weighs less than its old record."""
+    index = make_index()
+    p = profile()
+    f = index.features(int(np.flatnonzero(index.genre == index.genres.get("jazz"))[0]))
+    for _ in range(20):
+        p.apply(Interaction("ann", f.track_id, InteractionType.LIKE, None, 0.0), f)
+    loved = p.weight("genre", "jazz")
+    year = 365 * 86_400.0
+    for n in range(5):
+        p.apply(Interaction("ann", f.track_id, InteractionType.SKIP, None, year + n), f)
+    faded = p.weight("genre", "jazz")
+    fresh = profile()
+    for _ in range(20):
+        fresh.apply(Interaction("ann", f.track_id, InteractionType.LIKE, None, 0.0), f)
+    for _ in range(5):
+        fresh.apply(Interaction("ann", f.track_id, InteractionType.SKIP, None, 0.0), f)
+    assert faded < fresh.weight("genre", "jazz") < loved  # the year made the skips count more
 
 
 def test_a_snapshot_never_changes_when_the_next_one_is_made():

@@ -1,8 +1,15 @@
 """A listener's taste: learned weights plus the history the DJ must respect.
 
-The weights follow the QFZZ design: every interaction moves the genre, artist and mood
-weights of its track by the interaction's strength, clamped to [0, 1]. A key the listener
-never touched weighs 0 (it earns nothing), so stated preferences start above it.
+Every interaction is evidence about the genre, artist and mood of its track, counted in
+plays by the QFZZ feedback strengths (a play is one, a like two, a favourite four; a skip
+one against, a dislike two against). A key's weight is the smoothed share of positive
+evidence in all of it, pulled towards a prior worth :data:`PRIOR_PLAYS` plays (the stated
+preference, or 0 for a key the listener never named: it earns its weight), with the
+evidence halving every :data:`TASTE_HALF_LIFE` seconds. So the weight measures outcomes
+relative to exposure: ten likes of jazz and ten of rock with five skips of rock no longer
+tie at 1.0 (the design's clamped steps saturated after ~10 likes), and what a listener did
+last year fades behind what they do now.
+
 The history (recent plays, skips, likes) is derived from stored interactions, so the whole
 profile can be rebuilt from them at any time.
 """
@@ -29,6 +36,17 @@ KINDS = ("genre", "artist", "mood")
 STATED_WEIGHT = 0.8
 TEMPO_TARGETS = {"slow": 75.0, "medium": 110.0, "fast": 150.0}
 TEMPO_PREFERENCES = frozenset({"slow", "medium", "fast", "varied"})
+
+#: Evidence is counted in plays: the strength of one play.
+EVIDENCE_UNIT = 0.05
+#: How many plays' worth the prior of a key (its stated weight, else 0) counts for.
+PRIOR_PLAYS = 2.0
+#: Evidence halves in this many seconds (90 days).
+TASTE_HALF_LIFE = 90 * 86_400.0
+#: The stored form of the evidence: beside each weight table ``kind``, tables ``kind+``
+#: (positive plays), ``kind-`` (negative), ``kind@`` (when last faded) and ``kind0`` (the
+#: prior), so a snapshot restores the evidence as well as the weights.
+_EVIDENCE_TABLES = ("+", "-", "@", "0")
 
 # Track-level memory of explicit and implicit feedback (added to a track's score).
 _AFFINITY = {
@@ -61,6 +79,9 @@ class ListenerProfile:
     recent_plays: deque[int] = field(default_factory=lambda: deque(maxlen=50))
     skipped_at: dict[int, float] = field(default_factory=dict)
     affinity: dict[int, float] = field(default_factory=dict)
+    #: kind → key → [positive plays, negative plays, faded at, prior]: what the weights are
+    #: computed from (see the module's docstring).
+    evidence: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     generated: int = 0
     #: Interactions folded into ``weights`` (in the store's order) and how many of those a
     #: stored snapshot holds; the difference is replayed from the log after a restart.
@@ -103,15 +124,9 @@ class ListenerProfile:
         """Learn from one interaction; returns the (kind, key, weight) rows it changed."""
         strength = feedback_strength(interaction.type, interaction.rating)
         changed: list[tuple[str, str, float]] = []
-        weights = self.weights
         for kind, key in (("genre", track.genre), ("artist", track.artist), ("mood", track.mood)):
             if key:
-                table = weights.get(kind)
-                if table is None:
-                    table = weights[kind] = {}
-                value = table.get(key, 0.0) + strength
-                value = 0.0 if value < 0.0 else 1.0 if value > 1.0 else value
-                table[key] = value
+                value = self._learn(kind, key, strength, interaction.created_at)
                 changed.append((kind, key, value))
         if strength > 0:
             # Drift towards the energy of what the listener enjoys.
@@ -120,6 +135,46 @@ class ListenerProfile:
             )
         self.remember(interaction)
         return changed
+
+    def _learn(self, kind: str, key: str, strength: float, at: float) -> float:
+        """Add one interaction's evidence about ``key`` and recompute its weight."""
+        table = self.weights.setdefault(kind, {})
+        notes = self.evidence.setdefault(kind, {})
+        found = notes.get(key)
+        if found is None:  # first evidence: the weight so far (stated, or 0) is the prior
+            found = notes[key] = [0.0, 0.0, at, table.get(key, 0.0)]
+        positive, negative, faded_at, prior = found
+        if at > faded_at:
+            fade = 0.5 ** ((at - faded_at) / TASTE_HALF_LIFE)
+            positive, negative, faded_at = positive * fade, negative * fade, at
+        units = abs(strength) / EVIDENCE_UNIT
+        if strength > 0:
+            positive += units
+        elif strength < 0:
+            negative += units
+        found[:] = [positive, negative, faded_at, prior]
+        value = (prior * PRIOR_PLAYS + positive) / (PRIOR_PLAYS + positive + negative)
+        table[key] = value
+        return value
+
+    def stored_tables(self) -> dict[str, dict[str, float]]:
+        """The weights and the evidence behind them, as the store keeps them."""
+        tables = {kind: dict(table) for kind, table in self.weights.items()}
+        for kind, notes in self.evidence.items():
+            for position, suffix in enumerate(_EVIDENCE_TABLES):
+                tables[kind + suffix] = {key: values[position] for key, values in notes.items()}
+        return tables
+
+    def load_tables(self, tables: dict[str, dict[str, float]]) -> None:
+        """Restore what :meth:`stored_tables` gave (weights without evidence are kept: a
+        snapshot older than the evidence tables starts its evidence afresh)."""
+        self.weights = {k: dict(t) for k, t in tables.items() if k in KINDS}
+        self.evidence = {}
+        for kind in KINDS:
+            parts = [tables.get(kind + suffix, {}) for suffix in _EVIDENCE_TABLES]
+            notes = self.evidence.setdefault(kind, {})
+            for key in parts[0]:
+                notes[key] = [float(part.get(key, 0.0)) for part in parts]
 
     def remember(self, interaction: Interaction) -> None:
         """Update the track-level history (no weights): plays, skips, likes, ratings."""

@@ -74,7 +74,7 @@ class ProfileBook:
         """Stored snapshot + the interactions after it, replayed in log order."""
         record = self._record(user_id)
         profile = self.new(user_id, stored_preferences(record))
-        profile.weights = self._store.listeners.weights(user_id)
+        profile.load_tables(self._store.listeners.weights(user_id))
         profile.energy_level = record.energy_level
         history = self._store.interactions.for_listener(user_id)
         folded = min(record.profile_interactions, len(history))
@@ -116,7 +116,7 @@ class ProfileBook:
             if profile.applied == profile.snapshotted:
                 return
             self._store.listeners.save_profile(
-                profile.user_id, profile.weights, profile.energy_level, profile.applied
+                profile.user_id, profile.stored_tables(), profile.energy_level, profile.applied
             )
             profile.snapshotted = profile.applied
 
