@@ -83,6 +83,12 @@ class Settings(BaseSettings):
 
     max_playlist_size: int = Field(default=20, ge=1, le=1000)
     discovery_factor: float = Field(default=0.2, ge=0.0, le=1.0)
+    familiarity: float = Field(
+        default=0.2,
+        ge=0.0,
+        le=1.0,
+        description="share of a playlist given to tracks the listener knows (the rest: new)",
+    )
     seed: int = 0
     recent_plays_window: int = Field(default=50, ge=0)
 

@@ -138,7 +138,9 @@ def test_skipped_track_is_penalised_with_a_reason():
     p = profile(genres={"jazz": 1.0}, discovery_factor=0.0)
     best = dj.recommend(p, 1, now=0.0)[0]
     p.remember(Interaction("ann", best.track_id, InteractionType.SKIP, None, 0.0))
-    after = dj.recommend(p, 300, now=2 * 86400.0)
+    # a skipped track is never a familiar favourite: it comes back, penalised, only once
+    # everything new has been offered
+    after = dj.recommend(p, len(index), now=2 * 86400.0, familiarity=0.5)
     skipped = next(r for r in after if r.track_id == best.track_id)
     assert skipped.score < best.score
     assert any(reason.startswith("penalty: skipped 2 days ago") for reason in skipped.reasons)
@@ -280,3 +282,22 @@ def test_one_snapshot_for_a_rescan_equals_retiring_then_adding():
         assert getattr(at_once, column).tolist() == getattr(in_two, column).tolist()
     assert [at_once.row_of(i) for i in (3, 5, 7, 40)] == [-1, -1, 30, 31]
     assert old.extended([], [], [], [], [], [], [], removed=[3]).row_of(3) == -1
+
+
+def test_familiarity_shares_the_playlist_between_known_and_new_tracks():
+    index = make_index(n=600)
+    dj = PersonalizedDJ(index)
+    p = profile(genres={"jazz": 1.0}, discovery_factor=0.0)
+    liked = [r.track_id for r in dj.recommend(p, 20, now=0.0)]
+    for track_id in liked:
+        p.remember(Interaction("ann", track_id, InteractionType.LIKE, None, 0.0))
+    fresh = dj.recommend(p, 10, now=0.0)  # familiarity 0: the ranking of unheard tracks
+    assert not {r.track_id for r in fresh} & set(liked)
+    mixed = [r.track_id for r in dj.recommend(p, 10, now=0.0, familiarity=0.3)]
+    assert len(mixed) == 10 and len(set(mixed) & set(liked)) == 3
+    assert mixed[0] not in liked  # spread through the playlist, not bunched at the top
+    everything = dj.recommend(p, 10, now=0.0, familiarity=1.0)
+    # all familiar, but for the composition rules (no artist twice in a row) bending it
+    assert len({r.track_id for r in everything} & set(liked)) >= 8
+    with pytest.raises(ValueError):
+        dj.recommend(p, 10, now=0.0, familiarity=1.5)

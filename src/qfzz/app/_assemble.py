@@ -118,6 +118,7 @@ def build_station(
         run_state=run_state,
         events=events,
         clock=clock,
+        familiarity=settings.familiarity,
     )
     feedback = FeedbackFlow(
         profiles=profiles,

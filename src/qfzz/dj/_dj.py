@@ -65,7 +65,13 @@ class PersonalizedDJ:
         now: float,
         include_unplayable: bool = False,
         trust_filter: TrustFilter | None = None,
+        familiarity: float = 0.0,
     ) -> list[Recommendation]:
+        """``familiarity`` is the share of the playlist given to tracks the listener already
+        knows (the best scored of them: favourites, liked, played but not lately); the rest
+        are tracks they never heard. At 0 the playlist is the ranking of unheard tracks."""
+        if not 0.0 <= familiarity <= 1.0:
+            raise ValueError("familiarity must be in [0, 1]")
         index = self.catalog.current
         n_discovery = round(size * profile.discovery_factor)
         with self._lock:
@@ -73,7 +79,10 @@ class PersonalizedDJ:
             scores = self._scorer.score(
                 index, profile, vectors, include_unplayable=include_unplayable, now=now
             )
-            main = top_rows(scores, _POOL_FACTOR * size)
+            familiar, unheard = _split_heard(index, profile, scores, round(size * familiarity))
+            main = _spread(familiar, top_rows(unheard, _POOL_FACTOR * size), size - n_discovery)
+            unheard[familiar] = scores[familiar]
+            scores = unheard
             discovery = self._discovery_rows(
                 index,
                 profile,
@@ -210,6 +219,55 @@ class PersonalizedDJ:
         if feats.track_id in profile.recent_plays:
             reasons.append("penalty: played recently")
         return tuple(reasons)
+
+
+def _split_heard(
+    index: CatalogIndex, profile: ListenerProfile, scores: npt.NDArray[np.float32], count: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """The ``count`` best familiar rows (heard before, not recently played), and the scores
+    the rest of the playlist is chosen from: every heard row demoted below every unheard
+    one (by the recent-play penalty), so known tracks come back only when nothing new is
+    left — a small library still plays on."""
+    if not profile.heard:
+        return np.zeros(0, dtype=np.int64), scores
+    rows = index.rows_of(list(profile.heard)).astype(np.int64)
+    rows = rows[rows >= 0]
+    unheard = scores.copy()
+    unheard[rows] -= RECENT_PENALTY
+    if count <= 0 or rows.size == 0:
+        return np.zeros(0, dtype=np.int64), unheard
+    # favourites, not everything heard: never what they disliked, rated low or skipped
+    loved = [
+        t
+        for t in profile.heard
+        if profile.affinity.get(t, 0.0) >= 0.0 and t not in profile.skipped_at
+    ]
+    rows = index.rows_of(loved).astype(np.int64)
+    rows = rows[rows >= 0]
+    fit = rows[np.isfinite(scores[rows]) & (scores[rows] > -RECENT_PENALTY / 2)]
+    best = fit[np.argsort(-scores[fit], kind="stable")[:count]]
+    return best.astype(np.int64), unheard
+
+
+def _spread(
+    familiar: npt.NDArray[np.int64], fresh: npt.NDArray[np.int64], span: int
+) -> npt.NDArray[np.int64]:
+    """Familiar rows placed evenly over the first ``span`` places among the fresh ones
+    (each kind in score order), the rest of the fresh ones after."""
+    if familiar.size == 0:
+        return fresh
+    count = familiar.size
+    slots = {round((i + 1) * max(span, count) / (count + 1)) - 1 for i in range(count)}
+    out: list[int] = []
+    fresh_list, familiar_list = fresh.tolist(), familiar.tolist()
+    position = 0
+    while fresh_list or familiar_list:
+        if familiar_list and (position in slots or not fresh_list):
+            out.append(familiar_list.pop(0))
+        else:
+            out.append(fresh_list.pop(0))
+        position += 1
+    return np.asarray(out, dtype=np.int64)
 
 
 def _keep(

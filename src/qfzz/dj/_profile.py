@@ -79,6 +79,8 @@ class ListenerProfile:
     recent_plays: deque[int] = field(default_factory=lambda: deque(maxlen=50))
     skipped_at: dict[int, float] = field(default_factory=dict)
     affinity: dict[int, float] = field(default_factory=dict)
+    #: Every track the listener interacted with in any way: what "familiar" means.
+    heard: set[int] = field(default_factory=set)
     #: kind → key → [positive plays, negative plays, faded at, prior]: what the weights are
     #: computed from (see the module's docstring).
     evidence: dict[str, dict[str, list[float]]] = field(default_factory=dict)
@@ -179,6 +181,7 @@ class ListenerProfile:
     def remember(self, interaction: Interaction) -> None:
         """Update the track-level history (no weights): plays, skips, likes, ratings."""
         track_id, kind = interaction.track_id, interaction.type
+        self.heard.add(track_id)
         if kind is InteractionType.PLAY:
             self.recent_plays.append(track_id)
         elif kind is InteractionType.SKIP:

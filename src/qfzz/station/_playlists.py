@@ -37,8 +37,10 @@ class Playlists:
         run_state: RunState,
         events: Events,
         clock: Callable[[], float],
+        familiarity: float = 0.0,
     ) -> None:
         self._dj = dj
+        self._familiarity = familiarity
         self._profiles = profiles
         self._catalog = catalog
         self._listeners = listeners
@@ -88,6 +90,7 @@ class Playlists:
             now=now,
             include_unplayable=include_unplayable,
             trust_filter=self._trust_filter,
+            familiarity=self._familiarity,
         )
         tracks = self._catalog.tracks([r.track_id for r in recommendations])
         items = tuple(
