@@ -83,6 +83,12 @@ class Settings(BaseSettings):
 
     max_playlist_size: int = Field(default=20, ge=1, le=1000)
     discovery_factor: float = Field(default=0.2, ge=0.0, le=1.0)
+    taste_model_interval_seconds: float = Field(
+        default=600.0, gt=0, le=86_400, description="how often the collaborative model refits"
+    )
+    taste_model_min_interactions: int = Field(
+        default=20, ge=1, description="interactions before a collaborative model is fitted"
+    )
     familiarity: float = Field(
         default=0.2,
         ge=0.0,

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from qfzz.app._resolver import build_resolving
 from qfzz.cache import CacheServices, open_cache, server_link
 from qfzz.catalog.timed_reads import TimedReads
-from qfzz.dj import CatalogView, PersonalizedDJ
+from qfzz.dj import CatalogView, Collaborative, PersonalizedDJ
 from qfzz.edge import DeviceRegistry
 from qfzz.ingest import Converter, ConvertJobs, ConvertLimits
 from qfzz.jobs import open_queue
@@ -48,6 +48,7 @@ from qfzz.station import (
     SlidingWindow,
     StationParts,
     StoredLoudness,
+    TasteModelTrainer,
     Uploads,
     load_secret_key,
 )
@@ -90,7 +91,8 @@ def build_station(
     run_state = RunState(clock)
     idempotency = Idempotency(store.idempotency, clock)
     view = CatalogView()
-    dj = PersonalizedDJ(view, seed=settings.seed)
+    collaborative = Collaborative()
+    dj = PersonalizedDJ(view, seed=settings.seed, collaborative=collaborative)
     catalog = Catalog(
         settings,
         store,
@@ -253,6 +255,12 @@ def build_station(
                 clock=clock,
             ),
             resolving=resolving,
+            taste_model=TasteModelTrainer(
+                store,
+                collaborative,
+                interval=settings.taste_model_interval_seconds,
+                min_interactions=settings.taste_model_min_interactions,
+            ),
             limits=limits,
         )
     )

@@ -4,6 +4,9 @@ Pure Python and numpy; it never touches the database. The station hands it the c
 columns and the listeners' stored state.
 """
 
+from qfzz.dj._collab import CollabModel, CollabParams
+from qfzz.dj._collab import fit as fit_collaborative
+from qfzz.dj._collaborative import W_COLLAB, Collaborative
 from qfzz.dj._dj import PersonalizedDJ, Recommendation, TrustFilter
 from qfzz.dj._genres import normalise_genre, related_genres
 from qfzz.dj._index import CatalogIndex, TrackFeatures
@@ -22,14 +25,19 @@ __all__ = [
     "KINDS",
     "STATED_WEIGHT",
     "TEMPO_PREFERENCES",
+    "W_COLLAB",
     "CatalogIndex",
     "CatalogView",
+    "CollabModel",
+    "CollabParams",
+    "Collaborative",
     "ListenerProfile",
     "PersonalizedDJ",
     "Recommendation",
     "Scorer",
     "TrackFeatures",
     "TrustFilter",
+    "fit_collaborative",
     "initial_weights",
     "normalise_genre",
     "project",

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from qfzz.dj._collab import CollabModel
+from qfzz.dj._collaborative import EXPLAIN_SHARE, Collaborative
 from qfzz.dj._index import CatalogIndex
 from qfzz.dj._profile import TEMPO_TARGETS, ListenerProfile
 from qfzz.dj._scoring import (
@@ -51,9 +53,17 @@ class PersonalizedDJ:
     explained against one snapshot even while a rescan replaces it.
     """
 
-    def __init__(self, catalog: CatalogView | CatalogIndex, *, seed: int = 0) -> None:
+    def __init__(
+        self,
+        catalog: CatalogView | CatalogIndex,
+        *,
+        seed: int = 0,
+        collaborative: Collaborative | None = None,
+    ) -> None:
         self.catalog = catalog if isinstance(catalog, CatalogView) else CatalogView(catalog)
         self.seed = seed
+        #: What other listeners teach (its model is swapped in by the station's trainer).
+        self.collaborative = collaborative or Collaborative()
         self._scorer = Scorer()
         self._lock = threading.Lock()
 
@@ -79,6 +89,9 @@ class PersonalizedDJ:
             scores = self._scorer.score(
                 index, profile, vectors, include_unplayable=include_unplayable, now=now
             )
+            blended = self.collaborative.boost(index, profile.history, now)
+            if blended is not None:
+                scores = scores + blended[0]
             familiar, unheard = _split_heard(index, profile, scores, round(size * familiarity))
             main = _spread(familiar, top_rows(unheard, _POOL_FACTOR * size), size - n_discovery)
             unheard[familiar] = scores[familiar]
@@ -107,7 +120,8 @@ class PersonalizedDJ:
             Recommendation(
                 track_id=int(index.track_ids[row]),
                 score=round(score_of[row] + Scorer.constant(), 4),
-                reasons=self._reasons(index, row, profile, vectors, now, row in discovered),
+                reasons=self._reasons(index, row, profile, vectors, now, row in discovered)
+                + _shared_taste(index, row, profile, now, blended),
             )
             for row in order
         ]
@@ -219,6 +233,25 @@ class PersonalizedDJ:
         if feats.track_id in profile.recent_plays:
             reasons.append("penalty: played recently")
         return tuple(reasons)
+
+
+def _shared_taste(
+    index: CatalogIndex,
+    row: int,
+    profile: ListenerProfile,
+    now: float,
+    blended: tuple[npt.NDArray[np.float32], CollabModel] | None,
+) -> tuple[str, ...]:
+    """ "listeners who like X also play this" when the collaborative term carried the pick
+    (X: the listener's track that supports it most)."""
+    if blended is None or blended[0][row] < EXPLAIN_SHARE:
+        return ()
+    source = blended[1].explain(profile.history, int(index.track_ids[row]), now)
+    source_row = index.row_of(source) if source is not None else -1
+    if source_row < 0:
+        return ()
+    who = index.features(source_row).artist_display
+    return (f"listeners who like {who} also play this {float(blended[0][row]):.2f}",)
 
 
 def _split_heard(

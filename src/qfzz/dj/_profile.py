@@ -37,6 +37,9 @@ STATED_WEIGHT = 0.8
 TEMPO_TARGETS = {"slow": 75.0, "medium": 110.0, "fast": 150.0}
 TEMPO_PREFERENCES = frozenset({"slow", "medium", "fast", "varied"})
 
+#: Feedback events kept for the collaborative fold-in (its recency weighting makes older
+#: ones count for little).
+HISTORY_LENGTH = 500
 #: Evidence is counted in plays: the strength of one play.
 EVIDENCE_UNIT = 0.05
 #: How many plays' worth the prior of a key (its stated weight, else 0) counts for.
@@ -81,6 +84,11 @@ class ListenerProfile:
     affinity: dict[int, float] = field(default_factory=dict)
     #: Every track the listener interacted with in any way: what "familiar" means.
     heard: set[int] = field(default_factory=set)
+    #: The latest feedback as (track id, QFZZ strength, when), oldest first: what the
+    #: collaborative model folds the listener in from at each request.
+    history: deque[tuple[int, float, float]] = field(
+        default_factory=lambda: deque(maxlen=HISTORY_LENGTH)
+    )
     #: kind → key → [positive plays, negative plays, faded at, prior]: what the weights are
     #: computed from (see the module's docstring).
     evidence: dict[str, dict[str, list[float]]] = field(default_factory=dict)
@@ -182,6 +190,9 @@ class ListenerProfile:
         """Update the track-level history (no weights): plays, skips, likes, ratings."""
         track_id, kind = interaction.track_id, interaction.type
         self.heard.add(track_id)
+        if kind is not InteractionType.RATE or interaction.rating is not None:
+            strength = feedback_strength(kind, interaction.rating)
+            self.history.append((track_id, strength, interaction.created_at))
         if kind is InteractionType.PLAY:
             self.recent_plays.append(track_id)
         elif kind is InteractionType.SKIP:

@@ -33,6 +33,7 @@ from qfzz.station._resolving import ResolveReport, Resolving, local_source
 from qfzz.station._running import RunState
 from qfzz.station._shares import MAX_SHARE_TRACKS, ShareExpired, Shares
 from qfzz.station._station import LedgerSummary, QFZZStation
+from qfzz.station._taste_model import TasteModelTrainer
 from qfzz.station._uploads import CONVERT_QUEUE, Uploads
 
 __all__ = [
@@ -81,6 +82,7 @@ __all__ = [
     "SlidingWindow",
     "StationParts",
     "StoredLoudness",
+    "TasteModelTrainer",
     "TracksChanged",
     "Unsubscribe",
     "Uploads",

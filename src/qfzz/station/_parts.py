@@ -27,6 +27,7 @@ from qfzz.station._ratelimit import SlidingWindow
 from qfzz.station._registration import Registrar
 from qfzz.station._resolving import Resolving
 from qfzz.station._running import RunState
+from qfzz.station._taste_model import TasteModelTrainer
 from qfzz.station._uploads import Uploads
 from qfzz.store import Store
 from qfzz.trust import Miner, TrustLedger
@@ -80,4 +81,6 @@ class StationParts:
     uploads: Uploads
     #: Audio for dataset tracks that have none (qfzz.resolver, run by jobs or the CLI).
     resolving: Resolving
+    #: Refits the DJ's collaborative model in the background.
+    taste_model: TasteModelTrainer
     limits: RateLimits

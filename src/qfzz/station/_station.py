@@ -107,6 +107,7 @@ class QFZZStation:
         parts = self.parts
         parts.jobs.stop()
         parts.uploads.stop()
+        parts.taste_model.stop()
         parts.radio.close()
         parts.miner.stop()
         parts.store.interactions.stop()
@@ -139,6 +140,7 @@ class QFZZStation:
         self.start_miner()
         self.jobs.start()
         self.parts.uploads.start()
+        self.parts.taste_model.start()
 
     def _ensure_admin(self) -> None:
         password = self.settings.admin_password
