@@ -12,9 +12,9 @@ row is what the scanner runs
 
     python3 run.py bench features [--tracks 64] [--seconds 60]
 
-essentia's degara tracker was chosen: as accurate as any (and far more often exact, not
-an octave off), the fastest and the lightest; see ``qfzz.audio._features`` for the figures
-and the licence it costs (AGPL-3.0).
+essentia's degara tracker was chosen: as accurate as any within an octave and far more
+often exact (not an octave off), with the smallest RSS; speeds are close and vary with
+load. See ``qfzz.audio._features`` for the figures and the licence it costs (AGPL-3.0).
 """
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ def main() -> None:
         f"{len(paths)} demo tracks, tempos {min(truths)}–{max(truths)} BPM, {args.seconds:g} s each"
     )
     header = (
-        f"{'method':34} {'tempo ok':>9} {'exact':>6} {'s/track':>8} {'import s':>9} {'RSS MB':>7}"
+        f"{'method':34} {'tempo ok':>9} {'exact':>6} {'s/track':>8} {'start s':>9} {'RSS MB':>7}"
     )
     print(header)
     print("-" * len(header))

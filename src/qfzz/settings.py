@@ -82,7 +82,7 @@ class Settings(BaseSettings):
         default=True,
         description=(
             "measure energy and tempo from the audio of scanned files whose tags lack them "
-            "(about a quarter of a second per new file)"
+            "(under half a second per new or changed file)"
         ),
     )
     host: str = "127.0.0.1"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
+from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,12 +15,14 @@ from mutagen.easyid3 import EasyID3
 from qfzz.audio import Features, PieceSpec, analyse, encode_audio_file, synthesize_piece
 from qfzz.catalog import LibraryScanner
 from qfzz.catalog.demo import generate_demo_library, plan_demo_library
+from qfzz.catalog.timed_reads import TimedReads
 from qfzz.errors import UnreadableFile
 from qfzz.models import ScannedFile
 from qfzz.settings import Settings
 from qfzz.testing import synthetic_station
 
 RATE = 44100
+GUARD = 60.0  # a hung test fails instead of hanging the run
 
 
 def tempo_ok(estimate: float | None, truth: float) -> bool:
@@ -195,3 +199,47 @@ def test_the_analyse_audio_setting_reaches_the_station_scan(tmp_path, clock, ena
         assert tempo_ok(meta.tempo, 120.0) and meta.energy is not None
     else:
         assert (meta.tempo, meta.energy) == (None, None)
+
+
+class StuckAnalysis:
+    """An analysis that blocks until released, and the deadline that passes once it began."""
+
+    def __init__(self) -> None:
+        self.started: futures.Future[None] = futures.Future()
+        self.release = threading.Event()
+        self.passed = False  # the one deadline that passes
+
+    def analyse(self, path: Path) -> Features:
+        if path.name != "stuck.flac":
+            return Features(0.5, 100.0, -20.0)
+        self.started.set_result(None)
+        assert self.release.wait(GUARD)
+        return Features(0.5, 100.0, -20.0)
+
+    def wait(self, job: futures.Future[object], timeout: float) -> bool:
+        if not self.passed:
+            first = futures.FIRST_COMPLETED
+            futures.wait([job, self.started], timeout=GUARD, return_when=first)
+            if not job.done() and self.started.done():
+                self.passed = True  # the stuck analysis is under way: its deadline passes
+                return False
+        return futures.wait([job], timeout=GUARD).done == {job}
+
+
+def test_an_analysis_that_never_returns_costs_one_deadline_not_the_scan(tmp_path):
+    root = tmp_path / "music"
+    root.mkdir()
+    for name in ("a.flac", "stuck.flac", "z.flac"):
+        untagged(root / name, PieceSpec(2.0, 120.0, seed=10))
+    stuck = StuckAnalysis()
+    reads = TimedReads(30.0, wait=stuck.wait)
+    tracks = Tracks()
+    scanner = LibraryScanner(tracks, clock=lambda: 0.0, reads=reads, analyse=stuck.analyse)
+    report = scanner.scan(root)
+    assert report.added == 3
+    assert [Path(p).name for p, _ in report.errors] == ["stuck.flac"]
+    assert "no answer within 30 s" in report.errors[0][1]
+    assert tracks.files[str(root / "stuck.flac")].meta.tempo is None
+    assert tracks.files[str(root / "z.flac")].meta.tempo == 100.0
+    stuck.release.set()
+    reads.close()

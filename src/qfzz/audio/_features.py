@@ -3,15 +3,17 @@
 Most real files carry no BPM or energy tag, yet the DJ weighs both; the scanner asks
 :func:`analyse` for what the tags do not say. Tempo comes from essentia's
 ``RhythmExtractor2013`` (the "degara" beat tracker), chosen over librosa on the demo
-library, whose tempos are known (``bench/features.py``, 64 tracks, 2 cores): both essentia
-trackers find every tempo within 4% or an octave and 89-91% within 4% of the exact tempo,
-where librosa's ``feature.tempo`` manages 84% / 69% as shipped and, with its prior
-flattened, 100% within an octave but only 42-61% exact (octave errors turn a slow piece
-into a fast one for the DJ's tempo preference); degara is also the fastest (0.08 s per
-minute of audio against 0.11 s) and the lightest (peak RSS 282 MB against 456 MB with
-numba). Its cost: essentia is AGPL-3.0 (QFZZ is MIT), which distributors must heed.
-essentia is imported only in this module (an import-linter contract says so), lazily,
-so processes that never analyse audio do not pay its second of import time.
+library, whose tempos are known (``bench/features.py``, 64 tracks, 2 shared cores):
+both essentia trackers find every tempo within 4% or an octave and 89-91% within 4% of
+the exact tempo, where librosa's ``feature.tempo`` manages 84% / 69% as shipped (its
+120 BPM prior turns slow pieces into 4/3 of their tempo, no octave of it) and, with the
+prior flattened, 100% within an octave but only 42-61% exact (octave errors turn a slow
+piece into a fast one for the DJ's tempo preference). Speed does not decide: both take
+0.02-0.13 s per minute of audio, varying with the machine's load more than between
+them, and decoding plus loudness cost more. essentia peaks at about 215 MB RSS against
+360-450 MB for librosa with numba. Its cost: essentia is AGPL-3.0 (QFZZ is MIT), which
+distributors must heed. essentia is imported only in this module (an import-linter
+contract says so), lazily, so processes that never analyse audio do not pay its import.
 
 Only the first :data:`MAX_SECONDS` are decoded, so one file costs bounded time and memory
 whatever its length (a three-hour mix included); a minute and a half is ample for tempo
@@ -30,8 +32,8 @@ Energy is a fixed mapping, the same for every file, so energies compare across a
 
 Loudness leads because it is what "energetic" is mostly heard as; activity and
 brightness separate a loud but calm piece from a driving one. On the demo library the
-measured energy ranks tracks as their planned energy does (Spearman rho printed by the
-bench). Silence has energy 0 and no tempo or loudness.
+measured energy ranks tracks as their planned energy does (Spearman rho 0.89, printed by
+the bench). Silence has energy 0 and no tempo or loudness.
 """
 
 from __future__ import annotations
