@@ -64,11 +64,11 @@ def untagged(path: Path, spec: PieceSpec) -> Path:
 
 
 def test_demo_tempos_are_recovered(tmp_path):
-    # Twelve demo pieces (every genre but one, 60-182 BPM), shortened to keep the test fast.
-    plan = plan_demo_library(tracks=12, min_seconds=12.0, max_seconds=16.0)
-    paths = generate_demo_library(
-        tmp_path, tracks=12, min_seconds=12.0, max_seconds=16.0, workers=1
-    )
+    # Twelve demo pieces, shortened to keep the test fast, from seed 11: the analysis was
+    # configured on seed 7's library (bench/features.py), so these pieces were not tuned on.
+    shape = dict(tracks=12, seed=11, min_seconds=12.0, max_seconds=16.0)
+    plan = plan_demo_library(**shape)
+    paths = generate_demo_library(tmp_path, **shape, workers=1)
     found = [analyse(p).tempo for p in paths]
     right = [tempo_ok(f, t.tempo_bpm) for f, t in zip(found, plan, strict=True)]
     assert sum(right) / len(right) >= 0.9, list(
