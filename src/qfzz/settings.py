@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     demo_library: bool = Field(
         default=True, description="create and scan a demo library when no library is set"
     )
+    analyse_audio: bool = Field(
+        default=True,
+        description=(
+            "measure energy and tempo from the audio of scanned files whose tags lack them "
+            "(under half a second per new or changed file)"
+        ),
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
 

@@ -24,6 +24,7 @@ from qfzz.audio._encode import (
     encode_audio_file,
     write_atomically,
 )
+from qfzz.audio._features import MAX_SECONDS, Features, analyse
 from qfzz.audio._files import NotRegularFile, file_kind, open_regular
 from qfzz.audio._live import CONTENT_TYPES, Codec, LiveEncoder
 from qfzz.audio._loudness import MAX_GAIN_DB, PEAK_CEILING, TARGET_LUFS, Loudness, measure
@@ -37,6 +38,7 @@ __all__ = [
     "HIGH_KBPS",
     "LOW_KBPS",
     "MAX_GAIN_DB",
+    "MAX_SECONDS",
     "MAX_TRANSCODES",
     "PEAK_CEILING",
     "PREVIEW_KBPS",
@@ -46,6 +48,7 @@ __all__ = [
     "Codec",
     "Derivative",
     "Derived",
+    "Features",
     "LiveEncoder",
     "Loudness",
     "NotAudio",
@@ -53,6 +56,7 @@ __all__ = [
     "Pcm",
     "PieceSpec",
     "Timbre",
+    "analyse",
     "decode",
     "decode_all",
     "derive",

@@ -10,6 +10,13 @@ scan for ever); it is opened without blocking and checked again on the descripto
 case it was swapped in after the ``stat``. Each file's reading (tags and content id, one
 descriptor) runs under a deadline (:class:`~qfzz.catalog.timed_reads.TimedReads`): a file
 that does not answer is reported as unreadable and the scan goes on.
+
+A file whose tags lack energy or tempo has them measured from its audio
+(:func:`qfzz.audio.analyse`), as a second job in the same worker pool under the same
+deadline, so a file that decodes for ever cannot hang the scan either. Tags win: analysis
+fills only what they lack. Only new and changed files are read, so only they are
+analysed. A file whose audio cannot be analysed is still catalogued from its tags and is
+reported once in ``ScanReport.errors``.
 """
 
 from __future__ import annotations
@@ -18,14 +25,15 @@ import logging
 import os
 import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 import blake3
 
-from qfzz.audio import NotRegularFile, file_kind, open_regular
+from qfzz.audio import Features, NotRegularFile, file_kind, open_regular
+from qfzz.audio import analyse as analyse_audio
 from qfzz.catalog.tags import SUPPORTED_EXTENSIONS, read_track
 from qfzz.catalog.timed_reads import TimedReads
 from qfzz.errors import CatalogError, UnreadableFile
@@ -37,6 +45,7 @@ log = logging.getLogger(__name__)
 BATCH = 200
 
 ScanProgress = Callable[[int, int, str], None]
+Analyse = Callable[[Path], Features]
 
 
 class _FileState(Protocol):
@@ -63,6 +72,8 @@ class ScanReport:
     unchanged: int = 0
     removed: int = 0
     #: Files that could not be read: ``(path, reason)`` (also a read past its deadline).
+    #: A file whose tags were read but whose audio could not be analysed is catalogued
+    #: without the missing features and listed here once, its reason saying so.
     errors: list[tuple[str, str]] = field(default_factory=list)
     #: Special files with an audio name, never read: ``(path, "a FIFO")``…
     skipped: list[tuple[str, str]] = field(default_factory=list)
@@ -101,7 +112,8 @@ def iter_audio_files(root: Path) -> Iterator[Path]:
 
 class LibraryScanner:
     """Scans folders into ``tracks``. ``reads`` gives every file's reading its deadline
-    (a private one per scanner when not given); ``read_file`` is what reads one file."""
+    (a private one per scanner when not given); ``read_file`` is what reads one file;
+    ``analyse`` measures the features a file's tags lack (``None``: no audio analysis)."""
 
     def __init__(
         self,
@@ -110,11 +122,13 @@ class LibraryScanner:
         clock: Callable[[], float],
         reads: TimedReads | None = None,
         read_file: Callable[[Path], ScannedFile] = read_library_file,
+        analyse: Analyse | None = analyse_audio,
     ) -> None:
         self._tracks = tracks
         self._clock = clock
         self._reads = reads
         self._read_file = read_file
+        self._analyse = analyse
 
     def scan(self, root: Path, on_progress: ScanProgress | None = None) -> ScanReport:
         root = root.expanduser().resolve()
@@ -151,7 +165,8 @@ class LibraryScanner:
                 ):
                     report.unchanged += 1
                 else:
-                    pending.append(reads.run(partial(self._read_file, path), key))
+                    scanned = reads.run(partial(self._read_file, path), key)
+                    pending.append(self._with_features(scanned, path, reads, report))
                     if state is None:
                         new_paths.add(key)
             except NotRegularFile as exc:
@@ -178,6 +193,23 @@ class LibraryScanner:
         report.removed_ids = self._tracks.mark_removed(gone)
         report.removed = len(gone)
         return report
+
+    def _with_features(
+        self, scanned: ScannedFile, path: Path, reads: TimedReads, report: ScanReport
+    ) -> ScannedFile:
+        """``scanned`` with the energy and tempo its tags lack measured from its audio."""
+        meta = scanned.meta
+        if self._analyse is None or (meta.energy is not None and meta.tempo is not None):
+            return scanned
+        try:
+            found = reads.run(partial(self._analyse, path), f"{path} (audio analysis)")
+        except UnreadableFile as exc:
+            log.warning("cataloguing %s without audio features: %s", path, exc)
+            report.errors.append((scanned.path, f"audio analysis failed: {exc}"))
+            return scanned
+        energy = meta.energy if meta.energy is not None else found.energy
+        tempo = meta.tempo if meta.tempo is not None else found.tempo
+        return replace(scanned, meta=replace(meta, energy=energy, tempo=tempo))
 
     def _flush(self, pending: list[ScannedFile], new_paths: set[str], report: ScanReport) -> None:
         if not pending:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from qfzz.audio import analyse
 from qfzz.cache import SearchCache, TrackCache
 from qfzz.catalog.importer import DatasetImporter
 from qfzz.catalog.scanner import LibraryScanner, ScanProgress, ScanReport
@@ -109,7 +110,12 @@ class Catalog:
         self._events.emit("tracks_changed", TracksChanged(tuple(changed_ids), tuple(removed_ids)))
 
     def scan(self, root: Path, on_progress: ScanProgress | None = None) -> ScanReport:
-        scanner = LibraryScanner(self._store.tracks, clock=self._clock, reads=self.file_reads)
+        scanner = LibraryScanner(
+            self._store.tracks,
+            clock=self._clock,
+            reads=self.file_reads,
+            analyse=analyse if self._settings.analyse_audio else None,
+        )
         report = scanner.scan(root, on_progress)
         self.reindex(report.changed_ids, report.removed_ids)
         return report
