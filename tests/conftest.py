@@ -3,6 +3,7 @@ Redis servers for the cache and the job queues."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
@@ -22,6 +23,11 @@ from qfzz.store import Store, open_store
 from qfzz.testing import FakeClock, free_port, synthetic_station
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+# Measuring tempo and energy of every scanned tone would add ~0.25 s a file (and numba's
+# start-up in each process) to tests about other things: stations and served processes
+# made by the tests skip it unless a test asks (tests/catalog/test_features.py does).
+os.environ.setdefault("QFZZ_ANALYSE_AUDIO", "false")
 
 # Property tests check what is true, never how fast: hypothesis' per-example deadline and
 # its too-slow health check are timed assertions that a loaded machine fails by luck.

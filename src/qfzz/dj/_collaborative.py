@@ -25,7 +25,7 @@ from qfzz.dj._index import CatalogIndex
 
 #: Weight of the collaborative term next to the content score (genre 0.30, artist 0.25…):
 #: chosen on MovieLens-100k's validation split by ``bench/recommend.py``.
-W_COLLAB = 1.0
+W_COLLAB = 2.0
 #: A pick is explained by its collaborative term when that term gives at least this.
 EXPLAIN_SHARE = 0.05
 
