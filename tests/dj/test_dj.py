@@ -301,3 +301,34 @@ def test_familiarity_shares_the_playlist_between_known_and_new_tracks():
     assert len({r.track_id for r in everything} & set(liked)) >= 8
     with pytest.raises(ValueError):
         dj.recommend(p, 10, now=0.0, familiarity=1.5)
+
+
+def test_discovery_draws_from_what_listeners_like_them_play():
+    """With a collaborative model, discovery picks are tracks the listener's neighbours
+    play (outside their own top genres), not uniform draws from the catalog."""
+    from qfzz.dj import Collaborative, fit_collaborative
+
+    index = make_index(n=600)
+    rng = np.random.default_rng(3)
+    scene = rng.choice(np.arange(1, 601), 40, replace=False)  # what one crowd plays
+    users, items = [], []
+    for user in range(60):
+        for item in rng.choice(scene, 15, replace=False):
+            users.append(user)
+            items.append(int(item))
+    model = fit_collaborative(
+        np.asarray(users), np.asarray(items), np.full(len(items), 0.05), np.zeros(len(items))
+    )
+    collaborative = Collaborative()
+    collaborative.install(model)
+    dj = PersonalizedDJ(index, collaborative=collaborative)
+    p = profile(genres={"jazz": 1.0}, discovery_factor=0.5)
+    for item in scene[:3]:
+        p.remember(Interaction("ann", int(item), InteractionType.PLAY, None, 0.0))
+    picks = dj.recommend(p, 20, now=0.0)
+    found = [r.track_id for r in picks if "discovery" in r.reasons]
+    assert len(found) >= 5
+    assert set(found) <= set(scene.tolist())  # 40 of 600 tracks: not by chance
+    uniform = PersonalizedDJ(index).recommend(p, 20, now=0.0)
+    plain = [r.track_id for r in uniform if "discovery" in r.reasons]
+    assert len(set(plain) & set(scene.tolist())) < len(plain)

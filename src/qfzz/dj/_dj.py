@@ -102,6 +102,7 @@ class PersonalizedDJ:
                 scores,
                 exclude=main[: size - n_discovery],
                 count=_POOL_FACTOR * n_discovery,
+                neighbours=None if blended is None else blended[0],
             )
             main_scores = scores[main].copy()
             discovery_scores = scores[discovery].copy()
@@ -134,15 +135,26 @@ class PersonalizedDJ:
         *,
         exclude: npt.NDArray[np.int64],
         count: int,
+        neighbours: npt.NDArray[np.float32] | None = None,
     ) -> npt.NDArray[np.int64]:
-        """Random rows outside the listener's top genres and artists (seeded, reproducible)."""
+        """Rows outside the listener's top genres and artists (seeded, reproducible): drawn
+        from what listeners like them play (``neighbours``: the collaborative term, each
+        row with probability by its positive share) when there is such a term, and
+        uniformly from the catalog otherwise or for what that leaves unfilled."""
         if count <= 0 or len(index) == 0:
             return np.zeros(0, dtype=np.int64)
         user_key = zlib.crc32(profile.user_id.encode())
         rng = np.random.default_rng([self.seed, user_key, profile.generated])
         top_genres = [index.genres.get(g) for g in profile.top("genre", _TOP_GENRES)]
         top_artists = [index.artists.get(a) for a in profile.top("artist", _TOP_ARTISTS)]
-        draws = rng.integers(0, len(index), size=min(len(index), 64 * count + 256))
+        size = min(len(index), 64 * count + 256)
+        draws = rng.integers(0, len(index), size=size)
+        if neighbours is not None:
+            liked = np.flatnonzero(neighbours > 0)
+            if liked.size:
+                chance = neighbours[liked].astype(np.float64)
+                near = rng.choice(liked, size=size, p=chance / chance.sum())
+                draws = np.concatenate([near, draws])  # neighbours first, the catalog after
         ok = np.isfinite(scores[draws]) & (scores[draws] > -RECENT_PENALTY / 2)
         ok &= ~np.isin(index.genre[draws], [c for c in top_genres if c is not None])
         ok &= ~np.isin(index.artist[draws], [c for c in top_artists if c is not None])
