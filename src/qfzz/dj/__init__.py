@@ -4,7 +4,7 @@ Pure Python and numpy; it never touches the database. The station hands it the c
 columns and the listeners' stored state.
 """
 
-from qfzz.dj._collab import CollabModel, CollabParams
+from qfzz.dj._collab import CollabModel, CollabParams, fit_to_arrays, restore
 from qfzz.dj._collab import fit as fit_collaborative
 from qfzz.dj._collaborative import W_COLLAB, Collaborative
 from qfzz.dj._dj import PersonalizedDJ, Recommendation, TrustFilter
@@ -38,9 +38,11 @@ __all__ = [
     "TrackFeatures",
     "TrustFilter",
     "fit_collaborative",
+    "fit_to_arrays",
     "initial_weights",
     "normalise_genre",
     "project",
     "related_genres",
+    "restore",
     "top_rows",
 ]

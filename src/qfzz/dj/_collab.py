@@ -261,13 +261,47 @@ def fit(
         y = _least_squares(by_item, x, strength)
     factors = y.astype(np.float32)
     gram = factors.astype(np.float64).T @ factors.astype(np.float64)
+    return restore(known, factors, gram, strength, params)
+
+
+def restore(
+    item_ids: npt.ArrayLike,
+    item_factors: FloatArray,
+    gram: npt.NDArray[np.float64],
+    strength: float,
+    params: CollabParams,
+) -> CollabModel:
+    """A model from its arrays (what :func:`fit` made, perhaps in another process: the
+    model's id → row view cannot be pickled, its arrays can)."""
+    known = np.asarray(item_ids, dtype=np.int64)
+    factors = np.asarray(item_factors, dtype=np.float32)
+    gram = np.asarray(gram, dtype=np.float64)
     for array in (known, factors, gram):
         array.flags.writeable = False
     return CollabModel(
-        item_ids=known.astype(np.int64, copy=False),
+        item_ids=known,
         item_factors=factors,
         gram=gram,
-        strength=strength,
+        strength=float(strength),
         params=params,
         _index=MappingProxyType({int(item): row for row, item in enumerate(known)}),
+    )
+
+
+def fit_to_arrays(
+    user_ids: npt.ArrayLike,
+    item_ids: npt.ArrayLike,
+    weights: npt.ArrayLike,
+    timestamps: npt.ArrayLike,
+) -> tuple[IntArray, FloatArray, npt.NDArray[np.float64], float, CollabParams]:
+    """:func:`fit` with picklable results, for a fit in a child process (give them to
+    :func:`restore`): the fit's numpy and scipy work holds the GIL in places, and a fit in
+    the serving process would stall its requests meanwhile."""
+    model = fit(user_ids, item_ids, weights, timestamps)
+    return (
+        np.array(model.item_ids),
+        np.array(model.item_factors),
+        np.array(model.gram),
+        model.strength,
+        model.params,
     )
