@@ -71,7 +71,9 @@ def test_an_uploaded_song_is_sealed_recorded_once_and_converted(api, station, tm
     # sealed at rest: the stored blob hashes to the content id and opens with its key
     blob = (station.settings.data_dir / "content" / content.content_id).read_bytes()
     assert blake3.blake3(blob).hexdigest() == content.content_id
-    key = (station.settings.data_dir / "content" / f"{content.content_id}.key").read_bytes()
+    key_path = station.settings.data_dir / "content" / f"{content.content_id}.key"
+    assert key_path.stat().st_mode & 0o777 == 0o600  # the key is for this server's eyes only
+    key = key_path.read_bytes()
     sealed = station.settings.data_dir / "content" / content.content_id
     assert SealedFile(sealed, key).read_all() == data
 

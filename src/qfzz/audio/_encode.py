@@ -130,16 +130,16 @@ def encode_audio(
     return buffer.getvalue()
 
 
-def write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes, *, mode: int = 0o666) -> None:
     """Write ``data`` to a hidden sibling of ``path``, then move it into place.
 
     The ``.part`` suffix keeps library scanners away from the temporary file; the file is
     created with the usual umask-derived mode (not ``mkstemp``'s 0600) so other users of
-    the music folder can read it.
+    the music folder can read it — or with ``mode`` (0600 for a secret such as a key).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

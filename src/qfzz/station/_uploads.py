@@ -29,6 +29,7 @@ import blake3
 import mutagen
 from mutagen.id3 import APIC, ID3
 
+from qfzz.audio import write_atomically
 from qfzz.catalog.artwork import FRONT_COVER, Artwork, embedded_artwork
 from qfzz.ingest import (
     ConversionFailed,
@@ -124,7 +125,7 @@ class Uploads:
         temporary = self._dir / f".{upload_id}.{os.getpid()}.sealing"
         try:
             sealed = seal_file(data_path, temporary)
-            _write_atomically(self._dir / f"{sealed.content_id}.key", sealed.key, 0o600)
+            write_atomically(self._dir / f"{sealed.content_id}.key", sealed.key, mode=0o600)
             os.replace(temporary, self._dir / sealed.content_id)
         finally:
             temporary.unlink(missing_ok=True)
@@ -181,16 +182,6 @@ class Uploads:
 
     def stop(self) -> None:
         self._worker.stop()
-
-
-def _write_atomically(path: Path, data: bytes, mode: int) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(temporary, path)
 
 
 def _derivative(outcome: Converted, name: str, root: Path) -> Derivative:
