@@ -131,6 +131,9 @@ def test_explain_names_the_history_item_that_supports_it(model):
     assert model.explain(history, D, now=2.0) == C
     assert model.explain([], B, now=2.0) is None
     assert model.explain(history, 999, now=2.0) is None
+    # many picks explained from one fold-in: the same answers
+    assert model.explain_many(history, [B, D, 999], now=2.0) == {B: A, D: C, 999: None}
+    assert model.explain_many([], [B], now=2.0) == {B: None}
 
 
 def test_fitting_is_deterministic_and_pure():

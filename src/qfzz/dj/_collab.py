@@ -173,16 +173,27 @@ class CollabModel:
     def explain(self, history: Sequence[HistoryEntry], item_id: int, now: float) -> int | None:
         """The history item that contributes most to ``item_id``'s score ("listeners who
         like X also play this"), or None when nothing in the history supports it."""
-        column = self._index.get(item_id)
+        return self.explain_many(history, [item_id], now)[item_id]
+
+    def explain_many(
+        self, history: Sequence[HistoryEntry], item_ids: Sequence[int], now: float
+    ) -> dict[int, int | None]:
+        """:meth:`explain` for several items, folding the listener in once (a playlist
+        explains many picks from one history)."""
+        found: dict[int, int | None] = dict.fromkeys(item_ids)
+        columns = {i: c for i in item_ids if (c := self._index.get(i)) is not None}
         rows, values = self._fold(history, now)
-        if column is None or rows.shape[0] == 0:
-            return None
+        if not columns or rows.shape[0] == 0:
+            return found
         inverse, weighted = self._solve(rows, values)
-        contribution = weighted @ (inverse @ self.item_factors[column])
-        best = int(np.argmax(contribution))
-        if contribution[best] <= 0:
-            return None
-        return int(self.item_ids[rows[best]])
+        items = list(columns)
+        targets = self.item_factors[[columns[i] for i in items]]  # picks × factors
+        contribution = weighted @ (inverse @ targets.T)  # history × picks
+        best = np.argmax(contribution, axis=0)
+        for k, item in enumerate(items):
+            if contribution[best[k], k] > 0:
+                found[item] = int(self.item_ids[rows[best[k]]])
+        return found
 
 
 def _least_squares(

@@ -117,12 +117,13 @@ class PersonalizedDJ:
         score_of = dict(zip(main.tolist(), main_scores.tolist(), strict=True))
         score_of.update(zip(discovery.tolist(), discovery_scores.tolist(), strict=True))
         discovered = set(discovery.tolist())
+        shared = _shared_taste(index, order, profile, now, blended)
         return [
             Recommendation(
                 track_id=int(index.track_ids[row]),
                 score=round(score_of[row] + Scorer.constant(), 4),
                 reasons=self._reasons(index, row, profile, vectors, now, row in discovered)
-                + _shared_taste(index, row, profile, now, blended),
+                + shared.get(row, ()),
             )
             for row in order
         ]
@@ -249,21 +250,28 @@ class PersonalizedDJ:
 
 def _shared_taste(
     index: CatalogIndex,
-    row: int,
+    rows: Sequence[int],
     profile: ListenerProfile,
     now: float,
     blended: tuple[npt.NDArray[np.float32], CollabModel] | None,
-) -> tuple[str, ...]:
-    """ "listeners who like X also play this" when the collaborative term carried the pick
-    (X: the listener's track that supports it most)."""
-    if blended is None or blended[0][row] < EXPLAIN_SHARE:
-        return ()
-    source = blended[1].explain(profile.history, int(index.track_ids[row]), now)
-    source_row = index.row_of(source) if source is not None else -1
-    if source_row < 0:
-        return ()
-    who = index.features(source_row).artist_display
-    return (f"listeners who like {who} also play this {float(blended[0][row]):.2f}",)
+) -> dict[int, tuple[str, ...]]:
+    """ "listeners who like X also play this" for the picks the collaborative term carried
+    (X: the listener's track that supports each most), the listener folded in once."""
+    if blended is None:
+        return {}
+    boost, model = blended
+    carried = [row for row in rows if boost[row] >= EXPLAIN_SHARE]
+    sources = model.explain_many(
+        profile.history, [int(index.track_ids[row]) for row in carried], now
+    )
+    reasons: dict[int, tuple[str, ...]] = {}
+    for row in carried:
+        source = sources[int(index.track_ids[row])]
+        source_row = index.row_of(source) if source is not None else -1
+        if source_row >= 0:
+            who = index.features(source_row).artist_display
+            reasons[row] = (f"listeners who like {who} also play this {float(boost[row]):.2f}",)
+    return reasons
 
 
 def _split_heard(
