@@ -52,6 +52,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from qfzz.dj import (
+    ARTIST_PARAMS,
+    W_ARTIST_COLLAB,
     W_COLLAB,
     CatalogIndex,
     CollabModel,
@@ -323,9 +325,15 @@ def dj_lists(data: Data, train: np.ndarray, setting: dict) -> dict[int, list[int
         np.bincount(data.items[train], minlength=data.n_items)[1:].tolist(),
     )
     model = collab_fit(data, train, {"regularization": CollabParams().regularization})
-    dj = PersonalizedDJ(index, collaborative=Collaborative(setting["collab_weight"]))
-    dj.collaborative.install(model)
+    collaborative = Collaborative(setting["collab_weight"], setting["artist_weight"])
+    dj = PersonalizedDJ(index, collaborative=collaborative)
     u, i, t = data.users[train], data.items[train], data.times[train]
+    artists = collaborative.artist_items(index, i)  # as the station's trainer fits it
+    known = artists >= 0
+    by_artist = fit(
+        u[known], artists[known], np.full(int(known.sum()), 0.05), t[known], ARTIST_PARAMS
+    )
+    collaborative.install(model, by_artist)
     bounds = np.flatnonzero(np.r_[True, u[1:] != u[:-1], True])
     lists = {}
     for start, stop in itertools.pairwise(bounds):
@@ -500,12 +508,22 @@ def main() -> None:
         tune_dj(
             "QFZZ DJ served (familiarity 0)",
             data,
-            grid(collab_weight=[0.5, 1.0, 2.0, 4.0, 8.0], discovery=[0.0], familiarity=[0.0]),
+            grid(
+                collab_weight=[1.0, 2.0, 4.0],
+                artist_weight=[0.0, 0.5, 1.0],
+                discovery=[0.0],
+                familiarity=[0.0],
+            ),
         ),
         tune_dj(
             "QFZZ DJ served (defaults 0.2/0.2)",
             data,
-            grid(collab_weight=[W_COLLAB], discovery=[0.2], familiarity=[0.2]),
+            grid(
+                collab_weight=[W_COLLAB],
+                artist_weight=[W_ARTIST_COLLAB],
+                discovery=[0.2],
+                familiarity=[0.2],
+            ),
         ),
         tune(
             "QFZZ collab (qfzz.dj._collab)",

@@ -34,6 +34,7 @@ def test_listeners_who_like_x_also_play_this(tmp_path):
         assert station.parts.dj.collaborative.model is None  # nothing fitted yet
         trainer = station.parts.taste_model
         assert trainer.retrain() is not None
+        assert station.parts.dj.collaborative.artist_model is not None  # fitted beside it
         assert trainer.retrain() is None  # nothing new since: no refit
         playlist = station.generate_playlist("newcomer", size=10)
         ids = [i.track.track_id for i in playlist.items]

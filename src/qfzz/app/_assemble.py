@@ -258,6 +258,7 @@ def build_station(
             taste_model=TasteModelTrainer(
                 store,
                 collaborative,
+                view,
                 interval=settings.taste_model_interval_seconds,
                 min_interactions=settings.taste_model_min_interactions,
             ),

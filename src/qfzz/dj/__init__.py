@@ -6,7 +6,13 @@ columns and the listeners' stored state.
 
 from qfzz.dj._collab import CollabModel, CollabParams, fit_to_arrays, restore
 from qfzz.dj._collab import fit as fit_collaborative
-from qfzz.dj._collaborative import W_COLLAB, Collaborative
+from qfzz.dj._collaborative import (
+    ARTIST_PARAMS,
+    W_ARTIST_COLLAB,
+    W_COLLAB,
+    Collaborative,
+    artist_item_id,
+)
 from qfzz.dj._dj import PersonalizedDJ, Recommendation, TrustFilter
 from qfzz.dj._genres import normalise_genre, related_genres
 from qfzz.dj._index import CatalogIndex, TrackFeatures
@@ -22,9 +28,11 @@ from qfzz.dj._select import top_rows
 from qfzz.dj._view import CatalogView
 
 __all__ = [
+    "ARTIST_PARAMS",
     "KINDS",
     "STATED_WEIGHT",
     "TEMPO_PREFERENCES",
+    "W_ARTIST_COLLAB",
     "W_COLLAB",
     "CatalogIndex",
     "CatalogView",
@@ -37,6 +45,7 @@ __all__ = [
     "Scorer",
     "TrackFeatures",
     "TrustFilter",
+    "artist_item_id",
     "fit_collaborative",
     "fit_to_arrays",
     "initial_weights",

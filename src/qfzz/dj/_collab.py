@@ -17,9 +17,12 @@ package's ALS.
   (a play 1, like 2, favourite 4 by default; recency a half-life counted in history items,
   the most recent first, optionally also in seconds). Nothing about a listener lives in the
   model, so new feedback counts at the next request without retraining.
-* **Negatives**: ignored at fit time (a skip is not shared taste); at fold-in a net
-  negative item is a *confident zero* (preference 0 with its confidence): it pulls the
-  listener away from what is like it and never supports a recommendation.
+* **Negatives**: by default ignored at fit time (a skip of one track is not shared
+  taste); at fold-in a net negative item is a *confident zero* (preference 0 with its
+  confidence): it pulls the listener away from what is like it and never supports a
+  recommendation. With ``negative`` > 0 a net negative item counts as preference
+  ``-negative`` at fit and fold-in alike (the artist model's setting: an artist skipped by
+  many is shared distaste) — still one sparse product per half-step.
 * **Reasons**: a folded-in score is exactly a sum over the history items (the listener's
   factor is ``A⁻¹ Σ c_h p_h y_h``), so :meth:`CollabModel.explain` names the history item
   that contributes most — "listeners who like X also play this".
@@ -73,6 +76,7 @@ class CollabParams:
     strength_unit: float = 0.05
     recency_half_life: float | None = 5.0
     time_half_life_s: float | None = None
+    negative: float = 0.0
 
     def __post_init__(self) -> None:
         if self.factors < 1 or self.iterations < 1:
@@ -87,7 +91,7 @@ class CollabParams:
                 raise ValueError(f"{name} must be a positive number or None, got {value}")
 
 
-_FIT_TIME = frozenset({"factors", "regularization", "iterations", "seed"})
+_FIT_TIME = frozenset({"factors", "regularization", "iterations", "seed", "negative"})
 
 
 @dataclass(frozen=True)
@@ -154,7 +158,8 @@ class CollabModel:
         confidence = self.params.alpha * np.abs(values.astype(np.float64))
         a = self.gram + self.strength * np.eye(self.gram.shape[0])
         a += (y.T * (confidence - 1.0)) @ y
-        weighted = y * (confidence * (values > 0))[:, None]
+        preference = np.where(values > 0, 1.0, -self.params.negative)
+        weighted = y * (confidence * preference)[:, None]
         return np.linalg.inv(a).astype(np.float32), weighted.astype(np.float32)
 
     def scores(self, history: Sequence[HistoryEntry], now: float) -> FloatArray:
@@ -258,9 +263,8 @@ def fit(
     # confidences would cost a per-row solve at every step of the fit).
     net = sp.csr_matrix((w, (user_rows, item_rows)), shape=(n_users, n_items))
     net.sum_duplicates()
-    liked = sp.csr_matrix(
-        ((net.data > 0).astype(np.float64), net.indices, net.indptr), shape=net.shape
-    )
+    signed = np.where(net.data > 0, 1.0, np.where(net.data < 0, -params.negative, 0.0))
+    liked = sp.csr_matrix((signed, net.indices, net.indptr), shape=net.shape)
     liked.eliminate_zeros()
     by_item = sp.csr_matrix(liked.T)
 
@@ -304,11 +308,12 @@ def fit_to_arrays(
     item_ids: npt.ArrayLike,
     weights: npt.ArrayLike,
     timestamps: npt.ArrayLike,
+    params: CollabParams | None = None,
 ) -> tuple[IntArray, FloatArray, npt.NDArray[np.float64], float, CollabParams]:
     """:func:`fit` with picklable results, for a fit in a child process (give them to
     :func:`restore`): the fit's numpy and scipy work holds the GIL in places, and a fit in
     the serving process would stall its requests meanwhile."""
-    model = fit(user_ids, item_ids, weights, timestamps)
+    model = fit(user_ids, item_ids, weights, timestamps, params)
     return (
         np.array(model.item_ids),
         np.array(model.item_factors),

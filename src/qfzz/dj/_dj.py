@@ -17,8 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from qfzz.dj._collab import CollabModel
-from qfzz.dj._collaborative import EXPLAIN_SHARE, Collaborative
+from qfzz.dj._collaborative import EXPLAIN_SHARE, Blend, Collaborative
 from qfzz.dj._index import CatalogIndex
 from qfzz.dj._profile import TEMPO_TARGETS, ListenerProfile
 from qfzz.dj._scoring import (
@@ -91,7 +90,7 @@ class PersonalizedDJ:
             )
             blended = self.collaborative.boost(index, profile.history, now)
             if blended is not None:
-                scores = scores + blended[0]
+                scores = scores + blended.boost
             familiar, unheard = _split_heard(index, profile, scores, round(size * familiarity))
             main = _spread(familiar, top_rows(unheard, _POOL_FACTOR * size), size - n_discovery)
             unheard[familiar] = scores[familiar]
@@ -102,7 +101,7 @@ class PersonalizedDJ:
                 scores,
                 exclude=main[: size - n_discovery],
                 count=_POOL_FACTOR * n_discovery,
-                neighbours=None if blended is None else blended[0],
+                neighbours=None if blended is None else blended.boost,
             )
             main_scores = scores[main].copy()
             discovery_scores = scores[discovery].copy()
@@ -253,24 +252,42 @@ def _shared_taste(
     rows: Sequence[int],
     profile: ListenerProfile,
     now: float,
-    blended: tuple[npt.NDArray[np.float32], CollabModel] | None,
+    blended: Blend | None,
 ) -> dict[int, tuple[str, ...]]:
-    """ "listeners who like X also play this" for the picks the collaborative term carried
-    (X: the listener's track that supports each most), the listener folded in once."""
+    """ "listeners who like X also play this" for the picks a collaborative term carried
+    (X: the listener's track, or artist, that supports each most), the listener folded in
+    once per model; the track model's reason first where both carried a pick."""
     if blended is None:
         return {}
-    boost, model = blended
-    carried = [row for row in rows if boost[row] >= EXPLAIN_SHARE]
-    sources = model.explain_many(
-        profile.history, [int(index.track_ids[row]) for row in carried], now
-    )
     reasons: dict[int, tuple[str, ...]] = {}
-    for row in carried:
-        source = sources[int(index.track_ids[row])]
-        source_row = index.row_of(source) if source is not None else -1
-        if source_row >= 0:
-            who = index.features(source_row).artist_display
-            reasons[row] = (f"listeners who like {who} also play this {float(boost[row]):.2f}",)
+    if blended.tracks is not None:
+        boost, model = blended.tracks
+        carried = [row for row in rows if boost[row] >= EXPLAIN_SHARE]
+        sources = model.explain_many(
+            profile.history, [int(index.track_ids[row]) for row in carried], now
+        )
+        for row in carried:
+            source = sources[int(index.track_ids[row])]
+            source_row = index.row_of(source) if source is not None else -1
+            if source_row >= 0:
+                who = index.features(source_row).artist_display
+                reasons[row] = (f"listeners who like {who} also play this {float(boost[row]):.2f}",)
+    if blended.artists is not None:
+        term = blended.artists
+        carried = [
+            row
+            for row in rows
+            if row not in reasons and term.by_code[index.artist[row]] >= EXPLAIN_SHARE
+        ]
+        sources = term.explain([int(index.artist[row]) for row in carried], now)
+        for row in carried:
+            code = int(index.artist[row])
+            source = sources[code]
+            if source is not None:
+                reasons[row] = (
+                    f"listeners who like {index.artists.display[source]} also play "
+                    f"{index.artists.display[code]} {float(term.by_code[code]):.2f}",
+                )
     return reasons
 
 

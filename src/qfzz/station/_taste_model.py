@@ -5,7 +5,9 @@ whole interaction log (the driver's raw rows, in pages, the ledger's fast path),
 into its QFZZ feedback strength, fits a new model in a spawned child process
 (``qfzz.dj.fit_to_arrays``: a pure function; a fit in the serving process would hold the
 GIL its requests need, ~100 ms of stall measured at 100k tracks) and swaps it into the
-DJ's :class:`~qfzz.dj.Collaborative`. Requests read the current model without waiting: a
+DJ's :class:`~qfzz.dj.Collaborative` — with the artist model, fitted from the same rows
+with each track's feedback counted for its artist (as the catalog's current snapshot
+names it). Requests read the current model without waiting: a
 fit never blocks one. Until enough interactions exist
 (``min_interactions``) there is no model and the DJ scores by content alone.
 """
@@ -19,7 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-from qfzz.dj import CollabModel, Collaborative, fit_to_arrays, restore
+from qfzz.dj import ARTIST_PARAMS, CatalogView, CollabModel, Collaborative, fit_to_arrays, restore
 from qfzz.models import InteractionType, feedback_strength
 from qfzz.station._poller import Poller
 from qfzz.store import Store
@@ -64,6 +66,7 @@ class TasteModelTrainer:
         self,
         store: Store,
         collaborative: Collaborative,
+        catalog: CatalogView,
         *,
         interval: float,
         min_interactions: int,
@@ -74,6 +77,7 @@ class TasteModelTrainer:
         self._in_child = in_child
         self._store = store
         self._collaborative = collaborative
+        self._catalog = catalog
         self._min = min_interactions
         self._fitted_through = -1
         self._worker = Poller("qfzz-taste-model", self._due, interval)
@@ -112,13 +116,14 @@ class TasteModelTrainer:
         if items.shape[0] < self._min:
             return None
         _, user_codes = np.unique(users, return_inverse=True)
+        artists = self._collaborative.artist_items(self._catalog.current, items)
         started = time.perf_counter()
         try:
-            model = self._fit(user_codes, items, weights, stamps)
+            model, artist_model = self._fit(user_codes, items, artists, weights, stamps)
         except ValueError as exc:  # e.g. nothing positive yet: no shared taste to learn
             log.info("taste model not fitted: %s", exc)
             return None
-        self._collaborative.install(model)
+        self._collaborative.install(model, artist_model)
         log.info(
             "taste model fitted on %d interactions of %d listeners: %d tracks, %.1f s",
             items.shape[0],
@@ -129,15 +134,31 @@ class TasteModelTrainer:
         return model
 
     def _fit(
-        self, users: np.ndarray, items: np.ndarray, weights: np.ndarray, stamps: np.ndarray
-    ) -> CollabModel:
-        """Fit in a child process (spawned: the server has threads) so requests keep the
-        GIL; the arrays go there and back, the model is rebuilt here."""
+        self,
+        users: np.ndarray,
+        items: np.ndarray,
+        artists: np.ndarray,
+        weights: np.ndarray,
+        stamps: np.ndarray,
+    ) -> tuple[CollabModel, CollabModel | None]:
+        """Fit both models in a child process (spawned: the server has threads) so requests
+        keep the GIL; the arrays go there and back, the models are rebuilt here. Rows whose
+        track the catalog no longer knows (or that has no artist) leave the artist fit."""
+        known = artists >= 0
+        artist_rows = (users[known], artists[known], weights[known], stamps[known])
         if not self._in_child:
-            return restore(*fit_to_arrays(users, items, weights, stamps))
+            track_model = restore(*fit_to_arrays(users, items, weights, stamps))
+            if not known.any():
+                return track_model, None
+            return track_model, restore(*fit_to_arrays(*artist_rows, ARTIST_PARAMS))
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-            return restore(*pool.submit(fit_to_arrays, users, items, weights, stamps).result())
+            tracks = pool.submit(fit_to_arrays, users, items, weights, stamps)
+            by_artist = (
+                pool.submit(fit_to_arrays, *artist_rows, ARTIST_PARAMS) if known.any() else None
+            )
+            track_model = restore(*tracks.result())
+            return track_model, None if by_artist is None else restore(*by_artist.result())
 
     def start(self) -> None:
         self._worker.start()
