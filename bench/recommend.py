@@ -52,8 +52,6 @@ import numpy as np
 import scipy.sparse as sp
 
 from qfzz.dj import (
-    ARTIST_PARAMS,
-    W_ARTIST_COLLAB,
     W_COLLAB,
     CatalogIndex,
     CollabModel,
@@ -61,6 +59,7 @@ from qfzz.dj import (
     CollabParams,
     ListenerProfile,
     PersonalizedDJ,
+    fit_taste,
 )
 from qfzz.dj import fit_collaborative as fit
 from qfzz.models import Interaction, InteractionType, ListenerPreferences
@@ -329,11 +328,12 @@ def dj_lists(data: Data, train: np.ndarray, setting: dict) -> dict[int, list[int
     dj = PersonalizedDJ(index, collaborative=collaborative)
     u, i, t = data.users[train], data.items[train], data.times[train]
     artists = collaborative.artist_items(index, i)  # as the station's trainer fits it
-    known = artists >= 0
-    by_artist = fit(
-        u[known], artists[known], np.full(int(known.sum()), 0.05), t[known], ARTIST_PARAMS
-    )
-    collaborative.install(model, by_artist)
+    # the artist model and its weight chosen on held-out training plays, as the trainer
+    # does (the track model is the one tuned above)
+    models = fit_taste(u, i, artists, np.full(i.shape[0], 0.05), t)
+    collaborative.install(model, models.artists, models.artist_weight)
+    if setting["artist_weight"] is None:
+        print(f"  the fit chose artist weight {models.artist_weight} ({models.ranks})")
     bounds = np.flatnonzero(np.r_[True, u[1:] != u[:-1], True])
     lists = {}
     for start, stop in itertools.pairwise(bounds):
@@ -510,7 +510,7 @@ def main() -> None:
             data,
             grid(
                 collab_weight=[1.0, 2.0, 4.0],
-                artist_weight=[0.0, 0.5, 1.0],
+                artist_weight=[0.0, 0.5, 1.0, None],  # None: the weight the fit chose
                 discovery=[0.0],
                 familiarity=[0.0],
             ),
@@ -520,7 +520,7 @@ def main() -> None:
             data,
             grid(
                 collab_weight=[W_COLLAB],
-                artist_weight=[W_ARTIST_COLLAB],
+                artist_weight=[None],
                 discovery=[0.2],
                 familiarity=[0.2],
             ),

@@ -25,6 +25,14 @@ from qfzz.dj._profile import (
 )
 from qfzz.dj._scoring import Scorer, project
 from qfzz.dj._select import top_rows
+from qfzz.dj._taste_fit import (
+    TasteArrays,
+    TasteModels,
+    choose_artist_weight,
+    fit_taste,
+    fit_taste_arrays,
+    restore_taste,
+)
 from qfzz.dj._view import CatalogView
 
 __all__ = [
@@ -43,15 +51,21 @@ __all__ = [
     "PersonalizedDJ",
     "Recommendation",
     "Scorer",
+    "TasteArrays",
+    "TasteModels",
     "TrackFeatures",
     "TrustFilter",
     "artist_item_id",
+    "choose_artist_weight",
     "fit_collaborative",
+    "fit_taste",
+    "fit_taste_arrays",
     "fit_to_arrays",
     "initial_weights",
     "normalise_genre",
     "project",
     "related_genres",
     "restore",
+    "restore_taste",
     "top_rows",
 ]

@@ -19,8 +19,8 @@ and hands them to :meth:`Collaborative.install`; a request reads whichever pair 
 latest feedback at each request, so what they did a second ago counts.
 
 Each model's scores are normalised per request to [-1, 1] (its largest magnitude), so the
-blend weights :data:`W_COLLAB` and :data:`W_ARTIST_COLLAB` mean the same for every
-listener, and mapped from the model's item ids to the catalog snapshot's rows (the
+blend weights (:data:`W_COLLAB`; the artist model's, chosen at each fit) mean the same for
+every listener, and mapped from the model's item ids to the catalog snapshot's rows (the
 mappings are cached per pair of model and snapshot).
 """
 
@@ -40,8 +40,8 @@ from qfzz.dj._index import CatalogIndex
 #: Weight of the track model next to the content score (genre 0.30, artist 0.25…):
 #: chosen on MovieLens-100k's validation split by ``bench/recommend.py``.
 W_COLLAB = 2.0
-#: Weight of the artist model: chosen with ``bench/taste.py`` (listeners with hidden
-#: tastes) and checked on MovieLens-100k's validation split.
+#: Weight of the artist model until a fit chose one on the station's own held-out plays
+#: (``dj._taste_fit``): what ``bench/taste.py``'s listeners with hidden tastes favour.
 W_ARTIST_COLLAB = 1.0
 #: Fit-time parameters of the artist model (few items, many listeners each: fewer factors
 #: and more shrinkage than the track model; a skipped artist counts half against).
@@ -96,12 +96,17 @@ class Blend:
 class Collaborative:
     """Holds the current models (None until the first fit) and blends them into scores."""
 
-    def __init__(self, weight: float = W_COLLAB, artist_weight: float = W_ARTIST_COLLAB) -> None:
-        if weight < 0 or artist_weight < 0:
+    def __init__(self, weight: float = W_COLLAB, artist_weight: float | None = None) -> None:
+        """``artist_weight``: fixed, or None to use the weight each fit chose."""
+        if weight < 0 or (artist_weight is not None and artist_weight < 0):
             raise ValueError("collaborative weights must be >= 0")
         self.weight = weight
-        self.artist_weight = artist_weight
-        self._models: tuple[CollabModel | None, CollabModel | None] = (None, None)
+        self._fixed_artist_weight = artist_weight
+        self._models: tuple[CollabModel | None, CollabModel | None, float] = (
+            None,
+            None,
+            W_ARTIST_COLLAB,
+        )
         self._rows: tuple[CollabModel, CatalogIndex, I64] | None = None
         self._codes: tuple[CollabModel, CatalogIndex, I64] | None = None
         self._items: tuple[CatalogIndex, I64] | None = None
@@ -116,10 +121,23 @@ class Collaborative:
     def artist_model(self) -> CollabModel | None:
         return self._models[1]
 
-    def install(self, model: CollabModel | None, artists: CollabModel | None = None) -> None:
-        """Swap in newly fitted models, as one reference (requests in flight keep the pair
-        they read)."""
-        self._models = (model, artists)
+    @property
+    def artist_weight(self) -> float:
+        """The artist model's weight now: the fixed one, else what the last fit chose."""
+        fixed = self._fixed_artist_weight
+        return self._models[2] if fixed is None else fixed
+
+    def install(
+        self,
+        model: CollabModel | None,
+        artists: CollabModel | None = None,
+        artist_weight: float = W_ARTIST_COLLAB,
+    ) -> None:
+        """Swap in newly fitted models and the artist weight their fit chose, as one
+        reference (requests in flight keep what they read)."""
+        if artist_weight < 0:
+            raise ValueError("collaborative weights must be >= 0")
+        self._models = (model, artists, artist_weight)
 
     def artist_items(self, index: CatalogIndex, track_ids: npt.ArrayLike) -> I64:
         """The artist model's item id of each track (-1 where the snapshot does not know
@@ -133,11 +151,13 @@ class Collaborative:
     def boost(self, index: CatalogIndex, history: History, now: float) -> Blend | None:
         """The weighted, normalised collaborative scores per catalog row; None without a
         model or a usable history."""
-        track_model, artist_model = self._models
+        track_model, artist_model, chosen = self._models
         if not history or (track_model is None and artist_model is None):
             return None
+        fixed = self._fixed_artist_weight
+        artist_weight = chosen if fixed is None else fixed
         tracks = self._track_term(index, track_model, history, now)
-        artists = self._artist_term(index, artist_model, history, now)
+        artists = self._artist_term(index, artist_model, artist_weight, history, now)
         if tracks is None and artists is None:
             return None
         boost = np.zeros(len(index), dtype=np.float32)
@@ -163,9 +183,14 @@ class Collaborative:
         return boost, model
 
     def _artist_term(
-        self, index: CatalogIndex, model: CollabModel | None, history: History, now: float
+        self,
+        index: CatalogIndex,
+        model: CollabModel | None,
+        weight: float,
+        history: History,
+        now: float,
     ) -> ArtistTerm | None:
-        if model is None or self.artist_weight == 0:
+        if model is None or weight == 0:
             return None
         entries = list(history)
         rows = index.rows_of([entry[0] for entry in entries]).astype(np.int64)
@@ -185,7 +210,7 @@ class Collaborative:
         codes = self._codes_of(model, index)
         by_code = np.zeros(len(index.artists), dtype=np.float32)
         known = codes >= 0
-        by_code[codes[known]] = scores[known] * (self.artist_weight / peak)
+        by_code[codes[known]] = scores[known] * (weight / peak)
         by_code[0] = 0.0  # tracks without an artist
         return ArtistTerm(by_code, model, mapped, per_code, code_of)
 

@@ -21,7 +21,14 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-from qfzz.dj import ARTIST_PARAMS, CatalogView, CollabModel, Collaborative, fit_to_arrays, restore
+from qfzz.dj import (
+    CatalogView,
+    CollabModel,
+    Collaborative,
+    TasteModels,
+    fit_taste_arrays,
+    restore_taste,
+)
 from qfzz.models import InteractionType, feedback_strength
 from qfzz.station._poller import Poller
 from qfzz.store import Store
@@ -119,11 +126,17 @@ class TasteModelTrainer:
         artists = self._collaborative.artist_items(self._catalog.current, items)
         started = time.perf_counter()
         try:
-            model, artist_model = self._fit(user_codes, items, artists, weights, stamps)
+            fitted = self._fit(user_codes, items, artists, weights, stamps)
         except ValueError as exc:  # e.g. nothing positive yet: no shared taste to learn
             log.info("taste model not fitted: %s", exc)
             return None
-        self._collaborative.install(model, artist_model)
+        model = fitted.tracks
+        self._collaborative.install(model, fitted.artists, fitted.artist_weight)
+        log.info(
+            "artist model weight %.1f (held-out percentile rank by weight: %s)",
+            fitted.artist_weight,
+            {w: round(r, 4) for w, r in fitted.ranks.items()} or "too few listeners to judge",
+        )
         log.info(
             "taste model fitted on %d interactions of %d listeners: %d tracks, %.1f s",
             items.shape[0],
@@ -140,25 +153,16 @@ class TasteModelTrainer:
         artists: np.ndarray,
         weights: np.ndarray,
         stamps: np.ndarray,
-    ) -> tuple[CollabModel, CollabModel | None]:
-        """Fit both models in a child process (spawned: the server has threads) so requests
-        keep the GIL; the arrays go there and back, the models are rebuilt here. Rows whose
-        track the catalog no longer knows (or that has no artist) leave the artist fit."""
-        known = artists >= 0
-        artist_rows = (users[known], artists[known], weights[known], stamps[known])
+    ) -> TasteModels:
+        """Fit both models (and choose the artist model's weight) in a child process
+        (spawned: the server has threads) so requests keep the GIL; the arrays go there
+        and back, the models are rebuilt here."""
         if not self._in_child:
-            track_model = restore(*fit_to_arrays(users, items, weights, stamps))
-            if not known.any():
-                return track_model, None
-            return track_model, restore(*fit_to_arrays(*artist_rows, ARTIST_PARAMS))
+            return restore_taste(fit_taste_arrays(users, items, artists, weights, stamps))
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-            tracks = pool.submit(fit_to_arrays, users, items, weights, stamps)
-            by_artist = (
-                pool.submit(fit_to_arrays, *artist_rows, ARTIST_PARAMS) if known.any() else None
-            )
-            track_model = restore(*tracks.result())
-            return track_model, None if by_artist is None else restore(*by_artist.result())
+            job = pool.submit(fit_taste_arrays, users, items, artists, weights, stamps)
+            return restore_taste(job.result())
 
     def start(self) -> None:
         self._worker.start()
