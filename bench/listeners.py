@@ -199,7 +199,9 @@ def skip_latency(port: int) -> float:
         headers[name.lower()] = value.strip()
     metaint = int(headers["icy-metaint"])
 
-    body = _Dechunk(stream)
+    # the stream is chunked or, when the server sends neither length nor chunks, raw
+    chunked = "chunked" in headers.get("transfer-encoding", "")
+    body = _Dechunk(stream) if chunked else stream
 
     def next_title() -> str | None:
         body.read(metaint)
@@ -212,10 +214,13 @@ def skip_latency(port: int) -> float:
     time.sleep(2)
     started = time.monotonic()
     httpx.post(f"{base}/api/v1/listeners/skipper/skip", headers=headers_)
-    while True:
-        title = next_title()
-        if title and title != first:
-            return time.monotonic() - started
+    try:
+        while True:
+            title = next_title()
+            if title and title != first:
+                return time.monotonic() - started
+    finally:
+        sock.close()
 
 
 class _Dechunk:
