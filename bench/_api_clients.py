@@ -1,7 +1,12 @@
 """Keep-alive HTTP/1.1 clients on raw asyncio sockets (a light load generator).
 
-Usage: _api_clients.py HOST PORT SECONDS CONNECTIONS SPEC_JSON — SPEC is a list of
-[name, method, path, body or null] cycled per connection; prints JSON latencies per name.
+Usage: _api_clients.py HOST PORT SECONDS CONNECTIONS PLAN_FILE — PLAN_FILE is JSON:
+``{"requests": [[name, method, path, body or null, token index], ...], "tokens": [...],
+"stride": S}``. Connection ``i`` sends requests ``i, i + S, i + 2S, …`` (modulo their
+number) with the bearer token each names: ``S = CONNECTIONS`` spreads distinct requests
+over the connections without repeats until all were sent (search queries), ``S = 1`` has
+every connection rotate through all of them (all listeners' playlists). Prints JSON:
+latencies and statuses per name, and how many requests were sent in all.
 """
 
 from __future__ import annotations
@@ -12,14 +17,17 @@ import sys
 import time
 
 
-async def client(host, port, deadline, spec, token, out, offset):
+async def client(host, port, deadline, plan, out, first):
+    requests, tokens, stride = plan["requests"], plan["tokens"], plan["stride"]
     reader, writer = await asyncio.open_connection(host, port)
-    n = offset
+    n = first
     while time.monotonic() < deadline:
-        name, method, path, body = spec[n % len(spec)]  # a client stays with one listener
+        name, method, path, body, token = requests[n % len(requests)]
+        n += stride
         data = b"" if body is None else json.dumps(body).encode()
         head = (
-            f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+            f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n"
+            f"Authorization: Bearer {tokens[token]}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
         )
         started = time.perf_counter()
@@ -49,15 +57,10 @@ async def client(host, port, deadline, spec, token, out, offset):
     writer.close()
 
 
-async def main(host, port, seconds, connections, spec, tokens):
+async def main(host, port, seconds, connections, plan):
     out: dict = {}
     deadline = time.monotonic() + seconds
-    await asyncio.gather(
-        *(
-            client(host, port, deadline, spec, tokens[i % len(tokens)], out, i)
-            for i in range(connections)
-        )
-    )
+    await asyncio.gather(*(client(host, port, deadline, plan, out, i) for i in range(connections)))
     print(json.dumps(out))
 
 
@@ -68,5 +71,6 @@ if __name__ == "__main__":
         float(sys.argv[3]),
         int(sys.argv[4]),
     )
-    spec, tokens = json.loads(sys.argv[5]), json.loads(sys.argv[6])
-    asyncio.run(main(host, port, seconds, connections, spec, tokens))
+    with open(sys.argv[5]) as file:
+        plan = json.load(file)
+    asyncio.run(main(host, port, seconds, connections, plan))

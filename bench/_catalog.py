@@ -30,7 +30,9 @@ GENRES = [
 MOODS = ["happy", "sad", "calm", "energetic", "dark", "dreamy", "angry", "romantic"]
 
 
-def synthetic_rows(n: int, seed: int = 7) -> list[dict]:
+def synthetic_columns(n: int, seed: int = 7) -> dict[str, np.ndarray]:
+    """The catalog's feature columns as arrays (artist number, genre and mood indexes into
+    ``GENRES`` and ``MOODS``, energy, tempo): the same draws ``synthetic_rows`` spells out."""
     rng = np.random.default_rng(seed)
     # ~10 tracks per artist, with a head of popular artists (≈200 tracks each), as in
     # real catalogs where even the biggest artist holds a tiny share of all tracks.
@@ -41,6 +43,13 @@ def synthetic_rows(n: int, seed: int = 7) -> list[dict]:
     mood = rng.integers(0, len(MOODS), n)
     energy = rng.random(n).round(3)
     tempo = (60 + rng.random(n) * 120).round(1)
+    return {"artist": artist, "genre": genre, "mood": mood, "energy": energy, "tempo": tempo}
+
+
+def synthetic_rows(n: int, seed: int = 7) -> list[dict]:
+    columns = synthetic_columns(n, seed)
+    artist, genre, mood = columns["artist"], columns["genre"], columns["mood"]
+    energy, tempo = columns["energy"], columns["tempo"]
     return [
         {
             "path": f"/bench/{i}.mp3",

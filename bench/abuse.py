@@ -37,12 +37,14 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
+from _server import http_ok, spawn
 from qfzz.testing import free_port, write_tone_library
 
 HERE = Path(__file__).resolve().parent
@@ -65,7 +67,10 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> None:
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        """The server from healthy to stopped (its process group killed however the block
+        ends: an exception, a failed start, Ctrl-C)."""
         env = {
             **os.environ,
             "QFZZ_LOG_LEVEL": "ERROR",
@@ -82,26 +87,20 @@ class Server:
             if cap is not None:
                 resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
-        self.process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "qfzz", "serve", "--data-dir", str(self.data)),
-                *("--library", str(self.library), "--port", str(self.port)),
-            ],
+        command = [
+            *(sys.executable, "-m", "qfzz", "serve", "--data-dir", str(self.data)),
+            *("--library", str(self.library), "--port", str(self.port)),
+        ]
+        with spawn(
+            command,
+            ready=http_ok(f"{self.url}/api/v1/health"),
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            name=f"qfzz serve ({self.src})",
             preexec_fn=limit,
-        )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server at {self.src} exited while starting")
-            try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        raise RuntimeError("the server did not start")
+            stop_timeout=20,
+        ) as process:
+            self.process = process
+            yield
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -124,15 +123,6 @@ class Server:
             return True
         except OSError:
             return False
-
-    def stop(self) -> None:
-        if self.alive():
-            assert self.process is not None
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
 
 
 @dataclass
@@ -302,9 +292,14 @@ def scenario(
         stdout=subprocess.PIPE,
         text=True,
     )
-    time.sleep(0.3)  # the probe is connected before the attack starts
-    answers = attack()
-    out, _ = probe.communicate(timeout=probe_seconds + 60)
+    try:
+        time.sleep(0.3)  # the probe is connected before the attack starts
+        answers = attack()
+        out, _ = probe.communicate(timeout=probe_seconds + 60)
+    finally:
+        if probe.poll() is None:  # the attack failed: the probe must not outlive it
+            probe.kill()
+            probe.wait()
     stop.set()
     sampler.join()
     peak = server.rss_mb("VmHWM") if exact_peak and server.alive() else max(sampled)
@@ -320,8 +315,7 @@ def scenario(
 
 
 def run_all(server: Server, seconds: float) -> list[Outcome]:
-    server.start()
-    try:
+    with server.running():
         registered = httpx.post(
             f"{server.url}/api/v1/listeners", json={"user_id": "probe", "password": "pw-12345"}
         ).json()
@@ -353,8 +347,6 @@ def run_all(server: Server, seconds: float) -> list[Outcome]:
             outcomes.append(scenario(server, name, attack, seconds))
             print(f"  … {name} done", file=sys.stderr, flush=True)
         return outcomes
-    finally:
-        server.stop()
 
 
 def table(label: str, outcomes: list[Outcome], seconds: float) -> None:

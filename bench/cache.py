@@ -10,10 +10,12 @@ One run, side by side, on one synthetic SQLite store (WAL, in a temporary folder
 
 Requests are 80 % track metadata, 20 % playlists; tracks are drawn Zipf(1.1) over the
 catalog (ranks shuffled over ids), listeners Zipf(1.1) over 10k listeners with stored
-playlists. The cached runs start from steady state: the cache holds the 200k most popular
-tracks (what a long-running station's LRU converges to; their share of requests is
-printed as the ideal hit ratio), then every miss goes to the store and is cached. A cold
-run (empty embedded cache) is printed too, so the cost of warming up is visible.
+playlists. One stream of twice ``--requests`` is drawn: every cached path is warmed by
+replaying its first half (each miss loads from the store and is cached, as in service)
+and timed on its second half, which asks for popular ids again but also for ids the
+warm-up never saw. So hits and misses are what a running station would see, and the hit
+ratio of the timed half is printed beside each kind's latency. A cold run (empty embedded
+cache, the same timed half) shows the cost of warming up.
 
 The Redis server is started on a free port when ``redis-server`` is installed (and
 stopped afterwards), otherwise 127.0.0.1:6379 is used under a unique key prefix.
@@ -25,8 +27,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import socket
-import subprocess
 import tempfile
 import time
 import uuid
@@ -38,12 +38,13 @@ import numpy as np
 import redis
 
 from _catalog import fill
+from _server import spawn
 from qfzz.cache import Cache, PlaylistCache, TrackCache, open_cache
 from qfzz.store import Store, StoredPlaylist, open_store
 from qfzz.store._schema import listeners, playlists
+from qfzz.testing import free_port
 
 LISTENERS = 10_000
-WARM = 200_000
 TRACK_SHARE = 0.8
 
 
@@ -96,25 +97,18 @@ def redis_url() -> Iterator[str]:
     if binary is None:
         yield "redis://127.0.0.1:6379/0"
         return
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
+    port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
-    try:
-        for _ in range(200):
-            try:
-                if redis.Redis.from_url(url).ping():
-                    break
-            except redis.ConnectionError:
-                time.sleep(0.02)
+
+    def ready() -> bool:
+        try:
+            return bool(redis.Redis.from_url(url).ping())
+        except redis.ConnectionError:
+            return False
+
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    with spawn([*command, "--appendonly", "no"], ready=ready, name="redis-server"):
         yield url
-    finally:
-        process.kill()
-        process.wait()
 
 
 Request = tuple[bool, int]  # (is_track, track id or listener number)
@@ -129,12 +123,6 @@ def requests(n: int, n_tracks: int, seed: int) -> list[Request]:
     return [
         (bool(k), int(t) if k else int(u)) for k, t, u in zip(kinds, tracks, users, strict=True)
     ]
-
-
-def popular_tracks(n_tracks: int, count: int, seed: int) -> list[int]:
-    """The ``count`` most popular track ids of the request stream made with ``seed``."""
-    rng = np.random.default_rng(seed)
-    return [int(i) for i in (rng.permutation(n_tracks) + 1)[:count]]
 
 
 def run(
@@ -152,13 +140,15 @@ def run(
     return {"track": np.array(times[True]), "playlist": np.array(times[False])}
 
 
-def hit_ratio(cache: Cache, before: dict[str, dict[str, int]]) -> float:
-    hits = misses = 0
+def hit_ratios(cache: Cache, before: dict[str, dict[str, int]]) -> dict[str, float]:
+    """Each namespace's hit ratio since ``before`` (L1 and L2 hits both count as hits)."""
+    out = {}
     for name in ("track", "playlist"):
         now = cache.stats()["namespaces"].get(name, {})
-        hits += now.get("hits", 0) - before.get(name, {}).get("hits", 0)
-        misses += now.get("misses", 0) - before.get(name, {}).get("misses", 0)
-    return hits / max(1, hits + misses)
+        hits = int(now.get("hits") or 0) - before.get(name, {}).get("hits", 0)
+        misses = int(now.get("misses") or 0) - before.get(name, {}).get("misses", 0)
+        out[name] = hits / max(1, hits + misses)
+    return out
 
 
 def counters(cache: Cache) -> dict[str, dict[str, int]]:
@@ -179,26 +169,28 @@ def playlist_view(playlist: StoredPlaylist | None) -> PlaylistView | None:
     return (playlist.user_id, playlist.generated_at, items)
 
 
-def cached_run(cache: Cache, store: Store, reqs: list[Request], warm: list[int]) -> tuple:
+def cached_run(
+    cache: Cache, store: Store, warm: list[Request], timed: list[Request]
+) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """Replay ``warm`` through the cache (untimed), then time ``timed``: its latencies and
+    hit ratios."""
     tracks: TrackCache = TrackCache(cache)
     playlists_cache: PlaylistCache[PlaylistView] = PlaylistCache(cache)
-    for start in range(0, len(warm), 5000):
-        tracks.put(store.tracks.get_many(warm[start : start + 5000]).values())
-    if warm:  # every listener's playlist, as after a day of listening
-        for n in range(LISTENERS):
-            user = f"user{n}"
-            playlists_cache.put(user, playlist_view(store.listeners.playlist(user)))
+
+    def get_track(i: int) -> object:
+        return tracks.get(i, store.tracks.get)
+
+    def get_playlist(user: str) -> object:
+        return playlists_cache.get(user, lambda: playlist_view(store.listeners.playlist(user)))
+
+    run(get_track, get_playlist, warm)
     before = counters(cache)
-    times = run(
-        lambda i: tracks.get(i, store.tracks.get),
-        lambda u: playlists_cache.get(u, lambda: playlist_view(store.listeners.playlist(u))),
-        reqs,
-    )
-    return times, hit_ratio(cache, before)
+    times = run(get_track, get_playlist, timed)
+    return times, hit_ratios(cache, before)
 
 
 def line(
-    name: str, times: dict[str, np.ndarray], ratio: float | None, base: dict
+    name: str, times: dict[str, np.ndarray], ratios: dict[str, float] | None, base: dict
 ) -> dict[str, float]:
     total_s = sum(t.sum() for t in times.values()) / 1e9
     count = sum(len(t) for t in times.values())
@@ -206,15 +198,18 @@ def line(
     for kind in ("track", "playlist"):
         t = times[kind] / 1000
         speedup = np.mean(base[kind]) / np.mean(times[kind])
-        cells.append(f"{np.percentile(t, 50):8.1f} {np.percentile(t, 99):8.1f} {speedup:7.1f}x")
-    hit = f"{ratio:6.1%}" if ratio is not None else "     -"
-    print(f"{name:<22} {cells[0]}   {cells[1]}   {count / total_s:10,.0f}   {hit}")
+        hit = f"{ratios[kind]:6.1%}" if ratios is not None else f"{'-':>6}"
+        cells.append(
+            f"{np.percentile(t, 50):8.1f} {np.percentile(t, 99):8.1f} {hit} {speedup:7.1f}x"
+        )
+    print(f"{name:<22} {cells[0]}   {cells[1]}   {count / total_s:10,.0f}")
     track_us = times["track"] / 1000
     return {
         "p50": float(np.percentile(track_us, 50)),
         "speedup_p50": float(np.percentile(base["track"], 50) / np.percentile(times["track"], 50)),
         "speedup_mean": float(np.mean(base["track"]) / np.mean(times["track"])),
-        "hits": ratio or 0.0,
+        "hits": ratios["track"] if ratios else 0.0,
+        "playlist_hits": ratios["playlist"] if ratios else 0.0,
     }
 
 
@@ -233,23 +228,25 @@ def main() -> None:
             f"catalog: {args.tracks:,} tracks, {LISTENERS:,} listeners with playlists "
             f"({time.perf_counter() - started:.0f} s to build)"
         )
-        reqs = requests(args.requests, args.tracks, seed=1)
-        warm = popular_tracks(args.tracks, WARM, seed=1)
-        weights = np.arange(1, args.tracks + 1, dtype=np.float64) ** -1.1
-        ideal = weights[:WARM].sum() / weights.sum()
+        stream = requests(2 * args.requests, args.tracks, seed=1)
+        warm, timed = stream[: args.requests], stream[args.requests :]
+        seen = set(warm)
+        new = sum(1 for r in timed if r not in seen)
         print(
-            f"requests: {args.requests:,} Zipf(1.1), {TRACK_SHARE:.0%} track metadata; "
-            f"the {WARM:,} warm tracks draw {ideal:.1%} of track requests"
+            f"requests: {len(stream):,} Zipf(1.1), {TRACK_SHARE:.0%} track metadata; the first "
+            f"half warms each cache, the second is timed ({new / len(timed):.1%} of its "
+            "requests ask for an id the first half never did)"
         )
         print()
-        print(f"{'':<22} {'track metadata (µs)':^28}   {'playlists (µs)':^28}")
+        print(f"{'':<22} {'track metadata (µs)':^35}   {'playlists (µs)':^35}")
         print(
-            f"{'path':<22} {'p50':>8} {'p99':>8} {'vs store':>8}   {'p50':>8} {'p99':>8} "
-            f"{'vs store':>8}   {'requests/s':>10}   {'hits':>6}"
+            f"{'path':<22} {'p50':>8} {'p99':>8} {'hits':>6} {'vs store':>8}   "
+            f"{'p50':>8} {'p99':>8} {'hits':>6} {'vs store':>8}   {'requests/s':>10}"
         )
-        base_reqs = reqs[: args.store_requests]
         base = run(
-            store.tracks.get, lambda u: playlist_view(store.listeners.playlist(u)), base_reqs
+            store.tracks.get,
+            lambda u: playlist_view(store.listeners.playlist(u)),
+            timed[: args.store_requests],
         )
         base_means = {k: v for k, v in base.items()}
         line("store (uncached)", base, None, base_means)
@@ -262,35 +259,39 @@ def main() -> None:
             }
 
         cold = open_cache(None, max_entries=250_000, **cache_options())
-        times, ratio = cached_run(cold, store, reqs, [])
-        line("embedded, cold start", times, ratio, base_means)
+        times, ratios = cached_run(cold, store, [], timed)
+        line("embedded, cold start", times, ratios, base_means)
         embedded = open_cache(None, max_entries=250_000, **cache_options())
-        times, ratio = cached_run(embedded, store, reqs, warm)
-        emb = line("embedded", times, ratio, base_means)
-        prefix = f"bench-{uuid.uuid4().hex[:8]}:"
-        l2 = open_cache(url, prefix=prefix, l1_entries=0, **cache_options())
-        if l2.lookup("track", "probe")[0] is False and l2.circuit_state != "closed":
-            print(f"redis: not reachable at {url}; skipped")
-            return
-        redis_reqs = reqs[: args.requests // 2]
-        times, ratio = cached_run(l2, store, redis_reqs, warm)
-        red = line("redis (L2 only)", times, ratio, base_means)
-        two_level = open_cache(url, prefix=prefix, **cache_options())
-        fresh = reqs[len(redis_reqs) :]  # same popularity, requests not seen by L2 yet
-        times, ratio = cached_run(two_level, store, fresh, [])
-        line("redis + L1 (10k)", times, ratio, base_means)
-        print()
-        print(
-            f"targets: embedded track metadata {emb['speedup_p50']:.0f}x faster at p50 "
-            f"({emb['speedup_mean']:.0f}x on the mean) than the store (≥ 20x); "
-            f"Redis loopback p50 {red['p50']:.0f} µs (≤ 300 µs); "
-            f"hit ratio {emb['hits']:.1%} embedded, {red['hits']:.1%} Redis (≥ 90%)"
-        )
-        l2.clear_namespace("track")
-        l2.clear_namespace("playlist")
-        for cache in (cold, embedded, l2, two_level):
-            cache.close()
-        store.close()
+        times, ratios = cached_run(embedded, store, warm, timed)
+        emb = line("embedded", times, ratios, base_means)
+        # each Redis run has its own key prefix: it sees only what its own warm-up cached
+        prefixes = [f"bench-{uuid.uuid4().hex[:8]}:" for _ in range(2)]
+        l2 = open_cache(url, prefix=prefixes[0], l1_entries=0, **cache_options())
+        caches = [cold, embedded, l2]
+        try:
+            if l2.lookup("track", "probe")[0] is False and l2.circuit_state != "closed":
+                print(f"redis: not reachable at {url}; skipped")
+                return
+            times, ratios = cached_run(l2, store, warm, timed)
+            red = line("redis (L2 only)", times, ratios, base_means)
+            two_level = open_cache(url, prefix=prefixes[1], **cache_options())
+            caches.append(two_level)
+            times, ratios = cached_run(two_level, store, warm, timed)
+            line("redis + L1 (10k)", times, ratios, base_means)
+            print()
+            print(
+                f"targets: embedded track metadata {emb['speedup_p50']:.0f}x faster at p50 "
+                f"({emb['speedup_mean']:.0f}x on the mean) than the store (≥ 20x); "
+                f"Redis loopback p50 {red['p50']:.0f} µs (≤ 300 µs); track hit ratio "
+                f"{emb['hits']:.1%} embedded, {red['hits']:.1%} Redis (≥ 90%)"
+            )
+        finally:
+            for cache in caches:
+                if cache is not cold and cache is not embedded:
+                    cache.clear_namespace("track")
+                    cache.clear_namespace("playlist")
+                cache.close()
+            store.close()
 
 
 if __name__ == "__main__":

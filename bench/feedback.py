@@ -8,6 +8,12 @@ whose transaction has committed:
 * 32 concurrent callers, ``record_interaction`` (group commit shares each commit),
 * ``record_interactions`` in batches of 1,000 (imports, offline clients).
 
+Each row is printed with the target that applies to its path. Only the batch path has a
+target here (>= 20,000/s, for bulk imports); the durable target for interactions as
+listeners send them, >= 1,000/s over HTTP with 100 connections, is about the API and is
+measured end to end by ``bench/api.py`` (its ``interaction`` route); the 32-caller row is
+the in-process path under it, without HTTP, so it is an upper bound, not that figure.
+
     python3 run.py bench feedback [--seconds 5]
 """
 
@@ -80,7 +86,7 @@ def run_batches(station: QFZZStation, seconds: float) -> int:
     return done
 
 
-def measure(label: str, action, seconds: float) -> float:
+def measure(label: str, action, seconds: float, target: str) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         station = new_station(tmp)
         before = station.parts.store.interactions.count()
@@ -91,7 +97,7 @@ def measure(label: str, action, seconds: float) -> float:
         station.close()
     assert stored == acknowledged, (stored, acknowledged)
     rate = acknowledged / elapsed
-    print(f"{label:<44} {acknowledged:>9} {rate:>12,.0f}/s", flush=True)
+    print(f"{label:<44} {acknowledged:>9} {rate:>12,.0f}/s  {target}", flush=True)
     return rate
 
 
@@ -99,19 +105,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
-    print(f"{'path':<44} {'stored':>9} {'rate':>14}")
+    print(f"{'path':<44} {'stored':>9} {'rate':>14}  target for this path")
     single = measure(
-        "record_interaction, 1 caller", lambda s, t: run_threads(s, 1, t), args.seconds
+        "record_interaction, 1 caller",
+        lambda s, t: run_threads(s, 1, t),
+        args.seconds,
+        "none (the baseline: a commit per call)",
     )
     grouped = measure(
         "record_interaction, 32 callers (group commit)",
         lambda s, t: run_threads(s, 32, t),
         args.seconds,
+        "none here (in-process; the API's is in bench/api.py)",
     )
-    batched = measure("record_interactions, batches of 1000", run_batches, args.seconds)
+    batched = measure(
+        "record_interactions, batches of 1000",
+        run_batches,
+        args.seconds,
+        ">= 20,000/s (bulk imports, offline clients)",
+    )
     print(
         f"group commit vs 1 caller: {grouped / single:.1f}x; "
-        f"batches vs 1 caller: {batched / single:.1f}x; target >= 20,000/s"
+        f"batches vs 1 caller: {batched / single:.1f}x; "
+        f"batches {'met' if batched >= 20_000 else 'did NOT meet'} their >= 20,000/s"
+    )
+    print(
+        "the durable API target (>= 1,000 interactions/s acknowledged over HTTP with 100 "
+        "connections) is measured by `python3 run.py bench api` (route 'interaction')"
     )
 
 

@@ -27,10 +27,14 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import httpx
 import imageio_ffmpeg
+
+from _server import http_ok, spawn
 
 HERE = Path(__file__).resolve().parent
 BYTES_PER_SECOND = 128_000 // 8
@@ -46,17 +50,6 @@ def free_port() -> int:
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
-
-
-def wait_http(url: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not come up")
 
 
 def run_clients(
@@ -104,28 +97,23 @@ def run_clients(
     }
 
 
-def start_qfzz(tmp: Path, port: int) -> subprocess.Popen:
+def qfzz(tmp: Path, port: int) -> AbstractContextManager[subprocess.Popen[bytes]]:
+    """``qfzz serve`` (with its demo library), stopped when the block ends however it ends."""
     env = {**os.environ, "QFZZ_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "qfzz",
-            "serve",
-            "--data-dir",
-            str(tmp / "qfzz"),
-            "--port",
-            str(port),
-        ],
+    command = [sys.executable, "-m", "qfzz", "serve", "--data-dir", str(tmp / "qfzz")]
+    return spawn(
+        [*command, "--port", str(port)],
+        ready=http_ok(f"http://127.0.0.1:{port}/api/v1/health"),
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        name="qfzz serve",
     )
-    wait_http(f"http://127.0.0.1:{port}/api/v1/health")
-    return proc
 
 
-def start_icecast(tmp: Path, port: int, mp3: Path) -> tuple[subprocess.Popen, subprocess.Popen]:
+@contextmanager
+def icecast(
+    tmp: Path, port: int, mp3: Path
+) -> Iterator[tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]]:
+    """Icecast 2 and an ffmpeg source feeding it ``mp3`` in a loop, on air for 5 s."""
     conf = tmp / "icecast.xml"
     logdir = tmp / "icelog"
     logdir.mkdir()
@@ -145,36 +133,19 @@ def start_icecast(tmp: Path, port: int, mp3: Path) -> tuple[subprocess.Popen, su
   <security><chroot>0</chroot><changeowner><user>icecast2</user><group>icecast</group>
   </changeowner></security>
 </icecast>""")
-    server = subprocess.Popen(
-        ["icecast2", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    wait_http(f"http://127.0.0.1:{port}/")
-    feeder = subprocess.Popen(
-        [
-            imageio_ffmpeg.get_ffmpeg_exe(),
-            "-nostdin",
-            "-re",
-            "-stream_loop",
-            "-1",
-            "-i",
-            str(mp3),
-            "-c:a",
-            "libmp3lame",
-            "-b:a",
-            "128k",
-            "-ar",
-            "44100",
-            "-content_type",
-            "audio/mpeg",
-            "-f",
-            "mp3",
-            f"icecast://source:hackme@127.0.0.1:{port}/main",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(5)
-    return server, feeder
+    feed = [
+        *(imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-re", "-stream_loop", "-1"),
+        *("-i", str(mp3), "-c:a", "libmp3lame", "-b:a", "128k", "-ar", "44100"),
+        *("-content_type", "audio/mpeg", "-f", "mp3"),
+        f"icecast://source:hackme@127.0.0.1:{port}/main",
+    ]
+    ready = http_ok(f"http://127.0.0.1:{port}/", any_answer=True)
+    with (
+        spawn(["icecast2", "-c", str(conf)], ready=ready, name="icecast2") as server,
+        spawn(feed, name="ffmpeg source") as feeder,
+    ):
+        time.sleep(5)
+        yield server, feeder
 
 
 class OnAir:
@@ -228,7 +199,9 @@ def skip_latency(port: int) -> float:
         headers[name.lower()] = value.strip()
     metaint = int(headers["icy-metaint"])
 
-    body = _Dechunk(stream)
+    # the stream is chunked or, when the server sends neither length nor chunks, raw
+    chunked = "chunked" in headers.get("transfer-encoding", "")
+    body = _Dechunk(stream) if chunked else stream
 
     def next_title() -> str | None:
         body.read(metaint)
@@ -241,10 +214,13 @@ def skip_latency(port: int) -> float:
     time.sleep(2)
     started = time.monotonic()
     httpx.post(f"{base}/api/v1/listeners/skipper/skip", headers=headers_)
-    while True:
-        title = next_title()
-        if title and title != first:
-            return time.monotonic() - started
+    try:
+        while True:
+            title = next_title()
+            if title and title != first:
+                return time.monotonic() - started
+    finally:
+        sock.close()
 
 
 class _Dechunk:
@@ -274,33 +250,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         port = free_port()
-        qfzz = start_qfzz(tmp, port)
         results = {}
-        try:
+        with qfzz(tmp, port) as server:
             _, stream = sign_in(port, "bench")
             path = f"/stream/main?bitrate=128&token={stream}"
             with OnAir(port, path):
                 for n in sizes:
-                    results[("qfzz", n)] = run_clients(port, path, n, args.seconds, qfzz.pid)
+                    results[("qfzz", n)] = run_clients(port, path, n, args.seconds, server.pid)
             skip = skip_latency(port)
-        finally:
-            qfzz.terminate()
-            qfzz.wait(30)
         mp3 = next((tmp / "qfzz" / "demo-library").rglob("*.mp3"))
         if args.no_icecast:
             pass
         elif shutil.which("icecast2"):
             ice_port = free_port()
-            server, feeder = start_icecast(tmp, ice_port, mp3)
-            try:
+            with icecast(tmp, ice_port, mp3) as (ice, feeder):
                 for n in sizes:
                     results[("icecast", n)] = run_clients(
-                        ice_port, "/main", n, args.seconds, server.pid, feeder.pid
+                        ice_port, "/main", n, args.seconds, ice.pid, feeder.pid
                     )
-            finally:
-                feeder.terminate()
-                server.terminate()
-                server.wait(30)
         else:
             print("icecast2 is not installed (apt-get install icecast2): no side-by-side run")
     print(

@@ -17,7 +17,9 @@ ready for a 4-minute track on 2 cores. The server's peak resident memory is read
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,8 +28,9 @@ import httpx
 import numpy as np
 from tusclient import client as tus
 
+from _server import http_ok, spawn
 from qfzz.audio import SAMPLE_RATE, encode_audio_file
-from qfzz.testing import ServeProcess
+from qfzz.testing import free_port
 
 
 def music_like(seconds: float, seed: int) -> np.ndarray:
@@ -59,19 +62,19 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def wait_ready(server: ServeProcess, content_id: str, limit: float = 300.0) -> str:
+def wait_ready(url: str, content_id: str, limit: float = 300.0) -> str:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
-        view = httpx.get(f"{server.url}/api/v1/content.view/{content_id}", timeout=10).json()
+        view = httpx.get(f"{url}/api/v1/content.view/{content_id}", timeout=10).json()
         if view["status"] in ("ready", "failed"):
             return str(view["status"])
         time.sleep(0.05)
     return "timeout"
 
 
-def tus_round(server: ServeProcess, token: str, path: Path, n: int) -> tuple[float, float, str]:
+def tus_round(url: str, token: str, path: Path, n: int) -> tuple[float, float, str]:
     """One tus upload: (seconds uploading, seconds from its last byte to ready, status)."""
-    client = tus.TusClient(f"{server.url}/api/v1/upload/")
+    client = tus.TusClient(f"{url}/api/v1/upload/")
     client.set_headers({"Authorization": f"Bearer {token}"})
     uploader = client.uploader(
         str(path),
@@ -84,18 +87,18 @@ def tus_round(server: ServeProcess, token: str, path: Path, n: int) -> tuple[flo
     uploaded = time.perf_counter()
     upload_id = str(uploader.url).rstrip("/").rsplit("/", 1)[1]
     head = httpx.head(
-        f"{server.url}/api/v1/upload/{upload_id}",
+        f"{url}/api/v1/upload/{upload_id}",
         headers={"Authorization": f"Bearer {token}", "Tus-Resumable": "1.0.0"},
     )
-    status = wait_ready(server, head.headers["qfzz-content-id"])
+    status = wait_ready(url, head.headers["qfzz-content-id"])
     return uploaded - started, time.perf_counter() - uploaded, status
 
 
-def legacy_round(server: ServeProcess, token: str, path: Path, n: int) -> float:
+def legacy_round(url: str, token: str, path: Path, n: int) -> float:
     data = path.read_bytes()
     started = time.perf_counter()
     answer = httpx.post(
-        f"{server.url}/api/v1/storage",
+        f"{url}/api/v1/storage",
         params={"title": f"Legacy {n}", "filename": path.name},
         content=data,
         headers={"Authorization": f"Bearer {token}"},
@@ -103,7 +106,7 @@ def legacy_round(server: ServeProcess, token: str, path: Path, n: int) -> float:
     )
     elapsed = time.perf_counter() - started
     answer.raise_for_status()
-    wait_ready(server, answer.json()["content_id"])  # keep conversions from piling up
+    wait_ready(url, answer.json()["content_id"])  # keep conversions from piling up
     return elapsed
 
 
@@ -120,11 +123,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="qfzz-upload-bench-") as tmp:
         root = Path(tmp)
         tracks = write_tracks(root, args.seconds)
-        env = {"QFZZ_UPLOAD_QUOTA_MB": "100000", "QFZZ_MAX_CONTENT_SIZE_MB": "512"}
-        server = ServeProcess(root / "data", env=env).start().wait_healthy()
-        try:
+        env = {
+            **os.environ,
+            "QFZZ_LOG_LEVEL": "WARNING",
+            "QFZZ_UPLOAD_QUOTA_MB": "100000",
+            "QFZZ_MAX_CONTENT_SIZE_MB": "512",
+        }
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        command = [sys.executable, "-m", "qfzz", "serve", "--data-dir", str(root / "data")]
+        command += ["--port", str(port), "--no-demo"]
+        healthy = http_ok(f"{url}/api/v1/health")
+        with spawn(command, ready=healthy, env=env, name="qfzz serve") as server:
             signed = httpx.post(
-                f"{server.url}/api/v1/listeners",
+                f"{url}/api/v1/listeners",
                 json={"user_id": "bench", "password": "pw-1234", "preferences": {}},
                 timeout=30,
             ).json()
@@ -134,11 +146,11 @@ def main() -> None:
                 size_mb = path.stat().st_size / 1e6
                 sent, ready, statuses = [], [], []
                 for n in range(args.rounds):
-                    seconds, to_ready, status = tus_round(server, token, path, n)
+                    seconds, to_ready, status = tus_round(url, token, path, n)
                     sent.append(size_mb / seconds)
                     ready.append(to_ready)
                     statuses.append(status)
-                legacy = [size_mb / legacy_round(server, token, path, n) for n in range(2)]
+                legacy = [size_mb / legacy_round(url, token, path, n) for n in range(2)]
                 p95 = percentile(ready, 95)
                 verdict = "met" if p95 <= 15 else "NOT met"
                 print(
@@ -147,10 +159,7 @@ def main() -> None:
                     f"ready p50 {statistics.median(ready):5.1f} s, p95 {p95:5.1f} s "
                     f"(target ≤ 15 s: {verdict}); {statuses.count('ready')}/{len(statuses)} ready"
                 )
-            pid = server.process.pid if server.process else 0
-            print(f"server peak RSS {peak_rss_mb(pid):.0f} MB")
-        finally:
-            server.kill()
+            print(f"server peak RSS {peak_rss_mb(server.pid):.0f} MB")
 
 
 if __name__ == "__main__":
