@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -166,13 +167,13 @@ class CatalogIndex:
         """
         n = len(track_ids)
         return self.extended_columns(
-            np.asarray(track_ids, dtype=np.int64),
+            np.array(track_ids, dtype=np.int64),  # copies: the index keeps it
             factorise(artists),
             factorise(genres),
             factorise(moods),
             np.asarray(energies, dtype=np.float64).reshape(n),  # None → NaN
             np.asarray(tempos, dtype=np.float64).reshape(n),
-            np.asarray(playable, dtype=bool).reshape(n),
+            np.array(playable, dtype=bool).reshape(n),
             None if plays is None else np.asarray(plays, dtype=np.float32).reshape(n),
             removed=removed,
         )
@@ -193,6 +194,8 @@ class CatalogIndex:
         """``extended`` from columns (the whole catalog at start-up): text as codes into
         its distinct values, an unknown energy or tempo NaN. Each distinct string is
         normalised and given its vocabulary code once; the tracks' codes are one gather.
+        The index may keep ``track_ids`` and ``playable`` as they are (never changing
+        them): the caller hands them over.
         """
         n = track_ids.shape[0]
         if n == 0:
@@ -212,15 +215,15 @@ class CatalogIndex:
         )
         first_row = len(self)
         columns = _Columns(
-            np.concatenate([self.track_ids, ids]),
-            np.concatenate([self.genre, genre_codes]),
-            np.concatenate([self.artist, artist_codes]),
-            np.concatenate([self.mood, mood_codes]),
-            np.concatenate([self.energy, energy]),
-            np.concatenate([self.tempo, tempo]),
-            np.concatenate([self.playable, playable.astype(bool, copy=False)]),
-            np.concatenate([active, np.ones(n, dtype=bool)]),
-            np.concatenate([self.plays, play_counts]),
+            _joined(self.track_ids, ids),
+            _joined(self.genre, genre_codes),
+            _joined(self.artist, artist_codes),
+            _joined(self.mood, mood_codes),
+            _joined(self.energy, energy),
+            _joined(self.tempo, tempo),
+            _joined(self.playable, playable.astype(bool, copy=False)),
+            _joined(active, np.ones(n, dtype=bool)),
+            _joined(self.plays, play_counts),
         )
         max_id = int(ids.max())
         if max_id >= row_of_id.shape[0]:
@@ -348,6 +351,12 @@ class CatalogIndex:
         row_of_id = self._row_of_id.copy()
         row_of_id[self.track_ids[rows]] = -1
         return active, row_of_id
+
+
+def _joined(old: npt.NDArray[Any], new: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """``old`` then ``new``; ``new`` itself when ``old`` is empty (the first load), so the
+    whole catalog's columns are not held twice while the index is built."""
+    return new if old.shape[0] == 0 else np.concatenate([old, new])
 
 
 def _encode(column: Coded, code: Callable[[str | None], int]) -> I32:
