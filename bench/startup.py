@@ -13,7 +13,11 @@ Baseline, measured before this change on the same 1M-track SQLite catalog: 8.3 s
 healthy and 640 MB RSS (45 % of the time loading the feature columns as rows and lists,
 22 % the trust ledger mapping every track to a key string although it was empty).
 
-Usage: bench/startup.py [--sizes 100000 1000000] [--runs 3] [--postgres]
+``--before SRC`` starts another checkout's server too (``--before /work/main/src``), in
+turns with this one on the same catalog, and prints before/ours ratios: on a machine
+shared with other work that comparison is the fair one, not the figures above.
+
+Usage: bench/startup.py [--sizes 100000 1000000] [--runs 3] [--postgres] [--before SRC]
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ POSTGRES_DB = "qfzz_bench_startup"
 SETTLE_SECONDS = 3.0
 TIMEOUT = 300.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+OUR_SOURCE = str(Path(__file__).resolve().parents[1] / "src")
 
 
 @dataclass(frozen=True)
@@ -87,9 +92,12 @@ def health(port: int) -> dict | None:
     return json.loads(body)
 
 
-def start_once(data_dir: Path, database_url: str | None, tracks: int) -> Start:
+def start_once(
+    data_dir: Path, database_url: str | None, tracks: int, source: str | None = None
+) -> Start:
     port = free_port()
-    env = {**os.environ, "QFZZ_LOG_LEVEL": "WARNING"}
+    # this checkout's qfzz, or another's (--before)
+    env = {**os.environ, "QFZZ_LOG_LEVEL": "WARNING", "PYTHONPATH": source or OUR_SOURCE}
     if database_url:
         env["QFZZ_DATABASE_URL"] = database_url
     command = [sys.executable, "-m", "qfzz", "serve", "--data-dir", str(data_dir), "--no-demo"]
@@ -141,7 +149,11 @@ def drop_postgres_database() -> None:
     admin.dispose()
 
 
-def measure(backend: str, tracks: int, runs: int) -> list[Start]:
+def measure(
+    backend: str, tracks: int, runs: int, before: str | None
+) -> tuple[list[Start], list[Start]]:
+    """Starts of this checkout's server and, with ``before``, of that checkout's, taking
+    turns on the same catalog (so both see the same machine and page cache)."""
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
         url = postgres_database() if backend == "postgresql" else None
@@ -149,7 +161,13 @@ def measure(backend: str, tracks: int, runs: int) -> list[Start]:
             store = open_store(url or Settings(data_dir=data_dir).resolved_database_url)
             fill(store, tracks)
             store.close()
-            return [start_once(data_dir, url, tracks) for _ in range(runs)]
+            ours: list[Start] = []
+            theirs: list[Start] = []
+            for _ in range(runs):
+                if before:
+                    theirs.append(start_once(data_dir, url, tracks, before))
+                ours.append(start_once(data_dir, url, tracks))
+            return ours, theirs
         finally:
             if url:
                 drop_postgres_database()
@@ -160,40 +178,50 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--runs", type=int, default=3, help="starts per size (median shown)")
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL as well")
+    parser.add_argument(
+        "--before",
+        metavar="SRC",
+        help="also start the server from another checkout's src (e.g. the main branch), "
+        "in turns with ours, and print the ratios",
+    )
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.postgres else ["sqlite"]
     print(
-        f"{'backend':<11} {'tracks':>9} {'healthy s':>10} {'target':>7} {'CPU s':>7} "
-        f"{'peak MB':>8} {'steady MB':>10} {'target':>7}   runs (healthy s)"
+        f"{'server':<7} {'backend':<11} {'tracks':>9} {'healthy s':>10} {'target':>7} "
+        f"{'CPU s':>7} {'peak MB':>8} {'steady MB':>10} {'target':>7}   runs (healthy s)"
     )
-    million: list[Start] = []
     for backend in backends:
         for tracks in args.sizes:
-            starts = measure(backend, tracks, args.runs)
-            if (backend, tracks) == ("sqlite", 1_000_000):
-                million = starts
-
-            def median(field: str, starts: list[Start] = starts) -> float:
-                return statistics.median(getattr(s, field) for s in starts)
-
-            print(
-                f"{backend:<11} {tracks:>9,} {median('seconds'):>10.2f} {TARGET_SECONDS:>7.1f} "
-                f"{median('cpu_seconds'):>7.2f} {median('peak_mb'):>8.0f} "
-                f"{median('steady_mb'):>10.0f} {TARGET_RSS_MB:>7.0f}   "
-                + " ".join(f"{s.seconds:.2f}" for s in starts),
-                flush=True,
-            )
+            ours, theirs = measure(backend, tracks, args.runs, args.before)
+            for name, starts in (("before", theirs), ("ours", ours)):
+                if starts:
+                    print(f"{name:<7} {backend:<11} {tracks:>9,} {row(starts)}", flush=True)
+            if theirs:
+                print(
+                    f"{'ratio':<7} {backend:<11} {tracks:>9,} "
+                    f"{median(theirs, 'seconds') / median(ours, 'seconds'):>9.1f}x "
+                    f"{'':>7} {median(theirs, 'cpu_seconds') / median(ours, 'cpu_seconds'):>6.1f}x "
+                    f"{median(theirs, 'peak_mb') / median(ours, 'peak_mb'):>7.1f}x "
+                    f"{median(theirs, 'steady_mb') / median(ours, 'steady_mb'):>9.1f}x",
+                    flush=True,
+                )
     print(
-        f"baseline before this change, 1,000,000 tracks on SQLite: {BASELINE_SECONDS} s, ", end=""
+        f"baseline measured before this change (1,000,000 tracks, SQLite, an idle machine): "
+        f"{BASELINE_SECONDS} s to healthy, {BASELINE_RSS_MB:.0f} MB RSS"
     )
-    print(f"{BASELINE_RSS_MB:.0f} MB RSS")
-    if million:
-        seconds = statistics.median(s.seconds for s in million)
-        steady = statistics.median(s.steady_mb for s in million)
-        print(
-            f"now: {seconds:.2f} s ({BASELINE_SECONDS / seconds:.1f}x faster), "
-            f"{steady:.0f} MB steady RSS ({BASELINE_RSS_MB / steady:.1f}x smaller)"
-        )
+
+
+def median(starts: list[Start], field: str) -> float:
+    return float(statistics.median(getattr(s, field) for s in starts))
+
+
+def row(starts: list[Start]) -> str:
+    return (
+        f"{median(starts, 'seconds'):>10.2f} {TARGET_SECONDS:>7.1f} "
+        f"{median(starts, 'cpu_seconds'):>7.2f} {median(starts, 'peak_mb'):>8.0f} "
+        f"{median(starts, 'steady_mb'):>10.0f} {TARGET_RSS_MB:>7.0f}   "
+        + " ".join(f"{s.seconds:.2f}" for s in starts)
+    )
 
 
 if __name__ == "__main__":
