@@ -16,6 +16,7 @@ from qfzz.app._assemble import build_overlay, build_station
 from qfzz.app._bootstrap import prepare_library
 from qfzz.app._http import server_options
 from qfzz.app._logging import configure_logging
+from qfzz.app._memory import release_free_heap
 from qfzz.cli import LibraryProgress, Wiring, build_cli
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
@@ -62,6 +63,7 @@ def run_http(station: QFZZStation, settings: Settings) -> None:
         # full collection, which otherwise paused the event loop for 100-230 ms at a time
         # with a thousand listeners connecting.
         gc.freeze()
+        release_free_heap()  # what loading the catalog freed, back to the OS
         uvicorn.run(app, **server_options(settings))
     finally:
         station.close()

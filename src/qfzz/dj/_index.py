@@ -18,12 +18,14 @@ a count at most a few plays old, never a row out of place.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from qfzz.dj._coded import Coded, factorise
 from qfzz.dj._genres import normalise_genre
 from qfzz.dj._vocab import Vocabulary
 from qfzz.dj._weights import TEMPO_SCALE, W_ENERGY
@@ -158,40 +160,70 @@ class CatalogIndex:
         removed: Sequence[int] = (),
     ) -> CatalogIndex:
         """A new index with these tracks added (a track already indexed: old row retired)
-        and the ``removed`` ones retired — one snapshot for a whole rescan."""
+        and the ``removed`` ones retired — one snapshot for a whole rescan.
+
+        The row-by-row form of ``extended_columns`` (a rescan's few tracks, tests); an
+        unknown energy or tempo is ``None``.
+        """
         n = len(track_ids)
+        return self.extended_columns(
+            np.array(track_ids, dtype=np.int64),  # copies: the index keeps it
+            factorise(artists),
+            factorise(genres),
+            factorise(moods),
+            np.asarray(energies, dtype=np.float64).reshape(n),  # None → NaN
+            np.asarray(tempos, dtype=np.float64).reshape(n),
+            np.array(playable, dtype=bool).reshape(n),
+            None if plays is None else np.asarray(plays, dtype=np.float32).reshape(n),
+            removed=removed,
+        )
+
+    def extended_columns(
+        self,
+        track_ids: npt.NDArray[np.int64],
+        artists: Coded,
+        genres: Coded,
+        moods: Coded,
+        energies: npt.NDArray[np.float64],
+        tempos: npt.NDArray[np.float64],
+        playable: npt.NDArray[np.bool_],
+        plays: npt.NDArray[np.float32] | None = None,
+        *,
+        removed: Sequence[int] = (),
+    ) -> CatalogIndex:
+        """``extended`` from columns (the whole catalog at start-up): text as codes into
+        its distinct values, an unknown energy or tempo NaN. Each distinct string is
+        normalised and given its vocabulary code once; the tracks' codes are one gather.
+        The index may keep ``track_ids`` and ``playable`` as they are (never changing
+        them): the caller hands them over.
+        """
+        n = track_ids.shape[0]
         if n == 0:
             return self.without(removed) if removed else self
-        ids = np.asarray(track_ids, dtype=np.int64)
+        ids = track_ids.astype(np.int64, copy=False)
         genres_v, artists_v, moods_v = (v.copy() for v in (self.genres, self.artists, self.moods))
-        genre_codes = np.fromiter(
-            (genres_v.code(normalise_genre(g), g or "") for g in genres), np.int32, n
+        genre_codes = _encode(genres, lambda g: genres_v.code(normalise_genre(g), g or ""))
+        artist_codes = _encode(
+            artists, lambda a: artists_v.code(normalise_creator(a or ""), a or "")
         )
-        artist_codes = np.fromiter(
-            (artists_v.code(normalise_creator(a), a) for a in artists), np.int32, n
-        )
-        mood_codes = np.fromiter(
-            (moods_v.code((m or "").strip().casefold()) for m in moods), np.int32, n
-        )
-        energy = np.array([UNKNOWN_ENERGY if e is None else e for e in energies], dtype=np.float32)
-        tempo = np.array([np.nan if t is None else t for t in tempos], dtype=np.float32)
-        play_counts = (
-            np.zeros(n, dtype=np.float32) if plays is None else np.asarray(plays, np.float32)
-        )
+        mood_codes = _encode(moods, lambda m: moods_v.code((m or "").strip().casefold()))
+        energy = np.where(np.isnan(energies), UNKNOWN_ENERGY, energies).astype(np.float32)
+        tempo = tempos.astype(np.float32)
+        play_counts = np.zeros(n, dtype=np.float32) if plays is None else plays.astype(np.float32)
         active, row_of_id = self._retired(
             np.concatenate([ids, np.asarray(removed, dtype=np.int64)])
         )
         first_row = len(self)
         columns = _Columns(
-            np.concatenate([self.track_ids, ids]),
-            np.concatenate([self.genre, genre_codes]),
-            np.concatenate([self.artist, artist_codes]),
-            np.concatenate([self.mood, mood_codes]),
-            np.concatenate([self.energy, energy]),
-            np.concatenate([self.tempo, tempo]),
-            np.concatenate([self.playable, np.asarray(playable, dtype=bool)]),
-            np.concatenate([active, np.ones(n, dtype=bool)]),
-            np.concatenate([self.plays, play_counts]),
+            _joined(self.track_ids, ids),
+            _joined(self.genre, genre_codes),
+            _joined(self.artist, artist_codes),
+            _joined(self.mood, mood_codes),
+            _joined(self.energy, energy),
+            _joined(self.tempo, tempo),
+            _joined(self.playable, playable.astype(bool, copy=False)),
+            _joined(active, np.ones(n, dtype=bool)),
+            _joined(self.plays, play_counts),
         )
         max_id = int(ids.max())
         if max_id >= row_of_id.shape[0]:
@@ -249,7 +281,7 @@ class CatalogIndex:
             return int(self._row_of_id[track_id])
         return -1
 
-    def rows_of(self, track_ids: Sequence[int]) -> I32:
+    def rows_of(self, track_ids: Sequence[int] | npt.NDArray[np.int64]) -> I32:
         ids = np.asarray(track_ids, dtype=np.int64)
         inside = (ids >= 0) & (ids < self._row_of_id.shape[0])
         rows = np.full(ids.shape[0], -1, dtype=np.int32)
@@ -310,7 +342,7 @@ class CatalogIndex:
     def _retired(self, ids: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.bool_], I32]:
         """Copies of ``active`` and the id map with these ids retired (or the originals
         when none of them is live)."""
-        rows = self.rows_of(ids.tolist())
+        rows = self.rows_of(ids)
         rows = rows[rows >= 0]
         if not rows.shape[0]:
             return self.active, self._row_of_id
@@ -319,6 +351,19 @@ class CatalogIndex:
         row_of_id = self._row_of_id.copy()
         row_of_id[self.track_ids[rows]] = -1
         return active, row_of_id
+
+
+def _joined(old: npt.NDArray[Any], new: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """``old`` then ``new``; ``new`` itself when ``old`` is empty (the first load), so the
+    whole catalog's columns are not held twice while the index is built."""
+    return new if old.shape[0] == 0 else np.concatenate([old, new])
+
+
+def _encode(column: Coded, code: Callable[[str | None], int]) -> I32:
+    """Each track's vocabulary code: ``code`` of each distinct value (in the order first
+    seen, so codes are numbered as a row-by-row pass would number them), then one gather."""
+    of_value = np.fromiter(map(code, column.values), np.int32, len(column.values))
+    return of_value[column.codes] if of_value.shape[0] else np.zeros(0, dtype=np.int32)
 
 
 def _popularity(plays: F32) -> F32:

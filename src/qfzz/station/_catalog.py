@@ -13,6 +13,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
+
 from qfzz.audio import analyse
 from qfzz.cache import SearchCache, TrackCache
 from qfzz.catalog.importer import DatasetImporter
@@ -27,6 +30,8 @@ from qfzz.station._idempotency import Idempotency, Once
 from qfzz.store import DatasetRecord, DatasetRepository, Store, StoredAnswer
 
 log = logging.getLogger(__name__)
+
+F32 = npt.NDArray[np.float32]
 
 MAX_SEARCH_PAGE = 500
 
@@ -69,11 +74,12 @@ class Catalog:
         return self.view.current
 
     def load(self) -> None:
-        """Index every stored track (start-up)."""
+        """Index every stored track (start-up): columns straight from the store into the
+        index, no object per track."""
         columns = self._store.tracks.feature_columns()
-        plays = self._store.interactions.play_counts()
+        plays = _aligned_plays(columns.track_id, self._store.interactions.play_counts())
         self.view.change(
-            lambda index: index.extended(
+            lambda index: index.extended_columns(
                 columns.track_id,
                 columns.artist,
                 columns.genre,
@@ -81,7 +87,7 @@ class Catalog:
                 columns.energy,
                 columns.tempo,
                 columns.playable,
-                [plays.get(track_id, 0) for track_id in columns.track_id],
+                plays,
             )
         )
 
@@ -210,6 +216,18 @@ class Catalog:
             else (_features_of(outside[t]) if t in outside else None)
             for t, row in zip(track_ids, rows, strict=True)
         ]
+
+
+def _aligned_plays(track_ids: npt.NDArray[np.int64], plays: dict[int, int]) -> F32:
+    """Play counts beside ``track_ids`` (ascending), 0 for tracks never played."""
+    counts = np.zeros(track_ids.shape[0], dtype=np.float32)
+    if not plays or not track_ids.shape[0]:
+        return counts
+    played = np.fromiter(plays.keys(), np.int64, len(plays))
+    at = np.minimum(np.searchsorted(track_ids, played), track_ids.shape[0] - 1)
+    indexed = track_ids[at] == played  # plays of removed tracks have no row
+    counts[at[indexed]] = np.fromiter(plays.values(), np.float32, len(plays))[indexed]
+    return counts
 
 
 def _answered_import(record: StoredAnswer) -> DatasetImport:

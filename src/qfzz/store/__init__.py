@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from qfzz.store._columns import CodedStrings
 from qfzz.store._database import Database
 from qfzz.store.bookmarks import BookmarkRepository
 from qfzz.store.collections import CollectionRepository
@@ -27,6 +28,7 @@ from qfzz.store.tracks import FeatureColumns, FileState, TrackRepository
 __all__ = [
     "RESOLVER_STATS_FILE",
     "BookmarkRepository",
+    "CodedStrings",
     "CollectionRepository",
     "CommitListener",
     "ContentRepository",

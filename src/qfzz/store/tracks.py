@@ -6,11 +6,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Connection, func, or_, select, update
 
 from qfzz.models import ScannedFile, Track, TrackMeta, normalise_creator
+from qfzz.store._columns import CHUNK, CodedStrings, ColumnKind, pages, read_columns
 from qfzz.store._database import Database
-from qfzz.store._rows import TRACK_COLUMNS, chunks, meta_values, row_to_track
+from qfzz.store._rows import IN_CHUNK, TRACK_COLUMNS, chunks, meta_values, row_to_track
 from qfzz.store._schema import tracks
 
 
@@ -26,15 +29,23 @@ class FileState:
 
 @dataclass(frozen=True, slots=True)
 class FeatureColumns:
-    """The catalog as columns, for the DJ's scoring index (one query, no per-row objects)."""
+    """The live catalog as columns, in track id order, for the DJ's scoring index: numpy
+    arrays and coded text (``read_columns``), no object per track. An unknown energy or
+    tempo is NaN."""
 
-    track_id: list[int]
-    artist: list[str]
-    genre: list[str | None]
-    mood: list[str | None]
-    energy: list[float | None]
-    tempo: list[float | None]
-    playable: list[bool]
+    track_id: npt.NDArray[np.int64]
+    artist: CodedStrings
+    genre: CodedStrings
+    mood: CodedStrings
+    energy: npt.NDArray[np.float64]
+    tempo: npt.NDArray[np.float64]
+    playable: npt.NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return int(self.track_id.shape[0])
+
+
+_FEATURE_KINDS: tuple[ColumnKind, ...] = (np.int64, str, str, str, np.float64, np.float64, np.bool_)
 
 
 class TrackRepository:
@@ -219,39 +230,43 @@ class TrackRepository:
             return int(total), [row_to_track(row) for row in rows]
 
     def trust_identities(
-        self, track_ids: Sequence[int] | None = None
+        self, track_ids: Sequence[int] = (), *, content_ids: Sequence[str] = ()
     ) -> list[tuple[int, str | None, str | None]]:
-        """``(track_id, content_id, creator_id)`` of the given tracks (removed ones too)."""
-        query = select(tracks.c.id, tracks.c.content_id, tracks.c.creator_id)
-        if track_ids is not None:
-            query = query.where(tracks.c.id.in_(list(track_ids)))
-        with self._db.read() as conn:
-            return [(int(i), c, a) for i, c, a in conn.execute(query.order_by(tracks.c.id))]
+        """``(track_id, content_id, creator_id)`` of the given tracks and of every track
+        holding one of ``content_ids`` (removed ones too), by track id.
 
-    def feature_columns(self) -> FeatureColumns:
-        query = (
-            select(
-                tracks.c.id,
-                tracks.c.artist,
-                tracks.c.genre,
-                tracks.c.mood,
-                tracks.c.energy,
-                tracks.c.tempo,
-                tracks.c.playable,
-            )
-            .where(tracks.c.removed.is_(False))
-            .order_by(tracks.c.id)
-        )
+        The trust ledger asks only about tracks it has records or votes for, so this
+        reads a few rows through the primary key and the content id index, never the
+        whole catalog.
+        """
+        found: dict[int, tuple[int, str | None, str | None]] = {}
+        columns = (tracks.c.id, tracks.c.content_id, tracks.c.creator_id)
+        wanted: list[tuple[Any, Sequence[Any]]] = [
+            (tracks.c.id, list(track_ids)),
+            (tracks.c.content_id, list(content_ids)),
+        ]
         with self._db.read() as conn:
-            rows = conn.execute(query).all()
-        if not rows:
-            return FeatureColumns([], [], [], [], [], [], [])
-        ids, artists, genres, moods, energies, tempos, playables = map(
-            list, zip(*rows, strict=True)
-        )
-        return FeatureColumns(
-            ids, artists, genres, moods, energies, tempos, [bool(p) for p in playables]
-        )
+            for column, values in wanted:
+                for start in range(0, len(values), IN_CHUNK):
+                    part = values[start : start + IN_CHUNK]
+                    rows = conn.execute(select(*columns).where(column.in_(part)))
+                    found.update((int(i), (int(i), c, a)) for i, c, a in rows)
+        return [found[track_id] for track_id in sorted(found)]
+
+    def feature_columns(self, *, page: int = CHUNK) -> FeatureColumns:
+        """Every live track's features, read ``page`` rows at a time (``read_columns``)."""
+        query = select(
+            tracks.c.id,
+            tracks.c.artist,
+            tracks.c.genre,
+            tracks.c.mood,
+            tracks.c.energy,
+            tracks.c.tempo,
+            tracks.c.playable,
+        ).where(tracks.c.removed.is_(False))
+        with self._db.read() as conn:
+            columns = read_columns(pages(conn, query, tracks.c.id, size=page), _FEATURE_KINDS)
+        return FeatureColumns(*columns)
 
 
 def _file_values(scanned: ScannedFile) -> dict[str, Any]:

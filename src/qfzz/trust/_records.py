@@ -6,6 +6,7 @@ for the playlist filter is one vectorised expression.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,6 +71,10 @@ class TrustIndex:
 
     def __len__(self) -> int:
         return len(self._keys)
+
+    def record_keys(self) -> Iterator[str]:
+        """Every record's key, in row order."""
+        return iter(self._keys)
 
     def row(self, key: str) -> int:
         """The row of ``key``, created (neutral) on first use."""

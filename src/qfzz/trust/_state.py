@@ -8,8 +8,9 @@ swaps it in as one reference, so readers never see a half-built one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from qfzz.models import Block, Interaction
 from qfzz.trust._blocks import Change
@@ -18,8 +19,14 @@ from qfzz.trust._events import EventHistory
 from qfzz.trust._records import TrustIndex, trust_key
 from qfzz.trust._votes import moved, vote_of
 
-#: track ids (``None``: every track) → (track id, content id, creator id)
-Identities = Callable[[Sequence[int] | None], list[tuple[int, str | None, str | None]]]
+
+class Identities(Protocol):
+    """``(track id, content id, creator id)`` of the given tracks and of the tracks
+    holding any of ``content_ids`` (the store's ``TrackRepository.trust_identities``)."""
+
+    def __call__(
+        self, track_ids: Sequence[int] = (), *, content_ids: Sequence[str] = ()
+    ) -> list[tuple[int, str | None, str | None]]: ...
 
 
 @dataclass(slots=True)
@@ -37,8 +44,9 @@ class LedgerState:
     #: the store's (height, events, newest hash) when the chain was read: a change means another
     #: process extended, cut or repaired it
     seen: tuple[int, int, str] = (0, 0, "")
+    #: track id → its record's row, only for tracks whose record exists: an empty ledger
+    #: holds nothing per track, however large the catalog
     track_rows: dict[int, int] = field(default_factory=dict)
-    track_keys: dict[int, str] = field(default_factory=dict)
 
     @classmethod
     def of_replay(
@@ -55,37 +63,56 @@ class LedgerState:
             tip.through,
             now,
         )
-        state.map_tracks(None)
+        state.map_recorded()
         return state
 
-    def map_tracks(self, track_ids: Sequence[int] | None) -> None:
-        """Learn the trust key of tracks (and which rows have records already)."""
-        for track_id, content_id, creator_id in self.identities(track_ids):
-            key = trust_key(content_id or f"track-{track_id}", creator_id or "")
-            self.track_keys[track_id] = key
+    def map_recorded(self) -> None:
+        """Learn which tracks have a record: those whose trust key is one of the index's.
+
+        A key is ``content_id:creator_id``, or ``track-N:creator_id`` for a track without
+        a content id, so the candidates are read by content id (each prefix of a key up to
+        a colon) and by id (``N``) — as many rows as there are records, not tracks.
+        """
+        contents: set[str] = set()
+        ids: set[int] = set()
+        for key in self.index.record_keys():
+            at = key.find(":")
+            while at >= 0:
+                contents.add(key[:at])
+                at = key.find(":", at + 1)
+            number = key.removeprefix("track-").partition(":")[0]
+            if key.startswith("track-") and number.isdigit():
+                ids.add(int(number))
+        if not contents and not ids:
+            return
+        found = self._keys(self.identities(sorted(ids), content_ids=sorted(contents)))
+        for track_id, key in found.items():
             row = self.index.find(key)
             if row >= 0:
                 self.track_rows[track_id] = row
 
-    def row_for_track(self, track_id: int) -> int:
+    def _keys(self, identities: list[tuple[int, str | None, str | None]]) -> dict[int, str]:
+        return {
+            track_id: trust_key(content_id or f"track-{track_id}", creator_id or "")
+            for track_id, content_id, creator_id in identities
+        }
+
+    def _row_for_track(self, track_id: int, keys: dict[int, str]) -> int:
+        """The row of a track's record, created (neutral) when the track has none yet;
+        ``keys`` holds the keys of the tracks this batch of votes mentions."""
         row = self.track_rows.get(track_id)
-        if row is not None:
-            return row
-        if track_id not in self.track_keys:
-            self.map_tracks([track_id])
-        key = self.track_keys.get(track_id, f"track-{track_id}:")
-        row = self.index.row(key)
-        self.track_rows[track_id] = row
+        if row is None:
+            key = keys.get(track_id) or trust_key(f"track-{track_id}", "")  # a track gone
+            row = self.track_rows[track_id] = self.index.row(key)
         return row
 
     def apply(self, committed: Sequence[tuple[int, Interaction]]) -> None:
         """Turn interactions read in id order into votes; ids ≤ ``through`` are skipped."""
         fresh = [(i, x) for i, x in committed if i > self.through]
         unknown = {x.track_id for _, x in fresh if x.track_id not in self.track_rows}
-        if unknown:
-            self.map_tracks(sorted(unknown))
+        keys = self._keys(self.identities(sorted(unknown))) if unknown else {}
         for interaction_id, interaction in fresh:
-            self._vote(interaction, interaction_id)
+            self._vote(interaction, interaction_id, keys)
             self.through = interaction_id
 
     def continues(self, committed: Sequence[tuple[int, Interaction]]) -> bool:
@@ -100,8 +127,8 @@ class LedgerState:
             expected += 1
         return True
 
-    def _vote(self, interaction: Interaction, interaction_id: int) -> None:
-        row = self.row_for_track(interaction.track_id)
+    def _vote(self, interaction: Interaction, interaction_id: int, keys: dict[int, str]) -> None:
+        row = self._row_for_track(interaction.track_id, keys)
         vote = vote_of(interaction)
         mine = self.votes.setdefault(interaction.user_id, {})
         previous = mine.get(row)
