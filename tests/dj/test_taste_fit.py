@@ -64,3 +64,27 @@ def test_fit_taste_hands_both_models_and_the_choice():
     assert models.artist_weight == choose_artist_weight(u, i, a, w, t)[0]
     unknown = np.full_like(a, -1)  # no artist known for any track: no artist model
     assert fit_taste(u, i, unknown, w, t).artists is None
+
+
+def test_where_listeners_skip_the_choice_is_judged_on_kept_over_skipped():
+    """A radio's listeners keep some tracks and skip others, interleaved in time: the
+    weight is judged on ordering what they kept above what they skipped (the error is
+    the share of pairs ordered wrongly, 0.5 for a coin)."""
+    rng = np.random.default_rng(4)
+    n = ARTISTS * TRACKS_EACH
+    track_ids = np.arange(1, n + 1)
+    artist_of = (track_ids - 1) // TRACKS_EACH
+    scene_of = (track_ids - 1) * SCENES // n
+    rows = []
+    for user in range(LISTENERS):
+        mine = track_ids[scene_of == user % SCENES]
+        others = track_ids[scene_of != user % SCENES]
+        for step, track in enumerate(rng.choice(mine, 12, replace=False)):
+            rows.append((user, int(track), 0.05, 2.0 * step))
+        for step, track in enumerate(rng.choice(others, 6, replace=False)):
+            rows.append((user, int(track), -0.05, 4.0 * step + 1.0))  # skips among the plays
+    u, i, w, t = (np.asarray(c) for c in zip(*rows, strict=True))
+    weight, errors = choose_artist_weight(u, i, artist_of[i - 1] + 1000, w, t)
+    assert weight > 0 and errors[weight] == min(errors.values())
+    assert errors[weight] < errors[0.0]
+    assert all(0.0 <= e <= 1.0 for e in errors.values())
