@@ -30,7 +30,7 @@ Without enough listeners to judge, the default :data:`W_ARTIST_COLLAB` stands.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -134,7 +134,12 @@ def choose_artist_weight(
     u, i, a, w, t = _columns(users, items, artists, weights, stamps)
     if not (a >= 0).any():
         return W_ARTIST_COLLAB, {}
-    for judge in (_KeptOverSkipped(u, i, a, w, t, seed), _HeldOutLikes(u, i, w, t, seed)):
+    judges: tuple[Callable[[], _KeptOverSkipped | _HeldOutLikes], ...] = (
+        lambda: _KeptOverSkipped(u, i, a, w, t, seed),
+        lambda: _HeldOutLikes(u, i, w, t, seed),  # built only when the first cannot judge
+    )
+    for make in judges:
+        judge = make()
         if len(judge.held) < MIN_JUDGED:
             continue
         train = ~judge.held_rows
