@@ -273,6 +273,22 @@ def test_plays_counted_on_one_snapshot_do_not_leak_into_the_next():
     assert second.plays[second.row_of(1)] == 3
 
 
+def test_plays_counted_one_at_a_time_equal_plays_counted_in_bulk():
+    plays = [0, 5, 17, 5, 3, 3, 3, 9, 0, 12] * 3
+    fresh = make_index(20)
+    gone = 3  # the row of track 4, retired: its plays count, its popularity term is -inf
+    one_by_one, in_bulk = fresh.without([4]), make_index(20).without([4])
+    assert one_by_one.row_of(4) == -1 and fresh.row_of(4) == gone
+    for row in plays:
+        one_by_one.add_plays([row])  # the per-request path
+    in_bulk.add_plays(plays)  # more than a few: the vectorised path
+    assert len(plays) > 4
+    for column in ("plays", "base_all", "base_playable"):
+        assert getattr(one_by_one, column).tolist() == getattr(in_bulk, column).tolist()
+    assert one_by_one.plays[5] == 6 and one_by_one.base_all[gone] == -np.inf
+    assert one_by_one.base_all[5] > one_by_one.base_all[17] > 0
+
+
 def test_one_snapshot_for_a_rescan_equals_retiring_then_adding():
     old = make_index(30)
     new = ([7, 40], ["x", "y"], ["rock", "folk"], ["calm", "dark"], [0.1, 0.9], [90.0, None])
