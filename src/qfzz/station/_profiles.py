@@ -115,9 +115,15 @@ class ProfileBook:
         with profile.lock:
             if profile.applied == profile.snapshotted:
                 return
+            tables, whole = profile.unsaved_tables()
             self._store.listeners.save_profile(
-                profile.user_id, profile.stored_tables(), profile.energy_level, profile.applied
+                profile.user_id,
+                tables,
+                profile.energy_level,
+                profile.applied,
+                whole=whole,
             )
+            profile.saved()
             profile.snapshotted = profile.applied
 
     def due(self, user_ids: Sequence[str]) -> list[str]:
