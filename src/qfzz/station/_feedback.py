@@ -3,8 +3,9 @@
 Interactions are applied to their profiles and queued for the group commit under the
 profiles' locks, so the stored log's order is the order the profiles learned in; the caller
 (sync or async) waits on the commit before anything is acknowledged. Once stored, the
-listeners' cached playlists are dropped, plays are counted in the catalog index, due
-profiles are snapshotted and ``interaction_recorded`` is announced.
+listeners' cached playlists are dropped, plays are counted in the catalog index,
+``interaction_recorded`` is announced and due profiles are snapshotted (for a caller on
+the event loop, on a worker thread: a snapshot is a write no request should wait behind).
 
 A keyed interaction (``Idempotency-Key``) is looked up before it is learned
 (``station._idempotency``); if the group commit still finds its key taken (another process
