@@ -263,6 +263,34 @@ def test_a_snapshot_never_changes_when_the_next_one_is_made():
     assert not newer.playable[newer.row_of(9)] and old.playable[old.row_of(9)]
 
 
+def test_a_snapshot_after_the_first_holds_only_what_was_learned_since():
+    index = make_index(60)
+    ann = profile(genres={"jazz": 0.9})
+    row = 7
+    track = index.features(row)
+    ann.apply(Interaction("ann", track.track_id, InteractionType.LIKE, None, 1.0), track)
+    tables, whole = ann.unsaved_tables()
+    assert whole and tables == ann.stored_tables()  # never saved: all of it
+    ann.saved()
+    assert ann.unsaved_tables() == ({}, False)
+    other = index.features(row + 1)
+    ann.apply(Interaction("ann", other.track_id, InteractionType.SKIP, None, 2.0), other)
+    delta, whole = ann.unsaved_tables()
+    assert not whole
+    full = ann.stored_tables()
+    keys = {"genre": other.genre, "artist": other.artist, "mood": other.mood}
+    # the weight and its four evidence tables, for the skipped track's three keys only
+    assert delta == {
+        table: {keys[kind]: full[table][keys[kind]]}
+        for table in full
+        for kind in keys
+        if table.startswith(kind)
+    }
+    assert len(delta) == 15 and all(len(rows) == 1 for rows in delta.values())
+    ann.load_tables(full)  # loaded: the store's rows are not known to match
+    assert ann.unsaved_tables()[1]
+
+
 def test_plays_counted_on_one_snapshot_do_not_leak_into_the_next():
     view = CatalogView(make_index(20))
     view.add_plays([1, 1, 2])
@@ -271,6 +299,22 @@ def test_plays_counted_on_one_snapshot_do_not_leak_into_the_next():
     view.add_plays([1])
     assert first.plays[first.row_of(1)] == 2
     assert second.plays[second.row_of(1)] == 3
+
+
+def test_plays_counted_one_at_a_time_equal_plays_counted_in_bulk():
+    plays = [0, 5, 17, 5, 3, 3, 3, 9, 0, 12] * 3
+    fresh = make_index(20)
+    gone = 3  # the row of track 4, retired: its plays count, its popularity term is -inf
+    one_by_one, in_bulk = fresh.without([4]), make_index(20).without([4])
+    assert one_by_one.row_of(4) == -1 and fresh.row_of(4) == gone
+    for row in plays:
+        one_by_one.add_plays([row])  # the per-request path
+    in_bulk.add_plays(plays)  # more than a few: the vectorised path
+    assert len(plays) > 4
+    for column in ("plays", "base_all", "base_playable"):
+        assert getattr(one_by_one, column).tolist() == getattr(in_bulk, column).tolist()
+    assert one_by_one.plays[5] == 6 and one_by_one.base_all[gone] == -np.inf
+    assert one_by_one.base_all[5] > one_by_one.base_all[17] > 0
 
 
 def test_one_snapshot_for_a_rescan_equals_retiring_then_adding():

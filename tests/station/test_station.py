@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import asyncio
+import threading
+
 import pytest
 
 from qfzz.app import build_station
@@ -151,6 +154,39 @@ def test_profiles_are_snapshotted_and_the_rest_replayed(settings, clock, monkeyp
             assert reloaded.weights[kind] == pytest.approx(live[kind])
     finally:
         second.close()
+
+
+def test_a_request_on_the_loop_leaves_the_due_snapshot_to_a_worker_thread(
+    settings, clock, monkeypatch
+):
+    station = build_station(settings, clock=clock)
+    station.parts.profiles.snapshot_every = 10
+    add_synthetic_tracks(station.parts.store, SIX_GENRES)
+    station.start()
+    try:
+        station.register_listener("ann", {"genres": ["jazz"]})
+        rock = _ids_of_genre(station, "rock")
+        listeners = station.parts.store.listeners
+        saved_on: list[int] = []
+        save = listeners.save_profile
+
+        def recording_save(*args, **kwargs):
+            saved_on.append(threading.get_ident())
+            return save(*args, **kwargs)
+
+        monkeypatch.setattr(listeners, "save_profile", recording_save)
+
+        async def main() -> int:
+            for n in range(12):
+                await station.arecord_interaction("ann", rock[n % len(rock)], "like")
+            await asyncio.get_running_loop().shutdown_default_executor()  # the worker's job
+            return threading.get_ident()
+
+        loop_thread = asyncio.run(main())
+        assert saved_on and loop_thread not in saved_on
+        assert 10 <= listeners.get("ann").profile_interactions <= 12
+    finally:
+        station.close()
 
 
 def test_a_fresh_station_reloads_profiles_from_the_store(settings, clock):

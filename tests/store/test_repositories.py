@@ -97,6 +97,17 @@ def test_interaction_log_and_profile_snapshots(store):
     assert store.listeners.weights("ann") == {"genre": {"jazz": 0.95}, "artist": {"miles": 0.1}}
     record = store.listeners.get("ann")
     assert (record.energy_level, record.profile_interactions) == (0.4, 3)
+    # a delta: the rows learned since the last snapshot are upserted, the rest kept
+    store.listeners.save_profile(
+        "ann", {"genre": {"jazz": 0.5, "rock": 0.25}}, 0.45, 5, whole=False
+    )
+    assert store.listeners.weights("ann") == {
+        "genre": {"jazz": 0.5, "rock": 0.25},
+        "artist": {"miles": 0.1},
+    }
+    assert store.listeners.get("ann").profile_interactions == 5
+    store.listeners.save_profile("ann", {"mood": {"calm": 0.3}}, 0.5, 6)  # whole: replaces
+    assert store.listeners.weights("ann") == {"mood": {"calm": 0.3}}
 
 
 def test_group_commit_acknowledges_every_concurrent_writer(store):

@@ -97,6 +97,10 @@ class ListenerProfile:
     #: stored snapshot holds; the difference is replayed from the log after a restart.
     applied: int = 0
     snapshotted: int = 0
+    #: (kind, key) whose weight or evidence changed since the last snapshot, so the next
+    #: one writes only those rows (a snapshot costs what was learned, not the profile's
+    #: size); ``None``: the stored rows may differ anywhere, so the next one writes all.
+    unsaved: set[tuple[str, str]] | None = field(default=None, repr=False, compare=False)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     #: Random and new for every profile object (each load from the store, each rebuild):
     #: with ``applied`` it versions what was computed from this profile, since a reloaded
@@ -165,6 +169,8 @@ class ListenerProfile:
         found[:] = [positive, negative, faded_at, prior]
         value = (prior * PRIOR_PLAYS + positive) / (PRIOR_PLAYS + positive + negative)
         table[key] = value
+        if self.unsaved is not None:
+            self.unsaved.add((kind, key))
         return value
 
     def stored_tables(self) -> dict[str, dict[str, float]]:
@@ -175,11 +181,30 @@ class ListenerProfile:
                 tables[kind + suffix] = {key: values[position] for key, values in notes.items()}
         return tables
 
+    def unsaved_tables(self) -> tuple[dict[str, dict[str, float]], bool]:
+        """What the next snapshot must write, and whether that is the whole profile (the
+        store's rows replaced) rather than only the rows learned since the last one
+        (upserted). The caller holds ``lock`` and calls :meth:`saved` once it is stored."""
+        if self.unsaved is None:
+            return self.stored_tables(), True
+        tables: dict[str, dict[str, float]] = {}
+        for kind, key in self.unsaved:
+            tables.setdefault(kind, {})[key] = self.weights[kind][key]
+            values = self.evidence[kind][key]
+            for position, suffix in enumerate(_EVIDENCE_TABLES):
+                tables.setdefault(kind + suffix, {})[key] = values[position]
+        return tables, False
+
+    def saved(self) -> None:
+        """The rows :meth:`unsaved_tables` gave are stored: later snapshots write deltas."""
+        self.unsaved = set()
+
     def load_tables(self, tables: dict[str, dict[str, float]]) -> None:
         """Restore what :meth:`stored_tables` gave (weights without evidence are kept: a
         snapshot older than the evidence tables starts its evidence afresh)."""
         self.weights = {k: dict(t) for k, t in tables.items() if k in KINDS}
         self.evidence = {}
+        self.unsaved = None
         for kind in KINDS:
             parts = [tables.get(kind + suffix, {}) for suffix in _EVIDENCE_TABLES]
             notes = self.evidence.setdefault(kind, {})

@@ -34,6 +34,11 @@ class CatalogView:
         """Count plays of live tracks (in place: see ``CatalogIndex.add_plays``)."""
         with self._write:
             index = self._index
+            if len(track_ids) == 1:  # one request's play: no arrays for one id
+                row = index.row_of(track_ids[0])
+                if row >= 0:
+                    index.add_plays([row])
+                return
             rows = index.rows_of(track_ids)
             rows = rows[rows >= 0]
             if rows.shape[0]:

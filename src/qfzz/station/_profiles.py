@@ -115,16 +115,32 @@ class ProfileBook:
         with profile.lock:
             if profile.applied == profile.snapshotted:
                 return
+            tables, whole = profile.unsaved_tables()
             self._store.listeners.save_profile(
-                profile.user_id, profile.stored_tables(), profile.energy_level, profile.applied
+                profile.user_id,
+                tables,
+                profile.energy_level,
+                profile.applied,
+                whole=whole,
             )
+            profile.saved()
             profile.snapshotted = profile.applied
+
+    def due(self, user_ids: Sequence[str]) -> list[str]:
+        """Those of ``user_ids`` whose profile learned ``snapshot_every`` interactions
+        since its last snapshot (no store access: cheap enough for every request)."""
+        return [
+            user
+            for user in user_ids
+            if (profile := self._profiles.get(user)) is not None
+            and profile.applied - profile.snapshotted >= self.snapshot_every
+        ]
 
     def snapshot_due(self, user_ids: Sequence[str]) -> None:
         """Snapshot the profiles that learned ``snapshot_every`` interactions since the last."""
-        for user in user_ids:
+        for user in self.due(user_ids):
             profile = self._profiles.get(user)
-            if profile is not None and profile.applied - profile.snapshotted >= self.snapshot_every:
+            if profile is not None:
                 self.snapshot(profile)
 
     def snapshot_all(self) -> None:

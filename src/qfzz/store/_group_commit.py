@@ -5,13 +5,21 @@ whatever has queued up, runs it all in one transaction and resolves the futures 
 the commit, each with what the batch writer returned for its item. So an acknowledged write
 is durable, and under load the cost of a commit is shared by everyone waiting on it (the
 way databases batch their own log flushes).
+
+Callers on an event loop (``asubmit``) cost the loop as little as possible, because the
+loop is what every other request waits on: their items join the same queue at once (so the
+queue's order stays the order they were submitted in, whoever submitted them), but the
+writer is woken once per turn of the loop rather than once per item — a turn's requests
+then share one commit — and a batch's waiters on a loop are resolved by one call into that
+loop, not one cross-thread wake-up each.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Generic, TypeVar
@@ -20,7 +28,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 log = logging.getLogger(__name__)
 
-_STOP = object()
+#: Who waits for an item: a thread (a concurrent future) or a coroutine on a loop.
+Waiter = Future[R] | tuple[asyncio.AbstractEventLoop, "asyncio.Future[R]"]
 
 
 class GroupCommitter(Generic[T, R]):
@@ -32,13 +41,19 @@ class GroupCommitter(Generic[T, R]):
     ) -> None:
         self._write_batch = write_batch
         self._max_batch = max_batch
-        self._queue: queue.SimpleQueue[tuple[T, Future[R]] | object] = queue.SimpleQueue()
+        # deque.append and popleft are atomic: submitters never wait for the writer.
+        self._items: deque[tuple[T, Waiter[R]]] = deque()
+        self._ready = threading.Event()
+        self._stopping = False
+        #: Loops that have a wake-up of the writer scheduled for the end of their turn.
+        self._waking: set[asyncio.AbstractEventLoop] = set()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def start(self) -> None:
         with self._lock:
             if self._thread is None:
+                self._stopping = False
                 self._thread = threading.Thread(
                     target=self._run, name="qfzz-group-commit", daemon=True
                 )
@@ -49,46 +64,94 @@ class GroupCommitter(Generic[T, R]):
         with self._lock:
             thread, self._thread = self._thread, None
         if thread is not None:
-            self._queue.put(_STOP)
+            self._stopping = True
+            self._ready.set()
             thread.join()
 
     def submit(self, item: T) -> Future[R]:
+        """Queue ``item`` for a thread that will wait on the returned future."""
         future: Future[R] = Future()
         if self._thread is None:
             raise RuntimeError("group committer is not running")
-        self._queue.put((item, future))
+        self._items.append((item, future))
+        self._ready.set()
         return future
 
-    def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            first = self._queue.get()
-            if first is _STOP:
-                return
-            batch = [first]
-            while len(batch) < self._max_batch:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is _STOP:
-                    stopping = True
-                    break
-                batch.append(nxt)
-            self._flush(batch)  # type: ignore[arg-type]
+    def asubmit(self, item: T) -> asyncio.Future[R]:
+        """Queue ``item`` for a coroutine on the running loop (call it on that loop).
 
-    def _flush(self, batch: list[tuple[T, Future[R]]]) -> None:
+        The item is queued now; the writer is woken when the loop finishes its current
+        turn, so the other requests handled in the same turn join the same commit.
+        """
+        loop = asyncio.get_running_loop()
+        if self._thread is None:
+            raise RuntimeError("group committer is not running")
+        future: asyncio.Future[R] = loop.create_future()
+        self._items.append((item, (loop, future)))
+        if loop not in self._waking:
+            self._waking.add(loop)
+            loop.call_soon(self._wake, loop)
+        return future
+
+    def _wake(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._waking.discard(loop)
+        self._ready.set()
+
+    def _run(self) -> None:
+        while True:
+            self._ready.wait()
+            self._ready.clear()  # anything queued after this sets it again
+            while self._items:
+                batch: list[tuple[T, Waiter[R]]] = []
+                while self._items and len(batch) < self._max_batch:
+                    batch.append(self._items.popleft())
+                self._flush(batch)
+            if self._stopping:
+                return
+
+    def _flush(self, batch: list[tuple[T, Waiter[R]]]) -> None:
         try:
             results = self._write_batch([item for item, _ in batch])
             if len(results) != len(batch):
                 raise RuntimeError(f"{len(results)} results for {len(batch)} items")
         except BaseException as exc:  # every waiter must hear about the failure
             log.exception("group commit of %d items failed", len(batch))
-            for _, future in batch:
-                if future.set_running_or_notify_cancel():
-                    future.set_exception(exc)
+            self._resolve([(waiter, None, exc) for _, waiter in batch])
             return
-        for (_, future), result in zip(batch, results, strict=True):
-            # False when its caller gave up waiting (cancelled): the write stands anyway.
-            if future.set_running_or_notify_cancel():
-                future.set_result(result)
+        self._resolve(
+            [(waiter, result, None) for (_, waiter), result in zip(batch, results, strict=True)]
+        )
+
+    @staticmethod
+    def _resolve(outcomes: list[tuple[Waiter[R], R | None, BaseException | None]]) -> None:
+        on_loops: dict[
+            asyncio.AbstractEventLoop,
+            list[tuple[asyncio.Future[R], R | None, BaseException | None]],
+        ] = {}
+        for waiter, result, exc in outcomes:
+            if isinstance(waiter, Future):
+                # False when its caller gave up waiting (cancelled): the write stands anyway.
+                if waiter.set_running_or_notify_cancel():
+                    if exc is None:
+                        waiter.set_result(result)  # type: ignore[arg-type]
+                    else:
+                        waiter.set_exception(exc)
+            else:
+                loop, future = waiter
+                on_loops.setdefault(loop, []).append((future, result, exc))
+        for loop, settled in on_loops.items():
+            try:
+                loop.call_soon_threadsafe(_settle, settled)
+            except RuntimeError:  # the loop is closed: nobody is left waiting there
+                log.debug("a loop closed before %d commits were acknowledged", len(settled))
+
+
+def _settle(settled: list[tuple[asyncio.Future[R], R | None, BaseException | None]]) -> None:
+    """On the waiters' loop: resolve each future its caller still waits on."""
+    for future, result, exc in settled:
+        if future.done():  # cancelled: the caller gave up; the write stands anyway
+            continue
+        if exc is None:
+            future.set_result(result)  # type: ignore[arg-type]
+        else:
+            future.set_exception(exc)

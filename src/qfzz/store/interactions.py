@@ -9,6 +9,7 @@ An interaction sent with an idempotency key is stored only together with the key
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -46,6 +47,12 @@ class _Unit:
     key: IdempotencyKey | None
 
 
+def _unit(chunk: Sequence[Interaction], key: IdempotencyKey | None) -> _Unit:
+    if key is not None and len(chunk) != 1:
+        raise ValueError("an idempotency key guards exactly one interaction")
+    return _Unit(list(chunk), key)
+
+
 class InteractionRepository:
     def __init__(self, db: Database, keys: IdempotencyRepository | None = None) -> None:
         self._db = db
@@ -70,9 +77,15 @@ class InteractionRepository:
         future resolves with the stored first answer instead of ``None``; the rest of the
         group commit is not affected.
         """
-        if key is not None and len(chunk) != 1:
-            raise ValueError("an idempotency key guards exactly one interaction")
-        return self._committer.submit(_Unit(list(chunk), key))
+        return self._committer.submit(_unit(chunk, key))
+
+    def asubmit(
+        self, chunk: Sequence[Interaction], *, key: IdempotencyKey | None = None
+    ) -> asyncio.Future[StoredAnswer | None]:
+        """``submit`` for a coroutine on the running loop: the same queue and order, but
+        the writer is woken once per turn of the loop and a commit's waiters there are
+        resolved together (see ``GroupCommitter.asubmit``)."""
+        return self._committer.asubmit(_unit(chunk, key))
 
     def append(self, interaction: Interaction) -> None:
         """Store one interaction; returns once it is committed (group-committed)."""

@@ -154,17 +154,29 @@ class ListenerRepository:
         weights: Mapping[str, Mapping[str, float]],
         energy_level: float,
         interactions: int,
+        *,
+        whole: bool = True,
     ) -> None:
-        """Store a snapshot of the learned state that includes the first ``interactions``."""
+        """Store a snapshot of the learned state that includes the first ``interactions``.
+
+        ``whole``: ``weights`` is the whole profile and replaces the stored rows;
+        otherwise it holds only rows changed since the last snapshot, which are upserted
+        (the rest stay as stored).
+        """
+        rows = [
+            {"user_id": user_id, "kind": kind, "key": key, "weight": weight}
+            for kind, table in weights.items()
+            for key, weight in table.items()
+        ]
         with self._db.write() as conn:
-            conn.execute(delete(profile_weights).where(profile_weights.c.user_id == user_id))
-            rows = [
-                {"user_id": user_id, "kind": kind, "key": key, "weight": weight}
-                for kind, table in weights.items()
-                for key, weight in table.items()
-            ]
-            if rows:
-                conn.execute(profile_weights.insert(), rows)
+            if whole:
+                conn.execute(delete(profile_weights).where(profile_weights.c.user_id == user_id))
+                if rows:
+                    conn.execute(profile_weights.insert(), rows)
+            else:
+                upsert(
+                    conn, profile_weights, rows, keys=("user_id", "kind", "key"), update=("weight",)
+                )
             conn.execute(
                 listeners.update()
                 .where(listeners.c.user_id == user_id)
