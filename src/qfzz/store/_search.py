@@ -1,0 +1,147 @@
+"""Full-text search over the tracks' title, artist and album, indexed on both databases.
+
+Semantics (the same on SQLite and PostgreSQL): the query is folded (case and diacritics:
+"beyonce" finds "Beyoncé") and split on whitespace; *every* word must occur in the title,
+the artist or the album of a track (AND; each word may match a different field). A word
+of three or more characters matches anywhere, inside words too ("yonc" finds "Beyoncé");
+a word of one or two characters matches the *start* of a word ("be" finds "Beyoncé", not
+"Abbey"): a trigram index cannot find a shorter substring without reading everything, and
+a prefix is what someone typing a name has typed so far. Matches come in track-id order
+(the order the indexes yield, so a page stops reading once it is full and pages are stable).
+
+SQLite: an FTS5 table ``track_search`` with the trigram tokenizer holds a folded copy of
+the three fields, kept by triggers on ``tracks`` (so no writer can forget it). SQLite's
+trigram tokenizer folds case but (before 3.45, and the venv has 3.40) not diacritics, so
+the folding is Python's (``fold``), registered as the SQL function ``qfzz_index_text`` on every
+connection the store opens. Words in the copy are separated by two spaces and it starts
+with two, so a short word's prefix is a trigram too ("  b", " be") and uses the index.
+
+PostgreSQL: a ``pg_trgm`` GIN index on the expression ``qfzz_search_text(title, artist,
+album)`` (an immutable SQL function: ``unaccent`` and ``lower``), so again nothing has to
+maintain it. A word is ``LIKE '%word%'`` and a short one ``LIKE '% wo%'``, both of which
+pg_trgm answers from the index (a ``tsvector`` cannot find a word's inside at all).
+
+Counting every match of a frequent word over a million tracks costs as much as a full scan,
+so counts stop at ``SEARCH_COUNT_CAP + 1`` rows (``count_capped``).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    FromClause,
+    Select,
+    and_,
+    column,
+    func,
+    literal,
+    literal_column,
+    select,
+    table,
+)
+
+from qfzz.errors import InvalidInput
+from qfzz.models import SEARCH_COUNT_CAP
+from qfzz.store._schema import tracks
+
+#: More words or characters than this is not a search someone typed (no title, artist or
+#: album is longer than 500 characters); refused as invalid input (a 4xx).
+MAX_WORDS = 16
+MAX_QUERY_CHARS = 1000
+#: Shorter words match word starts only (see the module docstring).
+TRIGRAM = 3
+INDEX_TEXT_FUNCTION = "qfzz_index_text"
+
+_index = table("track_search", column("rowid"))
+
+
+def fold(value: str | None) -> str:
+    """Case and diacritics folded ("Beyoncé" → "beyonce", "Straße" → "strasse"), every
+    compatibility form to its plain one ("ﬁ" → "fi")."""
+    if not value:
+        return ""
+    decomposed = unicodedata.normalize("NFKD", value.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def index_text(value: str | None) -> str:
+    """A field as the SQLite index holds it: folded words, each after two spaces."""
+    return "".join(f"  {word}" for word in fold(value).split())
+
+
+def query_words(query: str | None) -> list[str]:
+    """The distinct folded words of ``query`` (empty: no text condition); control
+    characters (NUL too, which PostgreSQL cannot take) separate words like spaces."""
+    if not query:
+        return []
+    if len(query) > MAX_QUERY_CHARS:
+        raise InvalidInput(f"a search may be at most {MAX_QUERY_CHARS} characters long")
+    spaced = "".join(" " if unicodedata.category(c) == "Cc" else c for c in query)
+    words = list(dict.fromkeys(fold(spaced).split()))
+    if len(words) > MAX_WORDS:
+        raise InvalidInput(f"a search may hold at most {MAX_WORDS} words")
+    return words
+
+
+def register_sqlite_functions(dbapi_connection: Any) -> None:
+    """``qfzz_index_text`` for the triggers that keep ``track_search`` (every connection)."""
+    dbapi_connection.create_function(INDEX_TEXT_FUNCTION, 1, index_text, deterministic=True)
+
+
+@dataclass(frozen=True, slots=True)
+class TextMatch:
+    """The tracks matching a query's words: what to select from, the condition, and the
+    column to order by (the index's own order, so a page reads no further than it shows)."""
+
+    source: FromClause
+    condition: ColumnElement[bool]
+    order: ColumnElement[Any]
+
+
+def text_match(query: str | None, *, sqlite: bool) -> TextMatch | None:
+    """The match for ``query`` on this database, or ``None`` when it has no words."""
+    words = query_words(query)
+    if not words:
+        return None
+    if sqlite:
+        return TextMatch(
+            _index.join(tracks, tracks.c.id == _index.c.rowid),
+            literal_column("track_search").bool_op("MATCH")(literal(_fts_query(words))),
+            _index.c.rowid,
+        )
+    searched = func.qfzz_search_text(tracks.c.title, tracks.c.artist, tracks.c.album)
+    return TextMatch(
+        tracks, and_(*(searched.like(_like_pattern(w), escape="\\") for w in words)), tracks.c.id
+    )
+
+
+def count_capped(conn: Connection, query: Select[Any]) -> int:
+    """How many rows ``query`` yields, counted no further than ``SEARCH_COUNT_CAP + 1``
+    (so more than the cap reads as ``SEARCH_COUNT_CAP + 1``)."""
+    bounded = query.limit(SEARCH_COUNT_CAP + 1).subquery()
+    return int(conn.execute(select(func.count()).select_from(bounded)).scalar_one())
+
+
+def _fts_query(words: list[str]) -> str:
+    """An FTS5 query of one quoted phrase per word (quotes doubled, so no word is read as
+    FTS syntax: ``NEAR``, ``*``, ``-``, parentheses are just characters)."""
+    phrases = []
+    for word in words:
+        if len(word) < TRIGRAM:
+            word = " " * (TRIGRAM - len(word)) + word  # a word start (see index_text)
+        phrases.append('"' + word.replace('"', '""') + '"')
+    return " AND ".join(phrases)
+
+
+def _like_pattern(word: str) -> ColumnElement[str]:
+    """``%word%`` (``% wo%`` for a short word), the word folded by the database itself with
+    the same function as the index, wildcards escaped."""
+    folded = func.qfzz_fold(literal(word))
+    escaped = func.replace(func.replace(func.replace(folded, "\\", "\\\\"), "%", "\\%"), "_", "\\_")
+    prefix = "% " if len(word) < TRIGRAM else "%"
+    return literal(prefix) + escaped + literal("%")
