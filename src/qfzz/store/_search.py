@@ -16,18 +16,21 @@ the folding is Python's (``fold``), registered as the SQL function ``qfzz_index_
 connection the store opens. Words in the copy are separated by two spaces and it starts
 with two, so a short word's prefix is a trigram too ("  b", " be") and uses the index.
 
-PostgreSQL: a ``pg_trgm`` GIN index on the expression ``qfzz_search_text(title, artist,
-album)`` (an immutable SQL function: ``unaccent`` and ``lower``), so again nothing has to
-maintain it. A word is ``LIKE '%word%'`` and a short one ``LIKE '% wo%'``, both of which
+PostgreSQL: a ``pg_trgm`` GIN index on the stored generated column ``tracks.search_text``
+(``qfzz_search_text(title, artist, album)``, an immutable SQL function: ``unaccent`` and
+``lower``), so again nothing has to maintain it; stored, so rechecking a candidate does not
+run ``unaccent`` again. The column is not in ``_schema.tracks``: only the search reads it.
+A word is ``LIKE '%word%'`` and a short one ``LIKE '% wo%'``, both of which
 pg_trgm answers from the index (a ``tsvector`` cannot find a word's inside at all).
 
 Counting every match of a frequent word over a million tracks costs as much as a full scan,
-so counts stop at ``SEARCH_COUNT_CAP + 1`` rows (``count_capped``).
+so counts stop at ``SEARCH_COUNT_CAP + 1`` rows (``counted_page``).
 """
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +38,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     FromClause,
-    Select,
+    RowMapping,
     and_,
     column,
     func,
@@ -44,9 +47,11 @@ from sqlalchemy import (
     select,
     table,
 )
+from sqlalchemy.types import Text
 
 from qfzz.errors import InvalidInput
 from qfzz.models import SEARCH_COUNT_CAP
+from qfzz.store._rows import TRACK_COLUMNS
 from qfzz.store._schema import tracks
 
 #: More words or characters than this is not a search someone typed (no title, artist or
@@ -114,17 +119,46 @@ def text_match(query: str | None, *, sqlite: bool) -> TextMatch | None:
             literal_column("track_search").bool_op("MATCH")(literal(_fts_query(words))),
             _index.c.rowid,
         )
-    searched = func.qfzz_search_text(tracks.c.title, tracks.c.artist, tracks.c.album)
+    searched = literal_column("tracks.search_text", Text)
     return TextMatch(
         tracks, and_(*(searched.like(_like_pattern(w), escape="\\") for w in words)), tracks.c.id
     )
 
 
-def count_capped(conn: Connection, query: Select[Any]) -> int:
-    """How many rows ``query`` yields, counted no further than ``SEARCH_COUNT_CAP + 1``
-    (so more than the cap reads as ``SEARCH_COUNT_CAP + 1``)."""
-    bounded = query.limit(SEARCH_COUNT_CAP + 1).subquery()
-    return int(conn.execute(select(func.count()).select_from(bounded)).scalar_one())
+def counted_page(
+    conn: Connection,
+    source: FromClause,
+    conditions: Sequence[ColumnElement[bool]],
+    order: ColumnElement[Any],
+    *,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[RowMapping]]:
+    """A page of matching tracks and how many match, counted no further than
+    ``SEARCH_COUNT_CAP + 1`` (more than the cap reads as ``SEARCH_COUNT_CAP + 1``).
+
+    The match is evaluated once: the first ``SEARCH_COUNT_CAP + 1`` ids in order give both
+    the count and (unless the page lies beyond them) the page, whose rows are then read by
+    id. Evaluating it twice (a count, then the page) doubled the cost of the expensive
+    case: a rare word beside frequent ones, where the whole intersection is computed.
+    """
+    matching = select(tracks.c.id).select_from(source).where(*conditions).order_by(order)
+    ids = list(conn.scalars(matching.limit(SEARCH_COUNT_CAP + 1)))
+    if offset + limit <= len(ids) or len(ids) <= SEARCH_COUNT_CAP:
+        page = ids[offset : offset + limit]
+        rows = conn.execute(
+            select(*TRACK_COLUMNS).where(tracks.c.id.in_(page)).order_by(tracks.c.id)
+        ).mappings()
+        return len(ids), list(rows)
+    rows = conn.execute(
+        select(*TRACK_COLUMNS)
+        .select_from(source)
+        .where(*conditions)
+        .order_by(order)
+        .limit(limit)
+        .offset(offset)
+    ).mappings()
+    return len(ids), list(rows)
 
 
 def _fts_query(words: list[str]) -> str:

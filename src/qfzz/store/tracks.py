@@ -12,7 +12,7 @@ from qfzz.models import ScannedFile, Track, TrackMeta, normalise_creator
 from qfzz.store._database import Database
 from qfzz.store._rows import TRACK_COLUMNS, chunks, meta_values, row_to_track
 from qfzz.store._schema import tracks
-from qfzz.store._search import count_capped, text_match
+from qfzz.store._search import counted_page, text_match
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,16 +206,8 @@ class TrackRepository:
         if artist:
             conditions.append(func.lower(tracks.c.artist) == artist.strip().lower())
         with self._db.read() as conn:
-            total = count_capped(conn, select(tracks.c.id).select_from(source).where(*conditions))
-            rows = conn.execute(
-                select(*TRACK_COLUMNS)
-                .select_from(source)
-                .where(*conditions)
-                .order_by(order)
-                .limit(limit)
-                .offset(offset)
-            ).mappings()
-            return total, [row_to_track(row) for row in rows]
+            total, rows = counted_page(conn, source, conditions, order, limit=limit, offset=offset)
+        return total, [row_to_track(row) for row in rows]
 
     def trust_identities(
         self, track_ids: Sequence[int] | None = None
