@@ -21,7 +21,8 @@ PostgreSQL: a ``pg_trgm`` GIN index on the stored generated column ``tracks.sear
 ``lower``), so again nothing has to maintain it; stored, so rechecking a candidate does not
 run ``unaccent`` again. The column is not in ``_schema.tracks``: only the search reads it.
 A word is ``LIKE '%word%'`` and a short one ``LIKE '% wo%'``, both of which
-pg_trgm answers from the index (a ``tsvector`` cannot find a word's inside at all).
+pg_trgm answers from the index (a ``tsvector`` cannot find a word's inside at all); only
+the rarest word of a query uses the index (``_postgres_match``).
 
 Counting every match of a frequent word over a million tracks costs as much as a full scan,
 so counts stop at ``SEARCH_COUNT_CAP + 1`` rows (``counted_page``).
@@ -108,7 +109,7 @@ class TextMatch:
     order: ColumnElement[Any]
 
 
-def text_match(query: str | None, *, sqlite: bool) -> TextMatch | None:
+def text_match(conn: Connection, query: str | None, *, sqlite: bool) -> TextMatch | None:
     """The match for ``query`` on this database, or ``None`` when it has no words."""
     words = query_words(query)
     if not words:
@@ -119,10 +120,47 @@ def text_match(query: str | None, *, sqlite: bool) -> TextMatch | None:
             literal_column("track_search").bool_op("MATCH")(literal(_fts_query(words))),
             _index.c.rowid,
         )
+    condition, indexed = _postgres_match(conn, words)
+    # With an indexed word, ``id + 0`` keeps the planner from walking the primary key in
+    # order and filtering (it expects a thousand matches within a few percent of the table;
+    # a word in 0.5% of tracks made that read 200k rows): the bitmap of at most
+    # DENSE_MATCHES rows is sorted instead.
+    return TextMatch(tracks, condition, tracks.c.id + 0 if indexed else tracks.c.id)
+
+
+#: Above this many estimated matches for its rarest word, a query reads tracks in id order
+#: and filters (the page fills within a few thousand rows) instead of building a bitmap.
+DENSE_MATCHES = 20_000
+
+
+def _postgres_match(conn: Connection, words: list[str]) -> tuple[ColumnElement[bool], bool]:
+    """The condition, and whether a word uses the index.
+
+    Only the rarest word (by the planner's own estimate) is an indexable ``LIKE``; the
+    others are ``strpos`` filters on its candidates. Left to itself, PostgreSQL ANDs every
+    word's trigram lists and underestimates the result of several frequent words, so
+    "album 1" at 1M tracks built a bitmap of 100k rows and rechecked them: 1.7 s. When even
+    the rarest word is frequent, no word is indexable: reading in id order fills a page
+    after a few hundred rows."""
     searched = literal_column("tracks.search_text", Text)
-    return TextMatch(
-        tracks, and_(*(searched.like(_like_pattern(w), escape="\\") for w in words)), tracks.c.id
-    )
+    likes = [searched.like(_like_pattern(w), escape="\\") for w in words]
+    estimates = [_estimated_rows(conn, like) for like in likes]
+    rarest = min(range(len(words)), key=estimates.__getitem__)
+    conditions: list[ColumnElement[bool]] = [
+        func.strpos(searched, _needle(word)) > 0
+        for i, word in enumerate(words)
+        if i != rarest or estimates[rarest] > DENSE_MATCHES
+    ]
+    indexed = estimates[rarest] <= DENSE_MATCHES
+    if indexed:
+        conditions.append(likes[rarest])
+    return and_(*conditions), indexed
+
+
+def _estimated_rows(conn: Connection, condition: ColumnElement[bool]) -> float:
+    compiled = select(tracks.c.id).where(condition).compile(dialect=conn.dialect)
+    plan: Any = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params).scalar()
+    return float(plan[0]["Plan"]["Plan Rows"])
 
 
 def counted_page(
@@ -172,10 +210,15 @@ def _fts_query(words: list[str]) -> str:
     return " AND ".join(phrases)
 
 
-def _like_pattern(word: str) -> ColumnElement[str]:
-    """``%word%`` (``% wo%`` for a short word), the word folded by the database itself with
-    the same function as the index, wildcards escaped."""
+def _needle(word: str) -> ColumnElement[str]:
+    """The word folded by the database itself (the index's function); a short word with
+    the space before it (a word start)."""
     folded = func.qfzz_fold(literal(word))
-    escaped = func.replace(func.replace(func.replace(folded, "\\", "\\\\"), "%", "\\%"), "_", "\\_")
-    prefix = "% " if len(word) < TRIGRAM else "%"
-    return literal(prefix) + escaped + literal("%")
+    return literal(" ") + folded if len(word) < TRIGRAM else folded
+
+
+def _like_pattern(word: str) -> ColumnElement[str]:
+    """``%word%`` (``% wo%`` for a short word), wildcards escaped."""
+    needle = _needle(word)
+    escaped = func.replace(func.replace(func.replace(needle, "\\", "\\\\"), "%", "\\%"), "_", "\\_")
+    return literal("%") + escaped + literal("%")

@@ -118,22 +118,22 @@ class LibraryRepository:
     def search(self, needle: str | None, *, limit: int, offset: int) -> list[Track]:
         """Playable songs matching ``needle`` (every word, in title, artist or album: see
         ``store._search``), in id order, paged; every playable song when it has no words."""
-        source: FromClause = tracks
-        order: Any = tracks.c.id
-        conditions: list[ColumnElement[bool]] = []
-        match = text_match(needle, sqlite=self._db.is_sqlite)
-        if match is not None:
-            source, order = match.source, match.order
-            conditions.append(match.condition)
-        query = (
-            select(*TRACK_COLUMNS)
-            .select_from(source)
-            .where(_PLAYABLE, *conditions)
-            .order_by(order)
-            .limit(limit)
-            .offset(offset)
-        )
         with self._db.read() as conn:
+            source: FromClause = tracks
+            order: Any = tracks.c.id
+            conditions: list[ColumnElement[bool]] = []
+            match = text_match(conn, needle, sqlite=self._db.is_sqlite)
+            if match is not None:
+                source, order = match.source, match.order
+                conditions.append(match.condition)
+            query = (
+                select(*TRACK_COLUMNS)
+                .select_from(source)
+                .where(_PLAYABLE, *conditions)
+                .order_by(order)
+                .limit(limit)
+                .offset(offset)
+            )
             return [row_to_track(r) for r in conn.execute(query).mappings()]
 
     def playable(self, track_ids: Sequence[int]) -> set[int]:

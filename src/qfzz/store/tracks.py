@@ -197,15 +197,15 @@ class TrackRepository:
         conditions: list[Any] = [tracks.c.removed.is_(False)]
         source: FromClause = tracks
         order: Any = tracks.c.id
-        match = text_match(q, sqlite=self._db.is_sqlite)
-        if match is not None:
-            source, order = match.source, match.order
-            conditions.append(match.condition)
         if genre:
             conditions.append(func.lower(tracks.c.genre) == genre.strip().lower())
         if artist:
             conditions.append(func.lower(tracks.c.artist) == artist.strip().lower())
         with self._db.read() as conn:
+            match = text_match(conn, q, sqlite=self._db.is_sqlite)
+            if match is not None:
+                source, order = match.source, match.order
+                conditions.append(match.condition)
             total, rows = counted_page(conn, source, conditions, order, limit=limit, offset=offset)
         return total, [row_to_track(row) for row in rows]
 
