@@ -89,6 +89,10 @@ def postgres_url() -> Iterator[str]:
     schema = f"qfzz_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(POSTGRES_URL)
     with admin.begin() as conn:
+        # Extensions are per database: made once in public, not by the first test's
+        # migration in its own schema (whose drop would take them from parallel tests).
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public"))
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS unaccent WITH SCHEMA public"))
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
         yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"

@@ -560,3 +560,8 @@ def check_attempt_seconds(seconds: float) -> None:
     """An attempt's duration must be a finite number of seconds, at least 0."""
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"an attempt's duration must be finite and >= 0 seconds, not {seconds!r}")
+
+
+#: A search counts its matches no further than this (counting every match of a frequent
+#: word over a million tracks costs a full scan); a larger total is reported as capped.
+SEARCH_COUNT_CAP = 1000

@@ -8,9 +8,17 @@ from qfzz.store import open_store
 from qfzz.store._schema import metadata
 
 
+def _declared(name, kind, _parent) -> bool:
+    """The search index (``store._search``: an FTS5 table and its shadow tables on SQLite,
+    a generated column and its index on PostgreSQL) is made by migration 0015 only, outside the
+    declared tables (SQLAlchemy cannot express either)."""
+    return not (name or "").startswith(("track_search", "ix_tracks_search", "search_text"))
+
+
 def test_migrations_create_exactly_the_declared_schema(store):
     with store.db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        context = MigrationContext.configure(conn, opts={"include_name": _declared})
+        diff = compare_metadata(context, metadata)
     assert diff == []
 
 

@@ -131,7 +131,13 @@ class PlaylistOut(BaseModel):
 
 
 class TrackPageOut(BaseModel):
-    total: int
+    """One page of a search, in track-id order (stable across pages)."""
+
+    total: int = Field(
+        description="How many tracks match, counted up to 1000: when total_capped is true, "
+        "more than 1000 match (counting every match of a frequent word costs a full scan)"
+    )
+    total_capped: bool = False
     tracks: list[TrackOut]
 
 

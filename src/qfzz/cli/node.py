@@ -19,6 +19,7 @@ from rich.table import Table
 
 from qfzz.cli._common import DataDir, cli_errors, console, make_settings, running_station
 from qfzz.errors import InvalidInput
+from qfzz.models import Track
 from qfzz.network import SCHEMA_VERSION, NodeIdentity
 from qfzz.overlay import (
     OverlayConfig,
@@ -127,11 +128,9 @@ def share(
     with running_station(ctx, data_dir) as station, cli_errors():
         settings = station.settings
         if every:
-            tracks, offset, total = [], 0, 1
-            while offset < total:
-                total, page = station.search_tracks(limit=500, offset=offset)
+            tracks: list[Track] = []  # to the last page: a search total stops at the cap
+            while page := station.search_tracks(limit=500, offset=len(tracks))[1]:
                 tracks += page
-                offset += len(page) or total
         else:
             tracks = [station.track(track_id) for track_id in dict.fromkeys(track_ids or [])]
         files = [t for t in tracks if t.playable and t.path is not None]

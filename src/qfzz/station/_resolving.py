@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 REINDEX_BATCH = 16
 #: Tracks of the library a local lookup considers per wanted title.
 LOCAL_LOOKUP_LIMIT = 25
+#: Words of the wanted title searched for (the search refuses very long queries; the
+#: source compares whole titles afterwards anyway).
+LOCAL_LOOKUP_WORDS = 8
 MAX_REASONS = 20
 
 Progress = Callable[[int, int, str], None]
@@ -56,11 +59,13 @@ class ResolveReport:
 
 
 def library_lookup(store: Store) -> Callable[[str, str], Sequence[LocalFile]]:
-    """The local source's lookup: playable library files whose title contains the wanted
-    title (the source then matches title, artist and duration properly)."""
+    """The local source's lookup: playable library files holding the wanted title's words
+    (in title, artist or album; the source then matches title, artist and duration
+    properly)."""
 
     def lookup(title: str, _artist: str) -> list[LocalFile]:
-        _total, found = store.tracks.search(q=title, limit=LOCAL_LOOKUP_LIMIT)
+        words = " ".join(word[:100] for word in title.split()[:LOCAL_LOOKUP_WORDS])
+        _total, found = store.tracks.search(q=words, limit=LOCAL_LOOKUP_LIMIT)
         return [
             LocalFile(Path(t.path), t.title, t.artist, t.meta.duration)
             for t in found

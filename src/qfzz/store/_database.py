@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DataError
 
 from qfzz.errors import UnstorableValue
+from qfzz.store._search import register_sqlite_functions
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _WRITE = "qfzz_write"
@@ -97,6 +98,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+        register_sqlite_functions(dbapi_connection)  # the search index's triggers call it
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:

@@ -15,21 +15,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, FromClause, and_, func, select
 
 from qfzz.models import AlbumGroup, ArtistGroup, GenreCount, InteractionType, Track
 from qfzz.store._database import Database
 from qfzz.store._rows import TRACK_COLUMNS, chunks, row_to_track
 from qfzz.store._schema import interactions, ratings, tracks
+from qfzz.store._search import text_match
 
 _artist_key = func.coalesce(tracks.c.creator_id, func.lower(tracks.c.artist))
 _album_key = func.coalesce(tracks.c.album, "")
 _LIVE = tracks.c.removed.is_(False)
 _PLAYABLE = and_(_LIVE, tracks.c.playable.is_(True))
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class LibraryRepository:
@@ -119,27 +116,24 @@ class LibraryRepository:
             return [row_to_track(r) for r in conn.execute(query.limit(size)).mappings()]
 
     def search(self, needle: str | None, *, limit: int, offset: int) -> list[Track]:
-        """Playable songs whose title, artist or album holds ``needle`` (any case), paged;
-        every playable song when ``needle`` is empty."""
-        conditions: list[ColumnElement[bool]] = []
-        if needle:
-            pattern = f"%{_escape_like(needle.lower())}%"
-            conditions.append(
-                or_(
-                    *(
-                        func.lower(column).like(pattern, escape="\\")
-                        for column in (tracks.c.title, tracks.c.artist, tracks.c.album)
-                    )
-                )
-            )
-        query = (
-            select(*TRACK_COLUMNS)
-            .where(_PLAYABLE, *conditions)
-            .order_by(tracks.c.artist, tracks.c.album, tracks.c.title, tracks.c.id)
-            .limit(limit)
-            .offset(offset)
-        )
+        """Playable songs matching ``needle`` (every word, in title, artist or album: see
+        ``store._search``), in id order, paged; every playable song when it has no words."""
         with self._db.read() as conn:
+            source: FromClause = tracks
+            order: Any = tracks.c.id
+            conditions: list[ColumnElement[bool]] = []
+            match = text_match(conn, needle, sqlite=self._db.is_sqlite)
+            if match is not None:
+                source, order = match.source, match.order
+                conditions.append(match.condition)
+            query = (
+                select(*TRACK_COLUMNS)
+                .select_from(source)
+                .where(_PLAYABLE, *conditions)
+                .order_by(order)
+                .limit(limit)
+                .offset(offset)
+            )
             return [row_to_track(r) for r in conn.execute(query).mappings()]
 
     def playable(self, track_ids: Sequence[int]) -> set[int]:

@@ -8,13 +8,14 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy import Connection, FromClause, func, select, update
 
 from qfzz.models import ScannedFile, Track, TrackMeta, normalise_creator
 from qfzz.store._columns import CHUNK, CodedStrings, ColumnKind, pages, read_columns
 from qfzz.store._database import Database
 from qfzz.store._rows import IN_CHUNK, TRACK_COLUMNS, chunks, meta_values, row_to_track
 from qfzz.store._schema import tracks
+from qfzz.store._search import counted_page, text_match
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,33 +202,23 @@ class TrackRepository:
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[int, list[Track]]:
+        """Live tracks matching ``q`` (every word, in title, artist or album: see
+        ``store._search``) and the exact genre and artist given, in id order, with their
+        count, which stops at ``SEARCH_COUNT_CAP + 1``."""
         conditions: list[Any] = [tracks.c.removed.is_(False)]
-        if q:
-            pattern = f"%{_escape_like(q.strip().lower())}%"
-            conditions.append(
-                or_(
-                    *(
-                        func.lower(column).like(pattern, escape="\\")
-                        for column in (tracks.c.title, tracks.c.artist, tracks.c.album)
-                    )
-                )
-            )
+        source: FromClause = tracks
+        order: Any = tracks.c.id
         if genre:
             conditions.append(func.lower(tracks.c.genre) == genre.strip().lower())
         if artist:
             conditions.append(func.lower(tracks.c.artist) == artist.strip().lower())
         with self._db.read() as conn:
-            total = conn.execute(
-                select(func.count()).select_from(tracks).where(*conditions)
-            ).scalar_one()
-            rows = conn.execute(
-                select(*TRACK_COLUMNS)
-                .where(*conditions)
-                .order_by(tracks.c.artist, tracks.c.album, tracks.c.title, tracks.c.id)
-                .limit(limit)
-                .offset(offset)
-            ).mappings()
-            return int(total), [row_to_track(row) for row in rows]
+            match = text_match(conn, q, sqlite=self._db.is_sqlite)
+            if match is not None:
+                source, order = match.source, match.order
+                conditions.append(match.condition)
+            total, rows = counted_page(conn, source, conditions, order, limit=limit, offset=offset)
+        return total, [row_to_track(row) for row in rows]
 
     def trust_identities(
         self, track_ids: Sequence[int] = (), *, content_ids: Sequence[str] = ()
@@ -281,7 +272,3 @@ def _file_values(scanned: ScannedFile) -> dict[str, Any]:
         "playable": True,
         "removed": False,
     }
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
