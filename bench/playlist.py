@@ -10,8 +10,9 @@ the playlist) beside two baselines that only score and pick (so they do less wor
 * ``naive``: the prototype's loop in Python over every track (at 10k and 100k only);
 
 with the ratio of each to ``generate_playlist`` side by side, and the scoring index's
-bytes per track; then the same request with the collaborative model active (fitted
-by the station's trainer from 1,000 listeners × 40 plays), its p99 while a refit runs in
+bytes per track; then the same request with the collaborative models active (track and
+artist models, fitted by the station's trainer from 1,000 listeners × 40 plays, the artist
+model's weight fixed at 1 so its term is always computed), its p99 while a refit runs in
 another thread, the fit's time, and the whole process's resident memory and peak.
 
     python3 run.py bench playlist [--sizes 10000,100000,1000000]
@@ -109,7 +110,9 @@ def percentile(values: list[float], q: float) -> float:
 
 def bench_size(n: int, reps: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp), demo_library=False)
+        # the artist model's weight fixed, so its term is computed whatever a fit would
+        # choose on these synthetic plays (the dearer case)
+        settings = Settings(data_dir=Path(tmp), demo_library=False, taste_artist_weight=1.0)
         station = build_station(settings)
         t0 = time.perf_counter()
         fill(station.parts.store, n)

@@ -96,6 +96,12 @@ class Settings(BaseSettings):
     taste_model_min_interactions: int = Field(
         default=20, ge=1, description="interactions before a collaborative model is fitted"
     )
+    taste_artist_weight: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=10.0,
+        description="fixed weight of the artist model; unset: chosen at each fit on held-out plays",
+    )
     familiarity: float = Field(
         default=0.2,
         ge=0.0,

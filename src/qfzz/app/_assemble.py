@@ -91,7 +91,7 @@ def build_station(
     run_state = RunState(clock)
     idempotency = Idempotency(store.idempotency, clock)
     view = CatalogView()
-    collaborative = Collaborative()
+    collaborative = Collaborative(artist_weight=settings.taste_artist_weight)
     dj = PersonalizedDJ(view, seed=settings.seed, collaborative=collaborative)
     catalog = Catalog(
         settings,
