@@ -29,7 +29,7 @@ from qfzz.models import (
 )
 from qfzz.store import AlbumSort, ListenerRecord, open_store
 from qfzz.store._database import _MIGRATIONS, Database
-from qfzz.store._schema import album_plays, tracks
+from qfzz.store._schema import album_plays, album_ratings, tracks
 
 
 def _file(path: str, artist: str, album: str | None, genre: str | None, **meta) -> ScannedFile:
@@ -312,3 +312,38 @@ def test_the_migration_backfills_groups_from_existing_tracks(tmp_path):
         _assert_in_step(upgraded)
     finally:
         upgraded.close()
+
+
+def test_album_ratings_follow_ratings_and_moved_tracks(store):
+    _listener(store)
+    _listener(store, "bob")
+    ids = store.tracks.upsert_files(
+        [
+            _file("/r1", "A", "Good", None),
+            _file("/r2", "A", "Good", None),
+            _file("/r3", "A", "Fair", None),
+        ],
+        now=1.0,
+    )
+    good, fair = album_group_id("a", "Good"), album_group_id("a", "Fair")
+    store.collections.set_rating("ann", ids[0], 5, now=1.0)
+    store.collections.set_rating("ann", ids[1], 2, now=1.0)  # Good: 3.5
+    store.collections.set_rating("ann", ids[2], 4, now=1.0)  # Fair: 4
+    store.collections.set_rating("bob", ids[2], 1, now=1.0)
+    rated = lambda user: [  # noqa: E731
+        g.group_id for g in store.library.rated_albums(user, size=10, offset=0)
+    ]
+    assert rated("ann") == [fair, good]
+    store.collections.set_rating("ann", ids[1], 0, now=2.0)  # Good: 5
+    assert rated("ann") == [good, fair]
+    assert rated("bob") == [fair]
+    # /r3 is re-tagged into Good: ann's Good is now (5 + 4) / 2, Fair has no rating left
+    store.tracks.upsert_files([_file("/r3", "A", "Good", None)], now=3.0)
+    assert rated("ann") == [good] and rated("bob") == [good]
+    with store.db.read() as conn:
+        assert (
+            conn.execute(
+                select(album_ratings.c.mean).where(album_ratings.c.user_id == "ann")
+            ).scalar_one()
+            == 4.5
+        )

@@ -12,10 +12,11 @@ can compute, and ids must not change (listeners' stars and apps' caches hold the
 refresh runs in Python inside the writing transaction; ``tests/architecture`` checks that
 nothing but ``store.tracks`` writes the ``tracks`` table, so no write can bypass it.
 
-A refresh recomputes the touched *artists* whole from their tracks (an index on
-``tracks (creator_id, album)``), which keeps it exact for every aggregate (a minimum or a
-maximum cannot be decremented) at a cost bounded by the artist's size; genres are then
-re-summed from ``album_genres`` for the genres those artists had or have.
+A refresh recomputes the touched *artists* whole from their tracks (along the index
+``tracks (creator_id, playable, removed)``), which keeps it exact for every aggregate (a
+minimum or a maximum cannot be decremented) at a cost bounded by the artist's size; the
+genres' counts then change by the difference between the artists' old and new
+``album_genres`` rows (sums and counts can be decremented).
 """
 
 from __future__ import annotations
@@ -25,18 +26,30 @@ from collections import defaultdict
 from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, case, delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    case,
+    delete,
+    func,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from qfzz.models import InteractionType, album_group_id, artist_group_id
 from qfzz.store._schema import (
     album_genres,
     album_plays,
+    album_ratings,
     albums,
     artists,
     genres,
     interactions,
     library_version,
+    ratings,
     tracks,
 )
 
@@ -46,6 +59,13 @@ artist_key = func.coalesce(tracks.c.creator_id, func.lower(tracks.c.artist))
 album_key = func.coalesce(tracks.c.album, "")
 LIVE = tracks.c.removed.is_(False)
 PLAYABLE = and_(LIVE, tracks.c.playable.is_(True))
+#: ``PLAYABLE`` in a form no index serves, for queries led by ``artist_in``: SQLite
+#: without statistics would otherwise walk ``ix_tracks_unresolved (playable, …)``, i.e.
+#: every playable track, instead of the artist's few.
+PLAYABLE_ROW = and_(
+    func.coalesce(tracks.c.removed, True).is_(False),
+    func.coalesce(tracks.c.playable, False).is_(True),
+)
 
 #: Each album's ``draw``: uniform, so a random list can probe it (not a secret).
 _draws = random.Random()
@@ -61,11 +81,15 @@ def _chunks(keys: Collection[str]) -> Iterator[list[str]]:
 
 
 def artist_in(keys: Sequence[str]) -> ColumnElement[bool]:
-    """``artist_key IN keys``, in a form the ``(creator_id, album)`` index serves."""
-    return or_(
-        tracks.c.creator_id.in_(keys),
-        and_(tracks.c.creator_id.is_(None), func.lower(tracks.c.artist).in_(keys)),
+    """``artist_key IN keys``, in a form the ``(creator_id, …)`` index serves on both
+    databases: the ids of the tracks with those creator ids, and of those without a
+    creator id whose lower-cased artist is one (rows no QFZZ writer leaves, but the key
+    allows), each found along ``ix_tracks_group``."""
+    with_creator = select(tracks.c.id).where(tracks.c.creator_id.in_(keys))
+    without = select(tracks.c.id).where(
+        tracks.c.creator_id.is_(None), func.lower(tracks.c.artist).in_(keys)
     )
+    return tracks.c.id.in_(union_all(with_creator, without))
 
 
 def artist_keys_of(conn: Connection, track_ids: Sequence[int]) -> set[str]:
@@ -82,25 +106,34 @@ def refresh(conn: Connection, artist_keys: Collection[str], *, moved: Collection
     """Recompute the groups of ``artist_keys`` from their tracks, in ``conn``'s transaction.
 
     ``moved``: artists some of whose tracks changed album (or artist); their listeners'
-    album play counters are recounted from the interactions (the counters are keyed by
-    album, and a play follows its track).
+    album play counters and album ratings are recounted from the interactions and the
+    ratings (they are keyed by album, and a play or a rating follows its track).
     """
     if not artist_keys and not moved:
         return
-    touched_genres: set[str] = set()
+    deltas: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # genre → songs, albums
     for chunk in _chunks(artist_keys):
-        touched_genres.update(
-            conn.scalars(
-                select(album_genres.c.genre).where(album_genres.c.artist_key.in_(chunk)).distinct()
-            )
-        )
+        for genre, songs, n_albums in conn.execute(
+            select(album_genres.c.genre, func.sum(album_genres.c.song_count), func.count())
+            .where(album_genres.c.artist_key.in_(chunk))
+            .group_by(album_genres.c.genre)
+        ):
+            deltas[genre][0] -= int(songs)
+            deltas[genre][1] -= int(n_albums)
         conn.execute(delete(albums).where(albums.c.artist_key.in_(chunk)))
         conn.execute(delete(album_genres).where(album_genres.c.artist_key.in_(chunk)))
         conn.execute(delete(artists).where(artists.c.artist_key.in_(chunk)))
-        touched_genres.update(_insert_groups(conn, artist_in(chunk)))
-    _resum_genres(conn, touched_genres)
+        for genre, songs in _insert_groups(conn, artist_in(chunk)):
+            deltas[genre][0] += songs
+            deltas[genre][1] += 1
+    _add_to_genres(conn, {g: (n, a) for g, (n, a) in deltas.items() if n or a})
     for chunk in _chunks(moved):
         _recount_plays(conn, chunk)
+        _rerate(
+            conn,
+            artist_in(chunk),
+            delete(album_ratings).where(album_ratings.c.artist_key.in_(chunk)),
+        )
     conn.execute(
         update(library_version)
         .where(library_version.c.id == 1)
@@ -114,11 +147,49 @@ def rebuild(conn: Connection) -> None:
         conn.execute(delete(table))
     refresh(conn, set(conn.scalars(select(artist_key).where(PLAYABLE).distinct())))
     _recount_plays(conn, None)
+    _rerate(conn, None, delete(album_ratings))
 
 
-def _insert_groups(conn: Connection, where: ColumnElement[bool]) -> set[str]:
+def rate(conn: Connection, user_id: str, track_id: int) -> None:
+    """Recompute the listener's mean rating of the track's album, in the transaction
+    that stored (or removed) the rating."""
+    found = conn.execute(select(artist_key, album_key).where(tracks.c.id == track_id)).first()
+    if found is None:
+        return
+    ak, bk = found
+    _rerate(
+        conn,
+        and_(artist_in([ak]), album_key == bk, ratings.c.user_id == user_id),
+        delete(album_ratings).where(
+            album_ratings.c.user_id == user_id,
+            album_ratings.c.artist_key == ak,
+            album_ratings.c.album_key == bk,
+        ),
+    )
+
+
+def _rerate(conn: Connection, where: ColumnElement[bool] | None, clear: Any) -> None:
+    """Replace the album ratings ``clear`` deletes by the means of the ratings of the
+    tracks ``where`` selects (all when ``None``)."""
+    conn.execute(clear)
+    query = (
+        select(ratings.c.user_id, artist_key, album_key, func.avg(ratings.c.rating))
+        .select_from(ratings.join(tracks, tracks.c.id == ratings.c.track_id))
+        .group_by(ratings.c.user_id, artist_key, album_key)
+    )
+    if where is not None:
+        query = query.where(where)
+    rows = [
+        {"user_id": u, "artist_key": a, "album_key": b, "mean": float(m)}
+        for u, a, b, m in conn.execute(query).all()
+    ]
+    if rows:
+        conn.execute(album_ratings.insert(), rows)
+
+
+def _insert_groups(conn: Connection, where: ColumnElement[bool]) -> list[tuple[str, int]]:
     """Insert the albums, album genres and artists of the tracks ``where`` selects;
-    returns the genres they hold."""
+    returns ``(genre, songs)`` per album genre inserted."""
     rows = conn.execute(
         select(
             artist_key,
@@ -131,7 +202,7 @@ def _insert_groups(conn: Connection, where: ColumnElement[bool]) -> set[str]:
             func.min(tracks.c.genre),
             func.min(tracks.c.added_at),
         )
-        .where(PLAYABLE, where)
+        .where(PLAYABLE_ROW, where)
         .group_by(artist_key, album_key)
     ).all()
     album_rows: list[dict[str, Any]] = []
@@ -176,7 +247,7 @@ def _insert_groups(conn: Connection, where: ColumnElement[bool]) -> set[str]:
         )
     genre_rows = conn.execute(
         select(artist_key, album_key, tracks.c.genre, func.count())
-        .where(PLAYABLE, tracks.c.genre.is_not(None), where)
+        .where(PLAYABLE_ROW, tracks.c.genre.is_not(None), where)
         .group_by(artist_key, album_key, tracks.c.genre)
     ).all()
     if genre_rows:
@@ -187,22 +258,28 @@ def _insert_groups(conn: Connection, where: ColumnElement[bool]) -> set[str]:
                 for a, b, g, n in genre_rows
             ],
         )
-    return {g for _, _, g, _ in genre_rows}
+    return [(g, int(n)) for _, _, g, n in genre_rows]
 
 
-def _resum_genres(conn: Connection, names: Collection[str]) -> None:
-    for chunk in _chunks(names):
-        conn.execute(delete(genres).where(genres.c.genre.in_(chunk)))
-        sums = conn.execute(
-            select(album_genres.c.genre, func.sum(album_genres.c.song_count), func.count())
-            .where(album_genres.c.genre.in_(chunk))
-            .group_by(album_genres.c.genre)
-        ).all()
-        if sums:
-            conn.execute(
-                genres.insert(),
-                [{"genre": g, "song_count": int(n), "album_count": int(a)} for g, n, a in sums],
-            )
+def _add_to_genres(conn: Connection, deltas: dict[str, tuple[int, int]]) -> None:
+    """Add (songs, albums) to each genre's counts (sums and counts can be taken back,
+    unlike an album's minimum or maximum), dropping genres left with no song."""
+    if not deltas:
+        return
+    dialect: Any = sqlite if conn.dialect.name == "sqlite" else postgresql
+    statement = dialect.insert(genres)
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=["genre"],
+            set_={
+                "song_count": genres.c.song_count + statement.excluded.song_count,
+                "album_count": genres.c.album_count + statement.excluded.album_count,
+            },
+        ),
+        [{"genre": g, "song_count": n, "album_count": a} for g, (n, a) in sorted(deltas.items())],
+    )
+    for chunk in _chunks(deltas):
+        conn.execute(delete(genres).where(genres.c.genre.in_(chunk), genres.c.song_count <= 0))
 
 
 def _recount_plays(conn: Connection, keys: Sequence[str] | None) -> None:

@@ -72,7 +72,7 @@ tracks = Table(
     # the resolver's work list: dataset tracks without a file, by origin
     Index("ix_tracks_unresolved", "playable", "origin"),
     # the library's groups (``store._groups``): a group's tracks by its natural key
-    Index("ix_tracks_group", "creator_id", "album"),
+    Index("ix_tracks_group", "creator_id", "playable", "removed"),
 )
 
 listeners = Table(
@@ -461,6 +461,18 @@ album_plays = Table(
     Column("album_key", String(500), primary_key=True),
     Column("plays", Integer, nullable=False),
     Column("last_played", Float, nullable=False),
-    Index("ix_album_plays_plays", "user_id", "plays"),
-    Index("ix_album_plays_last", "user_id", "last_played"),
+    Index("ix_album_plays_plays", "user_id", "plays", "artist_key", "album_key"),
+    Index("ix_album_plays_last", "user_id", "last_played", "artist_key", "album_key"),
+)
+
+#: A listener's mean rating per album (of the album's tracks the listener rated),
+#: recomputed for the album when a rating is stored, so "highest rated" reads an index.
+album_ratings = Table(
+    "album_ratings",
+    metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("artist_key", String(500), primary_key=True),
+    Column("album_key", String(500), primary_key=True),
+    Column("mean", Float, nullable=False),
+    Index("ix_album_ratings_mean", "user_id", "mean", "artist_key", "album_key"),
 )

@@ -21,13 +21,21 @@ from dataclasses import dataclass
 from enum import StrEnum, auto
 from typing import Any
 
-from sqlalchemy import ColumnElement, Result, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Result, Select, Table, and_, func, or_, select
 
 from qfzz.models import AlbumGroup, ArtistGroup, GenreCount, Track
 from qfzz.store import _groups
 from qfzz.store._database import Database
 from qfzz.store._rows import IN_CHUNK, TRACK_COLUMNS, chunks, row_to_track
-from qfzz.store._schema import album_plays, albums, artists, favorites, genres, ratings, tracks
+from qfzz.store._schema import (
+    album_plays,
+    album_ratings,
+    albums,
+    artists,
+    favorites,
+    genres,
+    tracks,
+)
 
 _album_key = _groups.album_key
 _LIVE = _groups.LIVE
@@ -186,48 +194,36 @@ class LibraryRepository:
     def played_albums(
         self, user_id: str, *, recent: bool, size: int, offset: int
     ) -> list[AlbumGroup]:
-        """The listener's played albums, most plays (or last played) first; read from the
-        album play counters (``album_plays``), never from the whole interaction log."""
+        """The listener's played albums, most plays (or last played) first; read along
+        the album play counters' index (``album_plays``), never the interaction log."""
         key = album_plays.c.last_played if recent else album_plays.c.plays
+        return self._listener_albums(album_plays, key, user_id, size=size, offset=offset)
+
+    def rated_albums(self, user_id: str, *, size: int, offset: int) -> list[AlbumGroup]:
+        """The listener's rated albums, best mean rating first (``album_ratings``)."""
+        return self._listener_albums(
+            album_ratings, album_ratings.c.mean, user_id, size=size, offset=offset
+        )
+
+    def _listener_albums(
+        self, table: Table, key: Any, user_id: str, *, size: int, offset: int
+    ) -> list[AlbumGroup]:
+        """Albums in ``table``'s order for one listener: ``key`` descending, ties by the
+        album's natural key descending, which is the index's order read backwards, so the
+        page is read without sorting the listener's albums."""
         query = (
             select(*_ALBUM)
             .select_from(
-                album_plays.join(
+                table.join(
                     albums,
                     and_(
-                        albums.c.artist_key == album_plays.c.artist_key,
-                        albums.c.album_key == album_plays.c.album_key,
+                        albums.c.artist_key == table.c.artist_key,
+                        albums.c.album_key == table.c.album_key,
                     ),
                 )
             )
-            .where(album_plays.c.user_id == user_id)
-            .order_by(key.desc(), *_ORDERS[AlbumSort.BY_NAME])
-            .limit(size)
-            .offset(offset)
-        )
-        return self._albums(query)
-
-    def rated_albums(self, user_id: str, *, size: int, offset: int) -> list[AlbumGroup]:
-        """The listener's rated albums, best mean rating first (over the listener's own
-        ratings only: the ``ratings`` key starts with the listener)."""
-        ak = _groups.artist_key.label("ak")
-        bk = _groups.album_key.label("bk")
-        mean = (
-            select(ak, bk, func.avg(ratings.c.rating).label("mean"))
-            .select_from(ratings.join(tracks, tracks.c.id == ratings.c.track_id))
-            .where(ratings.c.user_id == user_id)
-            .group_by(_groups.artist_key, _groups.album_key)
-            .subquery()
-        )
-        query = (
-            select(*_ALBUM)
-            .select_from(
-                mean.join(
-                    albums,
-                    and_(albums.c.artist_key == mean.c.ak, albums.c.album_key == mean.c.bk),
-                )
-            )
-            .order_by(mean.c.mean.desc(), *_ORDERS[AlbumSort.BY_NAME])
+            .where(table.c.user_id == user_id)
+            .order_by(key.desc(), table.c.artist_key.desc(), table.c.album_key.desc())
             .limit(size)
             .offset(offset)
         )
@@ -358,7 +354,7 @@ class LibraryRepository:
     ) -> list[Track]:
         query = (
             select(*TRACK_COLUMNS)
-            .where(_PLAYABLE, *conditions)
+            .where(_groups.PLAYABLE_ROW, *conditions)
             .order_by(tracks.c.album, tracks.c.path, tracks.c.title, tracks.c.id)
             .offset(offset)
         )

@@ -1,4 +1,5 @@
-"""The library's groups as tables (albums, artists, genres, album play counters), backfilled.
+"""The library's groups as tables, backfilled: albums, artists, genres, and per-listener
+album plays and ratings.
 
 Revision ID: 0015
 Revises: 0014
@@ -20,7 +21,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_tracks_group", "tracks", ["creator_id", "album"])
+    op.create_index("ix_tracks_group", "tracks", ["creator_id", "playable", "removed"])
     op.create_table(
         "albums",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -91,8 +92,22 @@ def upgrade() -> None:
         sa.Column("plays", sa.Integer, nullable=False),
         sa.Column("last_played", sa.Float, nullable=False),
     )
-    op.create_index("ix_album_plays_plays", "album_plays", ["user_id", "plays"])
-    op.create_index("ix_album_plays_last", "album_plays", ["user_id", "last_played"])
+    op.create_index(
+        "ix_album_plays_plays", "album_plays", ["user_id", "plays", "artist_key", "album_key"]
+    )
+    op.create_index(
+        "ix_album_plays_last", "album_plays", ["user_id", "last_played", "artist_key", "album_key"]
+    )
+    op.create_table(
+        "album_ratings",
+        sa.Column("user_id", sa.String(64), primary_key=True),
+        sa.Column("artist_key", sa.String(500), primary_key=True),
+        sa.Column("album_key", sa.String(500), primary_key=True),
+        sa.Column("mean", sa.Float, nullable=False),
+    )
+    op.create_index(
+        "ix_album_ratings_mean", "album_ratings", ["user_id", "mean", "artist_key", "album_key"]
+    )
 
     from qfzz.store._groups import rebuild
 
@@ -100,6 +115,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("album_plays", "library_version", "genres", "album_genres", "artists", "albums"):
+    for table in (
+        "album_ratings",
+        "album_plays",
+        "library_version",
+        "genres",
+        "album_genres",
+        "artists",
+        "albums",
+    ):
         op.drop_table(table)
     op.drop_index("ix_tracks_group", table_name="tracks")
