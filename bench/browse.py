@@ -61,32 +61,30 @@ AK = "coalesce(creator_id, lower(artist))"
 BK = "coalesce(album, '')"
 LIVE = "removed = false AND playable = true"
 GROUP = (
-    f"SELECT {AK} AS ak, {BK} AS bk, min(artist) AS artist, min(album) AS name, count(*),"
-    f" sum(coalesce(duration, 0)), max(year) AS year, min(genre) AS genre,"
-    f" min(added_at) AS created FROM tracks WHERE {LIVE}"
+    f"SELECT {AK} AS ak, {BK} AS bk, min(artist) AS artist, min(album) AS name,"
+    f" count(*) AS n, sum(coalesce(duration, 0)) AS d, max(year) AS year,"
+    f" min(genre) AS genre, min(added_at) AS created FROM tracks WHERE {LIVE}"
 )
+ALL = f"SELECT * FROM ({GROUP} GROUP BY 1, 2) AS g"
 #: The baseline per album list type: the old GROUP BY, ordered and paged in SQL.
 NAIVE_LISTS = {
-    "random": f"{GROUP} GROUP BY 1, 2 ORDER BY random() LIMIT 10",
-    "newest": f"{GROUP} GROUP BY 1, 2 ORDER BY created DESC, lower(name), lower(artist)"
-    " LIMIT 10 OFFSET :offset",
-    "alphabeticalByName": f"{GROUP} GROUP BY 1, 2 ORDER BY lower(name), lower(artist)"
-    " LIMIT 10 OFFSET :offset",
-    "alphabeticalByArtist": f"{GROUP} GROUP BY 1, 2 ORDER BY lower(artist), lower(name)"
-    " LIMIT 10 OFFSET :offset",
-    "byYear": f"{GROUP} GROUP BY 1, 2 HAVING max(year) BETWEEN 1990 AND 2010"
+    "random": f"{ALL} ORDER BY random() LIMIT 10",
+    "newest": f"{ALL} ORDER BY created DESC, lower(name), lower(artist) LIMIT 10 OFFSET :offset",
+    "alphabeticalByName": f"{ALL} ORDER BY lower(name), lower(artist) LIMIT 10 OFFSET :offset",
+    "alphabeticalByArtist": f"{ALL} ORDER BY lower(artist), lower(name) LIMIT 10 OFFSET :offset",
+    "byYear": f"{ALL} WHERE year BETWEEN 1990 AND 2010"
     " ORDER BY year, lower(name), lower(artist) LIMIT 10 OFFSET :offset",
-    "byGenre": f"{GROUP} GROUP BY 1, 2 HAVING lower(min(genre)) = :genre"
+    "byGenre": f"{ALL} WHERE lower(genre) = :genre"
     " ORDER BY lower(name), lower(artist) LIMIT 10 OFFSET :offset",
     "frequent": f"SELECT {AK}, {BK}, count(*) AS n FROM interactions JOIN tracks"
     " ON tracks.id = interactions.track_id WHERE user_id = 'ann' AND type = 'play'"
-    " GROUP BY 1, 2 ORDER BY n DESC LIMIT 10 OFFSET :offset",
+    " GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 10 OFFSET :offset",
     "recent": f"SELECT {AK}, {BK}, max(interactions.created_at) AS t FROM interactions"
     " JOIN tracks ON tracks.id = interactions.track_id WHERE user_id = 'ann'"
-    " AND type = 'play' GROUP BY 1, 2 ORDER BY t DESC LIMIT 10 OFFSET :offset",
+    " AND type = 'play' GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 10 OFFSET :offset",
     "highest": f"SELECT {AK}, {BK}, avg(rating) AS r FROM ratings JOIN tracks"
     " ON tracks.id = ratings.track_id WHERE user_id = 'ann' GROUP BY 1, 2"
-    " ORDER BY r DESC LIMIT 10 OFFSET :offset",
+    " ORDER BY 3 DESC LIMIT 10 OFFSET :offset",
     "starred": "SELECT item_key FROM favorites WHERE user_id = 'ann' AND kind = 'album'"
     " ORDER BY created_at LIMIT 10 OFFSET :offset",  # then the GROUP BY of those albums
 }
