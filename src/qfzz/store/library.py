@@ -149,12 +149,16 @@ class LibraryRepository:
 
         ``years`` (low, high) keeps albums of those years (``order`` BY_YEAR or
         BY_YEAR_DESC); ``genre`` albums whose genre is that (any case)."""
-        query = select(*_ALBUM)
+        page = select(albums.c.id)
         if years is not None:
-            query = query.where(albums.c.year.between(*years))
+            page = page.where(albums.c.year.between(*years))
         if genre is not None:
-            query = query.where(albums.c.genre_sort == genre.strip().casefold())
-        return self._albums(query.order_by(*_ORDERS[order]).limit(size).offset(offset))
+            page = page.where(albums.c.genre_sort == genre.strip().casefold())
+        # The page's ids first, from the index alone (a deep offset skips index entries,
+        # not table rows), then those few rows.
+        ids = page.order_by(*_ORDERS[order]).limit(size).offset(offset).subquery()
+        query = select(*_ALBUM).where(albums.c.id.in_(select(ids.c.id)))
+        return self._albums(query.order_by(*_ORDERS[order]))
 
     def random_albums(self, size: int, *, rng: random.Random) -> list[AlbumGroup]:
         """Up to ``size`` distinct albums, drawn at random without sorting the table.
