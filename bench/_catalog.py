@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qfzz.store import Store
+from qfzz.store import Store, _groups
 from qfzz.store._schema import tracks
 
 GENRES = [
@@ -79,7 +79,11 @@ def synthetic_rows(n: int, seed: int = 7) -> list[dict]:
 
 
 def fill(store: Store, n: int, chunk: int = 50_000) -> None:
+    """Bulk-load ``n`` synthetic tracks, then rebuild the library's groups from them (the
+    load skips ``store.tracks``, so it does what every track write does there)."""
     rows = synthetic_rows(n)
     for start in range(0, n, chunk):
         with store.db.write() as conn:
             conn.execute(tracks.insert(), rows[start : start + chunk])
+    with store.db.write() as conn:
+        _groups.rebuild(conn)

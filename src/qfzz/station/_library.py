@@ -29,7 +29,7 @@ from qfzz.station._catalog import Catalog
 from qfzz.station._feedback import FeedbackFlow
 from qfzz.station._playlists import Playlists
 from qfzz.station._profiles import ProfileBook
-from qfzz.store import Store
+from qfzz.store import AlbumSort, Store
 
 __all__ = [
     "AlbumOrder",
@@ -105,24 +105,40 @@ class Library:
         self._playlists = playlists
         self._feedback = feedback
         self._clock = clock
-        self._albums: dict[str, AlbumGroup] = {}
-        self._artists: dict[str, ArtistGroup] = {}
+        self._artist_list: tuple[int, list[ArtistGroup]] | None = None
+        self._album_list: tuple[int, list[AlbumGroup]] | None = None
+        self._random = random.Random()
         self._lock = threading.Lock()
         self._scan_thread: threading.Thread | None = None
 
     # -- browsing -----------------------------------------------------------------------
 
     def albums(self) -> list[AlbumGroup]:
-        groups = self._store.library.albums()
+        """Every album (a copy of the list cached until the groups change)."""
+        version = self._store.library.version()
         with self._lock:
-            self._albums = {g.group_id: g for g in groups}
-        return groups
+            cached = self._album_list
+        if cached is None or cached[0] != version:
+            cached = (version, self._store.library.albums())
+            with self._lock:
+                self._album_list = cached
+        return list(cached[1])
 
     def artists(self) -> list[ArtistGroup]:
-        groups = self._store.library.artists()
+        """Every artist by name (any case): the whole list is big (100k artists at a
+        million tracks), so it is kept until the groups change, as Navidrome does."""
+        version = self._store.library.version()
         with self._lock:
-            self._artists = {g.group_id: g for g in groups}
-        return sorted(groups, key=lambda g: g.name.casefold())
+            cached = self._artist_list
+        if cached is None or cached[0] != version:
+            cached = (version, self._store.library.artists())
+            with self._lock:
+                self._artist_list = cached
+        return list(cached[1])
+
+    def artists_version(self) -> int:
+        """Changes whenever ``artists()`` may have (for caches of whole answers)."""
+        return self._store.library.version()
 
     def genres(self) -> list[GenreCount]:
         return list(self._store.library.genres())
@@ -135,19 +151,13 @@ class Library:
         return self._store.library.artist_tracks(self.artist(key).artist_key)
 
     def album(self, key: str) -> AlbumGroup:
-        found = self._albums.get(key)
-        if found is None:
-            self.albums()
-            found = self._albums.get(key)
+        found = self._store.library.album(key)
         if found is None:
             raise UnknownItem(f"no album with id {key}")
         return found
 
     def artist(self, key: str) -> ArtistGroup:
-        found = self._artists.get(key)
-        if found is None:
-            self.artists()
-            found = self._artists.get(key)
+        found = self._store.library.artist(key)
         if found is None:
             raise UnknownItem(f"no artist with id {key}")
         return found
@@ -217,8 +227,7 @@ class Library:
 
     def artist_albums(self, key: str) -> tuple[ArtistGroup, list[AlbumGroup]]:
         artist = self.artist(key)
-        albums = [g for g in self.albums() if g.artist_key == artist.artist_key]
-        return artist, sorted(albums, key=lambda g: (g.year or 0, (g.name or "").casefold()))
+        return artist, self._store.library.artist_albums(artist.artist_key)
 
     def album_list(
         self,
@@ -231,41 +240,28 @@ class Library:
         to_year: int | None = None,
         genre: str | None = None,
     ) -> list[AlbumGroup]:
-        groups = self.albums()
+        """A page of albums in ``order``, read along an index (``store.library``)."""
+        library = self._store.library
         if order is AlbumOrder.RANDOM:
-            random.shuffle(groups)
-        elif order is AlbumOrder.NEWEST:
-            groups.sort(key=lambda g: (-g.created, _name(g)))
-        elif order is AlbumOrder.BY_NAME:
-            groups.sort(key=_name)
-        elif order is AlbumOrder.BY_ARTIST:
-            groups.sort(key=lambda g: (g.artist.casefold(), (g.name or "").casefold()))
-        elif order is AlbumOrder.HIGHEST_RATED:
-            rated = self._store.library.album_ratings(user_id)
-            groups = sorted((g for g in groups if _key(g) in rated), key=lambda g: -rated[_key(g)])
-        elif order in (AlbumOrder.MOST_PLAYED, AlbumOrder.RECENTLY_PLAYED):
-            plays = self._store.library.album_plays(user_id)
-            slot = 0 if order is AlbumOrder.MOST_PLAYED else 1
-            groups = sorted(
-                (g for g in groups if _key(g) in plays), key=lambda g: -plays[_key(g)][slot]
-            )
-        elif order is AlbumOrder.STARRED:
-            stars = self._store.collections.starred(user_id).get("album", {})
-            groups = sorted(
-                (g for g in groups if g.group_id in stars), key=lambda g: stars[g.group_id]
-            )
-        elif order is AlbumOrder.BY_YEAR:
+            return library.random_albums(size, rng=self._random)
+        if order in (AlbumOrder.MOST_PLAYED, AlbumOrder.RECENTLY_PLAYED):
+            recent = order is AlbumOrder.RECENTLY_PLAYED
+            return library.played_albums(user_id, recent=recent, size=size, offset=offset)
+        if order is AlbumOrder.HIGHEST_RATED:
+            return library.rated_albums(user_id, size=size, offset=offset)
+        if order is AlbumOrder.STARRED:
+            return library.starred_albums(user_id, size=size, offset=offset)
+        if order is AlbumOrder.BY_YEAR:
             if from_year is None or to_year is None:
                 raise MissingField("from_year", "to_year")
             low, high = sorted((from_year, to_year))
-            groups = [g for g in groups if g.year is not None and low <= g.year <= high]
-            groups.sort(key=lambda g: (g.year or 0, _name(g)), reverse=from_year > to_year)
-        else:  # BY_GENRE
+            sort = AlbumSort.BY_YEAR_DESC if from_year > to_year else AlbumSort.BY_YEAR
+            return library.album_page(sort, size=size, offset=offset, years=(low, high))
+        if order is AlbumOrder.BY_GENRE:
             if not genre:
                 raise MissingField("genre")
-            wanted = genre.strip().casefold()
-            groups = sorted((g for g in groups if (g.genre or "").casefold() == wanted), key=_name)
-        return groups[offset : offset + size]
+            return library.album_page(AlbumSort.BY_GENRE, size=size, offset=offset, genre=genre)
+        return library.album_page(_SORTS[order], size=size, offset=offset)
 
     def random_songs(
         self,
@@ -288,10 +284,10 @@ class Library:
 
     def top_songs(self, artist_name: str, count: int) -> list[Track]:
         """The artist's most played tracks (every listener's plays)."""
-        found = [g for g in self.artists() if g.name.casefold() == artist_name.strip().casefold()]
-        if not found:
+        found = self._store.library.artist_named(artist_name)
+        if found is None:
             return []
-        songs = self._store.library.artist_tracks(found[0].artist_key)
+        songs = self._store.library.artist_tracks(found.artist_key)
         plays = self._store.interactions.play_counts([t.track_id for t in songs])
         songs.sort(key=lambda t: -plays.get(t.track_id, 0))
         return songs[:count]
@@ -358,16 +354,16 @@ class Library:
     def starred(self, user_id: str) -> Starred:
         at = self._store.collections.starred(user_id)
         songs = self._store.tracks.get_many([int(k) for k in at.get("song", {})])
-        albums = self.albums()
-        artists = self.artists()
+        albums = self._store.library.albums_by_id(list(at.get("album", {})))
+        artists = self._store.library.artists_by_id(list(at.get("artist", {})))
         return Starred(
             [
                 songs[int(k)]
                 for k in at.get("song", {})
                 if int(k) in songs and songs[int(k)].playable
             ],
-            [g for g in albums if g.group_id in at.get("album", {})],
-            [g for g in artists if g.group_id in at.get("artist", {})],
+            [albums[k] for k in at.get("album", {}) if k in albums],
+            [artists[k] for k in at.get("artist", {}) if k in artists],
             at,
         )
 
@@ -416,9 +412,9 @@ class Library:
             thread.join(timeout)
 
 
-def _name(group: AlbumGroup) -> tuple[str, str]:
-    return ((group.name or "").casefold(), group.artist.casefold())
-
-
-def _key(group: AlbumGroup) -> tuple[str, str]:
-    return (group.artist_key, group.album_key)
+#: The album orders that are the same for every listener, as the store's index orders.
+_SORTS = {
+    AlbumOrder.NEWEST: AlbumSort.NEWEST,
+    AlbumOrder.BY_NAME: AlbumSort.BY_NAME,
+    AlbumOrder.BY_ARTIST: AlbumSort.BY_ARTIST,
+}

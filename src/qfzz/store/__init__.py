@@ -19,7 +19,7 @@ from qfzz.store.idempotency import IdempotencyRepository, KeyTaken, StoredAnswer
 from qfzz.store.interactions import CommitListener, InteractionRepository, answered_interaction
 from qfzz.store.jobs import JobRecord, JobRepository
 from qfzz.store.ledger import LedgerRepository
-from qfzz.store.library import LibraryRepository
+from qfzz.store.library import AlbumSort, LibraryRepository
 from qfzz.store.listeners import ListenerRecord, ListenerRepository, StoredPlaylist
 from qfzz.store.resolver_stats import RESOLVER_STATS_FILE, ResolverStatsRepository
 from qfzz.store.shares import ShareRepository
@@ -27,6 +27,7 @@ from qfzz.store.tracks import FeatureColumns, FileState, TrackRepository
 
 __all__ = [
     "RESOLVER_STATS_FILE",
+    "AlbumSort",
     "BookmarkRepository",
     "CodedStrings",
     "CollectionRepository",

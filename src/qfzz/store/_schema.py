@@ -71,6 +71,8 @@ tracks = Table(
     Index("ix_tracks_content_id", "content_id"),
     # the resolver's work list: dataset tracks without a file, by origin
     Index("ix_tracks_unresolved", "playable", "origin"),
+    # the library's groups (``store._groups``): a group's tracks by its natural key
+    Index("ix_tracks_group", "creator_id", "playable", "removed"),
 )
 
 listeners = Table(
@@ -366,4 +368,111 @@ idempotency_keys = Table(
     Column("created_at", Float, nullable=False),
     UniqueConstraint("principal", "route", "key", name="uq_idempotency_keys_scope"),
     Index("ix_idempotency_keys_created", "created_at"),
+)
+
+# -- the library's groups (issue 19): albums, artists and genres kept in step with tracks --
+#
+# Derived state, never written except by ``store._groups`` inside the transaction that
+# changes the tracks (``store.tracks``), so a reader never sees them disagree. Only live,
+# playable tracks count. ``group_id`` is ``qfzz.models.album_group_id`` /
+# ``artist_group_id`` of the natural key; the ``*_sort`` columns are the casefolded names
+# the album lists order by (computed in Python, so both databases order alike).
+
+albums = Table(
+    "albums",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("group_id", String(16), nullable=False),
+    Column("artist_key", String(500), nullable=False),
+    Column("album_key", String(500), nullable=False),
+    Column("draw", Float, nullable=False),  # uniform in [0, 1): random lists probe it
+    Column("artist", String(500), nullable=False),
+    Column("name", String(500), nullable=True),
+    Column("song_count", Integer, nullable=False),
+    Column("duration", Float, nullable=False),
+    Column("year", Integer, nullable=True),
+    Column("genre", String(200), nullable=True),
+    Column("created", Float, nullable=False),
+    Column("newest", Float, nullable=False),  # −created: NEWEST's index, ascending
+    Column("name_sort", String(500), nullable=False),
+    Column("artist_sort", String(500), nullable=False),
+    Column("genre_sort", String(200), nullable=True),
+    Index("ux_albums_group_id", "group_id", unique=True),
+    Index("ux_albums_key", "artist_key", "album_key", unique=True),
+    Index("ix_albums_by_name", "name_sort", "artist_sort", "id"),
+    Index("ix_albums_by_artist", "artist_sort", "name_sort", "id"),
+    Index("ix_albums_newest", "newest", "name_sort", "artist_sort", "id"),
+    Index("ix_albums_by_year", "year", "name_sort", "artist_sort", "id"),
+    Index("ix_albums_by_genre", "genre_sort", "name_sort", "artist_sort", "id"),
+    Index("ix_albums_draw", "draw"),
+)
+
+artists = Table(
+    "artists",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("group_id", String(16), nullable=False),
+    Column("artist_key", String(500), nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("name_sort", String(500), nullable=False),
+    Column("album_count", Integer, nullable=False),
+    Column("song_count", Integer, nullable=False),
+    Index("ux_artists_group_id", "group_id", unique=True),
+    Index("ux_artists_key", "artist_key", unique=True),
+    Index("ix_artists_by_name", "name_sort", "id"),
+)
+
+#: Songs per (album, genre): an album's tracks may carry several genres, and a genre's
+#: album count is its number of rows here.
+album_genres = Table(
+    "album_genres",
+    metadata,
+    Column("artist_key", String(500), primary_key=True),
+    Column("album_key", String(500), primary_key=True),
+    Column("genre", String(200), primary_key=True),
+    Column("song_count", Integer, nullable=False),
+    Index("ix_album_genres_genre", "genre"),
+)
+
+genres = Table(
+    "genres",
+    metadata,
+    Column("genre", String(200), primary_key=True),
+    Column("song_count", Integer, nullable=False),
+    Column("album_count", Integer, nullable=False),
+)
+
+#: Bumped by every change of the groups (same transaction): caches of whole answers
+#: (``getArtists``) are valid while it stands still.
+library_version = Table(
+    "library_version",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False),
+)
+
+#: A listener's plays per album (every ``play`` interaction of the album's tracks, removed
+#: or not), counted when interactions commit, so "most/recently played" lists read an index.
+album_plays = Table(
+    "album_plays",
+    metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("artist_key", String(500), primary_key=True),
+    Column("album_key", String(500), primary_key=True),
+    Column("plays", Integer, nullable=False),
+    Column("last_played", Float, nullable=False),
+    Index("ix_album_plays_plays", "user_id", "plays", "artist_key", "album_key"),
+    Index("ix_album_plays_last", "user_id", "last_played", "artist_key", "album_key"),
+)
+
+#: A listener's mean rating per album (of the album's tracks the listener rated),
+#: recomputed for the album when a rating is stored, so "highest rated" reads an index.
+album_ratings = Table(
+    "album_ratings",
+    metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("artist_key", String(500), primary_key=True),
+    Column("album_key", String(500), primary_key=True),
+    Column("mean", Float, nullable=False),
+    Index("ix_album_ratings_mean", "user_id", "mean", "artist_key", "album_key"),
 )

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import Connection, delete, func, or_, select, update
 
 from qfzz.models import PlayQueue, UserPlaylist
+from qfzz.store import _groups
 from qfzz.store._database import Database
 from qfzz.store._schema import (
     favorites,
@@ -83,6 +84,8 @@ class CollectionRepository:
     # -- ratings ------------------------------------------------------------------------
 
     def set_rating(self, user_id: str, track_id: int, rating: int, *, now: float) -> None:
+        """Store (0: remove) a rating; the listener's mean rating of the track's album
+        follows in the same transaction (``store._groups.rate``)."""
         with self._db.write() as conn:
             if rating == 0:
                 conn.execute(
@@ -90,14 +93,22 @@ class CollectionRepository:
                         ratings.c.user_id == user_id, ratings.c.track_id == track_id
                     )
                 )
-                return
-            upsert(
-                conn,
-                ratings,
-                [{"user_id": user_id, "track_id": track_id, "rating": rating, "updated_at": now}],
-                keys=["user_id", "track_id"],
-                update=["rating", "updated_at"],
-            )
+            else:
+                upsert(
+                    conn,
+                    ratings,
+                    [
+                        {
+                            "user_id": user_id,
+                            "track_id": track_id,
+                            "rating": rating,
+                            "updated_at": now,
+                        }
+                    ],
+                    keys=["user_id", "track_id"],
+                    update=["rating", "updated_at"],
+                )
+            _groups.rate(conn, user_id, track_id)
 
     def ratings(self, user_id: str, track_ids: Sequence[int]) -> dict[int, int]:
         if not track_ids:

@@ -19,6 +19,7 @@ from typing import Any, overload
 from sqlalchemy import Connection, Select, func, select, text
 
 from qfzz.models import IdempotencyKey, Interaction, InteractionType
+from qfzz.store import _groups
 from qfzz.store._database import Database
 from qfzz.store._group_commit import GroupCommitter
 from qfzz.store._rows import chunks
@@ -123,7 +124,8 @@ class InteractionRepository:
         ``keys``, one per interaction (or none at all), are idempotency keys: a keyed
         interaction is stored together with its key's record; where the key is stored
         already, the interaction is left out and the result holds that first answer in
-        place of an id.
+        place of an id. Plays also count in the listener's album play counters
+        (``store._groups.count_plays``), in the same transaction.
         """
         if not batch:
             return []
@@ -151,7 +153,15 @@ class InteractionRepository:
                     if first is not None:
                         taken[n] = first
             kept = [row for n, row in enumerate(rows) if n not in taken]
-            ids = iter(conn.execute(statement, kept).scalars()) if kept else iter(())
+            ids = iter(list(conn.execute(statement, kept).scalars()) if kept else [])
+            _groups.count_plays(
+                conn,
+                [
+                    (i.user_id, i.track_id, i.created_at)
+                    for n, i in enumerate(batch)
+                    if n not in taken and i.type is InteractionType.PLAY
+                ],
+            )
             return [taken[n] if n in taken else int(next(ids)) for n in range(len(rows))]
 
     def for_listener(self, user_id: str, *, limit: int | None = None) -> list[Interaction]:

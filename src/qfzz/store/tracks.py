@@ -11,6 +11,7 @@ import numpy.typing as npt
 from sqlalchemy import Connection, FromClause, func, select, update
 
 from qfzz.models import ScannedFile, Track, TrackMeta, normalise_creator
+from qfzz.store import _groups
 from qfzz.store._columns import CHUNK, CodedStrings, ColumnKind, pages, read_columns
 from qfzz.store._database import Database
 from qfzz.store._rows import IN_CHUNK, TRACK_COLUMNS, chunks, meta_values, row_to_track
@@ -50,6 +51,9 @@ _FEATURE_KINDS: tuple[ColumnKind, ...] = (np.int64, str, str, str, np.float64, n
 
 
 class TrackRepository:
+    """The one writer of ``tracks``: every change refreshes the library's groups in its
+    own transaction (``store._groups``)."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
 
@@ -64,13 +68,25 @@ class TrackRepository:
         if not files:
             return []
         with self._db.write() as conn:
-            existing = dict(
-                conn.execute(
-                    select(tracks.c.path, tracks.c.id).where(
+            before = {
+                path: (track_id, ak, bk)
+                for path, track_id, ak, bk in conn.execute(
+                    select(tracks.c.path, tracks.c.id, _groups.artist_key, _groups.album_key).where(
                         tracks.c.path.in_([f.path for f in files])
                     )
                 ).all()
-            )
+            }
+            existing = {path: found[0] for path, found in before.items()}
+            touched: set[str] = set()
+            moved: set[str] = set()
+            for scanned in files:
+                now_key = (normalise_creator(scanned.meta.artist), scanned.meta.album or "")
+                touched.add(now_key[0])
+                if scanned.path in before:
+                    old_key = before[scanned.path][1:]
+                    touched.add(old_key[0])
+                    if old_key != now_key:
+                        moved.update((old_key[0], now_key[0]))
             ids: list[int] = []
             for scanned in files:
                 values = _file_values(scanned)
@@ -84,6 +100,7 @@ class TrackRepository:
                         ).scalar_one()
                     )
                 ids.append(track_id)
+            _groups.refresh(conn, touched, moved=moved)
         return ids
 
     def mark_removed(self, paths: Iterable[str]) -> list[int]:
@@ -96,11 +113,13 @@ class TrackRepository:
             conn.execute(
                 update(tracks).where(tracks.c.id.in_(ids)).values(removed=True, playable=False)
             )
+            _groups.refresh(conn, _groups.artist_keys_of(conn, ids))
         return ids
 
     def set_playable(self, track_id: int, playable: bool) -> None:
         with self._db.write() as conn:
             conn.execute(update(tracks).where(tracks.c.id == track_id).values(playable=playable))
+            _groups.refresh(conn, _groups.artist_keys_of(conn, [track_id]))
 
     def unresolved(self, *, limit: int, origin: str | None = None, after: int = 0) -> list[Track]:
         """Dataset tracks still without audio (the resolver's work list), by id after
@@ -134,6 +153,8 @@ class TrackRepository:
                 )
                 .values(**values)
             )
+            if result.rowcount:
+                _groups.refresh(conn, _groups.artist_keys_of(conn, [track_id]))
         return bool(result.rowcount)
 
     def insert_metadata_tracks(
@@ -145,7 +166,10 @@ class TrackRepository:
         dataset_id: int,
         now: float,
     ) -> list[int]:
-        """Add dataset records (no audio yet) inside the caller's transaction."""
+        """Add dataset records (no audio yet) inside the caller's transaction.
+
+        They are not playable, so no group holds them and there is nothing to refresh
+        (``attach_file`` refreshes their artist when one gets its audio)."""
         rows = [
             {
                 **meta_values(meta),

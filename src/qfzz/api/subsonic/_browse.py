@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+from fastapi.responses import Response
 
 from qfzz.api.subsonic import _ids as ids
 from qfzz.api.subsonic import _wire as wire
+from qfzz.api.subsonic._answers import cached_answer, fingerprint
 from qfzz.api.subsonic._call import Call
 from qfzz.api.subsonic._links import cover_urls
 from qfzz.api.subsonic._registry import Result, method
+from qfzz.api.subsonic._render import render
 from qfzz.models import ArtistGroup, artist_group_id
 
 IGNORED_ARTICLES = "The El La Los Las Le Les"
@@ -22,8 +27,7 @@ def _index_letter(name: str) -> str:
     return first if first.isalpha() else "#"
 
 
-def _indexed(call: Call) -> list[dict[str, Any]]:
-    stars = call.station.library.stars(call.user.user_id, "artist")
+def _indexed(call: Call, stars: dict[str, float]) -> list[dict[str, Any]]:
     groups: dict[str, list[ArtistGroup]] = {}
     for group in call.station.library.artists():
         groups.setdefault(_index_letter(group.name), []).append(group)
@@ -36,20 +40,46 @@ def _indexed(call: Call) -> list[dict[str, Any]]:
     ]
 
 
+def _whole_index(
+    call: Call, method: str, answer: Callable[[dict[str, float]], dict[str, Any]]
+) -> Result:
+    """Every artist, rendered once per version of the library's groups and set of the
+    caller's starred artists (``_answers``)."""
+    stars = call.station.library.stars(call.user.user_id, "artist")
+    fmt, callback = call.get("f") or "xml", call.get("callback")
+    key = (method, fmt, callback, fingerprint(stars))
+
+    def rendered() -> Response:
+        return render(answer(stars), fmt, callback)
+
+    return cached_answer(call.station, key, rendered)
+
+
 @method("getArtists")
 def get_artists(call: Call) -> Result:
-    return {"artists": {"ignoredArticles": IGNORED_ARTICLES, "index": _indexed(call)}}
+    return _whole_index(
+        call,
+        "getArtists",
+        lambda stars: {
+            "artists": {"ignoredArticles": IGNORED_ARTICLES, "index": _indexed(call, stars)}
+        },
+    )
 
 
 @method("getIndexes")
 def get_indexes(call: Call) -> Result:
-    return {
-        "indexes": {
-            "lastModified": int(call.station.clock() * 1000),
-            "ignoredArticles": IGNORED_ARTICLES,
-            "index": _indexed(call),
-        }
-    }
+    """``lastModified`` is when this index was built (it is kept until the groups change)."""
+    return _whole_index(
+        call,
+        "getIndexes",
+        lambda stars: {
+            "indexes": {
+                "lastModified": int(call.station.clock() * 1000),
+                "ignoredArticles": IGNORED_ARTICLES,
+                "index": _indexed(call, stars),
+            }
+        },
+    )
 
 
 @method("getArtist")
