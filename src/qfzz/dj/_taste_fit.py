@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -131,12 +132,13 @@ def choose_artist_weight(
 ) -> tuple[float, dict[float, float]]:
     """The artist weight that judged held-out feedback best, and each weight's error
     (lower is better; see the module's docstring)."""
-    u, i, a, w, t = _columns(users, items, artists, weights, stamps)
+    rows = _columns(users, items, artists, weights, stamps)
+    u, i, a, w, t = rows
     if not (a >= 0).any():
         return W_ARTIST_COLLAB, {}
     judges: tuple[Callable[[], _KeptOverSkipped | _HeldOutLikes], ...] = (
-        lambda: _KeptOverSkipped(u, i, a, w, t, seed),
-        lambda: _HeldOutLikes(u, i, w, t, seed),  # built only when the first cannot judge
+        lambda: _KeptOverSkipped(rows, seed),
+        lambda: _HeldOutLikes(rows, seed),  # built only when the first cannot judge
     )
     for make in judges:
         judge = make()
@@ -149,7 +151,7 @@ def choose_artist_weight(
         blend = _Blend(by_track, by_artist, i[train], a[train], track_weight)
         totals = dict.fromkeys(ARTIST_WEIGHTS, 0.0)
         judged = 0
-        for user, history, artist_history in _histories(u, i, a, w, t, train, judge.held):
+        for user, history, artist_history in _histories(rows, train, judge.held):
             terms = blend.terms(history, artist_history)
             errors = judge.errors(user, blend, terms, {entry[0] for entry in history})
             if errors is None:
@@ -221,15 +223,8 @@ class _KeptOverSkipped:
     the same serving policy, so that policy cannot favour the model that drove it — as it
     does a held-out liked track, which the model serving it tends to have put there."""
 
-    def __init__(
-        self,
-        u: npt.NDArray[np.int64],
-        i: npt.NDArray[np.int64],
-        a: npt.NDArray[np.int64],
-        w: npt.NDArray[np.float64],
-        t: npt.NDArray[np.float64],
-        seed: int,
-    ) -> None:
+    def __init__(self, rows: _Rows, seed: int) -> None:
+        u, i, a, w, t = rows
         self.held: dict[int, tuple[list[int], list[int]]] = {}
         self.held_rows = np.zeros(u.shape[0], dtype=bool)
         self._artist_of: dict[int, int] = {}
@@ -239,8 +234,8 @@ class _KeptOverSkipped:
         for user, start, count in zip(
             users.tolist(), starts.tolist(), counts.tolist(), strict=True
         ):
-            rows = order[start : start + count]
-            recent, older = rows[-HELD_EVENTS:], rows[:-HELD_EVENTS]
+            mine = order[start : start + count]
+            recent, older = mine[-HELD_EVENTS:], mine[:-HELD_EVENTS]
             if older.size < MIN_LIKED:
                 continue
             net: dict[int, float] = {}
@@ -286,15 +281,9 @@ class _HeldOutLikes:
     """Where nobody skips (an imported history), judges by each listener's latest liked
     track, held out: its expected percentile rank among the tracks they never had."""
 
-    def __init__(
-        self,
-        u: npt.NDArray[np.int64],
-        i: npt.NDArray[np.int64],
-        w: npt.NDArray[np.float64],
-        t: npt.NDArray[np.float64],
-        seed: int,
-    ) -> None:
-        self.held = _held_out(u, i, w, t, seed)
+    def __init__(self, rows: _Rows, seed: int) -> None:
+        u, i = rows.u, rows.i
+        self.held = _held_out(rows, seed)
         held_users = np.asarray(sorted(self.held), dtype=np.int64)
         held_items = np.asarray([self.held[int(x)] for x in held_users], dtype=np.int64)
         if held_users.size:
@@ -328,15 +317,10 @@ class _HeldOutLikes:
 
 
 def _histories(
-    u: npt.NDArray[np.int64],
-    i: npt.NDArray[np.int64],
-    a: npt.NDArray[np.int64],
-    w: npt.NDArray[np.float64],
-    t: npt.NDArray[np.float64],
-    train: npt.NDArray[np.bool_],
-    users: Mapping[int, object],
+    rows: _Rows, train: npt.NDArray[np.bool_], users: Mapping[int, object]
 ) -> Iterator[tuple[int, list[tuple[int, float, float]], list[tuple[int, float, float]]]]:
     """Each judged listener's training history, as tracks and as artists."""
+    u, i, a, w, t = rows
     by_user = np.argsort(u, kind="stable")
     sorted_users = u[by_user]
     for user in users:
@@ -351,17 +335,24 @@ def _histories(
         yield user, history, artist_history
 
 
+class _Rows(NamedTuple):
+    """The interaction rows as columns: listeners, tracks, artist items, strengths, times."""
+
+    u: npt.NDArray[np.int64]
+    i: npt.NDArray[np.int64]
+    a: npt.NDArray[np.int64]
+    w: npt.NDArray[np.float64]
+    t: npt.NDArray[np.float64]
+
+
 def _columns(
-    *columns: npt.ArrayLike,
-) -> tuple[
-    npt.NDArray[np.int64],
-    npt.NDArray[np.int64],
-    npt.NDArray[np.int64],
-    npt.NDArray[np.float64],
-    npt.NDArray[np.float64],
-]:
-    users, items, artists, weights, stamps = columns
-    return (
+    users: npt.ArrayLike,
+    items: npt.ArrayLike,
+    artists: npt.ArrayLike,
+    weights: npt.ArrayLike,
+    stamps: npt.ArrayLike,
+) -> _Rows:
+    return _Rows(
         np.asarray(users, dtype=np.int64),
         np.asarray(items, dtype=np.int64),
         np.asarray(artists, dtype=np.int64),
@@ -370,15 +361,10 @@ def _columns(
     )
 
 
-def _held_out(
-    u: npt.NDArray[np.int64],
-    i: npt.NDArray[np.int64],
-    w: npt.NDArray[np.float64],
-    t: npt.NDArray[np.float64],
-    seed: int,
-) -> dict[int, int]:
+def _held_out(rows: _Rows, seed: int) -> dict[int, int]:
     """Listener → their latest liked track, for a seeded sample of the listeners with at
     least :data:`MIN_LIKED` liked tracks."""
+    u, i, _a, w, t = rows
     liked = np.flatnonzero(w > 0)
     if liked.size == 0:
         return {}
