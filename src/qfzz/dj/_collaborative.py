@@ -85,11 +85,24 @@ class ArtistTerm:
 
 
 @dataclass(frozen=True, slots=True)
+class TrackTerm:
+    """The track model's part of one request: its weighted score per model item."""
+
+    scaled: F32
+    model: CollabModel
+
+    def of(self, track_id: int) -> float:
+        """The term's share of one track's score (0 for a track the model never saw)."""
+        row = self.model.row_of(track_id)
+        return 0.0 if row is None else float(self.scaled[row])
+
+
+@dataclass(frozen=True, slots=True)
 class Blend:
     """The collaborative boost of one request per catalog row, and what made it."""
 
     boost: F32
-    tracks: tuple[F32, CollabModel] | None
+    tracks: TrackTerm | None
     artists: ArtistTerm | None
 
 
@@ -156,31 +169,32 @@ class Collaborative:
             return None
         fixed = self._fixed_artist_weight
         artist_weight = chosen if fixed is None else fixed
-        tracks = self._track_term(index, track_model, history, now)
+        tracks = self._track_term(track_model, history, now)
         artists = self._artist_term(index, artist_model, artist_weight, history, now)
         if tracks is None and artists is None:
             return None
-        boost = np.zeros(len(index), dtype=np.float32)
-        if tracks is not None:
-            boost += tracks[0]
+        # One pass over the catalog: the artist term's gather (or zeros), then the track
+        # term scattered onto the few rows its model knows (each row once).
         if artists is not None:
-            boost += np.take(artists.by_code, index.artist)
+            boost = np.take(artists.by_code, index.artist)
+        else:
+            boost = np.zeros(len(index), dtype=np.float32)
+        if tracks is not None:
+            rows = self._rows_of(tracks.model, index)
+            known = rows >= 0
+            boost[rows[known]] += tracks.scaled[known]
         return Blend(boost, tracks, artists)
 
     def _track_term(
-        self, index: CatalogIndex, model: CollabModel | None, history: History, now: float
-    ) -> tuple[F32, CollabModel] | None:
+        self, model: CollabModel | None, history: History, now: float
+    ) -> TrackTerm | None:
         if model is None or self.weight == 0:
             return None
         scores = model.scores(history, now)
         peak = float(np.abs(scores).max()) if scores.size else 0.0
         if peak <= 0:
             return None
-        rows = self._rows_of(model, index)
-        boost = np.zeros(len(index), dtype=np.float32)
-        known = rows >= 0
-        boost[rows[known]] = scores[known] * (self.weight / peak)
-        return boost, model
+        return TrackTerm(scores * np.float32(self.weight / peak), model)
 
     def _artist_term(
         self,

@@ -90,7 +90,7 @@ class PersonalizedDJ:
             )
             blended = self.collaborative.boost(index, profile.history, now)
             if blended is not None:
-                scores = scores + blended.boost
+                scores += blended.boost  # the scorer's own buffer, rewritten per request
             familiar, unheard = _split_heard(index, profile, scores, round(size * familiarity))
             main = _spread(familiar, top_rows(unheard, _POOL_FACTOR * size), size - n_discovery)
             unheard[familiar] = scores[familiar]
@@ -261,9 +261,10 @@ def _shared_taste(
         return {}
     reasons: dict[int, tuple[str, ...]] = {}
     if blended.tracks is not None:
-        boost, model = blended.tracks
-        carried = [row for row in rows if boost[row] >= EXPLAIN_SHARE]
-        sources = model.explain_many(
+        term = blended.tracks
+        share = {row: term.of(int(index.track_ids[row])) for row in rows}
+        carried = [row for row in rows if share[row] >= EXPLAIN_SHARE]
+        sources = term.model.explain_many(
             profile.history, [int(index.track_ids[row]) for row in carried], now
         )
         for row in carried:
@@ -271,22 +272,22 @@ def _shared_taste(
             source_row = index.row_of(source) if source is not None else -1
             if source_row >= 0:
                 who = index.features(source_row).artist_display
-                reasons[row] = (f"listeners who like {who} also play this {float(boost[row]):.2f}",)
+                reasons[row] = (f"listeners who like {who} also play this {share[row]:.2f}",)
     if blended.artists is not None:
-        term = blended.artists
+        artists = blended.artists
         carried = [
             row
             for row in rows
-            if row not in reasons and term.by_code[index.artist[row]] >= EXPLAIN_SHARE
+            if row not in reasons and artists.by_code[index.artist[row]] >= EXPLAIN_SHARE
         ]
-        sources = term.explain([int(index.artist[row]) for row in carried], now)
+        sources = artists.explain([int(index.artist[row]) for row in carried], now)
         for row in carried:
             code = int(index.artist[row])
             source = sources[code]
             if source is not None:
                 reasons[row] = (
                     f"listeners who like {index.artists.display[source]} also play "
-                    f"{index.artists.display[code]} {float(term.by_code[code]):.2f}",
+                    f"{index.artists.display[code]} {float(artists.by_code[code]):.2f}",
                 )
     return reasons
 
