@@ -357,15 +357,18 @@ class LibraryRepository:
         with self._db.read() as conn:
             source: FromClause = tracks
             order: Any = tracks.c.id
-            conditions: list[ColumnElement[bool]] = []
+            # No words: walk the primary key in order and stop at the page (with the
+            # indexable ``_PLAYABLE``, SQLite read every playable track along
+            # ``ix_tracks_unresolved`` and sorted them: 80 ms at 100k tracks).
+            conditions: list[ColumnElement[bool]] = [_groups.PLAYABLE_ROW]
             match = text_match(conn, needle, sqlite=self._db.is_sqlite)
             if match is not None:
                 source, order = match.source, match.order
-                conditions.append(match.condition)
+                conditions = [_PLAYABLE, match.condition]
             query = (
                 select(*TRACK_COLUMNS)
                 .select_from(source)
-                .where(_PLAYABLE, *conditions)
+                .where(*conditions)
                 .order_by(order)
                 .limit(limit)
                 .offset(offset)
