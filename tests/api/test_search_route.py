@@ -72,7 +72,36 @@ def test_hostile_queries_answer_results(api, q):
     body = answer.json()
     assert body["total"] == len(body["tracks"]) or body["total"] > len(body["tracks"])
     for method, key in (("search3", "searchResult3"), ("search2", "searchResult2")):
-        assert "song" in _sonic(client, password, method, query=q)[key]
+        result = _sonic(client, password, method, query=q)[key]
+        assert {"song", "album", "artist"} <= set(result)
+
+
+def test_search3_finds_artists_and_albums_folded_and_paged(api, station):
+    client, password = api
+    add_synthetic_tracks(
+        station.parts.store,
+        [
+            SyntheticTrack("Halo", "Beyoncé", "pop", album="Sasha Fierce"),
+            SyntheticTrack("Crazy", "Beyoncé", "pop", album="Dangerously in Love"),
+            SyntheticTrack("Other", "Someone Else", "pop", album="Love Songs"),
+        ],
+    )
+    found = _sonic(client, password, "search3", query="BEYONCE")["searchResult3"]
+    assert [a["name"] for a in found["artist"]] == ["Beyoncé"]
+    assert {a["name"] for a in found["album"]} == {"Sasha Fierce", "Dangerously in Love"}
+    both = _sonic(client, password, "search3", query="love beyon")["searchResult3"]
+    assert [a["name"] for a in both["album"]] == ["Dangerously in Love"]
+    assert both["artist"] == []  # "love" is no artist's name
+    pages = [
+        _sonic(client, password, "search3", query="love", albumCount=1, albumOffset=o)[
+            "searchResult3"
+        ]["album"]
+        for o in range(3)
+    ]
+    assert [len(p) for p in pages] == [1, 1, 0]
+    assert {p[0]["name"] for p in pages[:2]} == {"Dangerously in Love", "Love Songs"}
+    folders = _sonic(client, password, "search2", query="fierce", artistCount=0)["searchResult2"]
+    assert [a["title"] for a in folders["album"]] == ["Sasha Fierce"] and not folders["artist"]
 
 
 def test_queries_beyond_the_bounds_are_json_4xx(api):
@@ -82,6 +111,10 @@ def test_queries_beyond_the_bounds_are_json_4xx(api):
         assert 400 <= answer.status_code < 500, answer.text
         assert set(answer.json()) == {"error", "detail"}
     refused = _sonic(client, password, "search3", query="x" * 5000)
+    assert refused["status"] == "failed" and refused["error"]["message"]
+    # refused by the artist and album searches too, when no song is asked for
+    words = " ".join(f"w{i}" for i in range(17))
+    refused = _sonic(client, password, "search3", query=words, songCount=0)
     assert refused["status"] == "failed" and refused["error"]["message"]
 
 

@@ -9,10 +9,20 @@ from qfzz.store._schema import metadata
 
 
 def _declared(name, kind, _parent) -> bool:
-    """The search index (``store._search``: an FTS5 table and its shadow tables on SQLite,
-    a generated column and its index on PostgreSQL) is made by migration 0015 only, outside the
-    declared tables (SQLAlchemy cannot express either)."""
-    return not (name or "").startswith(("track_search", "ix_tracks_search", "search_text"))
+    """The search indexes (``store._search``: FTS5 tables and their shadow tables on SQLite,
+    generated columns and their indexes on PostgreSQL) are made by migrations 0015 and 0017
+    only, outside the declared tables (SQLAlchemy cannot express either)."""
+    return not (name or "").startswith(
+        (
+            "track_search",
+            "album_search",
+            "artist_search",
+            "ix_tracks_search",
+            "ix_albums_search",
+            "ix_artists_search",
+            "search_text",
+        )
+    )
 
 
 def test_migrations_create_exactly_the_declared_schema(store):

@@ -279,6 +279,14 @@ class Library:
         """Playable songs matching ``needle`` in title, artist or album, paged in SQL."""
         return self._store.library.search(needle, limit=limit, offset=offset)
 
+    def search_artists(self, needle: str | None, *, limit: int, offset: int) -> list[ArtistGroup]:
+        """Artists whose name matches ``needle``, paged in SQL (see the store's)."""
+        return self._store.library.search_artists(needle, limit=limit, offset=offset)
+
+    def search_albums(self, needle: str | None, *, limit: int, offset: int) -> list[AlbumGroup]:
+        """Albums whose name or artist matches ``needle``, paged in SQL."""
+        return self._store.library.search_albums(needle, limit=limit, offset=offset)
+
     def songs_by_genre(self, genre: str, count: int, offset: int) -> list[Track]:
         return self._store.library.genre_tracks(genre, limit=count, offset=offset)
 

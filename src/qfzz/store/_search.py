@@ -1,4 +1,5 @@
-"""Full-text search over the tracks' title, artist and album, indexed on both databases.
+"""Full-text search over the tracks' title, artist and album, and over the library's groups
+(albums: name and artist; artists: name), indexed on both databases.
 
 Semantics (the same on SQLite and PostgreSQL): the query is folded (case and diacritics:
 "beyonce" finds "Beyoncé") and split on whitespace; *every* word must occur in the title,
@@ -24,6 +25,10 @@ A word is ``LIKE '%word%'`` and a short one ``LIKE '% wo%'``, both of which
 pg_trgm answers from the index (a ``tsvector`` cannot find a word's inside at all); only
 the rarest word of a query uses the index (``_postgres_match``).
 
+The groups use the same machinery (``SearchTarget``: a table, its FTS5 table, its
+generated column): ``album_search``/``artist_search`` kept by triggers on ``albums`` and
+``artists``, and ``albums.search_text``/``artists.search_text`` with GIN indexes (0017).
+
 Counting every match of a frequent word over a million tracks costs as much as a full scan,
 so counts stop at ``SEARCH_COUNT_CAP + 1`` rows (``counted_page``).
 """
@@ -40,6 +45,7 @@ from sqlalchemy import (
     Connection,
     FromClause,
     RowMapping,
+    Table,
     and_,
     column,
     func,
@@ -53,7 +59,7 @@ from sqlalchemy.types import Text
 from qfzz.errors import InvalidInput
 from qfzz.models import SEARCH_COUNT_CAP
 from qfzz.store._rows import TRACK_COLUMNS
-from qfzz.store._schema import tracks
+from qfzz.store._schema import albums, artists, tracks
 
 #: More words or characters than this is not a search someone typed (no title, artist or
 #: album is longer than 500 characters); refused as invalid input (a 4xx).
@@ -63,7 +69,23 @@ MAX_QUERY_CHARS = 1000
 TRIGRAM = 3
 INDEX_TEXT_FUNCTION = "qfzz_index_text"
 
-_index = table("track_search", column("rowid"))
+
+@dataclass(frozen=True, slots=True)
+class SearchTarget:
+    """A searchable table: its own rows (by ``id``), the SQLite FTS5 table holding their
+    folded text under the same rowid, and (PostgreSQL) its stored ``search_text`` column."""
+
+    rows: Table
+    fts: str
+
+    @property
+    def searched(self) -> ColumnElement[str]:
+        return literal_column(f"{self.rows.name}.search_text", Text)
+
+
+TRACKS = SearchTarget(tracks, "track_search")
+ALBUMS = SearchTarget(albums, "album_search")
+ARTISTS = SearchTarget(artists, "artist_search")
 
 
 def fold(value: str | None) -> str:
@@ -101,7 +123,7 @@ def register_sqlite_functions(dbapi_connection: Any) -> None:
 
 @dataclass(frozen=True, slots=True)
 class TextMatch:
-    """The tracks matching a query's words: what to select from, the condition, and the
+    """The rows matching a query's words: what to select from, the condition, and the
     column to order by (the index's own order, so a page reads no further than it shows)."""
 
     source: FromClause
@@ -109,23 +131,28 @@ class TextMatch:
     order: ColumnElement[Any]
 
 
-def text_match(conn: Connection, query: str | None, *, sqlite: bool) -> TextMatch | None:
-    """The match for ``query`` on this database, or ``None`` when it has no words."""
+def text_match(
+    conn: Connection, query: str | None, *, sqlite: bool, target: SearchTarget = TRACKS
+) -> TextMatch | None:
+    """The match for ``query`` over ``target`` on this database, or ``None`` when it has
+    no words."""
     words = query_words(query)
     if not words:
         return None
+    rows = target.rows
     if sqlite:
+        index = table(target.fts, column("rowid"))
         return TextMatch(
-            _index.join(tracks, tracks.c.id == _index.c.rowid),
-            literal_column("track_search").bool_op("MATCH")(literal(_fts_query(words))),
-            _index.c.rowid,
+            index.join(rows, rows.c.id == index.c.rowid),
+            literal_column(target.fts).bool_op("MATCH")(literal(_fts_query(words))),
+            index.c.rowid,
         )
-    condition, indexed = _postgres_match(conn, words)
+    condition, indexed = _postgres_match(conn, words, target)
     # With an indexed word, ``id + 0`` keeps the planner from walking the primary key in
     # order and filtering (it expects a thousand matches within a few percent of the table;
     # a word in 0.5% of tracks made that read 200k rows): the bitmap of at most
     # DENSE_MATCHES rows is sorted instead.
-    return TextMatch(tracks, condition, tracks.c.id + 0 if indexed else tracks.c.id)
+    return TextMatch(rows, condition, rows.c.id + 0 if indexed else rows.c.id)
 
 
 #: Above this many estimated matches for its rarest word, a query reads tracks in id order
@@ -133,7 +160,9 @@ def text_match(conn: Connection, query: str | None, *, sqlite: bool) -> TextMatc
 DENSE_MATCHES = 20_000
 
 
-def _postgres_match(conn: Connection, words: list[str]) -> tuple[ColumnElement[bool], bool]:
+def _postgres_match(
+    conn: Connection, words: list[str], target: SearchTarget
+) -> tuple[ColumnElement[bool], bool]:
     """The condition, and whether a word uses the index.
 
     Only the rarest word (by the planner's own estimate) is an indexable ``LIKE``; the
@@ -142,9 +171,9 @@ def _postgres_match(conn: Connection, words: list[str]) -> tuple[ColumnElement[b
     "album 1" at 1M tracks built a bitmap of 100k rows and rechecked them: 1.7 s. When even
     the rarest word is frequent, no word is indexable: reading in id order fills a page
     after a few hundred rows."""
-    searched = literal_column("tracks.search_text", Text)
+    searched = target.searched
     likes = [searched.like(_like_pattern(w), escape="\\") for w in words]
-    estimates = [_estimated_rows(conn, like) for like in likes]
+    estimates = [_estimated_rows(conn, target.rows, like) for like in likes]
     rarest = min(range(len(words)), key=estimates.__getitem__)
     conditions: list[ColumnElement[bool]] = [
         func.strpos(searched, _needle(word)) > 0
@@ -157,8 +186,8 @@ def _postgres_match(conn: Connection, words: list[str]) -> tuple[ColumnElement[b
     return and_(*conditions), indexed
 
 
-def _estimated_rows(conn: Connection, condition: ColumnElement[bool]) -> float:
-    compiled = select(tracks.c.id).where(condition).compile(dialect=conn.dialect)
+def _estimated_rows(conn: Connection, rows: Table, condition: ColumnElement[bool]) -> float:
+    compiled = select(rows.c.id).where(condition).compile(dialect=conn.dialect)
     plan: Any = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params).scalar()
     return float(plan[0]["Plan"]["Plan Rows"])
 

@@ -89,6 +89,9 @@ def get_songs_by_genre(call: Call) -> Result:
 def _search(call: Call, *, id3: bool) -> dict[str, Any]:
     """An empty query (``""`` too, as some clients send) returns everything, paged.
 
+    Artists, albums and songs each come from their full-text index, with the same
+    semantics (every word, folded; ``store._search``), paged in SQL.
+
     ``search3`` answers albums in the ID3 shape, ``search2`` as folders (``Child``)."""
     query = (call.get("query") or "").strip()
     if query in ('""', "''"):
@@ -98,29 +101,23 @@ def _search(call: Call, *, id3: bool) -> dict[str, Any]:
     album_count = call.number("albumCount", 20, high=MAX_LIST)
     song_count = call.number("songCount", 20, high=MAX_LIST)
     library = call.station.library
-    artists = [a for a in library.artists() if needle in a.name.casefold()]
-    albums = sorted(
-        (
-            g
-            for g in library.albums()
-            if needle in (g.name or "").casefold() or needle in g.artist.casefold()
-        ),
-        key=lambda g: ((g.name or "").casefold(), g.artist.casefold()),
+    needle_or_none = needle or None
+    artists = library.search_artists(
+        needle_or_none, limit=artist_count, offset=call.number("artistOffset", 0)
     )
-    artist_offset = call.number("artistOffset", 0)
-    album_offset = call.number("albumOffset", 0)
+    albums = library.search_albums(
+        needle_or_none, limit=album_count, offset=call.number("albumOffset", 0)
+    )
     songs: list[Track] = []
     if song_count:
         songs = library.search_songs(
-            needle or None, limit=song_count, offset=call.number("songOffset", 0)
+            needle_or_none, limit=song_count, offset=call.number("songOffset", 0)
         )
     notes = library.annotations(call.user.user_id, songs)
     shape = wire.album if id3 else wire.album_child
     return {
-        "artist": [
-            wire.dump(wire.artist(a)) for a in artists[artist_offset : artist_offset + artist_count]
-        ],
-        "album": [wire.dump(shape(g)) for g in albums[album_offset : album_offset + album_count]],
+        "artist": [wire.dump(wire.artist(a)) for a in artists],
+        "album": [wire.dump(shape(g)) for g in albums],
         "song": [wire.dump(s) for s in wire.songs(songs, notes)],
     }
 
