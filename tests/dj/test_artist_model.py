@@ -141,3 +141,26 @@ def _refit_without_negatives(collaborative: Collaborative, index: CatalogIndex):
     n = len(items)
     params = CollabParams(factors=16, regularization=0.2, negative=0.0)
     return fit_collaborative(users, items, np.full(n, 0.05), np.zeros(n), params)
+
+
+def test_draws_by_artist_stay_within_each_artist():
+    index = _index()
+    codes = np.asarray([index.artists.get(normalise_creator(a)) for a in ARTISTS[:5]] * 40)
+    rows = index.random_rows_of_artists(codes, np.random.default_rng(1))
+    assert [index.artist[r] for r in rows] == codes.tolist()
+    assert len(set(rows.tolist())) > 5  # not always an artist's first track
+    assert index.artist_sizes()[codes[0]] == 10
+
+
+def test_neighbour_draws_come_from_what_the_listener_s_scene_plays():
+    index = _index()
+    collaborative = Collaborative()
+    _fitted(index, collaborative)
+    blend = collaborative.boost(index, _listener([_tracks_of(SCENE_A[0])[0]]).history, 10.0)
+    assert blend is not None
+    rows = collaborative.neighbour_rows(index, blend, np.random.default_rng(2), 400)
+    assert rows.shape == (400,)
+    positive = blend.boost[rows] > 0
+    assert positive.mean() > 0.95  # drawn by positive share: what they are like
+    scene = {index.artists.get(normalise_creator(a)) for a in SCENE_A}
+    assert np.mean([index.artist[r] in scene for r in rows]) > 0.9

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -184,6 +184,47 @@ class Collaborative:
             known = rows >= 0
             boost[rows[known]] += tracks.scaled[known]
         return Blend(boost, tracks, artists)
+
+    def neighbour_rows(
+        self, index: CatalogIndex, blend: Blend, rng: np.random.Generator, size: int
+    ) -> I64:
+        """``size`` rows drawn with probability by their positive collaborative share (what
+        listeners like this one play), without a pass over the catalog: a part is drawn
+        by its total positive mass, then the track model's rows by their share, or an
+        artist by its share times its track count and one of its tracks uniformly — so a
+        row's chance is its positive track share plus its positive artist share."""
+        parts: list[tuple[float, Callable[[int], I64]]] = []
+        if blend.tracks is not None:
+            rows = self._rows_of(blend.tracks.model, index)
+            weight = np.maximum(blend.tracks.scaled, 0.0).astype(np.float64)
+            keep = (rows >= 0) & (weight > 0)
+            rows, weight = rows[keep], weight[keep]
+            if rows.size:
+                chance = weight / weight.sum()
+                parts.append((float(weight.sum()), lambda k: rng.choice(rows, k, p=chance)))
+        if blend.artists is not None:
+            sizes = index.artist_sizes()
+            mass = np.maximum(blend.artists.by_code, 0.0).astype(np.float64) * sizes
+            mass[0] = 0.0
+            codes = np.flatnonzero(mass > 0)
+            if codes.size:
+                by_artist = mass[codes] / mass[codes].sum()
+                parts.append(
+                    (
+                        float(mass[codes].sum()),
+                        lambda k: index.random_rows_of_artists(
+                            rng.choice(codes, k, p=by_artist), rng
+                        ),
+                    )
+                )
+        if not parts:
+            return np.zeros(0, dtype=np.int64)
+        masses = np.asarray([mass for mass, _ in parts])
+        counts = rng.multinomial(size, masses / masses.sum())
+        drawn = [draw(int(k)) for (_, draw), k in zip(parts, counts, strict=True) if k]
+        out = np.concatenate(drawn).astype(np.int64)
+        rng.shuffle(out)
+        return out
 
     def _track_term(
         self, model: CollabModel | None, history: History, now: float

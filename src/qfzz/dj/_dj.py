@@ -101,7 +101,7 @@ class PersonalizedDJ:
                 scores,
                 exclude=main[: size - n_discovery],
                 count=_POOL_FACTOR * n_discovery,
-                neighbours=None if blended is None else blended.boost,
+                neighbours=blended,
             )
             main_scores = scores[main].copy()
             discovery_scores = scores[discovery].copy()
@@ -135,7 +135,7 @@ class PersonalizedDJ:
         *,
         exclude: npt.NDArray[np.int64],
         count: int,
-        neighbours: npt.NDArray[np.float32] | None = None,
+        neighbours: Blend | None = None,
     ) -> npt.NDArray[np.int64]:
         """Rows outside the listener's top genres and artists (seeded, reproducible): drawn
         from what listeners like them play (``neighbours``: the collaborative term, each
@@ -150,11 +150,8 @@ class PersonalizedDJ:
         size = min(len(index), 64 * count + 256)
         draws = rng.integers(0, len(index), size=size)
         if neighbours is not None:
-            liked = np.flatnonzero(neighbours > 0)
-            if liked.size:
-                chance = neighbours[liked].astype(np.float64)
-                near = rng.choice(liked, size=size, p=chance / chance.sum())
-                draws = np.concatenate([near, draws])  # neighbours first, the catalog after
+            near = self.collaborative.neighbour_rows(index, neighbours, rng, size)
+            draws = np.concatenate([near, draws])  # neighbours first, the catalog after
         ok = np.isfinite(scores[draws]) & (scores[draws] > -RECENT_PENALTY / 2)
         ok &= ~np.isin(index.genre[draws], [c for c in top_genres if c is not None])
         ok &= ~np.isin(index.artist[draws], [c for c in top_artists if c is not None])

@@ -306,6 +306,23 @@ class CatalogIndex:
             playable=bool(self.playable[row]),
         )
 
+    def artist_sizes(self) -> npt.NDArray[np.int64]:
+        """How many rows each artist code has (code 0: tracks without an artist)."""
+        sizes = np.diff(self._artist_starts)
+        if sizes.shape[0] < len(self.artists):
+            sizes = np.concatenate([sizes, np.zeros(len(self.artists) - sizes.shape[0], np.int64)])
+        return sizes
+
+    def random_rows_of_artists(
+        self, codes: npt.NDArray[np.int64], rng: np.random.Generator
+    ) -> npt.NDArray[np.int64]:
+        """One row drawn uniformly from each given artist's tracks (every code must have
+        at least one row): a draw by artist without touching the whole catalog."""
+        starts = self._artist_starts[codes]
+        sizes = self._artist_starts[codes + 1] - starts
+        picks = starts + (rng.random(codes.shape[0]) * sizes).astype(np.int64)
+        return self._artist_order[picks].astype(np.int64)
+
     def rows_of_artist(self, artist_code: int) -> I32:
         """Rows of one artist's tracks (a CSR layout built with the snapshot)."""
         if artist_code + 1 >= self._artist_starts.shape[0]:
