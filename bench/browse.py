@@ -345,9 +345,14 @@ def measure(
     return rows
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", default="10000,100000")
+Bench = Callable[[str, int, int], list[tuple[str, list[float], list[float] | None]]]
+
+
+def run(description: str, bench_fn: Bench, default_sizes: str, baseline: str) -> None:
+    """Parse the shared options, run ``bench_fn`` per database and size, and print each
+    request's p50 / p99 beside its ``baseline``'s and the ratio of the p50s."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--sizes", default=default_sizes)
     parser.add_argument("--million", action="store_true", help="also 1,000,000 tracks")
     parser.add_argument("--db", default="sqlite,postgres")
     parser.add_argument("--reps", type=int, default=200)
@@ -359,10 +364,10 @@ def main() -> None:
         for n in sizes:
             print(f"\n== {kind}, {n:,} tracks ==", flush=True)
             print(
-                f"{'request':38} {'p50 ms':>8} {'p99 ms':>8} {'naive p50':>10} "
-                f"{'naive p99':>10} {'p50 ratio':>10}"
+                f"{'request':38} {'p50 ms':>8} {'p99 ms':>8} {baseline + ' p50':>10} "
+                f"{baseline + ' p99':>10} {'p50 ratio':>10}"
             )
-            for name, ours, base in bench(kind, n, args.reps):
+            for name, ours, base in bench_fn(kind, n, args.reps):
                 if not ours:
                     print(name)
                     continue
@@ -374,6 +379,10 @@ def main() -> None:
                         f" {ratio:9.1f}x"
                     )
                 print(line, flush=True)
+
+
+def main() -> None:
+    run(__doc__.split("\n")[0], bench, "10000,100000", "naive")
 
 
 if __name__ == "__main__":

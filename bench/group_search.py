@@ -26,10 +26,8 @@ PostgreSQL: search3 36.1 / 116.5 (scan 58; its songs part dominates); groups onl
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import random
-import statistics
 import tempfile
 import time
 import uuid
@@ -40,7 +38,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from _catalog import fill
-from browse import database, percentile, rss_mb, timed
+from browse import database, rss_mb, run, timed
 from qfzz.api import create_api
 from qfzz.app import build_station
 from qfzz.settings import Settings
@@ -151,34 +149,7 @@ def bench(kind: str, n: int, reps: int) -> list[tuple[str, list[float], list[flo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", default="100000")
-    parser.add_argument("--million", action="store_true", help="also 1,000,000 tracks")
-    parser.add_argument("--db", default="sqlite,postgres")
-    parser.add_argument("--reps", type=int, default=200)
-    args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",") if s]
-    if args.million:
-        sizes.append(1_000_000)
-    for kind in args.db.split(","):
-        for n in sizes:
-            print(f"\n== {kind}, {n:,} tracks ==", flush=True)
-            print(
-                f"{'request':38} {'p50 ms':>8} {'p99 ms':>8} {'scan p50':>10} "
-                f"{'scan p99':>10} {'p50 ratio':>10}"
-            )
-            for name, ours, base in bench(kind, n, args.reps):
-                if not ours:
-                    print(name)
-                    continue
-                line = f"{name:38} {statistics.median(ours):8.2f} {percentile(ours, 0.99):8.2f}"
-                if base:
-                    ratio = statistics.median(base) / statistics.median(ours)
-                    line += (
-                        f" {statistics.median(base):10.2f} {percentile(base, 0.99):10.2f}"
-                        f" {ratio:9.1f}x"
-                    )
-                print(line, flush=True)
+    run(__doc__.split("\n")[0], bench, "100000", "scan")
 
 
 if __name__ == "__main__":
