@@ -215,9 +215,9 @@ def _least_squares(
 
 
 def _largest_singular_value(liked: sp.csr_matrix, by_item: sp.csr_matrix) -> float:
-    """σ₁ of the 0/1 liked matrix by power iteration from the all-ones vector (the matrix
-    is non-negative, so that start has a component along the top singular vector, and
-    the result is deterministic)."""
+    """σ₁ of the liked matrix by power iteration from the all-ones vector (deterministic;
+    for a 0/1 matrix that start has a component along the top singular vector; with signed
+    negatives it almost surely has, liked entries outnumbering the rest)."""
     v = np.ones(liked.shape[1])
     sigma = 0.0
     for _ in range(_POWER_STEPS):
@@ -258,9 +258,9 @@ def fit(
     known, item_rows = np.unique(items, return_inverse=True)
     _, user_rows = np.unique(users, return_inverse=True)
     n_items, n_users = int(known.shape[0]), int(user_rows.max()) + 1 if n else 0
-    # The taste learned from everyone: which items each listener is net positive about.
-    # Strengths and negatives act at fold-in (a skip is not shared taste, and per-row
-    # confidences would cost a per-row solve at every step of the fit).
+    # The taste learned from everyone: which items each listener is net positive about
+    # (and, with ``negative`` > 0, net negative about). Strengths act at fold-in: per-row
+    # confidences would cost a per-row solve at every step of the fit.
     net = sp.csr_matrix((w, (user_rows, item_rows)), shape=(n_users, n_items))
     net.sum_duplicates()
     signed = np.where(net.data > 0, 1.0, np.where(net.data < 0, -params.negative, 0.0))

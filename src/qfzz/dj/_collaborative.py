@@ -155,11 +155,7 @@ class Collaborative:
     def artist_items(self, index: CatalogIndex, track_ids: npt.ArrayLike) -> I64:
         """The artist model's item id of each track (-1 where the snapshot does not know
         the track or it has no artist): what the trainer fits the artist model on."""
-        rows = index.rows_of(np.asarray(track_ids, dtype=np.int64).tolist()).astype(np.int64)
-        out = np.full(rows.shape[0], -1, dtype=np.int64)
-        known = rows >= 0
-        out[known] = self._artist_items_of(index)[index.artist[rows[known]]]
-        return out
+        return self._artist_items_of(index)[_artist_codes(index, track_ids)]
 
     def boost(self, index: CatalogIndex, history: History, now: float) -> Blend | None:
         """The weighted, normalised collaborative scores per catalog row; None without a
@@ -248,16 +244,15 @@ class Collaborative:
         if model is None or weight == 0:
             return None
         entries = list(history)
-        rows = index.rows_of([entry[0] for entry in entries]).astype(np.int64)
+        codes = _artist_codes(index, [entry[0] for entry in entries])
         per_code = self._artist_items_of(index)
-        mapped: list[tuple[int, float, float]] = []
-        code_of: dict[int, int] = {}
-        for row, entry in zip(rows.tolist(), entries, strict=True):
-            code = int(index.artist[row]) if row >= 0 else 0
-            if code > 0:
-                item = int(per_code[code])
-                mapped.append((item, entry[1], entry[2]))
-                code_of[item] = code
+        items = per_code[codes]  # -1 where the track has no known artist
+        mapped = [
+            (item, entry[1], entry[2])
+            for item, entry in zip(items.tolist(), entries, strict=True)
+            if item >= 0
+        ]
+        code_of = dict(zip(items[codes > 0].tolist(), codes[codes > 0].tolist(), strict=True))
         scores = model.scores(mapped, now) if mapped else np.zeros(0, np.float32)
         peak = float(np.abs(scores).max()) if scores.size else 0.0
         if peak <= 0:
@@ -308,3 +303,13 @@ class Collaborative:
         with self._lock:
             self._rows = (model, index, rows)
         return rows
+
+
+def _artist_codes(index: CatalogIndex, track_ids: npt.ArrayLike) -> I64:
+    """The snapshot's artist code of each track (0, "no artist", where the snapshot does
+    not know the track)."""
+    rows = index.rows_of(np.asarray(track_ids, dtype=np.int64).tolist()).astype(np.int64)
+    codes = np.zeros(rows.shape[0], dtype=np.int64)
+    known = rows >= 0
+    codes[known] = index.artist[rows[known]]
+    return codes
