@@ -128,6 +128,28 @@ def database(kind: str, tmp: Path) -> Iterator[str]:
         admin.dispose()
 
 
+def subsonic_caller(client: TestClient, user: str, password: str) -> Callable[..., dict[str, Any]]:
+    """``sub(method, **params)``: one Subsonic call as ``user`` with a fresh salted token
+    (as apps send it), its ``subsonic-response`` checked ok and returned."""
+
+    def sub(method: str, **params: Any) -> dict[str, Any]:
+        salt = uuid.uuid4().hex[:8]
+        auth = {
+            "u": user,
+            "t": hashlib.md5((password + salt).encode()).hexdigest(),
+            "s": salt,
+            "c": "bench",
+            "v": "1.16.1",
+            "f": "json",
+        }
+        answer = client.get(f"/rest/{method}", params={**auth, **params})
+        body: dict[str, Any] = answer.json()["subsonic-response"]
+        assert body["status"] == "ok", body
+        return body
+
+    return sub
+
+
 def timed(fn: Callable[[int], Any], reps: int) -> list[float]:
     out = []
     for i in range(reps):
@@ -188,20 +210,7 @@ def measure(
     reps: int,
     rng: random.Random,
 ) -> list[tuple[str, list[float], list[float] | None]]:
-    def sub(method: str, **params: Any) -> dict[str, Any]:
-        salt = uuid.uuid4().hex[:8]
-        auth = {
-            "u": "ann",
-            "t": hashlib.md5((password + salt).encode()).hexdigest(),
-            "s": salt,
-            "c": "bench",
-            "v": "1.16.1",
-            "f": "json",
-        }
-        answer = client.get(f"/rest/{method}", params={**auth, **params})
-        body = answer.json()["subsonic-response"]
-        assert body["status"] == "ok", body
-        return body
+    sub = subsonic_caller(client, "ann", password)
 
     #: The baseline's seconds-long scans at 1M tracks are sampled fewer times (its p99
     #: is then the slowest of those samples).

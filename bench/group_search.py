@@ -26,11 +26,9 @@ PostgreSQL: search3 36.1 / 116.5 (scan 58; its songs part dominates); groups onl
 
 from __future__ import annotations
 
-import hashlib
 import random
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +36,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from _catalog import fill
-from browse import database, rss_mb, run, timed
+from browse import database, rss_mb, run, subsonic_caller, timed
 from qfzz.api import create_api
 from qfzz.app import build_station
 from qfzz.settings import Settings
@@ -82,21 +80,7 @@ def bench(kind: str, n: int, reps: int) -> list[tuple[str, list[float], list[flo
             station.register_listener("ann", {"genres": ["jazz"]}, password="pw-1234")
             password = station.accounts.app_password("ann")
             with TestClient(create_api(station, manage_lifecycle=False)) as client:
-
-                def sub(method: str, **params: Any) -> dict[str, Any]:
-                    salt = uuid.uuid4().hex[:8]
-                    auth = {
-                        "u": "ann",
-                        "t": hashlib.md5((password + salt).encode()).hexdigest(),
-                        "s": salt,
-                        "c": "bench",
-                        "v": "1.16.1",
-                        "f": "json",
-                    }
-                    body = client.get(f"/rest/{method}", params={**auth, **params}).json()
-                    assert body["subsonic-response"]["status"] == "ok", body
-                    return body["subsonic-response"]
-
+                sub = subsonic_caller(client, "ann", password)
                 artists_n = max(10, n // 10)
                 kinds = ("artist", "album")
                 needles = [f"{kinds[i % 2]} {rng.randrange(artists_n)}" for i in range(reps)]
