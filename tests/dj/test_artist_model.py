@@ -104,10 +104,10 @@ def test_without_the_artist_model_never_played_tracks_are_not_carried():
     index = _index()
     collaborative = Collaborative(artist_weight=0.0)
     _fitted(index, collaborative)
-    blend = collaborative.boost(index, _listener([_tracks_of(SCENE_A[0])[0]]).history, 10.0)
+    blend = collaborative.blend(index, _listener([_tracks_of(SCENE_A[0])[0]]).history, 10.0)
     assert blend is not None and blend.artists is None
     never_played = [index.row_of(t) for a in SCENE_A for t in _tracks_of(a)[5:]]
-    assert np.all(blend.boost[never_played] == 0.0)
+    assert np.all(blend.boost(index)[never_played] == 0.0)
 
 
 def test_a_skipped_artist_counts_against_its_scene():
@@ -117,7 +117,7 @@ def test_a_skipped_artist_counts_against_its_scene():
     collaborative = Collaborative(weight=0.0)
     _fitted(index, collaborative)
     skipped = _tracks_of(SCENE_A[0])[0]
-    blend = collaborative.boost(index, _listener([], [skipped]).history, 10.0)
+    blend = collaborative.blend(index, _listener([], [skipped]).history, 10.0)
     assert blend is not None and blend.artists is not None
     by_code = blend.artists.by_code
     scene_a = [index.artists.get(normalise_creator(a)) for a in SCENE_A]
@@ -125,7 +125,7 @@ def test_a_skipped_artist_counts_against_its_scene():
     assert by_code[scene_a].mean() < 0 and by_code[scene_a].mean() < by_code[scene_b].mean()
     plain = Collaborative(weight=0.0)
     plain.install(None, _refit_without_negatives(collaborative, index))
-    assert plain.boost(index, _listener([], [skipped]).history, 10.0) is None
+    assert plain.blend(index, _listener([], [skipped]).history, 10.0) is None
 
 
 def _refit_without_negatives(collaborative: Collaborative, index: CatalogIndex):
@@ -156,11 +156,11 @@ def test_neighbour_draws_come_from_what_the_listener_s_scene_plays():
     index = _index()
     collaborative = Collaborative()
     _fitted(index, collaborative)
-    blend = collaborative.boost(index, _listener([_tracks_of(SCENE_A[0])[0]]).history, 10.0)
+    blend = collaborative.blend(index, _listener([_tracks_of(SCENE_A[0])[0]]).history, 10.0)
     assert blend is not None
     rows = collaborative.neighbour_rows(index, blend, np.random.default_rng(2), 400)
     assert rows.shape == (400,)
-    positive = blend.boost[rows] > 0
+    positive = blend.boost(index)[rows] > 0
     assert positive.mean() > 0.95  # drawn by positive share: what they are like
     scene = {index.artists.get(normalise_creator(a)) for a in SCENE_A}
     assert np.mean([index.artist[r] in scene for r in rows]) > 0.9

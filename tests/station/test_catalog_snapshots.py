@@ -27,7 +27,7 @@ def _consistent(index) -> bool:
         index.base_all,
         index.base_playable,
         index.energy_scaled,
-        index.tempo_scaled,
+        index.tempo_penalty(110.0),
     )
     if any(column.shape[0] != n for column in columns):
         return False

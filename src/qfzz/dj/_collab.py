@@ -34,9 +34,8 @@ read-only: the DJ can swap the reference atomically and a request never waits fo
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -51,6 +50,7 @@ IntArray = npt.NDArray[np.int64]
 
 #: One history entry: (item id, feedback weight, timestamp in seconds).
 HistoryEntry = tuple[int, float, float]
+_HISTORY_ENTRY = np.dtype([("item", np.int64), ("weight", np.float64), ("at", np.float64)])
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,10 @@ class CollabModel:
     gram: npt.NDArray[np.float64]  # YᵀY, factors × factors
     strength: float  # the fit's λ: params.regularization × σ₁; fold-in solves with it too
     params: CollabParams
-    _index: Mapping[int, int]  # read-only view: item id → row
+    # item id → row, as the ids in ascending order and their rows: a vectorised lookup
+    # (a dict would cost ~100 bytes per item and a Python step per history entry)
+    _sorted_ids: IntArray
+    _sorted_rows: IntArray
 
     @property
     def n_items(self) -> int:
@@ -123,33 +126,56 @@ class CollabModel:
 
     def row_of(self, item_id: int) -> int | None:
         """The model's row of ``item_id``, or None when training never saw it."""
-        return self._index.get(item_id)
+        row = int(self.rows_of(np.asarray([item_id], dtype=np.int64))[0])
+        return None if row < 0 else row
+
+    def rows_of(self, item_ids: IntArray) -> IntArray:
+        """The model's row of each item id (-1 where training never saw it)."""
+        ids = self._sorted_ids
+        if ids.shape[0] == 0:
+            return np.full(item_ids.shape[0], -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(ids, item_ids), ids.shape[0] - 1)
+        return np.where(ids[at] == item_ids, self._sorted_rows[at], -1)
 
     def _fold(self, history: Sequence[HistoryEntry], now: float) -> tuple[IntArray, FloatArray]:
-        """The listener as (rows, values): net feedback per known item × recency."""
-        net: dict[int, float] = {}
-        latest: dict[int, tuple[float, int]] = {}
-        for position, (item_id, weight, timestamp) in enumerate(history):
-            row = self._index.get(item_id)
-            if row is None:
-                continue
-            net[row] = net.get(row, 0.0) + float(weight)
-            stamp = (float(timestamp), position)
-            if row not in latest or stamp >= latest[row]:
-                latest[row] = stamp
-        rows = [r for r, w in net.items() if w != 0.0]
-        if not rows:
+        """The listener as (rows, values): net feedback per known item × recency, the most
+        recent item first (by its latest entry; equal timestamps keep the history's order,
+        later = more recent)."""
+        entries = np.array(list(history), dtype=_HISTORY_ENTRY)
+        rows = self.rows_of(entries["item"])
+        known = rows >= 0
+        if not known.any():
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        # Most recent first; equal timestamps keep the history's order (later = more recent).
-        rows.sort(key=lambda r: latest[r], reverse=True)
+        rows, stamps = rows[known], entries["at"][known]
+        items, slot = np.unique(rows, return_inverse=True)
+        # summed in the history's order, so an item's feedback that cancels is exactly 0
+        net = np.bincount(slot, weights=entries["weight"][known], minlength=items.shape[0])
+        by_time = np.argsort(stamps, kind="stable")  # (timestamp, position) ascending
+        stamps = stamps[by_time]
+        latest = np.zeros(items.shape[0], dtype=np.int64)  # each item's last place by time
+        np.maximum.at(latest, slot[by_time], np.arange(rows.shape[0]))
+        keep = np.flatnonzero(net != 0.0)
+        keep = keep[np.argsort(-latest[keep], kind="stable")]
+        if keep.shape[0] == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
         p = self.params
-        values = np.asarray([net[r] for r in rows], dtype=np.float64) / p.strength_unit
+        values = net[keep] / p.strength_unit
         if p.recency_half_life is not None:
-            values *= 0.5 ** (np.arange(len(rows)) / p.recency_half_life)
+            values *= 0.5 ** (np.arange(keep.shape[0]) / p.recency_half_life)
         if p.time_half_life_s is not None:
-            ages = np.maximum(0.0, now - np.asarray([latest[r][0] for r in rows]))
+            ages = np.maximum(0.0, now - stamps[latest[keep]])
             values *= 0.5 ** (ages / p.time_half_life_s)
-        return np.asarray(rows, dtype=np.int64), values.astype(np.float32)
+        return items[keep].astype(np.int64), values.astype(np.float32)
+
+    def fold(self, history: Sequence[HistoryEntry], now: float) -> FoldedListener | None:
+        """The listener with this ``history`` at ``now``, solved once for both
+        :meth:`scores_of` and :meth:`explain_of` (a request scores the catalog and then
+        explains its picks from the same fold-in); None when no history item is known."""
+        rows, values = self._fold(history, now)
+        if rows.shape[0] == 0:
+            return None
+        inverse, weighted = self._solve(rows, values)
+        return FoldedListener(rows, inverse, weighted, inverse @ weighted.sum(axis=0))
 
     def _solve(self, rows: IntArray, values: FloatArray) -> tuple[FloatArray, FloatArray]:
         """(A⁻¹, the history's factors × their weights c·p): the listener's factor is
@@ -168,12 +194,13 @@ class CollabModel:
         Aligned with :attr:`item_ids`; all 0 for a listener with no known history. History
         items are scored too (the caller decides whether familiar items may come back).
         """
-        rows, values = self._fold(history, now)
-        if rows.shape[0] == 0:
+        return self.scores_of(self.fold(history, now))
+
+    def scores_of(self, listener: FoldedListener | None) -> FloatArray:
+        """:meth:`scores` of a listener already folded in (None: all 0)."""
+        if listener is None:
             return np.zeros(self.n_items, dtype=np.float32)
-        inverse, weighted = self._solve(rows, values)
-        user = inverse @ weighted.sum(axis=0)
-        return np.asarray(self.item_factors @ user, dtype=np.float32)
+        return np.asarray(self.item_factors @ listener.factor, dtype=np.float32)
 
     def explain(self, history: Sequence[HistoryEntry], item_id: int, now: float) -> int | None:
         """The history item that contributes most to ``item_id``'s score ("listeners who
@@ -185,20 +212,39 @@ class CollabModel:
     ) -> dict[int, int | None]:
         """:meth:`explain` for several items, folding the listener in once (a playlist
         explains many picks from one history)."""
+        if not (self.rows_of(np.asarray(item_ids, dtype=np.int64)) >= 0).any():
+            return dict.fromkeys(item_ids)
+        return self.explain_of(self.fold(history, now), item_ids)
+
+    def explain_of(
+        self, listener: FoldedListener | None, item_ids: Sequence[int]
+    ) -> dict[int, int | None]:
+        """:meth:`explain_many` for a listener already folded in (None: nothing supports
+        anything)."""
         found: dict[int, int | None] = dict.fromkeys(item_ids)
-        columns = {i: c for i in item_ids if (c := self._index.get(i)) is not None}
-        rows, values = self._fold(history, now)
-        if not columns or rows.shape[0] == 0:
+        wanted = np.asarray(list(found), dtype=np.int64)
+        columns = self.rows_of(wanted)
+        if listener is None or not (columns >= 0).any():
             return found
-        inverse, weighted = self._solve(rows, values)
-        items = list(columns)
-        targets = self.item_factors[[columns[i] for i in items]]  # picks × factors
-        contribution = weighted @ (inverse @ targets.T)  # history × picks
+        items = wanted[columns >= 0].tolist()
+        targets = self.item_factors[columns[columns >= 0]]  # picks × factors
+        contribution = listener.weighted @ (listener.inverse @ targets.T)  # history × picks
         best = np.argmax(contribution, axis=0)
         for k, item in enumerate(items):
             if contribution[best[k], k] > 0:
-                found[item] = int(self.item_ids[rows[best[k]]])
+                found[item] = int(self.item_ids[listener.rows[best[k]]])
         return found
+
+
+@dataclass(frozen=True, slots=True)
+class FoldedListener:
+    """One listener folded into one model: the model rows of their history, ``A⁻¹``, each
+    history item's weighted factor (its share of the listener's factor), and the factor."""
+
+    rows: IntArray
+    inverse: FloatArray
+    weighted: FloatArray
+    factor: FloatArray
 
 
 def _least_squares(
@@ -291,7 +337,8 @@ def restore(
     known = np.asarray(item_ids, dtype=np.int64)
     factors = np.asarray(item_factors, dtype=np.float32)
     gram = np.asarray(gram, dtype=np.float64)
-    for array in (known, factors, gram):
+    order = np.argsort(known, kind="stable")
+    for array in (known, factors, gram, order):
         array.flags.writeable = False
     return CollabModel(
         item_ids=known,
@@ -299,7 +346,8 @@ def restore(
         gram=gram,
         strength=float(strength),
         params=params,
-        _index=MappingProxyType({int(item): row for row, item in enumerate(known)}),
+        _sorted_ids=known[order],
+        _sorted_rows=order,
     )
 
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from qfzz.dj._collab import CollabModel, CollabParams
+from qfzz.dj._collab import CollabModel, CollabParams, FoldedListener
 from qfzz.dj._index import CatalogIndex
 
 #: Weight of the track model next to the content score (genre 0.30, artist 0.25…):
@@ -51,6 +51,7 @@ EXPLAIN_SHARE = 0.05
 
 History = Sequence[tuple[int, float, float]]
 F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
 
@@ -63,21 +64,22 @@ def artist_item_id(key: str) -> int:
 
 @dataclass(frozen=True, slots=True)
 class ArtistTerm:
-    """The artist model's part of one request: its weighted score per artist code, the
-    model, and for the reasons: the listener's history as artist items, the snapshot's
-    artist item per code, and the code of each history item."""
+    """The artist model's part of one request: its weighted score per artist code (added
+    to every row through the scorer's artist gather), the model and the listener folded
+    into it, and for the reasons: the snapshot's artist item per code and the code of
+    each history item."""
 
     by_code: F32
     model: CollabModel
-    history: list[tuple[int, float, float]]
+    listener: FoldedListener
     items: I64
     code_of: dict[int, int]
 
-    def explain(self, codes: Sequence[int], now: float) -> dict[int, int | None]:
+    def explain(self, codes: Sequence[int]) -> dict[int, int | None]:
         """Artist code → the code of the history artist that supports it most (None when
         nothing does): "listeners who like X also play Y"."""
         wanted = {code: int(self.items[code]) for code in codes}
-        found = self.model.explain_many(self.history, list(set(wanted.values())), now)
+        found = self.model.explain_of(self.listener, list(set(wanted.values())))
         return {
             code: None if (source := found[item]) is None else self.code_of.get(source)
             for code, item in wanted.items()
@@ -86,24 +88,53 @@ class ArtistTerm:
 
 @dataclass(frozen=True, slots=True)
 class TrackTerm:
-    """The track model's part of one request: its weighted score per model item."""
+    """The track model's part of one request: its weighted score per model item, the
+    listener folded into the model, and the catalog rows of the items the snapshot knows
+    with their positions in ``scaled``."""
 
     scaled: F32
     model: CollabModel
+    listener: FoldedListener
+    rows: I64
+    positions: I64
 
     def of(self, track_id: int) -> float:
         """The term's share of one track's score (0 for a track the model never saw)."""
         row = self.model.row_of(track_id)
         return 0.0 if row is None else float(self.scaled[row])
 
+    def add_to(self, scores: F32) -> None:
+        """Add the term to per-row ``scores`` in place (each known row once)."""
+        scores[self.rows] += self.scaled[self.positions]
+
+    def explain(self, track_ids: Sequence[int]) -> dict[int, int | None]:
+        """Track id → the history track that supports it most (None: nothing does)."""
+        return self.model.explain_of(self.listener, track_ids)
+
 
 @dataclass(frozen=True, slots=True)
 class Blend:
-    """The collaborative boost of one request per catalog row, and what made it."""
+    """The collaborative terms of one request. A request adds them in two parts — the
+    artist term inside the scorer's one artist gather, the track term scattered onto its
+    few rows — so there is no extra pass over the catalog."""
 
-    boost: F32
     tracks: TrackTerm | None
     artists: ArtistTerm | None
+
+    def boost(self, index: CatalogIndex) -> F32:
+        """Both terms per catalog row, as one array (what a request adds in parts)."""
+        if self.artists is not None:
+            boost = np.take(self.artists.by_code, index.artist)
+        else:
+            boost = np.zeros(len(index), dtype=np.float32)
+        if self.tracks is not None:
+            self.tracks.add_to(boost)
+        return boost
+
+    @property
+    def artist_table(self) -> F32 | None:
+        """The artist term per artist code, for the scorer's gather (None: no term)."""
+        return None if self.artists is None else self.artists.by_code
 
 
 class Collaborative:
@@ -120,7 +151,7 @@ class Collaborative:
             None,
             W_ARTIST_COLLAB,
         )
-        self._rows: tuple[CollabModel, CatalogIndex, I64] | None = None
+        self._rows: tuple[CollabModel, CatalogIndex, I64, I64] | None = None
         self._codes: tuple[CollabModel, CatalogIndex, I64] | None = None
         self._items: tuple[CatalogIndex, I64] | None = None
         self._lock = threading.Lock()
@@ -157,29 +188,19 @@ class Collaborative:
         the track or it has no artist): what the trainer fits the artist model on."""
         return self._artist_items_of(index)[_artist_codes(index, track_ids)]
 
-    def boost(self, index: CatalogIndex, history: History, now: float) -> Blend | None:
-        """The weighted, normalised collaborative scores per catalog row; None without a
+    def blend(self, index: CatalogIndex, history: History, now: float) -> Blend | None:
+        """The weighted, normalised collaborative terms of one request; None without a
         model or a usable history."""
         track_model, artist_model, chosen = self._models
         if not history or (track_model is None and artist_model is None):
             return None
         fixed = self._fixed_artist_weight
         artist_weight = chosen if fixed is None else fixed
-        tracks = self._track_term(track_model, history, now)
+        tracks = self._track_term(index, track_model, history, now)
         artists = self._artist_term(index, artist_model, artist_weight, history, now)
         if tracks is None and artists is None:
             return None
-        # One pass over the catalog: the artist term's gather (or zeros), then the track
-        # term scattered onto the few rows its model knows (each row once).
-        if artists is not None:
-            boost = np.take(artists.by_code, index.artist)
-        else:
-            boost = np.zeros(len(index), dtype=np.float32)
-        if tracks is not None:
-            rows = self._rows_of(tracks.model, index)
-            known = rows >= 0
-            boost[rows[known]] += tracks.scaled[known]
-        return Blend(boost, tracks, artists)
+        return Blend(tracks, artists)
 
     def neighbour_rows(
         self, index: CatalogIndex, blend: Blend, rng: np.random.Generator, size: int
@@ -189,49 +210,47 @@ class Collaborative:
         by its total positive mass, then the track model's rows by their share, or an
         artist by its share times its track count and one of its tracks uniformly — so a
         row's chance is its positive track share plus its positive artist share."""
-        parts: list[tuple[float, Callable[[int], I64]]] = []
+        # Each part: the cumulative positive mass of its items, and what rows the drawn
+        # item positions stand for.
+        parts: list[tuple[F64, Callable[[I64], I64]]] = []
         if blend.tracks is not None:
-            rows = self._rows_of(blend.tracks.model, index)
-            weight = np.maximum(blend.tracks.scaled, 0.0).astype(np.float64)
-            keep = (rows >= 0) & (weight > 0)
-            rows, weight = rows[keep], weight[keep]
-            if rows.size:
-                chance = weight / weight.sum()
-                parts.append((float(weight.sum()), lambda k: rng.choice(rows, k, p=chance)))
+            term = blend.tracks
+            mass = np.maximum(term.scaled[term.positions], 0.0)
+            parts.append((np.cumsum(mass, dtype=np.float64), lambda drawn: term.rows[drawn]))
         if blend.artists is not None:
-            sizes = index.artist_sizes()
-            mass = np.maximum(blend.artists.by_code, 0.0).astype(np.float64) * sizes
-            mass[0] = 0.0
-            codes = np.flatnonzero(mass > 0)
-            if codes.size:
-                by_artist = mass[codes] / mass[codes].sum()
-                parts.append(
-                    (
-                        float(mass[codes].sum()),
-                        lambda k: index.random_rows_of_artists(
-                            rng.choice(codes, k, p=by_artist), rng
-                        ),
-                    )
+            mass = np.maximum(blend.artists.by_code, 0.0) * index.artist_sizes()
+            parts.append(
+                (
+                    np.cumsum(mass, dtype=np.float64),
+                    lambda drawn: index.random_rows_of_artists(drawn, rng),
                 )
+            )
+        parts = [(cumulative, rows) for cumulative, rows in parts if cumulative[-1:].sum() > 0]
         if not parts:
             return np.zeros(0, dtype=np.int64)
-        masses = np.asarray([mass for mass, _ in parts])
+        masses = np.asarray([cumulative[-1] for cumulative, _ in parts])
         counts = rng.multinomial(size, masses / masses.sum())
-        drawn = [draw(int(k)) for (_, draw), k in zip(parts, counts, strict=True) if k]
+        drawn = [
+            rows(_draw(cumulative, int(k), rng))
+            for (cumulative, rows), k in zip(parts, counts, strict=True)
+            if k
+        ]
         out = np.concatenate(drawn).astype(np.int64)
         rng.shuffle(out)
         return out
 
     def _track_term(
-        self, model: CollabModel | None, history: History, now: float
+        self, index: CatalogIndex, model: CollabModel | None, history: History, now: float
     ) -> TrackTerm | None:
         if model is None or self.weight == 0:
             return None
-        scores = model.scores(history, now)
+        listener = model.fold(history, now)
+        scores = model.scores_of(listener)
         peak = float(np.abs(scores).max()) if scores.size else 0.0
-        if peak <= 0:
+        if listener is None or peak <= 0:
             return None
-        return TrackTerm(scores * np.float32(self.weight / peak), model)
+        rows, positions = self._rows_of(model, index)
+        return TrackTerm(scores * np.float32(self.weight / peak), model, listener, rows, positions)
 
     def _artist_term(
         self,
@@ -253,16 +272,17 @@ class Collaborative:
             if item >= 0
         ]
         code_of = dict(zip(items[codes > 0].tolist(), codes[codes > 0].tolist(), strict=True))
-        scores = model.scores(mapped, now) if mapped else np.zeros(0, np.float32)
+        listener = model.fold(mapped, now)
+        scores = model.scores_of(listener)
         peak = float(np.abs(scores).max()) if scores.size else 0.0
-        if peak <= 0:
+        if listener is None or peak <= 0:
             return None
         codes = self._codes_of(model, index)
         by_code = np.zeros(len(index.artists), dtype=np.float32)
         known = codes >= 0
         by_code[codes[known]] = scores[known] * (weight / peak)
         by_code[0] = 0.0  # tracks without an artist
-        return ArtistTerm(by_code, model, mapped, per_code, code_of)
+        return ArtistTerm(by_code, model, listener, per_code, code_of)
 
     def _artist_items_of(self, index: CatalogIndex) -> I64:
         """The artist model's id of each of the snapshot's artist codes (code 0, no
@@ -295,14 +315,27 @@ class Collaborative:
             self._codes = (model, index, codes)
         return codes
 
-    def _rows_of(self, model: CollabModel, index: CatalogIndex) -> I64:
+    def _rows_of(self, model: CollabModel, index: CatalogIndex) -> tuple[I64, I64]:
+        """The catalog rows of the track model's items the snapshot knows, and those
+        items' positions in the model, cached per pair of model and snapshot."""
         cached = self._rows
         if cached is not None and cached[0] is model and cached[1] is index:
-            return cached[2]
+            return cached[2], cached[3]
         rows = index.rows_of(model.item_ids.tolist()).astype(np.int64)
+        positions = np.flatnonzero(rows >= 0)
         with self._lock:
-            self._rows = (model, index, rows)
-        return rows
+            self._rows = (model, index, rows[positions], positions)
+        return rows[positions], positions
+
+
+def _draw(cumulative: F64, k: int, rng: np.random.Generator) -> I64:
+    """``k`` positions drawn with probability by their mass, from the masses' running
+    sum: what ``rng.choice(p=…)`` does without its checks and normalisation (a third of
+    the time). A position of zero mass is never drawn (its running sum equals its
+    predecessor's); the clip guards a product rounded up to the total."""
+    picks = np.searchsorted(cumulative, rng.random(k) * cumulative[-1], side="right")
+    positions: I64 = np.minimum(picks, cumulative.shape[0] - 1).astype(np.int64)
+    return positions
 
 
 def _artist_codes(index: CatalogIndex, track_ids: npt.ArrayLike) -> I64:

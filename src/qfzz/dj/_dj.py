@@ -85,16 +85,22 @@ class PersonalizedDJ:
         n_discovery = round(size * profile.discovery_factor)
         with self._lock:
             vectors = project(profile, index)
+            blended = self.collaborative.blend(index, profile.history, now)
             scores = self._scorer.score(
-                index, profile, vectors, include_unplayable=include_unplayable, now=now
+                index,
+                profile,
+                vectors,
+                include_unplayable=include_unplayable,
+                now=now,
+                artist_boost=None if blended is None else blended.artist_table,
             )
-            blended = self.collaborative.boost(index, profile.history, now)
-            if blended is not None:
-                scores += blended.boost  # the scorer's own buffer, rewritten per request
-            familiar, unheard = _split_heard(index, profile, scores, round(size * familiarity))
-            main = _spread(familiar, top_rows(unheard, _POOL_FACTOR * size), size - n_discovery)
-            unheard[familiar] = scores[familiar]
-            scores = unheard
+            if blended is not None and blended.tracks is not None:
+                blended.tracks.add_to(scores)  # the scorer's own buffer, rewritten per request
+            familiar = _best_familiar(index, profile, scores, round(size * familiarity))
+            familiar_scores = scores[familiar]
+            _demote_heard(index, profile, scores)
+            main = _spread(familiar, top_rows(scores, _POOL_FACTOR * size), size - n_discovery)
+            scores[familiar] = familiar_scores
             discovery = self._discovery_rows(
                 index,
                 profile,
@@ -261,9 +267,7 @@ def _shared_taste(
         term = blended.tracks
         share = {row: term.of(int(index.track_ids[row])) for row in rows}
         carried = [row for row in rows if share[row] >= EXPLAIN_SHARE]
-        sources = term.model.explain_many(
-            profile.history, [int(index.track_ids[row]) for row in carried], now
-        )
+        sources = term.explain([int(index.track_ids[row]) for row in carried])
         for row in carried:
             source = sources[int(index.track_ids[row])]
             source_row = index.row_of(source) if source is not None else -1
@@ -277,7 +281,7 @@ def _shared_taste(
             for row in rows
             if row not in reasons and artists.by_code[index.artist[row]] >= EXPLAIN_SHARE
         ]
-        sources = artists.explain([int(index.artist[row]) for row in carried], now)
+        sources = artists.explain([int(index.artist[row]) for row in carried])
         for row in carried:
             code = int(index.artist[row])
             source = sources[code]
@@ -289,22 +293,13 @@ def _shared_taste(
     return reasons
 
 
-def _split_heard(
+def _best_familiar(
     index: CatalogIndex, profile: ListenerProfile, scores: npt.NDArray[np.float32], count: int
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-    """The ``count`` best familiar rows (heard before, not recently played), and the scores
-    the rest of the playlist is chosen from: every heard row demoted below every unheard
-    one (by the recent-play penalty), so known tracks come back only when nothing new is
-    left — a small library still plays on."""
-    if not profile.heard:
-        return np.zeros(0, dtype=np.int64), scores
-    rows = index.rows_of(list(profile.heard)).astype(np.int64)
-    rows = rows[rows >= 0]
-    unheard = scores.copy()
-    unheard[rows] -= RECENT_PENALTY
-    if count <= 0 or rows.size == 0:
-        return np.zeros(0, dtype=np.int64), unheard
-    # favourites, not everything heard: never what they disliked, rated low or skipped
+) -> npt.NDArray[np.int64]:
+    """The ``count`` best familiar rows: favourites, not everything heard (never what the
+    listener disliked, rated low or skipped), and not played lately."""
+    if count <= 0 or not profile.heard:
+        return np.zeros(0, dtype=np.int64)
     loved = [
         t
         for t in profile.heard
@@ -313,8 +308,18 @@ def _split_heard(
     rows = index.rows_of(loved).astype(np.int64)
     rows = rows[rows >= 0]
     fit = rows[np.isfinite(scores[rows]) & (scores[rows] > -RECENT_PENALTY / 2)]
-    best = fit[np.argsort(-scores[fit], kind="stable")[:count]]
-    return best.astype(np.int64), unheard
+    return fit[np.argsort(-scores[fit], kind="stable")[:count]].astype(np.int64)
+
+
+def _demote_heard(
+    index: CatalogIndex, profile: ListenerProfile, scores: npt.NDArray[np.float32]
+) -> None:
+    """Demote every heard row below every unheard one (by the recent-play penalty), in
+    place, so known tracks come back only when nothing new is left — a small library
+    still plays on."""
+    if profile.heard:
+        rows = index.rows_of(list(profile.heard))
+        scores[rows[rows >= 0]] -= RECENT_PENALTY
 
 
 def _spread(

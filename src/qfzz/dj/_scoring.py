@@ -19,7 +19,6 @@ from qfzz.dj._genres import related_genres
 from qfzz.dj._index import CatalogIndex
 from qfzz.dj._profile import ListenerProfile
 from qfzz.dj._weights import (
-    TEMPO_SCALE,
     W_ARTIST,
     W_ENERGY,
     W_GENRE,
@@ -86,8 +85,11 @@ class Scorer:
         *,
         include_unplayable: bool,
         now: float,
+        artist_boost: npt.NDArray[np.float32] | None = None,
     ) -> npt.NDArray[np.float32]:
-        """Scores of every row; -inf marks rows that may not be picked.
+        """Scores of every row; -inf marks rows that may not be picked. ``artist_boost``
+        (per artist code: what other listeners' taste adds to each artist) joins the
+        listener's own artist weights in one gather.
 
         The constant parts of the energy and tempo terms (0.20 and 0.15 at a perfect
         match) are left out here because they do not change the ranking; ``constant()``
@@ -102,7 +104,9 @@ class Scorer:
         # score buffer; then the base (popularity, -inf for what may not be picked).
         codes = self._combined_codes(index)
         table = W_GENRE * vectors.genre[:, None] + W_MOOD * vectors.mood[None, :]
-        np.take(table.ravel(), codes, out=score)
+        # mode="wrap": with ``out`` the default mode ("raise") buffers the whole result
+        # and copies it (2-3x slower at 1M rows); every code is in range anyway.
+        np.take(table.ravel(), codes, out=score, mode="wrap")
         score += index.base_all if include_unplayable else index.base_playable
 
         # Energy closeness: -0.2·|e - target|, on energy pre-scaled by 0.2.
@@ -114,14 +118,11 @@ class Scorer:
         # A "varied" listener takes any tempo, so every track keeps the full 0.15.
         target = profile.tempo_target
         if target is not None:
-            np.subtract(index.tempo_scaled, np.float32(target * TEMPO_SCALE), out=tmp)
-            np.abs(tmp, out=tmp)
-            np.fmin(tmp, np.float32(W_TEMPO), out=tmp)
-            score -= tmp
+            score -= index.tempo_penalty(target)
 
-        # Artists: scatter onto the rows of the listener's artists when they are few,
-        # otherwise one gather through a per-artist weight table is cheaper.
-        self._add_artists(score, tmp, index, vectors.artist)
+        # Artists: scatter onto the rows of the listener's artists when they are few and
+        # nothing else is per artist, otherwise one gather through a per-artist table.
+        self._add_artists(score, tmp, index, vectors.artist, artist_boost)
 
         self._apply_history(score, index, profile, now)
         return score
@@ -132,18 +133,20 @@ class Scorer:
         tmp: npt.NDArray[np.float32],
         index: CatalogIndex,
         artists: dict[int, float],
+        boost: npt.NDArray[np.float32] | None,
     ) -> None:
-        if not artists:
-            return
-        groups = [(index.rows_of_artist(code), weight) for code, weight in artists.items()]
-        if sum(rows.shape[0] for rows, _ in groups) < len(index) // 16:
-            for rows, weight in groups:
-                score[rows] += np.float32(W_ARTIST * weight)
-            return
-        table = np.zeros(len(index.artists), dtype=np.float32)
+        if boost is None:
+            if not artists:
+                return
+            groups = [(index.rows_of_artist(code), weight) for code, weight in artists.items()]
+            if sum(rows.shape[0] for rows, _ in groups) < len(index) // 16:
+                for rows, weight in groups:
+                    score[rows] += np.float32(W_ARTIST * weight)
+                return
+        table = np.zeros(len(index.artists), dtype=np.float32) if boost is None else boost.copy()
         for code, weight in artists.items():
-            table[code] = W_ARTIST * weight
-        np.take(table, index.artist, out=tmp)
+            table[code] += W_ARTIST * weight
+        np.take(table, index.artist, out=tmp, mode="wrap")  # unbuffered, as above
         score += tmp
 
     @staticmethod
