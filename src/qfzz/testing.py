@@ -144,11 +144,26 @@ class SimulatedClock:
         """Let time run on its own until ``condition()`` holds, then hold it there
         (until ``resume``): a test acts at a known moment of the simulation, however
         long it takes in real time. False if ``condition`` did not come within
-        ``timeout`` real seconds (a guard against a hang, not a measurement)."""
+        ``timeout`` real seconds (a guard against a hang, not a measurement).
+
+        Time may already run while the caller gets here: to pause at a moment measured
+        from something the test does, hold time first (``pause_when(lambda: True)``),
+        act, then call this — from a held clock the new condition takes over before
+        time moves again. Or arm it before time starts (``pause_at``)."""
+        self.pause_at(condition)
+        return self.wait_paused(timeout)
+
+    def pause_at(self, condition: Callable[[], object]) -> None:
+        """Arm ``pause_when``'s condition without waiting (say, before ``auto_advance``
+        starts time), and let a held clock run on until it holds."""
         with self._cond:
             self._reached.clear()
             self._pause_when, self._paused = condition, False
             self._cond.notify_all()
+
+    def wait_paused(self, timeout: float = 20.0) -> bool:
+        """Wait until the armed condition held and time stopped there (False after
+        ``timeout`` real seconds: a guard against a hang)."""
         return self._reached.wait(timeout)
 
     def resume(self) -> None:

@@ -104,9 +104,10 @@ def test_pause_when_holds_time_at_the_moment_a_condition_comes_true():
 
     producer = threading.Thread(target=tick, daemon=True)
     producer.start()
+    clock.pause_at(lambda: clock() >= 2.0)  # armed before time can move
     clock.auto_advance(lambda: True)
     try:
-        assert clock.pause_when(lambda: clock() >= 2.0)
+        assert clock.wait_paused()
         held = clock()
         assert 2.0 <= held < 2.2
         assert _wait(clock.waiting)  # the producer is parked on its next tick...

@@ -60,6 +60,7 @@ def test_an_idle_encoder_stops_after_the_grace_period_by_the_clock_alone(idle):
     threads = set(threading.enumerate())  # the station's own, the reaper among them
     _listen_until(mount.tune_in("mp3", 128), clock, clock() + 2.0)
     assert _started_since(threads)  # program, encoder and chunk cutters run
+    assert clock.pause_when(lambda: True)  # held: the grace is counted from the leave
     mount.leave("mp3", 128)
     left = clock()
     # nobody calls anything from here on: only simulated time passes
@@ -77,6 +78,7 @@ def test_a_listener_arriving_in_the_grace_period_keeps_the_encoder(idle):
     station, clock = idle
     mount = station.radio.mount("main")
     _listen_until(mount.tune_in("mp3", 128), clock, clock() + 1.0)
+    assert clock.pause_when(lambda: True)  # held: the grace is counted from the leave
     mount.leave("mp3", 128)
     left = clock()
     assert clock.pause_when(lambda: clock() >= left + GRACE / 2)
