@@ -32,3 +32,23 @@ def test_the_artist_index_follows_track_changes_and_stars(sub):
     assert xml.startswith("<?xml") and "starred=" in xml
     sub.json("unstar", artistId=before[some]["id"])
     assert "starred" not in _names(sub)[some]
+
+
+def test_a_client_that_accepts_gzip_gets_the_kept_answer_gzipped(sub):
+    params = {**sub.auth(), "f": "json"}
+    plain = sub.client.get(
+        "/rest/getArtists", params=params, headers={"Accept-Encoding": "identity"}
+    )
+    squeezed = sub.client.get(
+        "/rest/getArtists", params=params, headers={"Accept-Encoding": "br, gzip;q=0.8"}
+    )
+    refused = sub.client.get(
+        "/rest/getArtists", params=params, headers={"Accept-Encoding": "gzip;q=0, identity"}
+    )
+    assert "content-encoding" not in plain.headers
+    assert squeezed.headers["content-encoding"] == "gzip"
+    assert "content-encoding" not in refused.headers
+    assert squeezed.headers["vary"] == "Accept-Encoding"
+    # the client decoded it: the same answer, fewer bytes on the wire
+    assert squeezed.json() == plain.json() == refused.json()
+    assert int(squeezed.headers["content-length"]) < int(plain.headers["content-length"])

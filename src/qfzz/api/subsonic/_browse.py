@@ -52,7 +52,7 @@ def _whole_index(
     def rendered() -> Response:
         return render(answer(stars), fmt, callback)
 
-    return cached_answer(call.station, key, rendered)
+    return cached_answer(call.station, key, rendered, gzipped=call.accepts_gzip)
 
 
 @method("getArtists")

@@ -32,6 +32,7 @@ class Call:
     user: Principal
     base_url: str
     body: Any = None  # a JSON request body (getTranscodeDecision's clientInfo)
+    accepts_gzip: bool = False  # the client sent Accept-Encoding with gzip
 
     def get(self, name: str) -> str | None:
         values = self.params.get(name)

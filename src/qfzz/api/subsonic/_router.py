@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from qfzz.api._auth import client_ip
+from qfzz.api._encoding import accepts_gzip
 from qfzz.api._guarded import GuardedRoute
 from qfzz.api._json import loads_bounded
 from qfzz.api.subsonic import (  # noqa: F401  (each module registers its methods)
@@ -105,7 +106,14 @@ async def subsonic(method: str, request: Request) -> Response:
             user = ANONYMOUS
         else:
             user = await run_in_threadpool(authenticate, station, params, client_ip(request), name)
-        call = Call(station, params, user, str(request.base_url).rstrip("/"), body)
+        call = Call(
+            station,
+            params,
+            user,
+            str(request.base_url).rstrip("/"),
+            body,
+            accepts_gzip=accepts_gzip(request.headers.get("accept-encoding")),
+        )
         result = await run_in_threadpool(handler, call)
     except Exception as exc:
         code, message = subsonic_error(exc)

@@ -19,6 +19,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Response
 
+from qfzz.api._encoding import accepts_gzip
 from qfzz.api._guarded import GuardedRoute
 
 router = APIRouter(route_class=GuardedRoute, tags=["web"], include_in_schema=False)
@@ -84,7 +85,7 @@ def _serve(
     }
     if if_none_match is not None and found.etag in if_none_match:
         return Response(status_code=304, headers=headers)
-    if accept_encoding is not None and "gzip" in accept_encoding:
+    if accepts_gzip(accept_encoding):
         headers["Content-Encoding"] = "gzip"
         return Response(found.gzipped, media_type=found.media_type, headers=headers)
     return Response(found.body, media_type=found.media_type, headers=headers)
