@@ -36,11 +36,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
+
+if TYPE_CHECKING:  # imported by the fit itself: a serving process may never fit
+    import scipy.sparse as sp
 
 #: Power-iteration steps for σ₁ (the ratio σ₂/σ₁ of listening data is well below 1).
 _POWER_STEPS = 50
@@ -290,6 +292,8 @@ def fit(
     with an earlier model. Timestamps are validated but not used by the factorisation:
     recency acts at fold-in, where the listener's latest feedback is known.
     """
+    import scipy.sparse as sp
+
     params = params or CollabParams()
     users = np.asarray(user_ids, dtype=np.int64)
     items = np.asarray(item_ids, dtype=np.int64)
