@@ -25,6 +25,7 @@ from qfzz.dj import CatalogIndex, CatalogView, TrackFeatures
 from qfzz.errors import InvalidInput, UnknownTrack
 from qfzz.models import IdempotencyKey, QualityReport, Track
 from qfzz.settings import Settings
+from qfzz.station import _index_columns as index_columns
 from qfzz.station._events import Events, TracksChanged
 from qfzz.station._idempotency import Idempotency, Once
 from qfzz.store import DatasetRecord, DatasetRepository, Store, StoredAnswer
@@ -76,7 +77,8 @@ class Catalog:
     def load(self) -> None:
         """Index every stored track (start-up): columns straight from the store into the
         index, no object per track."""
-        columns = self._store.tracks.feature_columns()
+        settings = self._settings
+        columns = index_columns.load(self._store, settings.data_dir, settings.resolved_database_url)
         plays = _aligned_plays(columns.track_id, self._store.interactions.play_counts())
         self.view.change(
             lambda index: index.extended_columns(

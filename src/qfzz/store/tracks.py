@@ -268,6 +268,17 @@ class TrackRepository:
                     found.update((int(i), (int(i), c, a)) for i, c, a in rows)
         return [found[track_id] for track_id in sorted(found)]
 
+    def columns_version(self) -> tuple[int, int]:
+        """What ``feature_columns`` would read, as two numbers that change whenever it
+        would: the library's change counter, which every write method here moves in its
+        own transaction (``_groups.refresh``), and the highest track id, which the one
+        write without a group change (a dataset's records) moves. A copy of the columns
+        kept under this key is current while the key is."""
+        with self._db.read() as conn:
+            version = _groups.version(conn)
+            highest = conn.execute(select(func.max(tracks.c.id))).scalar()
+        return version, int(highest or 0)
+
     def feature_columns(self, *, page: int = CHUNK) -> FeatureColumns:
         """Every live track's features, read ``page`` rows at a time (``read_columns``)."""
         query = select(
