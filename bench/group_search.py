@@ -26,6 +26,7 @@ PostgreSQL: search3 36.1 / 116.5 (scan 58; its songs part dominates); groups onl
 
 from __future__ import annotations
 
+import gc
 import random
 import tempfile
 import time
@@ -80,6 +81,7 @@ def bench(kind: str, n: int, reps: int) -> list[tuple[str, list[float], list[flo
             station.register_listener("ann", {"genres": ["jazz"]}, password="pw-1234")
             password = station.accounts.app_password("ann")
             with TestClient(create_api(station, manage_lifecycle=False)) as client:
+                gc.freeze()  # as `qfzz serve` does once started (see browse.py)
                 sub = subsonic_caller(client, "ann", password)
                 artists_n = max(10, n // 10)
                 kinds = ("artist", "album")
