@@ -77,8 +77,7 @@ class Catalog:
     def load(self) -> None:
         """Index every stored track (start-up): columns straight from the store into the
         index, no object per track."""
-        settings = self._settings
-        columns = index_columns.load(self._store, settings.data_dir, settings.resolved_database_url)
+        columns = index_columns.load(self._store, self._settings.data_dir)
         plays = _aligned_plays(columns.track_id, self._store.interactions.play_counts())
         self.view.change(
             lambda index: index.extended_columns(

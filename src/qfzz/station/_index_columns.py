@@ -16,7 +16,6 @@ temporary name and renamed into place, so a crash leaves the old file or the new
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -26,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy.engine import make_url
 
 from qfzz.store import CodedStrings, FeatureColumns, Store
 
@@ -39,23 +37,22 @@ _TEXT = ("artist", "genre", "mood")
 _NUMBERS = ("track_id", "energy", "tempo", "playable")
 
 
-def key_of(store: Store, database_url: str) -> dict[str, Any]:
+def key_of(store: Store) -> dict[str, Any]:
     """The tracks' state now, as the file's key."""
     version, highest = store.tracks.columns_version()
-    where = make_url(database_url).render_as_string(hide_password=True)
     return {
         "format": FORMAT,
-        "database": hashlib.sha256(where.encode()).hexdigest(),
+        "database": store.db.fingerprint(),
         "revision": store.db.revision(),
         "version": version,
         "highest_id": highest,
     }
 
 
-def load(store: Store, data_dir: Path, database_url: str) -> FeatureColumns:
+def load(store: Store, data_dir: Path) -> FeatureColumns:
     """The columns of every live track: from the kept file when its key is the tracks'
     state now, else from the database (and kept for the next start)."""
-    key = key_of(store, database_url)
+    key = key_of(store)
     path = data_dir / FILE_NAME
     kept = _read(path, key)
     if kept is not None:

@@ -8,6 +8,7 @@ instead of failing halfway with a stale snapshot.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -77,6 +78,12 @@ class Database:
         with self.engine.begin() as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+
+    def fingerprint(self) -> str:
+        """A digest naming this database (its URL without the password): what a copy of
+        its data kept elsewhere is checked against."""
+        where = make_url(self.url).render_as_string(hide_password=True)
+        return hashlib.sha256(where.encode()).hexdigest()
 
     def revision(self) -> str | None:
         """The schema's Alembic revision (None: never migrated)."""
