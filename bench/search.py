@@ -110,11 +110,7 @@ def pct(values: list[float], p: float) -> float:
 
 def measure(name: str, store: Store, n: int, qs: list[str], baseline: int, tsv: bool) -> None:
     start = time.perf_counter()
-    fill(store, n)
-    if not store.db.is_sqlite:  # what autovacuum does after a bulk import: statistics,
-        # and the GIN pending list (fastupdate) merged into the index proper
-        with store.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-            c.execute(text("VACUUM ANALYZE tracks"))
+    fill(store, n)  # on PostgreSQL followed by VACUUM ANALYZE, as autovacuum would
     print(
         f"\n{name}: {n:,} tracks filled (index kept by the database) in "
         f"{time.perf_counter() - start:.0f} s"
