@@ -70,7 +70,9 @@ def _read(path: Path, key: dict[str, Any]) -> FeatureColumns | None:
                 return None
             strings = json.loads(kept["strings"].tobytes())
             text = {
-                name: CodedStrings(kept[f"{name}_codes"].astype(np.int32), strings[name])
+                name: CodedStrings(
+                    kept[f"{name}_codes"].astype(np.int32, copy=False), strings[name]
+                )
                 for name in _TEXT
             }
             numbers = {name: kept[name] for name in _NUMBERS}
@@ -80,13 +82,13 @@ def _read(path: Path, key: dict[str, Any]) -> FeatureColumns | None:
         log.warning("index columns in %s not used: %s", path, exc)
         return None
     columns = FeatureColumns(
-        track_id=numbers["track_id"].astype(np.int64),
+        track_id=numbers["track_id"].astype(np.int64, copy=False),
         artist=text["artist"],
         genre=text["genre"],
         mood=text["mood"],
-        energy=numbers["energy"].astype(np.float64),
-        tempo=numbers["tempo"].astype(np.float64),
-        playable=numbers["playable"].astype(np.bool_),
+        energy=numbers["energy"].astype(np.float64, copy=False),
+        tempo=numbers["tempo"].astype(np.float64, copy=False),
+        playable=numbers["playable"].astype(np.bool_, copy=False),
     )
     if not _consistent(columns):
         log.warning("index columns in %s not used: inconsistent", path)
