@@ -164,3 +164,19 @@ def test_neighbour_draws_come_from_what_the_listener_s_scene_plays():
     assert positive.mean() > 0.95  # drawn by positive share: what they are like
     scene = {index.artists.get(normalise_creator(a)) for a in SCENE_A}
     assert np.mean([index.artist[r] in scene for r in rows]) > 0.9
+
+
+def test_weighted_draws_never_pick_what_has_no_mass():
+    from qfzz.dj._collaborative import _draw
+
+    cumulative = np.cumsum([0.0, 1.0, 0.0, 3.0, 0.0])
+    drawn = _draw(cumulative, 20_000, np.random.default_rng(0))
+    counts = np.bincount(drawn, minlength=5)
+    assert counts[[0, 2, 4]].tolist() == [0, 0, 0]
+    assert 0.2 < counts[1] / counts.sum() < 0.3  # 1 of 4
+
+    class AtTheTop:  # a uniform draw of the largest float below 1: a product that rounds up
+        def random(self, k: int) -> np.ndarray:
+            return np.full(k, np.nextafter(1.0, 0.0))
+
+    assert _draw(cumulative, 3, AtTheTop()).tolist() == [3, 3, 3]  # the last with mass

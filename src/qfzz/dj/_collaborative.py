@@ -332,9 +332,12 @@ def _draw(cumulative: F64, k: int, rng: np.random.Generator) -> I64:
     """``k`` positions drawn with probability by their mass, from the masses' running
     sum: what ``rng.choice(p=…)`` does without its checks and normalisation (a third of
     the time). A position of zero mass is never drawn (its running sum equals its
-    predecessor's); the clip guards a product rounded up to the total."""
-    picks = np.searchsorted(cumulative, rng.random(k) * cumulative[-1], side="right")
-    positions: I64 = np.minimum(picks, cumulative.shape[0] - 1).astype(np.int64)
+    predecessor's); the clip, to the last position with mass, guards a product rounded
+    up to the total."""
+    total = cumulative[-1]
+    last = np.searchsorted(cumulative, total, side="left")
+    picks = np.searchsorted(cumulative, rng.random(k) * total, side="right")
+    positions: I64 = np.minimum(picks, last).astype(np.int64)
     return positions
 
 
