@@ -29,7 +29,7 @@ from qfzz.models import (
 )
 from qfzz.store import AlbumSort, ListenerRecord, open_store
 from qfzz.store._database import _MIGRATIONS, Database
-from qfzz.store._schema import album_plays, album_ratings, tracks
+from qfzz.store._schema import album_plays, album_ratings, interactions, ratings, tracks
 
 
 def _file(path: str, artist: str, album: str | None, genre: str | None, **meta) -> ScannedFile:
@@ -107,6 +107,41 @@ def _assert_in_step(store) -> None:
         artists, key=lambda a: a.artist_key
     )
     assert store.library.genres() == genres
+    _assert_listener_albums_in_step(store, {key(g) for g in albums})
+
+
+def _assert_listener_albums_in_step(store, live_albums: set[tuple[str, str]]) -> None:
+    """``album_plays`` and ``album_ratings`` hold, per listener, the plays and the mean
+    rating of every album that exists, and nothing for an album that does not."""
+    with store.db.read() as conn:
+        plays = conn.execute(
+            select(
+                interactions.c.user_id, interactions.c.track_id, interactions.c.created_at
+            ).where(interactions.c.type == InteractionType.PLAY.value)
+        ).all()
+        rated = conn.execute(select(ratings.c.user_id, ratings.c.track_id, ratings.c.rating)).all()
+        stored_plays = {
+            (u, a, b): (n, t) for u, a, b, n, t in conn.execute(select(album_plays)).all()
+        }
+        stored_means = {(u, a, b): m for u, a, b, m in conn.execute(select(album_ratings)).all()}
+    every = store.tracks.get_many(sorted({t for _, t, _ in plays} | {t for _, t, _ in rated}))
+
+    def album_of(track_id: int) -> tuple[str, str] | None:
+        track = every.get(track_id)
+        found = track and (track_artist_key(track), track_album_key(track))
+        return found if found in live_albums else None
+
+    counted: dict[tuple[str, str, str], tuple[int, float]] = {}
+    for user, track_id, at in plays:
+        if (album := album_of(track_id)) is not None:
+            n, last = counted.get((user, *album), (0, at))
+            counted[(user, *album)] = (n + 1, max(last, at))
+    assert stored_plays == counted
+    by_album: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+    for user, track_id, rating in rated:
+        if (album := album_of(track_id)) is not None:
+            by_album[(user, *album)].append(rating)
+    assert stored_means == {k: sum(v) / len(v) for k, v in by_album.items()}
 
 
 def _listener(store, user_id: str = "ann") -> None:
@@ -207,6 +242,44 @@ def test_album_play_counters_follow_plays_and_moved_tracks(store):
             select(album_plays.c.album_key, album_plays.c.plays, album_plays.c.last_played)
         ).all()
     assert sorted(rows) == [("Second", 3, 9.0)]
+
+
+def test_a_listener_s_albums_go_with_their_album_and_return_with_it(store):
+    """A listener's played and rated albums are those that exist: an album whose last
+    playable track goes leaves the lists (and its counters), and returns with its plays
+    and ratings, also those made while it was gone; pages never come up short."""
+    _listener(store)
+    files = [_file(f"/g{i}", f"G{i % 3}", f"Album {i}", None) for i in range(12)]
+    ids = store.tracks.upsert_files(files, now=1.0)
+    store.interactions.write_batch(
+        [
+            Interaction("ann", track_id, InteractionType.PLAY, None, 10.0 + i)
+            for i, track_id in enumerate(ids)
+            for _ in range(1 + i % 4)
+        ]
+    )
+    for i, track_id in enumerate(ids):
+        store.collections.set_rating("ann", track_id, 1 + i % 5, now=2.0)
+    _assert_in_step(store)
+    gone = ids[4]
+    store.tracks.set_playable(gone, False)
+    store.interactions.write_batch([Interaction("ann", gone, InteractionType.PLAY, None, 99.0)])
+    store.collections.set_rating("ann", gone, 5, now=3.0)
+    _assert_in_step(store)
+    gone_id = album_group_id("g1", "Album 4")
+    for recent in (False, True):
+        pages = [
+            store.library.played_albums("ann", recent=recent, size=3, offset=offset)
+            for offset in range(0, 11, 3)
+        ]
+        assert [len(page) for page in pages] == [3, 3, 3, 2]
+        assert gone_id not in {g.group_id for page in pages for g in page}
+    assert len(store.library.rated_albums("ann", size=20, offset=0)) == 11
+
+    store.tracks.set_playable(gone, True)
+    _assert_in_step(store)
+    assert store.library.played_albums("ann", recent=True, size=1, offset=0)[0].group_id == gone_id
+    assert gone_id in {g.group_id for g in store.library.rated_albums("ann", size=1, offset=0)}
 
 
 def test_album_pages_are_stable_and_follow_their_orders(store):
@@ -347,3 +420,23 @@ def test_album_ratings_follow_ratings_and_moved_tracks(store):
             ).scalar_one()
             == 4.5
         )
+
+
+def test_the_migration_drops_listener_rows_of_albums_that_do_not_exist(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = open_store(url)
+    _listener(old)
+    [track_id] = old.tracks.upsert_files([_file("/m1", "M", "Kept", None)], now=1.0)
+    old.interactions.write_batch([Interaction("ann", track_id, InteractionType.PLAY, None, 2.0)])
+    with old.db.write() as conn:  # what the old code left when an album went
+        conn.execute(album_plays.insert().values(("ann", "m", "Gone", 3, 1.0)))
+        conn.execute(album_ratings.insert().values(("ann", "m", "Gone", 4.0)))
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0017'")  # before 0018
+    old.close()
+    upgraded = open_store(url)
+    try:
+        _assert_in_step(upgraded)
+        [kept] = upgraded.library.played_albums("ann", recent=False, size=10, offset=0)
+        assert kept.name == "Kept"
+    finally:
+        upgraded.close()

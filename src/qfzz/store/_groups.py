@@ -67,6 +67,16 @@ PLAYABLE_ROW = and_(
     func.coalesce(tracks.c.playable, False).is_(True),
 )
 
+#: A track's album exists (has a row in ``albums``): the join that keeps the per-listener
+#: album tables (``album_plays``, ``album_ratings``) to albums that exist, so a listener's
+#: page of them is read from their own index alone and joined to ``albums`` afterwards
+#: (``store.library``), with no row the join could drop. A play or a rating of a track
+#: whose album does not exist (no playable track) is counted when the album appears.
+_existing_album = (
+    albums,
+    and_(albums.c.artist_key == artist_key, albums.c.album_key == album_key),
+)
+
 #: Each album's ``draw``: uniform, so a random list can probe it (not a secret).
 _draws = random.Random()
 
@@ -107,12 +117,22 @@ def refresh(conn: Connection, artist_keys: Collection[str], *, moved: Collection
 
     ``moved``: artists some of whose tracks changed album (or artist); their listeners'
     album play counters and album ratings are recounted from the interactions and the
-    ratings (they are keyed by album, and a play or a rating follows its track).
+    ratings (they are keyed by album, and a play or a rating follows its track). So are
+    those of every artist who gained or lost an album here: a counter or a rating exists
+    only for an album that does (see ``_existing_album``).
     """
     if not artist_keys and not moved:
         return
     deltas: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # genre → songs, albums
+    recount = set(moved)
     for chunk in _chunks(artist_keys):
+        in_chunk = albums.c.artist_key.in_(chunk)
+        before = {
+            (ak, bk)
+            for ak, bk in conn.execute(
+                select(albums.c.artist_key, albums.c.album_key).where(in_chunk)
+            )
+        }
         for genre, songs, n_albums in conn.execute(
             select(album_genres.c.genre, func.sum(album_genres.c.song_count), func.count())
             .where(album_genres.c.artist_key.in_(chunk))
@@ -120,14 +140,16 @@ def refresh(conn: Connection, artist_keys: Collection[str], *, moved: Collection
         ):
             deltas[genre][0] -= int(songs)
             deltas[genre][1] -= int(n_albums)
-        conn.execute(delete(albums).where(albums.c.artist_key.in_(chunk)))
+        conn.execute(delete(albums).where(in_chunk))
         conn.execute(delete(album_genres).where(album_genres.c.artist_key.in_(chunk)))
         conn.execute(delete(artists).where(artists.c.artist_key.in_(chunk)))
-        for genre, songs in _insert_groups(conn, artist_in(chunk)):
+        after, album_genre_songs = _insert_groups(conn, artist_in(chunk))
+        for genre, songs in album_genre_songs:
             deltas[genre][0] += songs
             deltas[genre][1] += 1
+        recount.update(ak for ak, _ in before ^ after)
     _add_to_genres(conn, {g: (n, a) for g, (n, a) in deltas.items() if n or a})
-    for chunk in _chunks(moved):
+    for chunk in _chunks(recount):
         _recount_plays(conn, chunk)
         _rerate(
             conn,
@@ -142,12 +164,11 @@ def refresh(conn: Connection, artist_keys: Collection[str], *, moved: Collection
 
 
 def rebuild(conn: Connection) -> None:
-    """Every group from scratch (the migration's backfill; a repair)."""
-    for table in (albums, album_genres, artists, genres, album_plays):
+    """Every group from scratch (the migration's backfill; a repair); every album is
+    new to ``refresh``, which counts its plays and ratings."""
+    for table in (albums, album_genres, artists, genres, album_plays, album_ratings):
         conn.execute(delete(table))
     refresh(conn, set(conn.scalars(select(artist_key).where(PLAYABLE).distinct())))
-    _recount_plays(conn, None)
-    _rerate(conn, None, delete(album_ratings))
 
 
 def rate(conn: Connection, user_id: str, track_id: int) -> None:
@@ -168,17 +189,16 @@ def rate(conn: Connection, user_id: str, track_id: int) -> None:
     )
 
 
-def _rerate(conn: Connection, where: ColumnElement[bool] | None, clear: Any) -> None:
+def _rerate(conn: Connection, where: ColumnElement[bool], clear: Any) -> None:
     """Replace the album ratings ``clear`` deletes by the means of the ratings of the
-    tracks ``where`` selects (all when ``None``)."""
+    tracks ``where`` selects, for albums that exist."""
     conn.execute(clear)
     query = (
         select(ratings.c.user_id, artist_key, album_key, func.avg(ratings.c.rating))
-        .select_from(ratings.join(tracks, tracks.c.id == ratings.c.track_id))
+        .select_from(ratings.join(tracks, tracks.c.id == ratings.c.track_id).join(*_existing_album))
+        .where(where)
         .group_by(ratings.c.user_id, artist_key, album_key)
     )
-    if where is not None:
-        query = query.where(where)
     rows = [
         {"user_id": u, "artist_key": a, "album_key": b, "mean": float(m)}
         for u, a, b, m in conn.execute(query).all()
@@ -187,9 +207,11 @@ def _rerate(conn: Connection, where: ColumnElement[bool] | None, clear: Any) -> 
         conn.execute(album_ratings.insert(), rows)
 
 
-def _insert_groups(conn: Connection, where: ColumnElement[bool]) -> list[tuple[str, int]]:
+def _insert_groups(
+    conn: Connection, where: ColumnElement[bool]
+) -> tuple[set[tuple[str, str]], list[tuple[str, int]]]:
     """Insert the albums, album genres and artists of the tracks ``where`` selects;
-    returns ``(genre, songs)`` per album genre inserted."""
+    returns the albums' keys and ``(genre, songs)`` per album genre inserted."""
     rows = conn.execute(
         select(
             artist_key,
@@ -258,7 +280,8 @@ def _insert_groups(conn: Connection, where: ColumnElement[bool]) -> list[tuple[s
                 for a, b, g, n in genre_rows
             ],
         )
-    return [(g, int(n)) for _, _, g, n in genre_rows]
+    inserted = {(row["artist_key"], row["album_key"]) for row in album_rows}
+    return inserted, [(g, int(n)) for _, _, g, n in genre_rows]
 
 
 def _add_to_genres(conn: Connection, deltas: dict[str, tuple[int, int]]) -> None:
@@ -282,8 +305,9 @@ def _add_to_genres(conn: Connection, deltas: dict[str, tuple[int, int]]) -> None
         conn.execute(delete(genres).where(genres.c.genre.in_(chunk), genres.c.song_count <= 0))
 
 
-def _recount_plays(conn: Connection, keys: Sequence[str] | None) -> None:
-    """Recount the album play counters of the artists ``keys`` (all when ``None``)."""
+def _recount_plays(conn: Connection, keys: Sequence[str]) -> None:
+    """Recount the album play counters of the artists ``keys``, for albums that exist."""
+    conn.execute(delete(album_plays).where(album_plays.c.artist_key.in_(keys)))
     query = (
         select(
             interactions.c.user_id,
@@ -292,13 +316,12 @@ def _recount_plays(conn: Connection, keys: Sequence[str] | None) -> None:
             func.count(),
             func.max(interactions.c.created_at),
         )
-        .select_from(interactions.join(tracks, tracks.c.id == interactions.c.track_id))
-        .where(interactions.c.type == InteractionType.PLAY.value)
+        .select_from(
+            interactions.join(tracks, tracks.c.id == interactions.c.track_id).join(*_existing_album)
+        )
+        .where(interactions.c.type == InteractionType.PLAY.value, artist_in(keys))
         .group_by(interactions.c.user_id, artist_key, album_key)
     )
-    if keys is not None:
-        conn.execute(delete(album_plays).where(album_plays.c.artist_key.in_(keys)))
-        query = query.where(artist_in(keys))
     rows = [
         {"user_id": u, "artist_key": a, "album_key": b, "plays": int(n), "last_played": float(t)}
         for u, a, b, n, t in conn.execute(query).all()
@@ -308,8 +331,8 @@ def _recount_plays(conn: Connection, keys: Sequence[str] | None) -> None:
 
 
 def count_plays(conn: Connection, plays: Sequence[tuple[str, int, float]]) -> None:
-    """Add committed plays ``(user_id, track_id, at)`` to the album counters, in the
-    transaction that stores them."""
+    """Add committed plays ``(user_id, track_id, at)`` to the counters of their albums
+    that exist, in the transaction that stores them."""
     if not plays:
         return
     ids = sorted({track_id for _, track_id, _ in plays})
@@ -317,7 +340,9 @@ def count_plays(conn: Connection, plays: Sequence[tuple[str, int, float]]) -> No
     for start in range(0, len(ids), _CHUNK):
         part = ids[start : start + _CHUNK]
         found = conn.execute(
-            select(tracks.c.id, artist_key, album_key).where(tracks.c.id.in_(part))
+            select(tracks.c.id, artist_key, album_key)
+            .select_from(tracks.join(*_existing_album))
+            .where(tracks.c.id.in_(part))
         ).all()
         keys.update((int(i), (a, b)) for i, a, b in found)
     counted: dict[tuple[str, str, str], list[float]] = {}

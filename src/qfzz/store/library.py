@@ -211,22 +211,34 @@ class LibraryRepository:
     ) -> list[AlbumGroup]:
         """Albums in ``table``'s order for one listener: ``key`` descending, ties by the
         album's natural key descending, which is the index's order read backwards, so the
-        page is read without sorting the listener's albums."""
+        page is read without sorting the listener's albums.
+
+        The page is cut from ``table``'s index alone, then its few rows are joined to
+        ``albums``: joining first costs a probe into ``albums`` per skipped row (a deep
+        offset into a listener's thousands of albums), and PostgreSQL, which cannot
+        estimate that join, hashes all of ``albums`` instead. Every row of ``table`` has
+        its album (``store._groups`` keeps them so), so the join drops nothing."""
+        order = (key.desc(), table.c.artist_key.desc(), table.c.album_key.desc())
+        page = (
+            select(table.c.artist_key, table.c.album_key, key.label("key"))
+            .where(table.c.user_id == user_id)
+            .order_by(*order)
+            .limit(size)
+            .offset(offset)
+            .subquery()
+        )
         query = (
             select(*_ALBUM)
             .select_from(
-                table.join(
+                page.join(
                     albums,
                     and_(
-                        albums.c.artist_key == table.c.artist_key,
-                        albums.c.album_key == table.c.album_key,
+                        albums.c.artist_key == page.c.artist_key,
+                        albums.c.album_key == page.c.album_key,
                     ),
                 )
             )
-            .where(table.c.user_id == user_id)
-            .order_by(key.desc(), table.c.artist_key.desc(), table.c.album_key.desc())
-            .limit(size)
-            .offset(offset)
+            .order_by(page.c.key.desc(), page.c.artist_key.desc(), page.c.album_key.desc())
         )
         return self._albums(query)
 
