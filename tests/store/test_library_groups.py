@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 
+import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import select
@@ -27,7 +28,7 @@ from qfzz.models import (
     track_album_key,
     track_artist_key,
 )
-from qfzz.store import AlbumSort, ListenerRecord, open_store
+from qfzz.store import AlbumSort, ListenerRecord, library, open_store
 from qfzz.store._database import _MIGRATIONS, Database
 from qfzz.store._schema import album_plays, album_ratings, interactions, ratings, tracks
 
@@ -282,7 +283,10 @@ def test_a_listener_s_albums_go_with_their_album_and_return_with_it(store):
     assert gone_id in {g.group_id for g in store.library.rated_albums("ann", size=1, offset=0)}
 
 
-def test_album_pages_are_stable_and_follow_their_orders(store):
+@pytest.mark.parametrize("shallow", [library.SHALLOW_PAGE, 0], ids=["index", "memory"])
+def test_album_pages_are_stable_and_follow_their_orders(store, monkeypatch, shallow):
+    """Along the index or sliced from the orders held in memory, the same pages."""
+    monkeypatch.setattr(library, "SHALLOW_PAGE", shallow)
     rng = random.Random(3)
     files = [
         _file(
@@ -329,6 +333,31 @@ def test_album_pages_are_stable_and_follow_their_orders(store):
         }[sort]
         assert [name(g) for g in whole] == [name(g) for g in expected]
         assert {g.group_id for g in whole} == {g.group_id for g in expected}
+
+
+def test_deep_pages_follow_every_change_of_the_groups(store, monkeypatch):
+    monkeypatch.setattr(library, "SHALLOW_PAGE", 0)
+    files = [
+        _file(f"/d{i:02}", f"D{i}", f"Deep {i:02}", None, year=2000 + i % 3) for i in range(30)
+    ]
+    ids = store.tracks.upsert_files(files, now=1.0)
+    names = lambda page: [g.name for g in page]  # noqa: E731
+    assert names(store.library.album_page(AlbumSort.BY_NAME, size=3, offset=0)) == [
+        "Deep 00",
+        "Deep 01",
+        "Deep 02",
+    ]
+    store.tracks.set_playable(ids[1], False)
+    assert names(store.library.album_page(AlbumSort.BY_NAME, size=3, offset=0)) == [
+        "Deep 00",
+        "Deep 02",
+        "Deep 03",
+    ]
+    newer = store.library.album_page(AlbumSort.BY_YEAR_DESC, size=2, offset=0, years=(2001, 2002))
+    assert names(newer) == ["Deep 29", "Deep 26"]
+    store.tracks.upsert_files([_file("/d29", "D29", "Deep 29", None, year=1999)], now=2.0)
+    newer = store.library.album_page(AlbumSort.BY_YEAR_DESC, size=2, offset=0, years=(2001, 2002))
+    assert names(newer) == ["Deep 26", "Deep 23"]
 
 
 def test_random_albums_are_distinct_live_albums_in_small_and_large_libraries(store):

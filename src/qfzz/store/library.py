@@ -21,10 +21,12 @@ from dataclasses import dataclass
 from enum import StrEnum, auto
 from typing import Any
 
+import numpy as np
 from sqlalchemy import ColumnElement, FromClause, Result, Select, Table, and_, func, select
 
 from qfzz.models import AlbumGroup, ArtistGroup, GenreCount, Track
 from qfzz.store import _groups
+from qfzz.store._album_orders import AlbumOrders
 from qfzz.store._database import Database
 from qfzz.store._rows import IN_CHUNK, TRACK_COLUMNS, chunks, row_to_track
 from qfzz.store._schema import (
@@ -78,6 +80,11 @@ _ORDERS: dict[AlbumSort, tuple[Any, ...]] = {
 }
 
 
+#: Pages that end within this many albums of an order's start are read along its index
+#: (cheap, and no whole order is read for them); deeper ones are sliced from memory.
+SHALLOW_PAGE = 2_000
+
+
 @dataclass(frozen=True, slots=True)
 class _Row:
     row_id: int
@@ -102,6 +109,7 @@ def _slices(keys: Sequence[str]) -> Iterator[list[str]]:
 class LibraryRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._orders = AlbumOrders()
 
     # -- the groups, read from their tables (``store._groups`` keeps them) ---------------
 
@@ -142,10 +150,16 @@ class LibraryRepository:
         years: tuple[int, int] | None = None,
         genre: str | None = None,
     ) -> list[AlbumGroup]:
-        """A page of albums in one of the catalog-wide orders, read along its index.
+        """A page of albums in one of the catalog-wide orders, read along its index, or
+        past ``SHALLOW_PAGE`` albums in, sliced from the order held in memory
+        (``store._album_orders``).
 
         ``years`` (low, high) keeps albums of those years (``order`` BY_YEAR or
         BY_YEAR_DESC); ``genre`` albums whose genre is that (any case)."""
+        if genre is None and offset + size > SHALLOW_PAGE:
+            deep = self._deep_page(order, size=size, offset=offset, years=years)
+            if deep is not None:
+                return deep
         page = select(albums.c.id)
         if years is not None:
             page = page.where(albums.c.year.between(*years))
@@ -156,6 +170,43 @@ class LibraryRepository:
         ids = page.order_by(*_ORDERS[order]).limit(size).offset(offset).subquery()
         query = select(*_ALBUM).where(albums.c.id.in_(select(ids.c.id)))
         return self._albums(query.order_by(*_ORDERS[order]))
+
+    def _deep_page(
+        self, order: AlbumSort, *, size: int, offset: int, years: tuple[int, int] | None
+    ) -> list[AlbumGroup] | None:
+        """The page sliced from the order in memory; ``None`` where it does not apply (a
+        year order without a range) or where the groups changed between reading the
+        order and its rows (the caller then reads along the index)."""
+        by_year = order in (AlbumSort.BY_YEAR, AlbumSort.BY_YEAR_DESC)
+        if by_year != (years is not None):
+            return None
+        with self._db.read() as conn:
+            if years is None:
+                query = select(albums.c.id).order_by(*_ORDERS[order])
+                ids = self._orders.read(conn, order, query).ids[offset : offset + size]
+            else:
+                query = (
+                    select(albums.c.id, albums.c.year)
+                    .where(albums.c.year.is_not(None))
+                    .order_by(*_ORDERS[AlbumSort.BY_YEAR])
+                )
+                found = self._orders.read(conn, AlbumSort.BY_YEAR, query)
+                assert found.keys is not None
+                low = int(np.searchsorted(found.keys, years[0], side="left"))
+                high = int(np.searchsorted(found.keys, years[1], side="right"))
+                if order is AlbumSort.BY_YEAR:
+                    ids = found.ids[min(high, low + offset) : min(high, low + offset + size)]
+                else:  # the exact reverse of BY_YEAR (every sort key descending)
+                    end = max(low, high - offset)
+                    ids = found.ids[max(low, end - size) : end][::-1]
+            wanted = ids.tolist()
+            rows = {
+                row.row_id: row.group
+                for row in _rows(conn.execute(select(*_ALBUM).where(albums.c.id.in_(wanted))))
+            }
+        if len(rows) != len(wanted):
+            return None
+        return [rows[i] for i in wanted]
 
     def random_albums(self, size: int, *, rng: random.Random) -> list[AlbumGroup]:
         """Up to ``size`` distinct albums, drawn at random without sorting the table.
