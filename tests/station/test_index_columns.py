@@ -126,3 +126,15 @@ def test_every_write_of_tracks_moves_the_key(store_url) -> None:
         moved()
     finally:
         store.close()
+
+
+def test_a_write_cut_short_leaves_nothing_behind_once_the_file_is_written(settings) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    left = settings.data_dir / f".{_index_columns.FILE_NAME}.cut"  # as kill -9 leaves one
+    left.write_bytes(b"half")
+    first = _started(settings, database_read=True)
+    first.close()  # waits for the file kept in the background
+    assert not left.exists()
+    assert [p.name for p in settings.data_dir.glob(f"*{_index_columns.FILE_NAME}*")] == [
+        _index_columns.FILE_NAME
+    ]

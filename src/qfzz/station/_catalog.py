@@ -9,6 +9,7 @@ is announced.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,8 @@ class Catalog:
         self._clock = clock
         #: Gives every read of a library file (scans, cover art) a deadline.
         self.file_reads = file_reads
+        #: Writes the index's columns for the next start after ``load`` read them.
+        self._keeping: threading.Thread | None = None
 
     @property
     def index(self) -> CatalogIndex:
@@ -77,7 +80,11 @@ class Catalog:
     def load(self) -> None:
         """Index every stored track (start-up): columns straight from the store into the
         index, no object per track."""
-        columns = index_columns.load(self._store, self._settings.data_dir)
+        loaded = index_columns.load(self._store, self._settings.data_dir)
+        columns = loaded.columns
+        if loaded.keep is not None:
+            self._keeping = threading.Thread(target=loaded.keep, name="index-columns")
+            self._keeping.start()
         plays = _aligned_plays(columns.track_id, self._store.interactions.play_counts())
         self.view.change(
             lambda index: index.extended_columns(
@@ -91,6 +98,13 @@ class Catalog:
                 plays,
             )
         )
+
+    def close(self) -> None:
+        """Let the columns being kept for the next start be written (a fraction of a
+        second; a file cut short by a kill is never used)."""
+        if self._keeping is not None:
+            self._keeping.join()
+            self._keeping = None
 
     def reindex(self, changed_ids: Sequence[int], removed_ids: Sequence[int]) -> None:
         """Bring the index and caches up to date with tracks the store already changed."""

@@ -122,6 +122,7 @@ class QFZZStation:
 
     def close(self) -> None:
         self.stop()
+        self.catalog.close()
         self.catalog.file_reads.close()
         self.parts.cache.close()
         self.parts.store.close()
