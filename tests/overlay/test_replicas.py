@@ -1,7 +1,8 @@
 """Replicas between in-process nodes (httpx's transport seam routes each request to the
 addressed node): a holder refuses a corrupted blob and fetches it again from another
 source; a record with a bad signature is refused and changes nothing; a licence that does
-not allow copies keeps the key at the origin."""
+not allow copies keeps the key at the origin; the record of a leader that died reaches the
+node taking over from it, which leads at a higher epoch."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from qfzz.network import (
     MemberRecord,
     NodeIdentity,
     NodeInfo,
+    rendezvous_order,
+    renew,
     take_over,
 )
 from qfzz.overlay import NodeView, PeerClient, ReplicaConfig, Replicas
@@ -27,11 +30,13 @@ NAMES = ("origin", "good", "bad", "holder")
 
 
 class Cluster:
-    """Four nodes; the one named in ``corrupt`` serves every blob with one byte changed."""
+    """Four nodes; the one named in ``corrupt`` serves every blob with one byte changed;
+    those in ``dead`` refuse connections, and the others' membership holds them dead."""
 
     def __init__(self, tmp_path, clock: FakeClock) -> None:
         self.clock = clock
         self.corrupt = "bad"
+        self.dead: set[str] = set()
         self.ids = {n: NodeIdentity.from_seed(n.encode().ljust(32, b"\0")) for n in NAMES}
         self.address = {n: f"http://{n}.example:8000" for n in NAMES}
         transport = httpx.MockTransport(self._handle)
@@ -48,6 +53,8 @@ class Cluster:
 
     def _handle(self, request: httpx.Request) -> httpx.Response:
         name = request.url.host.split(".")[0]
+        if name in self.dead:
+            raise httpx.ConnectError("connection refused", request=request)
         node = self.nodes[name]
         if request.url.path.startswith("/api/v1.5/storage/"):
             content_id = request.url.path.rsplit("/", 1)[1]
@@ -59,7 +66,7 @@ class Cluster:
             return httpx.Response(200, content=bytes(blob))
         if request.url.path == "/api/v1/network.replicate":
             try:
-                node.accept_records(request.content)
+                node.accept_records(request.content, self.view(name))  # as the route does
             except QfzzError as exc:
                 return httpx.Response(422, json={"detail": exc.detail})
             return httpx.Response(200, json={})
@@ -72,9 +79,9 @@ class Cluster:
             self.ids[of], info, "alive", incarnation=0, logical_counter=1, timestamp=1.0
         )
         return NodeView(
-            candidates=tuple(Candidate(self.ids[n].node_id) for n in NAMES),
+            candidates=tuple(Candidate(self.ids[n].node_id) for n in NAMES if n not in self.dead),
             address_of=lambda node_id: self.address.get(by_id.get(node_id, "")),
-            is_dead=lambda node_id: False,
+            is_dead=lambda node_id: by_id.get(node_id) in self.dead,
             record=record,
         )
 
@@ -179,3 +186,72 @@ def test_a_lease_record_from_an_implausible_leader_is_not_taken(cluster, tmp_pat
     assert holder.counters.records_refused == 1
     legit = take_over(cluster.ids["origin"], record.content_id, cluster.clock(), holders=[])
     assert holder.accept_records(json.dumps({"meta": [legit.to_json()]}).encode(), view) == 1
+
+
+def test_a_dead_leaders_record_reaches_the_node_taking_over_from_it(cluster):
+    """``bad`` leads a content that ``good`` never knew, and dies. ``good``, now the placed
+    leader (the smallest id of the three live nodes), learns the content and ``bad``'s
+    record from ``holder``: the record counts though its signer is no longer live (it
+    would still rank among the first R + 2), so ``good`` takes over at a higher epoch,
+    which fences ``bad``'s leases, and ``holder`` follows it.
+
+    Were the record refused, ``good`` would start the lease record afresh at epoch 1,
+    below the dead leader's renewed one, which every other node would keep following
+    until ``good``'s own renewals out-ranked it at that same epoch: no epoch above the
+    dead leader's would ever fence its holders."""
+    ids = {name: identity.node_id for name, identity in cluster.ids.items()}
+    assert ids["good"] == min(ids[n] for n in ("origin", "good", "holder"))
+    record = _share(cluster)
+    started = take_over(
+        cluster.ids["bad"],
+        record.content_id,
+        cluster.clock(),
+        holders=[ids["bad"], ids["holder"], ids["origin"]],
+    )
+    cluster.clock.advance(60)
+    renewed = renew(cluster.ids["bad"], started, [ids["holder"]], cluster.clock())
+    holder, good = cluster.nodes["holder"], cluster.nodes["good"]
+    body = {"content": [record.to_json()], "meta": [renewed.to_json()]}
+    holder.accept_records(json.dumps(body).encode())
+    assert good.meta(record.content_id) is None
+
+    cluster.dead.add("bad")
+    cluster.clock.advance(5)
+    asyncio.run(holder.tick(cluster.view("holder")))  # hands the records to the placed leader
+    assert good.meta(record.content_id) == renewed
+    assert good.counters.records_refused == 0
+
+    cluster.clock.advance(1)
+    asyncio.run(good.tick(cluster.view("good")))
+    taken = good.meta(record.content_id)
+    assert taken is not None and taken.leader == ids["good"]
+    assert taken.epoch > renewed.epoch
+    assert ids["bad"] not in {lease.holder for lease in taken.leases}
+    assert holder.meta(record.content_id) == taken
+
+
+def test_a_member_held_dead_counts_only_if_it_would_rank_among_the_first_r_plus_2(cluster):
+    """Taking a dead leader's record is no way round the rule: of two members the view
+    holds dead, the one ranked first for the content may have led it, the one ranked last
+    (below ten live members) may not."""
+    record = _share(cluster)
+    holder = cluster.nodes["holder"]
+    holder.accept_records(json.dumps({"content": [record.to_json()]}).encode())
+    members = {m.node_id: m for m in (NodeIdentity.from_seed(bytes([i]) * 32) for i in range(12))}
+    order = [c.node_id for c in rendezvous_order(record.content_id, map(Candidate, members), 12)]
+    first, last = order[0], order[-1]
+    view = NodeView(
+        candidates=tuple(Candidate(node_id) for node_id in order[1:-1]),
+        address_of=lambda node_id: None,
+        is_dead=lambda node_id: node_id in (first, last),
+        record=cluster.view("holder").record,
+    )
+
+    def claim(node_id: str) -> bytes:
+        meta = take_over(members[node_id], record.content_id, cluster.clock(), holders=[])
+        return json.dumps({"meta": [meta.to_json()]}).encode()
+
+    assert holder.accept_records(claim(last), view) == 0
+    assert holder.counters.records_refused == 1
+    assert holder.accept_records(claim(first), view) == 1
+    assert holder.meta(record.content_id).leader == first

@@ -167,7 +167,7 @@ class Overlay:
         )
         self.swim.start()
         self._spawn(self._round())
-        self._spawn(self._tick())
+        self._start_tick()
 
     async def stop(self) -> None:
         """Says goodbye (a SWIM leave), lets it go out briefly, and stops."""
@@ -187,8 +187,14 @@ class Overlay:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _tick(self) -> None:
+    def _start_tick(self) -> None:
+        """Starts a tick, under way from here rather than from its first step: an ask for
+        another in between (a death, a records batch handled in the same loop pass) must
+        only mark one due, or a second chain of ticks would run beside this one for good."""
         self._ticking = True
+        self._spawn(self._tick())
+
+    async def _tick(self) -> None:
         try:
             await self.replicas.tick(self.view())
         except Exception:  # a bug here must not end replication for good
@@ -200,7 +206,7 @@ class Overlay:
             if self._tick_again:
                 self._tick_again = False
                 delay = min(delay, TICK_SOON)
-            self._tick_handle = loop.call_later(delay, lambda: self._spawn(self._tick()))
+            self._tick_handle = loop.call_later(delay, self._start_tick)
 
     def _tick_soon(self) -> None:
         """Replicate now rather than at the next heartbeat: a holder died (reassign at once,
@@ -213,7 +219,7 @@ class Overlay:
         if self._tick_handle is not None:
             self._tick_handle.cancel()
         loop = asyncio.get_running_loop()
-        self._tick_handle = loop.call_later(TICK_SOON, lambda: self._spawn(self._tick()))
+        self._tick_handle = loop.call_later(TICK_SOON, self._start_tick)
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop | None:

@@ -268,7 +268,9 @@ class Replicas:
 
         With ``view``, a lease record counts only from a plausible leader: a node among the
         first R + 2 by rendezvous rank of this node's live members (a valid signature alone
-        would let any member take over any content by claiming a higher epoch)."""
+        would let any member take over any content by claiming a higher epoch), or a member
+        the view holds dead that would rank there were it live — a leader that died, whose
+        record the node taking over from it must learn to lead at a higher epoch."""
         if len(raw) > MAX_RECORDS_BYTES:
             raise HandshakeRejected("too_large", f"body is larger than {MAX_RECORDS_BYTES} B")
         try:
@@ -314,14 +316,24 @@ class Replicas:
         return changed
 
     def _plausible(self, known: _Known, view: NodeView) -> Callable[[str], bool]:
-        depth = self.config.r_target + 2
-        top = {
-            c.node_id for c in rendezvous_order(known.content.content_id, view.candidates, depth)
-        }
+        content_id, depth = known.content.content_id, self.config.r_target + 2
+        top = {c.node_id for c in rendezvous_order(content_id, view.candidates, depth)}
         current = known.register.record
         if current is not None:
             top.add(current.leader)
-        return top.__contains__
+
+        def may_lead(leader: str) -> bool:
+            if leader in top:
+                return True
+            if not view.is_dead(leader):
+                return False
+            # A leader that died is no live candidate, yet its record is what a leader
+            # taking over must start from: refused, the new one would begin again at epoch
+            # 1, below the record every other node keeps, and never fence its holders.
+            ranked = rendezvous_order(content_id, (*view.candidates, Candidate(leader)), depth)
+            return any(c.node_id == leader for c in ranked)
+
+        return may_lead
 
     def accept_heartbeat(self, raw: bytes, sender_known: Callable[[MemberRecord], bool]) -> int:
         """A holder says it still holds these contents; as their leader, note it."""
