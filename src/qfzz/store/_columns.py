@@ -76,12 +76,20 @@ def _collector_paused() -> Iterator[None]:
 
 
 def pages(
-    conn: Connection, query: Select[Any], key: Column[int], *, size: int = CHUNK
+    conn: Connection,
+    query: Select[Any],
+    key: Column[int],
+    *,
+    size: int = CHUNK,
+    after: int | None = None,
 ) -> Iterator[Sequence[tuple[Any, ...]]]:
     """The rows of ``query`` (whose first column is ``key``), in pages by ascending
-    ``key``, each as the driver's tuples (read from its cursor: no ``Row`` per row)."""
+    ``key`` from above ``after``, each as the driver's tuples (read from its cursor: no
+    ``Row`` per row). The start is the first page's keyset bound, not a condition of
+    every page: given two lower bounds, SQLite ranges over the first, and each page
+    would walk again from the start."""
     query = query.order_by(key).limit(size)
-    page = query
+    page = query if after is None else query.where(key > after)
     while True:
         result = conn.execute(page)
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +12,7 @@ import numpy.typing as npt
 from sqlalchemy import Connection, FromClause, func, select, update
 
 from qfzz.models import ScannedFile, Track, TrackMeta, normalise_creator
-from qfzz.store import _groups
+from qfzz.store import _column_part, _groups
 from qfzz.store._columns import CHUNK, CodedStrings, ColumnKind, pages, read_columns
 from qfzz.store._database import Database
 from qfzz.store._rows import IN_CHUNK, TRACK_COLUMNS, chunks, meta_values, row_to_track
@@ -46,6 +47,10 @@ class FeatureColumns:
     def __len__(self) -> int:
         return int(self.track_id.shape[0])
 
+
+#: Catalogs from this many tracks (by highest id) are read by two processes at once:
+#: below it a second process's start costs more than it saves.
+SPLIT_FROM = 200_000
 
 _FEATURE_KINDS: tuple[ColumnKind, ...] = (np.int64, str, str, str, np.float64, np.float64, np.bool_)
 
@@ -279,8 +284,17 @@ class TrackRepository:
             highest = conn.execute(select(func.max(tracks.c.id))).scalar()
         return version, int(highest or 0)
 
-    def feature_columns(self, *, page: int = CHUNK) -> FeatureColumns:
-        """Every live track's features, read ``page`` rows at a time (``read_columns``)."""
+    def feature_columns(
+        self,
+        *,
+        page: int = CHUNK,
+        id_range: tuple[int, int] | None = None,
+        split_from: int | None = SPLIT_FROM,
+    ) -> FeatureColumns:
+        """Every live track's features (``low < id <= high`` with ``id_range``), read
+        ``page`` rows at a time (``read_columns``). From ``split_from`` tracks on, on a
+        machine with a second core, the highest ids are read by a second process at the
+        same time (``store._column_part``)."""
         query = select(
             tracks.c.id,
             tracks.c.artist,
@@ -290,9 +304,57 @@ class TrackRepository:
             tracks.c.tempo,
             tracks.c.playable,
         ).where(tracks.c.removed.is_(False))
+        if id_range is not None:
+            query = query.where(tracks.c.id <= id_range[1])
+        child = None
+        if id_range is None and split_from is not None and (os.cpu_count() or 1) > 1:
+            with self._db.read() as conn:
+                highest = int(conn.execute(select(func.max(tracks.c.id))).scalar() or 0)
+            if highest >= split_from:
+                split = int(highest * (1 - _column_part.CHILD_SHARE))
+                child = _column_part.spawn(self._db.url, split, highest)
+                if child is not None:
+                    id_range = (0, split)
+                    query = query.where(tracks.c.id <= split)
+        after = None if id_range is None else id_range[0]
         with self._db.read() as conn:
-            columns = read_columns(pages(conn, query, tracks.c.id, size=page), _FEATURE_KINDS)
-        return FeatureColumns(*columns)
+            rows = pages(conn, query, tracks.c.id, size=page, after=after)
+            columns = FeatureColumns(*read_columns(rows, _FEATURE_KINDS))
+        if child is None:
+            return columns
+        theirs = _column_part.collect(child)
+        if theirs is None:  # read their range here after all
+            assert id_range is not None
+            rest = self.feature_columns(page=page, id_range=(id_range[1], highest))
+            return _joined(columns, rest)
+        return _joined(columns, FeatureColumns(**theirs))
+
+
+def _joined(first: FeatureColumns, second: FeatureColumns) -> FeatureColumns:
+    """``first``'s tracks then ``second``'s, their text codes put into one numbering."""
+    return FeatureColumns(
+        track_id=np.concatenate([first.track_id, second.track_id]),
+        artist=_joined_text(first.artist, second.artist),
+        genre=_joined_text(first.genre, second.genre),
+        mood=_joined_text(first.mood, second.mood),
+        energy=np.concatenate([first.energy, second.energy]),
+        tempo=np.concatenate([first.tempo, second.tempo]),
+        playable=np.concatenate([first.playable, second.playable]),
+    )
+
+
+def _joined_text(first: CodedStrings, second: CodedStrings) -> CodedStrings:
+    codes = {value: code for code, value in enumerate(first.values)}
+    values = list(first.values)
+    for value in second.values:
+        if value not in codes:
+            codes[value] = len(values)
+            values.append(value)
+    renumbered = np.array([codes[value] for value in second.values], dtype=np.int32)
+    return CodedStrings(
+        np.concatenate([first.codes, renumbered[second.codes]]).astype(np.int32, copy=False),
+        values,
+    )
 
 
 def _file_values(scanned: ScannedFile) -> dict[str, Any]:
