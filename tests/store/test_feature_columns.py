@@ -37,6 +37,15 @@ def _fill(store) -> None:
     store.tracks.set_playable(ids[5], False)
 
 
+def _child(code: str) -> subprocess.Popen:
+    """A second reader that runs ``code`` instead of reading (stdin already told)."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE
+    )
+    child.stdin = None
+    return child
+
+
 def _as_lists(columns: FeatureColumns) -> dict[str, list]:
     return {
         "ids": columns.track_id.tolist(),
@@ -72,16 +81,7 @@ def test_a_second_reader_that_fails_costs_only_time(store, monkeypatch, caplog) 
     _fill(store)
     monkeypatch.setattr("os.cpu_count", lambda: 2)
 
-    def failing(url, low, high):
-        child = subprocess.Popen(
-            [sys.executable, "-c", "import sys; sys.exit(3)"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-        )
-        child.stdin = None
-        return child
-
-    monkeypatch.setattr(_column_part, "spawn", failing)
+    monkeypatch.setattr(_column_part, "spawn", lambda *_: _child("import sys; sys.exit(3)"))
     one = store.tracks.feature_columns(split_from=None)
     two = store.tracks.feature_columns(split_from=100)
     assert _as_lists(two) == _as_lists(one)
@@ -93,17 +93,12 @@ def test_a_second_reader_that_hangs_is_stopped(store, monkeypatch, caplog) -> No
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     monkeypatch.setattr(_column_part, "TIMEOUT", 0.0)  # no wait: it has given up already
 
-    def hanging(url, low, high):
-        child = subprocess.Popen(
-            [sys.executable, "-c", "import time; time.sleep(3600)"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-        )
-        child.stdin = None
-        hung.append(child)
-        return child
-
     hung: list[subprocess.Popen] = []
+
+    def hanging(*_):
+        hung.append(_child("import time; time.sleep(3600)"))
+        return hung[-1]
+
     monkeypatch.setattr(_column_part, "spawn", hanging)
     one = store.tracks.feature_columns(split_from=None)
     assert _as_lists(store.tracks.feature_columns(split_from=100)) == _as_lists(one)

@@ -2,7 +2,7 @@
 
 At a million tracks the read is ~1.5 s of Python turning rows into arrays, on one core: the
 GIL keeps a second thread from helping. So the tracks above a split point are read by a
-child process (``main`` here, told the database and the range on
+child process (``store._column_child``, told the database and the range on
 its stdin, so no password shows in a process list) while this process reads those below;
 the child answers the arrays as an ``.npz`` on its stdout (never pickle). Each process
 reads its range in its own transaction: the ranges are disjoint, so every track is read
@@ -32,15 +32,15 @@ log = logging.getLogger(__name__)
 CHILD_SHARE = 0.4
 #: How long the child may take beyond this process's own part: its part is the smaller.
 TIMEOUT = 120.0
-_TEXT = ("artist", "genre", "mood")
-_NUMBERS = ("track_id", "energy", "tempo", "playable")
+TEXT = ("artist", "genre", "mood")
+NUMBERS = ("track_id", "energy", "tempo", "playable")
 
 
 def spawn(url: str, low: int, high: int) -> subprocess.Popen[bytes] | None:
     """Start reading the tracks with ``low < id <= high`` from ``url`` in a child."""
     try:
         child = subprocess.Popen(
-            [sys.executable, "-c", "from qfzz.store._column_part import main; main()"],
+            [sys.executable, "-c", "from qfzz.store._column_child import main; main()"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
@@ -76,35 +76,10 @@ def collect(child: subprocess.Popen[bytes]) -> dict[str, Any] | None:
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as answer:
             strings = json.loads(answer["strings"].tobytes())
-            columns: dict[str, Any] = {name: answer[name] for name in _NUMBERS}
-            for name in _TEXT:
+            columns: dict[str, Any] = {name: answer[name] for name in NUMBERS}
+            for name in TEXT:
                 columns[name] = CodedStrings(answer[f"{name}_codes"], strings[name])
     except (OSError, ValueError, LookupError, TypeError) as exc:
         log.warning("the catalog's second reader answered nothing usable: %s", exc)
         return None
     return columns
-
-
-def main() -> None:
-    """The child: read the range asked on stdin, answer the columns on stdout."""
-    from qfzz.store._database import Database
-    from qfzz.store.tracks import TrackRepository
-
-    request = json.loads(sys.stdin.buffer.read())
-    db = Database(request["url"])
-    try:
-        columns = TrackRepository(db).feature_columns(
-            id_range=(int(request["low"]), int(request["high"])), split_from=None
-        )
-    finally:
-        db.dispose()
-    strings = {name: getattr(columns, name).values for name in _TEXT}
-    out = io.BytesIO()
-    np.savez(
-        out,
-        strings=np.frombuffer(json.dumps(strings).encode(), dtype=np.uint8),
-        **{f"{name}_codes": getattr(columns, name).codes for name in _TEXT},
-        **{name: getattr(columns, name) for name in _NUMBERS},
-    )
-    sys.stdout.buffer.write(out.getbuffer())
-    sys.stdout.buffer.flush()
