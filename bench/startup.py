@@ -27,6 +27,14 @@ about 4.2 s there: above the 3 s target. What is left at 1M: ~1.75 s importing t
 modules (the whole of a 100k start, nearly), ~0.9 s SQLite handing a million rows of
 Python objects to the read, ~0.6 s coding the artist/genre/mood strings, ~0.2 s the index.
 
+Since then: restarts read the columns kept in the data directory; a first start's columns
+are written in the background, and a catalog from 200k tracks is read by two processes at
+once (``store._column_part``). Measured on 2026-11-27 (1M tracks, SQLite, a quiet machine
+that ran the previous day's code ~2x slower than the day before: its restart took 3.1-3.3
+CPU s against 1.5), first start, the previous day's code (9a16fad) against ours in turns:
+6.38-7.11 s against 5.11-5.31 s (4.18-4.57 s in another run); restarts 2.24-2.94 s;
+peak 272-280 MB, steady 202-212 MB.
+
 ``--before SRC`` starts another checkout's server too (``--before /work/main/src``), in
 turns with this one on the same catalog, and prints before/ours ratios: on a machine
 shared with other work that comparison is the fair one, not the figures above.
