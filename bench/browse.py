@@ -1,8 +1,10 @@
 """Browsing a big library: Subsonic album lists, artists, albums, search, on both databases.
 
 For synthetic catalogs (``_catalog.fill``: ~10 tracks per artist, one album per artist,
-48 genres) on SQLite and PostgreSQL, this drives the real API in-process (FastAPI's
-TestClient over a started station, Subsonic token auth on every request) and prints, per
+48 genres) on SQLite and PostgreSQL, this drives the real API (a ``qfzz serve`` on the
+catalog's database, over loopback with a keep-alive client, Subsonic token auth on every
+request; ``--http testclient``: FastAPI's TestClient over a station in this process, whose
+own overhead is ~3 ms a request) and prints, per
 request, p50 and p99 in ms next to the naive baseline: the same answer as one plain SQL
 query over the tracks (GROUP BY over every track, ORDER BY in SQL, LIMIT/OFFSET; the
 per-listener lists grouping all the listener's interactions; LIKE scans for searches),
@@ -17,6 +19,7 @@ One listener has 20,000 plays over 6,000 tracks, 2,000 ratings and 300 starred
 albums, for the per-listener lists.
 
     python3 run.py bench browse [--sizes 10000,100000] [--million] [--db sqlite,postgres]
+                                [--http server|testclient]
 """
 
 from __future__ import annotations
@@ -24,8 +27,11 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
+import os
 import random
+import socket
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -34,10 +40,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from _catalog import GENRES, fill
+from _server import http_ok, spawn
 from qfzz.api import create_api
 from qfzz.api.subsonic._lists import ALBUM_LIST_TYPES
 from qfzz.app import build_station
@@ -105,8 +113,46 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
+#: How requests reach the API (``--http``): "server", a real ``qfzz serve`` on loopback
+#: (uvicorn, as deployed) asked by a keep-alive HTTP client; or "testclient", FastAPI's
+#: TestClient over this process's station, whose thread hops per ASGI message cost
+#: ~3 ms a request here (a ``ping`` p50 of 5.2 ms against ~1 ms over loopback).
+HTTP = ["server"]
+
+
+@contextmanager
+def http_client(url: str, data_dir: Path, station: Any) -> Iterator[tuple[Any, int | None]]:
+    """A client of the API on ``station``'s database and data directory (where the key
+    of the listeners' app passwords is), and the server's pid if it has one."""
+    if HTTP[0] == "testclient":
+        with TestClient(create_api(station, manage_lifecycle=False)) as client:
+            yield client, None
+        return
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "QFZZ_DATABASE_URL": url,
+        "QFZZ_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": os.pathsep.join(sys.path),
+    }
+    command = [sys.executable, "-m", "qfzz", "serve", "--data-dir", str(data_dir)]
+    with (
+        spawn(
+            [*command, "--port", str(port), "--no-demo"],
+            ready=http_ok(f"{base}/api/v1/health"),
+            env=env,
+            name="qfzz serve",
+        ) as server,
+        httpx.Client(base_url=base, timeout=60) as client,
+    ):
+        yield client, server.pid
+
+
+def rss_mb(pid: int | str = "self") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
@@ -134,7 +180,7 @@ OK_PREFIX = b'{"subsonic-response":{"status":"ok"'
 
 
 def subsonic_caller(
-    client: TestClient, user: str, password: str, *, parse: bool = True
+    client: httpx.Client, user: str, password: str, *, parse: bool = True
 ) -> Callable[..., dict[str, Any]]:
     """``sub(method, **params)``: one Subsonic call as ``user`` with a fresh salted token
     (as apps send it), its ``subsonic-response`` checked ok and returned. With ``parse``
@@ -203,13 +249,15 @@ def bench(kind: str, n: int, reps: int) -> list[tuple[str, list[float], list[flo
             listener_history(store, n, rng)
             album_ids = [g.group_id for g in store.library.albums()]
             store.collections.star("ann", "album", rng.sample(album_ids, 300), now=2.0)
-            with TestClient(create_api(station, manage_lifecycle=False)) as client:
+            with http_client(url, settings.data_dir, station) as (client, server_pid):
                 # as `qfzz serve` does once started (qfzz.app.run_http): what set-up built
                 # is left out of the cyclic collector's full collections
                 gc.freeze()
                 rows = measure(station, client, store, password, token, album_ids, n, reps, rng)
+                rss = f"server RSS {rss_mb(server_pid):.0f} MB" if server_pid else ""
             rows.insert(0, (f"build (fill + groups) {build_s:.1f} s", [], None))
-            rows.append((f"RSS {rss_mb():.0f} MB", [], None))
+            rows.insert(1, (f"HTTP: {HTTP[0]}", [], None))
+            rows.append((f"RSS {rss_mb():.0f} MB (this process) {rss}", [], None))
         finally:
             station.close()
     return rows
@@ -217,7 +265,7 @@ def bench(kind: str, n: int, reps: int) -> list[tuple[str, list[float], list[flo
 
 def measure(
     station: Any,
-    client: TestClient,
+    client: httpx.Client,
     store: Any,
     password: str,
     token: str,
@@ -381,7 +429,9 @@ def run(description: str, bench_fn: Bench, default_sizes: str, baseline: str) ->
     parser.add_argument("--million", action="store_true", help="also 1,000,000 tracks")
     parser.add_argument("--db", default="sqlite,postgres")
     parser.add_argument("--reps", type=int, default=200)
+    parser.add_argument("--http", choices=["server", "testclient"], default=HTTP[0])
     args = parser.parse_args()
+    HTTP[0] = args.http
     sizes = [int(s) for s in args.sizes.split(",") if s]
     if args.million:
         sizes.append(1_000_000)
