@@ -208,9 +208,11 @@ class CatalogIndex:
             return self.without(removed) if removed else self
         ids = track_ids.astype(np.int64, copy=False)
         genres_v, artists_v, moods_v = (v.copy() for v in (self.genres, self.artists, self.moods))
-        genre_codes = _encode(genres, genres_v, normalise_genre, _displayed)
-        artist_codes = _encode(artists, artists_v, _creator_key, _displayed)
-        mood_codes = _encode(moods, moods_v, _mood_key)
+        genre_codes = _encode(genres, lambda g: genres_v.code(normalise_genre(g), g or ""))
+        artist_codes = _encode(
+            artists, lambda a: artists_v.code(normalise_creator(a or ""), a or "")
+        )
+        mood_codes = _encode(moods, lambda m: moods_v.code((m or "").strip().casefold()))
         energy = np.where(np.isnan(energies), UNKNOWN_ENERGY, energies).astype(np.float32)
         tempo = tempos.astype(np.float32)
         play_counts = np.zeros(n, dtype=np.float32) if plays is None else plays.astype(np.float32)
@@ -410,31 +412,11 @@ def _joined(old: npt.NDArray[Any], new: npt.NDArray[Any]) -> npt.NDArray[Any]:
     return new if old.shape[0] == 0 else np.concatenate([old, new])
 
 
-def _encode(
-    column: Coded,
-    vocabulary: Vocabulary,
-    key: Callable[[str | None], str],
-    display: Callable[[str | None], str] | None = None,
-) -> I32:
-    """Each track's code in ``vocabulary``: the code of each distinct value's ``key``
-    (shown as its ``display``, else as the key), numbered in the order the values were
-    first seen, as a row-by-row pass would number them; then one gather."""
-    keys = [key(value) for value in column.values]
-    displays = keys if display is None else [display(value) for value in column.values]
-    of_value = np.array(vocabulary.code_all(keys, displays), dtype=np.int32)
+def _encode(column: Coded, code: Callable[[str | None], int]) -> I32:
+    """Each track's vocabulary code: ``code`` of each distinct value (in the order first
+    seen, so codes are numbered as a row-by-row pass would number them), then one gather."""
+    of_value = np.fromiter(map(code, column.values), np.int32, len(column.values))
     return of_value[column.codes] if of_value.shape[0] else np.zeros(0, dtype=np.int32)
-
-
-def _creator_key(artist: str | None) -> str:
-    return normalise_creator(artist or "")
-
-
-def _mood_key(mood: str | None) -> str:
-    return (mood or "").strip().casefold()
-
-
-def _displayed(value: str | None) -> str:
-    return value or ""
 
 
 def _popularity(plays: F32) -> F32:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 
 
 class Vocabulary:
@@ -25,21 +24,6 @@ class Vocabulary:
             self.keys.append(key)
             self.display.append(display if display is not None else key)
         return found
-
-    def code_all(self, keys: Sequence[str], displays: Sequence[str]) -> list[int]:
-        """``code(key, display)`` of each pair, in order, with the per-key work done by
-        dict operations in C: at start-up the catalog's 100k distinct artists cost
-        ~0.3 s as one call each. A new key is numbered where first seen, with the
-        display of its first occurrence, as the calls one by one would number it."""
-        known = self._codes
-        new = [key for key in dict.fromkeys(keys) if key not in known]
-        if new:
-            first_display = dict(zip(reversed(keys), reversed(displays), strict=True))
-            start = len(self.display)
-            known.update(zip(new, range(start, start + len(new)), strict=True))
-            self.keys.extend(new)
-            self.display.extend(map(first_display.__getitem__, new))
-        return list(map(known.__getitem__, keys))
 
     def copy(self) -> Vocabulary:
         """An independent copy: a new index snapshot adds codes to it, never to the old."""
