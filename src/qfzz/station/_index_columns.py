@@ -30,15 +30,13 @@ from typing import Any
 
 import numpy as np
 
-from qfzz.store import CodedStrings, FeatureColumns, Store
+from qfzz.store import CodedStrings, FeatureColumns, Store, as_arrays, from_arrays
 
 log = logging.getLogger(__name__)
 
 #: Bumped when the file's layout changes: an older file is then simply not used.
 FORMAT = 1
 FILE_NAME = "index-columns.npz"
-_TEXT = ("artist", "genre", "mood")
-_NUMBERS = ("track_id", "energy", "tempo", "playable")
 
 
 def key_of(store: Store) -> dict[str, Any]:
@@ -81,28 +79,12 @@ def _read(path: Path, key: dict[str, Any]) -> FeatureColumns | None:
         with path.open("rb") as handle, np.load(handle, allow_pickle=False) as kept:
             if json.loads(kept["key"].tobytes()) != key:
                 return None
-            strings = json.loads(kept["strings"].tobytes())
-            text = {
-                name: CodedStrings(
-                    kept[f"{name}_codes"].astype(np.int32, copy=False), strings[name]
-                )
-                for name in _TEXT
-            }
-            numbers = {name: kept[name] for name in _NUMBERS}
+            columns = from_arrays(kept)
     except FileNotFoundError:
         return None
     except (OSError, EOFError, ValueError, LookupError, TypeError, zipfile.BadZipFile) as exc:
         log.warning("index columns in %s not used: %s", path, exc)
         return None
-    columns = FeatureColumns(
-        track_id=numbers["track_id"].astype(np.int64, copy=False),
-        artist=text["artist"],
-        genre=text["genre"],
-        mood=text["mood"],
-        energy=numbers["energy"].astype(np.float64, copy=False),
-        tempo=numbers["tempo"].astype(np.float64, copy=False),
-        playable=numbers["playable"].astype(np.bool_, copy=False),
-    )
     if not _consistent(columns):
         log.warning("index columns in %s not used: inconsistent", path)
         return None
@@ -129,12 +111,9 @@ def _in_range(coded: CodedStrings) -> bool:
 
 def _write(path: Path, key: dict[str, Any], columns: FeatureColumns) -> None:
     """Keep the columns (best effort: a start never fails for want of the file)."""
-    strings = {name: getattr(columns, name).values for name in _TEXT}
     arrays: dict[str, Any] = {
         "key": np.frombuffer(json.dumps(key).encode(), dtype=np.uint8),
-        "strings": np.frombuffer(json.dumps(strings).encode(), dtype=np.uint8),
-        **{f"{name}_codes": getattr(columns, name).codes for name in _TEXT},
-        **{name: getattr(columns, name) for name in _NUMBERS},
+        **as_arrays(columns),
     }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

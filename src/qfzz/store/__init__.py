@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from qfzz.store._columns import CodedStrings
 from qfzz.store._database import Database
+from qfzz.store._feature_columns import FeatureColumns, as_arrays, from_arrays
 from qfzz.store.bookmarks import BookmarkRepository
 from qfzz.store.collections import CollectionRepository
 from qfzz.store.contents import ContentRepository
@@ -23,7 +24,7 @@ from qfzz.store.library import AlbumSort, LibraryRepository
 from qfzz.store.listeners import ListenerRecord, ListenerRepository, StoredPlaylist
 from qfzz.store.resolver_stats import RESOLVER_STATS_FILE, ResolverStatsRepository
 from qfzz.store.shares import ShareRepository
-from qfzz.store.tracks import FeatureColumns, FileState, TrackRepository
+from qfzz.store.tracks import FileState, TrackRepository
 
 __all__ = [
     "RESOLVER_STATS_FILE",
@@ -56,6 +57,8 @@ __all__ = [
     "StoredPlaylist",
     "TrackRepository",
     "answered_interaction",
+    "as_arrays",
+    "from_arrays",
     "open_store",
 ]
 

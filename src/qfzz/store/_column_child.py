@@ -12,8 +12,8 @@ import sys
 
 import numpy as np
 
-from qfzz.store._column_part import NUMBERS, TEXT
 from qfzz.store._database import Database
+from qfzz.store._feature_columns import as_arrays
 from qfzz.store.tracks import TrackRepository
 
 
@@ -27,13 +27,7 @@ def main() -> None:
         )
     finally:
         db.dispose()
-    strings = {name: getattr(columns, name).values for name in TEXT}
     out = io.BytesIO()
-    np.savez(
-        out,
-        strings=np.frombuffer(json.dumps(strings).encode(), dtype=np.uint8),
-        **{f"{name}_codes": getattr(columns, name).codes for name in TEXT},
-        **{name: getattr(columns, name) for name in NUMBERS},
-    )
+    np.savez(out, **as_arrays(columns))
     sys.stdout.buffer.write(out.getbuffer())
     sys.stdout.buffer.flush()

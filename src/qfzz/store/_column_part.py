@@ -19,11 +19,10 @@ import logging
 import os
 import subprocess
 import sys
-from typing import Any
 
 import numpy as np
 
-from qfzz.store._columns import CodedStrings
+from qfzz.store._feature_columns import FeatureColumns, from_arrays
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +31,6 @@ log = logging.getLogger(__name__)
 CHILD_SHARE = 0.4
 #: How long the child may take beyond this process's own part: its part is the smaller.
 TIMEOUT = 120.0
-TEXT = ("artist", "genre", "mood")
-NUMBERS = ("track_id", "energy", "tempo", "playable")
 
 
 def spawn(url: str, low: int, high: int) -> subprocess.Popen[bytes] | None:
@@ -61,8 +58,8 @@ def spawn(url: str, low: int, high: int) -> subprocess.Popen[bytes] | None:
     return child
 
 
-def collect(child: subprocess.Popen[bytes]) -> dict[str, Any] | None:
-    """The child's columns (``None`` if it failed): numbers as arrays, text coded."""
+def collect(child: subprocess.Popen[bytes]) -> FeatureColumns | None:
+    """The child's columns (``None`` if it failed)."""
     try:
         data, _ = child.communicate(timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
@@ -75,11 +72,7 @@ def collect(child: subprocess.Popen[bytes]) -> dict[str, Any] | None:
         return None
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as answer:
-            strings = json.loads(answer["strings"].tobytes())
-            columns: dict[str, Any] = {name: answer[name] for name in NUMBERS}
-            for name in TEXT:
-                columns[name] = CodedStrings(answer[f"{name}_codes"], strings[name])
+            return from_arrays(answer)
     except (OSError, ValueError, LookupError, TypeError) as exc:
         log.warning("the catalog's second reader answered nothing usable: %s", exc)
         return None
-    return columns

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 from sqlalchemy import Connection, FromClause, func, select, update
 
 from qfzz.models import ScannedFile, Track, TrackMeta, normalise_creator
 from qfzz.store import _column_part, _groups
-from qfzz.store._columns import CHUNK, CodedStrings, ColumnKind, pages, read_columns
+from qfzz.store._columns import CHUNK, ColumnKind, pages, read_columns
 from qfzz.store._database import Database
+from qfzz.store._feature_columns import FeatureColumns, joined
 from qfzz.store._rows import IN_CHUNK, TRACK_COLUMNS, chunks, meta_values, row_to_track
 from qfzz.store._schema import tracks
 from qfzz.store._search import counted_page, text_match
@@ -28,24 +28,6 @@ class FileState:
     size: int | None
     mtime: float | None
     removed: bool
-
-
-@dataclass(frozen=True, slots=True)
-class FeatureColumns:
-    """The live catalog as columns, in track id order, for the DJ's scoring index: numpy
-    arrays and coded text (``read_columns``), no object per track. An unknown energy or
-    tempo is NaN."""
-
-    track_id: npt.NDArray[np.int64]
-    artist: CodedStrings
-    genre: CodedStrings
-    mood: CodedStrings
-    energy: npt.NDArray[np.float64]
-    tempo: npt.NDArray[np.float64]
-    playable: npt.NDArray[np.bool_]
-
-    def __len__(self) -> int:
-        return int(self.track_id.shape[0])
 
 
 #: Catalogs from this many tracks (by highest id) are read by two processes at once:
@@ -326,35 +308,8 @@ class TrackRepository:
         if theirs is None:  # read their range here after all
             assert id_range is not None
             rest = self.feature_columns(page=page, id_range=(id_range[1], highest))
-            return _joined(columns, rest)
-        return _joined(columns, FeatureColumns(**theirs))
-
-
-def _joined(first: FeatureColumns, second: FeatureColumns) -> FeatureColumns:
-    """``first``'s tracks then ``second``'s, their text codes put into one numbering."""
-    return FeatureColumns(
-        track_id=np.concatenate([first.track_id, second.track_id]),
-        artist=_joined_text(first.artist, second.artist),
-        genre=_joined_text(first.genre, second.genre),
-        mood=_joined_text(first.mood, second.mood),
-        energy=np.concatenate([first.energy, second.energy]),
-        tempo=np.concatenate([first.tempo, second.tempo]),
-        playable=np.concatenate([first.playable, second.playable]),
-    )
-
-
-def _joined_text(first: CodedStrings, second: CodedStrings) -> CodedStrings:
-    codes = {value: code for code, value in enumerate(first.values)}
-    values = list(first.values)
-    for value in second.values:
-        if value not in codes:
-            codes[value] = len(values)
-            values.append(value)
-    renumbered = np.array([codes[value] for value in second.values], dtype=np.int32)
-    return CodedStrings(
-        np.concatenate([first.codes, renumbered[second.codes]]).astype(np.int32, copy=False),
-        values,
-    )
+            return joined(columns, rest)
+        return joined(columns, theirs)
 
 
 def _file_values(scanned: ScannedFile) -> dict[str, Any]:
