@@ -276,7 +276,24 @@ class TrackRepository:
         """Every live track's features (``low < id <= high`` with ``id_range``), read
         ``page`` rows at a time (``read_columns``). From ``split_from`` tracks on, on a
         machine with a second core, the highest ids are read by a second process at the
-        same time (``store._column_part``)."""
+        same time (``store._column_part``); if it fails, they are read here after all."""
+        if id_range is not None or split_from is None or (os.cpu_count() or 1) < 2:
+            return self._columns_between(id_range, page)
+        with self._db.read() as conn:
+            highest = int(conn.execute(select(func.max(tracks.c.id))).scalar() or 0)
+        split = int(highest * (1 - _column_part.CHILD_SHARE))
+        child = _column_part.spawn(self._db.url, split, highest) if highest >= split_from else None
+        if child is None:
+            return self._columns_between(None, page)
+        mine = self._columns_between((0, split), page)
+        theirs = _column_part.collect(child)
+        if theirs is None:
+            theirs = self._columns_between((split, highest), page)
+        return joined(mine, theirs)
+
+    def _columns_between(self, id_range: tuple[int, int] | None, page: int) -> FeatureColumns:
+        """The live tracks' features with ``low < id <= high`` (all without a range), in
+        one read transaction."""
         query = select(
             tracks.c.id,
             tracks.c.artist,
@@ -286,30 +303,13 @@ class TrackRepository:
             tracks.c.tempo,
             tracks.c.playable,
         ).where(tracks.c.removed.is_(False))
+        after = None
         if id_range is not None:
+            after = id_range[0]
             query = query.where(tracks.c.id <= id_range[1])
-        child = None
-        if id_range is None and split_from is not None and (os.cpu_count() or 1) > 1:
-            with self._db.read() as conn:
-                highest = int(conn.execute(select(func.max(tracks.c.id))).scalar() or 0)
-            if highest >= split_from:
-                split = int(highest * (1 - _column_part.CHILD_SHARE))
-                child = _column_part.spawn(self._db.url, split, highest)
-                if child is not None:
-                    id_range = (0, split)
-                    query = query.where(tracks.c.id <= split)
-        after = None if id_range is None else id_range[0]
         with self._db.read() as conn:
             rows = pages(conn, query, tracks.c.id, size=page, after=after)
-            columns = FeatureColumns(*read_columns(rows, _FEATURE_KINDS))
-        if child is None:
-            return columns
-        theirs = _column_part.collect(child)
-        if theirs is None:  # read their range here after all
-            assert id_range is not None
-            rest = self.feature_columns(page=page, id_range=(id_range[1], highest))
-            return joined(columns, rest)
-        return joined(columns, theirs)
+            return FeatureColumns(*read_columns(rows, _FEATURE_KINDS))
 
 
 def _file_values(scanned: ScannedFile) -> dict[str, Any]:
