@@ -77,6 +77,34 @@ def spawn(
             _stop(process, stop_timeout)
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by the live processes of a process group."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # it exited meanwhile
+            continue
+        if int(fields[2]) == pgid:  # fields[2] is the process group (field 5 of stat)
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def wait_quiet(pid: int, *, busy: float = 0.05, window: float = 1.0, limit: float = 300.0) -> float:
+    """Wait until a server started by ``spawn`` (its own process group) has finished its
+    start-up work — a first model fit in a child, a columns file written in a thread —
+    i.e. its group used under ``busy`` of a core over ``window`` seconds; the seconds
+    waited. A benchmark that times requests meanwhile measures that work, not the server.
+    """
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        before = group_cpu_seconds(pid)
+        time.sleep(window)
+        if group_cpu_seconds(pid) - before < busy * window:
+            break
+    return time.monotonic() - started
+
+
 def _wait_ready(
     process: subprocess.Popen[bytes], ready: Callable[[], bool], label: str, log: IO[bytes]
 ) -> None:

@@ -49,7 +49,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from _catalog import GENRES, fill
-from _server import http_ok, spawn
+from _server import http_ok, spawn, wait_quiet
 from qfzz.api import create_api
 from qfzz.api.subsonic._lists import ALBUM_LIST_TYPES
 from qfzz.app import build_station
@@ -152,6 +152,7 @@ def http_client(url: str, data_dir: Path, station: Any) -> Iterator[tuple[Any, i
         ) as server,
         httpx.Client(base_url=base, timeout=60) as client,
     ):
+        wait_quiet(server.pid)  # its first model fit (a child process) is start-up work
         yield client, server.pid
 
 

@@ -83,3 +83,16 @@ def test_library_lists_playable_songs_only(store):
     assert store.library.search("100%_", limit=10, offset=0) == []
     assert len(store.library.random_tracks(10)) == 2
     assert store.library.playable(ids) == {ids[0], ids[1]}
+
+
+def test_stars_are_read_by_kind_and_only_among_the_keys_asked_for(store):
+    _listener(store)
+    _listener(store, "bob")
+    store.collections.star("ann", "album", ["al1", "al2", "al3"], now=1.0)
+    store.collections.star("ann", "song", ["al1"], now=2.0)  # same key, other kind
+    store.collections.star("bob", "album", ["al4"], now=3.0)
+    assert store.collections.stars("ann", "album") == {"al1": 1.0, "al2": 1.0, "al3": 1.0}
+    assert store.collections.stars("ann", "album", ["al3", "al4", "al3"]) == {"al3": 1.0}
+    assert store.collections.stars("ann", "song", ["al1", "al2"]) == {"al1": 2.0}
+    assert store.collections.stars("ann", "album", []) == {}
+    assert store.collections.stars("bob", "artist") == {}

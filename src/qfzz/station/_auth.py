@@ -268,7 +268,10 @@ class Accounts:
     def app_password(self, user_id: str) -> str:
         """The listener's Subsonic app password (made on first use, atomically: two first
         uses at once — the web page and an app — get the same one)."""
-        stored = self._listeners.app_password(user_id)
+        return self._open_app_password(user_id, self._listeners.app_password(user_id))
+
+    def _open_app_password(self, user_id: str, stored: str | None) -> str:
+        """The sealed app password ``stored`` in clear; made first if there is none."""
         if stored is None:
             if self._listeners.get(user_id) is None:
                 raise UnknownListener(f"no listener {user_id!r}")
@@ -302,13 +305,13 @@ class Accounts:
         if not user_id:
             raise InvalidInput("required parameter is missing: u")
         try:
-            found = self.resolve(user_id)
+            found = self._listeners.subsonic_credentials(validate_user_id(user_id))
         except InvalidInput:
             found = None
         if found is None:
             raise AuthError("wrong username or password")
-        user_id = found
-        expected = self.app_password(user_id)
+        user_id = found[0]
+        expected = self._open_app_password(user_id, found[1])
         if token is not None and salt is not None:
             digest = hashlib.md5((expected + salt).encode(), usedforsecurity=False).hexdigest()
             ok = hmac.compare_digest(digest.encode(), token.lower().encode(errors="replace"))

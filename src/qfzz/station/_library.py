@@ -143,9 +143,10 @@ class Library:
     def genres(self) -> list[GenreCount]:
         return list(self._store.library.genres())
 
-    def stars(self, user_id: str, kind: str) -> dict[str, float]:
-        """The listener's starred ``kind`` (song, album, artist): key → when."""
-        return self._store.collections.starred(user_id).get(kind, {})
+    def stars(self, user_id: str, kind: str, keys: Sequence[str] | None = None) -> dict[str, float]:
+        """The listener's starred ``kind`` (song, album, artist), all or among ``keys``
+        (what a page shows): key → when."""
+        return self._store.collections.stars(user_id, kind, keys)
 
     def artist_tracks(self, key: str) -> list[Track]:
         return self._store.library.artist_tracks(self.artist(key).artist_key)
@@ -326,7 +327,7 @@ class Library:
 
     def annotations(self, user_id: str, tracks: Sequence[Track]) -> Annotations:
         ids = [t.track_id for t in tracks]
-        stars = self._store.collections.starred(user_id).get("song", {})
+        stars = self._store.collections.stars(user_id, "song", [str(i) for i in ids])
         return Annotations(
             {i: stars[str(i)] for i in ids if str(i) in stars},
             self._store.collections.ratings(user_id, ids),

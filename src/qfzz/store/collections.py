@@ -68,6 +68,20 @@ class CollectionRepository:
                 )
             )
 
+    def stars(self, user_id: str, kind: str, keys: Sequence[str] | None = None) -> dict[str, float]:
+        """The listener's starred ``kind`` items — every one, or only those among ``keys``
+        (a page's: the primary key's prefix finds them, however many else are starred) —
+        as ``item_key → starred at``."""
+        query = select(favorites.c.item_key, favorites.c.created_at).where(
+            favorites.c.user_id == user_id, favorites.c.kind == kind
+        )
+        if keys is not None:
+            if not keys:
+                return {}
+            query = query.where(favorites.c.item_key.in_(sorted(set(keys))))
+        with self._db.read() as conn:
+            return {key: float(at) for key, at in conn.execute(query).all()}
+
     def starred(self, user_id: str) -> dict[str, dict[str, float]]:
         """``kind → {item_key: starred at}``, oldest first."""
         query = (

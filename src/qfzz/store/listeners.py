@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Column, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from qfzz.errors import ListenerExists
@@ -116,7 +116,16 @@ class ListenerRepository:
         The exact id first, else the one with its key (any case or width of it). Ids
         stored before keys existed may share a key; the exact spelling still finds each.
         """
-        query = select(listeners.c.user_id, listeners.c.password_hash).where(
+        return self._named(user_id, listeners.c.password_hash)
+
+    def subsonic_credentials(self, user_id: str) -> tuple[str, str | None] | None:
+        """``(stored user_id, sealed app password)`` of the listener ``user_id`` names (as
+        :meth:`credentials` finds them): what a Subsonic request's token is checked
+        against, in one read."""
+        return self._named(user_id, listeners.c.app_password)
+
+    def _named(self, user_id: str, column: Column[Any]) -> tuple[str, str | None] | None:
+        query = select(listeners.c.user_id, column).where(
             or_(listeners.c.user_id == user_id, listeners.c.user_key == user_key(user_id))
         )
         with self._db.read() as conn:

@@ -86,8 +86,10 @@ def get_indexes(call: Call) -> Result:
 def get_artist(call: Call) -> Result:
     key = ids.parse_artist(call.required("id"))
     artist, albums = call.station.library.artist_albums(key)
-    album_stars = call.station.library.stars(call.user.user_id, "album")
-    artist_stars = call.station.library.stars(call.user.user_id, "artist")
+    album_stars = call.station.library.stars(
+        call.user.user_id, "album", [a.group_id for a in albums]
+    )
+    artist_stars = call.station.library.stars(call.user.user_id, "artist", [key])
     wires = [wire.album(a, starred=album_stars.get(a.group_id)) for a in albums]
     found = wire.artist(artist, starred=artist_stars.get(key), albums=wires)
     return {"artist": wire.dump(found)}
@@ -136,7 +138,7 @@ def get_album(call: Call) -> Result:
     key = ids.parse_album(call.required("id"))
     group, tracks = call.station.library.album_tracks(key)
     notes = call.station.library.annotations(call.user.user_id, tracks)
-    stars = call.station.library.stars(call.user.user_id, "album")
+    stars = call.station.library.stars(call.user.user_id, "album", [key])
     songs = [wire.song(t, notes, created=group.created) for t in tracks]
     return {"album": wire.dump(wire.album(group, starred=stars.get(key), tracks=songs))}
 

@@ -46,7 +46,8 @@ def _album_groups(call: Call) -> tuple[list[AlbumGroup], dict[str, float]]:
         to_year=call.optional_number("toYear"),
         genre=call.get("genre"),
     )
-    return groups, call.station.library.stars(call.user.user_id, "album")
+    keys = [g.group_id for g in groups]
+    return groups, call.station.library.stars(call.user.user_id, "album", keys)
 
 
 @method("getAlbumList2")
