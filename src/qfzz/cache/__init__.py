@@ -16,12 +16,14 @@ logged, never raised to a request. ``CacheServices.build(cache)`` makes them all
 
 ``server_link(cache, namespace)`` lends the server (behind the same breaker) to a
 subsystem with structures of its own there: the job queues of ``qfzz.jobs``.
+``event_channel(cache, topic)`` carries a station's events between its processes.
 """
 
 from __future__ import annotations
 
 from qfzz.cache._backend import Backend, Command
 from qfzz.cache._breaker import CircuitBreaker, CircuitState
+from qfzz.cache._channel import EventChannel, Subscription, event_channel
 from qfzz.cache._codec import DEFAULT_TYPES, Codec
 from qfzz.cache._core import Cache
 from qfzz.cache._errors import (
@@ -61,6 +63,7 @@ __all__ = [
     "Codec",
     "Command",
     "CorruptValue",
+    "EventChannel",
     "JobProgress",
     "JobProgressCache",
     "Keyspace",
@@ -70,9 +73,11 @@ __all__ = [
     "ServerLink",
     "Session",
     "SessionCache",
+    "Subscription",
     "TrackCache",
     "UnknownNamespace",
     "UnserializableValue",
+    "event_channel",
     "normalise_query",
     "open_cache",
     "search_digest",

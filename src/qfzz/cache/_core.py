@@ -45,8 +45,9 @@ from qfzz.cache._stats import NamespaceStats, StatsBook
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
-#: Builds the invalidation subscriber: ``(on_message, on_connect) -> object with close()``.
-BusFactory = Callable[[Callable[[bytes], None], Callable[[], None]], Any]
+#: ``(channel, on_message, on_connect)`` → a subscriber listening on its own thread (with
+#: ``subscribed``, an Event, and ``close()``); the cache's invalidation bus is one.
+BusFactory = Callable[[str, Callable[[bytes], None], Callable[[], None]], Any]
 T = TypeVar("T")
 
 #: How much longer than the logical TTL the server keeps a value (clock skew between nodes).
@@ -89,7 +90,9 @@ class Cache:
         self.sender_id = uuid.uuid4().hex
         self._heard = threading.Condition()
         self.remote_invalidations = 0
-        self._bus = bus(self._on_bus_message, self._on_bus_connect) if bus else None
+        #: Subscribes to a channel of the server (``EventChannel``); None without one.
+        self.subscriber = bus
+        self._bus = bus and bus(self.keys.channel, self._on_bus_message, self._on_bus_connect)
 
     @property
     def kind(self) -> str:

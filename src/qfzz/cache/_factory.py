@@ -51,10 +51,12 @@ def open_cache(
     from qfzz.cache._redis import InvalidationBus, RedisBackend, connect
 
     client = connect(url, timeout=timeout)
-    bus_client = connect(url, timeout=max(timeout, 1.0), max_connections=2)
+    bus_client = connect(url, timeout=max(timeout, 1.0), max_connections=4)
 
-    def bus(on_message: Callable[[bytes], None], on_connect: Callable[[], None]) -> InvalidationBus:
-        return InvalidationBus(bus_client, keys.channel, on_message, on_connect)
+    def bus(
+        channel: str, on_message: Callable[[bytes], None], on_connect: Callable[[], None]
+    ) -> InvalidationBus:
+        return InvalidationBus(bus_client, channel, on_message, on_connect)
 
     return Cache(
         RedisBackend(client),

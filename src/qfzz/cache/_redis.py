@@ -123,7 +123,8 @@ def _normalise(cmd: Command, reply: object) -> object:
 
 
 class InvalidationBus:
-    """Subscribes to the invalidation channel on a thread and hands messages over.
+    """Subscribes to one pub/sub channel on a thread and hands messages over: the cache's
+    invalidations, or the station's events (``qfzz.cache.EventChannel``).
 
     The subscriber reconnects with a growing pause after the server goes away. Every
     (re)subscription calls ``on_connect``: messages sent while it was not listening are
@@ -143,7 +144,7 @@ class InvalidationBus:
         self._on_connect = on_connect
         self._stop = threading.Event()
         self.subscribed = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="qfzz-cache-bus", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"qfzz-sub-{channel}", daemon=True)
         self._thread.start()
 
     def close(self) -> None:
@@ -165,7 +166,7 @@ class InvalidationBus:
                         self._deliver(message["data"])
             except Exception as exc:  # the server went away: resubscribe after a pause
                 self.subscribed.clear()
-                log.debug("cache invalidation subscriber lost its connection: %s", exc)
+                log.debug("subscriber of %s lost its connection: %s", self._channel, exc)
             finally:
                 try:
                     pubsub.close()
@@ -178,4 +179,4 @@ class InvalidationBus:
         try:
             self._on_message(data)
         except Exception:  # a bad message must not end the subscriber
-            log.exception("cache invalidation message could not be applied")
+            log.exception("a message on %s could not be applied", self._channel)
