@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 from qfzz.app._resolver import build_resolving
-from qfzz.cache import CacheServices, open_cache, server_link
+from qfzz.cache import CacheServices, event_channel, open_cache, server_link
 from qfzz.catalog.timed_reads import TimedReads
 from qfzz.dj import CatalogView, Collaborative, PersonalizedDJ
 from qfzz.edge import DeviceRegistry
@@ -32,6 +32,7 @@ from qfzz.station import (
     Collections,
     Contents,
     Devices,
+    EventRelay,
     Events,
     FeedbackFlow,
     Idempotency,
@@ -104,7 +105,11 @@ def build_station(
         clock=clock,
         file_reads=TimedReads(),
     )
-    profiles = ProfileBook(store, catalog, recent_window=settings.recent_plays_window)
+    #: Other processes may serve this station: they share the cache's server.
+    channel = event_channel(cache, "station")
+    profiles = ProfileBook(
+        store, catalog, recent_window=settings.recent_plays_window, shared=channel is not None
+    )
     trust_filter = None
     if settings.enable_blockchain:
         store.interactions.on_committed = ledger.apply_committed
@@ -154,6 +159,13 @@ def build_station(
             radio.taste_changed(event.interaction.user_id)
 
     events.listen("interaction_recorded", taste_changed)  # a radio that reacts
+    relay = (
+        None
+        if channel is None
+        else EventRelay(
+            channel, events, profiles=profiles, catalog=catalog, taste_changed=radio.taste_changed
+        )
+    )
     library = Library(
         settings,
         store,
@@ -263,6 +275,7 @@ def build_station(
                 min_interactions=settings.taste_model_min_interactions,
             ),
             limits=limits,
+            relay=relay,
         )
     )
 

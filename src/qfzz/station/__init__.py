@@ -29,6 +29,7 @@ from qfzz.station._profiles import SNAPSHOT_EVERY, ProfileBook
 from qfzz.station._radio import Radio, RadioParts
 from qfzz.station._ratelimit import SlidingWindow
 from qfzz.station._registration import Registrar, Registration
+from qfzz.station._relay import EventRelay
 from qfzz.station._resolving import ResolveReport, Resolving, local_source
 from qfzz.station._running import RunState
 from qfzz.station._shares import MAX_SHARE_TRACKS, ShareExpired, Shares
@@ -55,6 +56,7 @@ __all__ = [
     "DeviceChanged",
     "Devices",
     "EventName",
+    "EventRelay",
     "Events",
     "FeedbackFlow",
     "Idempotency",

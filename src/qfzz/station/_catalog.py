@@ -71,6 +71,9 @@ class Catalog:
         self.file_reads = file_reads
         #: Writes the index's columns for the next start after ``load`` read them.
         self._keeping: threading.Thread | None = None
+        #: ``store.tracks.columns_version()`` as it was before the last full load: the
+        #: index holds at least that state (``catch_up`` reloads when the store moved on).
+        self._loaded_version: tuple[int, int] | None = None
 
     @property
     def index(self) -> CatalogIndex:
@@ -80,14 +83,16 @@ class Catalog:
     def load(self) -> None:
         """Index every stored track (start-up): columns straight from the store into the
         index, no object per track."""
+        self._loaded_version = self._store.tracks.columns_version()
+        self._keep_writing()  # a file being written from an earlier load goes first
         loaded = index_columns.load(self._store, self._settings.data_dir)
         columns = loaded.columns
         if loaded.keep is not None:
             self._keeping = threading.Thread(target=loaded.keep, name="index-columns")
             self._keeping.start()
         plays = _aligned_plays(columns.track_id, self._store.interactions.play_counts())
-        self.view.change(
-            lambda index: index.extended_columns(
+        self.view.change(  # a whole new index: whatever the old one held is replaced
+            lambda _old: CatalogIndex().extended_columns(
                 columns.track_id,
                 columns.artist,
                 columns.genre,
@@ -99,17 +104,36 @@ class Catalog:
             )
         )
 
+    def catch_up(self) -> bool:
+        """Index the store's tracks again if they changed since the last full load — for a
+        process that may have missed another's ``tracks_changed`` (its event channel was
+        down). Whether it reloaded."""
+        if self._store.tracks.columns_version() == self._loaded_version:
+            return False
+        self._tracks.clear()
+        self._searches.clear()
+        self.load()
+        return True
+
     def close(self) -> None:
         """Let the columns being kept for the next start be written (a fraction of a
         second; a file cut short by a kill is never used)."""
+        self._keep_writing()
+
+    def _keep_writing(self) -> None:
         if self._keeping is not None:
             self._keeping.join()
             self._keeping = None
 
-    def reindex(self, changed_ids: Sequence[int], removed_ids: Sequence[int]) -> None:
-        """Bring the index and caches up to date with tracks the store already changed."""
-        self._tracks.invalidate([*changed_ids, *removed_ids])
-        self._searches.clear()
+    def reindex(
+        self, changed_ids: Sequence[int], removed_ids: Sequence[int], *, elsewhere: bool = False
+    ) -> None:
+        """Bring the index and caches up to date with tracks the store already changed
+        (``elsewhere``: by another process of the station, which told the others and has
+        invalidated the shared caches already, every process's L1 with them)."""
+        if not elsewhere:
+            self._tracks.invalidate([*changed_ids, *removed_ids])
+            self._searches.clear()
         tracks = self._store.tracks.get_many(list(changed_ids))
         plays = self._store.interactions.play_counts(list(tracks)) if tracks else {}
         ordered = [tracks[i] for i in changed_ids if i in tracks]
@@ -128,7 +152,10 @@ class Catalog:
             )
 
         self.view.change(edit)
-        self._events.emit("tracks_changed", TracksChanged(tuple(changed_ids), tuple(removed_ids)))
+        self._events.emit(
+            "tracks_changed",
+            TracksChanged(tuple(changed_ids), tuple(removed_ids), elsewhere=elsewhere),
+        )
 
     def scan(self, root: Path, on_progress: ScanProgress | None = None) -> ScanReport:
         scanner = LibraryScanner(

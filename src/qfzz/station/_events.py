@@ -40,6 +40,9 @@ class TracksChanged:
 
     changed: tuple[int, ...]
     removed: tuple[int, ...]
+    #: Changed by another process of the station (told over its event channel): not to be
+    #: told again.
+    elsewhere: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from qfzz.station._profiles import ProfileBook
 from qfzz.station._radio import Radio
 from qfzz.station._ratelimit import SlidingWindow
 from qfzz.station._registration import Registrar
+from qfzz.station._relay import EventRelay
 from qfzz.station._resolving import Resolving
 from qfzz.station._running import RunState
 from qfzz.station._taste_model import TasteModelTrainer
@@ -84,3 +85,6 @@ class StationParts:
     #: Refits the DJ's collaborative model in the background.
     taste_model: TasteModelTrainer
     limits: RateLimits
+    #: Tells this station's other processes what changed here, and applies what they
+    #: tell (None: nothing shares the station: the embedded cache).
+    relay: EventRelay | None = None

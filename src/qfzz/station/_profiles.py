@@ -29,8 +29,12 @@ class ProfileBook:
         *,
         recent_window: int,
         snapshot_every: int = SNAPSHOT_EVERY,
+        shared: bool = False,
     ) -> None:
         self._store = store
+        #: Other processes learn from the same listeners (``station._relay``): a profile
+        #: here may lack what they learned, so snapshots are made from the store instead.
+        self.shared = shared
         #: New interactions after which a profile is snapshotted.
         self.snapshot_every = snapshot_every
         self._catalog = catalog
@@ -69,6 +73,11 @@ class ProfileBook:
         with self._lock:
             for user in user_ids:
                 self._profiles.pop(user, None)
+
+    def forget_all(self) -> None:
+        """Drop every profile (another process may have taught any of them meanwhile)."""
+        with self._lock:
+            self._profiles.clear()
 
     def _load(self, user_id: str) -> ListenerProfile:
         """Stored snapshot + the interactions after it, replayed in log order."""
@@ -112,6 +121,9 @@ class ProfileBook:
 
     def snapshot(self, profile: ListenerProfile) -> None:
         """Store the learned weights so a restart replays only what came after."""
+        if self.shared:
+            self._snapshot_from_store(profile)
+            return
         with profile.lock:
             if profile.applied == profile.snapshotted:
                 return
@@ -125,6 +137,26 @@ class ProfileBook:
             )
             profile.saved()
             profile.snapshotted = profile.applied
+
+    def _snapshot_from_store(self, profile: ListenerProfile) -> None:
+        """A snapshot when other processes learn too: the profile in memory may miss
+        interactions they stored (between two of its own), and a snapshot of it would claim
+        to hold them. So the listener is loaded afresh from the store — the last snapshot
+        plus every interaction after it, in log order — and that is stored, whole; whichever
+        of two such snapshots lands last, it is true of the log it counts."""
+        with profile.lock:
+            learned = profile.applied
+        fresh = self._load(profile.user_id)
+        if fresh.applied != fresh.snapshotted:
+            self._store.listeners.save_profile(
+                fresh.user_id,
+                fresh.stored_tables(),
+                fresh.energy_level,
+                fresh.applied,
+                whole=True,
+            )
+        with profile.lock:
+            profile.snapshotted = max(profile.snapshotted, learned)
 
     def due(self, user_ids: Sequence[str]) -> list[str]:
         """Those of ``user_ids`` whose profile learned ``snapshot_every`` interactions

@@ -43,12 +43,16 @@ from qfzz.station._contents import ContentView
 from qfzz.station._idempotency import Once
 from qfzz.station._parts import StationParts
 from qfzz.station._registration import Registration
+from qfzz.station._relay import EventRelay
 from qfzz.station._resolving import ResolveReport
 from qfzz.station._shares import MAX_SHARE_TRACKS
 from qfzz.store import DatasetRecord, ListenerRecord, StoredPlaylist
 from qfzz.trust import Audit, ChainStatus, RepairReport, TrustRecord, trust_key
 
 log = logging.getLogger(__name__)
+
+#: Seconds a start waits for the event relay's first subscription (see ``_start_relay``).
+RELAY_START_WAIT = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +107,23 @@ class QFZZStation:
             )
         parts.store.interactions.start()
         parts.radio.start()  # reaps idle encoders and personal mounts by the clock
+        if parts.relay is not None:
+            self._start_relay(parts.relay)
         self._run_state.started()
         log.info("station started with %d tracks", self.index.active_count)
+
+    def _start_relay(self, relay: EventRelay) -> None:
+        """Hear the station's other processes. Their first subscription catches up from the
+        store (dropping every profile held): waited for here, so that it happens before
+        the first request, not under it; a cache server that does not answer in time only
+        delays that to when it does."""
+        relay.start()
+        if not relay.wait_subscribed(RELAY_START_WAIT):
+            log.warning(
+                "not subscribed to the station's events after %.0f s: other processes' "
+                "changes are heard once the cache server answers",
+                RELAY_START_WAIT,
+            )
 
     def stop(self) -> None:
         if not self._run_state.running:
@@ -117,6 +136,8 @@ class QFZZStation:
         parts.radio.close()
         parts.miner.stop()
         parts.store.interactions.stop()
+        if parts.relay is not None:
+            parts.relay.stop()
         parts.profiles.snapshot_all()
         log.info("station stopped")
 
