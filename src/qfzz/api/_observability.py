@@ -92,7 +92,7 @@ class _StationCollector(Collector):
     def __init__(self, station: QFZZStation) -> None:
         self._station = station
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         station = self._station
         listeners = GaugeMetricFamily("qfzz_listeners", "Listeners connected", labels=["mount"])
         encoders = GaugeMetricFamily("qfzz_encoders", "Encoders running", labels=["mount"])
@@ -123,6 +123,18 @@ class _StationCollector(Collector):
             "Blocks mined since start",
             value=ledger.blocks_mined,
         )
+        relay = station.parts.relay
+        if relay is not None:  # another process of the station may be telling us things
+            yield CounterMetricFamily(
+                "qfzz_relay_received",
+                "Changes told by the station's other processes and applied here",
+                value=relay.received,
+            )
+            yield CounterMetricFamily(
+                "qfzz_relay_catch_ups",
+                "Catch-ups from the store after (re)subscribing to the station's events",
+                value=relay.catch_ups,
+            )
         ratio = GaugeMetricFamily("qfzz_cache_hit_ratio", "Cache hit ratio", labels=["cache"])
         for name, stats in station.cache_stats().get("caches", {}).items():
             lookups = stats.get("hits", 0) + stats.get("misses", 0)

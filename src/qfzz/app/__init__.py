@@ -17,6 +17,7 @@ from qfzz.app._bootstrap import prepare_library
 from qfzz.app._http import server_options
 from qfzz.app._logging import configure_logging
 from qfzz.app._memory import release_free_heap
+from qfzz.app._workers import prepare_shared, run_jobs, run_workers
 from qfzz.cli import LibraryProgress, Wiring, build_cli
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
@@ -71,7 +72,16 @@ def run_http(station: QFZZStation, settings: Settings) -> None:
 
 def command_line() -> typer.Typer:
     """The ``qfzz`` command, assembled: its stations are built by ``build_station``."""
-    return build_cli(Wiring(open=build_station, prepare=prepare_station, run=run_http))
+    return build_cli(
+        Wiring(
+            open=build_station,
+            prepare=prepare_station,
+            run=run_http,
+            prepare_shared=prepare_shared,
+            run_many=run_workers,
+            run_jobs=run_jobs,
+        )
+    )
 
 
 def main() -> None:

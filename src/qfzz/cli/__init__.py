@@ -53,6 +53,15 @@ def build_cli(wiring: Wiring) -> typer.Typer:
         demo: Annotated[
             bool, typer.Option("--demo/--no-demo", help="Demo library when none is set.")
         ] = True,
+        workers: Annotated[
+            int,
+            typer.Option(
+                min=1,
+                max=64,
+                help="API processes on the port (> 1 needs PostgreSQL and a Redis cache; "
+                "background jobs then run in `qfzz worker`).",
+            ),
+        ] = 1,
     ) -> None:
         """Run the station: REST API on http://HOST:PORT, with a demo library if needed."""
         with cli_errors():
@@ -63,10 +72,26 @@ def build_cli(wiring: Wiring) -> typer.Typer:
                 library=library or None,
                 demo_library=None if demo else False,
             )
+            if workers > 1:
+                with progress_bar("starting") as progress:
+                    wiring.prepare_shared(
+                        settings, workers, lambda what: progress_callback(progress, what)
+                    )
+                address = f"http://{settings.host}:{settings.port}"
+                console.print(f"QFZZ on {address}: {workers} processes (Ctrl-C stops)")
+                wiring.run_many(settings, workers)
+                return
             with progress_bar("starting") as progress:
                 station = wiring.prepare(settings, lambda what: progress_callback(progress, what))
             console.print(f"QFZZ on http://{settings.host}:{settings.port}  (Ctrl-C stops)")
         wiring.run(station, settings)
+
+    @app.command()
+    def worker(data_dir: DataDir = None) -> None:
+        """Run the station's background jobs (library jobs, conversions, mining), no HTTP:
+        beside `qfzz serve --workers N`, on the same database and cache."""
+        with cli_errors():
+            wiring.run_jobs(make_settings(data_dir))
 
     app.command()(scan)
     app.command()(resolve)

@@ -27,6 +27,13 @@ class Wiring:
     open: Callable[[Settings], QFZZStation]
     prepare: Callable[[Settings, LibraryProgress | None], QFZZStation]
     run: Callable[[QFZZStation, Settings], None]
+    #: ``qfzz serve --workers N`` (N > 1): stores every process reaches (else refused),
+    #: the library prepared once, ...
+    prepare_shared: Callable[[Settings, int, LibraryProgress | None], None]
+    #: ... then N API processes until interrupted.
+    run_many: Callable[[Settings, int], None]
+    #: ``qfzz worker``: the background jobs, without HTTP, until interrupted.
+    run_jobs: Callable[[Settings], None]
 
 
 console = Console()

@@ -1,0 +1,129 @@
+"""One station, several real processes on PostgreSQL and Redis: two `qfzz serve` (as on
+two hosts) keeping each other in step, and `qfzz serve --workers N` (uvicorn's supervisor
+over N API processes on one port) — refused on the embedded stores."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from qfzz.store import open_store
+from qfzz.testing import SIX_GENRES, ServeProcess, add_synthetic_tracks, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def shared_env(postgres_url, redis_url) -> dict[str, str]:
+    """What every process of one station is given: its database, its cache, its key."""
+    store = open_store(postgres_url)
+    add_synthetic_tracks(store, SIX_GENRES)
+    store.close()
+    return {
+        "QFZZ_DATABASE_URL": postgres_url,
+        "QFZZ_CACHE_URL": redis_url,
+        "QFZZ_CACHE_PREFIX": f"qfzz-test-{uuid.uuid4().hex[:8]}:",
+        "QFZZ_SECRET_KEY": "one station, several processes",
+    }
+
+
+def _received(url: str) -> float:
+    text = httpx.get(f"{url}/metrics", timeout=5).text
+    found = re.search(r"^qfzz_relay_received_total (\S+)$", text, re.MULTILINE)
+    return float(found.group(1)) if found else -1.0
+
+
+def _playlist(url: str, auth: dict[str, str]) -> list[int]:
+    answer = httpx.get(f"{url}/api/v1/listeners/ann/playlist?size=10", headers=auth, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return [t["track_id"] for t in answer.json()["tracks"]]
+
+
+def test_feedback_on_one_server_changes_the_next_playlist_of_another(tmp_path, shared_env):
+    a = ServeProcess(tmp_path / "a" / "data", env=shared_env).start()
+    b = ServeProcess(tmp_path / "b" / "data", env=shared_env).start()
+    try:
+        a.wait_healthy()
+        b.wait_healthy()
+        created = httpx.post(
+            f"{a.url}/api/v1/listeners",
+            json={"user_id": "ann", "password": "pw-1234", "preferences": {"genres": ["jazz"]}},
+        )
+        assert created.status_code == 201, created.text
+        auth = {"Authorization": f"Bearer {created.json()['token']}"}  # valid on either
+        before = _playlist(b.url, auth)
+        heard = _received(b.url)
+        assert heard >= 0
+        for track_id in before[:3]:
+            ack = httpx.post(
+                f"{a.url}/api/v1/listeners/ann/interactions",
+                json={"track_id": track_id, "type": "dislike"},
+                headers=auth,
+            )
+            assert ack.status_code == 201, ack.text
+        assert wait_for(lambda: _received(b.url) >= heard + 3)
+        after = _playlist(b.url, auth)
+        assert after != before and not set(before[:3]) & set(after[:5])
+        a.kill()  # the other server goes on alone
+        assert _playlist(b.url, auth) == after
+    finally:
+        a.stop()
+        b.stop()
+
+
+def test_several_processes_on_the_embedded_stores_are_refused(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QFZZ_")}
+    command = ["serve", "--workers", "2", "--no-demo", "--data-dir", str(tmp_path / "data")]
+    done = subprocess.run(
+        [sys.executable, "-m", "qfzz", *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "QFZZ_DATABASE_URL" in done.stderr and "QFZZ_CACHE_URL" in done.stderr
+    assert not (tmp_path / "data" / "qfzz.db").exists()  # refused before anything was made
+
+
+def _children(pid: int) -> set[int]:
+    """The API processes uvicorn's supervisor ``pid`` runs (spawned: ``spawn_main``)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and b"spawn_main" in command:  # field 4: the parent's pid
+            found.add(int(stat.parent.name))
+    return found
+
+
+def test_workers_serve_one_port_and_a_killed_one_is_replaced(tmp_path, shared_env):
+    server = ServeProcess(
+        tmp_path / "data", env=shared_env, args=("--no-demo", "--workers", "2")
+    ).start()
+    try:
+        server.wait_healthy()
+        assert server.process is not None
+        assert wait_for(lambda: len(_children(server.process.pid)) >= 2)
+        workers = _children(server.process.pid)
+        victim = min(workers)
+        os.kill(victim, signal.SIGKILL)
+        # uvicorn's supervisor starts another in its place; the port keeps answering
+        assert wait_for(lambda: len(_children(server.process.pid) - workers) >= 1)
+        assert all(
+            httpx.get(f"{server.url}/api/v1/health", timeout=10).status_code == 200
+            for _ in range(20)
+        )
+    finally:
+        server.stop()
