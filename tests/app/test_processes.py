@@ -127,3 +127,46 @@ def test_workers_serve_one_port_and_a_killed_one_is_replaced(tmp_path, shared_en
         )
     finally:
         server.stop()
+
+
+def test_a_job_queued_on_an_api_process_is_done_by_qfzz_worker(tmp_path, shared_env):
+    env = {**shared_env, "QFZZ_ADMIN_PASSWORD": "admin-pw-1234"}
+    server = ServeProcess(tmp_path / "data", env=env, args=("--no-demo", "--workers", "2"))
+    server.start()
+    worker = None
+    try:
+        server.wait_healthy()
+        login = httpx.post(
+            f"{server.url}/api/v1/auth/login",
+            json={"user_id": "admin", "password": "admin-pw-1234"},
+        )
+        assert login.status_code == 200, login.text
+        auth = {"Authorization": f"Bearer {login.json()['token']}"}
+        dataset = {
+            "name": "folk",
+            "license": "CC0",
+            "tracks": [
+                {"title": f"Reel {i}", "artist": "Fiddler", "genre": "folk"} for i in range(5)
+            ],
+        }
+        queued = httpx.post(f"{server.url}/api/v1/datasets/jobs", json=dataset, headers=auth)
+        assert queued.status_code == 202, queued.text
+        job_url = f"{server.url}/api/v1/jobs/{queued.json()['job_id']}"
+        # the API processes run no jobs: only a worker does
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "qfzz", "worker", "--data-dir", str(tmp_path / "data")],
+            env={**os.environ, "QFZZ_LOG_LEVEL": "WARNING", **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        assert wait_for(lambda: httpx.get(job_url, headers=auth).json().get("finished"))
+        found = httpx.get(f"{server.url}/api/v1/tracks?q=reel", headers=auth).json()
+        assert found["total"] == 5
+        # the API processes heard of the new tracks from the worker
+        assert wait_for(lambda: _received(server.url) >= 1)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(30) == 0  # a clean stop
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.kill()
+        server.stop()
