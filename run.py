@@ -42,13 +42,16 @@ def ensure_environment() -> None:
 
 #: Debian packages the end-to-end tests drive, each with a file it installs: Chromium for
 #: the web player, VLC (with its MP3 and Opus decoders) and mpv for the radio streams and
-#: their .m3u/.pls playlists.
+#: their .m3u/.pls playlists, HAProxy in front of several `qfzz serve` processes, and wrk,
+#: the benches' load generator (C: it leaves the cores to the server).
 PLAYERS = {
     "chromium": "/usr/bin/chromium",
     "vlc-bin": "/usr/bin/cvlc",
     "vlc-plugin-base": "/usr/lib/*/vlc/plugins/codec/libopus_plugin.so",
     "mpv": "/usr/bin/mpv",
     "libchromaprint1": "/usr/lib/*/libchromaprint.so.1",  # the resolver's fingerprint check
+    "haproxy": "/usr/sbin/haproxy",
+    "wrk": "/usr/bin/wrk",
 }
 
 
