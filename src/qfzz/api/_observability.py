@@ -123,17 +123,17 @@ class _StationCollector(Collector):
             "Blocks mined since start",
             value=ledger.blocks_mined,
         )
-        relay = station.parts.relay
-        if relay is not None:  # another process of the station may be telling us things
+        relayed = station.relay_counts()
+        if relayed is not None:  # another process of the station may be telling us things
             yield CounterMetricFamily(
                 "qfzz_relay_received",
                 "Changes told by the station's other processes and applied here",
-                value=relay.received,
+                value=relayed[0],
             )
             yield CounterMetricFamily(
                 "qfzz_relay_catch_ups",
                 "Catch-ups from the store after (re)subscribing to the station's events",
-                value=relay.catch_ups,
+                value=relayed[1],
             )
         ratio = GaugeMetricFamily("qfzz_cache_hit_ratio", "Cache hit ratio", labels=["cache"])
         for name, stats in station.cache_stats().get("caches", {}).items():

@@ -326,6 +326,12 @@ class QFZZStation:
             "schema_version": SCHEMA_VERSION,
         }
 
+    def relay_counts(self) -> tuple[int, int] | None:
+        """Changes the station's other processes told this one, and catch-ups from the
+        store (None when nothing shares this station: the embedded cache)."""
+        relay = self.parts.relay
+        return None if relay is None else (relay.received, relay.catch_ups)
+
     def cache_stats(self) -> dict[str, Any]:
         """Hits, misses, errors, latency and circuit state per cache."""
         return self.parts.cache.stats()
