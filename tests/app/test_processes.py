@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import uuid
 from pathlib import Path
 
@@ -170,3 +171,85 @@ def test_a_job_queued_on_an_api_process_is_done_by_qfzz_worker(tmp_path, shared_
         if worker is not None and worker.poll() is None:
             worker.kill()
         server.stop()
+
+
+def _sign_up(url: str, user: str) -> dict[str, str]:
+    created = httpx.post(
+        f"{url}/api/v1/listeners", json={"user_id": user, "password": "pw-1234", "preferences": {}}
+    )
+    assert created.status_code == 201, created.text
+    return {"Authorization": f"Bearer {created.json()['token']}"}
+
+
+def test_a_process_killed_under_load_loses_nothing_acknowledged_and_fails_no_other_request(
+    tmp_path, shared_env, postgres_url
+):
+    # eight sign-ups at once: past the default per-second budget of password checks
+    env = {**shared_env, "QFZZ_PASSWORD_CHECKS_PER_SECOND": "100"}
+    a = ServeProcess(tmp_path / "a" / "data", env=env).start()
+    b = ServeProcess(tmp_path / "b" / "data", env=env).start()
+    try:
+        a.wait_healthy()
+        b.wait_healthy()
+        users = {"a": [f"a{n}" for n in range(4)], "b": [f"b{n}" for n in range(4)]}
+        auth = {user: _sign_up(a.url, user) for group in users.values() for user in group}
+        tracks = [
+            t["track_id"]
+            for t in httpx.get(f"{a.url}/api/v1/tracks?limit=500", headers=auth["a0"]).json()[
+                "tracks"
+            ]
+        ]
+        acked: dict[str, list[tuple[str, int]]] = {"a": [], "b": []}
+        refused_by_b: list[str] = []
+        stop = threading.Event()
+
+        def load(name: str, url: str) -> None:
+            with httpx.Client(base_url=url, timeout=10) as client:
+                # every (listener, track) pair is sent once: the store must hold each ack'd
+                for track_id in tracks:
+                    for user in users[name]:
+                        if stop.is_set():
+                            return
+                        try:
+                            answer = client.post(
+                                f"/api/v1/listeners/{user}/interactions",
+                                json={"track_id": track_id, "type": "play"},
+                                headers=auth[user],
+                            )
+                        except httpx.HTTPError as exc:
+                            if name == "b":
+                                refused_by_b.append(repr(exc))
+                            return  # a was killed: its connection is gone
+                        if answer.status_code == 201:
+                            acked[name].append((user, track_id))
+                        elif name == "b":
+                            refused_by_b.append(f"{answer.status_code} {answer.text}")
+
+        threads = [
+            threading.Thread(target=load, args=(name, server.url))
+            for name, server in (("a", a), ("b", b))
+        ]
+        for thread in threads:
+            thread.start()
+        assert wait_for(lambda: len(acked["a"]) >= 40 and len(acked["b"]) >= 40)
+        a.kill()  # SIGKILL mid-load: no shutdown hook runs
+        after_kill = len(acked["b"])
+        assert wait_for(lambda: len(acked["b"]) >= after_kill + 40)
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+        assert refused_by_b == []
+        store = open_store(postgres_url)
+        try:
+            for name in ("a", "b"):
+                stored = {
+                    (i.user_id, i.track_id)
+                    for user in users[name]
+                    for i in store.interactions.for_listener(user)
+                }
+                assert set(acked[name]) <= stored, name
+        finally:
+            store.close()
+    finally:
+        a.stop()
+        b.stop()

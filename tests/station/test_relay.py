@@ -119,3 +119,44 @@ def test_a_snapshot_holds_exactly_what_the_log_holds_when_two_processes_learn(pa
 def _same(stored: dict, truth: dict) -> bool:
     kinds = {k for k, t in truth.items() if t} | {k for k, t in stored.items() if t}
     return all(stored.get(k, {}) == pytest.approx(truth.get(k, {})) for k in kinds)
+
+
+def test_a_profile_loaded_after_a_commit_does_not_learn_the_told_row_twice(pair):
+    a, b = pair
+    a.register_listener("ann", {})
+    _relay(b).stop()  # B is told nothing: the test hands B the rows itself
+    track_id = int(a.index.track_ids[2])
+    stored = a.record_interaction("ann", track_id, InteractionType.LIKE)
+    (row,) = a.parts.store.interactions.history("ann")
+    assert row[1] == stored
+    loaded = b.profile("ann")  # its load read the row
+    assert loaded.applied == 1
+    book = b.parts.profiles
+    features = b.parts.catalog.features_of([track_id])
+    assert book.learn_elsewhere([row], features) == []  # told late: already in the profile
+    later = (row[0] + 1, stored)
+    assert book.learn_elsewhere([later], features) == [stored] and loaded.applied == 2
+
+
+def test_malformed_messages_on_the_channel_change_nothing(pair):
+    a, b = pair
+    a.register_listener("ann", {})
+    before = b.profile("ann").applied
+    channel = a.parts.relay._channel  # the station's own channel, as another sender
+    junk = [
+        b"not json",
+        b"[1, 2]",
+        b'{"kind": "interactions", "rows": [[1, "ann", -4, "play", null, 1.0]]}',
+        b'{"kind": "interactions", "rows": [[1, "ann", 1, "explode", null, 1.0]]}',
+        b'{"kind": "tracks", "changed": ["1; DROP TABLE tracks"], "removed": []}',
+        b'{"kind": "unknown"}',
+        b"x" * 300_000,
+    ]
+    heard = _relay(b).received
+    for message in junk:
+        assert channel.publish(message)
+    # then a good one, so that the test knows the junk before it has been read
+    a.record_interaction("ann", int(a.index.track_ids[0]), InteractionType.PLAY)
+    assert _relay(b).wait_received(heard + 1, WAIT)
+    assert _relay(b).received == heard + 1
+    assert b.profile("ann").applied == before + 1

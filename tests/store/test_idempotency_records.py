@@ -108,7 +108,7 @@ def test_the_group_commit_tells_each_caller_its_own_outcome(store):
     ids = add_synthetic_tracks(store, SIX_GENRES[:3])
     _listener(store, "ann")
     told: list[list[int]] = []
-    store.interactions.on_committed = lambda rows: told.append([i for i, _ in rows])
+    store.interactions.listen_commits(lambda rows: told.append([i for i, _ in rows]))
     store.interactions.start()
     like = Interaction("ann", ids[0], InteractionType.LIKE, None, 1.0)
     assert store.interactions.submit([like], key=_key()).result() is None

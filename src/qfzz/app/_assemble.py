@@ -112,7 +112,7 @@ def build_station(
     )
     trust_filter = None
     if settings.enable_blockchain:
-        store.interactions.on_committed = ledger.apply_committed
+        store.interactions.listen_commits(ledger.apply_committed)
         trust_filter = ledger.trust_filter(settings.trust_threshold, settings.trust_min_voters)
     playlists = Playlists(
         dj=dj,
@@ -163,7 +163,12 @@ def build_station(
         None
         if channel is None
         else EventRelay(
-            channel, events, profiles=profiles, catalog=catalog, taste_changed=radio.taste_changed
+            channel,
+            events,
+            interactions=store.interactions,
+            profiles=profiles,
+            catalog=catalog,
+            taste_changed=radio.taste_changed,
         )
     )
     library = Library(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from qfzz.dj import ListenerProfile
+from qfzz.dj import ListenerProfile, TrackFeatures
 from qfzz.errors import UnknownListener
 from qfzz.models import Interaction, ListenerPreferences
 from qfzz.station._catalog import Catalog
@@ -40,6 +40,9 @@ class ProfileBook:
         self._catalog = catalog
         self._recent_window = recent_window
         self._profiles: dict[str, ListenerProfile] = {}
+        #: Per profile held, the highest interaction id its load read from the log: what
+        #: another process tells of an interaction at or below it is in the profile already.
+        self._through: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def get(self, user_id: str) -> ListenerProfile:
@@ -50,7 +53,7 @@ class ProfileBook:
         with self._lock:
             found = self._profiles.get(user_id)
             if found is None:
-                found = self._load(user_id)
+                found, self._through[user_id] = self._loaded(user_id)
                 self._profiles[user_id] = found
             return found
 
@@ -65,44 +68,79 @@ class ProfileBook:
         )
 
     def put(self, profile: ListenerProfile) -> None:
+        """Hold a listener's first profile (just registered: nothing in the log yet)."""
         with self._lock:
             self._profiles[profile.user_id] = profile
+            self._through[profile.user_id] = 0
 
     def forget(self, user_ids: Sequence[str]) -> None:
         """Drop profiles whose memory ran ahead of the store: the next use reloads them."""
         with self._lock:
             for user in user_ids:
                 self._profiles.pop(user, None)
+                self._through.pop(user, None)
 
     def forget_all(self) -> None:
         """Drop every profile (another process may have taught any of them meanwhile)."""
         with self._lock:
             self._profiles.clear()
+            self._through.clear()
+
+    def learn_elsewhere(
+        self, rows: Sequence[tuple[int, Interaction]], features: Sequence[TrackFeatures | None]
+    ) -> list[Interaction]:
+        """Learn interactions another process of the station stored (told by the relay) into
+        the profiles held here; those this book holds no profile for are left to the next
+        load, and a row its profile's load already read is not learned twice. Under the
+        book's lock, so that a load running meanwhile finishes first (and is then taught
+        what it did not read). The interactions learned."""
+        learned = []
+        with self._lock:
+            for (interaction_id, interaction), found in zip(rows, features, strict=True):
+                user = interaction.user_id
+                profile = self._profiles.get(user)
+                if profile is None or interaction_id <= self._through.get(user, 0):
+                    continue
+                with profile.lock:
+                    if found is not None:
+                        profile.apply(interaction, found)
+                    else:
+                        profile.remember(interaction)
+                    profile.applied += 1  # moves its playlists' version on
+                learned.append(interaction)
+        return learned
 
     def _load(self, user_id: str) -> ListenerProfile:
-        """Stored snapshot + the interactions after it, replayed in log order."""
+        return self._loaded(user_id)[0]
+
+    def _loaded(self, user_id: str) -> tuple[ListenerProfile, int]:
+        """Stored snapshot + the interactions after it, replayed in log order; and the
+        highest interaction id read."""
         record = self._record(user_id)
         profile = self.new(user_id, stored_preferences(record))
         profile.load_tables(self._store.listeners.weights(user_id))
         profile.energy_level = record.energy_level
-        history = self._store.interactions.for_listener(user_id)
+        rows = self._store.interactions.history(user_id)
+        history = [interaction for _, interaction in rows]
         folded = min(record.profile_interactions, len(history))
         for interaction in history[:folded]:
             profile.remember(interaction)
         self._replay(profile, history[folded:])
         profile.applied = len(history)
         profile.snapshotted = folded
-        return profile
+        return profile, rows[-1][0] if rows else 0
 
     def rebuild(self, user_id: str, *, save: bool = True) -> ListenerProfile:
         """Recompute a profile from its stated preferences and every stored interaction."""
         profile = self.new(user_id, stored_preferences(self._record(user_id)))
-        history = self._store.interactions.for_listener(user_id)
-        self._replay(profile, history)
-        profile.applied = len(history)
+        rows = self._store.interactions.history(user_id)
+        self._replay(profile, [interaction for _, interaction in rows])
+        profile.applied = len(rows)
         if save:
             self.snapshot(profile)
-            self.put(profile)
+            with self._lock:
+                self._profiles[user_id] = profile
+                self._through[user_id] = rows[-1][0] if rows else 0
         return profile
 
     def _record(self, user_id: str) -> ListenerRecord:

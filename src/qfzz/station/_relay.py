@@ -5,10 +5,12 @@ balancer) on one PostgreSQL and one Redis-protocol server. The store and the sha
 are common to all, but each process owns state in memory that the store only feeds: its
 catalog index and its listeners' live profiles. The relay keeps those in step:
 
-* a listener's interaction stored here is told to the others, which drop their copy of the
-  listener's profile (the next use loads it from the store, the interaction included),
-  count the play in their index, and re-choose the listener's radio queue after a skip or
-  a dislike — as the process that stored it did;
+* the interactions each group commit stored here are told to the others (one message per
+  commit, with their ids, before any of their callers is answered), which learn them into
+  the listeners' profiles they hold (``ProfileBook.learn_elsewhere``: a profile whose load
+  already read an id does not learn it twice), count the plays in their index, and
+  re-choose the listener's radio queue after a skip or a dislike — as the process that
+  stored them did;
 * tracks changed here (scan, import, off air) are told as ids, and the others re-read
   those tracks from the store into their index (a change too big for a message is told as
   "everything": they reload the index if the store's tracks moved on).
@@ -24,21 +26,25 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeGuard
 
 from qfzz.cache import EventChannel, Subscription
-from qfzz.models import InteractionType
+from qfzz.models import Interaction, InteractionType
 from qfzz.station._catalog import Catalog
-from qfzz.station._events import Events, InteractionRecorded, TracksChanged, Unsubscribe
+from qfzz.station._events import Events, TracksChanged, Unsubscribe
 from qfzz.station._profiles import ProfileBook
+from qfzz.store import InteractionRepository
 
 log = logging.getLogger(__name__)
 
 #: Ids a tracks message may carry; a bigger change is told as "reload if changed".
 MAX_IDS = 10_000
+#: Interactions one message carries (a bigger group commit is told in several).
+MAX_ROWS = 500
 #: Bytes a received message may have (10,000 ids of 10 digits, and room).
 MAX_MESSAGE = 256 * 1024
 _TYPES = {t.value: t for t in InteractionType}
@@ -53,12 +59,14 @@ class EventRelay:
         channel: EventChannel,
         events: Events,
         *,
+        interactions: InteractionRepository,
         profiles: ProfileBook,
         catalog: Catalog,
         taste_changed: Callable[[str], None],
     ) -> None:
         self._channel = channel
         self._events = events
+        interactions.listen_commits(self._told_commits)
         self._profiles = profiles
         self._catalog = catalog
         self._taste_changed = taste_changed
@@ -75,10 +83,7 @@ class EventRelay:
         """Tell the others from now on, and listen (the first subscription catches up)."""
         if self._subscription is not None:
             return
-        self._unsubscribe = [
-            self._events.listen("interaction_recorded", self._told_interaction),
-            self._events.listen("tracks_changed", self._told_tracks),
-        ]
+        self._unsubscribe = [self._events.listen("tracks_changed", self._told_tracks)]
         self._subscription = self._channel.listen(self._receive, self._catch_up)
 
     def stop(self) -> None:
@@ -100,16 +105,20 @@ class EventRelay:
 
     # -- this process → the others ---------------------------------------------------------
 
-    def _told_interaction(self, event: InteractionRecorded) -> None:
-        interaction = event.interaction
-        self._publish(
-            {
-                "kind": "interaction",
-                "user": interaction.user_id,
-                "track": interaction.track_id,
-                "type": interaction.type.value,
-            }
-        )
+    def _told_commits(self, rows: Sequence[tuple[int, Interaction]]) -> None:
+        """A group commit's rows (on the writer's thread, before its callers are answered)."""
+        if self._subscription is None:  # not (or no longer) serving with the others
+            return
+        for start in range(0, len(rows), MAX_ROWS):
+            self._publish(
+                {
+                    "kind": "interactions",
+                    "rows": [
+                        [n, i.user_id, i.track_id, i.type.value, i.rating, i.created_at]
+                        for n, i in rows[start : start + MAX_ROWS]
+                    ],
+                }
+            )
 
     def _told_tracks(self, event: TracksChanged) -> None:
         if event.elsewhere:  # applied from another process's message: it told everyone
@@ -138,37 +147,43 @@ class EventRelay:
         if message.get("from") == self.origin:
             return
         kind = message.get("kind")
-        if kind == "interaction":
-            self._interaction(message)
+        if kind == "interactions":
+            applied = self._interactions(message)
         elif kind == "tracks":
-            self._tracks(message)
+            applied = self._tracks(message)
         else:
-            log.warning("ignored a message of unknown kind %r", kind)
+            log.warning("ignored a message of unknown kind %r", str(kind)[:40])
+            return
+        if not applied:
             return
         with self._heard:
             self.received += 1
             self._heard.notify_all()
 
-    def _interaction(self, message: dict[str, Any]) -> None:
-        user, track, kind = message.get("user"), message.get("track"), message.get("type")
-        if not isinstance(user, str) or not _is_id(track) or kind not in _TYPES:
-            log.warning("ignored a malformed interaction message")
-            return
-        self._profiles.forget([user])
-        if _TYPES[kind] is InteractionType.PLAY:
-            self._catalog.view.add_plays([track])
-        if _TYPES[kind] in _RECHOOSE:
+    def _interactions(self, message: dict[str, Any]) -> bool:
+        rows = _interaction_rows(message.get("rows"))
+        if rows is None:
+            log.warning("ignored a malformed interactions message")
+            return False
+        features = self._catalog.features_of([i.track_id for _, i in rows])
+        self._profiles.learn_elsewhere(rows, features)
+        plays = [i.track_id for _, i in rows if i.type is InteractionType.PLAY]
+        if plays:
+            self._catalog.view.add_plays(plays)
+        for user in {i.user_id for _, i in rows if i.type in _RECHOOSE}:
             self._taste_changed(user)
+        return True
 
-    def _tracks(self, message: dict[str, Any]) -> None:
+    def _tracks(self, message: dict[str, Any]) -> bool:
         if message.get("all") is True:
             self._catalog.catch_up()
-            return
+            return True
         changed, removed = message.get("changed"), message.get("removed")
         if not _are_ids(changed) or not _are_ids(removed):
             log.warning("ignored a malformed tracks message")
-            return
+            return False
         self._catalog.reindex(changed, removed, elsewhere=True)
+        return True
 
     def _catch_up(self) -> None:
         """Subscribed (again): whatever was told meanwhile is lost, so read the store."""
@@ -186,6 +201,34 @@ def _parsed(data: bytes) -> dict[str, Any] | None:
     except (ValueError, UnicodeDecodeError):
         return None
     return message if isinstance(message, dict) else None
+
+
+def _interaction_rows(value: object) -> list[tuple[int, Interaction]] | None:
+    """``[[id, user, track, type, rating, created_at], …]`` checked field by field."""
+    if not isinstance(value, list) or len(value) > MAX_ROWS:
+        return None
+    rows = []
+    for row in value:
+        if not isinstance(row, list) or len(row) != 6:
+            return None
+        n, user, track, kind, rating, at = row
+        valid = (
+            _is_id(n)
+            and isinstance(user, str)
+            and 0 < len(user) <= 64
+            and _is_id(track)
+            and kind in _TYPES
+            and (rating is None or (_is_number(rating) and 0 <= rating <= 1))
+            and _is_number(at)
+        )
+        if not valid:
+            return None
+        rows.append((n, Interaction(user, track, _TYPES[kind], rating, float(at))))
+    return rows
+
+
+def _is_number(value: object) -> TypeGuard[int | float]:
+    return type(value) in (int, float) and math.isfinite(value)  # type: ignore[arg-type]
 
 
 def _is_id(value: object) -> TypeGuard[int]:

@@ -59,13 +59,19 @@ class InteractionRepository:
         self._db = db
         self._keys = keys if keys is not None else IdempotencyRepository(db)
         self._committer: GroupCommitter[_Unit, StoredAnswer | None] = GroupCommitter(self._commit)
-        self.on_committed: CommitListener | None = None
+        self._commit_listeners: list[CommitListener] = []
 
     def start(self) -> None:
         self._committer.start()
 
     def stop(self) -> None:
         self._committer.stop()
+
+    def listen_commits(self, listener: CommitListener) -> None:
+        """Call ``listener`` with ``(id, interaction)`` of each group commit's new rows, in
+        id order, on the writer's thread, after the commit and before any of its callers
+        is answered (the trust ledger, the station's other processes)."""
+        self._commit_listeners.append(listener)
 
     def submit(
         self, chunk: Sequence[Interaction], *, key: IdempotencyKey | None = None
@@ -97,9 +103,9 @@ class InteractionRepository:
         keys = [unit.key for unit in units for _ in unit.interactions]
         results = self.write_batch(batch, keys)
         committed = [(r, i) for r, i in zip(results, batch, strict=True) if isinstance(r, int)]
-        if self.on_committed is not None and committed:
+        for listener in self._commit_listeners if committed else ():
             try:
-                self.on_committed(committed)
+                listener(committed)
             except Exception:  # committed is committed; derived state catches up on start
                 log.exception("commit listener failed")
         outcomes: list[StoredAnswer | None] = []
@@ -163,6 +169,14 @@ class InteractionRepository:
                 ],
             )
             return [taken[n] if n in taken else int(next(ids)) for n in range(len(rows))]
+
+    def history(self, user_id: str) -> list[tuple[int, Interaction]]:
+        """A listener's interactions with their ids, oldest first, in one read."""
+        return self._with_ids(
+            select(interactions)
+            .where(interactions.c.user_id == user_id)
+            .order_by(interactions.c.id)
+        )
 
     def for_listener(self, user_id: str, *, limit: int | None = None) -> list[Interaction]:
         """A listener's interactions, oldest first (the newest ``limit`` when given)."""
