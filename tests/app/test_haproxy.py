@@ -76,15 +76,18 @@ def balanced(tmp_path, postgres_url, redis_url) -> Iterator[tuple[str, ServeProc
         "QFZZ_TRUSTED_PROXIES": "127.0.0.1",
     }
     library = _library(tmp_path / "music")
-    # one process scans the library into the shared database; the other only reads it
+    # both scan the library at start, at the same moment, into the one database: the
+    # station-wide scan lock makes the second wait, then find every file known
     a = ServeProcess(tmp_path / "a" / "data", env=env, args=("--library", str(library)))
-    b = ServeProcess(tmp_path / "b" / "data", env=env)
+    b = ServeProcess(tmp_path / "b" / "data", env=env, args=("--library", str(library)))
     port = free_port()
     config = tmp_path / "haproxy.cfg"
     proxy = None
     try:
-        a.start().wait_healthy()
-        b.start().wait_healthy()
+        a.start()
+        b.start()
+        a.wait_healthy()
+        b.wait_healthy()
         config.write_text(CONFIG.format(port=port, a=a.port, b=b.port))
         proxy = subprocess.Popen(
             [HAPROXY, "-db", "-f", str(config)],

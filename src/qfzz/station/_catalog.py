@@ -164,7 +164,10 @@ class Catalog:
             reads=self.file_reads,
             analyse=analyse if self._settings.analyse_audio else None,
         )
-        report = scanner.scan(root, on_progress)
+        # One scan at a time in the whole station: processes starting together (hosts behind
+        # a load balancer) would otherwise insert the same files at once.
+        with self._store.db.exclusive("library scan"):
+            report = scanner.scan(root, on_progress)
         self.reindex(report.changed_ids, report.removed_ids)
         return report
 

@@ -64,20 +64,49 @@ class Database:
             with conn.begin():
                 yield conn
 
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Run the block while no other process sharing this database runs a block of the
+        same ``name`` (a library scan, a schema upgrade): on PostgreSQL a session advisory
+        lock, which the others wait for and which ends with the connection if the holder
+        dies; on SQLite nothing (one writer at a time is its own rule, and a station on
+        SQLite is one process)."""
+        if self.is_sqlite:
+            yield
+            return
+        key = self.lock_key(name)
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                conn.commit()
+
+    def lock_key(self, name: str) -> int:
+        """The advisory lock ``exclusive(name)`` takes: of this database and schema only
+        (advisory locks are server-wide; other stations may share the server)."""
+        digest = hashlib.blake2b(f"{self.fingerprint()}:{name}".encode(), digest_size=8)
+        return int.from_bytes(digest.digest(), signed=True)
+
     def upgrade(self) -> None:
         """Bring the schema to the newest Alembic revision (idempotent). A database already
         there is left alone without importing Alembic (a tenth of a second of every
-        start-up)."""
+        start-up); two processes starting at once upgrade one after the other."""
         if self.revision() == head_revision():
             return
         from alembic import command
         from alembic.config import Config
 
-        config = Config()
-        config.set_main_option("script_location", str(_MIGRATIONS))
-        with self.engine.begin() as conn:
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+        with self.exclusive("schema upgrade"):
+            if self.revision() == head_revision():  # the other process did it meanwhile
+                return
+            config = Config()
+            config.set_main_option("script_location", str(_MIGRATIONS))
+            with self.engine.begin() as conn:
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
 
     def fingerprint(self) -> str:
         """A digest naming this database (its URL without the password): what a copy of
