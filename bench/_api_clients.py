@@ -7,6 +7,12 @@ number) with the bearer token each names: ``S = CONNECTIONS`` spreads distinct r
 over the connections without repeats until all were sent (search queries), ``S = 1`` has
 every connection rotate through all of them (all listeners' playlists). Prints JSON:
 latencies and statuses per name, and how many requests were sent in all.
+
+With ``"rate": R`` in the plan the load is paced (open loop): connection ``i`` of ``C``
+sends at its own times ``start + (k + i / C) · C / R``, and a latency is counted from the
+time a request was due, not from when a late connection got round to it — so a server
+that falls behind shows it in the percentiles instead of being asked less (no coordinated
+omission).
 """
 
 from __future__ import annotations
@@ -17,20 +23,28 @@ import sys
 import time
 
 
-async def client(host, port, deadline, plan, out, first):
+async def client(host, port, deadline, plan, out, first, connections):
     requests, tokens, stride = plan["requests"], plan["tokens"], plan["stride"]
+    rate = plan.get("rate")
+    interval = connections / rate if rate else 0.0
+    due = time.perf_counter() + interval * first / connections
     reader, writer = await asyncio.open_connection(host, port)
     n = first
     while time.monotonic() < deadline:
         name, method, path, body, token = requests[n % len(requests)]
         n += stride
+        if rate:
+            ahead = due - time.perf_counter()
+            if ahead > 0:
+                await asyncio.sleep(ahead)
         data = b"" if body is None else json.dumps(body).encode()
         head = (
             f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n"
             f"Authorization: Bearer {tokens[token]}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
         )
-        started = time.perf_counter()
+        started = due if rate else time.perf_counter()
+        due += interval
         writer.write(head.encode() + data)
         status_line = await reader.readline()
         if not status_line:  # the server closed the connection: count it and reconnect
@@ -60,7 +74,9 @@ async def client(host, port, deadline, plan, out, first):
 async def main(host, port, seconds, connections, plan):
     out: dict = {}
     deadline = time.monotonic() + seconds
-    await asyncio.gather(*(client(host, port, deadline, plan, out, i) for i in range(connections)))
+    await asyncio.gather(
+        *(client(host, port, deadline, plan, out, i, connections) for i in range(connections))
+    )
     print(json.dumps(out))
 
 
