@@ -19,6 +19,7 @@ from qfzz.store.devices import DeviceRecord, DeviceRepository
 from qfzz.store.idempotency import IdempotencyRepository, KeyTaken, StoredAnswer
 from qfzz.store.interactions import CommitListener, InteractionRepository, answered_interaction
 from qfzz.store.jobs import JobRecord, JobRepository
+from qfzz.store.leases import Lease, LeaseRepository
 from qfzz.store.ledger import LedgerRepository
 from qfzz.store.library import AlbumSort, LibraryRepository
 from qfzz.store.listeners import ListenerRecord, ListenerRepository, StoredPlaylist
@@ -46,6 +47,8 @@ __all__ = [
     "JobRecord",
     "JobRepository",
     "KeyTaken",
+    "Lease",
+    "LeaseRepository",
     "LedgerRepository",
     "LibraryRepository",
     "ListenerRecord",
@@ -79,6 +82,7 @@ class Store:
     bookmarks: BookmarkRepository
     shares: ShareRepository
     contents: ContentRepository
+    leases: LeaseRepository
 
     def close(self) -> None:
         self.interactions.stop()
@@ -107,4 +111,5 @@ def open_store(url: str, *, upgrade: bool = True) -> Store:
         bookmarks=BookmarkRepository(db),
         shares=ShareRepository(db),
         contents=ContentRepository(db),
+        leases=LeaseRepository(db),
     )

@@ -476,3 +476,15 @@ album_ratings = Table(
     Column("mean", Float, nullable=False),
     Index("ix_album_ratings_mean", "user_id", "mean", "artist_key", "album_key"),
 )
+
+#: Work that must run in one process of the station at a time (a mount's encoders, the
+#: miner) is held under a lease: one row per name, its holder, and an epoch that grows by
+#: one at every change of holder, so that a holder whose lease ran out is fenced off.
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("holder", String(64), nullable=False),
+    Column("epoch", Integer, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
