@@ -160,3 +160,18 @@ def test_malformed_messages_on_the_channel_change_nothing(pair):
     assert _relay(b).wait_received(heard + 1, WAIT)
     assert _relay(b).received == heard + 1
     assert b.profile("ann").applied == before + 1
+
+
+def test_votes_cast_through_one_process_count_in_the_others_trust_ledger(pair):
+    a, b = pair
+    for user in ("ann", "bob", "cy"):
+        a.register_listener(user, {})
+    track = a.track(int(a.index.track_ids[3]))
+    assert b.parts.ledger.record(track.content_id, track.creator_id) is None
+    heard = _relay(b).received
+    for user in ("ann", "bob", "cy"):
+        a.record_interaction(user, track.track_id, InteractionType.DISLIKE)
+    assert _relay(b).wait_received(heard + 3, WAIT)
+    told = b.parts.ledger.record(track.content_id, track.creator_id)
+    assert told is not None
+    assert told == a.parts.ledger.record(track.content_id, track.creator_id)

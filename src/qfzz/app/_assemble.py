@@ -169,6 +169,7 @@ def build_station(
             profiles=profiles,
             catalog=catalog,
             taste_changed=radio.taste_changed,
+            votes=ledger.apply_committed if settings.enable_blockchain else None,
         )
     )
     library = Library(

@@ -9,8 +9,9 @@ event relay (``qfzz.station.EventRelay``). That needs stores every process can r
 PostgreSQL database and a Redis-protocol cache; with SQLite or the embedded cache more
 than one process is refused (``require_shared``).
 
-An API process runs no background jobs (library jobs, conversions, mining): ``qfzz worker``
-processes do. It fits its own collaborative model, as a single process does.
+An API process runs no background jobs (library jobs, conversions, resolver runs):
+``qfzz worker`` processes do. It fits its own collaborative model and mines the trust
+ledger's pending votes, as a single process does.
 """
 
 from __future__ import annotations
@@ -118,6 +119,10 @@ def worker_app() -> FastAPI:
     station = build_station(settings)
     station.start()
     station.parts.taste_model.start()
+    # Each process seals the votes it holds: miners in several processes are safe (a block
+    # takes its height optimistically; the loser reloads the chain, its votes sealed), and
+    # a process that never mined would keep every vote pending in memory.
+    station.start_miner()
     gc.freeze()
     release_free_heap()
     log.info("API process %d serving", os.getpid())

@@ -63,6 +63,7 @@ class EventRelay:
         profiles: ProfileBook,
         catalog: Catalog,
         taste_changed: Callable[[str], None],
+        votes: Callable[[Sequence[tuple[int, Interaction]]], None] | None = None,
     ) -> None:
         self._channel = channel
         self._events = events
@@ -70,6 +71,9 @@ class EventRelay:
         self._profiles = profiles
         self._catalog = catalog
         self._taste_changed = taste_changed
+        #: The trust ledger's hook for committed rows: votes cast through other processes
+        #: count here too (a gap in the ids makes it read the log instead).
+        self._votes = votes
         #: This process, so that it skips its own messages.
         self.origin = uuid.uuid4().hex
         self._unsubscribe: list[Unsubscribe] = []
@@ -167,6 +171,8 @@ class EventRelay:
             return False
         features = self._catalog.features_of([i.track_id for _, i in rows])
         self._profiles.learn_elsewhere(rows, features)
+        if self._votes is not None:
+            self._votes(rows)
         plays = [i.track_id for _, i in rows if i.type is InteractionType.PLAY]
         if plays:
             self._catalog.view.add_plays(plays)
