@@ -39,6 +39,7 @@ from qfzz.cache._keys import Keyspace, normalise_query, search_digest, stable_di
 from qfzz.cache._link import ServerLink, server_link
 from qfzz.cache._memory import MemoryBackend
 from qfzz.cache._metrics import CacheCollector
+from qfzz.cache._packet_log import NEWEST, PacketLog
 from qfzz.cache._services import CacheServices
 from qfzz.cache._types import JobProgress, Session
 from qfzz.cache._values import (
@@ -51,6 +52,7 @@ from qfzz.cache._values import (
 
 __all__ = [
     "DEFAULT_TYPES",
+    "NEWEST",
     "Backend",
     "BackendError",
     "BackendUnavailable",
@@ -68,6 +70,7 @@ __all__ = [
     "JobProgressCache",
     "Keyspace",
     "MemoryBackend",
+    "PacketLog",
     "PlaylistCache",
     "SearchCache",
     "ServerLink",

@@ -45,8 +45,7 @@ from qfzz.cache._stats import NamespaceStats, StatsBook
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
-#: ``(channel, on_message, on_connect)`` → a subscriber listening on its own thread (with
-#: ``subscribed``, an Event, and ``close()``); the cache's invalidation bus is one.
+#: ``(channel, on_message, on_connect)`` → a subscriber thread (``subscribed``, ``close()``).
 BusFactory = Callable[[str, Callable[[bytes], None], Callable[[], None]], Any]
 T = TypeVar("T")
 
@@ -68,6 +67,7 @@ class Cache:
         l1_ttl: float = 10.0,
         breaker: CircuitBreaker | None = None,
         bus: BusFactory | None = None,
+        blocking: Callable[[Callable[[Any], Any]], Any] | None = None,
         strict: bool = False,
     ) -> None:
         self.backend = backend
@@ -92,6 +92,8 @@ class Cache:
         self.remote_invalidations = 0
         #: Subscribes to a channel of the server (``EventChannel``); None without one.
         self.subscriber = bus
+        #: Runs a call that waits on the server (``PacketLog.read``); None without one.
+        self.blocking = blocking
         self._bus = bus and bus(self.keys.channel, self._on_bus_message, self._on_bus_connect)
 
     @property

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from qfzz.cache._breaker import CircuitBreaker
 from qfzz.cache._codec import DEFAULT_TYPES, Codec
@@ -52,6 +53,11 @@ def open_cache(
 
     client = connect(url, timeout=timeout)
     bus_client = connect(url, timeout=max(timeout, 1.0), max_connections=4)
+    # blocking reads wait up to a second on the server: a client whose timeout allows it
+    slow_client = connect(url, timeout=max(timeout, 3.0), max_connections=32)
+
+    def blocking(action: Callable[[Any], Any]) -> Any:
+        return RedisBackend(slow_client).call(action)
 
     def bus(
         channel: str, on_message: Callable[[bytes], None], on_connect: Callable[[], None]
@@ -67,5 +73,6 @@ def open_cache(
         l1_ttl=l1_ttl,
         breaker=breaker,
         bus=bus,
+        blocking=blocking,
         strict=strict,
     )
