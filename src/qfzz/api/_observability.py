@@ -123,6 +123,16 @@ class _StationCollector(Collector):
             "Blocks mined since start",
             value=ledger.blocks_mined,
         )
+        made = station.mounts_made()
+        if made is not None:
+            making = GaugeMetricFamily(
+                "qfzz_mount_made_here",
+                "1 for a shared mount this process makes for the station (it holds the lease)",
+                labels=["mount"],
+            )
+            for name in station.radio.mount_names:
+                making.add_metric([name], 1.0 if name in made else 0.0)
+            yield making
         relayed = station.relay_counts()
         if relayed is not None:  # another process of the station may be telling us things
             yield CounterMetricFamily(

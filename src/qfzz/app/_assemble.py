@@ -13,7 +13,15 @@ import time
 from collections.abc import Callable
 
 from qfzz.app._resolver import build_resolving
-from qfzz.cache import CacheServices, event_channel, open_cache, server_link
+from qfzz.audio import Codec
+from qfzz.cache import (
+    CacheServices,
+    PacketLog,
+    Presence,
+    event_channel,
+    open_cache,
+    server_link,
+)
 from qfzz.catalog.timed_reads import TimedReads
 from qfzz.dj import CatalogView, Collaborative, PersonalizedDJ
 from qfzz.edge import DeviceRegistry
@@ -38,6 +46,7 @@ from qfzz.station import (
     Idempotency,
     InteractionRecorded,
     Library,
+    OnAir,
     Playlists,
     ProfileBook,
     QFZZStation,
@@ -52,6 +61,7 @@ from qfzz.station import (
     TasteModelTrainer,
     Uploads,
     load_secret_key,
+    queued,
 )
 from qfzz.store import Store, open_store
 from qfzz.trust import LedgerKey, Miner, TrustLedger
@@ -138,6 +148,12 @@ def build_station(
         clock=clock,
     )
     uploaded_music = settings.data_dir / "uploaded-music"  # uploaded songs, as catalog files
+
+    def mount_log(name: str, codec: Codec, bitrate_kbps: int) -> PacketLog:
+        # the mount's last stream_buffer_seconds (and its burst ahead) at ~40 packets/s
+        seconds = settings.stream_buffer_seconds + settings.burst_seconds + 2
+        return PacketLog(cache, f"mount:{name}:{codec}:{bitrate_kbps}", maxlen=int(seconds * 40))
+
     radio = Radio(
         RadioParts(
             settings=settings,
@@ -151,6 +167,19 @@ def build_station(
             known_loudness=StoredLoudness(
                 store.contents, music_dir=uploaded_music, data_dir=settings.data_dir
             ),
+            relayed=None if channel is None else mount_log,
+        )
+    )
+    on_air = (
+        None
+        if channel is None
+        else OnAir(
+            radio,
+            store.leases,
+            log_of=mount_log,
+            wants=Presence(cache, "mount-wants"),
+            track_of=lambda track_id: queued(track_id, catalog),
+            clock=clock,
         )
     )
 
@@ -282,6 +311,7 @@ def build_station(
             ),
             limits=limits,
             relay=relay,
+            on_air=on_air,
         )
     )
 

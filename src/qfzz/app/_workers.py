@@ -123,6 +123,7 @@ def worker_app() -> FastAPI:
     # takes its height optimistically; the loser reloads the chain, its votes sealed), and
     # a process that never mined would keep every vote pending in memory.
     station.start_miner()
+    station.start_on_air()  # makes the shared mounts whose lease it takes
     gc.freeze()
     release_free_heap()
     log.info("API process %d serving", os.getpid())

@@ -9,6 +9,7 @@ from qfzz.broadcast._icy import METAINT, IcyWriter, metadata_block
 from qfzz.broadcast._mount import Mount, MountRetired, NowPlaying, Tuning
 from qfzz.broadcast._program import PcmBlock, Program, QueuedTrack, TrackProvider
 from qfzz.broadcast._reaper import Reaper
+from qfzz.broadcast._relayed import PacketFeed, RelayedSource, entry_packet, packet_entry
 from qfzz.broadcast._session import (
     MAX_EVICTIONS,
     BitrateFeed,
@@ -30,14 +31,18 @@ __all__ = [
     "MountRetired",
     "NowPlaying",
     "Packet",
+    "PacketFeed",
     "PcmBlock",
     "Program",
     "QueuedTrack",
     "RealClock",
     "Reaper",
+    "RelayedSource",
     "StreamParams",
     "TrackProvider",
     "Tuning",
     "as_clock",
+    "entry_packet",
     "metadata_block",
+    "packet_entry",
 ]

@@ -26,6 +26,7 @@ from qfzz.audio import SAMPLE_RATE, Codec, LiveEncoder
 from qfzz.broadcast._chunks import Chunk, ChunkSource, Packet, TickGrid, chunk_holding
 from qfzz.broadcast._clock import Alarm, Clock, as_clock
 from qfzz.broadcast._program import PcmBlock, Program, QueuedTrack
+from qfzz.broadcast._relayed import PacketFeed, RelayedSource
 from qfzz.streams import BufferReader, IndexedBuffer, Intervals, SourceReader, StreamBuffer
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ class _Encoder:
     """One (codec, bitrate) on air: its packets, and their chunks per phase group."""
 
     packets: StreamBuffer[Packet]
-    source: EncoderSource
+    source: EncoderSource | RelayedSource
     groups: list[StreamBuffer[Chunk]]
     grid: TickGrid  # the first group's; group g is cut g/len(groups) of a tick later
 
@@ -234,8 +235,12 @@ class Mount:
         description: str = "",
         personal: bool = False,
         on_idle: Callable[[], None] | None = None,
+        relayed: Callable[[Codec, int], PacketFeed] | None = None,
     ) -> None:
         self.name = name
+        #: Heard through a log another process makes (``_relayed``): each (codec, bitrate)
+        #: reads ``relayed(codec, bitrate)`` instead of encoding the program here.
+        self._relayed = relayed
         self.personal = personal  # one listener's radio, not a shared station
         self.description = description
         self.program = program
@@ -304,9 +309,17 @@ class Mount:
         return Tuning(reader, start, self)
 
     def _start_encoder(self, codec: Codec, bitrate_kbps: int) -> _Encoder:
-        source = EncoderSource(self, codec, bitrate_kbps)
         packets_per_second = 40 if codec == "mp3" else 1 / 0.2 + 1
         seconds = self._buffer_seconds + self._pacer.lead  # the past, and the burst ahead
+        source: EncoderSource | RelayedSource
+        if self._relayed is None:
+            source = EncoderSource(self, codec, bitrate_kbps)
+        else:
+            source = RelayedSource(
+                self._relayed(codec, bitrate_kbps),
+                burst_packets=math.ceil(self._pacer.lead * packets_per_second),
+                on_track=self._heard_relayed,
+            )
         maxlen = int(seconds * packets_per_second)
         packets: StreamBuffer[Packet] = StreamBuffer(source, maxlen=maxlen, allow_equal_keys=True)
         packets.__enter__()  # the mount's own hold: released after the grace period
@@ -516,6 +529,18 @@ class Mount:
             with self._air_lock:
                 self._changes.append((block.track, at))
                 self._made = block.track
+
+    def _heard_relayed(self, track: QueuedTrack | None, at: float) -> None:
+        """A relayed mount's track change, heard at wall-clock time ``at``."""
+        with self._air_lock:
+            if self._changes and self._changes[-1][1] > at:
+                return  # an older change told again (a reader that reopened)
+            self._changes.append((track, at))
+
+    def heard_at(self, packet_at: float) -> float:
+        """The wall-clock time a packet of this mount (program time ``packet_at``) is
+        heard at: what its entry in a relayed mount's log says."""
+        return self._pacer.wall_time(packet_at - self._offset / SAMPLE_RATE)
 
     def _restarted(self) -> None:
         """The PCM stage starts again: what was made ahead but never heard is forgotten."""

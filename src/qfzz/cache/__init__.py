@@ -40,6 +40,7 @@ from qfzz.cache._link import ServerLink, server_link
 from qfzz.cache._memory import MemoryBackend
 from qfzz.cache._metrics import CacheCollector
 from qfzz.cache._packet_log import NEWEST, PacketLog
+from qfzz.cache._presence import Presence
 from qfzz.cache._services import CacheServices
 from qfzz.cache._types import JobProgress, Session
 from qfzz.cache._values import (
@@ -72,6 +73,7 @@ __all__ = [
     "MemoryBackend",
     "PacketLog",
     "PlaylistCache",
+    "Presence",
     "SearchCache",
     "ServerLink",
     "Session",

@@ -23,10 +23,11 @@ from qfzz.station._idempotency import Idempotency, Once, parse_key, request_key
 from qfzz.station._jobs import CATALOG_QUEUE, MAX_RESOLVE, CatalogJobs
 from qfzz.station._known_loudness import StoredLoudness
 from qfzz.station._library import AlbumOrder, Annotations, Library
+from qfzz.station._on_air import OnAir
 from qfzz.station._parts import RateLimits, StationParts
 from qfzz.station._playlists import Playlists
 from qfzz.station._profiles import SNAPSHOT_EVERY, ProfileBook
-from qfzz.station._radio import Radio, RadioParts
+from qfzz.station._radio import Radio, RadioParts, queued
 from qfzz.station._ratelimit import SlidingWindow
 from qfzz.station._registration import Registrar, Registration
 from qfzz.station._relay import EventRelay
@@ -64,6 +65,7 @@ __all__ = [
     "LedgerSummary",
     "Library",
     "NowPlaying",
+    "OnAir",
     "Once",
     "PlaybackState",
     "PlaylistGenerated",
@@ -92,6 +94,7 @@ __all__ = [
     "load_secret_key",
     "local_source",
     "parse_key",
+    "queued",
     "request_key",
     "token_digest",
     "verify_password",

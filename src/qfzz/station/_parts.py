@@ -20,6 +20,7 @@ from qfzz.station._feedback import FeedbackFlow
 from qfzz.station._idempotency import Idempotency
 from qfzz.station._jobs import CatalogJobs
 from qfzz.station._library import Library
+from qfzz.station._on_air import OnAir
 from qfzz.station._playlists import Playlists
 from qfzz.station._profiles import ProfileBook
 from qfzz.station._radio import Radio
@@ -88,3 +89,6 @@ class StationParts:
     #: Tells this station's other processes what changed here, and applies what they
     #: tell (None: nothing shares the station: the embedded cache).
     relay: EventRelay | None = None
+    #: Keeps the shared mounts' leases and makes the mounts held (None: one process makes
+    #: its own mounts: the embedded cache).
+    on_air: OnAir | None = None

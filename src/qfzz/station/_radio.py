@@ -14,8 +14,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from qfzz.audio import Loudness
-from qfzz.broadcast import Mount, Program, QueuedTrack, Reaper
+from qfzz.audio import Codec, Loudness
+from qfzz.broadcast import Mount, PacketFeed, Program, QueuedTrack, Reaper
 from qfzz.dj import ListenerProfile, PersonalizedDJ, TrustFilter
 from qfzz.errors import UnknownListener, UnknownTrack
 from qfzz.settings import Settings
@@ -48,6 +48,10 @@ class RadioParts:
     #: The loudness already known for a track path (an upload's, stored when it was
     #: converted; see ``StoredLoudness``), tried before a program measures the file.
     known_loudness: Callable[[str], Loudness | None] | None = None
+    #: With several processes serving the station: the log of a shared mount's packets
+    #: at (codec, bitrate), made once in the station (``station.OnAir``) and heard here.
+    #: None: this process makes its shared mounts itself.
+    relayed: Callable[[str, Codec, int], PacketFeed] | None = None
 
 
 def queued(track_id: int, catalog: Catalog) -> QueuedTrack | None:
@@ -206,11 +210,18 @@ class Radio:
         self._mounts: dict[str, Mount] = {}
         self._personal: dict[str, Mount] = {}
         self._resting: dict[str, Program] = {}  # suspended, longest resting first
+        self._sources: dict[str, Mount] = {}  # shared mounts made here for the station
         self._lock = threading.Lock()
         self._reaper = Reaper(parts.clock, self._next_due, self._reap_at, name="qfzz-radio-reaper")
 
     def _new_mount(
-        self, name: str, program: Program, description: str, *, personal: bool = False
+        self,
+        name: str,
+        program: Program,
+        description: str,
+        *,
+        personal: bool = False,
+        relayed: Callable[[Codec, int], PacketFeed] | None = None,
     ) -> Mount:
         settings = self._parts.settings
         return Mount(
@@ -223,6 +234,7 @@ class Radio:
             description=description,
             personal=personal,
             on_idle=self._reaper.poke,
+            relayed=relayed,
         )
 
     def _program(self, provider: _Provider) -> Program:
@@ -239,13 +251,38 @@ class Radio:
     def mount(self, name: str) -> Mount:
         if name not in self._parts.settings.mounts:
             raise KeyError(name)
+        relayed = self._parts.relayed
         with self._lock:
             found = self._mounts.get(name)
             if found is None:
                 program = self._program(AutoDJ(self._parts))
-                found = self._new_mount(name, program, f"QFZZ {name}")
+                found = self._new_mount(
+                    name,
+                    program,
+                    f"QFZZ {name}",
+                    relayed=None if relayed is None else functools.partial(relayed, name),
+                )
                 self._mounts[name] = found
             return found
+
+    def source(self, name: str) -> Mount:
+        """The shared mount ``name`` as this process makes it for the whole station (while
+        it holds the mount's lease; see ``station.OnAir``): its program encoded here."""
+        if name not in self._parts.settings.mounts:
+            raise KeyError(name)
+        with self._lock:
+            found = self._sources.get(name)
+            if found is None:
+                program = self._program(AutoDJ(self._parts))
+                found = self._sources[name] = self._new_mount(name, program, f"QFZZ {name}")
+            return found
+
+    def drop_source(self, name: str) -> None:
+        """Stop making ``name`` here (the lease went to another process)."""
+        with self._lock:
+            found = self._sources.pop(name, None)
+        if found is not None:
+            found.close()
 
     def personal(self, user_id: str) -> Mount:
         """The listener's radio: on air, resumed where it was retired, or new."""
@@ -297,6 +334,11 @@ class Radio:
         with self._lock:
             return [*self._mounts.values(), *self._personal.values()]
 
+    def _every_mount(self) -> list[Mount]:
+        """The mounts listened to here and those made here for the station."""
+        with self._lock:
+            return [*self._mounts.values(), *self._personal.values(), *self._sources.values()]
+
     @property
     def resting(self) -> list[str]:
         """Listeners whose personal radio is suspended (retired, its place kept)."""
@@ -313,7 +355,7 @@ class Radio:
         self._reap_at(self._parts.clock())
 
     def _reap_at(self, now: float) -> None:
-        for mount in self.all_mounts():
+        for mount in self._every_mount():
             mount.reap(now)
         dropped: list[Program] = []
         with self._lock:
@@ -332,17 +374,18 @@ class Radio:
         return self._personal_mount(user_id, create=create)
 
     def _next_due(self) -> float | None:
-        dues = [due for mount in self.all_mounts() if (due := mount.next_due()) is not None]
+        dues = [due for mount in self._every_mount() if (due := mount.next_due()) is not None]
         return min(dues) if dues else None
 
     def close(self) -> None:
         self._reaper.stop()
-        for mount in self.all_mounts():
+        for mount in self._every_mount():
             mount.close()
         with self._lock:
             programs = list(self._resting.values())
             self._mounts.clear()
             self._personal.clear()
+            self._sources.clear()
             self._resting.clear()
         for program in programs:
             program.close()

@@ -130,6 +130,8 @@ class QFZZStation:
             return
         self._run_state.stopped()
         parts = self.parts
+        if parts.on_air is not None:
+            parts.on_air.stop()  # its leases given up: another process makes the mounts
         parts.jobs.stop()
         parts.uploads.stop()
         parts.taste_model.stop()
@@ -163,8 +165,15 @@ class QFZZStation:
         if self.settings.enable_blockchain:
             self.parts.miner.start()
 
+    def start_on_air(self) -> None:
+        """Take part in making the shared mounts (a serving process of a station shared by
+        several: ``station.OnAir``); nothing to do for a station of one process."""
+        if self.parts.on_air is not None:
+            self.parts.on_air.start()
+
     def start_workers(self) -> None:
         """The background work of a serving station: mining and catalog jobs."""
+        self.start_on_air()
         self.start_miner()
         self.jobs.start()
         self.parts.uploads.start()
@@ -325,6 +334,12 @@ class QFZZStation:
             "software_version": qfzz.__version__,
             "schema_version": SCHEMA_VERSION,
         }
+
+    def mounts_made(self) -> list[str] | None:
+        """The shared mounts this process makes for the whole station (None: a station of
+        one process, which makes its own)."""
+        on_air = self.parts.on_air
+        return None if on_air is None else on_air.making()
 
     def relay_counts(self) -> tuple[int, int] | None:
         """Changes the station's other processes told this one, and catch-ups from the
