@@ -13,7 +13,7 @@ import pytest
 from qfzz.app import build_station
 from qfzz.models import InteractionType
 from qfzz.settings import Settings
-from qfzz.station import QFZZStation
+from qfzz.station import PlaybackState, QFZZStation
 from qfzz.store import open_store
 from qfzz.testing import SIX_GENRES, add_synthetic_tracks
 
@@ -175,3 +175,16 @@ def test_votes_cast_through_one_process_count_in_the_others_trust_ledger(pair):
     told = b.parts.ledger.record(track.content_id, track.creator_id)
     assert told is not None
     assert told == a.parts.ledger.record(track.content_id, track.creator_id)
+
+
+def test_now_playing_is_the_same_list_whichever_process_is_asked(pair):
+    a, b = pair
+    a.register_listener("ann", {})
+    track_id = int(a.index.track_ids[4])
+    a.parts.collections.scrobble("ann", track_id, played=False, client="DSub")
+    (seen,) = b.parts.collections.now_playing()
+    assert (seen.user_id, seen.track.track_id, seen.client) == ("ann", track_id, "DSub")
+    b.parts.collections.report_playback(
+        "ann", track_id, state=PlaybackState.STOPPED, position_ms=600_000, client="DSub"
+    )
+    assert a.parts.collections.now_playing() == []

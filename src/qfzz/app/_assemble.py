@@ -18,6 +18,7 @@ from qfzz.cache import (
     CacheServices,
     PacketLog,
     Presence,
+    SharedMap,
     event_channel,
     open_cache,
     server_link,
@@ -212,7 +213,12 @@ def build_station(
         clock=clock,
     )
     collections = Collections(
-        store, catalog=catalog, playlists=playlists, feedback=feedback, clock=clock
+        store,
+        catalog=catalog,
+        playlists=playlists,
+        feedback=feedback,
+        clock=clock,
+        shared_now=None if channel is None else SharedMap(cache, "now-playing"),
     )
     resolving = build_resolving(settings, store, catalog, clock)
     jobs = CatalogJobs(

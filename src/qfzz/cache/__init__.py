@@ -42,6 +42,7 @@ from qfzz.cache._metrics import CacheCollector
 from qfzz.cache._packet_log import NEWEST, PacketLog
 from qfzz.cache._presence import Presence
 from qfzz.cache._services import CacheServices
+from qfzz.cache._shared_map import SharedMap
 from qfzz.cache._types import JobProgress, Session
 from qfzz.cache._values import (
     JobProgressCache,
@@ -78,6 +79,7 @@ __all__ = [
     "ServerLink",
     "Session",
     "SessionCache",
+    "SharedMap",
     "Subscription",
     "TrackCache",
     "UnknownNamespace",

@@ -6,17 +6,21 @@ every id it was given (a song may become playable again), but its entries as lis
 skip songs QFZZ has no audio for, so every app can play what it lists.
 
 The store is the source of truth for playlists and queues; reports go through the
-feedback flow so the DJ learns from on-demand listening too. Now playing is kept in this
-process for an hour (``NOW_PLAYING_SECONDS``).
+feedback flow so the DJ learns from on-demand listening too. Now playing is kept for an
+hour (``NOW_PLAYING_SECONDS``): in this process, and, with a cache server, in a map every
+process of the station shares (``cache.SharedMap``), so an app sees the same list
+whichever process answers it.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum, auto
 
+from qfzz.cache import SharedMap
 from qfzz.errors import Forbidden, InvalidInput, UnknownItem
 from qfzz.models import Bookmark, PlayQueue, Track, UserPlaylist
 from qfzz.station._catalog import Catalog
@@ -65,8 +69,11 @@ class Collections:
         playlists: Playlists,
         feedback: FeedbackFlow,
         clock: Callable[[], float],
+        shared_now: SharedMap | None = None,
     ) -> None:
         self._store = store
+        #: Now playing as every process of the station sees it (None: this process's own).
+        self._shared_now = shared_now
         self._catalog = catalog
         self._playlists = playlists
         self._feedback = feedback
@@ -84,8 +91,7 @@ class Collections:
         if played:
             self._feedback.record([(user_id, track_id, "play", None)])
         else:
-            with self._lock:
-                self._now[user_id] = NowPlaying(user_id, track, self._clock(), client)
+            self._playing(NowPlaying(user_id, track, self._clock(), client))
 
     def report_playback(
         self, user_id: str, track_id: int, *, state: PlaybackState, position_ms: int, client: str
@@ -93,21 +99,55 @@ class Collections:
         """A stop well before the end is a ``skip``; starting or playing is now playing."""
         track = self._catalog.track(track_id)
         if state in (PlaybackState.STARTING, PlaybackState.PLAYING):
-            with self._lock:
-                self._now[user_id] = NowPlaying(user_id, track, self._clock(), client)
+            self._playing(NowPlaying(user_id, track, self._clock(), client))
         elif state is PlaybackState.STOPPED:
-            with self._lock:
-                self._now.pop(user_id, None)
+            self._stopped([user_id])
             duration = track.meta.duration or 0.0
             if position_ms / 1000 < min(PLAYED_SECONDS, PLAYED_FRACTION * duration):
                 self._feedback.record([(user_id, track_id, "skip", None)])
 
     def now_playing(self) -> list[NowPlaying]:
         horizon = self._clock() - NOW_PLAYING_SECONDS
+        playing = self._everyone_playing()
+        gone = [user for user, n in playing.items() if n.since < horizon]
+        self._stopped(gone)
+        return sorted((n for n in playing.values() if n.since >= horizon), key=lambda n: -n.since)
+
+    def _playing(self, now: NowPlaying) -> None:
         with self._lock:
-            for user in [u for u, n in self._now.items() if n.since < horizon]:
-                del self._now[user]
-            return sorted(self._now.values(), key=lambda n: -n.since)
+            self._now[now.user_id] = now
+        if self._shared_now is not None:
+            entry = {"track": now.track.track_id, "since": now.since, "client": now.client}
+            self._shared_now.put(now.user_id, json.dumps(entry).encode())
+
+    def _stopped(self, users: list[str]) -> None:
+        with self._lock:
+            for user in users:
+                self._now.pop(user, None)
+        if self._shared_now is not None:
+            self._shared_now.remove(users)
+
+    def _everyone_playing(self) -> dict[str, NowPlaying]:
+        """This process's own, or, shared, every process's (this one's while the cache
+        server does not answer)."""
+        with self._lock:
+            own = dict(self._now)
+        found = None if self._shared_now is None else self._shared_now.items()
+        if found is None:
+            return own
+        entries: dict[str, tuple[int, float, str]] = {}
+        for user, raw in found.items():
+            try:
+                entry = json.loads(raw)
+                entries[user] = (int(entry["track"]), float(entry["since"]), str(entry["client"]))
+            except (ValueError, KeyError, TypeError):
+                continue  # not ours: ignored
+        tracks = self._catalog.tracks([track for track, _, _ in entries.values()])
+        return {
+            user: NowPlaying(user, tracks[track], since, client)
+            for user, (track, since, client) in entries.items()
+            if track in tracks
+        }
 
     # -- playlists ----------------------------------------------------------------------
 
