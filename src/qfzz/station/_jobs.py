@@ -25,6 +25,10 @@ from qfzz.store import JobRepository
 
 log = logging.getLogger(__name__)
 
+#: Whose idempotency keys a job's effects are stored under (no listener can be named so:
+#: user ids have no spaces).
+JOBS_PRINCIPAL = "qfzz jobs"
+
 #: The queue the catalog jobs (scans, dataset imports) run on.
 CATALOG_QUEUE = "catalog"
 POLL_SECONDS = 0.5
@@ -127,9 +131,15 @@ class CatalogJobs:
                 )
                 progress.update(job.job_id, report.seen, report.seen, message, finished=True)
             elif payload.get("kind") == "import":
-                result = self._catalog.import_dataset(
-                    str(payload["name"]), list(payload["records"]), str(payload["license"])
+                # Keyed by the job: a second hand-out of a job whose import was stored
+                # (its worker died before the ack) gets that import, never a second one.
+                once = self._catalog.import_dataset_once(
+                    IdempotencyKey(JOBS_PRINCIPAL, "import job", job.job_id, job.job_id),
+                    str(payload["name"]),
+                    list(payload["records"]),
+                    str(payload["license"]),
                 )
+                result = once.value
                 count = len(result.track_ids)
                 progress.update(
                     job.job_id,
