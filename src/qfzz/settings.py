@@ -252,6 +252,14 @@ class Settings(BaseSettings):
         le=86_400.0,
         description="wall time after which a conversion child is killed (a stalled read)",
     )
+    job_handout_seconds: float = Field(
+        default=3600.0,
+        ge=1.0,
+        le=7 * 86_400.0,
+        description="how long a worker holds a library job (scan, import, resolver run) "
+        "before another may take it: the time a dead worker's job waits, and longer than "
+        "any such job runs",
+    )
 
     download_sources: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["local"],

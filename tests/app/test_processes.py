@@ -253,3 +253,66 @@ def test_a_process_killed_under_load_loses_nothing_acknowledged_and_fails_no_oth
     finally:
         a.stop()
         b.stop()
+
+
+def test_a_job_worker_killed_mid_scan_leaves_the_job_to_another_which_finishes_it(
+    tmp_path, shared_env, postgres_url
+):
+    from qfzz.testing import write_tone_library
+
+    library = write_tone_library(tmp_path / "music", tracks=60, seconds=3.0)
+    env = {
+        **shared_env,
+        "QFZZ_ADMIN_PASSWORD": "admin-pw-1234",
+        "QFZZ_JOB_HANDOUT_SECONDS": "4",  # a dead worker's job waits this long
+        "QFZZ_ANALYSE_AUDIO": "true",  # tempo and energy per file: a scan that takes a while
+    }
+    server = ServeProcess(tmp_path / "data", env=env, args=("--no-demo", "--workers", "2"))
+    server.start()
+    workers: list[subprocess.Popen[bytes]] = []
+
+    def worker() -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "qfzz", "worker", "--data-dir", str(tmp_path / "data")],
+            env={**os.environ, "QFZZ_LOG_LEVEL": "WARNING", **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        workers.append(process)
+        return process
+
+    try:
+        server.wait_healthy()
+        login = httpx.post(
+            f"{server.url}/api/v1/auth/login",
+            json={"user_id": "admin", "password": "admin-pw-1234"},
+        )
+        auth = {"Authorization": f"Bearer {login.json()['token']}"}
+        queued = httpx.post(f"{server.url}/api/v1/scan", json={"path": str(library)}, headers=auth)
+        assert queued.status_code == 202, queued.text
+        job_url = f"{server.url}/api/v1/jobs/{queued.json()['job_id']}"
+
+        def progress() -> dict:
+            return httpx.get(job_url, headers=auth).json()
+
+        first = worker()
+        assert wait_for(lambda: 0 < progress().get("done", 0) < 60 and not progress()["finished"])
+        first.send_signal(signal.SIGKILL)  # mid-scan
+        first.wait(10)
+        worker()  # another takes the job once its hand-out runs out, and finishes it
+        assert wait_for(lambda: progress().get("finished"), timeout=120)
+        found = httpx.get(f"{server.url}/api/v1/tracks?q=tone&limit=100", headers=auth).json()
+        assert found["total"] == 60
+        store = open_store(postgres_url)
+        try:
+            every = store.tracks.get_many(list(range(1, 1000))).values()
+            paths = [t.path for t in every if t.path and t.path.startswith(str(library))]
+        finally:
+            store.close()
+        assert len(paths) == len(set(paths)) == 60  # every file once
+    finally:
+        for process in workers:
+            if process.poll() is None:
+                process.kill()
+            process.wait(10)
+        server.stop()

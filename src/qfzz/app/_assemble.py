@@ -228,7 +228,7 @@ def build_station(
             clock=clock,
             codec=cache.codec,
             server=server_link(cache, "jobs"),
-            visibility=3600,
+            visibility=settings.job_handout_seconds,
             max_attempts=3,
         ),
         caches.job_progress,
