@@ -9,37 +9,19 @@ import re
 import subprocess
 import time
 import uuid
-from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 import imageio_ffmpeg
-import numpy as np
 import pytest
 import redis
-from mutagen.easyid3 import EasyID3
 from sqlalchemy import create_engine, text
 
-from qfzz.audio import encode_audio_file
-from qfzz.testing import ServeProcess, wait_for
+from qfzz.testing import ServeProcess, wait_for, write_tone_library
 
 pytestmark = pytest.mark.slow
 
 LISTEN_SECONDS = 14
-
-
-def _library(root: Path) -> Path:
-    root.mkdir()
-    rate = 22050
-    t = np.arange(10 * rate) / rate
-    for n in range(4):
-        wave = (0.2 * np.sin(2 * np.pi * (220 + 55 * n) * t)).astype(np.float32)
-        path = root / f"{n}.mp3"
-        encode_audio_file(np.stack([wave, wave]), rate, path, bitrate_kbps=64)
-        tags = EasyID3()
-        tags.update({"title": f"Tone {n}", "artist": "Band", "genre": "jazz"})
-        tags.save(path)
-    return root
 
 
 def _makes_main(url: str) -> bool:
@@ -58,7 +40,7 @@ def test_the_shared_mount_is_made_once_and_survives_its_maker(tmp_path, postgres
         "QFZZ_SECRET_KEY": "one station, two processes, one mount",
         "QFZZ_CROSSFADE_SECONDS": "0.5",
     }
-    library = _library(tmp_path / "music")
+    library = write_tone_library(tmp_path / "music", tracks=4, seconds=10.0)
     a = ServeProcess(tmp_path / "a" / "data", env=env, args=("--library", str(library)))
     b = ServeProcess(tmp_path / "b" / "data", env=env, args=("--library", str(library)))
     listener = None
