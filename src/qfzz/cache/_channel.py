@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from qfzz.cache._core import Cache
-from qfzz.cache._link import server_link
+from qfzz.cache._link import required_link, server_link
 
 #: Under the cache's prefix: ``<prefix>events:<topic>``.
 _NAMESPACE = "events"
@@ -36,9 +36,7 @@ class EventChannel:
     """Publish bytes to, and listen for bytes from, the other processes on one topic."""
 
     def __init__(self, cache: Cache, topic: str) -> None:
-        link = server_link(cache, _NAMESPACE)
-        if link is None:
-            raise ValueError("an event channel needs a cache server (redis://…)")
+        link = required_link(cache, _NAMESPACE, "an event channel")
         self._cache = cache
         self._link = link
         self.channel = link.key(topic)

@@ -58,3 +58,12 @@ def server_link(cache: Cache, namespace: str) -> ServerLink | None:
 
     backend = cache.backend
     return ServerLink(cache, backend, namespace) if isinstance(backend, RedisBackend) else None
+
+
+def required_link(cache: Cache, namespace: str, what: str) -> ServerLink:
+    """``server_link``, for a structure that exists only on a server: ``what`` (its name,
+    for the error) cannot be made on the embedded cache."""
+    link = server_link(cache, namespace)
+    if link is None:
+        raise ValueError(f"{what} needs a cache server (redis://…)")
+    return link

@@ -19,7 +19,7 @@ from typing import Any
 
 from qfzz.cache._core import Cache
 from qfzz.cache._errors import BackendError
-from qfzz.cache._link import server_link
+from qfzz.cache._link import required_link
 
 _NAMESPACE = "log"
 #: Where a reader starts that has read nothing: only what comes next.
@@ -33,8 +33,8 @@ class PacketLog:
     what came after an entry id (waiting up to ``wait`` seconds for one)."""
 
     def __init__(self, cache: Cache, name: str, *, maxlen: int) -> None:
-        link = server_link(cache, _NAMESPACE)
-        if link is None or cache.blocking is None:
+        link = required_link(cache, _NAMESPACE, "a packet log")
+        if cache.blocking is None:
             raise ValueError("a packet log needs a cache server (redis://…)")
         if maxlen < 1:
             raise ValueError("maxlen must be at least 1")

@@ -11,7 +11,7 @@ from urllib.parse import unquote
 
 from qfzz.cache._core import Cache
 from qfzz.cache._keys import _GLOB_SPECIAL
-from qfzz.cache._link import server_link
+from qfzz.cache._link import required_link
 
 _NAMESPACE = "presence"
 
@@ -20,9 +20,7 @@ class Presence:
     """Marks under one topic: ``mark(item, ttl=…, holder=…)``; ``items()`` marked by any."""
 
     def __init__(self, cache: Cache, topic: str) -> None:
-        link = server_link(cache, _NAMESPACE)
-        if link is None:
-            raise ValueError("presence marks need a cache server (redis://…)")
+        link = required_link(cache, _NAMESPACE, "presence marks")
         self._link = link
         self._topic = topic
         self._prefix = link.key(topic, "x")[:-1]  # every mark of the topic starts so

@@ -8,7 +8,7 @@ cache server, fields written and removed one at a time, read whole.
 from __future__ import annotations
 
 from qfzz.cache._core import Cache
-from qfzz.cache._link import server_link
+from qfzz.cache._link import required_link
 
 _NAMESPACE = "map"
 
@@ -17,9 +17,7 @@ class SharedMap:
     """``put(field, value)``, ``remove(field)``, ``items()``: bytes, on the cache server."""
 
     def __init__(self, cache: Cache, name: str) -> None:
-        link = server_link(cache, _NAMESPACE)
-        if link is None:
-            raise ValueError("a shared map needs a cache server (redis://…)")
+        link = required_link(cache, _NAMESPACE, "a shared map")
         self._link = link
         self.key = link.key(name)
 
