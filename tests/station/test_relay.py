@@ -8,14 +8,15 @@ import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 
+import numpy as np
 import pytest
 
 from qfzz.app import build_station
 from qfzz.models import InteractionType
 from qfzz.settings import Settings
-from qfzz.station import PlaybackState, QFZZStation
+from qfzz.station import PlaybackState, QFZZStation, TasteModelTrainer
 from qfzz.store import open_store
-from qfzz.testing import SIX_GENRES, add_synthetic_tracks
+from qfzz.testing import SIX_GENRES, add_synthetic_tracks, tracks_of_genre
 
 WAIT = 10.0  # seconds to wait for a message that should come (not a pace)
 
@@ -188,3 +189,33 @@ def test_now_playing_is_the_same_list_whichever_process_is_asked(pair):
         "ann", track_id, state=PlaybackState.STOPPED, position_ms=600_000, client="DSub"
     )
     assert a.parts.collections.now_playing() == []
+
+
+def test_a_fit_stored_by_one_process_is_installed_by_the_others(pair):
+    a, b = pair
+    jazz, metal = tracks_of_genre(a, "jazz"), tracks_of_genre(a, "metal")
+    for n in range(12):
+        a.register_listener(f"fan{n}", {})
+        a.record_interaction(f"fan{n}", jazz[0], "favorite")
+        a.record_interaction(f"fan{n}", metal[n % 3], "like")
+    fitter = TasteModelTrainer(  # as qfzz worker runs it, here in this thread
+        a.parts.store,
+        a.parts.dj.collaborative,
+        a.parts.catalog.view,
+        interval=60,
+        min_interactions=1,
+        in_child=False,
+        shared=a.parts.store.taste_models,
+    )
+    follower = b.parts.taste_model
+    assert follower.follow() is False and b.parts.dj.collaborative.model is None  # none yet
+    fitted = fitter.retrain()
+    assert fitted is not None
+    assert follower.follow() is True
+    installed = b.parts.dj.collaborative.model
+    assert installed is not None
+    assert np.array_equal(installed.item_ids, fitted.item_ids)
+    assert np.array_equal(installed.item_factors, fitted.item_factors)
+    assert installed.params == fitted.params
+    assert b.parts.dj.collaborative.artist_weight == a.parts.dj.collaborative.artist_weight
+    assert follower.follow() is False  # nothing newer since

@@ -462,6 +462,7 @@ def test_the_migration_drops_listener_rows_of_albums_that_do_not_exist(tmp_path)
         conn.execute(album_ratings.insert().values(("ann", "m", "Gone", 4.0)))
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0017'")  # before 0018
         conn.exec_driver_sql("DROP TABLE leases")  # and what the later revisions made
+        conn.exec_driver_sql("DROP TABLE taste_models")
     old.close()
     upgraded = open_store(url)
     try:

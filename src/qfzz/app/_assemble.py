@@ -314,6 +314,8 @@ def build_station(
                 view,
                 interval=settings.taste_model_interval_seconds,
                 min_interactions=settings.taste_model_min_interactions,
+                shared=None if channel is None else store.taste_models,
+                clock=clock,
             ),
             limits=limits,
             relay=relay,

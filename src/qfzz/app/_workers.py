@@ -9,9 +9,9 @@ event relay (``qfzz.station.EventRelay``). That needs stores every process can r
 PostgreSQL database and a Redis-protocol cache; with SQLite or the embedded cache more
 than one process is refused (``require_shared``).
 
-An API process runs no background jobs (library jobs, conversions, resolver runs):
-``qfzz worker`` processes do. It fits its own collaborative model and mines the trust
-ledger's pending votes, as a single process does.
+An API process runs no background jobs (library jobs, conversions, resolver runs, model
+fits): ``qfzz worker`` processes do; it installs the collaborative model the workers fit
+and store (``TasteModelTrainer.follow``), and mines the trust ledger's pending votes.
 """
 
 from __future__ import annotations
@@ -96,6 +96,7 @@ def run_jobs(settings: Settings) -> None:
         station.start_miner()
         station.jobs.start()
         station.parts.uploads.start()
+        station.parts.taste_model.start()  # fits, stored for the API processes to install
         log.info("job worker %d running", os.getpid())
         stopping.wait()
     finally:
@@ -118,7 +119,7 @@ def worker_app() -> FastAPI:
     configure_logging(settings.log_level)
     station = build_station(settings)
     station.start()
-    station.parts.taste_model.start()
+    station.parts.taste_model.start(follow=True)  # the fits qfzz worker stores
     # Each process seals the votes it holds: miners in several processes are safe (a block
     # takes its height optimistically; the loser reloads the chain, its votes sealed), and
     # a process that never mined would keep every vote pending in memory.

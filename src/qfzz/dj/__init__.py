@@ -32,6 +32,8 @@ from qfzz.dj._taste_fit import (
     fit_taste,
     fit_taste_arrays,
     restore_taste,
+    taste_from_bytes,
+    taste_to_bytes,
 )
 from qfzz.dj._view import CatalogView
 
@@ -67,5 +69,7 @@ __all__ = [
     "related_genres",
     "restore",
     "restore_taste",
+    "taste_from_bytes",
+    "taste_to_bytes",
     "top_rows",
 ]

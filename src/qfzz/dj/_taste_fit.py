@@ -30,9 +30,13 @@ Without enough listeners to judge, the default :data:`W_ARTIST_COLLAB` stands.
 
 from __future__ import annotations
 
+import dataclasses
+import io
+import json
+import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -384,3 +388,48 @@ def _held_out(rows: _Rows, seed: int) -> dict[int, int]:
 def _normalised(scores: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
     peak = float(np.abs(scores).max()) if scores.size else 0.0
     return scores.astype(np.float64) / peak if peak > 0 else scores.astype(np.float64) * 0.0
+
+
+def taste_to_bytes(arrays: TasteArrays) -> bytes:
+    """A fit as an ``.npz`` (no pickles: a stored model is read back as data only), for
+    the other processes of a station to load instead of fitting again."""
+    columns: dict[str, Any] = {}
+    meta: dict[str, object] = {
+        "artist_weight": arrays.artist_weight,
+        "ranks": [[weight, rank] for weight, rank in arrays.ranks.items()],
+    }
+    for name, part in (("tracks", arrays.tracks), ("artists", arrays.artists)):
+        if part is None:
+            continue
+        ids, factors, gram, strength, params = part
+        columns[f"{name}_ids"] = np.asarray(ids, dtype=np.int64)
+        columns[f"{name}_factors"] = np.asarray(factors, dtype=np.float32)
+        columns[f"{name}_gram"] = np.asarray(gram, dtype=np.float64)
+        meta[name] = {"strength": strength, "params": dataclasses.asdict(params)}
+    columns["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    out = io.BytesIO()
+    np.savez(out, **columns)
+    return out.getvalue()
+
+
+def taste_from_bytes(data: bytes) -> TasteArrays:
+    """What :func:`taste_to_bytes` made (ValueError for anything else)."""
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as kept:
+            meta = json.loads(kept["meta"].tobytes())
+            parts: dict[str, Arrays] = {}
+            for name in ("tracks", "artists"):
+                if name in meta:
+                    parts[name] = (
+                        kept[f"{name}_ids"].astype(np.int64),
+                        kept[f"{name}_factors"].astype(np.float32),
+                        kept[f"{name}_gram"].astype(np.float64),
+                        float(meta[name]["strength"]),
+                        CollabParams(**meta[name]["params"]),
+                    )
+        ranks = {float(weight): float(rank) for weight, rank in meta["ranks"]}
+        return TasteArrays(
+            parts["tracks"], parts.get("artists"), float(meta["artist_weight"]), ranks
+        )
+    except (OSError, EOFError, LookupError, TypeError, zipfile.BadZipFile, ValueError) as exc:
+        raise ValueError(f"not a stored taste model: {exc}") from exc

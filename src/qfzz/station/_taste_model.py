@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -27,13 +28,14 @@ from qfzz.dj import (
     CollabModel,
     Collaborative,
     TasteArrays,
-    TasteModels,
     fit_taste_arrays,
     restore_taste,
+    taste_from_bytes,
+    taste_to_bytes,
 )
 from qfzz.models import InteractionType, feedback_strength
 from qfzz.station._poller import Poller
-from qfzz.store import Store
+from qfzz.store import Store, TasteModelRepository
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,8 @@ class TasteModelTrainer:
         interval: float,
         min_interactions: int,
         in_child: bool = True,
+        shared: TasteModelRepository | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         """``in_child``: fit in a spawned child process (the default, for a serving
         process); False fits in the calling thread (tests, short CLI runs)."""
@@ -89,10 +93,41 @@ class TasteModelTrainer:
         self._catalog = catalog
         self._min = min_interactions
         self._fitted_through = -1
+        #: Where fits are kept for the station's other processes (None: one process).
+        self._shared = shared
+        self._clock = clock
+        self._following = False
+        self._loaded = 0  # the id of the shared fit installed here (following)
         self._worker = Poller("qfzz-taste-model", self._due, interval)
 
     def _due(self) -> int:
+        if self._following:
+            return 1 if self.follow() else 0
         return 0 if self.retrain() is None else 1
+
+    def follow(self) -> bool:
+        """Install the newest fit another process of the station stored, if it is newer
+        than the one installed here; whether it installed one."""
+        if self._shared is None:
+            return False
+        newest = self._shared.newest_id()
+        if newest <= self._loaded:
+            return False
+        data = self._shared.load(newest)
+        if data is None:  # dropped meanwhile (two newer fits came): the next poll
+            return False
+        try:
+            fitted = restore_taste(taste_from_bytes(data))
+        except ValueError:
+            log.exception("stored taste model %d could not be read", newest)
+            self._loaded = newest  # not again
+            return False
+        self._collaborative.install(fitted.tracks, fitted.artists, fitted.artist_weight)
+        self._loaded = newest
+        log.info(
+            "taste model %d of the station installed (%d tracks)", newest, fitted.tracks.n_items
+        )
+        return True
 
     def retrain(self, *, force: bool = False) -> CollabModel | None:
         """Fit from the whole log now if it grew since the last fit (or ``force``)."""
@@ -128,10 +163,13 @@ class TasteModelTrainer:
         artists = self._collaborative.artist_items(self._catalog.current, items)
         started = time.perf_counter()
         try:
-            fitted = self._fit(user_codes, items, artists, weights, stamps)
+            arrays = self._fit(user_codes, items, artists, weights, stamps)
         except ValueError as exc:  # e.g. nothing positive yet: no shared taste to learn
             log.info("taste model not fitted: %s", exc)
             return None
+        fitted = restore_taste(arrays)
+        if self._shared is not None:  # for the station's other processes
+            self._shared.save(taste_to_bytes(arrays), fitted_through=last, now=self._clock())
         model = fitted.tracks
         self._collaborative.install(model, fitted.artists, fitted.artist_weight)
         log.info(
@@ -155,18 +193,21 @@ class TasteModelTrainer:
         artists: np.ndarray,
         weights: np.ndarray,
         stamps: np.ndarray,
-    ) -> TasteModels:
+    ) -> TasteArrays:
         """Fit both models (and choose the artist model's weight) in a child process
         (spawned: the server has threads) so requests keep the GIL; the arrays go there
-        and back, the models are rebuilt here."""
+        and back, the models are rebuilt from them here."""
         if not self._in_child:
-            return restore_taste(fit_taste_arrays(users, items, artists, weights, stamps))
+            return fit_taste_arrays(users, items, artists, weights, stamps)
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
             job = pool.submit(_fit_with_one_thread, users, items, artists, weights, stamps)
-            return restore_taste(job.result())
+            return job.result()
 
-    def start(self) -> None:
+    def start(self, *, follow: bool = False) -> None:
+        """Refit every interval; or, ``follow``ing (an API process of a station shared by
+        several), install the fits another process stores instead of fitting here."""
+        self._following = follow and self._shared is not None
         self._worker.start()
 
     def stop(self) -> None:

@@ -25,6 +25,7 @@ from qfzz.store.library import AlbumSort, LibraryRepository
 from qfzz.store.listeners import ListenerRecord, ListenerRepository, StoredPlaylist
 from qfzz.store.resolver_stats import RESOLVER_STATS_FILE, ResolverStatsRepository
 from qfzz.store.shares import ShareRepository
+from qfzz.store.taste_models import TasteModelRepository
 from qfzz.store.tracks import FileState, TrackRepository
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "Store",
     "StoredAnswer",
     "StoredPlaylist",
+    "TasteModelRepository",
     "TrackRepository",
     "answered_interaction",
     "as_arrays",
@@ -83,6 +85,7 @@ class Store:
     shares: ShareRepository
     contents: ContentRepository
     leases: LeaseRepository
+    taste_models: TasteModelRepository
 
     def close(self) -> None:
         self.interactions.stop()
@@ -112,4 +115,5 @@ def open_store(url: str, *, upgrade: bool = True) -> Store:
         shares=ShareRepository(db),
         contents=ContentRepository(db),
         leases=LeaseRepository(db),
+        taste_models=TasteModelRepository(db),
     )

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -487,4 +488,15 @@ leases = Table(
     Column("holder", String(64), nullable=False),
     Column("epoch", Integer, nullable=False),
     Column("expires_at", Float, nullable=False),
+)
+
+#: The collaborative model fitted by one process of a station, for the others to load
+#: (``station.TasteModelTrainer``): the last few fits, newest by id.
+taste_models = Table(
+    "taste_models",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("fitted_through", Integer, nullable=False),  # the last interaction id it saw
+    Column("created_at", Float, nullable=False),
+    Column("data", LargeBinary, nullable=False),
 )
