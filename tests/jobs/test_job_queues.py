@@ -95,6 +95,22 @@ def test_a_late_fail_does_not_steal_a_job_redone_by_another_worker(make_queue, c
     assert jobs.counts()["ready"] == 0
 
 
+def test_a_late_ack_does_not_end_a_job_handed_out_again(make_queue, clock):
+    jobs = make_queue()
+    jobs.put("x")
+    stale = jobs.take()  # this worker stalls past its hand-out
+    clock.advance(31)
+    fresh = jobs.take()
+    assert stale is not None and fresh is not None and fresh.job_id == stale.job_id
+    jobs.ack(stale)  # back from its stall, too late: the job is the fresh worker's now
+    clock.advance(31)  # the fresh worker dies too: the job was not lost with the late ack
+    again = jobs.take()
+    assert again is not None and again.job_id == stale.job_id
+    jobs.ack(again)
+    clock.advance(31)
+    assert jobs.take() is None  # done, once
+
+
 def test_concurrent_workers_get_each_job_exactly_once(make_queue):
     producer = make_queue()
     ids = {producer.put(n) for n in range(60)}

@@ -93,10 +93,12 @@ class MemoryJobStore:
                 return taken
             return None
 
-    def ack(self, queue: str, job_id: str) -> bool:
+    def ack(self, queue: str, job_id: str, *, lease: float | None = None) -> bool:
         with self._lock:
             job = self._jobs.get(job_id)
             if job is None or job.queue != queue or job.dead:
+                return False
+            if lease is not None and job.visible_at != lease:  # handed out again since
                 return False
             del self._jobs[job_id]
             return True

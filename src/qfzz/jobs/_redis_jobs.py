@@ -97,8 +97,13 @@ class RedisJobs:
                 continue
             return Job(job_id, self.queue, body.decode("ascii"), attempts, "server", lease)
 
-    def ack(self, client: Client, job_id: str) -> None:
-        self._forget(client, job_id, drop_body=True)
+    def ack(self, client: Client, job: Job) -> bool:
+        """Done, if the job's lease is still this hand-out's (False: handed out again)."""
+        current = client.hget(self._leases, job.job_id)
+        if current is None or current.decode() != job.lease:
+            return False
+        self._forget(client, job.job_id, drop_body=True)
+        return True
 
     def release(self, client: Client, job: Job, error: str | None) -> None:
         """Make a failed job visible again, unless its lease has moved on to another worker."""

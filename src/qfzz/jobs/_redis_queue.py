@@ -96,8 +96,11 @@ class RedisQueue:
         """The job is done: it leaves the queue for good."""
         if job.source == "store":
             self.local.ack(job)
-        elif self._on_server(lambda c: self.server.ack(c, job.job_id))[0]:
-            self.store.ack(self.name, job.job_id)  # its parked record
+        elif (acked := self._on_server(lambda c: self.server.ack(c, job)))[0]:
+            if acked[1]:
+                self.store.ack(self.name, job.job_id)  # its parked record
+            else:
+                log.warning("late ack of job %s ignored: it was handed out again", job.job_id)
         else:
             with self._lock:
                 self._deferred.append(("ack", job, None))

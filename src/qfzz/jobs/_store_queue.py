@@ -80,7 +80,8 @@ class StoreQueue:
         )
 
     def ack(self, job: Job) -> None:
-        self.store.ack(self.name, job.job_id)
+        """Done, if the hand-out is still this one (a late ack changes nothing)."""
+        self.store.ack(self.name, job.job_id, lease=float(job.lease))
 
     def fail(self, job: Job, error: str | None = None) -> None:
         lease = float(job.lease)

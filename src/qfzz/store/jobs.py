@@ -132,14 +132,16 @@ class JobRepository:
                     )
         return None
 
-    def ack(self, queue: str, job_id: str) -> bool:
+    def ack(self, queue: str, job_id: str, *, lease: float | None = None) -> bool:
+        """The job is done: deleted — with ``lease``, only while it is still the hand-out
+        that lease names (a worker whose hand-out ran out cannot end the next one's)."""
+        done = delete(jobs).where(
+            jobs.c.queue == queue, jobs.c.job_id == job_id, jobs.c.dead.is_(False)
+        )
+        if lease is not None:
+            done = done.where(jobs.c.visible_at == lease)
         with self._db.write() as conn:
-            result = conn.execute(
-                delete(jobs).where(
-                    jobs.c.queue == queue, jobs.c.job_id == job_id, jobs.c.dead.is_(False)
-                )
-            )
-            return result.rowcount == 1
+            return conn.execute(done).rowcount == 1
 
     def parked(self, queue: str, *, before: float, limit: int = 1000) -> list[JobRecord]:
         """Parked rows enqueued at or before ``before``, oldest first."""
