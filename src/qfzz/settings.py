@@ -253,12 +253,12 @@ class Settings(BaseSettings):
         description="wall time after which a conversion child is killed (a stalled read)",
     )
     job_handout_seconds: float = Field(
-        default=3600.0,
+        default=300.0,
         ge=1.0,
         le=7 * 86_400.0,
         description="how long a worker holds a library job (scan, import, resolver run) "
-        "before another may take it: the time a dead worker's job waits, and longer than "
-        "any such job runs",
+        "before another may take it, extended every third of it while a scan or resolver "
+        "run reports progress: about the time a dead worker's job waits",
     )
 
     download_sources: Annotated[list[str], NoDecode] = Field(

@@ -260,7 +260,10 @@ def test_a_job_worker_killed_mid_scan_leaves_the_job_to_another_which_finishes_i
 ):
     from qfzz.testing import write_tone_library
 
-    library = write_tone_library(tmp_path / "music", tracks=60, seconds=3.0)
+    # more files than a scan stores at once (its batches of 200): the worker is killed
+    # after its first batch is stored and before it tells anyone of it
+    files = 230
+    library = write_tone_library(tmp_path / "music", tracks=files, seconds=1.0)
     env = {
         **shared_env,
         "QFZZ_ADMIN_PASSWORD": "admin-pw-1234",
@@ -296,20 +299,30 @@ def test_a_job_worker_killed_mid_scan_leaves_the_job_to_another_which_finishes_i
             return httpx.get(job_url, headers=auth).json()
 
         first = worker()
-        assert wait_for(lambda: 0 < progress().get("done", 0) < 60 and not progress()["finished"])
+        assert wait_for(
+            lambda: 205 <= progress().get("done", 0) < files and not progress()["finished"],
+            timeout=120,
+        )
         first.send_signal(signal.SIGKILL)  # mid-scan
         first.wait(10)
         worker()  # another takes the job once its hand-out runs out, and finishes it
         assert wait_for(lambda: progress().get("finished"), timeout=120)
-        found = httpx.get(f"{server.url}/api/v1/tracks?q=tone&limit=100", headers=auth).json()
-        assert found["total"] == 60
+        found = httpx.get(f"{server.url}/api/v1/tracks?q=tone&limit=10", headers=auth).json()
+        assert found["total"] == files
+
+        def indexed() -> list[float]:  # each API process's index, asked a few times
+            texts = [httpx.get(f"{server.url}/metrics").text for _ in range(6)]
+            return [float(re.search(r"^qfzz_tracks (\S+)$", t, re.M).group(1)) for t in texts]
+
+        # the tracks the killed worker stored and never told of reach every API process
+        assert wait_for(lambda: min(indexed()) == len(SIX_GENRES) + files)
         store = open_store(postgres_url)
         try:
             every = store.tracks.get_many(list(range(1, 1000))).values()
             paths = [t.path for t in every if t.path and t.path.startswith(str(library))]
         finally:
             store.close()
-        assert len(paths) == len(set(paths)) == 60  # every file once
+        assert len(paths) == len(set(paths)) == files  # every file once
     finally:
         for process in workers:
             if process.poll() is None:

@@ -111,6 +111,34 @@ def test_a_late_ack_does_not_end_a_job_handed_out_again(make_queue, clock):
     assert jobs.take() is None  # done, once
 
 
+def test_a_worker_extending_its_hand_out_keeps_a_long_job(make_queue, clock):
+    jobs = make_queue()
+    jobs.put("long")
+    job = jobs.take()
+    for _ in range(3):  # alive and working: each time within the 30 s hand-out
+        clock.advance(20)
+        job = jobs.extend(job)
+        assert job is not None
+    clock.advance(20)  # 80 s since it was taken, 20 s since its last extension
+    assert jobs.take() is None  # nobody else gets it
+    jobs.ack(job)
+    clock.advance(100)
+    assert jobs.take() is None  # done, once
+
+
+def test_a_hand_out_that_ran_out_cannot_be_extended(make_queue, clock):
+    jobs = make_queue()
+    jobs.put("x")
+    stale = jobs.take()
+    clock.advance(31)
+    fresh = jobs.take()
+    assert stale is not None and fresh is not None
+    assert jobs.extend(stale) is None  # another worker has it: the stale one must stop
+    jobs.ack(fresh)
+    clock.advance(100)
+    assert jobs.take() is None
+
+
 def test_concurrent_workers_get_each_job_exactly_once(make_queue):
     producer = make_queue()
     ids = {producer.put(n) for n in range(60)}

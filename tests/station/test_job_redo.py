@@ -24,3 +24,32 @@ def test_a_redone_import_job_imports_once(station, clock, monkeypatch):
     assert jobs.run_pending() == 0  # and acknowledged this time
     progress = jobs.progress(job_id)
     assert progress is not None and progress.finished
+
+
+def test_a_long_scan_keeps_its_job_by_extending_its_hand_out(station, clock, tmp_path):
+    jobs = station.jobs
+    handout = station.settings.job_handout_seconds
+    catalog = station.parts.catalog
+    real_scan = catalog.scan
+    taken_by_others: list[object] = []
+
+    def long_scan(root, on_progress=None):
+        for n in range(10):  # five hand-outs long in all
+            clock.advance(handout / 2)
+            on_progress(n, 10, "")
+            taken_by_others.append(jobs.queue.take())  # another worker, looking for work
+        return real_scan(root, None)
+
+    catalog.scan = long_scan  # type: ignore[method-assign]
+    try:
+        empty = tmp_path / "empty"
+        empty.mkdir()
+        job_id = jobs.scan(str(empty))
+        assert jobs.run_pending() == 1
+    finally:
+        catalog.scan = real_scan  # type: ignore[method-assign]
+    assert taken_by_others == [None] * 10  # the working worker kept it all along
+    clock.advance(2 * handout)
+    assert jobs.queue.take() is None  # and it was acknowledged with its last hand-out
+    progress = jobs.progress(job_id)
+    assert progress is not None and progress.finished

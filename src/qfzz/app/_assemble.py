@@ -235,6 +235,8 @@ def build_station(
         catalog,
         idempotency,
         resolving,
+        clock=clock,
+        keep_every=settings.job_handout_seconds / 3,
     )
     accounts = Accounts(
         store.listeners,

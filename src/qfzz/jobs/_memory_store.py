@@ -93,6 +93,14 @@ class MemoryJobStore:
                 return taken
             return None
 
+    def extend(self, queue: str, job_id: str, *, lease: float, until: float) -> bool:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or job.queue != queue or job.dead or job.visible_at != lease:
+                return False
+            self._jobs[job_id] = replace(job, visible_at=until)
+            return True
+
     def ack(self, queue: str, job_id: str, *, lease: float | None = None) -> bool:
         with self._lock:
             job = self._jobs.get(job_id)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from qfzz.jobs._types import DeadJob, Job
@@ -28,6 +29,15 @@ from qfzz.jobs._types import DeadJob, Job
 #: A redis-py client (``decode_responses=False``), lent by the server link; its stubs type
 #: replies loosely, and this package does not import redis at all.
 Client = Any
+
+#: Replace a job's lease only if it is still the one given (atomic on the server).
+_SWAP_LEASE = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+  return 1
+end
+return 0
+"""
 
 
 class RedisJobs:
@@ -96,6 +106,12 @@ class RedisJobs:
                 pipe.execute()
                 continue
             return Job(job_id, self.queue, body.decode("ascii"), attempts, "server", lease)
+
+    def extend(self, client: Client, job: Job, *, now: float, visibility: float) -> Job | None:
+        """A new lease for a job still leased to this hand-out (None: it is not)."""
+        lease = f"{now + visibility!r} {uuid.uuid4().hex}"
+        swapped = client.eval(_SWAP_LEASE, 1, self._leases, job.job_id, job.lease, lease)
+        return replace(job, lease=lease) if swapped == 1 else None
 
     def ack(self, client: Client, job: Job) -> bool:
         """Done, if the job's lease is still this hand-out's (False: handed out again)."""

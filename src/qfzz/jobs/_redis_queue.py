@@ -105,6 +105,16 @@ class RedisQueue:
             with self._lock:
                 self._deferred.append(("ack", job, None))
 
+    def extend(self, job: Job) -> Job | None:
+        if job.source == "store":
+            return self.local.extend(job)
+        now = self.clock()
+        ok, extended = self._on_server(
+            lambda c: self.server.extend(c, job, now=now, visibility=self.local.visibility)
+        )
+        # the server out of reach: keep working under the old lease (a redo at worst)
+        return extended if ok else job
+
     def fail(self, job: Job, error: str | None = None) -> None:
         """The job failed: visible again at once (or dead-lettered at its last attempt)."""
         if job.source == "store":

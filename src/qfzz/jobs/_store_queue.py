@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 
 from qfzz.jobs._protocols import JobStore, PayloadCodec, StoredJob
 from qfzz.jobs._types import DeadJob, Job
@@ -82,6 +83,12 @@ class StoreQueue:
     def ack(self, job: Job) -> None:
         """Done, if the hand-out is still this one (a late ack changes nothing)."""
         self.store.ack(self.name, job.job_id, lease=float(job.lease))
+
+    def extend(self, job: Job) -> Job | None:
+        until = self.clock() + self.visibility
+        if not self.store.extend(self.name, job.job_id, lease=float(job.lease), until=until):
+            return None
+        return replace(job, lease=repr(until))
 
     def fail(self, job: Job, error: str | None = None) -> None:
         lease = float(job.lease)

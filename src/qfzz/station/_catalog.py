@@ -115,6 +115,13 @@ class Catalog:
         self.load()
         return True
 
+    def everything_changed(self) -> None:
+        """Any track may have changed without being told (a scan done again after its first
+        worker died midway): index the store again if it moved, and tell the station's
+        other processes to do the same."""
+        self.catch_up()
+        self._events.emit("tracks_changed", TracksChanged((), (), everything=True))
+
     def close(self) -> None:
         """Let the columns being kept for the next start be written (a fraction of a
         second; a file cut short by a kill is never used)."""

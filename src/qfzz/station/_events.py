@@ -43,6 +43,9 @@ class TracksChanged:
     #: Changed by another process of the station (told over its event channel): not to be
     #: told again.
     elsewhere: bool = False
+    #: Any track may have changed (a redone scan: the first hand-out's worker may have
+    #: stored files it never told of): every process reads the index again if it moved.
+    everything: bool = False
 
 
 @dataclass(frozen=True, slots=True)

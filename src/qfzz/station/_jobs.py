@@ -10,6 +10,8 @@ that keeps failing ends in the dead-letter list instead of blocking the queue.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +46,15 @@ class CatalogJobs:
         catalog: Catalog,
         idempotency: Idempotency,
         resolving: Resolving | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        keep_every: float = 60.0,
     ) -> None:
         self.queue = queue
+        self._clock = clock
+        #: Seconds between two extensions of a job's hand-out while its work goes on (a
+        #: third of the hand-out: a worker alive keeps its job, a dead one loses it soon).
+        self._keep_every = keep_every
         self._progress = progress
         self._catalog = catalog
         self._idempotency = idempotency
@@ -115,16 +124,21 @@ class CatalogJobs:
             done += 1
         return done
 
-    def _do(self, job: Job) -> None:
+    def _do(self, taken: Job) -> None:
         progress = self._progress
+        held = _Held(self.queue, taken, self._clock, self._keep_every)
+        job = taken
         payload = job.payload if isinstance(job.payload, dict) else {}
         try:
             if payload.get("kind") == "scan":
 
                 def step(done: int, total: int, _path: str) -> None:
+                    held.keep()
                     progress.update(job.job_id, done, total, "scanning")
 
                 report = self._catalog.scan(Path(str(payload["path"])), step)
+                if job.attempt > 1:  # an earlier hand-out may have stored files untold
+                    self._catalog.everything_changed()
                 message = (
                     f"{report.added} added, {report.updated} updated, {report.removed} removed, "
                     f"{len(report.errors)} unreadable, {len(report.skipped)} not regular files"
@@ -151,6 +165,7 @@ class CatalogJobs:
             elif payload.get("kind") == "resolve" and self._resolving is not None:
 
                 def resolving(done: int, total: int, message: str) -> None:
+                    held.keep()
                     progress.update(job.job_id, done, total, message)
 
                 origin = payload.get("origin")
@@ -164,9 +179,41 @@ class CatalogJobs:
                 )
             else:
                 raise InvalidInput(f"unknown job {payload!r}")
+        except HandedOutAgain:
+            log.warning(
+                "job %s was handed out again while it ran here: left to the other worker",
+                job.job_id,
+            )
+            return
         except Exception as exc:
             log.warning("job %s failed (attempt %d): %s", job.job_id, job.attempt, exc)
             progress.update(job.job_id, 0, None, f"failed: {exc}", finished=False)
-            self.queue.fail(job, str(exc))
+            self.queue.fail(held.job, str(exc))
             return
-        self.queue.ack(job)
+        self.queue.ack(held.job)
+
+
+class HandedOutAgain(RuntimeError):
+    """The job's hand-out ran out while it ran here, and another worker has it now."""
+
+
+class _Held:
+    """A job being done here, its hand-out extended as its work reports progress."""
+
+    def __init__(self, queue: JobQueue, job: Job, clock: Callable[[], float], every: float) -> None:
+        self._queue = queue
+        self.job = job
+        self._clock = clock
+        self._every = every
+        self._last = clock()
+
+    def keep(self) -> None:
+        """Extend the hand-out if a third of it has passed; ``HandedOutAgain`` if it is
+        no longer this worker's (then the work must stop)."""
+        now = self._clock()
+        if now - self._last < self._every:
+            return
+        extended = self._queue.extend(self.job)
+        if extended is None:
+            raise HandedOutAgain(self.job.job_id)
+        self.job, self._last = extended, now

@@ -127,7 +127,7 @@ class EventRelay:
     def _told_tracks(self, event: TracksChanged) -> None:
         if event.elsewhere:  # applied from another process's message: it told everyone
             return
-        if len(event.changed) + len(event.removed) > MAX_IDS:
+        if event.everything or len(event.changed) + len(event.removed) > MAX_IDS:
             self._publish({"kind": "tracks", "all": True})
         else:
             self._publish(

@@ -132,6 +132,22 @@ class JobRepository:
                     )
         return None
 
+    def extend(self, queue: str, job_id: str, *, lease: float, until: float) -> bool:
+        """Move a hand-out's deadline to ``until``, if it is still the hand-out ``lease``
+        names."""
+        with self._db.write() as conn:
+            result = conn.execute(
+                update(jobs)
+                .where(
+                    jobs.c.queue == queue,
+                    jobs.c.job_id == job_id,
+                    jobs.c.visible_at == lease,
+                    jobs.c.dead.is_(False),
+                )
+                .values(visible_at=until)
+            )
+            return result.rowcount == 1
+
     def ack(self, queue: str, job_id: str, *, lease: float | None = None) -> bool:
         """The job is done: deleted — with ``lease``, only while it is still the hand-out
         that lease names (a worker whose hand-out ran out cannot end the next one's)."""
