@@ -88,8 +88,8 @@ def build_cli(wiring: Wiring) -> typer.Typer:
 
     @app.command()
     def worker(data_dir: DataDir = None) -> None:
-        """Run the station's background jobs (library jobs, conversions, mining), no HTTP:
-        beside `qfzz serve --workers N`, on the same database and cache."""
+        """Run the station's background jobs (library jobs, conversions, mining, model fits),
+        no HTTP: beside `qfzz serve --workers N`, on the same database and cache."""
         with cli_errors():
             wiring.run_jobs(make_settings(data_dir))
 
