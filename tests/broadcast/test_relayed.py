@@ -6,7 +6,15 @@ from __future__ import annotations
 
 import threading
 
-from qfzz.broadcast import Mount, Packet, Program, QueuedTrack, entry_packet, packet_entry
+from qfzz.broadcast import (
+    Mount,
+    Packet,
+    Program,
+    QueuedTrack,
+    RelayedSource,
+    entry_packet,
+    packet_entry,
+)
 from qfzz.testing import SimulatedClock
 
 START = 1_800_000_000.0
@@ -66,11 +74,12 @@ def _feed_seconds(feed: MemoryFeed, first: float, seconds: float, track: QueuedT
 def test_an_entry_round_trips_and_junk_is_refused():
     packet = Packet(0.0, b"\xff\xfbdata", "Band - Song 1", 1)
     fields = packet_entry(packet, START + 1.5, _track(1), b"OggS")
+    assert entry_packet({**fields, "epoch": b"x"}) is None
     found = entry_packet(fields)
     assert found is not None
-    relayed, track, header = found
+    relayed, track, header, epoch = found
     assert (relayed.at, relayed.data, relayed.track_id) == (START + 1.5, b"\xff\xfbdata", 1)
-    assert track == _track(1) and header == b"OggS"
+    assert track == _track(1) and header == b"OggS" and epoch == 0
     assert entry_packet({"data": b"x"}) is None
     assert entry_packet({**fields, "at": b"nan"}) is None
     assert entry_packet({**fields, "track_id": b"one"}) is None
@@ -114,3 +123,29 @@ def test_listeners_of_a_relayed_mount_hear_the_log_in_order_with_its_tracks():
     finally:
         clock.close()
         mount.close()
+
+
+def test_a_maker_whose_lease_was_taken_is_fenced_off_by_its_readers():
+    feed = MemoryFeed()
+
+    def made(epoch: int, seconds: range) -> list[bytes]:
+        out = []
+        for second in seconds:
+            data = f"<e{epoch}:{second}>".encode()
+            packet = Packet(0.0, data, "Band - Song 1", 1)
+            feed.add(packet_entry(packet, START + second, _track(1), b"", epoch))
+            out.append(data)
+        return out
+
+    first = made(1, range(0, 10))
+    second = made(2, range(10, 15))  # the lease moved on: epoch 2
+    made(1, range(15, 20))  # the old maker wakes from a stall and appends on: fenced off
+    third = made(2, range(20, 25))
+    source = RelayedSource(feed, burst_packets=100)
+    source.open()
+    try:
+        heard = [source.read() for _ in range(20)]
+    finally:
+        source.interrupt()
+        source.close()
+    assert [p.data for p in heard if p is not None] == first + second + third

@@ -12,6 +12,9 @@ A packet's time in the log is the wall-clock second it is heard at (not a progra
 seconds, which start again when another process takes the mount over), so it only grows
 across makers; a packet older than one already read (the new maker's first seconds,
 made while the old maker's last ones were still ahead of the clock) is skipped. Each
+entry carries the epoch of the lease its maker held: once a later epoch's packets have
+come, an earlier one's are dropped (a maker that stalled past its lease and woke up still
+appending is fenced off by its readers). Each
 entry also names its track, and carries the encoder's stream header when that changes
 (an Ogg/Opus stream's header pages; empty for MP3).
 """
@@ -52,11 +55,17 @@ class PacketFeed(Protocol):
 
 
 def packet_entry(
-    packet: Packet, heard_at: float, track: QueuedTrack | None, header: bytes
+    packet: Packet, heard_at: float, track: QueuedTrack | None, header: bytes, epoch: int = 0
 ) -> dict[str, bytes]:
     """A packet made here as a log entry: heard at ``heard_at`` (wall clock), the track
-    on air, and the encoder's header (for a new listener)."""
-    fields = {"at": repr(heard_at).encode(), "data": packet.data, "header": header}
+    on air, the encoder's header (for a new listener), and the epoch of the lease it was
+    made under (readers drop a maker's packets once a later epoch's have come)."""
+    fields = {
+        "at": repr(heard_at).encode(),
+        "data": packet.data,
+        "header": header,
+        "epoch": str(epoch).encode(),
+    }
     if track is not None:
         fields.update(
             track_id=str(track.track_id).encode(),
@@ -69,12 +78,15 @@ def packet_entry(
     return fields
 
 
-def entry_packet(fields: dict[str, bytes]) -> tuple[Packet, QueuedTrack | None, bytes] | None:
-    """The packet, track and header of a log entry (None: not one of ours)."""
+def entry_packet(
+    fields: dict[str, bytes],
+) -> tuple[Packet, QueuedTrack | None, bytes, int] | None:
+    """The packet, track, header and lease epoch of a log entry (None: not one of ours)."""
     try:
         at = float(fields["at"])
         data = fields["data"]
         header = fields.get("header", b"")
+        epoch = int(fields.get("epoch", b"0"))
         track = None
         if "track_id" in fields:
             texts = {k: fields[k].decode() for k in _TRACK_FIELDS}
@@ -95,7 +107,7 @@ def entry_packet(fields: dict[str, bytes]) -> tuple[Packet, QueuedTrack | None, 
         return None
     title = track.stream_title if track is not None else ""
     packet = Packet(at, data, title, track.track_id if track is not None else None)
-    return packet, track, header
+    return packet, track, header, epoch
 
 
 class RelayedSource(SourceReader[Packet]):
@@ -121,13 +133,14 @@ class RelayedSource(SourceReader[Packet]):
         self._after = "0"
         self._last_at = -math.inf
         self._track_id: int | None = None
+        self._epoch = 0  # the highest lease epoch of a packet taken
         self._stopping = threading.Event()
         self.header = b""
 
     def open(self) -> None:
         self._stopping.clear()
         self._queue.clear()
-        self._last_at, self._track_id = -math.inf, None
+        self._last_at, self._track_id, self._epoch = -math.inf, None, 0
         tail = self._feed.tail(self._burst)
         self._after = "0"
         if tail:
@@ -151,9 +164,12 @@ class RelayedSource(SourceReader[Packet]):
             if found is None:
                 log.warning("skipped a malformed entry of a relayed mount")
                 continue
-            packet, track, header = found
+            packet, track, header, epoch = found
+            if epoch < self._epoch:  # a maker whose lease another took: fenced off
+                continue
             if packet.at < self._last_at:  # a new maker's first seconds: already heard
                 continue
+            self._epoch = epoch
             if header:
                 self.header = header
             if packet.track_id != self._track_id and self._on_track is not None:

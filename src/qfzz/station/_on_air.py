@@ -49,8 +49,10 @@ class _Publisher:
         bitrate_kbps: int,
         log_: PacketLog,
         track_of: Callable[[int], QueuedTrack | None],
+        epoch: int,
     ) -> None:
         self._mount = mount
+        self._epoch = epoch
         self._codec = codec
         self._bitrate = bitrate_kbps
         self._log = log_
@@ -79,7 +81,8 @@ class _Publisher:
                     ):
                         track = self._track_of(packet.track_id)
                     heard_at = self._mount.heard_at(packet.at)
-                    if self._log.append(packet_entry(packet, heard_at, track, header)) is None:
+                    entry = packet_entry(packet, heard_at, track, header, self._epoch)
+                    if self._log.append(entry) is None:
                         log.warning("could not append to %s", self._log.key)
 
     def stop(self) -> None:
@@ -163,9 +166,9 @@ class OnAir:
                 log.info("making mount %s for the station (lease epoch %d)", name, lease.epoch)
             self.held[name] = lease
             if wanted is not None:
-                self._make(name, wanted)
+                self._make(name, wanted, lease.epoch)
 
-    def _make(self, name: str, wanted: set[str]) -> None:
+    def _make(self, name: str, wanted: set[str], epoch: int) -> None:
         """Publish each wanted (codec, bitrate) of ``name``; stop the ones nobody wants."""
         keep: set[tuple[str, str, int]] = set()
         for item in wanted:
@@ -180,7 +183,7 @@ class OnAir:
                 feed = self._log_of(name, chosen, int(bitrate))
                 source = self._radio.source(name)
                 self._publishers[key] = _Publisher(
-                    source, chosen, int(bitrate), feed, self._track_of
+                    source, chosen, int(bitrate), feed, self._track_of, epoch
                 )
         for gone in [k for k in self._publishers if k[0] == name and k not in keep]:
             self._publishers.pop(gone).stop()
