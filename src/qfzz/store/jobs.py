@@ -135,29 +135,13 @@ class JobRepository:
     def extend(self, queue: str, job_id: str, *, lease: float, until: float) -> bool:
         """Move a hand-out's deadline to ``until``, if it is still the hand-out ``lease``
         names."""
-        with self._db.write() as conn:
-            result = conn.execute(
-                update(jobs)
-                .where(
-                    jobs.c.queue == queue,
-                    jobs.c.job_id == job_id,
-                    jobs.c.visible_at == lease,
-                    jobs.c.dead.is_(False),
-                )
-                .values(visible_at=until)
-            )
-            return result.rowcount == 1
+        return self._change_handout(queue, job_id, lease, visible_at=until)
 
     def ack(self, queue: str, job_id: str, *, lease: float | None = None) -> bool:
         """The job is done: deleted — with ``lease``, only while it is still the hand-out
         that lease names (a worker whose hand-out ran out cannot end the next one's)."""
-        done = delete(jobs).where(
-            jobs.c.queue == queue, jobs.c.job_id == job_id, jobs.c.dead.is_(False)
-        )
-        if lease is not None:
-            done = done.where(jobs.c.visible_at == lease)
         with self._db.write() as conn:
-            return conn.execute(done).rowcount == 1
+            return conn.execute(delete(jobs).where(*_live(queue, job_id, lease))).rowcount == 1
 
     def parked(self, queue: str, *, before: float, limit: int = 1000) -> list[JobRecord]:
         """Parked rows enqueued at or before ``before``, oldest first."""
@@ -184,18 +168,13 @@ class JobRepository:
         self, queue: str, job_id: str, *, lease: float, now: float, error: str | None
     ) -> bool:
         """Make a failed job ready now, if it is still the hand-out ``lease`` names."""
+        return self._change_handout(queue, job_id, lease, visible_at=now, error=error)
+
+    def _change_handout(self, queue: str, job_id: str, lease: float, **values: object) -> bool:
+        """Set ``values`` on a job still handed out as ``lease`` names; whether it was."""
         with self._db.write() as conn:
-            result = conn.execute(
-                update(jobs)
-                .where(
-                    jobs.c.queue == queue,
-                    jobs.c.job_id == job_id,
-                    jobs.c.visible_at == lease,
-                    jobs.c.dead.is_(False),
-                )
-                .values(visible_at=now, error=error)
-            )
-            return result.rowcount == 1
+            changed = update(jobs).where(*_live(queue, job_id, lease)).values(**values)
+            return conn.execute(changed).rowcount == 1
 
     def dead(self, queue: str, *, limit: int = 100) -> list[JobRecord]:
         query = (
@@ -231,3 +210,12 @@ class JobRepository:
         with self._db.read() as conn:
             ready, taken, dead = conn.execute(state).one()
         return {"ready": int(ready), "taken": int(taken), "dead": int(dead)}
+
+
+def _live(queue: str, job_id: str, lease: float | None) -> list[ColumnElement[bool]]:
+    """The conditions naming a job not dead-lettered (and, with ``lease``, still that
+    hand-out: ``visible_at`` is the deadline it was handed out with)."""
+    conditions = [jobs.c.queue == queue, jobs.c.job_id == job_id, jobs.c.dead.is_(False)]
+    if lease is not None:
+        conditions.append(jobs.c.visible_at == lease)
+    return conditions
