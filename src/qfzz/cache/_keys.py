@@ -46,7 +46,7 @@ class Keyspace:
 
     def namespace_pattern(self, namespace: str) -> str:
         """A ``SCAN MATCH`` pattern for one namespace, with the prefix's glob chars escaped."""
-        return _GLOB_SPECIAL.sub(r"\\\1", self.namespace_prefix(namespace)) + "*"
+        return prefix_pattern(self.namespace_prefix(namespace))
 
     def namespace_of(self, key: str) -> str:
         return key[len(self.prefix) :].split(":", 1)[0]
@@ -55,6 +55,12 @@ class Keyspace:
     def channel(self) -> str:
         """The pub/sub channel on which L1 invalidations travel between processes."""
         return f"{self.prefix}_invalidate"
+
+
+def prefix_pattern(prefix: str) -> str:
+    """A ``SCAN MATCH`` pattern for every key starting with ``prefix``, its glob
+    characters escaped."""
+    return _GLOB_SPECIAL.sub(r"\\\1", prefix) + "*"
 
 
 def _part(part: str | int) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from urllib.parse import unquote
 
 from qfzz.cache._core import Cache
-from qfzz.cache._keys import _GLOB_SPECIAL
+from qfzz.cache._keys import prefix_pattern
 from qfzz.cache._link import required_link
 
 _NAMESPACE = "presence"
@@ -34,7 +34,7 @@ class Presence:
     def items(self) -> set[str] | None:
         """Everything someone wants now (None: the server is unreachable)."""
         prefix = self._prefix
-        pattern = _GLOB_SPECIAL.sub(r"\\\1", prefix) + "*"
+        pattern = prefix_pattern(prefix)
         ok, keys = self._link.call(lambda c: list(c.scan_iter(match=pattern, count=500)))
         if not ok or keys is None:
             return None
