@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-import gc
-
 import typer
 import uvicorn
 from fastapi import FastAPI
@@ -16,7 +14,7 @@ from qfzz.app._assemble import build_overlay, build_station
 from qfzz.app._bootstrap import prepare_library
 from qfzz.app._http import server_options
 from qfzz.app._logging import configure_logging
-from qfzz.app._memory import release_free_heap
+from qfzz.app._memory import settle_start_up_heap
 from qfzz.app._workers import prepare_shared, run_jobs, run_workers
 from qfzz.cli import LibraryProgress, Wiring, build_cli
 from qfzz.settings import Settings
@@ -59,12 +57,7 @@ def run_http(station: QFZZStation, settings: Settings) -> None:
     """Serve the API until interrupted, then close the station."""
     try:
         app = create_api(station, overlay=build_overlay(station), manage_lifecycle=False)
-        # What start-up built (catalog index, routes, models, compiled SQL) lives as long
-        # as the process: freezing it keeps the cyclic collector from walking it in every
-        # full collection, which otherwise paused the event loop for 100-230 ms at a time
-        # with a thousand listeners connecting.
-        gc.freeze()
-        release_free_heap()  # what loading the catalog freed, back to the OS
+        settle_start_up_heap()
         uvicorn.run(app, **server_options(settings))
     finally:
         station.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 
 
 def release_free_heap() -> bool:
@@ -24,3 +25,15 @@ def release_free_heap() -> bool:
     trim.restype = ctypes.c_int
     trim(0)
     return True
+
+
+def settle_start_up_heap() -> None:
+    """Called once a server is built, before it serves.
+
+    What start-up built (catalog index, routes, models, compiled SQL) lives as long as
+    the process: freezing it keeps the cyclic collector from walking it in every full
+    collection, which otherwise paused the event loop for 100-230 ms at a time with a
+    thousand listeners connecting. What loading the catalog freed goes back to the OS.
+    """
+    gc.freeze()
+    release_free_heap()

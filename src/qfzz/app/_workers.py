@@ -16,7 +16,6 @@ and store (``TasteModelTrainer.follow``), and mines the trust ledger's pending v
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import os
@@ -32,7 +31,7 @@ from qfzz.app._assemble import build_station
 from qfzz.app._bootstrap import Progress, prepare_library
 from qfzz.app._http import server_options
 from qfzz.app._logging import configure_logging
-from qfzz.app._memory import release_free_heap
+from qfzz.app._memory import settle_start_up_heap
 from qfzz.errors import InvalidInput
 from qfzz.settings import Settings
 
@@ -114,7 +113,7 @@ def run_workers(settings: Settings, processes: int) -> None:
 
 def worker_app() -> FastAPI:
     """One API process: its station started before it serves (the relay caught up, the
-    set-up heap frozen and trimmed, as ``run_http`` does), stopped with the server."""
+    start-up heap settled, as ``run_http`` does), stopped with the server."""
     settings = Settings()
     configure_logging(settings.log_level)
     station = build_station(settings)
@@ -125,7 +124,7 @@ def worker_app() -> FastAPI:
     # a process that never mined would keep every vote pending in memory.
     station.start_miner()
     station.start_on_air()  # makes the shared mounts whose lease it takes
-    gc.freeze()
-    release_free_heap()
+    app = create_api(station, manage_lifecycle=True)
+    settle_start_up_heap()
     log.info("API process %d serving", os.getpid())
-    return create_api(station, manage_lifecycle=True)
+    return app
