@@ -133,10 +133,9 @@ def test_a_profile_loaded_after_a_commit_does_not_learn_the_told_row_twice(pair)
     loaded = b.profile("ann")  # its load read the row
     assert loaded.applied == 1
     book = b.parts.profiles
-    features = b.parts.catalog.features_of([track_id])
-    assert book.learn_elsewhere([row], features) == []  # told late: already in the profile
+    assert book.learn_elsewhere([row]) == []  # told late: already in the profile
     later = (row[0] + 1, stored)
-    assert book.learn_elsewhere([later], features) == [stored] and loaded.applied == 2
+    assert book.learn_elsewhere([later]) == [stored] and loaded.applied == 2
 
 
 def test_malformed_messages_on_the_channel_change_nothing(pair):

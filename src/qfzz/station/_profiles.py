@@ -86,29 +86,25 @@ class ProfileBook:
             self._profiles.clear()
             self._through.clear()
 
-    def learn_elsewhere(
-        self, rows: Sequence[tuple[int, Interaction]], features: Sequence[TrackFeatures | None]
-    ) -> list[Interaction]:
+    def learn_elsewhere(self, rows: Sequence[tuple[int, Interaction]]) -> list[Interaction]:
         """Learn interactions another process of the station stored (told by the relay) into
         the profiles held here; those this book holds no profile for are left to the next
         load, and a row its profile's load already read is not learned twice. Under the
         book's lock, so that a load running meanwhile finishes first (and is then taught
         what it did not read). The interactions learned."""
-        learned = []
         with self._lock:
-            for (interaction_id, interaction), found in zip(rows, features, strict=True):
-                user = interaction.user_id
-                profile = self._profiles.get(user)
-                if profile is None or interaction_id <= self._through.get(user, 0):
-                    continue
+            held = [
+                (profile, interaction)
+                for interaction_id, interaction in rows
+                if (profile := self._profiles.get(interaction.user_id)) is not None
+                and interaction_id > self._through.get(interaction.user_id, 0)
+            ]
+            features = self._catalog.features_of([i.track_id for _, i in held])
+            for (profile, interaction), found in zip(held, features, strict=True):
                 with profile.lock:
-                    if found is not None:
-                        profile.apply(interaction, found)
-                    else:
-                        profile.remember(interaction)
+                    _learn(profile, interaction, found)
                     profile.applied += 1  # moves its playlists' version on
-                learned.append(interaction)
-        return learned
+        return [interaction for _, interaction in held]
 
     def _load(self, user_id: str) -> ListenerProfile:
         return self._loaded(user_id)[0]
@@ -152,10 +148,7 @@ class ProfileBook:
     def _replay(self, profile: ListenerProfile, history: Sequence[Interaction]) -> None:
         features = self._catalog.features_of([i.track_id for i in history])
         for interaction, found in zip(history, features, strict=True):
-            if found is not None:
-                profile.apply(interaction, found)
-            else:
-                profile.remember(interaction)
+            _learn(profile, interaction, found)
 
     def snapshot(self, profile: ListenerProfile) -> None:
         """Store the learned weights so a restart replays only what came after."""
@@ -240,3 +233,12 @@ def stored_preferences(record: ListenerRecord) -> ListenerPreferences:
         energy_level=float(prefs.get("energy_level", 0.5)),
         tempo_preference=record.tempo_preference,
     )
+
+
+def _learn(profile: ListenerProfile, interaction: Interaction, found: TrackFeatures | None) -> None:
+    """Learn one interaction; one whose track's features are unknown (removed since) is
+    only remembered."""
+    if found is not None:
+        profile.apply(interaction, found)
+    else:
+        profile.remember(interaction)

@@ -169,8 +169,7 @@ class EventRelay:
         if rows is None:
             log.warning("ignored a malformed interactions message")
             return False
-        features = self._catalog.features_of([i.track_id for _, i in rows])
-        self._profiles.learn_elsewhere(rows, features)
+        self._profiles.learn_elsewhere(rows)
         if self._votes is not None:
             self._votes(rows)
         plays = [i.track_id for _, i in rows if i.type is InteractionType.PLAY]
