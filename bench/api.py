@@ -23,7 +23,11 @@ its request was due (wrk only saturates).
 
 With ``--workers 1,2`` the same routes run against 1 and then 2 API processes
 (``qfzz serve --workers N``, PostgreSQL and Redis for both, so only the process count
-differs) and are printed side by side, with the ratio of their throughputs.
+differs) and are printed side by side, with the ratio of their throughputs. With more
+than one, a ``qfzz worker`` runs beside them, as a deployment has it: one process does the
+background jobs (model fits after the interactions, say) that ``qfzz serve`` alone does
+itself. Before the first route the station is left to finish its start-up work, and each
+route's row says how much CPU the station's processes used meanwhile (100 % = one core).
 
     python3 run.py bench api [--seconds 30] [--clients 100] [--users 200] [--python-clients]
                              [--workers 1,2] [--db sqlite|postgres]
@@ -32,6 +36,7 @@ differs) and are printed side by side, with the ratio of their throughputs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -41,14 +46,13 @@ import sys
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import httpx
 import numpy as np
 
 from _catalog import fill, synthetic_rows
-from _server import http_ok, spawn
+from _server import group_cpu_seconds, http_ok, spawn, wait_quiet
 from browse import database
 from qfzz.store import open_store
 from qfzz.testing import free_port
@@ -225,9 +229,12 @@ def sign_up(base: str, users: int) -> list[str]:
     return tokens
 
 
-def serve(data: Path, url: str, workers: int, users: int, redis_url: str | None) -> tuple[str, Any]:
+def serve(
+    data: Path, url: str, workers: int, users: int, redis_url: str | None
+) -> tuple[str, contextlib.ExitStack, list[int]]:
     """``qfzz serve`` (``--workers N``) on the database ``url``, its cache on ``redis_url``
-    under a prefix of its own (None: the embedded cache)."""
+    under a prefix of its own (None: the embedded cache), and with N > 1 a ``qfzz worker``:
+    its address, what stops them, and their process groups."""
     port = free_port()
     env = {
         **os.environ,
@@ -243,11 +250,26 @@ def serve(data: Path, url: str, workers: int, users: int, redis_url: str | None)
     command = [sys.executable, "-m", "qfzz", "serve", "--data-dir", str(data)]
     command += ["--no-demo", "--port", str(port), "--workers", str(workers)]
     base = f"http://127.0.0.1:{port}"
-    return base, spawn(command, ready=http_ok(f"{base}/api/v1/health"), env=env, name="qfzz serve")
+    processes = contextlib.ExitStack()
+    try:
+        server = processes.enter_context(
+            spawn(command, ready=http_ok(f"{base}/api/v1/health"), env=env, name="qfzz serve")
+        )
+        groups = [server.pid]
+        if workers > 1:
+            worker = [sys.executable, "-m", "qfzz", "worker", "--data-dir", str(data)]
+            groups.append(processes.enter_context(spawn(worker, env=env, name="qfzz worker")).pid)
+    except BaseException:
+        processes.close()
+        raise
+    return base, processes, groups
 
 
-def measure(base: str, args: argparse.Namespace, use_wrk: bool) -> dict[str, dict]:
-    """Every route's figures against the server at ``base``."""
+def measure(
+    base: str, args: argparse.Namespace, use_wrk: bool, groups: list[int]
+) -> dict[str, dict]:
+    """Every route's figures against the station at ``base`` (whose processes are in the
+    process ``groups``)."""
     tokens = sign_up(base, args.users)
     for n, token in enumerate(tokens):  # each playlist made once: the cached path
         httpx.get(
@@ -255,19 +277,29 @@ def measure(base: str, args: argparse.Namespace, use_wrk: bool) -> dict[str, dic
             headers={"Authorization": f"Bearer {token}"},
             timeout=30,
         ).raise_for_status()
+    for group in groups:  # the first model fits, made on the sign-ups, are start-up work
+        wait_quiet(group)
     port = int(base.rsplit(":", 1)[1])
+
+    def station_cpu() -> float:
+        return sum(group_cpu_seconds(group) for group in groups)
+
     results = {}
     for name, requests in plans(args.users).items():
         plan = {"requests": requests, "tokens": tokens, "stride": stride(name, args.clients)}
         runner = run_wrk if use_wrk else run_python
+        cpu = station_cpu()
         r = runner(port, args.seconds, args.clients, plan)
+        r["cpu"] = (station_cpu() - cpu) / args.seconds * 100
         r["distinct"] = min(r["requests"], len(requests))
         r["repeats"] = max(0, r["requests"] - len(requests)) if name != "playlist" else 0
         results[name] = r
         if name == "playlist" and args.paced:
             # the target's own terms: p99 at a fixed rate (wrk can only saturate)
             paced = {**plan, "rate": args.paced}
+            cpu = station_cpu()
             p = run_python(port, args.seconds, args.clients, paced)
+            p["cpu"] = (station_cpu() - cpu) / args.seconds * 100
             p["distinct"], p["repeats"] = min(p["requests"], len(requests)), 0
             results[f"playlist @{args.paced:,}/s"] = p
     return results
@@ -316,12 +348,12 @@ def main() -> None:
             fill(store, TRACKS)
             store.close()
             redis = args.redis if kind == "postgres" else None
-            base, server = serve(data, url, workers, args.users, redis)
-            with server:
-                figures[workers] = measure(base, args, use_wrk)
+            base, station, groups = serve(data, url, workers, args.users, redis)
+            with station:
+                figures[workers] = measure(base, args, use_wrk, groups)
     print(
         f"{'route':<18} {'processes':>9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'failed':>7} {'distinct':>9}  {'target':<32} {'met':>6}"
+        f"{'failed':>7} {'distinct':>9} {'cpu %':>6}  {'target':<32} {'met':>6}"
     )
     for name in figures[counts[0]]:
         for workers in counts:
@@ -330,7 +362,7 @@ def main() -> None:
             met = "-" if check is None else ("yes" if check(r["rate"], r["p99"]) else "NO")
             print(
                 f"{name:<18} {workers:>9} {r['rate']:>9,.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
-                f"{r['failed']:>7} {r['distinct']:>9,}  {target:<32} {met:>6}",
+                f"{r['failed']:>7} {r['distinct']:>9,} {r['cpu']:>6.0f}  {target:<32} {met:>6}",
                 flush=True,
             )
             if r["repeats"]:

@@ -4,6 +4,7 @@ over N API processes on one port) — refused on the embedded stores."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -109,6 +110,34 @@ def _children(pid: int) -> set[int]:
     return found
 
 
+def _listening_sockets(port: int) -> set[int]:
+    """The inodes of the sockets listening on ``port`` (``/proc/net/tcp``)."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+            found.add(int(fields[9]))
+    return found
+
+
+def _sockets_of(pid: int) -> set[int]:
+    """The inodes of the sockets process ``pid`` holds open."""
+    found = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                found.add(int(target[8:-1]))
+    return found
+
+
+def _own_listeners(server: ServeProcess) -> dict[int, set[int]]:
+    """Each API process's listening sockets on the server's port."""
+    assert server.process is not None
+    listening = _listening_sockets(server.port)
+    return {pid: _sockets_of(pid) & listening for pid in _children(server.process.pid)}
+
+
 def test_workers_serve_one_port_and_a_killed_one_is_replaced(tmp_path, shared_env):
     server = ServeProcess(
         tmp_path / "data", env=shared_env, args=("--no-demo", "--workers", "2")
@@ -117,15 +146,35 @@ def test_workers_serve_one_port_and_a_killed_one_is_replaced(tmp_path, shared_en
         server.wait_healthy()
         assert server.process is not None
         assert wait_for(lambda: len(_children(server.process.pid)) >= 2)
-        workers = _children(server.process.pid)
+        # each process accepts on a socket of its own (SO_REUSEPORT): the kernel spreads
+        # the connections, where one shared socket lets the busiest process take most
+        assert wait_for(lambda: all(len(s) == 1 for s in _own_listeners(server).values()))
+        listeners = _own_listeners(server)
+        assert len(set().union(*listeners.values())) == 2
+        workers = set(listeners)
         victim = min(workers)
         os.kill(victim, signal.SIGKILL)
-        # uvicorn's supervisor starts another in its place; the port keeps answering
+        # uvicorn's supervisor starts another in its place, listening on its own socket
         assert wait_for(lambda: len(_children(server.process.pid) - workers) >= 1)
+        assert wait_for(lambda: all(len(s) == 1 for s in _own_listeners(server).values()))
+        assert len(set().union(*_own_listeners(server).values())) == 2
         assert all(
             httpx.get(f"{server.url}/api/v1/health", timeout=10).status_code == 200
             for _ in range(20)
         )
+        # a second station on the same port is refused before it does anything, not let
+        # in to share the port
+        other = ["--data-dir", str(tmp_path / "other"), "--port", str(server.port)]
+        second = subprocess.run(
+            [sys.executable, "-m", "qfzz", "serve", "--no-demo", "--workers", "2", *other],
+            env={**os.environ, **shared_env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert second.returncode != 0
+        assert f"cannot listen on 127.0.0.1:{server.port}" in second.stdout + second.stderr
+        assert not (tmp_path / "other").exists()
     finally:
         server.stop()
 
