@@ -9,6 +9,8 @@ from qfzz.app import build_station
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation
 from qfzz.testing import SIX_GENRES, add_synthetic_tracks, tracks_of_genre, trust_counts
+from qfzz.trust._blocks import mine as mine_block
+from qfzz.trust._state import LedgerState
 
 
 @pytest.fixture
@@ -123,3 +125,70 @@ def test_a_repair_by_another_process_lets_the_servers_miner_go_on(server, shared
     assert server.parts.ledger.should_mine() and server.parts.ledger.mine().index == 3
     assert server.verify_ledger().valid
     assert [trust_counts(server, t) for t in tracks[:4]] == [(1, 0)] * 4
+
+
+def _replays(monkeypatch) -> list[int]:
+    """Counts the ledger's replays of the whole chain from now on."""
+    calls: list[int] = []
+    real = LedgerState.of_replay
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(LedgerState, "of_replay", counted)
+    return calls
+
+
+def test_a_race_lost_to_another_miner_is_followed_without_replaying_the_chain(
+    server, shared_settings, clock, monkeypatch
+):
+    tracks = tracks_of_genre(server, "jazz")
+    for n, user in enumerate(("ann", "bob", "cat")):
+        server.record_interaction(user, tracks[n], "like")
+    cli = another_process(shared_settings, clock)  # another API process, say
+    try:
+        assert [b.index for b in cli.mine_pending()] == [1]  # it seals what the server holds
+        cli.record_interaction("dan", tracks[0], "dislike")
+        assert [b.index for b in cli.mine_pending()] == [2]
+    finally:
+        cli.close()
+    server.record_interaction("dan", tracks[1], "like")
+    replays = _replays(monkeypatch)
+    assert server.parts.ledger.mine() is None  # height 1 was taken: it follows blocks 1-2
+    assert replays == []
+    assert server.parts.ledger.height == 3 and server.parts.ledger.pending_count == 1
+    assert server.parts.ledger.mine().index == 3  # only dan's like on tracks[1] is left
+    assert [trust_counts(server, t) for t in tracks[:3]] == [(1, 1), (2, 0), (1, 0)]
+    assert server.verify_ledger().valid
+    server.close()
+    again = another_process(shared_settings, clock)  # the chain alone says the same
+    try:
+        assert [trust_counts(again, t) for t in tracks[:3]] == [(1, 1), (2, 0), (1, 0)]
+        assert again.parts.ledger.pending_count == 0
+    finally:
+        again.close()
+
+
+def test_a_block_that_is_not_what_the_server_holds_pending_makes_it_replay(
+    server, clock, monkeypatch
+):
+    """A block sealing other votes for the same rows (written by a miner that derived
+    them otherwise): the chain is what counts, so the server reads it again whole."""
+    tracks = tracks_of_genre(server, "jazz")
+    server.record_interaction("ann", tracks[0], "like")
+    assert server.parts.ledger.mine().index == 1
+    server.record_interaction("bob", tracks[0], "like")
+    ledger = server.parts.ledger
+    held = ledger._state.pending[0]  # bob's vote, as the server would seal it
+    tip = ledger._blocks.blocks(start=1, limit=1)[0]
+    other = (*held[:5], "zed", held[6])  # the same counts and row, another voter
+    block = mine_block(2, tip.timestamp_us + 1, held[4], 1, tip.hash, [other], tip.log_hash)
+    ledger._blocks.append([block])
+    replays = _replays(monkeypatch)
+    assert ledger.mine() is None  # height 2 was taken by a block it would not have sealed
+    assert replays == [1]  # so it read the chain again, as it must
+    # the chain says zed liked it, covering bob's row: nothing of its own is left pending
+    assert ledger.height == 3 and ledger.pending_count == 0
+    assert trust_counts(server, tracks[0]) == (2, 0)
+    assert ledger._state.votes.get("zed") and not ledger._state.votes.get("bob")

@@ -27,10 +27,12 @@ class BlockSource(Protocol):
     def blocks(self, *, start: int = 0, limit: int | None = None) -> Sequence[Block]: ...
 
 
-def stored_blocks(source: BlockSource, below: int, *, page: int = 1000) -> Iterator[Block]:
-    """The stored blocks under height ``below`` in height order, a page at a time (paged
-    by the last height seen, so a missing block cannot make a page repeat)."""
-    start = 0
+def stored_blocks(
+    source: BlockSource, below: int, *, page: int = 1000, start: int = 0
+) -> Iterator[Block]:
+    """The stored blocks from height ``start`` to under ``below`` in height order, a page
+    at a time (paged by the last height seen, so a missing block cannot make a page
+    repeat)."""
     while start < below:
         got = [b for b in source.blocks(start=start, limit=page) if b.index < below]
         yield from got

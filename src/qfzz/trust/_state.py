@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from qfzz.models import Block, Interaction
-from qfzz.trust._blocks import Change
+from qfzz.trust._blocks import Change, encode_changes, header_fault
 from qfzz.trust._chain import ChainReplay, Fault
 from qfzz.trust._events import EventHistory
 from qfzz.trust._records import TrustIndex, trust_key
@@ -114,6 +114,28 @@ class LedgerState:
         for interaction_id, interaction in fresh:
             self._vote(interaction, interaction_id, keys)
             self.through = interaction_id
+
+    def take_sealed(self, block: Block) -> bool:
+        """Another miner's next block, taken on without replaying the chain when it seals
+        exactly the pending changes up to its ``through``: both miners derive their votes
+        from the same log in id order, so an honest block of the same height is the same
+        changes. False when it is not (an edit, a repair, a log this state has not read up
+        to): then only a replay of the chain is right. Its header is checked as the replay
+        checks it; the changes need no check of their own, being this state's own votes."""
+        if block.through > self.through or self.fault is not None:
+            return False
+        if header_fault(block, self.height, self.tip) is not None:
+            return False
+        if self.history.difficulty_at(self.height) != block.difficulty:
+            return False
+        sealed = 0
+        while sealed < len(self.pending) and self.pending[sealed][4] <= block.through:
+            sealed += 1
+        if block.changes != encode_changes(self.pending[:sealed]):
+            return False
+        del self.pending[:sealed]
+        self.tip, self.height = block, self.height + 1
+        return True
 
     def continues(self, committed: Sequence[tuple[int, Interaction]]) -> bool:
         """Whether the ids after the watermark follow it without a gap (a gap may hide an
