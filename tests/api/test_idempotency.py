@@ -245,12 +245,12 @@ def test_the_answer_survives_a_crash_between_the_commit_and_the_answer(settings,
     client = _client(first)
     track = _track(first)
 
-    def crash(_user):
+    def crash(*_args):
         raise RuntimeError("the process died after the commit")
 
     # The commit happened; the first step after it fails, so the answer is never made.
-    first.parts.playlists.forget = crash
-    body = {"track_id": track, "type": "like"}
+    first.parts.catalog.view.add_plays = crash
+    body = {"track_id": track, "type": "play"}
     with pytest.raises(RuntimeError, match="died after the commit"):
         client.post(URL, json=body, headers={"Idempotency-Key": "crash"})
     token = client.headers["Authorization"]
@@ -263,7 +263,7 @@ def test_the_answer_survives_a_crash_between_the_commit_and_the_answer(settings,
             retry.headers["Authorization"] = token
             again = retry.post(URL, json=body, headers={"Idempotency-Key": "crash"})
         assert again.status_code == 201 and again.headers[REPLAYED] == "true"
-        assert again.json()["track_id"] == track and again.json()["type"] == "like"
+        assert again.json()["track_id"] == track and again.json()["type"] == "play"
         assert second.parts.store.interactions.count() == 1
         assert second.profile("ann").applied == 1
     finally:

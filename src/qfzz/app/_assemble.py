@@ -141,7 +141,6 @@ def build_station(
     feedback = FeedbackFlow(
         profiles=profiles,
         catalog=catalog,
-        playlists=playlists,
         interactions=store.interactions,
         idempotency=idempotency,
         run_state=run_state,

@@ -27,7 +27,6 @@ from qfzz.models import IdempotencyKey, Interaction, InteractionType
 from qfzz.station._catalog import Catalog
 from qfzz.station._events import Events, InteractionRecorded
 from qfzz.station._idempotency import Idempotency, Once
-from qfzz.station._playlists import Playlists
 from qfzz.station._profiles import ProfileBook
 from qfzz.station._running import RunState
 from qfzz.store import InteractionRepository, KeyTaken, StoredAnswer, answered_interaction
@@ -59,7 +58,6 @@ class FeedbackFlow:
         *,
         profiles: ProfileBook,
         catalog: Catalog,
-        playlists: Playlists,
         interactions: InteractionRepository,
         idempotency: Idempotency,
         run_state: RunState,
@@ -68,7 +66,6 @@ class FeedbackFlow:
     ) -> None:
         self._profiles = profiles
         self._catalog = catalog
-        self._playlists = playlists
         self._interactions = interactions
         self._idempotency = idempotency
         self._run_state = run_state
@@ -166,10 +163,10 @@ class FeedbackFlow:
 
     def _finish(self, pending: Pending[F]) -> list[Interaction]:
         interactions = [interaction for interaction, _ in pending.done]
-        # The playlist versions already moved on in ``_submit`` (``profile.applied``), so
-        # an entry a slow generation stores after this invalidation is never served.
-        for user in pending.users:
-            self._playlists.forget(user)
+        # Nothing is invalidated: the listeners' playlist versions moved on in ``_submit``
+        # (``profile.applied``), so their cached playlists are misses from now on and are
+        # replaced at the next read (``PlaylistCache``). A delete here cost a round trip to
+        # the cache server on the event loop, and a message to every process, per request.
         plays = [i.track_id for i in interactions if i.type is InteractionType.PLAY]
         if plays:
             self._catalog.view.add_plays(plays)

@@ -112,12 +112,6 @@ class Playlists:
         self._events.emit("playlist_generated", PlaylistGenerated(user_id, elapsed))
         return Playlist(user_id, items, now)
 
-    def forget(self, user_id: str) -> None:
-        """Drop the listener's cached playlist (feedback does, after moving the version on)."""
-        profile = self._profiles.peek(user_id)
-        if profile is not None:
-            self._cache.invalidate(user_id, version=_version(profile))
-
     def stored(self, user_id: str) -> StoredPlaylist | None:
         """The last playlist made for the listener, as stored."""
         self._profiles.get(user_id)  # UnknownListener

@@ -450,9 +450,6 @@ class QFZZStation:
     ) -> Playlist:
         return self.parts.playlists.generate(user_id, size, include_unplayable=include_unplayable)
 
-    def forget_playlist(self, user_id: str) -> None:
-        self.parts.playlists.forget(user_id)
-
     def current_playlist(self, user_id: str) -> StoredPlaylist | None:
         return self.parts.playlists.stored(user_id)
 
