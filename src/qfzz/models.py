@@ -565,3 +565,7 @@ def check_attempt_seconds(seconds: float) -> None:
 #: A search counts its matches no further than this (counting every match of a frequent
 #: word over a million tracks costs a full scan); a larger total is reported as capped.
 SEARCH_COUNT_CAP = 1000
+
+#: Most tracks one resolver job takes on (a run is restartable: the rest waits for the
+#: next). Here, not in the station, so the CLI can bound its option without importing it.
+MAX_RESOLVE = 100_000

@@ -7,15 +7,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from qfzz.errors import QfzzError
-from qfzz.settings import Settings
-from qfzz.station import QFZZStation
+
+if TYPE_CHECKING:  # imported where used: `--help` must not pay for them
+    from rich.progress import Progress
+
+    from qfzz.settings import Settings
+    from qfzz.station import QFZZStation
 
 LibraryProgress = Callable[[str], Callable[[int, int, str], None]]
 
@@ -50,6 +53,8 @@ DataDir = Annotated[
 
 
 def make_settings(data_dir: Path | None, **overrides: object) -> Settings:
+    from qfzz.settings import Settings
+
     values = {k: v for k, v in overrides.items() if v is not None}
     if data_dir is not None:
         values["data_dir"] = data_dir
@@ -81,6 +86,14 @@ def cli_errors() -> Iterator[None]:
 
 
 def progress_bar(description: str) -> Progress:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

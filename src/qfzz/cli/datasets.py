@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from qfzz.catalog.dataset_file import read_dataset_file
 from qfzz.cli._common import DataDir, cli_errors, console, running_station
 
 app = typer.Typer(help="Import and list catalog datasets.", no_args_is_help=True)
@@ -26,6 +25,8 @@ def import_(
     data_dir: DataDir = None,
 ) -> None:
     """Validate the license, score the quality, add all tracks in one transaction."""
+    from qfzz.catalog.dataset_file import read_dataset_file  # not for --help
+
     with cli_errors():
         records = read_dataset_file(file)
     with running_station(ctx, data_dir) as station:

@@ -11,7 +11,6 @@ import typer
 from rich.table import Table
 
 from qfzz.cli._common import DataDir, console, err_console, running_station
-from qfzz.trust import decode_changes
 
 app = typer.Typer(help="Verify, inspect, export and repair the trust ledger.", no_args_is_help=True)
 
@@ -39,6 +38,8 @@ def show(
     data_dir: DataDir = None,
 ) -> None:
     """The newest blocks."""
+    from qfzz.trust import decode_changes  # not for --help
+
     with running_station(ctx, data_dir) as station:
         height = station.ledger_summary().height
         table = Table("block", "time (µs)", "through", "difficulty", "nonce", "hash", "changes")

@@ -19,18 +19,9 @@ from rich.table import Table
 
 from qfzz.cli._common import DataDir, cli_errors, console, make_settings, running_station
 from qfzz.errors import InvalidInput
-from qfzz.models import Track
-from qfzz.network import SCHEMA_VERSION, NodeIdentity
-from qfzz.overlay import (
-    OverlayConfig,
-    PeerClient,
-    Replicas,
-    add_seed,
-    handshake_once,
-    media_type_of,
-    read_snapshot,
-)
-from qfzz.settings import Settings
+
+# The network and overlay packages are imported by the commands that use them: `--help`
+# must not pay for them (see qfzz.app._commands).
 
 app = typer.Typer(help="This station as a node of the network.", no_args_is_help=True)
 
@@ -42,6 +33,8 @@ def node_id(data_dir: DataDir = None) -> None:
     The key is made on first use in the data directory (``node.key``, mode 0600); reading
     it needs no running station, so this answers at once.
     """
+    from qfzz.network import SCHEMA_VERSION, NodeIdentity
+
     with cli_errors():
         node = NodeIdentity.load_or_create(make_settings(data_dir).data_dir)
     console.print(f"node id     {node.node_id}")
@@ -56,6 +49,8 @@ def _ago(then: float | None, now: float) -> str:
 @app.command("peers")
 def peers(data_dir: DataDir = None) -> None:
     """List the members this node knows: state, last seen, receipts, reachability, ASN."""
+    from qfzz.overlay import read_snapshot
+
     with cli_errors():
         snapshot = read_snapshot(make_settings(data_dir).data_dir)
     if snapshot is None:
@@ -88,6 +83,10 @@ def join(
     data_dir: DataDir = None,
 ) -> None:
     """Handshake the node at URL now and keep it as a seed (a failure changes nothing)."""
+    from qfzz.network import NodeIdentity
+    from qfzz.overlay import OverlayConfig, add_seed, handshake_once
+    from qfzz.settings import Settings
+
     with cli_errors():
         settings = make_settings(data_dir)
         try:
@@ -120,6 +119,10 @@ def share(
     file for durability only). The running node picks the new content up within one
     heartbeat interval.
     """
+    from qfzz.models import Track
+    from qfzz.network import NodeIdentity
+    from qfzz.overlay import PeerClient, Replicas, media_type_of
+
     with cli_errors():
         if not license:
             raise InvalidInput("say under which licence: --license CC-BY-4.0 (an SPDX id)")

@@ -15,7 +15,7 @@ from qfzz.cli._common import (
     progress_callback,
     running_station,
 )
-from qfzz.station import MAX_RESOLVE
+from qfzz.models import MAX_RESOLVE
 
 
 def resolve(

@@ -3,6 +3,7 @@
 ``qfzz.app.build_station`` assembles the parts; frontends use ``QFZZStation``.
 """
 
+from qfzz.models import MAX_RESOLVE
 from qfzz.station._accounts import token_digest, verify_password
 from qfzz.station._auth import ADMIN, Accounts, Principal, load_secret_key
 from qfzz.station._catalog import Catalog, DatasetImport
@@ -20,7 +21,7 @@ from qfzz.station._events import (
 )
 from qfzz.station._feedback import FeedbackFlow
 from qfzz.station._idempotency import Idempotency, Once, parse_key, request_key
-from qfzz.station._jobs import CATALOG_QUEUE, MAX_RESOLVE, CatalogJobs
+from qfzz.station._jobs import CATALOG_QUEUE, CatalogJobs
 from qfzz.station._known_loudness import StoredLoudness
 from qfzz.station._library import AlbumOrder, Annotations, Library
 from qfzz.station._on_air import OnAir

@@ -18,7 +18,7 @@ from typing import Any
 from qfzz.cache import JobProgress, JobProgressCache
 from qfzz.errors import InvalidInput
 from qfzz.jobs import Job, JobQueue
-from qfzz.models import IdempotencyKey
+from qfzz.models import MAX_RESOLVE, IdempotencyKey
 from qfzz.station._catalog import Catalog
 from qfzz.station._idempotency import Idempotency, Once
 from qfzz.station._poller import Poller
@@ -34,8 +34,6 @@ JOBS_PRINCIPAL = "qfzz jobs"
 #: The queue the catalog jobs (scans, dataset imports) run on.
 CATALOG_QUEUE = "catalog"
 POLL_SECONDS = 0.5
-#: Most tracks one resolver job takes on (a run is restartable: the rest waits for the next).
-MAX_RESOLVE = 100_000
 
 
 class CatalogJobs:
