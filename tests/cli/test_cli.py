@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -132,6 +134,21 @@ def test_scan_command_reports_unreadable_files(data_dir, tmp_path):
     assert str(folder / "bad.flac") in result.output
     missing = qfzz("scan", tmp_path / "missing", "--data-dir", data_dir)
     assert missing.exit_code == 1
+
+
+def test_an_unreadable_file_is_reported_once(data_dir, tmp_path):
+    """The real command, its log included: the scanner's warning is not said again."""
+    folder = tmp_path / "music"
+    folder.mkdir()
+    (folder / "bad.flac").write_bytes(b"nope")
+    done = subprocess.run(
+        [sys.executable, "-m", "qfzz", "scan", str(folder), "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (done.stdout + done.stderr).count(str(folder / "bad.flac")) == 1
 
 
 def test_listener_stream_key_makes_and_revokes_a_key(data_dir):

@@ -175,10 +175,22 @@ class DatasetOut(BaseModel):
         )
 
 
+class StartingOut(BaseModel):
+    """The step a starting station's library is at: ``done`` of ``total`` (None: unknown)."""
+
+    step: str
+    done: int
+    total: int | None
+
+
 class HealthOut(BaseModel):
+    """``ok`` (HTTP 200), or ``starting`` (HTTP 503: a load balancer waits) while the
+    library is being prepared, with the step it is at."""
+
     status: str
     running: bool
     tracks: int
+    starting: StartingOut | None = None
 
 
 class SystemVersionOut(BaseModel):

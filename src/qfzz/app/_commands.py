@@ -24,10 +24,10 @@ def _open(settings: Settings) -> QFZZStation:
     return build_station(settings)
 
 
-def _prepare(settings: Settings, progress: LibraryProgress | None) -> QFZZStation:
-    from qfzz.app._serve import prepare_station
+def _start(settings: Settings) -> QFZZStation:
+    from qfzz.app._serve import start_station
 
-    return prepare_station(settings, progress)
+    return start_station(settings)
 
 
 def _run(station: QFZZStation, settings: Settings) -> None:
@@ -59,7 +59,7 @@ def command_line() -> typer.Typer:
     return build_cli(
         Wiring(
             open=_open,
-            prepare=_prepare,
+            start=_start,
             run=_run,
             prepare_shared=_prepare_shared,
             run_many=_run_many,

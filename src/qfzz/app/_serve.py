@@ -1,6 +1,15 @@
-"""One ``qfzz serve`` process: the station, its library, its HTTP server."""
+"""One ``qfzz serve`` process: the station, its library, its HTTP server.
+
+The port opens before any library work: ``run_http`` prepares the library on a thread
+of its own (``_bootstrap``) while uvicorn already serves — health answers 503 ``starting``
+with the step and its progress, the web page says so, and tracks are playable as they
+are scanned. Only then do the station's background workers start.
+"""
 
 from __future__ import annotations
+
+import logging
+import threading
 
 import uvicorn
 from fastapi import FastAPI
@@ -12,7 +21,13 @@ from qfzz.app._http import server_options
 from qfzz.app._logging import configure_logging
 from qfzz.app._memory import settle_start_up_heap
 from qfzz.settings import Settings
-from qfzz.station import QFZZStation
+from qfzz.station import QFZZStation, StartUpCancelled
+
+log = logging.getLogger(__name__)
+
+#: Seconds a stop waits for the library thread to reach its next step before closing
+#: the station under it (a step is one file scanned or one demo track made).
+LIBRARY_STOP_WAIT = 1.0
 
 
 def build_app(settings: Settings | None = None) -> FastAPI:
@@ -21,11 +36,19 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     return create_api(station, overlay=build_overlay(station))
 
 
-def prepare_station(settings: Settings, progress: Progress | None = None) -> QFZZStation:
-    """A started station whose library is scanned (or a demo created) and ready to play."""
+def start_station(settings: Settings) -> QFZZStation:
+    """A started station (its store open, its index loaded: what a restart costs), its
+    library not yet prepared — ``run_http`` does that while it serves."""
     configure_logging(settings.log_level)
     station = build_station(settings)
     station.start()
+    return station
+
+
+def prepare_station(settings: Settings, progress: Progress | None = None) -> QFZZStation:
+    """A started station whose library is scanned (or a demo created) and ready to play,
+    its workers running (for scripts and tests that want it all before going on)."""
+    station = start_station(settings)
     try:
         prepare_library(station, settings, progress)
         station.start_workers()
@@ -35,11 +58,39 @@ def prepare_station(settings: Settings, progress: Progress | None = None) -> QFZ
     return station
 
 
+def prepare_in_background(station: QFZZStation, settings: Settings) -> threading.Thread:
+    """Prepare the library on a thread while the station serves, then start its workers."""
+    station.start_up.begin("preparing the library")
+
+    def prepare() -> None:
+        failure = None
+        try:
+            prepare_library(station, settings)
+            log.info("library ready: %d tracks", station.index.active_count)
+        except StartUpCancelled:
+            return  # stopping: the next start goes on where this one stopped
+        except Exception as exc:  # the station serves what it has; the log says why
+            log.exception("preparing the library failed")
+            failure = str(exc)
+        station.start_workers()
+        station.start_up.finish(failure)
+
+    thread = threading.Thread(target=prepare, name="qfzz-library", daemon=True)
+    thread.start()
+    return thread
+
+
 def run_http(station: QFZZStation, settings: Settings) -> None:
-    """Serve the API until interrupted, then close the station."""
+    """Serve the API at once, the library prepared meanwhile, until interrupted; then
+    close the station."""
+    library: threading.Thread | None = None
     try:
         app = create_api(station, overlay=build_overlay(station), manage_lifecycle=False)
+        library = prepare_in_background(station, settings)
         settle_start_up_heap()
         uvicorn.run(app, **server_options(settings))
     finally:
+        station.start_up.cancel()
+        if library is not None:
+            library.join(LIBRARY_STOP_WAIT)
         station.close()

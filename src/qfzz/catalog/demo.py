@@ -26,7 +26,13 @@ import mutagen
 from qfzz.audio import PieceSpec, Timbre, encode_audio, synthesize_piece, write_atomically
 from qfzz.catalog.tags import tag_audio_bytes
 
-__all__ = ["MANIFEST_NAME", "DemoTrack", "generate_demo_library", "plan_demo_library"]
+__all__ = [
+    "MANIFEST_NAME",
+    "DemoTrack",
+    "demo_library_ready",
+    "generate_demo_library",
+    "plan_demo_library",
+]
 
 MANIFEST_NAME = "manifest.json"
 _MANIFEST_VERSION = 1
@@ -219,6 +225,24 @@ def _render(track: DemoTrack, dest: str, sample_rate: int, bitrate_kbps: int) ->
     return track.relative_path
 
 
+def demo_library_ready(
+    dest: Path,
+    *,
+    tracks: int = 64,
+    seed: int = 7,
+    min_seconds: float = 20.0,
+    max_seconds: float = 40.0,
+    sample_rate: int = 44100,
+    bitrate_kbps: int = 192,
+) -> bool:
+    """Whether ``generate_demo_library`` with these arguments has finished under ``dest``
+    (it would return at once): a restart says nothing of making a demo when this holds."""
+    plan, args = _plan(tracks, seed, min_seconds, max_seconds, sample_rate, bitrate_kbps)
+    return _manifest_matches(dest / MANIFEST_NAME, args) and all(
+        (dest / t.relative_path).exists() for t in plan
+    )
+
+
 def generate_demo_library(
     dest: Path,
     *,
@@ -235,18 +259,13 @@ def generate_demo_library(
 
     Layout is ``dest/<Artist>/<Album>/<NN - Title>.<mp3|flac>``; about a third is FLAC.
     A file already present from the same plan and settings is kept (files only appear
-    complete). ``on_progress(done, total)`` is called in this process. Workers are
+    complete). ``on_progress(done, total)`` is called in this process, after each file
+    (an exception it raises stops the generation: the finished files stay). Workers are
     spawned, so a script calling this needs the ``if __name__ == "__main__"`` guard.
     """
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
-    plan = plan_demo_library(
-        tracks=tracks, seed=seed, min_seconds=min_seconds, max_seconds=max_seconds
-    )
-    args: dict[str, object] = dict(
-        version=_MANIFEST_VERSION, tracks=tracks, seed=seed, min_seconds=min_seconds,
-        max_seconds=max_seconds, sample_rate=sample_rate, bitrate_kbps=bitrate_kbps,
-    )  # fmt: skip
+    plan, args = _plan(tracks, seed, min_seconds, max_seconds, sample_rate, bitrate_kbps)
     paths = [dest / t.relative_path for t in plan]
     report = on_progress or (lambda done, total: None)
     if _manifest_matches(dest / MANIFEST_NAME, args) and all(p.exists() for p in paths):
@@ -262,6 +281,25 @@ def generate_demo_library(
     body = {"args": args, "tracks": [asdict(t) for t in plan]}
     write_atomically(dest / MANIFEST_NAME, json.dumps(body, indent=1).encode())
     return paths
+
+
+def _plan(
+    tracks: int,
+    seed: int,
+    min_seconds: float,
+    max_seconds: float,
+    sample_rate: int,
+    bitrate_kbps: int,
+) -> tuple[list[DemoTrack], dict[str, object]]:
+    """The tracks to make and the arguments the manifest records."""
+    plan = plan_demo_library(
+        tracks=tracks, seed=seed, min_seconds=min_seconds, max_seconds=max_seconds
+    )
+    args: dict[str, object] = dict(
+        version=_MANIFEST_VERSION, tracks=tracks, seed=seed, min_seconds=min_seconds,
+        max_seconds=max_seconds, sample_rate=sample_rate, bitrate_kbps=bitrate_kbps,
+    )  # fmt: skip
+    return plan, args
 
 
 def _render_all(

@@ -130,18 +130,32 @@ class LibraryScanner:
         self._read_file = read_file
         self._analyse = analyse
 
-    def scan(self, root: Path, on_progress: ScanProgress | None = None) -> ScanReport:
+    def scan(
+        self,
+        root: Path,
+        on_progress: ScanProgress | None = None,
+        on_stored: Callable[[ScanReport], None] | None = None,
+    ) -> ScanReport:
+        """Scan ``root``; ``on_progress(done, total, path)`` after each file,
+        ``on_stored(report so far)`` after each batch is stored (its ids are at the end
+        of ``report.changed_ids``)."""
         root = root.expanduser().resolve()
         if not root.is_dir():
             raise CatalogError(f"not a folder: {root}")
         reads = self._reads or TimedReads()
         try:
-            return self._scan(root, reads, on_progress)
+            return self._scan(root, reads, on_progress, on_stored)
         finally:
             if reads is not self._reads:
                 reads.close()
 
-    def _scan(self, root: Path, reads: TimedReads, on_progress: ScanProgress | None) -> ScanReport:
+    def _scan(
+        self,
+        root: Path,
+        reads: TimedReads,
+        on_progress: ScanProgress | None,
+        on_stored: Callable[[ScanReport], None] | None,
+    ) -> ScanReport:
         report = ScanReport(root=str(root))
         known = self._tracks.file_states()
         on_disk = list(iter_audio_files(root))
@@ -174,10 +188,13 @@ class LibraryScanner:
                 report.skipped.append((key, exc.kind))
                 special.add(key)
             except (UnreadableFile, OSError) as exc:
-                log.warning("skipping %s: %s", path, exc)
-                report.errors.append((key, str(exc)))
+                reason = _reason(exc, key)
+                log.warning("skipping %s: %s", key, reason)
+                report.errors.append((key, reason))
             if len(pending) >= BATCH:
                 self._flush(pending, new_paths, report)
+                if on_stored is not None:
+                    on_stored(report)
             if on_progress is not None:
                 on_progress(done, total, key)
         self._flush(pending, new_paths, report)
@@ -204,8 +221,9 @@ class LibraryScanner:
         try:
             found = reads.run(partial(self._analyse, path), f"{path} (audio analysis)")
         except UnreadableFile as exc:
-            log.warning("cataloguing %s without audio features: %s", path, exc)
-            report.errors.append((scanned.path, f"audio analysis failed: {exc}"))
+            reason = _reason(exc, scanned.path)
+            log.warning("cataloguing %s without audio features: %s", path, reason)
+            report.errors.append((scanned.path, f"audio analysis failed: {reason}"))
             return scanned
         energy = meta.energy if meta.energy is not None else found.energy
         tempo = meta.tempo if meta.tempo is not None else found.tempo
@@ -220,3 +238,9 @@ class LibraryScanner:
         report.added += added
         report.updated += len(pending) - added
         pending.clear()
+
+
+def _reason(exc: Exception, path: str) -> str:
+    """Why a file was skipped, said once: the report pairs it with the path already, so
+    the path is not repeated in it (the readers' messages, and mutagen's, name it)."""
+    return str(exc).removeprefix(f"{path}: ").replace(path, Path(path).name)

@@ -81,9 +81,11 @@ def build_cli(wiring: Wiring) -> typer.Typer:
                 console.print(f"QFZZ on {address}: {workers} processes (Ctrl-C stops)")
                 wiring.run_many(settings, workers)
                 return
-            with progress_bar("starting") as progress:
-                station = wiring.prepare(settings, lambda what: progress_callback(progress, what))
-            console.print(f"QFZZ on http://{settings.host}:{settings.port}  (Ctrl-C stops)")
+            station = wiring.start(settings)
+            console.print(
+                f"QFZZ on http://{settings.host}:{settings.port}  (Ctrl-C stops; while the "
+                "library is prepared, /api/v1/health says how far it is)"
+            )
         wiring.run(station, settings)
 
     @app.command()

@@ -28,7 +28,9 @@ class Wiring:
     """How stations are assembled; given by ``qfzz.app`` so the CLI stays thin."""
 
     open: Callable[[Settings], QFZZStation]
-    prepare: Callable[[Settings, LibraryProgress | None], QFZZStation]
+    #: ``qfzz serve``: a started station, its library not prepared yet, ...
+    start: Callable[[Settings], QFZZStation]
+    #: ... served at once while its library is prepared, until interrupted.
     run: Callable[[QFZZStation, Settings], None]
     #: ``qfzz serve --workers N`` (N > 1): stores every process reaches (else refused),
     #: the library prepared once, ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -28,9 +29,17 @@ def scan(
     Only regular files are read: FIFOs, sockets and devices are listed as skipped, and a
     file that does not answer within the read deadline is reported as unreadable.
     """
+    # This command reports each skipped file itself, once: the scanner's own warnings
+    # (what a server's log shows) would say the same again.
+    scanner_log = logging.getLogger("qfzz.catalog.scanner")
     with running_station(ctx, data_dir) as station:
-        with progress_bar("scanning") as progress:
-            report = station.scan(path, progress_callback(progress, "scanning"))
+        level = scanner_log.level
+        scanner_log.setLevel(logging.ERROR)
+        try:
+            with progress_bar("scanning") as progress:
+                report = station.scan(path, progress_callback(progress, "scanning"))
+        finally:
+            scanner_log.setLevel(level)
         problems = [
             *((file, f"{kind}, not a regular file") for file, kind in report.skipped),
             *report.errors,

@@ -35,6 +35,7 @@ from qfzz.station._relay import EventRelay
 from qfzz.station._resolving import ResolveReport, Resolving, local_source
 from qfzz.station._running import RunState
 from qfzz.station._shares import MAX_SHARE_TRACKS, ShareExpired, Shares
+from qfzz.station._start_up import StartUp, StartUpCancelled, StartUpStep
 from qfzz.station._station import LedgerSummary, QFZZStation
 from qfzz.station._taste_model import TasteModelTrainer
 from qfzz.station._uploads import CONVERT_QUEUE, Uploads
@@ -85,6 +86,9 @@ __all__ = [
     "ShareExpired",
     "Shares",
     "SlidingWindow",
+    "StartUp",
+    "StartUpCancelled",
+    "StartUpStep",
     "StationParts",
     "StoredLoudness",
     "TasteModelTrainer",

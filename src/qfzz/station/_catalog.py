@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 F32 = npt.NDArray[np.float32]
 
 MAX_SEARCH_PAGE = 500
+#: Seconds between index edits while a long scan goes on (its tracks playable as it goes).
+REINDEX_EVERY = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,11 +173,22 @@ class Catalog:
             reads=self.file_reads,
             analyse=analyse if self._settings.analyse_audio else None,
         )
+        indexed, last = 0, self._clock()
+
+        def stored(report: ScanReport) -> None:
+            """A long scan's tracks become playable as it goes, not at its end: the
+            batches stored are indexed every ``REINDEX_EVERY`` seconds (an index edit
+            copies the index, so not after every batch of a million-file scan)."""
+            nonlocal indexed, last
+            if self._clock() - last >= REINDEX_EVERY:
+                self.reindex(report.changed_ids[indexed:], [])
+                indexed, last = len(report.changed_ids), self._clock()
+
         # One scan at a time in the whole station: processes starting together (hosts behind
         # a load balancer) would otherwise insert the same files at once.
         with self._store.db.exclusive("library scan"):
-            report = scanner.scan(root, on_progress)
-        self.reindex(report.changed_ids, report.removed_ids)
+            report = scanner.scan(root, on_progress, stored)
+        self.reindex(report.changed_ids[indexed:], report.removed_ids)
         return report
 
     def import_dataset(

@@ -46,6 +46,7 @@ from qfzz.station._registration import Registration
 from qfzz.station._relay import EventRelay
 from qfzz.station._resolving import ResolveReport
 from qfzz.station._shares import MAX_SHARE_TRACKS
+from qfzz.station._start_up import StartUp
 from qfzz.store import DatasetRecord, ListenerRecord, StoredPlaylist
 from qfzz.trust import Audit, ChainStatus, RepairReport, TrustRecord, trust_key
 
@@ -83,6 +84,8 @@ class QFZZStation:
         self.limits = parts.limits
         self.idempotency = parts.idempotency
         self._run_state = parts.run_state
+        #: the library being prepared while the station already serves (``qfzz serve``)
+        self.start_up = StartUp()
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -110,7 +113,7 @@ class QFZZStation:
         if parts.relay is not None:
             self._start_relay(parts.relay)
         self._run_state.started()
-        log.info("station started with %d tracks", self.index.active_count)
+        log.info("station started: %d tracks indexed", self.index.active_count)
 
     def _start_relay(self, relay: EventRelay) -> None:
         """Hear the station's other processes. Their first subscription catches up from the
@@ -126,6 +129,7 @@ class QFZZStation:
             )
 
     def stop(self) -> None:
+        self.start_up.cancel()  # a library being prepared stops at its next step
         if not self._run_state.running:
             return
         self._run_state.stopped()
@@ -320,7 +324,16 @@ class QFZZStation:
         }
 
     def health(self) -> dict[str, Any]:
-        return {"status": "ok", "running": self.is_running(), "tracks": self.index.active_count}
+        """``ok``, or ``starting`` with the step the library is at (``StartUp``)."""
+        step = self.start_up.view()
+        answer: dict[str, Any] = {
+            "status": "ok" if step is None and self.start_up.ready else "starting",
+            "running": self.is_running(),
+            "tracks": self.index.active_count,
+        }
+        if step is not None:
+            answer["starting"] = {"step": step.step, "done": step.done, "total": step.total}
+        return answer
 
     def system_version(self) -> dict[str, Any]:
         """What a peer asks first (``GET /api/system.version``): that this node is alive,
