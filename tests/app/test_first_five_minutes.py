@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import httpx
@@ -19,7 +20,9 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from qfzz.testing import ServeProcess, wait_for
+from qfzz.settings import Settings
+from qfzz.store import open_store
+from qfzz.testing import ServeProcess, wait_for, write_tone_library
 
 pytestmark = pytest.mark.slow
 
@@ -109,3 +112,66 @@ def test_the_port_answers_at_once_and_music_plays_before_the_demo_is_made(tmp_pa
         assert "station started: 64 tracks indexed" in said
     finally:
         again.stop()
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_stop_with_listeners_connected_is_quick_and_keeps_what_was_acknowledged(tmp_path, stop):
+    """Radio streams never end by themselves: the server cancels them after its short
+    grace instead of waiting for every listener to hang up (it took 30 s), and an
+    interaction acknowledged just before the signal is there after it."""
+    library = write_tone_library(tmp_path / "music", tracks=3, seconds=10.0)
+    server = ServeProcess(tmp_path / "data", args=("--library", str(library))).start()
+    listeners: list[subprocess.Popen[bytes]] = []
+    try:
+        server.wait_healthy()
+        assert server.process is not None
+        created = httpx.post(
+            f"{server.url}/api/v1/listeners",
+            json={"user_id": "ann", "password": "pw-1234", "preferences": {}},
+            timeout=10,
+        )
+        auth = {"Authorization": f"Bearer {created.json()['token']}"}
+        token = httpx.get(f"{server.url}/api/v1/auth/stream-token", headers=auth).json()
+        ffmpeg = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i"]
+        stream = f"{server.url}/stream/main?token={token['token']}"
+        for _ in range(3):
+            listeners.append(
+                subprocess.Popen(
+                    [*ffmpeg, stream, "-f", "null", "-"],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        assert wait_for(lambda: _listening(server.url) >= 3)
+        track = httpx.get(f"{server.url}/api/v1/tracks", headers=auth).json()["tracks"][0]
+        liked = httpx.post(
+            f"{server.url}/api/v1/listeners/ann/interactions",
+            json={"track_id": track["track_id"], "type": "like"},
+            headers=auth,
+        )
+        assert liked.status_code == 201, liked.text
+        started = time.monotonic()
+        server.process.send_signal(stop)
+        server.process.wait(timeout=15)  # it used to wait for the listeners forever
+        print(f"stopped {time.monotonic() - started:.2f} s after {stop.name}")
+        assert server.process.returncode in (0, -stop, 128 + stop)
+    finally:
+        for listener in listeners:
+            listener.kill()
+            listener.wait()
+        server.stop()
+    store = open_store(Settings(data_dir=tmp_path / "data").resolved_database_url)
+    try:
+        assert [i.type.value for _, i in store.interactions.history("ann")] == ["like"]
+    finally:
+        store.close()
+
+
+def _listening(url: str) -> float:
+    """Listeners connected, as the server's metrics count them."""
+    metrics = httpx.get(f"{url}/metrics", timeout=5).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("qfzz_listeners{")
+    )

@@ -109,6 +109,11 @@ class ListenerResponse(StreamingResponse):
                     return
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except asyncio.CancelledError:
+            # The server is stopping (a stream never ends by itself, so uvicorn cancels it
+            # once its shutdown grace is over): the end of this response, not an error —
+            # the task ends here, its mount left below.
+            return
         finally:
             gone.cancel()
             if isinstance(chunks, AsyncGenerator):
