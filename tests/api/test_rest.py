@@ -44,10 +44,18 @@ def test_playlist_shape(client):
     assert response.status_code == 200
     body = response.json()
     assert body["user_id"] == "ann" and len(body["tracks"]) == 5
+    assert "size_capped_at" not in body  # as many as asked for
     keys = {"track_id", "title", "artist", "album", "genre", "mood", "duration", "score", "reasons"}
     assert all(set(t) == keys and t["reasons"] for t in body["tracks"])
     _error(client.get("/api/v1/listeners/nobody/playlist"), 403, "forbidden")
     _error(client.get("/api/v1/listeners/ann/playlist?size=0"), 422)
+
+
+def test_a_playlist_larger_than_the_station_allows_says_it_was_capped(client, station):
+    _register(client)
+    most = station.settings.max_playlist_size
+    body = client.get(f"/api/v1/listeners/ann/playlist?size={most + 10}").json()
+    assert body["size_capped_at"] == most and len(body["tracks"]) <= most
 
 
 def test_interactions_and_errors(client, station):

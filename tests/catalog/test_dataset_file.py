@@ -60,8 +60,8 @@ def test_json_syntax_error_names_line_and_column(tmp_path: Path) -> None:
         ('{"title": "A"}', "expected a JSON list"),
         ('{"tracks": {"title": "A"}}', "expected a JSON list"),
         ('"tracks"', "got str"),
-        ('[{"title": "A"}, 3]', "record 1 is a int"),
-        ('[{"title": "A", "Title": "B"}]', "record 0 has field 'title' more than once"),
+        ('[{"title": "A"}, 3]', "record 2 is a int"),
+        ('[{"title": "A", "Title": "B"}]', "record 1 has field 'title' more than once"),
         ('[{" ": "A"}]', "empty name"),
     ],
 )
@@ -174,14 +174,14 @@ def test_records_to_meta_parses_strings_and_numbers() -> None:
 @pytest.mark.parametrize(
     ("record", "match"),
     [
-        ({"artist": "X"}, "record 1: required field 'title' is missing"),
-        ({"title": "  ", "artist": "X"}, "record 1: required field 'title' is missing"),
-        ({"title": "A", "artist": ""}, "record 1: required field 'artist' is missing"),
-        ({"title": "A", "artist": "X", "duration": "3:30"}, "record 1: field 'duration'"),
-        ({"title": "A", "artist": "X", "energy": "nan"}, "record 1: field 'energy'"),
-        ({"title": "A", "artist": "X", "tempo": True}, "record 1: field 'tempo'"),
-        ({"title": "A", "artist": "X", "year": "1999.5"}, "record 1: field 'year'"),
-        ({"title": "A", "artist": "X", "genre": ["rock"]}, "record 1: field 'genre'"),
+        ({"artist": "X"}, "record 2: required field 'title' is missing"),
+        ({"title": "  ", "artist": "X"}, "record 2: required field 'title' is missing"),
+        ({"title": "A", "artist": ""}, "record 2: required field 'artist' is missing"),
+        ({"title": "A", "artist": "X", "duration": "3:30"}, "record 2: field 'duration'"),
+        ({"title": "A", "artist": "X", "energy": "nan"}, "record 2: field 'energy'"),
+        ({"title": "A", "artist": "X", "tempo": True}, "record 2: field 'tempo'"),
+        ({"title": "A", "artist": "X", "year": "1999.5"}, "record 2: field 'year'"),
+        ({"title": "A", "artist": "X", "genre": ["rock"]}, "record 2: field 'genre'"),
     ],
 )
 def test_records_to_meta_names_record_and_field(record: dict[str, object], match: str) -> None:
@@ -218,9 +218,9 @@ def test_a_records_origin_is_normalised_and_its_reference_kept(spelling, origin)
 
 
 def test_an_origin_that_is_too_long_or_not_text_is_refused():
-    with pytest.raises(InvalidDataset, match="record 0: field 'source'"):
+    with pytest.raises(InvalidDataset, match="record 1: field 'source'"):
         records_to_meta([{"title": "T", "artist": "A", "source": "x" * 65}])
-    with pytest.raises(InvalidDataset, match="record 0: field 'source'"):
+    with pytest.raises(InvalidDataset, match="record 1: field 'source'"):
         records_to_meta([{"title": "T", "artist": "A", "source": ["qq"]}])
     with pytest.raises(InvalidDataset, match="source_id"):
         records_to_meta([{"title": "T", "artist": "A", "source_id": "x" * 513}])

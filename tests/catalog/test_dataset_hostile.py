@@ -95,8 +95,8 @@ def test_a_fifo_named_like_a_dataset_is_refused_without_blocking(tmp_path: Path)
 @pytest.mark.parametrize(
     ("record", "where"),
     [
-        ({"title": "A\x00B", "artist": "X"}, "record 0, field 'title' contains U+0000"),
-        ({"title": "A", "artist": "\x1b[31mX"}, "record 0, field 'artist' contains U+001B"),
+        ({"title": "A\x00B", "artist": "X"}, "record 1, field 'title' contains U+0000"),
+        ({"title": "A", "artist": "\x1b[31mX"}, "record 1, field 'artist' contains U+001B"),
         (
             {"title": "A", "artist": "X", "note": ["ok", "\ud800"]},
             "field 'note'[1] contains U+D800",
@@ -106,7 +106,7 @@ def test_a_fifo_named_like_a_dataset_is_refused_without_blocking(tmp_path: Path)
 )
 def test_control_characters_are_named_by_record_and_field(record, where) -> None:
     with pytest.raises(InvalidDataset, match=re.escape(where)):
-        check_text("record 0", record)
+        check_text("record 1", record)
 
 
 def test_line_breaks_and_tabs_are_text() -> None:
@@ -122,7 +122,7 @@ cli = command_line()
     ("content", "message"),
     [
         (DEEP, "nested more than 4 levels deep"),
-        (json.dumps([{**TRACKS[0], "title": "A\x00B"}]), "record 0, field 'title' contains U+0000"),
+        (json.dumps([{**TRACKS[0], "title": "A\x00B"}]), "record 1, field 'title' contains U+0000"),
     ],
     ids=["deep", "nul"],
 )
@@ -174,7 +174,7 @@ def test_api_refuses_control_characters_with_422_and_stores_nothing(admin, name,
     # the CLI and background jobs): either way the answer names the record and field.
     assert body["error"] in ("invalid_request", "invalid_dataset"), body
     assert "control characters" in body["detail"] or "U+00" in body["detail"]
-    assert ("tracks.3." in body["detail"] or "record 3" in body["detail"]) == (field is not None)
+    assert ("tracks.3." in body["detail"] or "record 4" in body["detail"]) == (field is not None)
     assert station.parts.store.datasets.count() == 0 and station.health()["tracks"] == 0
     ok = client.post(
         "/api/v1/datasets", json={"name": "d", "license": "CC-BY-4.0", "tracks": TRACKS}

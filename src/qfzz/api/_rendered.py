@@ -24,18 +24,20 @@ class RenderedPlaylists:
         # No TTL: an entry is only ever used for the identical playlist object.
         self._memo = MemoryBackend(time.monotonic, max_entries=max_entries)
 
-    def body(self, playlist: Playlist) -> bytes:
-        key = f"{playlist.user_id}\0{len(playlist.items)}"
+    def body(self, playlist: Playlist, *, capped_at: int | None = None) -> bytes:
+        key = f"{playlist.user_id}\0{len(playlist.items)}\0{capped_at}"
         found = self._memo.get_memo(key)
         if found is not None and found[1] is playlist:
             return found[0]
-        body = render(playlist)
+        body = render(playlist, capped_at=capped_at)
         self._memo.put_fast(key, body, None, playlist)
         return body
 
 
-def render(playlist: Playlist) -> bytes:
+def render(playlist: Playlist, *, capped_at: int | None = None) -> bytes:
     out = PlaylistOut(
-        user_id=playlist.user_id, tracks=[PlaylistTrackOut.of(i) for i in playlist.items]
+        user_id=playlist.user_id,
+        tracks=[PlaylistTrackOut.of(i) for i in playlist.items],
+        size_capped_at=capped_at,
     )
-    return out.model_dump_json().encode()
+    return out.model_dump_json(exclude_none=True).encode()

@@ -128,6 +128,11 @@ class PlaylistTrackOut(BaseModel):
 class PlaylistOut(BaseModel):
     user_id: str
     tracks: list[PlaylistTrackOut]
+    size_capped_at: int | None = Field(
+        default=None,
+        description="Present when the size asked for is above the station's "
+        "max_playlist_size: the size the playlist was made at instead",
+    )
 
 
 class TrackPageOut(BaseModel):

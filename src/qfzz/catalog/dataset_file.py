@@ -177,7 +177,7 @@ def _read_json(path: Path, text: str) -> list[dict[str, object]]:
             f"'tracks' list, got {type(doc).__name__}"
         )
     records: list[dict[str, object]] = []
-    for index, item in enumerate(doc):
+    for index, item in enumerate(doc, start=1):  # counted as people count
         if not isinstance(item, dict):
             raise InvalidDataset(
                 f"{path}: record {index} is a {type(item).__name__}, expected an object"
@@ -262,7 +262,7 @@ def records_to_meta(records: Sequence[Mapping[str, object]]) -> list[TrackMeta]:
     the consistency score penalises. Fields QFZZ does not know are ignored.
     """
     metas: list[TrackMeta] = []
-    for index, raw in enumerate(records):
+    for index, raw in enumerate(records, start=1):  # counted as people count
         record = {str(k).strip().lower(): v for k, v in raw.items()}
         title = _text(index, "title", record.get("title"))
         artist = _text(index, "artist", record.get("artist"))

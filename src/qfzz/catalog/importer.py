@@ -56,8 +56,8 @@ class DatasetImporter:
         if not name.strip():
             raise InvalidDataset("a dataset needs a name")
         check_text("the dataset name", name)
-        records = [_normalise_keys(i, r) for i, r in enumerate(records)]
-        for index, record in enumerate(records):
+        records = [_normalise_keys(i, r) for i, r in enumerate(records, start=1)]  # from 1
+        for index, record in enumerate(records, start=1):
             check_text(f"record {index}", record)  # before anything reaches the store
         report = evaluate_dataset(
             records, license_id, allowed=self._allowed, min_quality=min_quality

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from qfzz.cli._common import DataDir, console, running_station
+from qfzz.cli._common import DataDir, console, err_console, running_station
 
 
 def playlist(
@@ -24,6 +24,9 @@ def playlist(
     """Generate USER's playlist, with the reasons for every pick."""
     with running_station(ctx, data_dir) as station:
         generated = station.generate_playlist(user, size, include_unplayable=include_unplayable)
+        most = station.settings.max_playlist_size
+        if size is not None and size > most:  # said, never silent (as the API's size_capped_at)
+            err_console.print(f"[yellow]{size} tracks asked for: this station makes at most {most}")
         if as_json:
             print(
                 json.dumps(

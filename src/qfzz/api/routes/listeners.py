@@ -62,7 +62,9 @@ async def playlist(
             station.playlist, user_id, size, include_unplayable=include_unplayable
         )
     rendered: RenderedPlaylists = request.app.state.rendered_playlists
-    return Response(rendered.body(generated), media_type="application/json")
+    most = station.settings.max_playlist_size
+    capped_at = most if size is not None and size > most else None  # said, never silent
+    return Response(rendered.body(generated, capped_at=capped_at), media_type="application/json")
 
 
 @router.post(
