@@ -26,6 +26,7 @@ from qfzz.audio._encode import (
 )
 from qfzz.audio._features import MAX_SECONDS, Features, analyse
 from qfzz.audio._files import NotRegularFile, file_kind, open_regular
+from qfzz.audio._length import packet_seconds
 from qfzz.audio._live import CONTENT_TYPES, Codec, LiveEncoder
 from qfzz.audio._loudness import MAX_GAIN_DB, PEAK_CEILING, TARGET_LUFS, Loudness, measure
 from qfzz.audio._synth import PieceSpec, Timbre, synthesize_piece
@@ -65,6 +66,7 @@ __all__ = [
     "file_kind",
     "measure",
     "open_regular",
+    "packet_seconds",
     "synthesize_piece",
     "transcode_stream",
     "write_atomically",

@@ -24,10 +24,10 @@ from typing import Any, BinaryIO
 import mutagen
 from mutagen.flac import FLAC
 from mutagen.id3 import ID3, Frames
-from mutagen.mp3 import MP3
+from mutagen.mp3 import MP3, BitrateMode, MPEGInfo
 from mutagen.mp4 import MP4Tags
 
-from qfzz.audio import open_regular
+from qfzz.audio import open_regular, packet_seconds
 from qfzz.errors import UnreadableFile
 from qfzz.models import TrackMeta
 
@@ -75,6 +75,20 @@ _MP4 = {
     "energy": ("----:com.apple.iTunes:ENERGY", "----:com.apple.iTunes:energy"),
     "musicbrainz_id": ("----:com.apple.iTunes:MusicBrainz Track Id",),
 }
+
+
+def _header_may_lie(info: object, length: float, size: int) -> bool:
+    """Whether an MP3's length must be counted from its packets (``packet_seconds``):
+    with no Xing/VBRI header its bitrate is the first frame's, which a VBR file does not
+    keep; with one, a file cut short still claims the whole length (its bytes then hold
+    far less than that length at that bitrate). Other formats state their length
+    exactly (FLAC's sample count, an MP4's durations, Ogg's last granule)."""
+    if not isinstance(info, MPEGInfo):
+        return False
+    if info.bitrate_mode is BitrateMode.UNKNOWN:
+        return True
+    held = size * 8 / info.bitrate if info.bitrate else 0.0
+    return held < 0.9 * length
 
 
 def _text(value: object) -> str | None:
@@ -191,6 +205,9 @@ def read_track(handle: BinaryIO, path: Path) -> TrackMeta:
         length = float(getattr(audio.info, "length", 0.0) or 0.0)
         if length <= 0.0:
             raise UnreadableFile(f"{path}: file has no audio stream information")
+        if _header_may_lie(audio.info, length, size):
+            handle.seek(0)
+            length = packet_seconds(handle)
         found = _fields(audio)
         mood = found.get("mood")
         return TrackMeta(
