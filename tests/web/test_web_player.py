@@ -397,3 +397,17 @@ def test_accessible_in_light_dark_and_phone_layouts(live, page):
     expect(page.get_by_role("button", name="Copy server URL")).to_be_in_viewport()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "web-player-phone-dark.png"), full_page=True)
+
+
+def test_the_page_says_the_station_is_starting_until_it_is_ready(live, page):
+    """The port opens before the library is ready: the page says what the station is
+    doing and how far, from health's 'starting' answer, and then that it is ready."""
+    expect = sync_api.expect
+    start_up = live.station.start_up
+    start_up.begin("creating the demo library")
+    start_up.report("creating the demo library", 3, 64)
+    page.goto(live.url)
+    status = page.get_by_role("status")
+    expect(status).to_contain_text("starting: creating the demo library (3 of 64)")
+    start_up.finish()
+    expect(status).to_contain_text("The station is ready", timeout=10_000)

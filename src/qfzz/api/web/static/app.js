@@ -189,7 +189,35 @@ function setUpTabs() {
   }
 }
 
+/** While the station prepares its library (the port opens first), say how far it is, until
+ * it is ready: health answers 503 "starting" with the step and its progress. */
+async function watchStartUp() {
+  for (;;) {
+    let health;
+    try {
+      const answer = await fetch("/api/v1/health", { cache: "no-store" });
+      health = await answer.json();
+    } catch {
+      return; // the station went away: the next request will say so
+    }
+    if (health.status !== "starting") {
+      if ($("#status").dataset.startUp) {
+        delete $("#status").dataset.startUp;
+        say(`The station is ready: ${health.tracks} tracks.`);
+      }
+      return;
+    }
+    const step = health.starting || { step: "starting", done: 0, total: null };
+    const counted = step.total ? ` (${step.done} of ${step.total})` : "";
+    $("#status").dataset.startUp = "1";
+    say(`The station is starting: ${step.step}${counted}. ` +
+        `${health.tracks} tracks are playable already.`);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+}
+
 async function start() {
+  watchStartUp();
   setUpPlayer({
     user: () => state.user,
     streamToken,
