@@ -225,19 +225,12 @@ def _render(track: DemoTrack, dest: str, sample_rate: int, bitrate_kbps: int) ->
     return track.relative_path
 
 
-def demo_library_ready(
-    dest: Path,
-    *,
-    tracks: int = 64,
-    seed: int = 7,
-    min_seconds: float = 20.0,
-    max_seconds: float = 40.0,
-    sample_rate: int = 44100,
-    bitrate_kbps: int = 192,
-) -> bool:
-    """Whether ``generate_demo_library`` with these arguments has finished under ``dest``
-    (it would return at once): a restart says nothing of making a demo when this holds."""
-    plan, args = _plan(tracks, seed, min_seconds, max_seconds, sample_rate, bitrate_kbps)
+def demo_library_ready(dest: Path) -> bool:
+    """Whether ``generate_demo_library(dest)`` — with its default arguments, what the
+    station makes — has finished (it would return at once): a restart then says nothing
+    of making a demo."""
+    shape = generate_demo_library.__kwdefaults__ or {}
+    plan, args = _plan(**{name: shape[name] for name in _PLAN_ARGUMENTS})
     return _manifest_matches(dest / MANIFEST_NAME, args) and all(
         (dest / t.relative_path).exists() for t in plan
     )
@@ -281,6 +274,10 @@ def generate_demo_library(
     body = {"args": args, "tracks": [asdict(t) for t in plan]}
     write_atomically(dest / MANIFEST_NAME, json.dumps(body, indent=1).encode())
     return paths
+
+
+#: The arguments of ``generate_demo_library`` that decide what it makes.
+_PLAN_ARGUMENTS = ("tracks", "seed", "min_seconds", "max_seconds", "sample_rate", "bitrate_kbps")
 
 
 def _plan(
