@@ -11,6 +11,7 @@ ring and is moved or let go there, never blocking the encoder or other listeners
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
@@ -112,7 +113,10 @@ class ListenerResponse(StreamingResponse):
         except asyncio.CancelledError:
             # The server is stopping (a stream never ends by itself, so uvicorn cancels it
             # once its shutdown grace is over): the end of this response, not an error —
-            # the task ends here, its mount left below.
+            # it is ended as one (the listener's player sees the stream end), its mount
+            # left below.
+            with contextlib.suppress(Exception):  # the connection may be gone already
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
         finally:
             gone.cancel()
