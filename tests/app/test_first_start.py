@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+from qfzz.app import _bootstrap as bootstrap
 from qfzz.app import prepare_station
 from qfzz.settings import Settings
 
@@ -36,3 +37,24 @@ def test_first_start_makes_and_scans_a_demo_library(tmp_path, demo_library):
         assert again.health()["tracks"] == len(paths)
     finally:
         again.close()
+
+
+def test_a_library_prepared_before_serving_leaves_the_station_ok(tmp_path, monkeypatch):
+    """`prepare_station` (and `--workers`' preparation) wait for the whole library: the
+    demo's steps are reported, but the station never says 'starting' afterwards."""
+    made: list[tuple[int, int]] = []
+
+    def quick_demo(dest, *, on_progress):
+        dest.mkdir(parents=True, exist_ok=True)
+        for done in (1, 2):
+            on_progress(done, 2)
+            made.append((done, 2))
+        return []
+
+    monkeypatch.setattr(bootstrap, "generate_demo_library", quick_demo)
+    station = prepare_station(Settings(data_dir=tmp_path / "data"))
+    try:
+        assert made == [(1, 2), (2, 2)]  # the demo was made here, its steps reported
+        assert station.health() == {"status": "ok", "running": True, "tracks": 0}
+    finally:
+        station.close()

@@ -53,7 +53,9 @@ def _make_demo(station: QFZZStation, demo: Path, progress: Progress | None) -> N
     clock, start_up = station.clock, station.start_up
     started = clock()
     log.info("%s in %s (once: a restart keeps it)", step, demo)
-    start_up.begin(step)
+    # Reported, not begun: whoever runs this while serving began the start-up and will
+    # finish it (``_serve``); a caller that waits for it all never made it "starting".
+    start_up.report(step, 0, None)
     shown = progress(step) if progress is not None else None
     last_scan = last_line = started
 
