@@ -208,3 +208,12 @@ def test_resolve_finds_dataset_tracks_in_the_stations_own_folders(tmp_path):
     assert refused.exit_code != 0
     # the side database of the resolver's statistics: fallbacks of origin qq were recorded
     assert (data / "resolver_stats.db").is_file()
+
+
+def test_a_playlist_larger_than_the_station_allows_says_it_was_capped(data_dir):
+    assert qfzz("listener", "add", "ann", "--data-dir", data_dir).exit_code == 0
+    capped = qfzz("playlist", "ann", "--size", "500", "--data-dir", data_dir)
+    assert capped.exit_code == 0, capped.output
+    assert "500 tracks asked for: this station makes at most 20" in capped.output
+    asked = qfzz("playlist", "ann", "--size", "5", "--data-dir", data_dir)
+    assert "at most" not in asked.output

@@ -86,8 +86,7 @@ def _scan(station: QFZZStation, folder: Path, progress: Progress | None) -> Scan
         if shown is not None:
             shown(done, total, path)
 
-    if not start_up.ready:
-        start_up.report(step, 0, None)
+    start_up.report(step, 0, None)
     report = station.scan(folder, on_progress)
     log.info(
         "scanned %s: %d added, %d updated, %d unchanged, %d removed, %d unreadable, "

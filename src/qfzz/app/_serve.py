@@ -63,17 +63,15 @@ def prepare_in_background(station: QFZZStation, settings: Settings) -> threading
     station.start_up.begin("preparing the library")
 
     def prepare() -> None:
-        failure = None
         try:
             prepare_library(station, settings)
             log.info("library ready: %d tracks", station.index.active_count)
         except StartUpCancelled:
             return  # stopping: the next start goes on where this one stopped
-        except Exception as exc:  # the station serves what it has; the log says why
+        except Exception:  # the station serves what it has; the log says why
             log.exception("preparing the library failed")
-            failure = str(exc)
         station.start_workers()
-        station.start_up.finish(failure)
+        station.start_up.finish()
 
     thread = threading.Thread(target=prepare, name="qfzz-library", daemon=True)
     thread.start()

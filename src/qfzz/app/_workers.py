@@ -183,7 +183,7 @@ def worker_app() -> FastAPI:
     station.start()
     station.parts.taste_model.start(follow=True)  # the fits qfzz worker stores
     # Each process seals the votes it holds: miners in several processes are safe (a block
-    # takes its height optimistically; the loser reloads the chain, its votes sealed), and
+    # takes its height optimistically; the loser takes the winner's blocks on), and
     # a process that never mined would keep every vote pending in memory.
     station.start_miner()
     station.start_on_air()  # makes the shared mounts whose lease it takes

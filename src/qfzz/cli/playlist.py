@@ -24,8 +24,7 @@ def playlist(
     """Generate USER's playlist, with the reasons for every pick."""
     with running_station(ctx, data_dir) as station:
         generated = station.generate_playlist(user, size, include_unplayable=include_unplayable)
-        most = station.settings.max_playlist_size
-        if size is not None and size > most:  # said, never silent (as the API's size_capped_at)
+        if (most := station.playlist_capped_at(size)) is not None:  # said, never silent
             err_console.print(f"[yellow]{size} tracks asked for: this station makes at most {most}")
         if as_json:
             print(

@@ -81,7 +81,7 @@ class Playlists:
         self._run_state.require()
         started = time.perf_counter()
         _check_size(size)
-        size = self._max_size if size is None else min(size, self._max_size)
+        size = self._max_size if size is None else min(size, self._max_size)  # see capped_at
         profile = self._profiles.get(user_id)
         now = self._clock()
         recommendations = self._dj.recommend(
@@ -111,6 +111,12 @@ class Playlists:
         elapsed = time.perf_counter() - started
         self._events.emit("playlist_generated", PlaylistGenerated(user_id, elapsed))
         return Playlist(user_id, items, now)
+
+    def capped_at(self, size: int | None) -> int | None:
+        """The size a playlist asked to be ``size`` long is made at instead, when the
+        station's ``max_playlist_size`` caps it (None: as asked) — for answers that say
+        so rather than hand over fewer tracks without a word."""
+        return self._max_size if size is not None and size > self._max_size else None
 
     def stored(self, user_id: str) -> StoredPlaylist | None:
         """The last playlist made for the listener, as stored."""

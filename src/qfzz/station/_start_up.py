@@ -36,12 +36,12 @@ class StartUp:
         self._ready = threading.Event()
         self._ready.set()
         self._cancelled = threading.Event()
-        self.failure: str | None = None
 
     def begin(self, step: str, total: int | None = None) -> None:
-        """The library work starts (or goes on with another step)."""
-        self._ready.clear()
+        """The library work starts (or goes on with another step): the step is in place
+        before the start-up stops being ready, so no reader sees neither."""
         self.report(step, 0, total)
+        self._ready.clear()
 
     def report(self, step: str, done: int, total: int | None) -> None:
         """How far the current step is; ``StartUpCancelled`` once the station stops."""
@@ -49,23 +49,14 @@ class StartUp:
             raise StartUpCancelled(step)
         self._step = StartUpStep(step, done, total)
 
-    def finish(self, failure: str | None = None) -> None:
-        """The library is ready (or could not be prepared, and why: the station serves
-        what it has)."""
-        self.failure = failure
+    def finish(self) -> None:
+        """The library is ready (or could not be prepared: the station serves what it
+        has, and the log says why)."""
         self._step = None
         self._ready.set()
 
     def cancel(self) -> None:
         self._cancelled.set()
-
-    @property
-    def ready(self) -> bool:
-        return self._ready.is_set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Until the library work is over (tests; a stop that waits for it)."""
-        return self._ready.wait(timeout)
 
     def view(self) -> StartUpStep | None:
         """The current step, or None when the library is ready."""

@@ -327,7 +327,7 @@ class QFZZStation:
         """``ok``, or ``starting`` with the step the library is at (``StartUp``)."""
         step = self.start_up.view()
         answer: dict[str, Any] = {
-            "status": "ok" if step is None and self.start_up.ready else "starting",
+            "status": "ok" if step is None else "starting",
             "running": self.is_running(),
             "tracks": self.index.active_count,
         }
@@ -462,6 +462,9 @@ class QFZZStation:
         self, user_id: str, size: int | None = None, *, include_unplayable: bool = False
     ) -> Playlist:
         return self.parts.playlists.generate(user_id, size, include_unplayable=include_unplayable)
+
+    def playlist_capped_at(self, size: int | None) -> int | None:
+        return self.parts.playlists.capped_at(size)
 
     def current_playlist(self, user_id: str) -> StoredPlaylist | None:
         return self.parts.playlists.stored(user_id)

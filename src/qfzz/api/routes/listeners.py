@@ -62,8 +62,7 @@ async def playlist(
             station.playlist, user_id, size, include_unplayable=include_unplayable
         )
     rendered: RenderedPlaylists = request.app.state.rendered_playlists
-    most = station.settings.max_playlist_size
-    capped_at = most if size is not None and size > most else None  # said, never silent
+    capped_at = station.playlist_capped_at(size)  # said, never silent
     return Response(rendered.body(generated, capped_at=capped_at), media_type="application/json")
 
 
