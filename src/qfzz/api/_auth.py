@@ -143,6 +143,16 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def admin_caller(request: Request) -> bool:
+    """Whether the request is signed in as an admin (False when it is not signed in at
+    all; a bearer token that signs in nobody is refused)."""
+    authorization = request.headers.get("authorization")
+    if authorization is None:
+        return False
+    station: QFZZStation = request.app.state.station
+    return signed_in(station, authorization).is_admin
+
+
 async def admin_before_body(request: Request) -> None:
     """Only an admin's request to an expensive route is read at all (a ``before_body``
     guard: an anonymous body of many megabytes is refused unread)."""

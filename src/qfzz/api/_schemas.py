@@ -40,13 +40,21 @@ class PreferencesIn(_In):
 
 class ListenerIn(_In):
     user_id: UserId
-    password: str = Field(min_length=4, max_length=1024)
+    #: Needed to sign up; an admin adding a listener may leave it out (the listener then
+    #: signs in with the token the answer carries, until they set one).
+    password: str | None = Field(default=None, min_length=4, max_length=1024)
     preferences: PreferencesIn = Field(default_factory=PreferencesIn)
 
 
 class ListenerOut(BaseModel):
     user_id: str
     token: str
+
+
+class ProfileOut(BaseModel):
+    user_id: str
+    #: kind (genre, artist, mood…) → key → weight, the strongest first.
+    weights: dict[str, dict[str, float]]
 
 
 class InteractionIn(_In):
@@ -331,6 +339,11 @@ class RowDamageOut(BaseModel):
     after: int
     through: int
     contradicted: list[int]  # interactions that no longer say what the block sealed
+
+
+class MinedOut(BaseModel):
+    mined: int
+    height: int
 
 
 class RepairOut(BaseModel):

@@ -31,6 +31,7 @@ from qfzz.jobs import open_queue
 from qfzz.models import InteractionType
 from qfzz.network import NodeIdentity
 from qfzz.overlay import Overlay, OverlayConfig, PeersSource
+from qfzz.serving import operator_digest
 from qfzz.settings import Settings
 from qfzz.station import (
     CATALOG_QUEUE,
@@ -244,6 +245,7 @@ def build_station(
         token_ttl=settings.token_ttl_seconds,
         stream_token_ttl=settings.stream_token_ttl_seconds,
         sessions=caches.sessions,
+        operator_digest=operator_digest(settings.data_dir),
     )
     limits = RateLimits(
         login=SlidingWindow(settings.login_attempts_per_minute, 60.0, clock),

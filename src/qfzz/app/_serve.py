@@ -9,7 +9,9 @@ are scanned. Only then do the station's background workers start.
 from __future__ import annotations
 
 import logging
+import signal
 import threading
+from types import FrameType
 
 import uvicorn
 from fastapi import FastAPI
@@ -20,6 +22,8 @@ from qfzz.app._bootstrap import Progress, prepare_library
 from qfzz.app._http import server_options
 from qfzz.app._logging import configure_logging
 from qfzz.app._memory import settle_start_up_heap
+from qfzz.app._sockets import bound_socket
+from qfzz.serving import announce, connect_url, withdraw
 from qfzz.settings import Settings
 from qfzz.station import QFZZStation, StartUpCancelled
 
@@ -80,15 +84,35 @@ def prepare_in_background(station: QFZZStation, settings: Settings) -> threading
 
 def run_http(station: QFZZStation, settings: Settings) -> None:
     """Serve the API at once, the library prepared meanwhile, until interrupted; then
-    close the station."""
+    close the station.
+
+    While it serves, ``<data_dir>/server.json`` says where (``qfzz.serving``), so the CLI
+    sends what changes the station through it instead of writing under it.
+    """
     library: threading.Thread | None = None
+    # uvicorn stops on SIGTERM, then raises it again under the handler it found: the
+    # default one would end the process there, before the station is closed and this
+    # server's word in server.json taken back.
+    previous = signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
-        app = create_api(station, overlay=build_overlay(station), manage_lifecycle=False)
-        library = prepare_in_background(station, settings)
-        settle_start_up_heap()
-        uvicorn.run(app, **server_options(settings))
+        sock = bound_socket(settings.host, settings.port)
+        try:
+            app = create_api(station, overlay=build_overlay(station), manage_lifecycle=False)
+            library = prepare_in_background(station, settings)
+            settle_start_up_heap()
+            announce(settings.data_dir, connect_url(settings.host, sock.getsockname()[1]))
+            server = uvicorn.Server(uvicorn.Config(app, **server_options(settings)))
+            server.run(sockets=[sock])
+        finally:
+            withdraw(settings.data_dir)
+            sock.close()
     finally:
         station.start_up.cancel()
         if library is not None:
             library.join(LIBRARY_STOP_WAIT)
         station.close()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_cleanly(_signal: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)

@@ -26,7 +26,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import threading
 from typing import Any
 
@@ -40,7 +39,9 @@ from qfzz.app._bootstrap import Progress, prepare_library
 from qfzz.app._http import server_options
 from qfzz.app._logging import configure_logging
 from qfzz.app._memory import settle_start_up_heap
+from qfzz.app._sockets import PortShare, require_free
 from qfzz.errors import InvalidInput
+from qfzz.serving import announce, connect_url, withdraw
 from qfzz.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -113,52 +114,6 @@ def run_jobs(settings: Settings) -> None:
             signal.signal(sig, handler)
 
 
-def listening_socket(host: str, port: int, *, shared: bool = True) -> socket.socket:
-    """A TCP socket bound to ``(host, port)``; ``shared``, other such sockets may bind it
-    too (``SO_REUSEPORT``: each one that listens gets its share of the new connections)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if shared:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
-class PortShare(socket.socket):
-    """The port's socket in the supervisor, which never listens on it: it holds the port
-    and, handed to each process uvicorn spawns, arrives there as a new socket bound to the
-    same address — so every process accepts from a queue of its own (see the module's
-    docstring)."""
-
-    def __reduce_ex__(self, protocol: object) -> tuple[Any, tuple[str, int]]:
-        host, port = self.getsockname()[:2]
-        return listening_socket, (host, port)
-
-    @classmethod
-    def bind_to(cls, host: str, port: int) -> PortShare:
-        """The supervisor's socket for ``host:port`` (refused as ``require_free`` says)."""
-        require_free(host, port)
-        try:
-            sock = listening_socket(host, port)
-        except OSError as exc:
-            raise InvalidInput(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-        return cls(sock.family, sock.type, fileno=sock.detach())
-
-
-def require_free(host: str, port: int) -> None:
-    """Refuse a port some process listens on already — another station on the same port
-    with ``--workers`` too, say, whose ``SO_REUSEPORT`` sockets would let these share it."""
-    try:
-        listening_socket(host, port, shared=False).close()
-    except OSError as exc:
-        raise InvalidInput(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-
-
 def run_workers(settings: Settings, processes: int) -> None:
     """Serve on ``processes`` API processes until interrupted (uvicorn's supervisor)."""
     require_shared(settings, processes)
@@ -166,11 +121,13 @@ def run_workers(settings: Settings, processes: int) -> None:
     config = uvicorn.Config(FACTORY, factory=True, workers=processes, **server_options(settings))
     share = PortShare.bind_to(config.host, config.port)
     log.info("serving on http://%s:%d with %d processes", config.host, config.port, processes)
+    announce(settings.data_dir, connect_url(config.host, share.getsockname()[1]))
     try:
         Multiprocess(config, sockets=[share]).run()
     except KeyboardInterrupt:
         pass
     finally:
+        withdraw(settings.data_dir)
         share.close()
 
 

@@ -21,6 +21,7 @@ from qfzz.cli._common import (
     progress_bar,
     progress_callback,
 )
+from qfzz.cli._server import refuse_second_server
 from qfzz.cli.interact import interact
 from qfzz.cli.playlist import playlist
 from qfzz.cli.resolve import resolve
@@ -73,6 +74,7 @@ def build_cli(wiring: Wiring) -> typer.Typer:
                 demo_library=None if demo else False,
             )
             if workers > 1:
+                refuse_second_server(settings.data_dir)
                 with progress_bar("starting") as progress:
                     wiring.prepare_shared(
                         settings, workers, lambda what: progress_callback(progress, what)
@@ -81,12 +83,14 @@ def build_cli(wiring: Wiring) -> typer.Typer:
                 console.print(f"QFZZ on {address}: {workers} processes (Ctrl-C stops)")
                 wiring.run_many(settings, workers)
                 return
+            refuse_second_server(settings.data_dir)
             station = wiring.start(settings)
             console.print(
                 f"QFZZ on http://{settings.host}:{settings.port}  (Ctrl-C stops; while the "
                 "library is prepared, /api/v1/health says how far it is)"
             )
-        wiring.run(station, settings)
+        with cli_errors():  # a port another process holds, say
+            wiring.run(station, settings)
 
     @app.command()
     def worker(data_dir: DataDir = None) -> None:

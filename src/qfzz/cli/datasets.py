@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from qfzz.cli._common import DataDir, cli_errors, console, running_station
+from qfzz.cli._server import station_server
 
 app = typer.Typer(help="Import and list catalog datasets.", no_args_is_help=True)
 
@@ -29,18 +30,59 @@ def import_(
 
     with cli_errors():
         records = read_dataset_file(file)
+    server = station_server(data_dir)
+    if server is not None:
+        answer = server.call(
+            "POST",
+            "/api/v1/datasets",
+            body={
+                "name": name or file.stem,
+                "license": license_id,
+                "tracks": records,
+                "min_quality": min_quality,
+            },
+            read_timeout=None,  # a large dataset is scored and stored in one transaction
+        )
+        _print_import(
+            answer["dataset_id"],
+            answer["name"],
+            answer["components"],
+            answer["quality_score"],
+            answer["license"],
+            answer["track_count"],
+        )
+        return
     with running_station(ctx, data_dir) as station:
         result = station.import_dataset(
             name or file.stem, records, license_id, min_quality=min_quality
         )
-        table = Table(title=f"dataset {result.dataset.name!r} (id {result.dataset.dataset_id})")
-        table.add_column("component")
-        table.add_column("score", justify="right")
-        for component, value in result.report.components.items():
-            table.add_row(component, f"{value:.4f}")
-        table.add_row("[bold]quality", f"[bold]{result.report.score:.4f}")
-        console.print(table)
-        console.print(f"license {result.report.license_id}: added {len(result.track_ids)} tracks")
+        report = result.report
+        _print_import(
+            result.dataset.dataset_id,
+            result.dataset.name,
+            report.components,
+            report.score,
+            report.license_id,
+            len(result.track_ids),
+        )
+
+
+def _print_import(
+    dataset_id: int,
+    name: str,
+    components: dict[str, float],
+    score: float,
+    license_id: str,
+    added: int,
+) -> None:
+    table = Table(title=f"dataset {name!r} (id {dataset_id})")
+    table.add_column("component")
+    table.add_column("score", justify="right")
+    for component, value in components.items():
+        table.add_row(component, f"{value:.4f}")
+    table.add_row("[bold]quality", f"[bold]{score:.4f}")
+    console.print(table)
+    console.print(f"license {license_id}: added {added} tracks")
 
 
 @app.command("list")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,7 @@ import typer
 from rich.table import Table
 
 from qfzz.cli._common import DataDir, console, err_console, running_station
+from qfzz.cli._server import station_server
 
 app = typer.Typer(help="Verify, inspect, export and repair the trust ledger.", no_args_is_help=True)
 
@@ -111,41 +113,99 @@ def export(
 def repair(ctx: typer.Context, data_dir: DataDir = None) -> None:
     """Cut the chain at its first broken block and seal again from the log what it carried;
     report (and acknowledge, signed) sealed interactions that were edited."""
+    server = station_server(data_dir)
+    if server is not None:
+        answer = server.call("POST", "/api/v1/ledger/repair", read_timeout=None)
+        _print_repair(
+            Repaired(
+                first_bad_block=answer["first_bad_block"],
+                reason=answer["reason"],
+                removed_blocks=answer["removed_blocks"],
+                changes=answer["changes"],
+                mined_blocks=answer["mined_blocks"],
+                rederived=None if answer["rederived"] is None else tuple(answer["rederived"]),
+                acknowledged=[
+                    (d["block"], d["after"], d["through"], tuple(d["contradicted"]))
+                    for d in answer["acknowledged"]
+                ],
+                valid=answer["valid"],
+            )
+        )
+        return
     with running_station(ctx, data_dir) as station:
         report = station.repair_ledger()
-        if report.first_bad_block is None:
-            console.print("ledger valid: nothing to repair")
-            return
-        console.print(f"repaired {report.reason}")
-        console.print(
-            f"removed {report.removed_blocks} blocks, re-mined {report.changes} changes into "
-            f"{report.mined_blocks} blocks"
+        _print_repair(
+            Repaired(
+                first_bad_block=report.first_bad_block,
+                reason=report.reason,
+                removed_blocks=report.removed_blocks,
+                changes=report.changes,
+                mined_blocks=report.mined_blocks,
+                rederived=report.rederived,
+                acknowledged=[
+                    (d.block, d.after, d.through, tuple(d.contradicted))
+                    for d in report.acknowledged
+                ],
+                valid=report.valid,
+            )
         )
-        if report.rederived is not None:
-            after, through = report.rederived
-            console.print(
-                f"interactions {after + 1}–{through} lost the blocks that sealed them and were "
-                "sealed again as the log has them now"
-            )
-        for damage in report.acknowledged:
-            ids = ", ".join(str(i) for i in damage.contradicted) or "none of the cited ones"
-            console.print(
-                f"[yellow]block {damage.block}[/]: interactions {damage.after + 1}–"
-                f"{damage.through} were edited after sealing and cannot be restored from the "
-                f"chain (changed votes: {ids}); trust keeps the sealed votes, acknowledged "
-                "with a signed record"
-            )
-        if not report.valid:
-            err_console.print("[bold red]the ledger is still invalid[/]; see the log")
-            sys.exit(1)
+
+
+@dataclass(frozen=True, slots=True)
+class Repaired:
+    """What a repair did, as the station reports it (directly or over HTTP)."""
+
+    first_bad_block: int | None
+    reason: str | None
+    removed_blocks: int
+    changes: int
+    mined_blocks: int
+    #: Interactions after ``[0]`` through ``[1]`` sealed again as the log has them now.
+    rederived: tuple[int, int] | None
+    #: Blocks whose sealed interactions were edited: (block, after, through, votes).
+    acknowledged: list[tuple[int, int, int, tuple[int, ...]]]
+    valid: bool
+
+
+def _print_repair(report: Repaired) -> None:
+    if report.first_bad_block is None:
+        console.print("ledger valid: nothing to repair")
+        return
+    console.print(f"repaired {report.reason}")
+    console.print(
+        f"removed {report.removed_blocks} blocks, re-mined {report.changes} changes into "
+        f"{report.mined_blocks} blocks"
+    )
+    if report.rederived is not None:
+        after, through = report.rederived
+        console.print(
+            f"interactions {after + 1}–{through} lost the blocks that sealed them and were "
+            "sealed again as the log has them now"
+        )
+    for block, after, through, contradicted in report.acknowledged:
+        ids = ", ".join(str(i) for i in contradicted) or "none of the cited ones"
+        console.print(
+            f"[yellow]block {block}[/]: interactions {after + 1}–{through} were edited after "
+            f"sealing and cannot be restored from the chain (changed votes: {ids}); trust "
+            "keeps the sealed votes, acknowledged with a signed record"
+        )
+    if not report.valid:
+        err_console.print("[bold red]the ledger is still invalid[/]; see the log")
+        sys.exit(1)
 
 
 @app.command()
 def mine(ctx: typer.Context, data_dir: DataDir = None) -> None:
-    """Seal every pending change into blocks now (safe beside a serving station)."""
-    with running_station(ctx, data_dir) as station:
-        mined = station.mine_pending()
-        console.print(f"mined {len(mined)} blocks; height {station.ledger_summary().height}")
+    """Seal every pending change into blocks now (through the serving station if one runs)."""
+    server = station_server(data_dir)
+    if server is not None:
+        answer = server.call("POST", "/api/v1/ledger/mine", read_timeout=None)
+        mined, height = answer["mined"], answer["height"]
+    else:
+        with running_station(ctx, data_dir) as station:
+            mined = len(station.mine_pending())
+            height = station.ledger_summary().height
+    console.print(f"mined {mined} blocks; height {height}")
 
 
 def trust(

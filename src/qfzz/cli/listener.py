@@ -9,6 +9,7 @@ from urllib.parse import quote
 import typer
 
 from qfzz.cli._common import DataDir, console, running_station
+from qfzz.cli._server import station_server
 
 app = typer.Typer(help="Manage listeners.", no_args_is_help=True)
 
@@ -29,16 +30,23 @@ def add(
     data_dir: DataDir = None,
 ) -> None:
     """Register USER with their stated preferences; prints a bearer token."""
-    with running_station(ctx, data_dir) as station:
-        preferences: dict[str, object] = {
-            "genres": genre or [],
-            "artists": artist or [],
-            "moods": mood or [],
-        }
-        if discovery is not None:
-            preferences["discovery_factor"] = discovery
-        registration = station.register_listener(user, preferences, password=password)
-        console.print(f"listener {registration.user_id} added; token: {registration.token}")
+    preferences: dict[str, object] = {
+        "genres": genre or [],
+        "artists": artist or [],
+        "moods": mood or [],
+    }
+    if discovery is not None:
+        preferences["discovery_factor"] = discovery
+    server = station_server(data_dir)
+    if server is not None:
+        body = {"user_id": user, "preferences": preferences, "password": password}
+        added = server.call("POST", "/api/v1/listeners", body=body)
+        user_id, token = added["user_id"], added["token"]
+    else:
+        with running_station(ctx, data_dir) as station:
+            registration = station.register_listener(user, preferences, password=password)
+            user_id, token = registration.user_id, registration.token
+    console.print(f"listener {user_id} added; token: {token}")
 
 
 @app.command("stream-key")

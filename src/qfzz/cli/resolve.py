@@ -15,6 +15,7 @@ from qfzz.cli._common import (
     progress_callback,
     running_station,
 )
+from qfzz.cli._server import station_server
 from qfzz.models import MAX_RESOLVE
 
 
@@ -31,6 +32,12 @@ def resolve(
 ) -> None:
     """Find, fetch and verify audio for dataset tracks, from the sources in
     QFZZ_DOWNLOAD_SOURCES (the original platform first, then the learned order)."""
+    server = station_server(data_dir)
+    if server is not None:
+        queued = server.call("POST", "/api/v1/resolve", body={"limit": limit, "origin": origin})
+        job = server.follow_job(queued["job_id"], "resolving")
+        console.print(job["message"])
+        return
     with running_station(ctx, data_dir) as station:
         with progress_bar("resolving") as progress:
             report = station.resolve(

@@ -17,6 +17,7 @@ from qfzz.cli._common import (
     progress_callback,
     running_station,
 )
+from qfzz.cli._server import StationServer, refuse, station_server
 
 
 def scan(
@@ -29,6 +30,10 @@ def scan(
     Only regular files are read: FIFOs, sockets and devices are listed as skipped, and a
     file that does not answer within the read deadline is reported as unreadable.
     """
+    server = station_server(data_dir)
+    if server is not None:
+        _scan_through(server, path)
+        return
     # This command reports each skipped file itself, once: the scanner's own warnings
     # (what a server's log shows) would say the same again.
     scanner_log = logging.getLogger("qfzz.catalog.scanner")
@@ -52,3 +57,16 @@ def scan(
             f"{report.unchanged} unchanged, {report.removed} removed, "
             f"{len(report.errors)} unreadable, {len(report.skipped)} not regular files"
         )
+
+
+def _scan_through(server: StationServer, path: Path) -> None:
+    """The running station scans (its index then holds what it stored, at once)."""
+    folder = path.resolve()  # the server's working directory is not this one
+    if not folder.is_dir():
+        refuse(f"{path} is not a folder")
+    queued = server.call("POST", "/api/v1/scan", body={"path": str(folder)})
+    job = server.follow_job(queued["job_id"], "scanning")
+    console.print(
+        f"scanned {job['done']} files: {job['message']} (the station's log names each "
+        "file it skipped)"
+    )

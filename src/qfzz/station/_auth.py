@@ -30,6 +30,7 @@ import nacl.utils
 
 from qfzz.cache import Session, SessionCache
 from qfzz.errors import AuthError, Forbidden, InvalidInput, UnknownListener
+from qfzz.serving import OPERATOR, operator_matches
 from qfzz.station._accounts import (
     hash_password,
     new_token,
@@ -94,8 +95,11 @@ class Accounts:
         token_ttl: float,
         stream_token_ttl: float,
         sessions: SessionCache | None = None,
+        operator_digest: bytes | None = None,
     ) -> None:
         self._listeners = listeners
+        #: sha256 of the operator token (``qfzz.serving``): the CLI on this machine.
+        self._operator_digest = operator_digest
         self._box = nacl.secret.SecretBox(secret_key)
         self._signing_key = hashlib.sha256(b"qfzz-stream-token" + secret_key).digest()
         self._clock = clock
@@ -150,7 +154,10 @@ class Accounts:
         return len(digests)
 
     def authenticate(self, token: str) -> Principal:
-        """The listener behind a bearer token: the session cache, else the store."""
+        """The listener behind a bearer token: the session cache, else the store; the
+        operator's token (what the CLI sends a running server) is an admin of no account."""
+        if self._operator_digest is not None and operator_matches(token, self._operator_digest):
+            return Principal(OPERATOR, ADMIN)
         digest = token_digest(token)
         session = self._session(digest)
         if session is None:

@@ -129,6 +129,7 @@ class CatalogJobs:
         payload = job.payload if isinstance(job.payload, dict) else {}
         try:
             if payload.get("kind") == "scan":
+                progress.update(job.job_id, 0, None, "scanning")  # no longer queued
 
                 def step(done: int, total: int, _path: str) -> None:
                     held.keep()

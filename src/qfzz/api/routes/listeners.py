@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import heapq
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from qfzz.api._auth import UserDep, client_ip
+from qfzz.api._auth import UserDep, admin_caller, client_ip
 from qfzz.api._bounds import UserPath
 from qfzz.api._deps import StationDep
 from qfzz.api._guarded import GuardedRoute, before_body
@@ -17,16 +18,23 @@ from qfzz.api._schemas import (
     ListenerIn,
     ListenerOut,
     PlaylistOut,
+    ProfileOut,
     StreamKeyInfoOut,
     StreamKeyOut,
 )
 from qfzz.api._stream_urls import stream_urls
+from qfzz.errors import InvalidInput
 from qfzz.station import QFZZStation
 
 router = APIRouter(route_class=GuardedRoute, prefix="/listeners", tags=["listeners"])
 
 
 async def _registration_limit(request: Request) -> None:
+    """Sign-ups are counted per address and against the station's password-hashing budget;
+    an admin adding listeners (``qfzz listener add`` through the server) is not."""
+    if admin_caller(request):
+        request.state.by_admin = True
+        return
     station: QFZZStation = request.app.state.station
     station.limits.register.hit(f"ip:{client_ip(request)}")
     station.limits.password_budget.hit("station")
@@ -37,7 +45,10 @@ async def _registration_limit(request: Request) -> None:
 )
 @before_body(_registration_limit)
 def register(body: ListenerIn, request: Request, station: StationDep) -> ListenerOut:
-    """Sign up. Registrations are limited per address, counted before the body is read."""
+    """Sign up. Registrations are limited per address, counted before the body is read.
+    Only an admin may add a listener without a password."""
+    if body.password is None and not getattr(request.state, "by_admin", False):
+        raise InvalidInput("a password (4 characters or more) is needed to sign up")
     registration = station.register_listener(
         body.user_id, body.preferences.model_dump(), password=body.password
     )
@@ -96,6 +107,27 @@ async def interact(
         type=done.type.value,
         rating=done.rating,
         created_at=done.created_at,
+    )
+
+
+#: The strongest weights of each kind a profile answer shows.
+PROFILE_TOP = 20
+
+
+@router.get("/{user_id}/profile", response_model=ProfileOut)
+def profile(user_id: UserPath, station: StationDep, user: UserDep) -> ProfileOut:
+    """What the DJ has learned of a listener: their strongest weights of each kind (what
+    ``qfzz interact`` prints after recording)."""
+    user.require(user_id)
+    live = station.profile(user_id)
+    with live.lock:  # the listener's learning holds it while it changes the tables
+        weights = {kind: dict(table) for kind, table in live.weights.items()}
+    return ProfileOut(
+        user_id=user_id,
+        weights={
+            kind: dict(heapq.nlargest(PROFILE_TOP, table.items(), key=lambda kv: kv[1]))
+            for kind, table in weights.items()
+        },
     )
 
 

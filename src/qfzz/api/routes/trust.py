@@ -14,6 +14,7 @@ from qfzz.api._schemas import (
     BlockOut,
     ChainStatusOut,
     LedgerPageOut,
+    MinedOut,
     RepairOut,
     RowDamageOut,
     TrustOut,
@@ -65,6 +66,14 @@ async def verify(station: StationDep) -> ChainStatusOut:
         first_bad_block=status.first_bad_block,
         reason=status.reason,
     )
+
+
+@router.post("/ledger/mine", response_model=MinedOut)
+def mine(station: StationDep, user: UserDep) -> MinedOut:
+    """Seal every pending change into blocks now (admins; the miner does it anyway)."""
+    user.require_admin()
+    mined = station.mine_pending()
+    return MinedOut(mined=len(mined), height=station.ledger_summary().height)
 
 
 @router.post("/ledger/repair", response_model=RepairOut)
