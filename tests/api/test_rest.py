@@ -27,7 +27,9 @@ def test_register_returns_a_token_and_duplicates_conflict(client, station):
     assert response.status_code == 201
     assert set(response.json()) == {"user_id", "token"} and len(response.json()["token"]) > 20
     _error(_register(client), 409, "listener_exists")
-    _error(client.post("/api/v1/listeners", json={"user_id": "bob"}), 422, "invalid_request")
+    _error(
+        client.post("/api/v1/listeners", json={"user_id": "bob"}), 422, "invalid_input"
+    )  # a password is needed
     _error(_register(client, "eve", discovery_factor=2), 422)
     assert station.parts.store.listeners.user_ids() == ["ann"]
     # only a hash of the password is stored
