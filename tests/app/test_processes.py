@@ -17,8 +17,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from qfzz.serving import served_at
 from qfzz.store import open_store
-from qfzz.testing import SIX_GENRES, ServeProcess, add_synthetic_tracks, wait_for
+from qfzz.testing import (
+    SIX_GENRES,
+    ServeProcess,
+    add_synthetic_tracks,
+    wait_for,
+    write_tone_library,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -214,6 +221,35 @@ def test_a_job_queued_on_an_api_process_is_done_by_qfzz_worker(tmp_path, shared_
         assert found["total"] == 5
         # the API processes heard of the new tracks from the worker
         assert wait_for(lambda: _received(server.url) >= 1)
+        # the CLI finds the supervisor's word in the data directory, and its scan is a job
+        # the worker does, which every API process then serves
+        served = served_at(tmp_path / "data")
+        assert served is not None and served.pid == server.process.pid  # type: ignore[union-attr]
+        library = write_tone_library(tmp_path / "music", tracks=2)
+        before = httpx.get(f"{server.url}/api/v1/health").json()["tracks"]
+        scanned = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "qfzz",
+                "scan",
+                str(library),
+                "--data-dir",
+                str(tmp_path / "data"),
+            ],
+            env={**os.environ, "QFZZ_LOG_LEVEL": "WARNING", **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert scanned.returncode == 0, scanned.stderr
+        assert "through the station" in scanned.stderr and "2 added" in scanned.stdout
+        assert wait_for(
+            lambda: all(
+                httpx.get(f"{server.url}/api/v1/health").json()["tracks"] == before + 2
+                for _ in range(10)
+            )
+        )
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(30) == 0  # a clean stop
     finally:
