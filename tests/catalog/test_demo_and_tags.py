@@ -35,7 +35,7 @@ def test_default_library_is_big_mixed_and_well_laid_out(library):
         paths
     )
     suffixes = [p.suffix for p in paths]
-    assert suffixes.count(".mp3") > suffixes.count(".flac") >= 20
+    assert suffixes.count(".flac") > suffixes.count(".mp3") >= 10  # MP3s cost the most CPU
     for path in paths:
         name = path.relative_to(dest).parts[-1]
         assert len(path.relative_to(dest).parts) == 3  # artist / album / file
