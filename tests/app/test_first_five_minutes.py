@@ -20,6 +20,7 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
+from qfzz.serving import SERVER_FILE, served_at
 from qfzz.settings import Settings
 from qfzz.store import open_store
 from qfzz.testing import ServeProcess, wait_for, write_tone_library
@@ -114,11 +115,19 @@ def test_the_port_answers_at_once_and_music_plays_before_the_demo_is_made(tmp_pa
         again.stop()
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_a_stop_with_listeners_connected_is_quick_and_keeps_what_was_acknowledged(tmp_path, stop):
+@pytest.mark.parametrize(
+    ("stop", "times"),
+    [(signal.SIGINT, 1), (signal.SIGTERM, 1), (signal.SIGINT, 2)],
+    ids=["SIGINT", "SIGTERM", "SIGINT twice"],
+)
+def test_a_stop_with_listeners_connected_is_quick_and_keeps_what_was_acknowledged(
+    tmp_path, stop, times
+):
     """Radio streams never end by themselves: the server cancels them after its short
     grace instead of waiting for every listener to hang up (it took 30 s), and an
-    interaction acknowledged just before the signal is there after it."""
+    interaction acknowledged just before the signal is there after it — also when an
+    impatient operator presses Ctrl-C again while it stops (it then stops at once).
+    The server's word in server.json goes with it."""
     library = write_tone_library(tmp_path / "music", tracks=3, seconds=10.0)
     server = ServeProcess(tmp_path / "data", args=("--library", str(library))).start()
     listeners: list[subprocess.Popen[bytes]] = []
@@ -150,11 +159,16 @@ def test_a_stop_with_listeners_connected_is_quick_and_keeps_what_was_acknowledge
             headers=auth,
         )
         assert liked.status_code == 201, liked.text
+        assert served_at(server.data_dir) is not None
         started = time.monotonic()
-        server.process.send_signal(stop)
+        for _ in range(times):
+            server.process.send_signal(stop)
         server.process.wait(timeout=15)  # it used to wait for the listeners forever
-        print(f"stopped {time.monotonic() - started:.2f} s after {stop.name}")
+        print(f"stopped {time.monotonic() - started:.2f} s after {stop.name} x{times}")
         assert server.process.returncode in (0, -stop, 128 + stop)
+        assert served_at(server.data_dir) is None
+        if times == 1:  # a stop that ran its course took its word back (SIGTERM did not)
+            assert not (server.data_dir / SERVER_FILE).exists()
     finally:
         for listener in listeners:
             listener.kill()
