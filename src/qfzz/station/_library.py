@@ -26,6 +26,7 @@ from qfzz.errors import InvalidInput, MissingField, UnknownItem, UnreadableFile
 from qfzz.models import AlbumGroup, ArtistGroup, GenreCount, Track
 from qfzz.settings import Settings
 from qfzz.station._catalog import Catalog
+from qfzz.station._covers import SizedCovers
 from qfzz.station._feedback import FeedbackFlow
 from qfzz.station._playlists import Playlists
 from qfzz.station._profiles import ProfileBook
@@ -110,6 +111,7 @@ class Library:
         self._random = random.Random()
         self._lock = threading.Lock()
         self._scan_thread: threading.Thread | None = None
+        self._covers = SizedCovers()
 
     # -- browsing -----------------------------------------------------------------------
 
@@ -174,6 +176,10 @@ class Library:
 
     def artist_artwork(self, key: str) -> Artwork | None:
         return self._first_artwork(self.artist_tracks(key))
+
+    def sized_artwork(self, artwork: Artwork, size: int) -> Artwork:
+        """``artwork`` scaled down to fit ``size`` px (resized once, then remembered)."""
+        return self._covers.fit(artwork, size)
 
     def _first_artwork(self, tracks: Sequence[Track], *, tries: int = 8) -> Artwork | None:
         """The first picture among a few of ``tracks`` (albums are mostly tagged alike);

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from qfzz.api._auth import subsonic_password
+from qfzz.api._auth import signed_in, subsonic_password
 from qfzz.api._json import loads_bounded
 from qfzz.api.subsonic._errors import ConflictingAuth, InvalidApiKey, MissingParameter
 from qfzz.errors import AuthError, InvalidInput
@@ -90,11 +90,22 @@ class Call:
 #: Methods that also take a listener's stream key (``key``): the audio a player fetches
 #: from a URL it keeps, never the rest of the account.
 KEYED_METHODS = frozenset({"stream", "download"})
+#: Methods that also take a signed stream token (``token``, an hour): what QFZZ's web page
+#: puts in ``<audio src>`` and ``<img src>``, which cannot send a header.
+TOKEN_METHODS = frozenset({"stream", "download", "getCoverArt"})
 
 
-def authenticate(station: QFZZStation, params: Params, client: str, method: str = "") -> Principal:
+def authenticate(
+    station: QFZZStation,
+    params: Params,
+    client: str,
+    method: str = "",
+    authorization: str | None = None,
+) -> Principal:
     """``apiKey``, or ``u`` with ``t`` + ``s`` or ``p`` (plain or ``enc:`` hex); for
-    ``stream`` and ``download`` also QFZZ's stream key (``key``), alone.
+    ``stream`` and ``download`` also QFZZ's stream key (``key``), alone. QFZZ's own web
+    page sends its session as ``Authorization: Bearer`` (an ``apiKey`` out of the URL),
+    and on media URLs a signed stream token (``token``).
 
     Wrong passwords are limited per client address and per user (``station.limits.auth_failures``,
     the login limit's numbers): past the limit every attempt is refused, right or wrong,
@@ -107,6 +118,13 @@ def authenticate(station: QFZZStation, params: Params, client: str, method: str 
 
     api_key, user = first("apiKey"), first("u")
     key = first("key") if method in KEYED_METHODS else None
+    token = first("token") if method in TOKEN_METHODS else None
+    if authorization is not None or token is not None:
+        if user is not None or api_key is not None or key is not None:
+            raise ConflictingAuth("use one of a bearer header, token, key, apiKey or u")
+        if authorization is not None:
+            return signed_in(station, authorization)
+        return station.accounts.verify_stream_token(token or "")
     if key is not None:
         if user is not None or api_key is not None:
             raise ConflictingAuth("use either key, apiKey, or u with a password or token")

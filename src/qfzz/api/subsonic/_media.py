@@ -102,7 +102,12 @@ def get_cover_art(call: Call) -> Result:
     elif kind == "artist":
         found = library.artist_artwork(ids.parse_artist(value))
     headers = {"Cache-Control": "public, max-age=86400"}
+    asked = call.get("size")
     if found is not None:
+        if asked is not None:  # the size an app shows it at, not the scan a tagger kept
+            found = library.sized_artwork(
+                found, call.number("size", DEFAULT_SIZE, low=1, high=10_000)
+            )
         return Response(found.data, media_type=found.mime, headers=headers)
     image = cover(value, call.number("size", DEFAULT_SIZE, low=1, high=10_000))
     return Response(image, media_type="image/png", headers=headers)

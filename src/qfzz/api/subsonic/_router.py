@@ -105,7 +105,14 @@ async def subsonic(method: str, request: Request) -> Response:
         if name in NO_AUTH:
             user = ANONYMOUS
         else:
-            user = await run_in_threadpool(authenticate, station, params, client_ip(request), name)
+            user = await run_in_threadpool(
+                authenticate,
+                station,
+                params,
+                client_ip(request),
+                name,
+                request.headers.get("authorization"),
+            )
         call = Call(
             station,
             params,
