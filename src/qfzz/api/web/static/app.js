@@ -1,13 +1,16 @@
 // The QFZZ web player: accounts, the personal playlist, two streams (personal and the
-// shared station), feedback to the DJ, live now-playing, this device's profile, and uploads.
+// shared station), feedback to the DJ, live now-playing, this device's profile, uploads,
+// and the library with its on-demand queue.
 
 import { api, ApiError, session } from "./api.js";
 import * as device from "./device.js";
 import { $, $$ } from "./dom.js";
+import { setUpLibrary, showLibrary } from "./library.js";
 import { setUpLinks, showLinks } from "./links.js";
 import { follow } from "./live.js";
 import { panels, setUpPlayer, showHistory, showNow, stopAll } from "./player.js";
 import { loadPlaylist, markHeard, markOnAir, resetPlaylist } from "./playlist.js";
+import { clear as clearQueue, setUpQueue } from "./queue.js";
 import { resetUploads, setUpUploads, showUploads } from "./uploads.js";
 
 const state = { user: null, live: [], streamToken: null };
@@ -83,6 +86,7 @@ async function signOut() {
 
 function signOutLocally() {
   stopAll();
+  clearQueue();
   for (const live of state.live) live.close();
   state.live = [];
   state.user = null;
@@ -122,6 +126,7 @@ async function enter(user) {
     showAppPassword("GET"),
     showLinks(user),
     showUploads(),
+    showLibrary(),
   ]);
 }
 
@@ -239,6 +244,8 @@ async function start() {
   setUpTabs();
   setUpLinks({ user: () => state.user, action, say });
   setUpUploads({ user: () => state.user, action, say });
+  setUpQueue({ user: () => state.user, streamToken, action, showError });
+  setUpLibrary({ streamToken, action });
   $("#auth-form").addEventListener("submit", onAuthSubmit);
   $("#sign-out").addEventListener("click", signOut);
   $("#refresh").addEventListener("click", () => action(() => loadPlaylist()));
