@@ -16,7 +16,7 @@ import httpx
 import pytest
 from browser_helpers import ARTIFACTS, browser_page, wait_for
 
-from qfzz.testing import write_tone
+from qfzz.testing import SyntheticTrack, add_synthetic_tracks, write_tone
 
 sync_api = pytest.importorskip(
     "playwright.sync_api",
@@ -198,6 +198,24 @@ def test_on_demand_listening_reaches_the_dj(live, page):
     assert ("skip", "Polar Dawn") in heard()
     assert ("play", "Polar Dawn") not in heard()
     assert playlist() != before  # the DJ's next playlist follows what was heard
+
+
+def test_a_letter_with_many_artists_comes_a_page_at_a_time(live, page):
+    """A big library has thousands of artists under one letter: 300 at first, then more."""
+    expect = sync_api.expect
+    many = [SyntheticTrack(f"Song {n}", f"Zed {n:04d}", "jazz", album=f"Z{n}") for n in range(650)]
+    add_synthetic_tracks(live.station.parts.store, many, prefix="/nowhere")
+    _sign_up(page, live.url, "ann")
+    page.get_by_role("button", name="Artists: Z").click()
+    names = page.locator("#library-view .names > li")
+    expect(names).to_have_count(300)
+    page.get_by_role("button", name="More artists: Z").click()
+    expect(names).to_have_count(600)
+    focused = page.evaluate("() => document.activeElement.dataset.artistId || ''")
+    assert focused == names.nth(300).locator("button").get_attribute("data-artist-id")
+    page.get_by_role("button", name="More artists: Z").click()
+    expect(names).to_have_count(650)
+    expect(page.get_by_role("button", name="More artists: Z")).to_have_count(0)
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

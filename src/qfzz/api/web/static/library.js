@@ -9,9 +9,13 @@ import { enqueue, playNow } from "./queue.js";
 import { mediaUrl, sub } from "./subsonic.js";
 
 const PAGE = 48;
+/** Artists of one letter shown at first (a big library has thousands under one letter). */
+const ARTIST_PAGE = 300;
 const SEARCH_DELAY_MS = 200;
 const TILE_PX = 160;
-const state = { context: null, artists: null, letter: null, searchSeq: 0, view: null };
+const state = {
+  context: null, artists: null, letter: null, artistsShown: ARTIST_PAGE, searchSeq: 0,
+}; // prettier-ignore
 
 export function setUpLibrary(context) {
   state.context = context;
@@ -25,6 +29,7 @@ export function setUpLibrary(context) {
 export function showLibrary() {
   state.artists = null;
   state.letter = null;
+  state.artistsShown = ARTIST_PAGE;
   return open("artists");
 }
 
@@ -82,18 +87,28 @@ async function artists() {
         "aria-pressed": String(pressed), "aria-label": `Artists: ${index.name}` }, index.name);
       button.addEventListener("click", () => {
         state.letter = index.name;
+        state.artistsShown = ARTIST_PAGE;
         open("artists").then(() => $(`.letters [aria-pressed="true"]`)?.focus());
       });
       return el("li", {}, button);
     })); // prettier-ignore
+  const shown = chosen.artist.slice(0, state.artistsShown);
   const names = el("ul", { class: "names", "aria-label": `Artists: ${chosen.name}` },
-    ...chosen.artist.map((a) => {
+    ...shown.map((a) => {
       const button = el("button", { type: "button", class: "ghost", "data-artist-id": a.id },
         a.name, el("span", { class: "muted" }, ` · ${a.albumCount} album${a.albumCount === 1 ? "" : "s"}`));
       button.addEventListener("click", () => open("artist", a.id));
       return el("li", {}, button);
     })); // prettier-ignore
-  fill(bar, names);
+  const parts = [bar, names];
+  if (shown.length < chosen.artist.length) {
+    parts.push(action("More", `More artists: ${chosen.name}`, () => {
+      state.artistsShown += ARTIST_PAGE;
+      return artists().then(() =>
+        $(`#library-view .names > li:nth-child(${shown.length + 1}) button`)?.focus());
+    }, { class: "secondary more" })); // prettier-ignore
+  }
+  fill(...parts);
 }
 
 // -- albums --------------------------------------------------------------------------------
