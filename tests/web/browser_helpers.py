@@ -73,3 +73,18 @@ def wait_for(condition: Callable[[], bool], what: str) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.1)
+
+
+def layout_shift(page: Any) -> float:
+    """The page's cumulative layout shift not caused by the user's own input."""
+    return float(
+        page.evaluate(
+            """() => new Promise((resolve) => {
+                new PerformanceObserver((list) => resolve(list.getEntries()
+                    .filter((e) => !e.hadRecentInput)
+                    .reduce((sum, e) => sum + e.value, 0)))
+                  .observe({type: 'layout-shift', buffered: true});
+                setTimeout(() => resolve(0), 500);  // no shift at all: no entries
+            })"""
+        )
+    )

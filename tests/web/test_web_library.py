@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from browser_helpers import ARTIFACTS, browser_page, wait_for
+from browser_helpers import ARTIFACTS, browser_page, layout_shift, wait_for
 
 from qfzz.testing import SyntheticTrack, add_synthetic_tracks, write_tone
 
@@ -198,6 +198,21 @@ def test_on_demand_listening_reaches_the_dj(live, page):
     assert ("skip", "Polar Dawn") in heard()
     assert ("play", "Polar Dawn") not in heard()
     assert playlist() != before  # the DJ's next playlist follows what was heard
+
+
+def test_every_library_control_is_named_and_covers_move_nothing(live, page):
+    _sign_up(page, live.url, "ann")
+    _open_album(page, "Aurora Quartet", "Northern Lights")
+    page.get_by_role("button", name="Add Northern Lights to the queue").click()
+    sync_api.expect(page.locator("#queue > li")).to_have_count(3)
+    cover = page.locator("#library-view .album-head img.cover")
+    wait_for(lambda: cover.evaluate("img => img.complete && img.naturalWidth > 0"), "the cover")
+    unnamed = page.locator(".library button, .library input, .queue button").evaluate_all(
+        """els => els.filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+                             && !e.textContent.trim()).map(e => e.outerHTML)"""
+    )
+    assert unnamed == []
+    assert layout_shift(page) < 0.05  # covers have their size before they arrive
 
 
 def test_a_letter_with_many_artists_comes_a_page_at_a_time(live, page):

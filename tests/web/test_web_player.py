@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from browser_helpers import ARTIFACTS, browser_page, wait_for
+from browser_helpers import ARTIFACTS, browser_page, layout_shift, wait_for
 
 from qfzz.testing import write_tone
 
@@ -92,21 +92,6 @@ def _time_click_to_playing(page: sync_api.Page, panel: sync_api.Locator) -> floa
     )
     panel.get_by_role("button", name="Play").click()
     return float(page.evaluate("() => window.qfzzTiming"))
-
-
-def _layout_shift(page: sync_api.Page) -> float:
-    """The page's cumulative layout shift not caused by the user's own input."""
-    return float(
-        page.evaluate(
-            """() => new Promise((resolve) => {
-                new PerformanceObserver((list) => resolve(list.getEntries()
-                    .filter((e) => !e.hadRecentInput)
-                    .reduce((sum, e) => sum + e.value, 0)))
-                  .observe({type: 'layout-shift', buffered: true});
-                setTimeout(() => resolve(0), 500);  // no shift at all: no entries
-            })"""
-        )
-    )
 
 
 def test_sign_up_play_skip_and_like(live, page, record_property):
@@ -384,7 +369,7 @@ def test_accessible_in_light_dark_and_phone_layouts(live, page):
     page.get_by_role("button", name="Refresh").click()
     page.get_by_role("button", name="New app password").click()
     expect(page.locator("#status")).not_to_be_empty()
-    assert _layout_shift(page) < 0.05
+    assert layout_shift(page) < 0.05
 
     # Dark mode, and the phone layout: no sideways scrolling, controls still on screen.
     page.emulate_media(color_scheme="dark")
