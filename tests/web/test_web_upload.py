@@ -8,6 +8,7 @@ it, and the preview plays in the browser; a file that does not decode shows its 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -133,3 +134,28 @@ def test_an_upload_over_the_size_limit_is_refused_on_the_page(live, page, tmp_pa
     expect(page.get_by_role("alert")).to_be_visible()
     assert live.station.parts.store.contents.owned_by("bulky", 10) == []
     expect(page.locator("#my-uploads")).to_contain_text("Nothing uploaded yet")
+
+
+def test_a_file_dropped_on_the_page_is_uploaded(live, page, tmp_path):
+    """Drag and drop: the file a listener drops on the zone is the one sent."""
+    expect = sync_api.expect
+    _sign_up(page, live.url, "dropper")
+    song = tmp_path / "dropped.mp3"
+    write_tone(song, 330, 4.0, 0.3, {"title": "Dropped Song", "artist": "Drop Band"})
+    data = list(song.read_bytes())
+    transfer = page.evaluate_handle(
+        """bytes => { const t = new DataTransfer();
+                      t.items.add(new File([new Uint8Array(bytes)], 'dropped.mp3',
+                                           {type: 'audio/mpeg'}));
+                      return t; }""",
+        data,
+    )
+    page.dispatch_event("#drop-zone", "dragover", {"dataTransfer": transfer})
+    expect(page.locator("#drop-zone")).to_have_class(re.compile(r"\bover\b"))
+    page.dispatch_event("#drop-zone", "drop", {"dataTransfer": transfer})
+    expect(page.locator("#upload-chosen")).to_contain_text("dropped.mp3")
+    page.get_by_role("button", name="Upload", exact=True).click()
+    item = _upload_item(page, "Dropped Song")
+    expect(item).to_have_attribute("data-status", "processing")
+    stored = live.station.parts.store.contents.get(item.get_attribute("data-content-id"))
+    assert stored is not None and stored.size == song.stat().st_size
