@@ -103,8 +103,10 @@ async function previous() {
 async function leaving() {
   const song = state.items[state.index];
   const player = audio();
-  if (!song || state.reported || !player.duration) return;
-  if (player.currentTime / player.duration < SKIP_BEFORE) {
+  // A transcoded stream has no known duration in the browser: the song's own then.
+  const length = Number.isFinite(player.duration) ? player.duration : song?.duration;
+  if (!song || state.reported || !length) return;
+  if (player.currentTime / length < SKIP_BEFORE) {
     state.reported = true;
     await api(paths.interactions(state.context.user()), {
       method: "POST",
