@@ -88,3 +88,15 @@ def layout_shift(page: Any) -> float:
             })"""
         )
     )
+
+
+def sign_up(page: Any, url: str, user: str) -> None:
+    """Create ``user``'s account through the page, as a listener does."""
+    expect = sync_api().expect
+    page.goto(url)
+    page.get_by_label("User name").fill(user)
+    page.get_by_label("Password", exact=True).fill("pw-1234")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.locator("#who-name")).to_have_text(user)
+    # signed up once the page has loaded what follows (its welcome replaces any message)
+    expect(page.locator("#status")).to_contain_text("Welcome")

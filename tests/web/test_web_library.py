@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from browser_helpers import ARTIFACTS, browser_page, layout_shift, wait_for
+from browser_helpers import ARTIFACTS, browser_page, layout_shift, sign_up, wait_for
 
 from qfzz.testing import SyntheticTrack, add_synthetic_tracks, write_tone
 
@@ -57,12 +57,7 @@ def page(live) -> Iterator[Any]:
 
 
 def _sign_up(page: Any, url: str, user: str) -> None:
-    page.goto(url)
-    page.get_by_label("User name").fill(user)
-    page.get_by_label("Password", exact=True).fill("pw-1234")
-    page.get_by_role("button", name="Create account").click()
-    sync_api.expect(page.locator("#who-name")).to_have_text(user)
-    sync_api.expect(page.locator("#status")).to_contain_text("Welcome")
+    sign_up(page, url, user)
     sync_api.expect(page.locator("#library-view")).to_have_attribute("aria-busy", "false")
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from browser_helpers import ARTIFACTS, browser_page, wait_for
+from browser_helpers import ARTIFACTS, browser_page, sign_up, wait_for
 
 from qfzz.settings import Settings
 from qfzz.testing import streaming_settings, write_tone
@@ -37,23 +37,13 @@ def page(live) -> Iterator[Any]:
         yield page
 
 
-def _sign_up(page: Any, url: str, user: str) -> None:
-    page.goto(url)
-    page.get_by_label("User name").fill(user)
-    page.get_by_label("Password", exact=True).fill("pw-1234")
-    page.get_by_role("button", name="Create account").click()
-    sync_api.expect(page.locator("#who-name")).to_have_text(user)
-    # signed up once the page has loaded what follows (its welcome replaces any message)
-    sync_api.expect(page.locator("#status")).to_contain_text("Welcome")
-
-
 def _upload_item(page: Any, title: str) -> Any:
     return page.locator("#my-uploads > li").filter(has_text=title)
 
 
 def test_a_song_uploaded_through_the_page_becomes_playable(live, page, tmp_path):
     expect = sync_api.expect
-    _sign_up(page, live.url, "maker")
+    sign_up(page, live.url, "maker")
     expect(page.locator("#my-uploads")).to_contain_text("Nothing uploaded yet")
 
     song = tmp_path / "sunrise.mp3"
@@ -110,7 +100,7 @@ def test_a_song_uploaded_through_the_page_becomes_playable(live, page, tmp_path)
 
 def test_a_file_that_does_not_decode_shows_its_reason(live, page, tmp_path):
     expect = sync_api.expect
-    _sign_up(page, live.url, "noisy")
+    sign_up(page, live.url, "noisy")
     junk = tmp_path / "broken.mp3"
     junk.write_bytes(os.urandom(50_000))
     page.set_input_files("#upload-file", str(junk))
@@ -125,7 +115,7 @@ def test_a_file_that_does_not_decode_shows_its_reason(live, page, tmp_path):
 
 def test_an_upload_over_the_size_limit_is_refused_on_the_page(live, page, tmp_path):
     expect = sync_api.expect
-    _sign_up(page, live.url, "bulky")
+    sign_up(page, live.url, "bulky")
     limit = live.station.settings.max_content_size_mb * 1024 * 1024
     big = tmp_path / "big.mp3"
     big.write_bytes(os.urandom(limit + 1))
@@ -139,7 +129,7 @@ def test_an_upload_over_the_size_limit_is_refused_on_the_page(live, page, tmp_pa
 def test_a_file_dropped_on_the_page_is_uploaded(live, page, tmp_path):
     """Drag and drop: the file a listener drops on the zone is the one sent."""
     expect = sync_api.expect
-    _sign_up(page, live.url, "dropper")
+    sign_up(page, live.url, "dropper")
     song = tmp_path / "dropped.mp3"
     write_tone(song, 330, 4.0, 0.3, {"title": "Dropped Song", "artist": "Drop Band"})
     data = list(song.read_bytes())

@@ -105,7 +105,8 @@ def authenticate(
     """``apiKey``, or ``u`` with ``t`` + ``s`` or ``p`` (plain or ``enc:`` hex); for
     ``stream`` and ``download`` also QFZZ's stream key (``key``), alone. QFZZ's own web
     page sends its session as ``Authorization: Bearer`` (an ``apiKey`` out of the URL),
-    and on media URLs a signed stream token (``token``).
+    and on media URLs a signed stream token (``token``); credentials in the query come
+    first, so a header a proxy adds changes nothing for apps.
 
     Wrong passwords are limited per client address and per user (``station.limits.auth_failures``,
     the login limit's numbers): past the limit every attempt is refused, right or wrong,
@@ -119,12 +120,10 @@ def authenticate(
     api_key, user = first("apiKey"), first("u")
     key = first("key") if method in KEYED_METHODS else None
     token = first("token") if method in TOKEN_METHODS else None
-    if authorization is not None or token is not None:
+    if token is not None:
         if user is not None or api_key is not None or key is not None:
-            raise ConflictingAuth("use one of a bearer header, token, key, apiKey or u")
-        if authorization is not None:
-            return signed_in(station, authorization)
-        return station.accounts.verify_stream_token(token or "")
+            raise ConflictingAuth("use either token, key, apiKey, or u with a password or token")
+        return station.accounts.verify_stream_token(token)
     if key is not None:
         if user is not None or api_key is not None:
             raise ConflictingAuth("use either key, apiKey, or u with a password or token")
@@ -137,6 +136,10 @@ def authenticate(
         except AuthError:
             raise InvalidApiKey(API_KEY_HELP) from None
     if not user:
+        # The page's session, only when the query names nobody: an app behind a proxy
+        # that adds its own (Basic) Authorization header is judged by its query alone.
+        if authorization is not None and authorization[:7].lower() == "bearer ":
+            return signed_in(station, authorization)
         raise MissingParameter("u", "apiKey")
     token, salt, password = first("t"), first("s"), first("p")
     if (token is None) != (salt is None):
