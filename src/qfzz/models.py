@@ -16,6 +16,7 @@ from enum import StrEnum
 
 __all__ = [
     "FEEDBACK_STRENGTH",
+    "IGNORED_ARTICLES",
     "SOURCE_STATS_HALF_LIFE",
     "SOURCE_STATS_MAX_EVIDENCE",
     "USER_ID_MAX",
@@ -43,6 +44,7 @@ __all__ = [
     "artist_group_id",
     "check_attempt_seconds",
     "feedback_strength",
+    "index_letter",
     "normalise_creator",
     "normalise_user_id",
     "record_source_attempt",
@@ -300,6 +302,20 @@ def _group_digest(key: str) -> str:
 def album_group_id(artist_key: str, album_key: str) -> str:
     """The stable id of the album ``(artist_key, album_key)`` (16 hex digits)."""
     return _group_digest(f"{artist_key}\x1f{album_key}")
+
+
+#: Leading words an artist index passes over ("The Beatles" under B), as Subsonic says.
+IGNORED_ARTICLES = "The El La Los Las Le Les"
+
+
+def index_letter(name: str) -> str:
+    """The letter an artist is listed under: the first letter after an ignored article,
+    upper-cased; ``#`` for a name that starts with anything but a letter."""
+    words = name.split(maxsplit=1)
+    if len(words) == 2 and words[0] in IGNORED_ARTICLES.split():
+        name = words[1]
+    first = name[:1].upper()
+    return first if first.isalpha() else "#"
 
 
 def artist_group_id(artist_key: str) -> str:

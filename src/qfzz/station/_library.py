@@ -23,7 +23,7 @@ from qfzz.catalog.artwork import Artwork, find_artwork
 from qfzz.catalog.lyrics import Lyrics, read_lyrics
 from qfzz.dj import PersonalizedDJ
 from qfzz.errors import InvalidInput, MissingField, UnknownItem, UnreadableFile
-from qfzz.models import AlbumGroup, ArtistGroup, GenreCount, Track
+from qfzz.models import AlbumGroup, ArtistGroup, GenreCount, Track, index_letter
 from qfzz.settings import Settings
 from qfzz.station._catalog import Catalog
 from qfzz.station._covers import SizedCovers
@@ -108,6 +108,7 @@ class Library:
         self._clock = clock
         self._artist_list: tuple[int, list[ArtistGroup]] | None = None
         self._album_list: tuple[int, list[AlbumGroup]] | None = None
+        self._artist_letters: tuple[int, list[tuple[str, list[ArtistGroup]]]] | None = None
         self._random = random.Random()
         self._lock = threading.Lock()
         self._scan_thread: threading.Thread | None = None
@@ -137,6 +138,21 @@ class Library:
             with self._lock:
                 self._artist_list = cached
         return list(cached[1])
+
+    def artist_letters(self) -> list[tuple[str, list[ArtistGroup]]]:
+        """Every artist under its index letter (``qfzz.models.index_letter``), letters in
+        order: kept with the artist list, until the groups change. Read-only to callers."""
+        version = self._store.library.version()
+        with self._lock:
+            cached = self._artist_letters
+        if cached is None or cached[0] != version:
+            grouped: dict[str, list[ArtistGroup]] = {}
+            for group in self.artists():
+                grouped.setdefault(index_letter(group.name), []).append(group)
+            cached = (version, sorted(grouped.items()))
+            with self._lock:
+                self._artist_letters = cached
+        return cached[1]
 
     def artists_version(self) -> int:
         """Changes whenever ``artists()`` may have (for caches of whole answers)."""

@@ -14,30 +14,45 @@ from qfzz.api.subsonic._call import Call
 from qfzz.api.subsonic._links import cover_urls
 from qfzz.api.subsonic._registry import Result, method
 from qfzz.api.subsonic._render import render
-from qfzz.models import ArtistGroup, artist_group_id
+from qfzz.models import IGNORED_ARTICLES, artist_group_id
 
-IGNORED_ARTICLES = "The El La Los Las Le Les"
-
-
-def _index_letter(name: str) -> str:
-    words = name.split(maxsplit=1)
-    if len(words) == 2 and words[0] in IGNORED_ARTICLES.split():
-        name = words[1]
-    first = name[:1].upper()
-    return first if first.isalpha() else "#"
+#: The most artists one ``qfzzArtistsPage`` answers.
+MAX_PAGE = 1000
 
 
 def _indexed(call: Call, stars: dict[str, float]) -> list[dict[str, Any]]:
-    groups: dict[str, list[ArtistGroup]] = {}
-    for group in call.station.library.artists():
-        groups.setdefault(_index_letter(group.name), []).append(group)
     return [
         {
             "name": letter,
             "artist": [wire.dump(wire.artist(g, starred=stars.get(g.group_id))) for g in members],
         }
-        for letter, members in sorted(groups.items())
+        for letter, members in call.station.library.artist_letters()
     ]
+
+
+@method("qfzzArtistsPage")
+def artists_page(call: Call) -> Result:
+    """QFZZ's own: one letter of the artist index, a page at a time, and every letter
+    with its count — what QFZZ's web page shows, without ``getArtists``' whole index
+    (9.6 MB gzipped at a million synthetic tracks). ``letter`` (default: the first),
+    ``offset``, ``size`` (default 300, at most 1000)."""
+    letters = call.station.library.artist_letters()
+    asked = call.get("letter")
+    found = next((m for name, m in letters if name == asked), None)
+    name, members = (asked, found) if found is not None else (letters or [("", [])])[0]
+    offset = call.number("offset", 0, high=10**9)
+    size = call.number("size", 300, low=1, high=MAX_PAGE)
+    page = members[offset : offset + size]
+    stars = call.station.library.stars(call.user.user_id, "artist", [g.group_id for g in page])
+    return {
+        "artistsPage": {
+            "letter": name,
+            "offset": offset,
+            "total": len(members),
+            "letters": [{"name": n, "artistCount": len(m)} for n, m in letters],
+            "artist": [wire.dump(wire.artist(g, starred=stars.get(g.group_id))) for g in page],
+        }
+    }
 
 
 def _whole_index(

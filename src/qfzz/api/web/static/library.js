@@ -13,9 +13,7 @@ const PAGE = 48;
 const ARTIST_PAGE = 300;
 const SEARCH_DELAY_MS = 200;
 const TILE_PX = 160;
-const state = {
-  context: null, artists: null, letter: null, artistsShown: ARTIST_PAGE, searchSeq: 0,
-}; // prettier-ignore
+const state = { context: null, letter: null, searchSeq: 0 };
 
 export function setUpLibrary(context) {
   state.context = context;
@@ -27,9 +25,7 @@ export function setUpLibrary(context) {
 
 /** The first view after sign-in; forgets what the last listener saw. */
 export function showLibrary() {
-  state.artists = null;
   state.letter = null;
-  state.artistsShown = ARTIST_PAGE;
   return open("artists");
 }
 
@@ -71,44 +67,52 @@ function action(text, label, onClick, attrs = {}) {
 
 // -- artists A–Z ---------------------------------------------------------------------------
 
+/** One letter of the index, ARTIST_PAGE artists at a time (`qfzzArtistsPage`: the server
+ * keeps the index by letter; the whole of it is megabytes at a million tracks). */
 async function artists() {
-  if (!state.artists) state.artists = (await sub("getArtists")).artists.index ?? [];
-  const letters = state.artists;
-  if (!letters.length) {
+  const { artistsPage: page } = await sub("qfzzArtistsPage", {
+    letter: state.letter ?? undefined, size: ARTIST_PAGE,
+  }); // prettier-ignore
+  if (!page.letters.length) {
     fill(el("p", { class: "muted" }, "The library is empty: scan a music folder."));
     return;
   }
-  const chosen = letters.find((i) => i.name === state.letter) ?? letters[0];
-  state.letter = chosen.name;
+  state.letter = page.letter;
   const bar = el("ul", { class: "letters", "aria-label": "Artists by first letter" },
-    ...letters.map((index) => {
-      const pressed = index === chosen;
+    ...page.letters.map((index) => {
+      const pressed = index.name === page.letter;
       const button = el("button", { type: "button", class: "ghost",
         "aria-pressed": String(pressed), "aria-label": `Artists: ${index.name}` }, index.name);
       button.addEventListener("click", () => {
         state.letter = index.name;
-        state.artistsShown = ARTIST_PAGE;
         open("artists").then(() => $(`.letters [aria-pressed="true"]`)?.focus());
       });
       return el("li", {}, button);
     })); // prettier-ignore
-  const shown = chosen.artist.slice(0, state.artistsShown);
-  const names = el("ul", { class: "names", "aria-label": `Artists: ${chosen.name}` },
-    ...shown.map((a) => {
-      const button = el("button", { type: "button", class: "ghost", "data-artist-id": a.id },
-        a.name, el("span", { class: "muted" }, ` · ${a.albumCount} album${a.albumCount === 1 ? "" : "s"}`));
-      button.addEventListener("click", () => open("artist", a.id));
-      return el("li", {}, button);
-    })); // prettier-ignore
+  const names = el("ul", { class: "names", "aria-label": `Artists: ${page.letter}` });
   const parts = [bar, names];
-  if (shown.length < chosen.artist.length) {
-    parts.push(action("More", `More artists: ${chosen.name}`, () => {
-      state.artistsShown += ARTIST_PAGE;
-      return artists().then(() =>
-        $(`#library-view .names > li:nth-child(${shown.length + 1}) button`)?.focus());
-    }, { class: "secondary more" })); // prettier-ignore
-  }
+  const more = action("More", `More artists: ${page.letter}`, async () => {
+    const shown = names.children.length;
+    const { artistsPage: next } = await sub("qfzzArtistsPage", {
+      letter: page.letter, offset: shown, size: ARTIST_PAGE,
+    }); // prettier-ignore
+    addArtists(names, next.artist ?? [], next.total, more);
+    $(`#library-view .names > li:nth-child(${shown + 1}) button`)?.focus();
+  }, { class: "secondary more" }); // prettier-ignore
+  parts.push(more);
   fill(...parts);
+  addArtists(names, page.artist ?? [], page.total, more);
+}
+
+function addArtists(list, found, total, more) {
+  for (const a of found) {
+    const count = `${a.albumCount} album${a.albumCount === 1 ? "" : "s"}`;
+    const button = el("button", { type: "button", class: "ghost", "data-artist-id": a.id },
+      a.name, el("span", { class: "muted" }, ` · ${count}`)); // prettier-ignore
+    button.addEventListener("click", () => open("artist", a.id));
+    list.append(el("li", {}, button));
+  }
+  more.hidden = list.children.length >= total;
 }
 
 // -- albums --------------------------------------------------------------------------------
