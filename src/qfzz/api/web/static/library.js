@@ -283,10 +283,14 @@ async function search(text) {
   }); // prettier-ignore
   if (seq !== state.searchSeq) return; // a later keystroke asked again
   const options = [];
-  const option = (kind, label, detail, onChoose) => {
+  const { token } = await state.context.streamToken();
+  if (seq !== state.searchSeq) return;
+  const option = (kind, label, detail, coverId, onChoose) => {
+    const picture = el("img", { class: "cover thumb", alt: "", width: 32, height: 32,
+      loading: "lazy", src: mediaUrl("getCoverArt", { id: coverId, size: 64 }, token) });
     const node = el("li", { role: "option", id: `search-option-${options.length}`,
-      "aria-selected": "false" }, el("span", { class: "kind" }, kind), el("span", {}, label,
-      el("span", { class: "muted" }, detail ? ` · ${detail}` : ""))); // prettier-ignore
+      "aria-selected": "false" }, picture, el("span", { class: "kind" }, kind),
+      el("span", {}, label, el("span", { class: "muted" }, detail ? ` · ${detail}` : ""))); // prettier-ignore
     node.addEventListener("mousedown", (event) => event.preventDefault()); // keep the focus
     node.addEventListener("click", () => {
       list.hidden = true;
@@ -295,9 +299,15 @@ async function search(text) {
     });
     options.push(node);
   };
-  for (const a of found.artist ?? []) option("Artist", a.name, "", () => open("artist", a.id));
-  for (const a of found.album ?? []) option("Album", a.name, a.artist, () => open("album", a.id));
-  for (const s of found.song ?? []) option("Song", s.title, s.artist, () => playNow([s]));
+  for (const a of found.artist ?? []) {
+    option("Artist", a.name, "", a.coverArt || a.id, () => open("artist", a.id));
+  }
+  for (const a of found.album ?? []) {
+    option("Album", a.name, a.artist, a.coverArt || a.id, () => open("album", a.id));
+  }
+  for (const s of found.song ?? []) {
+    option("Song", s.title, s.artist, s.coverArt || s.id, () => playNow([s]));
+  }
   if (!options.length) {
     options.push(el("li", { class: "muted", role: "option", "aria-disabled": "true",
       id: "search-option-none" }, `Nothing matches “${words}”`)); // prettier-ignore
