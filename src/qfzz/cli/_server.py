@@ -62,6 +62,7 @@ class StationServer:
                 json=body,
                 headers={"Authorization": f"Bearer {self.token}"},
                 timeout=httpx.Timeout(10.0, read=read_timeout),
+                trust_env=False,  # the station is on this machine: never through a proxy
             )
         except httpx.HTTPError as exc:
             refuse(f"the station at {self.url} (pid {self.pid}) did not answer: {exc}")
@@ -139,7 +140,7 @@ def _wait_for_answer(server: StationServer) -> None:
     deadline = time.monotonic() + ANSWER_WAIT
     while True:
         try:
-            httpx.get(f"{server.url}/api/v1/health", timeout=ANSWER_WAIT)
+            httpx.get(f"{server.url}/api/v1/health", timeout=ANSWER_WAIT, trust_env=False)
             return  # any answer: `starting` (503) serves commands too
         except httpx.HTTPError as exc:
             if time.monotonic() >= deadline:
