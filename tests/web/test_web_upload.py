@@ -81,6 +81,9 @@ def test_a_song_uploaded_through_the_page_becomes_playable(live, page, tmp_path)
     expect(item).to_have_attribute("data-status", "ready")
     for label in ("Preview", "Low (Opus)", "High"):
         expect(item.locator(".option", has_text=label).locator("audio")).to_have_count(1)
+    # what a listener who is not its owner gets under CC BY: everything, to keep
+    expect(item.locator(".others")).to_contain_text("to listen to and download")
+    expect(item.locator(".others")).to_contain_text("Original")
 
     # the preview plays in the browser
     preview = item.locator(".option", has_text="Preview").locator("audio")
@@ -149,3 +152,9 @@ def test_a_file_dropped_on_the_page_is_uploaded(live, page, tmp_path):
     expect(item).to_have_attribute("data-status", "processing")
     stored = live.station.parts.store.contents.get(item.get_attribute("data-content-id"))
     assert stored is not None and stored.size == song.stat().st_size
+    # all rights reserved (the form's default): other listeners may only listen
+    assert live.station.parts.uploads.run_pending() == 1
+    page.reload()
+    expect(item).to_have_attribute("data-status", "ready")
+    expect(item.locator(".others")).to_contain_text("to listen to only")
+    expect(item.locator(".others")).not_to_contain_text("Original")

@@ -1,5 +1,6 @@
 // The upload card: choose or drop a file, send it resumably, and follow each upload from
-// processing to ready (or failed, with the reason) as its owner sees it.
+// processing to ready (or failed, with the reason) as its owner sees it, and what other
+// listeners get of it under its licence.
 
 import { api } from "./api.js";
 import { $, el } from "./dom.js";
@@ -46,7 +47,17 @@ function optionItem(option) {
   return el("li", { class: "option" }, el("a", { href: url, download: "" }, `Download ${label.toLowerCase()}`));
 }
 
-function uploadItem(view) {
+/** What a listener without a licence gets of a ready upload (the view anyone is given):
+ * the owner sees, before sharing, what the licence they chose lets others do. */
+function othersSee(view) {
+  if (!view) return null;
+  const kinds = view.options.map((o) => LABELS[o.kind] ?? o.kind);
+  const what = kinds.length ? kinds.join(", ") : "nothing yet";
+  const how = view.licensed ? "to listen to and download" : "to listen to only";
+  return el("span", { class: "others small muted" }, `Listeners get: ${what}, ${how}`);
+}
+
+function uploadItem(view, others) {
   const state = el("span", { class: `badge state-${view.status}` }, STATES[view.status] ?? view.status);
   const options = view.options.map(optionItem).filter(Boolean);
   return el(
@@ -57,6 +68,7 @@ function uploadItem(view) {
     el("span", { class: "row small" }, state, el("span", { class: "muted" }, view.license)),
     view.reason ? el("span", { class: "reason small" }, view.reason) : null,
     options.length ? el("ul", { class: "options" }, ...options) : null,
+    othersSee(others),
   );
 }
 
@@ -65,10 +77,18 @@ export async function showUploads() {
   clearTimeout(pollTimer);
   if (!deps?.user()) return;
   const { contents } = await api("/me/contents");
+  // The view of someone who is not the owner: asked without the session (token "").
+  const others = await Promise.all(
+    contents.map((view) =>
+      view.status === "ready" ? api(`/content.view/${view.content_id}`, { token: "" }) : null,
+    ),
+  );
   const list = $("#my-uploads");
   list.setAttribute("aria-busy", "false");
   list.replaceChildren(
-    ...(contents.length ? contents.map(uploadItem) : [el("li", { class: "muted" }, "Nothing uploaded yet")]),
+    ...(contents.length
+      ? contents.map((view, i) => uploadItem(view, others[i]))
+      : [el("li", { class: "muted" }, "Nothing uploaded yet")]),
   );
   if (contents.some((view) => view.status === "processing" || view.status === "uploading")) {
     pollTimer = setTimeout(() => deps.action(showUploads, { quiet: true }), POLL_MS);
