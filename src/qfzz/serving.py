@@ -72,7 +72,8 @@ def connect_url(host: str, port: int) -> str:
 
 def announce(data_dir: Path, url: str) -> ServedAt:
     """Say that this process serves ``data_dir`` at ``url`` (replacing a stale word)."""
-    served = ServedAt(url, os.getpid(), _process_started(os.getpid()))
+    fields = _proc_stat(os.getpid())
+    served = ServedAt(url, os.getpid(), None if fields is None else int(fields[_STARTED]))
     text = json.dumps({"url": served.url, "pid": served.pid, "started": served.started})
     data_dir.mkdir(parents=True, exist_ok=True)
     _write_private(data_dir / SERVER_FILE, text, replace=True)
@@ -166,19 +167,24 @@ def _alive(served: ServedAt) -> bool:
         return False
     except PermissionError:
         pass  # another user's process: it exists
-    try:
-        stat = Path(f"/proc/{served.pid}/stat").read_text()
-    except OSError:
+    fields = _proc_stat(served.pid)
+    if fields is None:
         return True  # no /proc here: the pid exists, which is all that can be told
-    fields = stat.rsplit(")", 1)[1].split()
-    if fields[0] in ("Z", "X"):
+    if fields[_STATE] in ("Z", "X"):
         return False  # exited, not yet reaped
-    return served.started is None or int(fields[19]) == served.started
+    return served.started is None or int(fields[_STARTED]) == served.started
 
 
-def _process_started(pid: int) -> int | None:
+#: Fields of /proc/<pid>/stat after the command name: its state (field 3 of proc(5))
+#: and its start time in clock ticks since boot (field 22).
+_STATE, _STARTED = 0, 19
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (which may hold spaces
+    and parentheses, so it is cut at the last ``)``); None without /proc or the process."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return int(stat.rsplit(")", 1)[1].split()[19])
+    return stat.rsplit(")", 1)[1].split()

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -78,13 +78,18 @@ def running_station(ctx: typer.Context, data_dir: Path | None) -> Iterator[QFZZS
             station.close()
 
 
+def refuse(message: str) -> NoReturn:
+    """End the command with ``message`` on stderr and exit code 1."""
+    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    sys.exit(1)
+
+
 @contextmanager
 def cli_errors() -> Iterator[None]:
     try:
         yield
     except QfzzError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.detail}")
-        sys.exit(1)
+        refuse(exc.detail)
 
 
 def progress_bar(description: str) -> Progress:

@@ -11,13 +11,18 @@ do. With no server running the command opens the station itself, as before.
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
-from qfzz.cli._common import err_console, make_settings, progress_bar, progress_callback
+from qfzz.cli._common import (
+    err_console,
+    make_settings,
+    progress_bar,
+    progress_callback,
+    refuse,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -28,11 +33,6 @@ ANSWER_WAIT = 5.0
 JOB_POLL = 0.25
 #: Seconds a job may stay queued before the command says why it may stay so.
 QUEUED_HINT = 10.0
-
-
-def refuse(message: str) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
-    sys.exit(1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,9 +15,10 @@ from qfzz.cli._common import (
     err_console,
     progress_bar,
     progress_callback,
+    refuse,
     running_station,
 )
-from qfzz.cli._server import StationServer, refuse, station_server
+from qfzz.cli._server import StationServer, station_server
 
 
 def scan(

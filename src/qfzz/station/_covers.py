@@ -47,7 +47,3 @@ class SizedCovers:
                 _, dropped = self._kept.popitem(last=False)
                 self._bytes -= len(dropped.data)
         return made
-
-    @property
-    def size_bytes(self) -> int:
-        return self._bytes

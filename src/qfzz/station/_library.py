@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum, auto
 from functools import partial
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from qfzz.catalog.artwork import Artwork, find_artwork
 from qfzz.catalog.lyrics import Lyrics, read_lyrics
@@ -40,6 +41,7 @@ __all__ = [
     "Starred",
 ]
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 #: Most files read to answer one lyrics lookup by artist and title.
 LYRICS_TRIES = 8
@@ -83,6 +85,24 @@ class ScanStatus:
     count: int
 
 
+class _PerVersion(Generic[T]):
+    """A value made from the store, kept while the library's groups version stays the
+    same (made outside the lock: two callers may both make it, the later one is kept)."""
+
+    def __init__(self) -> None:
+        self._kept: tuple[int, T] | None = None
+        self._lock = threading.Lock()
+
+    def get(self, version: int, make: Callable[[], T]) -> T:
+        with self._lock:
+            kept = self._kept
+        if kept is None or kept[0] != version:
+            kept = (version, make())
+            with self._lock:
+                self._kept = kept
+        return kept[1]
+
+
 class Library:
     """Browsing, cover art, a listener's stars and ratings, and rescans for library apps."""
 
@@ -106,9 +126,9 @@ class Library:
         self._playlists = playlists
         self._feedback = feedback
         self._clock = clock
-        self._artist_list: tuple[int, list[ArtistGroup]] | None = None
-        self._album_list: tuple[int, list[AlbumGroup]] | None = None
-        self._artist_letters: tuple[int, list[tuple[str, list[ArtistGroup]]]] | None = None
+        self._artist_list: _PerVersion[list[ArtistGroup]] = _PerVersion()
+        self._album_list: _PerVersion[list[AlbumGroup]] = _PerVersion()
+        self._artist_letters: _PerVersion[list[tuple[str, list[ArtistGroup]]]] = _PerVersion()
         self._random = random.Random()
         self._lock = threading.Lock()
         self._scan_thread: threading.Thread | None = None
@@ -119,40 +139,26 @@ class Library:
     def albums(self) -> list[AlbumGroup]:
         """Every album (a copy of the list cached until the groups change)."""
         version = self._store.library.version()
-        with self._lock:
-            cached = self._album_list
-        if cached is None or cached[0] != version:
-            cached = (version, self._store.library.albums())
-            with self._lock:
-                self._album_list = cached
-        return list(cached[1])
+        return list(self._album_list.get(version, self._store.library.albums))
 
     def artists(self) -> list[ArtistGroup]:
         """Every artist by name (any case): the whole list is big (100k artists at a
         million tracks), so it is kept until the groups change, as Navidrome does."""
         version = self._store.library.version()
-        with self._lock:
-            cached = self._artist_list
-        if cached is None or cached[0] != version:
-            cached = (version, self._store.library.artists())
-            with self._lock:
-                self._artist_list = cached
-        return list(cached[1])
+        return list(self._artist_list.get(version, self._store.library.artists))
 
     def artist_letters(self) -> list[tuple[str, list[ArtistGroup]]]:
         """Every artist under its index letter (``qfzz.models.index_letter``), letters in
         order: kept with the artist list, until the groups change. Read-only to callers."""
         version = self._store.library.version()
-        with self._lock:
-            cached = self._artist_letters
-        if cached is None or cached[0] != version:
-            grouped: dict[str, list[ArtistGroup]] = {}
-            for group in self.artists():
-                grouped.setdefault(index_letter(group.name), []).append(group)
-            cached = (version, sorted(grouped.items()))
-            with self._lock:
-                self._artist_letters = cached
-        return cached[1]
+
+        def grouped() -> list[tuple[str, list[ArtistGroup]]]:
+            by_letter: dict[str, list[ArtistGroup]] = {}
+            for group in self._artist_list.get(version, self._store.library.artists):
+                by_letter.setdefault(index_letter(group.name), []).append(group)
+            return sorted(by_letter.items())
+
+        return self._artist_letters.get(version, grouped)
 
     def artists_version(self) -> int:
         """Changes whenever ``artists()`` may have (for caches of whole answers)."""

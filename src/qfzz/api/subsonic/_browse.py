@@ -34,8 +34,8 @@ def _indexed(call: Call, stars: dict[str, float]) -> list[dict[str, Any]]:
 def artists_page(call: Call) -> Result:
     """QFZZ's own: one letter of the artist index, a page at a time, and every letter
     with its count — what QFZZ's web page shows, without ``getArtists``' whole index
-    (9.6 MB gzipped at a million synthetic tracks). ``letter`` (default: the first),
-    ``offset``, ``size`` (default 300, at most 1000)."""
+    (1.7 MB gzipped, 9.6 MB of JSON, at a million synthetic tracks). ``letter``
+    (default: the first), ``offset``, ``size`` (default 300, at most 1000)."""
     letters = call.station.library.artist_letters()
     asked = call.get("letter")
     found = next((m for name, m in letters if name == asked), None)

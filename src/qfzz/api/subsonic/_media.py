@@ -102,12 +102,10 @@ def get_cover_art(call: Call) -> Result:
     elif kind == "artist":
         found = library.artist_artwork(ids.parse_artist(value))
     headers = {"Cache-Control": "public, max-age=86400"}
-    asked = call.get("size")
+    size = call.number("size", DEFAULT_SIZE, low=1, high=10_000)
     if found is not None:
-        if asked is not None:  # the size an app shows it at, not the scan a tagger kept
-            found = library.sized_artwork(
-                found, call.number("size", DEFAULT_SIZE, low=1, high=10_000)
-            )
+        if call.get("size") is not None:  # the size an app shows it at, not a tagger's scan
+            found = library.sized_artwork(found, size)
         return Response(found.data, media_type=found.mime, headers=headers)
-    image = cover(value, call.number("size", DEFAULT_SIZE, low=1, high=10_000))
+    image = cover(value, size)
     return Response(image, media_type="image/png", headers=headers)
